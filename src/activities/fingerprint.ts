@@ -1,0 +1,27 @@
+/** Fingerprints: equal fingerprints mean equal outputs, so a committed stage can be skipped. */
+import { createHash } from 'node:crypto';
+import type { TableConfig } from '../config/types';
+import { HASH_ENCODING_VERSION } from '../engine/hashing';
+import type { SourceFile } from '../sources/file-source';
+import type { BaseRef } from './types';
+
+function sha256(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex');
+}
+
+/** What the hashed batch depends on: the table's shape, how it is read, and the files. */
+export function hashFingerprint(table: TableConfig, files: readonly SourceFile[]): string {
+  const { keys, columns, ignore, source } = table;
+  return sha256({ v: HASH_ENCODING_VERSION, keys, columns, ignore, format: source.format, csv: source.csv, files });
+}
+
+/** What the stored hashes mean: two states compare only when their shapes are equal. */
+export function hashShape(table: TableConfig): string {
+  const { keys, columns, ignore } = table;
+  return sha256({ v: HASH_ENCODING_VERSION, keys, columns, ignore: ignore.map((n) => n.toLowerCase()).sort() });
+}
+
+/** What the diff stages and the write depend on. */
+export function runFingerprint(hashFp: string, table: TableConfig, businessDate: string, base: BaseRef | null): string {
+  return sha256({ hashFp, mode: table.mode, businessDate, base });
+}

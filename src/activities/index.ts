@@ -1,0 +1,26 @@
+/**
+ * The stage activities, built from their dependencies in the worker. Workflows type their
+ * proxies with `ReturnType<typeof createActivities>`.
+ */
+import { determineDeletes } from './determine-deletes';
+import { determineInserts } from './determine-inserts';
+import { determineUpdates } from './determine-updates';
+import { hashBatch } from './hash-batch';
+import { planTableRun } from './plan-table-run';
+import type { ActivityDeps } from './stage-runner';
+import { writeOutputs } from './write-outputs';
+
+export type { ActivityDeps };
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    planTableRun: planTableRun(deps),
+    hashBatch: hashBatch(deps),
+    determineInserts: determineInserts(deps),
+    determineDeletes: determineDeletes(deps),
+    determineUpdates: determineUpdates(deps),
+    writeOutputs: writeOutputs(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

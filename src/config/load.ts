@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../errors';
+import { datasetFileSchema, type DatasetFile } from './schema';
+import type { DatasetConfig } from './types';
+
+export interface ConfigProblem {
+  /** Dotted path to the field, e.g. `tables[0].keys[1].type`. */
+  path: string;
+  message: string;
+  /** 1-based line in the file, where the field (or its parent) is written. */
+  line?: number;
+}
+
+export interface ResolveOptions {
+  /** Folder that relative source paths resolve against (the CLI's --input). */
+  inputDir?: string;
+}
+
+export function formatFieldPath(parts: readonly PropertyKey[]): string {
+  return parts.reduce<string>(
+    (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
+    '',
+  );
+}
+
+/** Every problem in a config file, with field paths and line numbers. Empty when valid. */
+export function checkConfigText(text: string): { problems: ConfigProblem[]; file?: DatasetFile } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    return {
+      problems: doc.errors.map((e) => ({
+        path: '',
+        message: `YAML syntax: ${e.message.split('\n')[0]}`,
+        line: e.linePos?.[0]?.line,
+      })),
+    };
+  }
+  const result = datasetFileSchema.safeParse(doc.toJS());
+  if (result.success) return { problems: [], file: result.data };
+  return {
+    problems: result.error.issues.map((issue: z.core.$ZodIssue) => ({
+      path: formatFieldPath(issue.path),
+      message: issue.message,
+      line: lineOf(doc, lineCounter, issue.path),
+    })),
+  };
+}
+
+function lineOf(doc: ReturnType<typeof parseDocument>, counter: LineCounter, parts: readonly PropertyKey[]): number | undefined {
+  for (let n = parts.length; n >= 0; n--) {
+    const node = n === 0 ? doc.contents : doc.getIn(parts.slice(0, n) as unknown[], true);
+    const range = (node as { range?: [number, number, number] } | undefined)?.range;
+    if (range) return counter.linePos(range[0]).line;
+  }
+  return undefined;
+}
+
+export function formatProblems(file: string, problems: ConfigProblem[]): string {
+  return problems
+    .map((p) => `${file}${p.line ? `:${p.line}` : ''}: ${p.path || '(file)'}: ${p.message}`)
+    .join('\n');
+}
+
+/** Reads, validates and resolves a config file; throws ConfigError listing every problem. */
+export function loadConfig(configPath: string, options: ResolveOptions = {}): DatasetConfig {
+  let text: string;
+  try {
+    text = readFileSync(configPath, 'utf8');
+  } catch (cause) {
+    throw new ConfigError(`cannot read config file ${configPath}: ${(cause as Error).message}`, { file: configPath }, { cause });
+  }
+  const { problems, file } = checkConfigText(text);
+  if (!file) {
+    throw new ConfigError(`invalid config:\n${formatProblems(configPath, problems)}`, { file: configPath });
+  }
+  return resolveConfig(file, path.dirname(path.resolve(configPath)), options);
+}
+
+export function resolveConfig(file: DatasetFile, configDir: string, options: ResolveOptions = {}): DatasetConfig {
+  const warehouse = path.resolve(configDir, file.warehouse);
+  const sourceBase = path.resolve(options.inputDir ?? configDir);
+  return {
+    dataset: file.dataset,
+    warehouse,
+    maxConcurrentTables: file.maxConcurrentTables,
+    heartbeatTimeoutSeconds: file.heartbeatTimeoutSeconds,
+    tables: file.tables.map((t) => ({
+      dataset: file.dataset,
+      name: t.name,
+      mode: t.mode ?? file.mode,
+      keys: t.keys,
+      columns: t.columns,
+      ignore: t.ignore,
+      source: {
+        format: t.source.format,
+        path: path.resolve(sourceBase, t.source.path),
+        csv: t.source.csv ?? { header: true, delimiter: ',', quote: '"', nullString: '' },
+      },
+      warehouse,
+    })),
+  };
+}

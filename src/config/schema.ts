@@ -1,0 +1,118 @@
+/**
+ * The config file as a user writes it (YAML), validated with zod. `resolve.ts` turns the
+ * parsed file into the resolved config that workflows and activities receive.
+ */
+import { z } from 'zod';
+
+/** Names used in output paths: dataset and table names. */
+export const PATH_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
+
+/** Columns cdcflow adds to every output; user columns may not take these names. */
+export const RESERVED_COLUMNS = ['OPERATION', 'EFF_START_DATE', 'KEY_HASH', 'NONKEY_HASH'] as const;
+
+const columnType = z
+  .string()
+  .transform((t) => t.trim().toLowerCase().replace(/\s+/g, ''))
+  .pipe(
+    z
+      .string()
+      .regex(
+        /^(varchar|integer|bigint|double|boolean|date|timestamp|decimal\((\d{1,2}),(\d{1,2})\))$/,
+        'must be one of varchar, integer, bigint, double, decimal(p,s), boolean, date, timestamp',
+      )
+      .refine((t) => {
+        const m = /^decimal\((\d+),(\d+)\)$/.exec(t);
+        return !m || (Number(m[1]) >= 1 && Number(m[1]) <= 38 && Number(m[2]) <= Number(m[1]));
+      }, 'decimal(p,s) needs 1 <= p <= 38 and s <= p'),
+  );
+
+const columnName = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(128, 'must be at most 128 characters')
+  // eslint-disable-next-line no-control-regex
+  .refine((n) => !/[\u0000-\u001f\u007f]/.test(n), 'must not contain control characters')
+  .refine(
+    (n) => !RESERVED_COLUMNS.includes(n.toUpperCase() as (typeof RESERVED_COLUMNS)[number]),
+    `is reserved for cdcflow's own columns (${RESERVED_COLUMNS.join(', ')})`,
+  );
+
+const column = z.strictObject({
+  name: columnName.describe('Column name in the source (matched case-insensitively, as DuckDB does).'),
+  type: columnType.describe('DuckDB type the value is cast to.'),
+});
+
+/** A relative or absolute path without `..` segments. */
+const safePath = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine((p) => !p.split(/[\\/]+/).includes('..'), 'must not contain ".." segments')
+  .refine((p) => !p.includes('\u0000'), 'must not contain NUL');
+
+const csvOptions = z.strictObject({
+  header: z.boolean().default(true).describe('First line holds column names.'),
+  delimiter: z.string().length(1, 'must be one character').default(','),
+  quote: z.string().length(1, 'must be one character').default('"'),
+  nullString: z.string().default('').describe('Text that stands for NULL (default: empty field).'),
+});
+
+const source = z.strictObject({
+  format: z.enum(['csv', 'parquet', 'json']),
+  path: safePath.describe(
+    'File path or glob; may contain {date} (the business date, YYYY-MM-DD). Relative paths resolve against --input, else the config file\'s folder.',
+  ),
+  csv: csvOptions.optional(),
+});
+
+const table = z
+  .strictObject({
+    name: z.string().regex(PATH_NAME, 'must start with a letter and hold only letters, digits, _ and - (at most 63)'),
+    mode: z.enum(['full', 'delta']).optional().describe('full: the batch is a snapshot (absent keys are deleted, D); delta: absent keys are not supplied (X).'),
+    keys: z.array(column).min(1, 'needs at least one key column'),
+    columns: z.array(column).default([]).describe('Non-key columns.'),
+    ignore: z.array(columnName).default([]).describe('Non-key columns carried along but left out of change detection.'),
+    source,
+  })
+  .superRefine((t, ctx) => {
+    const seen = new Map<string, string>();
+    [...t.keys.map((c, i) => ['keys', i, c.name] as const), ...t.columns.map((c, i) => ['columns', i, c.name] as const)].forEach(
+      ([list, i, name]) => {
+        const folded = name.toLowerCase();
+        if (seen.has(folded)) {
+          ctx.addIssue({ code: 'custom', path: [list, i, 'name'], message: `duplicates column "${seen.get(folded)}" (names are case-insensitive)` });
+        }
+        seen.set(folded, name);
+      },
+    );
+    const nonKeys = new Set(t.columns.map((c) => c.name.toLowerCase()));
+    t.ignore.forEach((name, i) => {
+      if (!nonKeys.has(name.toLowerCase())) {
+        ctx.addIssue({ code: 'custom', path: ['ignore', i], message: `"${name}" is not one of the table's non-key columns` });
+      }
+    });
+  });
+
+export const datasetFileSchema = z
+  .strictObject({
+    dataset: z.string().regex(PATH_NAME, 'must start with a letter and hold only letters, digits, _ and - (at most 63)'),
+    warehouse: safePath.describe('Folder for outputs; relative paths resolve against the config file\'s folder.'),
+    mode: z.enum(['full', 'delta']).default('full').describe('Default mode for tables that set none.'),
+    maxConcurrentTables: z.number().int().min(1).max(64).default(4),
+    heartbeatTimeoutSeconds: z.number().int().min(1).max(3600).default(60).describe('A stage that stops heartbeating this long is retried (e.g. its worker died).'),
+    tables: z.array(table).min(1, 'needs at least one table'),
+  })
+  .superRefine((d, ctx) => {
+    const seen = new Set<string>();
+    d.tables.forEach((t, i) => {
+      const folded = t.name.toLowerCase();
+      if (seen.has(folded)) ctx.addIssue({ code: 'custom', path: ['tables', i, 'name'], message: `duplicates table "${t.name}"` });
+      seen.add(folded);
+    });
+  });
+
+export type DatasetFile = z.infer<typeof datasetFileSchema>;
+
+/** JSON Schema of the config file, for editors (yaml-language-server) and other tools. */
+export function configJsonSchema(): object {
+  return z.toJSONSchema(datasetFileSchema, { io: 'input', unrepresentable: 'any' });
+}

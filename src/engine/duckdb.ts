@@ -1,0 +1,74 @@
+/**
+ * DuckDB lifecycle: one in-memory instance per process (data lives in Parquet files), one
+ * connection per activity execution, closed in `finally`. Connections are never shared:
+ * a connection runs one statement at a time.
+ */
+import { mkdirSync } from 'node:fs';
+import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+
+export interface EngineSettings {
+  /** e.g. '4GB'; DuckDB spills to `tempDirectory` beyond it. */
+  memoryLimit?: string;
+  threads?: number;
+  tempDirectory?: string;
+}
+
+export interface Session {
+  /** Runs a statement that returns nothing of interest. */
+  run(sql: string): Promise<void>;
+  /** Runs a query with a small result (counts, names) and returns plain JSON rows. */
+  rows<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  /** Fraction (0..100) of the running statement done, -1 when unknown. */
+  progress(): number;
+  /** Stops the running statement. */
+  interrupt(): void;
+}
+
+export class Engine {
+  private constructor(private readonly instance: DuckDBInstance) {}
+
+  static async create(settings: EngineSettings = {}): Promise<Engine> {
+    const options: Record<string, string> = {
+      // Row order is set explicitly (ORDER BY) wherever it matters; this lets DuckDB stream.
+      preserve_insertion_order: 'false',
+    };
+    if (settings.memoryLimit) options.memory_limit = settings.memoryLimit;
+    if (settings.threads) options.threads = String(settings.threads);
+    if (settings.tempDirectory) {
+      mkdirSync(settings.tempDirectory, { recursive: true });
+      options.temp_directory = settings.tempDirectory;
+    }
+    return new Engine(await DuckDBInstance.create(':memory:', options));
+  }
+
+  async withSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {
+    const connection = await this.instance.connect();
+    try {
+      return await fn(sessionOf(connection));
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  close(): void {
+    this.instance.closeSync();
+  }
+}
+
+function sessionOf(connection: DuckDBConnection): Session {
+  return {
+    async run(sql) {
+      await connection.run(sql);
+    },
+    async rows<T>(sql: string) {
+      const reader = await connection.runAndReadAll(sql);
+      return reader.getRowObjectsJson() as T[];
+    },
+    progress() {
+      return connection.progress.percentage;
+    },
+    interrupt() {
+      connection.interrupt();
+    },
+  };
+}

@@ -1,0 +1,23 @@
+/** Quoting for everything from config that ends up in SQL text. */
+
+/** A DuckDB identifier: always quoted, embedded quotes doubled. */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** A DuckDB string literal (paths, dates, options): embedded quotes doubled. */
+export function quoteLiteral(value: string): string {
+  if (value.includes('\u0000')) throw new Error('NUL character in SQL literal');
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** A DATE literal from a validated YYYY-MM-DD string. */
+export function dateLiteral(isoDate: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(isoDate)) throw new Error(`not a YYYY-MM-DD date: ${isoDate}`);
+  return `DATE ${quoteLiteral(isoDate)}`;
+}
+
+/** A list of file paths as a DuckDB list literal, for read_csv/read_parquet/read_json. */
+export function fileListLiteral(files: readonly string[]): string {
+  return `[${files.map(quoteLiteral).join(', ')}]`;
+}

@@ -1,0 +1,130 @@
+/**
+ * SQL for the stages, as pure functions of the table config and file paths, so that each can
+ * be unit-tested on its exact text. Every diff stage output has the same columns, in order:
+ *   <key columns> <non-key columns> OPERATION EFF_START_DATE KEY_HASH NONKEY_HASH
+ * Only the committed outputs are sorted (by KEY_HASH), which makes their Parquet bytes a
+ * function of their content; intermediate files skip the sort.
+ */
+import type { ColumnSpec, Mode, TableConfig } from '../config/types';
+import { hashExpression } from './hashing';
+import { dateLiteral, fileListLiteral, quoteIdent, quoteLiteral } from './sql';
+
+type TableShape = Pick<TableConfig, 'keys' | 'columns' | 'ignore'>;
+
+function dataColumns(t: TableShape): ColumnSpec[] {
+  return [...t.keys, ...t.columns];
+}
+
+/** Non-key columns that take part in change detection. */
+export function comparedColumns(t: TableShape): ColumnSpec[] {
+  const ignored = new Set(t.ignore.map((n) => n.toLowerCase()));
+  return t.columns.filter((c) => !ignored.has(c.name.toLowerCase()));
+}
+
+function list(alias: string, names: readonly string[]): string {
+  return names.map((n) => `${alias}.${quoteIdent(n)}`).join(', ');
+}
+
+function copyTo(select: string, outPath: string): string {
+  return `COPY (${select}) TO ${quoteLiteral(outPath)} (FORMAT parquet)`;
+}
+
+/** Reads cdcflow's own Parquet files; their folders look like Hive partitions but are not columns. */
+export function readOwnParquet(paths: string | readonly string[]): string {
+  const files = typeof paths === 'string' ? quoteLiteral(paths) : fileListLiteral(paths);
+  return `read_parquet(${files}, hive_partitioning = false)`;
+}
+
+/**
+ * The base state the batch is diffed against: the committed snapshot, or, for the first run,
+ * an empty relation with the same columns (derived from the hashed batch).
+ */
+export function baseRelationSql(t: TableShape, hashedPath: string, basePath: string | null): string {
+  if (basePath) return readOwnParquet(basePath);
+  return (
+    `(SELECT ${list('h', dataColumns(t).map((c) => c.name))}, CAST(NULL AS VARCHAR) AS OPERATION, ` +
+    `CAST(NULL AS DATE) AS EFF_START_DATE, h.KEY_HASH, h.NONKEY_HASH FROM ${readOwnParquet(hashedPath)} h LIMIT 0)`
+  );
+}
+
+/** Stage 1: cast to the configured types, add key hash and non-key hash. */
+export function hashBatchSql(t: TableShape, readSql: string, outPath: string): string {
+  const casts = dataColumns(t)
+    .map((c) => `CAST(s.${quoteIdent(c.name)} AS ${c.type.toUpperCase()}) AS ${quoteIdent(c.name)}`)
+    .join(', ');
+  const select =
+    `WITH typed AS (SELECT ${casts} FROM ${readSql} s) ` +
+    `SELECT ${list('typed', dataColumns(t).map((c) => c.name))}, ` +
+    `${hashExpression(t.keys, 'typed')} AS KEY_HASH, ${hashExpression(comparedColumns(t), 'typed')} AS NONKEY_HASH ` +
+    `FROM typed`;
+  return copyTo(select, outPath);
+}
+
+export interface DiffPaths {
+  hashed: string;
+  /** The committed snapshot of the base date, or null on the first run. */
+  base: string | null;
+  out: string;
+}
+
+/** Stage 2: keys in the batch and not in the base are inserts (I). */
+export function insertsSql(t: TableShape, businessDate: string, p: DiffPaths): string {
+  const select =
+    `SELECT ${list('h', dataColumns(t).map((c) => c.name))}, 'I' AS OPERATION, ${dateLiteral(businessDate)} AS EFF_START_DATE, ` +
+    `h.KEY_HASH, h.NONKEY_HASH FROM ${readOwnParquet(p.hashed)} h ANTI JOIN ${baseRelationSql(t, p.hashed, p.base)} b ` +
+    `ON h.KEY_HASH = b.KEY_HASH`;
+  return copyTo(select, p.out);
+}
+
+/**
+ * Stage 3: keys in the base and not in the batch. A full snapshot deletes them (D, dated by the
+ * run, last known values); a delta did not supply them (X: values and date kept).
+ */
+export function deletesSql(t: TableShape, mode: Mode, businessDate: string, p: DiffPaths): string {
+  const op = mode === 'full' ? `'D'` : `'X'`;
+  const date = mode === 'full' ? dateLiteral(businessDate) : 'b.EFF_START_DATE';
+  const select =
+    `SELECT ${list('b', dataColumns(t).map((c) => c.name))}, ${op} AS OPERATION, ${date} AS EFF_START_DATE, ` +
+    `b.KEY_HASH, b.NONKEY_HASH FROM ${baseRelationSql(t, p.hashed, p.base)} b ANTI JOIN ${readOwnParquet(p.hashed)} h ` +
+    `ON b.KEY_HASH = h.KEY_HASH`;
+  return copyTo(select, p.out);
+}
+
+/**
+ * Stage 4: keys in both. A different non-key hash is an update (U: the batch's values, dated by
+ * the run); an equal one is unchanged (N: the base row as it was, ignored columns included).
+ */
+export function updatesSql(t: TableShape, businessDate: string, p: DiffPaths): string {
+  const changed = 'h.NONKEY_HASH <> b.NONKEY_HASH';
+  const pick = (c: ColumnSpec) =>
+    `CASE WHEN ${changed} THEN h.${quoteIdent(c.name)} ELSE b.${quoteIdent(c.name)} END AS ${quoteIdent(c.name)}`;
+  const select =
+    `SELECT ${list('h', t.keys.map((c) => c.name))}${t.columns.length ? ', ' : ''}${t.columns.map(pick).join(', ')}, ` +
+    `CASE WHEN ${changed} THEN 'U' ELSE 'N' END AS OPERATION, ` +
+    `CASE WHEN ${changed} THEN ${dateLiteral(businessDate)} ELSE b.EFF_START_DATE END AS EFF_START_DATE, ` +
+    `h.KEY_HASH, h.NONKEY_HASH FROM ${readOwnParquet(p.hashed)} h JOIN ${baseRelationSql(t, p.hashed, p.base)} b ` +
+    `ON h.KEY_HASH = b.KEY_HASH`;
+  return copyTo(select, p.out);
+}
+
+/** Stage 5a: the new current state is every stage row that is not a delete (I, U, N, X). */
+export function currentStateSql(stageFiles: readonly string[], outPath: string): string {
+  return copyTo(`SELECT * FROM ${readOwnParquet(stageFiles)} WHERE OPERATION <> 'D' ORDER BY KEY_HASH`, outPath);
+}
+
+/**
+ * Stage 5b: the history partition holds the net changes (I, U, D). EFF_START_DATE is the
+ * Hive partition (eff_start_date=...), so it is not repeated inside the file.
+ */
+export function historyPartitionSql(t: TableShape, stageFiles: readonly string[], outPath: string): string {
+  const columns = [...dataColumns(t).map((c) => quoteIdent(c.name)), 'OPERATION', 'KEY_HASH', 'NONKEY_HASH'].join(', ');
+  return copyTo(
+    `SELECT ${columns} FROM ${readOwnParquet(stageFiles)} WHERE OPERATION IN ('I', 'U', 'D') ORDER BY KEY_HASH`,
+    outPath,
+  );
+}
+
+/** Rows per OPERATION in Parquet files. */
+export function countByOperationSql(files: readonly string[]): string {
+  return `SELECT OPERATION AS op, count(*) AS n FROM ${readOwnParquet(files)} GROUP BY OPERATION ORDER BY OPERATION`;
+}

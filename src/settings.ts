@@ -1,0 +1,35 @@
+/** Settings from the environment, with the usual defaults. Secrets never come from config files. */
+import * as path from 'node:path';
+import type { EngineSettings } from './engine/duckdb';
+
+export interface TemporalSettings {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  /** Base URL of the Temporal Web UI, for links to runs. */
+  uiUrl: string;
+  /** Whether to set cdcflow's custom search attributes (they must be registered on the server). */
+  searchAttributes: boolean;
+}
+
+export function temporalSettings(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
+  return {
+    address: env.TEMPORAL_ADDRESS || 'localhost:7233',
+    namespace: env.TEMPORAL_NAMESPACE || 'default',
+    taskQueue: env.CDCFLOW_TASK_QUEUE || 'cdcflow',
+    uiUrl: (env.TEMPORAL_UI_URL || 'http://localhost:8233').replace(/\/+$/, ''),
+    searchAttributes: !['0', 'false', 'off'].includes((env.CDCFLOW_SEARCH_ATTRIBUTES ?? '').toLowerCase()),
+  };
+}
+
+export function engineSettings(env: NodeJS.ProcessEnv = process.env): EngineSettings {
+  return {
+    memoryLimit: env.CDCFLOW_DUCKDB_MEMORY_LIMIT || undefined,
+    threads: env.CDCFLOW_DUCKDB_THREADS ? Number(env.CDCFLOW_DUCKDB_THREADS) : undefined,
+    tempDirectory: env.CDCFLOW_DUCKDB_TEMP_DIR || path.join(process.cwd(), '.cdcflow', 'duckdb-tmp'),
+  };
+}
+
+export function runUrl(settings: TemporalSettings, workflowId: string, runId: string): string {
+  return `${settings.uiUrl}/namespaces/${encodeURIComponent(settings.namespace)}/workflows/${encodeURIComponent(workflowId)}/${runId}/history`;
+}

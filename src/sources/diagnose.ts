@@ -1,0 +1,81 @@
+/**
+ * Finding the file and row behind a bad batch. These queries run only after a stage failed or
+ * a check found a problem, so the common path pays nothing for row numbers.
+ */
+import type { TableConfig } from '../config/types';
+import type { Session } from '../engine/duckdb';
+import { hashExpression } from '../engine/hashing';
+import { quoteIdent, quoteLiteral } from '../engine/sql';
+import { DataError, type ErrorContext } from '../errors';
+import { readSourceSql } from './file-source';
+
+interface RowHit {
+  row: number;
+  value: string | null;
+}
+
+/** The first row of one file matching a condition on the raw (uncast) columns. */
+async function firstRowWhere(session: Session, table: TableConfig, file: string, condition: string, valueSql = 'NULL'): Promise<RowHit | undefined> {
+  const [hit] = await session.rows<{ row: string | number; value: string | null }>(
+    `SELECT ordinality AS row, CAST(${valueSql} AS VARCHAR) AS value FROM ${readSourceSql(table.source, [file])} ` +
+      `WITH ORDINALITY WHERE ${condition} ORDER BY ordinality LIMIT 1`,
+  );
+  return hit && { row: Number(hit.row), value: hit.value };
+}
+
+function where(table: TableConfig, file: string, row: number, extra: ErrorContext = {}): ErrorContext {
+  // For a CSV with a header, data row N is on line N + 1.
+  const line = table.source.format === 'csv' && table.source.csv.header ? row + 1 : undefined;
+  return { dataset: table.dataset, table: table.name, file, row, ...(line ? { line } : {}), ...extra };
+}
+
+/** A value that does not cast to its column's type, or undefined when every value casts. */
+export async function findCastFailure(session: Session, table: TableConfig, files: readonly string[]): Promise<DataError | undefined> {
+  for (const column of [...table.keys, ...table.columns]) {
+    if (column.type === 'varchar') continue;
+    const c = quoteIdent(column.name);
+    for (const file of files) {
+      const hit = await firstRowWhere(session, table, file, `${c} IS NOT NULL AND TRY_CAST(${c} AS ${column.type.toUpperCase()}) IS NULL`, c);
+      if (hit) {
+        return new DataError(
+          `value ${JSON.stringify(hit.value)} in column "${column.name}" cannot be cast to ${column.type}`,
+          where(table, file, hit.row, { column: column.name, value: hit.value ?? undefined }),
+        );
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The first row with a NULL in a key column. */
+export async function locateNullKey(session: Session, table: TableConfig, files: readonly string[]): Promise<DataError> {
+  for (const file of files) {
+    for (const key of table.keys) {
+      const hit = await firstRowWhere(session, table, file, `${quoteIdent(key.name)} IS NULL`);
+      if (hit) {
+        return new DataError(`key column "${key.name}" is NULL`, where(table, file, hit.row, { column: key.name }));
+      }
+    }
+  }
+  return new DataError('a key column is NULL', { dataset: table.dataset, table: table.name });
+}
+
+/** The first two rows sharing a key, given that key's hash. */
+export async function locateDuplicateKey(session: Session, table: TableConfig, files: readonly string[], keyHash: string, keyText: string): Promise<DataError> {
+  const typed = table.keys.map((k) => `CAST(${quoteIdent(k.name)} AS ${k.type.toUpperCase()}) AS ${quoteIdent(k.name)}`).join(', ');
+  const rows: { file: string; row: number }[] = [];
+  for (const file of files) {
+    const found = await session.rows<{ row: string | number }>(
+      `SELECT row FROM (SELECT ordinality AS row, ${typed} FROM ${readSourceSql(table.source, [file])} WITH ORDINALITY) t ` +
+        `WHERE ${hashExpression(table.keys, 't')} = CAST(${quoteLiteral(keyHash)} AS UUID) ORDER BY row LIMIT 2`,
+    );
+    rows.push(...found.map((r) => ({ file, row: Number(r.row) })));
+    if (rows.length >= 2) break;
+  }
+  const [first, second] = rows;
+  const places = rows.map((r) => `${r.file} row ${r.row}`).join(' and ');
+  return new DataError(
+    `duplicate key ${keyText} in the batch${places ? ` (${places})` : ''}; keys must be unique within a batch`,
+    where(table, second?.file ?? first?.file ?? '', second?.row ?? first?.row ?? 0, { column: table.keys.map((k) => k.name).join(',') }),
+  );
+}

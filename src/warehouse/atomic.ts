@@ -1,0 +1,40 @@
+/** Atomic file commits: write under a temporary name in the same folder, then rename. */
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+
+/** A temporary sibling of `finalPath`; hidden so that readers of the folder skip it. */
+export async function tempSiblingOf(finalPath: string): Promise<string> {
+  await mkdir(path.dirname(finalPath), { recursive: true });
+  return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/** Runs `write(tmp)` and renames tmp over `finalPath`; removes tmp on failure. */
+export async function writeAtomically(finalPath: string, write: (tmpPath: string) => Promise<void>): Promise<void> {
+  const tmp = await tempSiblingOf(finalPath);
+  try {
+    await write(tmp);
+    await rename(tmp, finalPath);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+export function writeJsonAtomically(finalPath: string, value: unknown): Promise<void> {
+  return writeAtomically(finalPath, (tmp) => writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`));
+}
+
+export function copyAtomically(from: string, to: string): Promise<void> {
+  return writeAtomically(to, (tmp) => copyFile(from, tmp));
+}
+
+/** The parsed JSON file, or undefined when it does not exist. */
+export async function readJsonIfExists<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as T;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,27 @@
+/** Builds a cdcflow worker: the workflows plus the stage activities bound to one DuckDB engine. */
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from './activities';
+import type { TemporalSettings } from './settings';
+
+export interface WorkerOptions {
+  connection: NativeConnection;
+  settings: Pick<TemporalSettings, 'namespace' | 'taskQueue'>;
+  deps: ActivityDeps;
+  /** How many stage activities run at once (each holds one DuckDB connection). */
+  maxConcurrentActivities?: number;
+  /** A prebuilt workflow bundle (production, tests); otherwise the workflows are bundled at start. */
+  workflowBundlePath?: string;
+}
+
+export function createWorker(options: WorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.settings.namespace,
+    taskQueue: options.settings.taskQueue,
+    ...(options.workflowBundlePath
+      ? { workflowBundle: { codePath: options.workflowBundlePath } }
+      : { workflowsPath: require.resolve('./workflows') }),
+    activities: createActivities(options.deps),
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 4,
+  });
+}

@@ -1,0 +1,313 @@
+/**
+ * The worker killed in the middle of a run and restarted: the run completes with the same
+ * outputs. The crashing worker is the real CLI (`node dist/cli/main.js worker`) in a child
+ * process, SIGKILLed while a stage activity of the table workflow is running; a fresh worker
+ * process picks the run up (the stage is retried once its heartbeat times out). Its outputs
+ * are compared byte for byte with a reference run by the in-process harness worker.
+ *
+ * Also: two overlapping starts of the same dataset and date give one workflow run that
+ * writes history once.
+ *
+ * Needs dist/ (the test script builds it; run `npm run build` when running jest directly).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { parse, stringify } from 'yaml';
+import { startDatasetRun } from '../../src/client/start-run';
+import { loadConfig } from '../../src/config/load';
+import type { DatasetConfig } from '../../src/config/types';
+import { generate, type GenerateResult } from '../../src/generator/generate';
+import type { TemporalSettings } from '../../src/settings';
+import { tableLayout } from '../../src/warehouse/layout';
+import { datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
+import { type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset } from '../support/harness';
+
+const ROWS = Number(process.env.CDCFLOW_CRASH_TEST_ROWS || 300_000);
+const HEARTBEAT_TIMEOUT_SECONDS = 3;
+/** The stage the worker is killed in: the third (the hashed batch is committed by then). */
+const KILLED_ACTIVITY = 'determineInserts';
+const TABLE = 'records';
+const CLI = path.resolve(__dirname, '..', '..', 'dist', 'cli', 'main.js');
+const [DAY1, DAY2] = ['2024-01-01', '2024-01-02'];
+/** temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED */
+const PENDING_ACTIVITY_STATE_STARTED = 2;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const timings: Record<string, number> = {};
+async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  try {
+    return await fn();
+  } finally {
+    timings[label] = Date.now() - t0;
+  }
+}
+
+// ---------------------------------------------------------------- worker processes
+
+interface WorkerProcess {
+  child: ChildProcess;
+  /** stdout + stderr, for failure messages. */
+  output(): string;
+  exited: Promise<void>;
+}
+
+const spawned: ChildProcess[] = [];
+
+function killAll(): void {
+  for (const child of spawned) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
+// A jest worker that dies without running afterAll must not leave workers behind either.
+process.once('exit', killAll);
+
+/** Starts `cdcflow worker` on `taskQueue` and resolves once it polls (it says so on stderr). */
+async function spawnWorker(taskQueue: string, duckdbTmp: string): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [CLI, 'worker', '--max-activities', '2'], {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
+      CDCFLOW_TASK_QUEUE: taskQueue,
+      CDCFLOW_WORKFLOW_BUNDLE: process.env.CDCFLOW_TEST_WORKFLOW_BUNDLE ?? '',
+      CDCFLOW_DUCKDB_TEMP_DIR: duckdbTmp,
+      // The reference harness engine uses 2 threads too.
+      CDCFLOW_DUCKDB_THREADS: '2',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  spawned.push(child);
+  let out = '';
+  const append = (chunk: Buffer) => {
+    out = (out + chunk.toString()).slice(-20_000);
+  };
+  child.stdout!.on('data', append);
+  child.stderr!.on('data', append);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const proc: WorkerProcess = { child, output: () => out, exited };
+
+  const deadline = Date.now() + 30_000;
+  while (!out.includes('cdcflow worker: task queue')) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`worker exited at startup (${child.exitCode ?? child.signalCode}):\n${out}`);
+    }
+    if (Date.now() > deadline) throw new Error(`worker did not start within 30s:\n${out}`);
+    await sleep(50);
+  }
+  return proc;
+}
+
+async function sigkill(w: WorkerProcess): Promise<void> {
+  w.child.kill('SIGKILL');
+  await w.exited;
+}
+
+// ---------------------------------------------------------------- helpers
+
+/** The generated dataset.yaml under another dataset name and warehouse, with a short heartbeat timeout. */
+function writeDatasetConfig(gen: GenerateResult, name: string, dataset: string, warehouse: string): (day: 'day1' | 'day2') => DatasetConfig {
+  const doc = parse(readFileSync(gen.files.config, 'utf8')) as Record<string, unknown>;
+  Object.assign(doc, { dataset, warehouse, heartbeatTimeoutSeconds: HEARTBEAT_TIMEOUT_SECONDS });
+  const file = path.join(path.dirname(gen.files.config), `${name}.yaml`);
+  writeFileSync(file, stringify(doc));
+  return (day) => loadConfig(file, { inputDir: path.join(path.dirname(gen.files.config), day) });
+}
+
+/** Waits until `activityType` of the workflow is running on a worker (attempt 1). */
+async function waitForRunningActivity(client: Client, workflowId: string, activityType: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const described = await client.workflow
+      .getHandle(workflowId)
+      .describe()
+      .catch(() => undefined); // the child may not exist yet
+    if (described && described.status.name !== 'RUNNING') {
+      throw new Error(`${workflowId} is ${described.status.name} before ${activityType} was seen running`);
+    }
+    const pending = described?.raw.pendingActivities ?? [];
+    if (pending.some((a) => a.activityType?.name === activityType && a.state === PENDING_ACTIVITY_STATE_STARTED)) return;
+    if (Date.now() > deadline) throw new Error(`${activityType} of ${workflowId} not running within ${timeoutMs / 1000}s`);
+    await sleep(50);
+  }
+}
+
+/** The ActivityTaskStarted events of a workflow's history, by activity type: their attempts. */
+async function activityAttempts(client: Client, workflowId: string): Promise<Record<string, number[]>> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const typeOf = new Map<string, string>();
+  const attempts: Record<string, number[]> = {};
+  for (const e of history.events ?? []) {
+    const scheduled = e.activityTaskScheduledEventAttributes;
+    if (scheduled) typeOf.set(String(e.eventId), scheduled.activityType?.name ?? '?');
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) {
+      const type = typeOf.get(String(started.scheduledEventId)) ?? '?';
+      (attempts[type] ??= []).push(started.attempt ?? 0);
+    }
+  }
+  return attempts;
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what()}`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function filesUnder(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir, { recursive: true, encoding: 'utf8' }) : [];
+}
+
+// ---------------------------------------------------------------- tests
+
+describe('worker crash', () => {
+  let h: Harness;
+  let dir: string;
+  let gen: GenerateResult;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    dir = tempDir('cdcflow-crash-');
+    gen = await timed('generate', () => generate({ outDir: dir, initial: ROWS, keys: 5, nonkeys: 10, delete: 0.2, update: 0.4, unchanged: 0.4, seed: 11 }));
+  });
+  afterAll(async () => {
+    killAll();
+    await Promise.all(spawned.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    await h?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    process.stderr.write(`worker-crash timings (ms, ${ROWS} rows): ${JSON.stringify(timings)}\n`);
+  });
+
+  it('the worker killed in the middle of a run and restarted: the run completes with the same outputs', async () => {
+    const expected = { I: gen.expected.inserts, U: gen.expected.updates, D: gen.expected.deletes, X: 0, N: gen.expected.unchanged };
+    const historyRows = expected.I + expected.U + expected.D;
+
+    // Reference: both days with the in-process worker, into warehouse A.
+    const refDataset = uniqueDataset('crash-ref');
+    const refConfig = writeDatasetConfig(gen, 'reference', refDataset, path.join(dir, 'warehouse-a'));
+    const ref1 = tableResult(await timed('reference day 1', () => runDataset(h, refConfig('day1'), DAY1)), TABLE);
+    const ref2 = tableResult(await timed('reference day 2', () => runDataset(h, refConfig('day2'), DAY2)), TABLE);
+    expect(ref2.counts).toEqual(expected);
+    expect(ref2.historyRows).toBe(historyRows);
+    const refLayout = tableLayout(path.join(dir, 'warehouse-a'), refDataset, TABLE);
+
+    // Crash run: CLI worker processes on their own task queue, into warehouse B.
+    const crashDataset = uniqueDataset('crash');
+    const warehouseB = path.join(dir, 'warehouse-b');
+    const crashConfig = writeDatasetConfig(gen, 'crash', crashDataset, warehouseB);
+    const settings: TemporalSettings = { ...h.settings, taskQueue: `test-crash-${crashDataset}` };
+    const duckdbTmp = path.join(dir, 'duckdb-tmp');
+    const layout = tableLayout(warehouseB, crashDataset, TABLE);
+
+    const first = await timed('worker start', () => spawnWorker(settings.taskQueue, duckdbTmp));
+    const day1 = await timed('crash day 1', () => runDataset({ client: h.client, settings }, crashConfig('day1'), DAY1));
+    expect(tableResult(day1, TABLE).counts).toEqual(ref1.counts);
+
+    const { handle } = await startDatasetRun(h.client, settings, { config: crashConfig('day2'), businessDate: DAY2 });
+    const childId = tableWorkflowId(crashDataset, DAY2, TABLE);
+    await timed('until the kill', async () => {
+      await waitForRunningActivity(h.client, childId, KILLED_ACTIVITY);
+      await sleep(100); // well inside the stage, which takes seconds
+      await sigkill(first);
+    });
+
+    // The run is not complete, and nothing of day 2 is committed.
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+    expect((await h.client.workflow.getHandle(childId).describe()).status.name).toBe('RUNNING');
+    expect(existsSync(layout.commitMarker(DAY2))).toBe(false);
+    expect(existsSync(layout.history(DAY2))).toBe(false);
+
+    const second = await timed('worker restart', () => spawnWorker(settings.taskQueue, duckdbTmp));
+    const result = await timed('resume after restart', () =>
+      withTimeout(handle.result(), 60_000, () => `the run did not complete after the restart; new worker's output:\n${second.output()}`),
+    );
+    const t = result.tables.find((o) => o.table === TABLE);
+    if (t?.status !== 'completed') throw new Error(`table did not complete: ${JSON.stringify(result)}`);
+
+    // The killed stage really was cut off and retried; every other stage ran once.
+    const attempts = await activityAttempts(h.client, childId);
+    expect(attempts[KILLED_ACTIVITY]).toEqual([2]);
+    for (const [type, a] of Object.entries(attempts)) if (type !== KILLED_ACTIVITY) expect(a).toEqual([1]);
+
+    // Same counts and the same bytes as the reference.
+    expect(t.result.counts).toEqual(ref2.counts);
+    expect(t.result.currentRows).toBe(ref2.currentRows);
+    expect(t.result.historyRows).toBe(ref2.historyRows);
+    expect(readFileSync(layout.current).equals(readFileSync(refLayout.current))).toBe(true);
+    for (const d of [DAY1, DAY2]) {
+      expect(readFileSync(layout.history(d)).equals(readFileSync(refLayout.history(d)))).toBe(true);
+      expect(readFileSync(layout.snapshot(d)).equals(readFileSync(refLayout.snapshot(d)))).toBe(true);
+    }
+
+    // History of day 2 holds each change once; no work files or temporary files are left.
+    const [hist] = await h.engine.withSession((s) =>
+      s.rows<{ n: number; keys: number }>(
+        `SELECT count(*)::INT AS n, count(DISTINCT KEY_HASH)::INT AS keys ` +
+          `FROM read_parquet('${path.join(layout.historyRoot, '*', '*.parquet')}', hive_partitioning = true) WHERE eff_start_date = '${DAY2}'`,
+      ),
+    );
+    expect(hist).toEqual({ n: historyRows, keys: historyRows });
+    expect(filesUnder(layout.root).filter((f) => f.includes('_work') || f.endsWith('.tmp'))).toEqual([]);
+
+    await sigkill(second);
+  });
+
+  it('two overlapping starts of the same dataset and date give one run that writes history once', async () => {
+    const small = await generate({ outDir: path.join(dir, 'small'), initial: 2_000, seed: 5 });
+    const dataset = uniqueDataset('overlap');
+    const warehouse = path.join(dir, 'warehouse-overlap');
+    const config = writeDatasetConfig(small, 'overlap', dataset, warehouse);
+    tableResult(await runDataset(h, config('day1'), DAY1), TABLE);
+
+    // Two concurrent starts, then a third while the run is certainly in progress.
+    const input = { config: config('day2'), businessDate: DAY2 };
+    const [a, b] = await Promise.all([startDatasetRun(h.client, h.settings, input), startDatasetRun(h.client, h.settings, input)]);
+    const c = await startDatasetRun(h.client, h.settings, input);
+    const running = (await c.handle.describe()).status.name;
+    expect(b.runId).toBe(a.runId);
+    expect(c.runId).toBe(a.runId);
+    if (running === 'RUNNING') expect(c.attached).toBe(true);
+    // Of two concurrent starts, at most one started the run.
+    expect([a.attached, b.attached].filter((x) => !x).length).toBeLessThanOrEqual(1);
+
+    const results = await Promise.all([a, b, c].map((s) => (s.handle as WorkflowHandle).result()));
+    expect(results[1]).toEqual(results[0]);
+    expect(results[2]).toEqual(results[0]);
+
+    // One run of the dataset and of the table workflow; the write stage ran once.
+    const childId = tableWorkflowId(dataset, DAY2, TABLE);
+    const attempts = await activityAttempts(h.client, childId);
+    expect(attempts.writeOutputs).toEqual([1]);
+    const runsOf = async (workflowId: string) => {
+      // Visibility lags a little behind the run itself.
+      for (let tries = 0; ; tries++) {
+        const ids: string[] = [];
+        for await (const wf of h.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) ids.push(wf.runId);
+        if (ids.length > 0 || tries >= 50) return ids;
+        await sleep(100);
+      }
+    };
+    expect(await runsOf(datasetWorkflowId(dataset, DAY2))).toEqual([a.runId]);
+    expect((await runsOf(childId)).length).toBe(1);
+
+    const t = tableResult({ ok: true, result: results[0] }, TABLE);
+    const historyRows = small.expected.inserts + small.expected.updates + small.expected.deletes;
+    expect(t.historyRows).toBe(historyRows);
+    const [hist] = await h.engine.withSession((s) =>
+      s.rows<{ n: number; keys: number }>(
+        `SELECT count(*)::INT AS n, count(DISTINCT KEY_HASH)::INT AS keys FROM read_parquet('${t.historyPath}')`,
+      ),
+    );
+    expect(hist).toEqual({ n: historyRows, keys: historyRows });
+  });
+});

@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { checkConfigText, loadConfig, resolveConfig } from '../../src/config/load';
+import { configJsonSchema } from '../../src/config/schema';
+
+const root = path.resolve(__dirname, '../..');
+
+describe('config', () => {
+  it('reports every problem with its field path and line', () => {
+    const { problems } = checkConfigText(
+      [
+        'dataset: shop',
+        'warehouse: out',
+        'tables:',
+        '  - name: t',
+        '    keys: [{ name: id, type: int128 }]',
+        '    columns: [{ name: v, type: money }]',
+        '    source: { format: csv, path: x.csv }',
+        '  - name: u',
+        '    source: { format: xml, path: y }',
+      ].join('\n'),
+    );
+    expect(problems).toEqual([
+      expect.objectContaining({ path: 'tables[0].keys[0].type', line: 5 }),
+      expect.objectContaining({ path: 'tables[0].columns[0].type', line: 6 }),
+      expect.objectContaining({ path: 'tables[1].keys', line: 8 }),
+      expect.objectContaining({ path: 'tables[1].source.format', line: 9 }),
+    ]);
+  });
+
+  it('resolves defaults and paths against the config folder, or --input for sources', () => {
+    const { file } = checkConfigText('dataset: d\nwarehouse: wh\ntables:\n  - name: t\n    keys: [{ name: id, type: VARCHAR }]\n    source: { format: csv, path: "{date}/t.csv" }\n');
+    const resolved = resolveConfig(file!, '/etc/cdc', { inputDir: '/in' });
+    expect(resolved.warehouse).toBe('/etc/cdc/wh');
+    expect(resolved.tables[0]).toMatchObject({ mode: 'full', keys: [{ name: 'id', type: 'varchar' }], source: { path: '/in/{date}/t.csv' } });
+    expect(resolveConfig(file!, '/etc/cdc').tables[0].source.path).toBe('/etc/cdc/{date}/t.csv');
+  });
+
+  it('ships an example that validates and a JSON Schema in step with the code', () => {
+    expect(() => loadConfig(path.join(root, 'config/example.yaml'))).not.toThrow();
+    const shipped = JSON.parse(readFileSync(path.join(root, 'config/cdcflow.schema.json'), 'utf8'));
+    expect(shipped).toEqual(JSON.parse(JSON.stringify(configJsonSchema())));
+  });
+});

@@ -1,0 +1,66 @@
+/** The stage SQL builders: exact text for a simple table, and hostile names stay quoted. */
+import { Engine } from '../../src/engine/duckdb';
+import { dateLiteral, fileListLiteral, quoteIdent, quoteLiteral } from '../../src/engine/sql';
+import { deletesSql, hashBatchSql, insertsSql, updatesSql } from '../../src/engine/stage-sql';
+
+const table = { keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }, { name: 'seen', type: 'date' }], ignore: ['seen'] };
+
+describe('quoting', () => {
+  it('doubles embedded quotes', () => {
+    expect(quoteIdent('a"b')).toBe('"a""b"');
+    expect(quoteLiteral("it's")).toBe("'it''s'");
+    expect(fileListLiteral(['/x/a.csv', "/y/b'.csv"])).toBe("['/x/a.csv', '/y/b''.csv']");
+  });
+  it('accepts only ISO dates in date literals', () => {
+    expect(dateLiteral('2024-01-02')).toBe("DATE '2024-01-02'");
+    expect(() => dateLiteral("2024-01-02'; DROP TABLE x; --")).toThrow(/not a YYYY-MM-DD date/);
+  });
+});
+
+describe('stage SQL', () => {
+  it('builds the inserts stage as an anti join on the key hash', () => {
+    expect(insertsSql(table, '2024-01-02', { hashed: '/w/h.parquet', base: '/w/b.parquet', out: '/w/o.parquet' })).toBe(
+      `COPY (SELECT h."id", h."v", h."seen", 'I' AS OPERATION, DATE '2024-01-02' AS EFF_START_DATE, h.KEY_HASH, h.NONKEY_HASH ` +
+        `FROM read_parquet('/w/h.parquet', hive_partitioning = false) h ANTI JOIN read_parquet('/w/b.parquet', hive_partitioning = false) b ` +
+        `ON h.KEY_HASH = b.KEY_HASH) TO '/w/o.parquet' (FORMAT parquet)`,
+    );
+  });
+
+  it('marks absent keys D in full mode and X (keeping their date) in delta mode', () => {
+    const p = { hashed: '/h', base: '/b', out: '/o' };
+    expect(deletesSql(table, 'full', '2024-01-02', p)).toContain(`'D' AS OPERATION, DATE '2024-01-02' AS EFF_START_DATE`);
+    expect(deletesSql(table, 'delta', '2024-01-02', p)).toContain(`'X' AS OPERATION, b.EFF_START_DATE AS EFF_START_DATE`);
+  });
+
+  it('leaves ignored columns out of the non-key hash', () => {
+    const sql = hashBatchSql(table, 'src', '/o');
+    const nonKeyHash = sql.slice(sql.indexOf('AS KEY_HASH'), sql.indexOf('AS NONKEY_HASH'));
+    expect(nonKeyHash).toContain('typed."v"');
+    expect(nonKeyHash).not.toContain('typed."seen"');
+  });
+
+  describe('with hostile names and paths', () => {
+    const hostile = { keys: [{ name: `k"; DROP TABLE victim; --`, type: 'varchar' }], columns: [{ name: `it's`, type: 'integer' }], ignore: [] };
+    let engine: Engine;
+    beforeAll(async () => {
+      engine = await Engine.create();
+    });
+    afterAll(() => engine.close());
+
+    it('runs as intended and touches nothing else', async () => {
+      const dir = require('node:fs').mkdtempSync(require('node:path').join(require('node:os').tmpdir(), `cdc'flow-`));
+      const rows = await engine.withSession(async (s) => {
+        await s.run(`CREATE TABLE victim AS SELECT 1 AS x`);
+        await s.run(`COPY (SELECT 'a' AS ${quoteIdent(hostile.keys[0].name)}, '7' AS "it's") TO ${quoteLiteral(`${dir}/src.csv`)} (HEADER)`);
+        await s.run(hashBatchSql(hostile, `read_csv(${quoteLiteral(`${dir}/src.csv`)}, all_varchar = true)`, `${dir}/h.parquet`));
+        await s.run(insertsSql(hostile, '2024-01-01', { hashed: `${dir}/h.parquet`, base: null, out: `${dir}/i.parquet` }));
+        await s.run(updatesSql(hostile, '2024-01-01', { hashed: `${dir}/h.parquet`, base: `${dir}/i.parquet`, out: `${dir}/u.parquet` }));
+        const victim = await s.rows(`SELECT * FROM victim`);
+        const out = await s.rows(`SELECT * EXCLUDE (KEY_HASH, NONKEY_HASH) FROM read_parquet(${quoteLiteral(`${dir}/u.parquet`)})`);
+        return { victim, out };
+      });
+      expect(rows.victim).toEqual([{ x: 1 }]);
+      expect(rows.out).toEqual([{ [hostile.keys[0].name]: 'a', "it's": 7, OPERATION: 'N', EFF_START_DATE: '2024-01-01' }]);
+    });
+  });
+});
