@@ -17,5 +17,23 @@ npm run --silent build || die "build failed (npm run build)"
 # (and a failed download shows up as such, not as a test failure).
 ensure_temporal_cli >/dev/null
 
-npx --no-install jest --ci "$@" || die "tests failed"
-echo "test.sh: type check, build and tests passed"
+# Jest's own summary is not a line CI recognises, so keep a JSON report and end
+# with a plain "N passed, N failed, N skipped" line.
+results="$STATE_DIR/test/jest-results.json"
+mkdir -p "$(dirname "$results")"
+rm -f "$results"
+status=0
+npx --no-install jest --ci --json --outputFile="$results" "$@" || status=$?
+
+summary=""
+if [[ -s "$results" ]]; then
+  summary="$(node -e '
+    const r = require(process.argv[1]);
+    console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+  ' "$results" 2>/dev/null || true)"
+fi
+if ((status != 0)); then
+  [[ -n "$summary" ]] && echo "tests: $summary"
+  die "jest failed (exit $status)"
+fi
+echo "tests: ${summary:-passed}"

@@ -35,7 +35,7 @@ export function checkConfigText(text: string): { problems: ConfigProblem[]; file
       problems: doc.errors.map((e) => ({
         path: '',
         message: `YAML syntax: ${e.message.split('\n')[0]}`,
-        line: e.linePos?.[0]?.line,
+        line: e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line,
       })),
     };
   }

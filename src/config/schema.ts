@@ -105,7 +105,7 @@ export const datasetFileSchema = z
     const seen = new Set<string>();
     d.tables.forEach((t, i) => {
       const folded = t.name.toLowerCase();
-      if (seen.has(folded)) ctx.addIssue({ code: 'custom', path: ['tables', i, 'name'], message: `duplicates table "${t.name}"` });
+      if (seen.has(folded)) ctx.addIssue({ code: 'custom', path: ['tables', i, 'name'], message: `duplicates table "${d.tables.find((o) => o.name.toLowerCase() === folded)!.name}"` });
       seen.add(folded);
     });
   });

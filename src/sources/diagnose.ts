@@ -7,18 +7,27 @@ import type { Session } from '../engine/duckdb';
 import { hashExpression } from '../engine/hashing';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { DataError, type ErrorContext } from '../errors';
-import { readSourceSql } from './file-source';
+import { describeSource, readSourceSql } from './file-source';
 
 interface RowHit {
   row: number;
   value: string | null;
 }
 
+/** Row numbers get a name of their own: a source may well have a column called `ordinality`. */
+const ROW = '__cdcflow_row';
+
+/** One file's rows with their 1-based row number in the column ROW. */
+async function numberedRows(session: Session, table: TableConfig, file: string): Promise<string> {
+  const names = [...(await describeSource(session, table.source, [file])).keys(), ROW].map(quoteIdent);
+  return `(SELECT * FROM ${readSourceSql(table.source, [file])} WITH ORDINALITY AS numbered(${names.join(', ')}))`;
+}
+
 /** The first row of one file matching a condition on the raw (uncast) columns. */
 async function firstRowWhere(session: Session, table: TableConfig, file: string, condition: string, valueSql = 'NULL'): Promise<RowHit | undefined> {
   const [hit] = await session.rows<{ row: string | number; value: string | null }>(
-    `SELECT ordinality AS row, CAST(${valueSql} AS VARCHAR) AS value FROM ${readSourceSql(table.source, [file])} ` +
-      `WITH ORDINALITY WHERE ${condition} ORDER BY ordinality LIMIT 1`,
+    `SELECT ${ROW} AS row, CAST(${valueSql} AS VARCHAR) AS value FROM ${await numberedRows(session, table, file)} ` +
+      `WHERE ${condition} ORDER BY ${ROW} LIMIT 1`,
   );
   return hit && { row: Number(hit.row), value: hit.value };
 }
@@ -66,8 +75,8 @@ export async function locateDuplicateKey(session: Session, table: TableConfig, f
   const rows: { file: string; row: number }[] = [];
   for (const file of files) {
     const found = await session.rows<{ row: string | number }>(
-      `SELECT row FROM (SELECT ordinality AS row, ${typed} FROM ${readSourceSql(table.source, [file])} WITH ORDINALITY) t ` +
-        `WHERE ${hashExpression(table.keys, 't')} = CAST(${quoteLiteral(keyHash)} AS UUID) ORDER BY row LIMIT 2`,
+      `SELECT ${ROW} AS row FROM (SELECT ${ROW}, ${typed} FROM ${await numberedRows(session, table, file)}) t ` +
+        `WHERE ${hashExpression(table.keys, 't')} = CAST(${quoteLiteral(keyHash)} AS UUID) ORDER BY ${ROW} LIMIT 2`,
     );
     rows.push(...found.map((r) => ({ file, row: Number(r.row) })));
     if (rows.length >= 2) break;

@@ -456,6 +456,29 @@ describe('change detection', () => {
     expect(existsSync(currentOf(config, 't'))).toBe(false);
   });
 
+  it('a file of a multi-file batch that lacks a column fails, naming that file', async () => {
+    const { dir, config } = setup([
+      { ...csvTable('t', [{ name: 'id', type: 'integer' }], [{ name: 'price', type: 'double' }]), source: { format: 'csv', path: 't/*.csv' } },
+    ]);
+    writeLines(path.join(dir, 't', 'p1.csv'), ['id,price', '1,2.5']);
+    writeLines(path.join(dir, 't', 'p2.csv'), ['id', '2']);
+    const error = failedTable(await runDataset(h, config, DAY1), 't');
+    expect(error).toContain('source is missing configured column(s) "price"');
+    expect(error).toContain(`file=${path.join(dir, 't', 'p2.csv')}`);
+  });
+
+  it('row numbers stay right when source columns are called ordinality or row', async () => {
+    const { dir, config } = setup([
+      csvTable('t', [{ name: 'row', type: 'integer' }], [{ name: 'ordinality', type: 'integer' }, { name: 'qty', type: 'integer' }]),
+    ]);
+    const file = path.join(dir, 't', `${DAY1}.csv`);
+    writeLines(file, ['row,ordinality,qty', '7,10,1', '8,20,x']);
+    expect(failedTable(await runDataset(h, config, DAY1), 't')).toMatch(/row=2 line=3 column=qty/);
+    writeLines(file, ['row,ordinality,qty', '7,10,1', '8,20,2', '7,30,3']);
+    const dup = failedTable(await runDataset(h, config, DAY1), 't');
+    expect(dup).toContain(`duplicate key (row=7) in the batch (${file} row 1 and ${file} row 3)`);
+  });
+
   it('one failing table does not stop the others; the run fails naming it', async () => {
     const keys = [{ name: 'id', type: 'integer' }];
     const columns = [{ name: 'v', type: 'integer' }];

@@ -31,8 +31,8 @@ let runtimeInstalled = false;
 
 export async function startHarness(deps: Partial<ActivityDeps> = {}): Promise<Harness> {
   if (!runtimeInstalled) {
-    // Workers log every state change at INFO; tests need only warnings.
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    // Workers log every state change at INFO; tests need only errors (failed runs are expected in many).
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
   }
   const settings: TemporalSettings = { ...temporalSettings(), taskQueue: `test-${randomUUID()}` };

@@ -7,8 +7,6 @@ import { quoteLiteral } from '../../src/engine/sql';
 import { ConfigError } from '../../src/errors';
 import { generate, type GenerateOptions } from '../../src/generator/generate';
 
-jest.setTimeout(30_000);
-
 let root: string;
 let instance: DuckDBInstance;
 let db: DuckDBConnection;
