@@ -28,11 +28,13 @@ DEMO_DIR="$STATE_DIR/demo"
 rm -rf "$DEMO_DIR"
 mkdir -p "$DEMO_DIR"
 worker_log="$DEMO_DIR/worker.log"
-cdcflow worker >"$worker_log" 2>&1 &
+# Started directly (not through the function) so that $! is the worker itself.
+node "$PROJECT_ROOT/dist/cli/main.js" worker >"$worker_log" 2>&1 &
 worker_pid=$!
 
 cleanup() {
-  kill "$worker_pid" 2>/dev/null && wait "$worker_pid" 2>/dev/null
+  kill "$worker_pid" 2>/dev/null || true
+  wait "$worker_pid" 2>/dev/null || true
   if [[ -n "$started_server" ]]; then bash scripts/stop-temporal.sh >&2 || true; fi
 }
 trap cleanup EXIT

@@ -55,7 +55,7 @@ async function run(opts: RunOptions): Promise<number> {
     } catch (err) {
       outcome = { status: 'failed', ...failureOf(err) };
     } finally {
-      stopProgress();
+      await stopProgress();
     }
     if (opts.json) {
       process.stdout.write(`${JSON.stringify({ workflowId: handle.workflowId, runId, url, attached, ...outcome })}\n`);

@@ -7,8 +7,9 @@ import type { TemporalSettings } from '../settings';
 import { datasetProgressQuery, tableProgressQuery, type datasetWorkflow } from '../workflows';
 import { tableWorkflowId } from '../workflows/ids';
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), ms).unref())]);
+/** A query that gives up after 3 s (no worker answers a query) and leaves no retry behind. */
+function quickly<T>(client: Client, fn: () => Promise<T>): Promise<T> {
+  return client.connection.withDeadline(Date.now() + 3000, fn);
 }
 
 async function hasWorker(client: Client, settings: TemporalSettings): Promise<boolean> {
@@ -23,7 +24,7 @@ async function progressLine(client: Client, settings: TemporalSettings, handle: 
   const elapsed = `${Math.round((Date.now() - startedAt) / 1000)}s`;
   let progress;
   try {
-    progress = await withTimeout(handle.query(datasetProgressQuery), 3000);
+    progress = await quickly(client, () => handle.query(datasetProgressQuery));
   } catch {
     if (!(await hasWorker(client, settings).catch(() => true))) {
       return `waiting for a worker on task queue "${settings.taskQueue}" (start one with: cdcflow worker) ${elapsed}`;
@@ -36,25 +37,26 @@ async function progressLine(client: Client, settings: TemporalSettings, handle: 
       .filter((t) => t.status === 'running')
       .map(async (t) => {
         const child = client.workflow.getHandle(tableWorkflowId(progress.dataset, progress.businessDate, t.table));
-        const p = await withTimeout(child.query(tableProgressQuery), 3000).catch(() => undefined);
+        const p = await quickly(client, () => child.query(tableProgressQuery)).catch(() => undefined);
         return p ? `${t.table}: ${p.stage} (${p.stagesDone}/${p.stagesTotal})` : t.table;
       }),
   );
   return [`${progress.dataset} ${progress.businessDate}: ${done}/${progress.tables.length} tables done`, ...running, elapsed].join(' | ');
 }
 
-/** Polls and prints progress to stderr until the returned function is called. */
+/** Polls and prints progress to stderr until the returned function is called (and awaited). */
 export function watchProgress(
   client: Client,
   settings: TemporalSettings,
   handle: WorkflowHandle<typeof datasetWorkflow>,
   options: { quiet: boolean; intervalMs?: number },
-): () => void {
-  if (options.quiet) return () => undefined;
+): () => Promise<void> {
+  if (options.quiet) return async () => undefined;
   const tty = Boolean(process.stderr.isTTY);
   const startedAt = Date.now();
   let last = '';
   let stopped = false;
+  let inFlight: Promise<void> = Promise.resolve();
   const tick = async () => {
     const line = await progressLine(client, settings, handle, startedAt).catch(() => '');
     if (stopped || !line) return;
@@ -62,11 +64,21 @@ export function watchProgress(
     else if (line.replace(/ \d+s$/, '') !== last.replace(/ \d+s$/, '')) process.stderr.write(`${line}\n`);
     last = line;
   };
-  const timer = setInterval(() => void tick(), options.intervalMs ?? 1000);
-  void tick();
-  return () => {
+  // One poll at a time; the caller awaits the last before closing the connection.
+  let polling = false;
+  const poll = () => {
+    if (polling) return;
+    polling = true;
+    inFlight = tick().finally(() => {
+      polling = false;
+    });
+  };
+  const timer = setInterval(poll, options.intervalMs ?? 1000);
+  poll();
+  return async () => {
     stopped = true;
     clearInterval(timer);
+    await inFlight;
     if (tty && last) process.stderr.write('\r\x1b[2K');
   };
 }
