@@ -3,7 +3,8 @@
  * the state at the stable current path. The commit marker is written last: until it exists
  * the date is not committed, and a retry writes the same files again.
  */
-import { rm } from 'node:fs/promises';
+import { rm, rmdir } from 'node:fs/promises';
+import * as path from 'node:path';
 import type { TableConfig } from '../config/types';
 import { currentStateSql, historyPartitionSql } from '../engine/stage-sql';
 import { StateError } from '../errors';
@@ -44,6 +45,8 @@ export function writeOutputs(deps: ActivityDeps) {
       // The date is the latest committed one (checked above), so its state is the current one.
       await copyAtomically(layout.snapshot(businessDate), layout.current);
       await rm(layout.workDir(businessDate), { recursive: true, force: true });
+      // The parent goes too once no other date is in progress.
+      await rmdir(path.dirname(layout.workDir(businessDate))).catch(() => undefined);
       return {
         counts: commit.counts,
         currentPath: layout.current,

@@ -1,5 +1,5 @@
 /** Starting (or attaching to) a dataset run, shared by the CLI, the demo, the bench and tests. */
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { type Client, type WorkflowHandle, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { TemporalSettings } from '../settings';
 import { datasetWorkflowId } from '../workflows/ids';
@@ -15,25 +15,29 @@ export interface StartedRun {
 
 export async function startDatasetRun(client: Client, settings: TemporalSettings, input: DatasetWorkflowInput): Promise<StartedRun> {
   const workflowId = datasetWorkflowId(input.config.dataset, input.businessDate);
-  const running = await client.workflow
-    .getHandle(workflowId)
-    .describe()
-    .then((d) => d.status.name === 'RUNNING')
-    .catch(() => false);
-  const handle = await client.workflow.start(datasetWorkflow, {
-    workflowId,
-    taskQueue: settings.taskQueue,
-    args: [input],
-    // The ID names dataset and date: a second start while one runs attaches instead of writing twice.
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-    typedSearchAttributes: settings.searchAttributes
-      ? new TypedSearchAttributes([
-          { key: DATASET_KEY, value: input.config.dataset },
-          { key: BUSINESS_DATE_KEY, value: input.businessDate },
-        ])
-      : undefined,
-  });
+  let handle: WorkflowHandle<typeof datasetWorkflow>;
+  let attached = false;
+  try {
+    handle = await client.workflow.start(datasetWorkflow, {
+      workflowId,
+      taskQueue: settings.taskQueue,
+      args: [input],
+      // The ID names dataset and date: while a run is open, a second start attaches to it
+      // (below) instead of writing twice; a closed run may be run again.
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      typedSearchAttributes: settings.searchAttributes
+        ? new TypedSearchAttributes([
+            { key: DATASET_KEY, value: input.config.dataset },
+            { key: BUSINESS_DATE_KEY, value: input.businessDate },
+          ])
+        : undefined,
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    handle = client.workflow.getHandle<typeof datasetWorkflow>(workflowId);
+    attached = true;
+  }
   const { runId } = await handle.describe();
-  return { handle, runId, attached: running };
+  return { handle, runId, attached };
 }
