@@ -1,0 +1,33 @@
+/**
+ * Workflow code runs in Temporal's deterministic sandbox: it may import only the workflow SDK,
+ * other workflow files and pure modules; activities, DuckDB and Node built-ins only as types.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+const WORKFLOWS = path.resolve(__dirname, '../../src/workflows');
+const ALLOWED = ['@temporalio/workflow', '@temporalio/common', '../errors'];
+
+function valueImports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/^(?:import|export)\s+(?!type\b)[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1]);
+}
+
+describe('workflow code', () => {
+  const files = readdirSync(WORKFLOWS).filter((f) => f.endsWith('.ts'));
+
+  it.each(files)('%s imports only deterministic modules', (file) => {
+    const bad = valueImports(path.join(WORKFLOWS, file)).filter((spec) => !ALLOWED.includes(spec) && !spec.startsWith('./'));
+    expect(bad).toEqual([]);
+  });
+
+  it('the pure modules it imports import nothing themselves', () => {
+    expect(valueImports(path.resolve(WORKFLOWS, '../errors.ts'))).toEqual([]);
+  });
+
+  it('notices a forbidden import', () => {
+    const sample = path.join(require('node:os').tmpdir(), 'cdcflow-bad-workflow.ts');
+    require('node:fs').writeFileSync(sample, "import { readFileSync } from 'node:fs';\nimport type { Engine } from '../engine/duckdb';\n");
+    expect(valueImports(sample)).toEqual(['node:fs']);
+  });
+});
