@@ -28,8 +28,9 @@ export interface TableLayout {
 }
 
 export function assertIsoDate(date: string): string {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
-  const valid = m && new Date(`${date}T00:00:00Z`).toISOString().startsWith(date);
+  const parsed = new Date(`${date}T00:00:00Z`);
+  // Date rolls 2024-02-30 over to March instead of refusing it; the round trip catches that.
+  const valid = /^\d{4}-\d{2}-\d{2}$/.test(date) && !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(date);
   if (!valid) throw new Error(`not a valid YYYY-MM-DD date: ${JSON.stringify(date)}`);
   return date;
 }

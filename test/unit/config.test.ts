@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { checkConfigText, loadConfig, resolveConfig } from '../../src/config/load';
 import { configJsonSchema } from '../../src/config/schema';
+import { assertIsoDate } from '../../src/warehouse/layout';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -41,4 +42,11 @@ describe('config', () => {
     const shipped = JSON.parse(readFileSync(path.join(root, 'config/cdcflow.schema.json'), 'utf8'));
     expect(shipped).toEqual(JSON.parse(JSON.stringify(configJsonSchema())));
   });
+});
+
+describe('business dates', () => {
+  it.each(['2024-13-01', '2024-02-30', '2023-02-29', '24-01-01', '2024-1-1', "2024-01-01'"])('refuses %s', (d) => {
+    expect(() => assertIsoDate(d)).toThrow(/not a valid YYYY-MM-DD date/);
+  });
+  it('accepts a leap day', () => expect(assertIsoDate('2024-02-29')).toBe('2024-02-29'));
 });

@@ -2,6 +2,7 @@
  * The canonical encoding is a stored contract: these vectors pin it. If one changes, every
  * stored hash would compare as different, so a change here needs HASH_ENCODING_VERSION bumped.
  */
+import { createHash } from 'node:crypto';
 import { Engine } from '../../src/engine/duckdb';
 import { hashExpression } from '../../src/engine/hashing';
 
@@ -22,7 +23,7 @@ describe('canonical hashing', () => {
 
   it('is md5 of the length-prefixed encoding, as a UUID', async () => {
     // md5('V1:a' || 'N') computed independently: printf 'V1:aN' | md5sum
-    const expected = require('node:crypto').createHash('md5').update('V1:aN').digest('hex');
+    const expected = createHash('md5').update('V1:aN').digest('hex');
     const h = await hash(`'a' AS x, NULL::VARCHAR AS y`, [v('x', 'varchar'), v('y', 'varchar')]);
     expect(h.replace(/-/g, '')).toBe(expected);
   });
@@ -46,7 +47,7 @@ describe('canonical hashing', () => {
     ['timestamp', `TIMESTAMP '2024-01-01 10:00:00.5'`, 'V26:2024-01-01 10:00:00.500000'],
     ['varchar', `'né'`, 'V3:né'],
   ])('pins the text form of %s %s', async (type, literal, encoding) => {
-    const expected = require('node:crypto').createHash('md5').update(encoding).digest('hex');
+    const expected = createHash('md5').update(encoding).digest('hex');
     expect((await hash(`${literal} AS c`, [v('c', type)])).replace(/-/g, '')).toBe(expected);
   });
 

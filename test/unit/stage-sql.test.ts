@@ -1,4 +1,7 @@
 /** The stage SQL builders: exact text for a simple table, and hostile names stay quoted. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { Engine } from '../../src/engine/duckdb';
 import { dateLiteral, fileListLiteral, quoteIdent, quoteLiteral } from '../../src/engine/sql';
 import { deletesSql, hashBatchSql, insertsSql, updatesSql } from '../../src/engine/stage-sql';
@@ -48,7 +51,7 @@ describe('stage SQL', () => {
     afterAll(() => engine.close());
 
     it('runs as intended and touches nothing else', async () => {
-      const dir = require('node:fs').mkdtempSync(require('node:path').join(require('node:os').tmpdir(), `cdc'flow-`));
+      const dir = mkdtempSync(path.join(tmpdir(), `cdc'flow-`));
       const rows = await engine.withSession(async (s) => {
         await s.run(`CREATE TABLE victim AS SELECT 1 AS x`);
         await s.run(`COPY (SELECT 'a' AS ${quoteIdent(hostile.keys[0].name)}, '7' AS "it's") TO ${quoteLiteral(`${dir}/src.csv`)} (HEADER)`);

@@ -2,7 +2,8 @@
  * Workflow code runs in Temporal's deterministic sandbox: it may import only the workflow SDK,
  * other workflow files and pure modules; activities, DuckDB and Node built-ins only as types.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 const WORKFLOWS = path.resolve(__dirname, '../../src/workflows');
@@ -26,8 +27,8 @@ describe('workflow code', () => {
   });
 
   it('notices a forbidden import', () => {
-    const sample = path.join(require('node:os').tmpdir(), 'cdcflow-bad-workflow.ts');
-    require('node:fs').writeFileSync(sample, "import { readFileSync } from 'node:fs';\nimport type { Engine } from '../engine/duckdb';\n");
+    const sample = path.join(tmpdir(), 'cdcflow-bad-workflow.ts');
+    writeFileSync(sample, "import { readFileSync } from 'node:fs';\nimport type { Engine } from '../engine/duckdb';\n");
     expect(valueImports(sample)).toEqual(['node:fs']);
   });
 });

@@ -1,0 +1,101 @@
+/**
+ * `cdcflow run` as a user runs it: a real CLI process against the real server, executed by a
+ * worker on the same task queue. --json prints exactly one JSON object on stdout; the plain
+ * form prints the count table and a UI link; with no worker, the progress line says so.
+ */
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { datasetWorkflowId } from '../../src/workflows/ids';
+import { type Harness, startHarness, tempDir, uniqueDataset, writeCsv } from '../support/harness';
+import { writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
+
+const CLI = path.resolve(__dirname, '../../dist/cli/main.js');
+
+interface Exit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cdcflow(args: string[], env: Record<string, string>, until?: (stderr: string) => boolean): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (until?.(stderr)) child.kill('SIGTERM');
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('cdcflow run (CLI)', () => {
+  let h: Harness;
+  let dir: string;
+  let configPath: string;
+  let dataset: string;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    dir = tempDir();
+    dataset = uniqueDataset('cli');
+    writeCsv(path.join(dir, '2024-01-01.csv'), ['id', 'v'], [[1, 'a'], [2, 'b'], [3, 'c']]);
+    writeCsv(path.join(dir, '2024-01-02.csv'), ['id', 'v'], [[1, 'a'], [2, 'B'], [4, 'd']]);
+    configPath = path.join(dir, 'dataset.yaml');
+    writeFileSync(
+      configPath,
+      stringify({ dataset, warehouse: 'wh', tables: [{ name: 'items', keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }], source: { format: 'csv', path: '{date}.csv' } }] }),
+    );
+  });
+  afterAll(() => h?.stop());
+
+  const env = () => ({ TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue });
+
+  it('--json prints one JSON object with the counts and paths, and nothing else on stdout', async () => {
+    const out = await cdcflow(['run', '--config', configPath, '--date', '2024-01-01', '--json'], env());
+    expect(out.code).toBe(0);
+    const result = JSON.parse(out.stdout);
+    expect(out.stdout.trim().split('\n')).toHaveLength(1);
+    expect(result).toMatchObject({ workflowId: datasetWorkflowId(dataset, '2024-01-01'), status: 'completed', attached: false });
+    expect(result.url).toContain(encodeURIComponent(result.workflowId));
+    expect(result.run.tables[0]).toMatchObject({
+      table: 'items',
+      status: 'completed',
+      result: { counts: { I: 3, U: 0, D: 0, X: 0, N: 0 }, currentPath: path.join(dir, 'wh', dataset, 'items', 'current.parquet') },
+    });
+  });
+
+  it('prints the count table, the output paths and the UI link', async () => {
+    const out = await cdcflow(['run', '--config', configPath, '--date', '2024-01-02'], env());
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/items\s+full\s+1\s+1\s+1\s+0\s+1\s+3\s+3\s+\d+\.\d/);
+    expect(out.stdout).toContain(`history ${path.join(dir, 'wh', dataset, 'items', 'history', 'eff_start_date=2024-01-02', 'data.parquet')}`);
+    expect(out.stdout).toMatch(/Temporal UI: http:\/\/localhost:8233\/namespaces\/default\/workflows\/cdcflow%2F/);
+    expect(out.stderr).toContain(`started: ${datasetWorkflowId(dataset, '2024-01-02')}`);
+  });
+
+  it('exits 1 and names the table when a table fails', async () => {
+    const out = await cdcflow(['run', '--config', configPath, '--date', '2024-01-03'], env());
+    expect(out.code).toBe(1);
+    expect(out.stdout).toMatch(/items: FAILED: no source file matches .*2024-01-03\.csv/);
+  });
+
+  it('says so when no worker polls the task queue', async () => {
+    const queue = `nobody-${dataset}`;
+    const out = await cdcflow(['run', '--config', configPath, '--date', '2024-01-04'], { ...env(), CDCFLOW_TASK_QUEUE: queue }, (stderr) =>
+      stderr.includes('waiting for a worker'),
+    );
+    expect(out.stderr).toContain(`waiting for a worker on task queue "${queue}" (start one with: cdcflow worker)`);
+    await h.client.workflow.getHandle(datasetWorkflowId(dataset, '2024-01-04')).terminate('test over');
+  });
+
+  it('refuses a malformed date before contacting the server', async () => {
+    const out = await cdcflow(['run', '--config', configPath, '--date', '2024-13-01'], env());
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('--date: not a valid YYYY-MM-DD date: "2024-13-01"');
+  });
+});
