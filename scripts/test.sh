@@ -11,6 +11,8 @@ ensure_node_modules
 # Type-check src + test once here; jest itself only transpiles.
 npx --no-install tsc --noEmit -p . || die "type check failed (tsc --noEmit -p .)"
 
+npx --no-install eslint src test bench || die "lint failed (npm run lint)"
+
 npm run --silent build || die "build failed (npm run build)"
 
 # Install the pinned Temporal CLI up front so the jest globalSetup finds it ready

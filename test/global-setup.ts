@@ -37,7 +37,6 @@ export interface TemporalTestServer {
 
 declare global {
   // Shared with test/global-teardown.ts (same process as globalSetup).
-  // eslint-disable-next-line no-var
   var __TEMPORAL_SERVER__: TemporalTestServer | undefined;
 }
 

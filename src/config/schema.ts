@@ -30,7 +30,6 @@ const columnName = z
   .string()
   .min(1, 'must not be empty')
   .max(128, 'must be at most 128 characters')
-  // eslint-disable-next-line no-control-regex
   .refine((n) => !/[\u0000-\u001f\u007f]/.test(n), 'must not contain control characters')
   .refine(
     (n) => !RESERVED_COLUMNS.includes(n.toUpperCase() as (typeof RESERVED_COLUMNS)[number]),
