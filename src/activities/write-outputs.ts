@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { TableConfig } from '../config/types';
 import { currentStateSql, historyPartitionSql } from '../engine/stage-sql';
 import { StateError } from '../errors';
-import { copyAtomically, writeAtomically, writeJsonAtomically } from '../warehouse/atomic';
+import { publishAtomically, writeAtomically, writeJsonAtomically } from '../warehouse/atomic';
 import { type CommitRecord, committedDates, readCommit } from '../warehouse/commits';
 import { type TableLayout, tableLayout } from '../warehouse/layout';
 import { hashShape, runFingerprint } from './fingerprint';
@@ -43,7 +43,7 @@ export function writeOutputs(deps: ActivityDeps) {
         await writeJsonAtomically(layout.commitMarker(businessDate), commit);
       }
       // The date is the latest committed one (checked above), so its state is the current one.
-      await copyAtomically(layout.snapshot(businessDate), layout.current);
+      await publishAtomically(layout.snapshot(businessDate), layout.current);
       await rm(layout.workDir(businessDate), { recursive: true, force: true });
       // The parent goes too once no other date is in progress.
       await rmdir(path.dirname(layout.workDir(businessDate))).catch(() => undefined);

@@ -94,6 +94,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     config: path.join(s.outDir, 'dataset.yaml'),
   };
 
+  // Not the shared Engine: file order here relies on preserve_insertion_order, which it turns off.
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {

@@ -1,6 +1,6 @@
 /** Atomic file commits: write under a temporary name in the same folder, then rename. */
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 
 /** A temporary sibling of `finalPath`; hidden so that readers of the folder skip it. */
@@ -25,8 +25,17 @@ export function writeJsonAtomically(finalPath: string, value: unknown): Promise<
   return writeAtomically(finalPath, (tmp) => writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`));
 }
 
-export function copyAtomically(from: string, to: string): Promise<void> {
-  return writeAtomically(to, (tmp) => copyFile(from, tmp));
+/**
+ * Publishes `from` at `to`: a hard link where possible (instant, no second copy; safe because
+ * committed files are never changed in place, only replaced), else a copy.
+ */
+export function publishAtomically(from: string, to: string): Promise<void> {
+  return writeAtomically(to, (tmp) =>
+    link(from, tmp).catch((err: NodeJS.ErrnoException) => {
+      if (!['EXDEV', 'EPERM', 'ENOTSUP', 'EMLINK'].includes(err.code ?? '')) throw err;
+      return copyFile(from, tmp);
+    }),
+  );
 }
 
 /** The parsed JSON file, or undefined when it does not exist. */
