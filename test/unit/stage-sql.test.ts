@@ -25,7 +25,7 @@ describe('stage SQL', () => {
     expect(insertsSql(table, '2024-01-02', { hashed: '/w/h.parquet', base: '/w/b.parquet', out: '/w/o.parquet' })).toBe(
       `COPY (SELECT h."id", h."v", h."seen", 'I' AS OPERATION, DATE '2024-01-02' AS EFF_START_DATE, h.KEY_HASH, h.NONKEY_HASH ` +
         `FROM read_parquet('/w/h.parquet', hive_partitioning = false) h ANTI JOIN read_parquet('/w/b.parquet', hive_partitioning = false) b ` +
-        `ON h.KEY_HASH = b.KEY_HASH) TO '/w/o.parquet' (FORMAT parquet)`,
+        `ON h.KEY_HASH = b.KEY_HASH) TO '/w/o.parquet' (FORMAT parquet, COMPRESSION lz4_raw)`,
     );
   });
 
