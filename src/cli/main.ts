@@ -17,7 +17,17 @@ program.addCommand(generateCommand());
 program.addCommand(workerCommand());
 program.addCommand(runCommand());
 
+/** The message with its causes: SDK errors often say "failed" and keep the reason in `cause`. */
+function describeError(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (message && !parts.includes(message)) parts.push(message);
+  }
+  return parts.join(': ');
+}
+
 program.parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`cdcflow: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`cdcflow: ${describeError(err)}\n`);
   process.exit(1);
 });

@@ -1,6 +1,7 @@
 /** Starting (or attaching to) a dataset run, shared by the CLI, the demo, the bench and tests. */
 import { type Client, type WorkflowHandle, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
+import { ConfigError } from '../errors';
 import type { TemporalSettings } from '../settings';
 import { datasetWorkflowId } from '../workflows/ids';
 import { BUSINESS_DATE_KEY, DATASET_KEY } from '../workflows/search-attributes';
@@ -34,6 +35,15 @@ export async function startDatasetRun(client: Client, settings: TemporalSettings
         : undefined,
     });
   } catch (err) {
+    if (settings.searchAttributes && /search attribute/i.test(String((err as Error).cause ?? err))) {
+      throw new ConfigError(
+        `the Temporal namespace ${settings.namespace} lacks cdcflow's search attributes: register them ` +
+          '(temporal operator search-attribute create --name CdcflowDataset --type Keyword ..., see README) ' +
+          'or set CDCFLOW_SEARCH_ATTRIBUTES=off',
+        {},
+        { cause: err },
+      );
+    }
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     handle = client.workflow.getHandle<typeof datasetWorkflow>(workflowId);
     attached = true;
