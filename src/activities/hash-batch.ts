@@ -53,15 +53,15 @@ export function hashBatch(deps: ActivityDeps) {
 
 /** Every configured column must be in every file: a file without it would read as NULLs. */
 async function assertColumnsPresent(session: Session, table: TableConfig, files: string[]): Promise<void> {
-  // One file at a time only when there are several: the union of all files hides a gap in one.
-  for (const group of files.length === 1 ? [files] : files.map((f) => [f])) {
-    const present = new Set([...(await describeSource(session, table.source, group)).keys()].map((n) => n.toLowerCase()));
+  // File by file: the union of several files would hide a gap in one of them.
+  for (const file of files) {
+    const present = new Set([...(await describeSource(session, table.source, [file])).keys()].map((n) => n.toLowerCase()));
     const missing = [...table.keys, ...table.columns].filter((c) => !present.has(c.name.toLowerCase())).map((c) => c.name);
     if (missing.length > 0) {
       throw new DataError(`source is missing configured column(s) ${missing.map((m) => `"${m}"`).join(', ')}`, {
         dataset: table.dataset,
         table: table.name,
-        file: group[0],
+        file,
         column: missing.join(','),
       });
     }
