@@ -101,11 +101,11 @@ export const datasetFileSchema = z
     tables: z.array(table).min(1, 'needs at least one table'),
   })
   .superRefine((d, ctx) => {
-    const seen = new Set<string>();
+    const seen = new Map<string, string>();
     d.tables.forEach((t, i) => {
-      const folded = t.name.toLowerCase();
-      if (seen.has(folded)) ctx.addIssue({ code: 'custom', path: ['tables', i, 'name'], message: `duplicates table "${d.tables.find((o) => o.name.toLowerCase() === folded)!.name}"` });
-      seen.add(folded);
+      const earlier = seen.get(t.name.toLowerCase());
+      if (earlier) ctx.addIssue({ code: 'custom', path: ['tables', i, 'name'], message: `duplicates table "${earlier}"` });
+      else seen.set(t.name.toLowerCase(), t.name);
     });
   });
 
