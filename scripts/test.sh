@@ -7,6 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$PROJECT_ROOT"
 
 ensure_node_modules
+ensure_duckdb_extensions
 
 # Type-check src + test once here; jest itself only transpiles.
 npx --no-install tsc --noEmit -p . || die "type check failed (tsc --noEmit -p .)"

@@ -2,6 +2,9 @@
 import * as path from 'node:path';
 import type { EngineSettings } from './engine/duckdb';
 
+/** The checkout or installed package (src/ and dist/ are one level below it). */
+const PROJECT_ROOT = path.resolve(__dirname, '..');
+
 export interface TemporalSettings {
   address: string;
   namespace: string;
@@ -27,6 +30,7 @@ export function engineSettings(env: NodeJS.ProcessEnv = process.env): EngineSett
     memoryLimit: env.CDCFLOW_DUCKDB_MEMORY_LIMIT || undefined,
     threads: env.CDCFLOW_DUCKDB_THREADS ? Number(env.CDCFLOW_DUCKDB_THREADS) : undefined,
     tempDirectory: env.CDCFLOW_DUCKDB_TEMP_DIR || path.join(process.cwd(), '.cdcflow', 'duckdb-tmp'),
+    extensionDirectory: env.CDCFLOW_DUCKDB_EXTENSION_DIR || path.join(PROJECT_ROOT, '.cdcflow', 'duckdb-extensions'),
   };
 }
 

@@ -11,6 +11,11 @@ export interface EngineSettings {
   memoryLimit?: string;
   threads?: number;
   tempDirectory?: string;
+  /**
+   * DuckDB's extension folder (ducklake, sqlite, postgres), laid out by
+   * scripts/install-duckdb-extensions.sh from the PyPI wheels; DuckDB autoloads from it.
+   */
+  extensionDirectory?: string;
 }
 
 export interface Session {
@@ -38,6 +43,7 @@ export class Engine {
       mkdirSync(settings.tempDirectory, { recursive: true });
       options.temp_directory = settings.tempDirectory;
     }
+    if (settings.extensionDirectory) options.extension_directory = settings.extensionDirectory;
     return new Engine(await DuckDBInstance.create(':memory:', options));
   }
 

@@ -15,7 +15,7 @@ import { startDatasetRun } from '../../src/client/start-run';
 import { loadConfig } from '../../src/config/load';
 import type { DatasetConfig } from '../../src/config/types';
 import { Engine } from '../../src/engine/duckdb';
-import { type TemporalSettings, temporalSettings } from '../../src/settings';
+import { engineSettings, type TemporalSettings, temporalSettings } from '../../src/settings';
 import { createWorker } from '../../src/worker';
 import type { DatasetRunResult } from '../../src/workflows';
 
@@ -36,7 +36,7 @@ export async function startHarness(deps: Partial<ActivityDeps> = {}): Promise<Ha
     runtimeInstalled = true;
   }
   const settings: TemporalSettings = { ...temporalSettings(), taskQueue: `test-${randomUUID()}` };
-  const engine = await Engine.create({ threads: 2, tempDirectory: path.join(tmpdir(), 'cdcflow-test-duckdb') });
+  const engine = await Engine.create({ ...engineSettings(), threads: 2, tempDirectory: path.join(tmpdir(), 'cdcflow-test-duckdb') });
   const nativeConnection = await NativeConnection.connect({ address: settings.address });
   const worker = await createWorker({
     connection: nativeConnection,
