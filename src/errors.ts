@@ -49,8 +49,19 @@ export class StateError extends CdcflowError {
   }
 }
 
+/**
+ * Another run of the table committed while this one ran, so its base is stale. Not retried
+ * as it is: the table workflow plans again on the new base (or refuses an older date).
+ */
+export class StaleBaseError extends CdcflowError {
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(message, context, options);
+    this.name = 'StaleBaseError';
+  }
+}
+
 /** Failures that a retry cannot fix: Temporal must not retry them. */
-export const NON_RETRYABLE_ERROR_TYPES = ['ConfigError', 'DataError', 'StateError'] as const;
+export const NON_RETRYABLE_ERROR_TYPES = ['ConfigError', 'DataError', 'StateError', 'StaleBaseError'] as const;
 
 /** "dataset=d table=t file=f row=3 column=c" for the parts that are known. */
 export function describeContext(context: ErrorContext): string {

@@ -1,6 +1,6 @@
 /** What the three diff stages share: find their inputs, skip when committed, write, count. */
 import type { TableConfig } from '../config/types';
-import type { DiffPaths } from '../engine/stage-sql';
+import { type DiffPaths, readOwnParquet } from '../engine/stage-sql';
 import { type StageName as OutputName, tableLayout } from '../warehouse/layout';
 import { runFingerprint } from './fingerprint';
 import { type ActivityDeps, runStage, type StageName } from './stage-runner';
@@ -22,7 +22,8 @@ export function diffStage(
       const done = await committedStage<DiffResult>(outputPath, manifestPath, fingerprint);
       if (done) return { ...done, skipped: true };
 
-      const paths = { hashed: layout.stageFile(businessDate, 'hashed'), base: base ? layout.snapshot(base.date) : null };
+      // An empty committed state reads like no state: every key of the batch is new.
+      const paths = { hashed: layout.stageFile(businessDate, 'hashed'), base: base?.files.length ? readOwnParquet(base.files) : null };
       return commitStage<DiffResult>({
         outputPath,
         manifestPath,

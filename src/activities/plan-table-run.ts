@@ -1,37 +1,77 @@
 /**
- * Before the stages: which committed date the run diffs against. Runs go forward in time; a
- * date older than the latest committed one would rewrite history that later dates built on.
+ * Before the stages: which committed state the run diffs against, pinned as a DuckLake snapshot
+ * so that every stage reads the same base. The latest committed date may be run again (its
+ * base is the commit before it); an older date would rewrite what later dates built on.
+ * Exports a crash left behind are rolled forward first.
  */
+import type { TableConfig } from '../config/types';
 import { StateError } from '../errors';
-import { committedDates, readCommit } from '../warehouse/commits';
+import { attachCatalog, lakeTables, withCatalog } from '../warehouse/catalog';
+import { type CommitRecord, commitSnapshots, readCommitLog } from '../warehouse/commits';
 import { tableLayout } from '../warehouse/layout';
+import { publishExports } from '../warehouse/publish';
+import type { Session } from '../engine/duckdb';
+import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { hashShape } from './fingerprint';
 import { type ActivityDeps, runStage } from './stage-runner';
-import type { PlanResult, StageInput } from './types';
+import type { BaseRef, PlanResult, StageInput } from './types';
 
 export function planTableRun(deps: ActivityDeps) {
   return ({ table, businessDate }: StageInput): Promise<PlanResult> =>
-    runStage(deps, 'plan', async () => {
-      const layout = tableLayout(table.warehouse, table.dataset, table.name);
-      const dates = await committedDates(layout);
-      const latestCommitted = dates.at(-1) ?? null;
+    runStage(deps, 'plan', (session) => withCatalog(table.warehouse, async () => {
+      const alias = await attachCatalog(session, table.warehouse);
+      const lake = lakeTables(table.warehouse, table.dataset, table.name);
+      await session.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(alias)}.${quoteIdent(table.dataset)}`);
+      await publishExports(session, { table, lake, layout: tableLayout(table.warehouse, table.dataset, table.name) });
+
+      const log = await readCommitLog(session, lake);
+      const latest = log.at(-1) ?? null;
       const context = { dataset: table.dataset, table: table.name, businessDate };
-      if (latestCommitted && businessDate < latestCommitted) {
+      if (latest && businessDate < latest.businessDate) {
         throw new StateError(
-          `business date ${businessDate} is older than the latest committed date ${latestCommitted}; runs must go forward in time`,
-          { ...context, latestCommitted },
+          `business date ${businessDate} is older than the latest committed date ${latest.businessDate}; only the latest date can be ` +
+            `run again. To rebuild from ${businessDate}, run the table into a new warehouse from its first date, ` +
+            `or run ${latest.businessDate} again with the corrected input`,
+          { ...context, latestCommitted: latest.businessDate },
         );
       }
-      const baseDate = dates.filter((d) => d < businessDate).at(-1);
-      if (!baseDate) return { base: null, latestCommitted };
-      const commit = (await readCommit(layout, baseDate))!;
-      if (commit.shape !== hashShape(table)) {
-        throw new StateError(
-          `the table's keys, columns, types or ignore list changed since ${baseDate}, so stored hashes no longer compare; ` +
-            'restore the config or start a new warehouse',
-          { ...context, baseDate },
-        );
-      }
-      return { base: { date: baseDate, fingerprint: commit.fingerprint }, latestCommitted };
+      const baseCommit = log.filter((c) => c.businessDate < businessDate).at(-1);
+      return {
+        base: baseCommit ? await baseRef(session, alias, table, baseCommit, context) : null,
+        head: latest?.commitId ?? null,
+        latestCommitted: latest?.businessDate ?? null,
+      };
+    }));
+}
+
+async function baseRef(session: Session, alias: string, table: TableConfig, commit: CommitRecord, context: Record<string, string>): Promise<BaseRef> {
+  if (commit.shape !== hashShape(table)) {
+    throw new StateError(
+      `the table's keys, columns, types or ignore list changed since ${commit.businessDate}, so stored hashes no longer compare; ` +
+        'restore the config or start a new warehouse',
+      { ...context, baseDate: commit.businessDate },
+    );
+  }
+  const snapshot = (await commitSnapshots(session, alias)).find((s) => s.tag.commit === commit.commitId)?.snapshot;
+  if (snapshot === undefined) {
+    throw new StateError(`the snapshot of ${commit.businessDate} was expired by retention; raise retention.keepDates to re-run older dates`, {
+      ...context,
+      baseDate: commit.businessDate,
     });
+  }
+  return { date: commit.businessDate, fingerprint: commit.fingerprint, commitId: commit.commitId, snapshot, files: await stateFiles(session, alias, table, snapshot) };
+}
+
+/**
+ * The Parquet files that hold the current state as of a snapshot. Every commit replaces the
+ * whole state and rows are never inlined, so these files are exactly the state, with no
+ * delete files; the diff stages read them without touching the catalog.
+ */
+async function stateFiles(session: Session, alias: string, table: TableConfig, snapshot: number): Promise<string[]> {
+  const rows = await session.rows<{ data_file: string; delete_file: string | null }>(
+    `SELECT data_file, delete_file FROM ducklake_list_files(${quoteLiteral(alias)}, ${quoteLiteral(`${table.name}__current`)}, ` +
+      `schema => ${quoteLiteral(table.dataset)}, snapshot_version => ${snapshot}) ORDER BY data_file`,
+  );
+  if (rows.some((r) => r.delete_file)) throw new Error(`the state of ${table.dataset}.${table.name} at snapshot ${snapshot} has delete files`);
+  return rows.map((r) => r.data_file);
 }

@@ -6,6 +6,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Engine, Session } from '../engine/duckdb';
+import type { StepHook } from '../warehouse/publish';
 import { CdcflowError, describeContext, NON_RETRYABLE_ERROR_TYPES } from '../errors';
 
 export type StageName = 'plan' | 'hash' | 'inserts' | 'deletes' | 'updates' | 'write';
@@ -14,6 +15,8 @@ export interface ActivityDeps {
   engine: Engine;
   /** Called before each stage attempt; tests use it to inject failures. */
   beforeStage?: (stage: StageName, attempt: number) => void | Promise<void>;
+  /** Called at named points of the commit and publish; tests use it to crash there. */
+  atStep?: StepHook;
   /** How often a running stage heartbeats. */
   heartbeatIntervalMs?: number;
 }

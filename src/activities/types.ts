@@ -9,14 +9,20 @@ export interface StageInput {
   businessDate: string;
 }
 
-/** The committed date a run diffs against, and the fingerprint it was committed with. */
+/** The committed date a run diffs against: its fingerprint, commit and DuckLake snapshot. */
 export interface BaseRef {
   date: string;
   fingerprint: string;
+  commitId: string;
+  snapshot: number;
+  /** The Parquet files holding the state at that snapshot (what the diff stages read). */
+  files: string[];
 }
 
 export interface PlanResult {
   base: BaseRef | null;
+  /** The table's latest commit when planned; the write refuses to commit if it moved. */
+  head: string | null;
   latestCommitted: string | null;
 }
 
@@ -29,6 +35,7 @@ export interface HashResult {
 
 export interface DiffInput extends StageInput {
   base: BaseRef | null;
+  head: string | null;
   hashFingerprint: string;
 }
 
@@ -39,6 +46,7 @@ export interface DiffResult {
 
 export interface WriteResult {
   counts: OperationCounts;
+  commitId: string;
   currentPath: string;
   historyPath: string;
   currentRows: number;

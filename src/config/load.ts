@@ -101,6 +101,7 @@ export function resolveConfig(file: DatasetFile, configDir: string, options: Res
         csv: t.source.csv ?? { header: true, delimiter: ',', quote: '"', nullString: '' },
       },
       warehouse,
+      retention: file.retention,
     })),
   };
 }

@@ -98,6 +98,16 @@ export const datasetFileSchema = z
     mode: z.enum(['full', 'delta']).default('full').describe('Default mode for tables that set none.'),
     maxConcurrentTables: z.number().int().min(1).max(64).default(4),
     heartbeatTimeoutSeconds: z.number().int().min(1).max(3600).default(60).describe('A stage that stops heartbeating this long is retried (e.g. its worker died).'),
+    retention: z
+      .strictObject({
+        keepDates: z
+          .number()
+          .int()
+          .min(2, 'must be at least 2: re-running the latest date needs the snapshot of the date before it')
+          .default(2)
+          .describe('Committed dates per table whose catalog snapshots (and files) are kept for time travel and re-runs.'),
+      })
+      .default({ keepDates: 2 }),
     tables: z.array(table).min(1, 'needs at least one table'),
   })
   .superRefine((d, ctx) => {

@@ -35,6 +35,12 @@ export interface TableConfig {
   source: SourceSpec;
   /** Absolute warehouse root; the table's outputs live in `<warehouse>/<dataset>/<table>`. */
   warehouse: string;
+  retention: Retention;
+}
+
+export interface Retention {
+  /** Committed dates whose DuckLake snapshots are kept (time travel, re-runs); at least 2. */
+  keepDates: number;
 }
 
 export interface DatasetConfig {

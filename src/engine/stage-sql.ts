@@ -11,7 +11,7 @@ import { dateLiteral, fileListLiteral, quoteIdent, quoteLiteral } from './sql';
 
 type TableShape = Pick<TableConfig, 'keys' | 'columns' | 'ignore'>;
 
-function dataColumns(t: TableShape): ColumnSpec[] {
+function dataColumns(t: Pick<TableShape, 'keys' | 'columns'>): ColumnSpec[] {
   return [...t.keys, ...t.columns];
 }
 
@@ -38,11 +38,12 @@ export function readOwnParquet(paths: string | readonly string[]): string {
 }
 
 /**
- * The base state the batch is diffed against: the committed snapshot, or, for the first run,
- * an empty relation with the same columns (derived from the hashed batch).
+ * The base state the batch is diffed against: the committed state (a relation, e.g. a time-travel
+ * read of the catalog), or, for the first run, an empty relation with the same columns
+ * (derived from the hashed batch).
  */
-export function baseRelationSql(t: TableShape, hashedPath: string, basePath: string | null): string {
-  if (basePath) return readOwnParquet(basePath);
+export function baseRelationSql(t: TableShape, hashedPath: string, base: string | null): string {
+  if (base) return `(SELECT * FROM ${base})`;
   return (
     `(SELECT ${list('h', dataColumns(t).map((c) => c.name))}, CAST(NULL AS VARCHAR) AS OPERATION, ` +
     `CAST(NULL AS DATE) AS EFF_START_DATE, h.KEY_HASH, h.NONKEY_HASH FROM ${readOwnParquet(hashedPath)} h LIMIT 0)`
@@ -64,7 +65,7 @@ export function hashBatchSql(t: TableShape, readSql: string, outPath: string): s
 
 export interface DiffPaths {
   hashed: string;
-  /** The committed snapshot of the base date, or null on the first run. */
+  /** The committed state of the base date as a relation (see baseRelationSql), or null on the first run. */
   base: string | null;
   out: string;
 }
@@ -109,19 +110,22 @@ export function updatesSql(t: TableShape, businessDate: string, p: DiffPaths): s
   return copyTo(select, p.out);
 }
 
-/** Stage 5a: the new current state is every stage row that is not a delete (I, U, N, X). */
-export function currentStateSql(stageFiles: readonly string[], outPath: string): string {
-  return copyTo(`SELECT * FROM ${readOwnParquet(stageFiles)} WHERE OPERATION <> 'D' ORDER BY KEY_HASH`, outPath, 'output');
+/**
+ * The published current state: every row of the committed state, sorted by KEY_HASH so that
+ * the file's bytes are a function of its content.
+ */
+export function publishCurrentSql(state: string, outPath: string): string {
+  return copyTo(`SELECT * FROM ${state} ORDER BY KEY_HASH`, outPath, 'output');
 }
 
 /**
- * Stage 5b: the history partition holds the net changes (I, U, D). EFF_START_DATE is the
+ * A published history partition: the net changes (I, U, D) of one date. EFF_START_DATE is the
  * Hive partition (eff_start_date=...), so it is not repeated inside the file.
  */
-export function historyPartitionSql(t: TableShape, stageFiles: readonly string[], outPath: string): string {
+export function publishHistorySql(t: Pick<TableShape, 'keys' | 'columns'>, history: string, businessDate: string, outPath: string): string {
   const columns = [...dataColumns(t).map((c) => quoteIdent(c.name)), 'OPERATION', 'KEY_HASH', 'NONKEY_HASH'].join(', ');
   return copyTo(
-    `SELECT ${columns} FROM ${readOwnParquet(stageFiles)} WHERE OPERATION IN ('I', 'U', 'D') ORDER BY KEY_HASH`,
+    `SELECT ${columns} FROM ${history} WHERE EFF_START_DATE = ${dateLiteral(businessDate)} ORDER BY KEY_HASH`,
     outPath,
     'output',
   );

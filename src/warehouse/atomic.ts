@@ -1,17 +1,22 @@
 /** Atomic file commits: write under a temporary name in the same folder, then rename. */
 import { randomBytes } from 'node:crypto';
-import { copyFile, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 
-/** A temporary sibling of `finalPath`; hidden so that readers of the folder skip it. */
-export async function tempSiblingOf(finalPath: string): Promise<string> {
+/** A temporary file for `finalPath` in `tmpDir` (which must be on the same file system). */
+async function tempFileFor(finalPath: string, tmpDir: string): Promise<string> {
   await mkdir(path.dirname(finalPath), { recursive: true });
-  return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.${randomBytes(6).toString('hex')}.tmp`);
+  await mkdir(tmpDir, { recursive: true });
+  return path.join(tmpDir, `.${path.basename(finalPath)}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
-/** Runs `write(tmp)` and renames tmp over `finalPath`; removes tmp on failure. */
-export async function writeAtomically(finalPath: string, write: (tmpPath: string) => Promise<void>): Promise<void> {
-  const tmp = await tempSiblingOf(finalPath);
+/**
+ * Runs `write(tmp)` and renames tmp over `finalPath`; removes tmp on failure. The temporary
+ * file lives in `tmpDir` (default: beside the final one); published files pass a folder that
+ * no reader globs, so a killed write leaves nothing where readers look.
+ */
+export async function writeAtomically(finalPath: string, write: (tmpPath: string) => Promise<void>, tmpDir = path.dirname(finalPath)): Promise<void> {
+  const tmp = await tempFileFor(finalPath, tmpDir);
   try {
     await write(tmp);
     await rename(tmp, finalPath);
@@ -21,21 +26,8 @@ export async function writeAtomically(finalPath: string, write: (tmpPath: string
   }
 }
 
-export function writeJsonAtomically(finalPath: string, value: unknown): Promise<void> {
-  return writeAtomically(finalPath, (tmp) => writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`));
-}
-
-/**
- * Publishes `from` at `to`: a hard link where possible (instant, no second copy; safe because
- * committed files are never changed in place, only replaced), else a copy.
- */
-export function publishAtomically(from: string, to: string): Promise<void> {
-  return writeAtomically(to, (tmp) =>
-    link(from, tmp).catch((err: NodeJS.ErrnoException) => {
-      if (!['EXDEV', 'EPERM', 'ENOTSUP', 'EMLINK'].includes(err.code ?? '')) throw err;
-      return copyFile(from, tmp);
-    }),
-  );
+export function writeJsonAtomically(finalPath: string, value: unknown, tmpDir?: string): Promise<void> {
+  return writeAtomically(finalPath, (tmp) => writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`), tmpDir);
 }
 
 /** The parsed JSON file, or undefined when it does not exist. */

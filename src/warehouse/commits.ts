@@ -1,7 +1,11 @@
-/** The commit log of a table: which business dates are committed, and with what. */
-import { readdir } from 'node:fs/promises';
-import type { TableLayout } from './layout';
-import { readJsonIfExists } from './atomic';
+/**
+ * The commit log of a table, kept in the DuckLake catalog with the data it describes, and the
+ * snapshot each commit made (found through the commit's `extra_info`, written in the same
+ * transaction).
+ */
+import type { Session } from '../engine/duckdb';
+import { quoteLiteral } from '../engine/sql';
+import type { LakeTables } from './catalog';
 
 export interface OperationCounts {
   I: number;
@@ -13,6 +17,8 @@ export interface OperationCounts {
 
 export interface CommitRecord {
   businessDate: string;
+  /** Unique per commit; names the DuckLake snapshot that holds it. */
+  commitId: string;
   /** The committed date this run was diffed against (null for the first run). */
   baseDate: string | null;
   /** Fingerprint of everything the outputs depend on; equal fingerprint, equal outputs. */
@@ -24,20 +30,91 @@ export interface CommitRecord {
   historyRows: number;
 }
 
-/** Committed business dates, oldest first. */
-export async function committedDates(layout: TableLayout): Promise<string[]> {
-  let entries: string[];
-  try {
-    entries = await readdir(layout.snapshotsRoot);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  const dates = entries.flatMap((e) => /^business_date=(\d{4}-\d{2}-\d{2})$/.exec(e)?.[1] ?? []).sort();
-  const committed = await Promise.all(dates.map(async (d) => ((await readCommit(layout, d)) ? d : null)));
-  return committed.filter((d): d is string => d !== null);
+/** What a commit's snapshot carries in `commit_extra_info`, so retention can read it alone. */
+export interface CommitTag {
+  cdcflow: 1;
+  dataset: string;
+  table: string;
+  date: string;
+  commit: string;
+  /** How many committed dates of the table keep their snapshots. */
+  keep: number;
 }
 
-export function readCommit(layout: TableLayout, date: string): Promise<CommitRecord | undefined> {
-  return readJsonIfExists<CommitRecord>(layout.commitMarker(date));
+export const COMMIT_LOG_COLUMNS =
+  'business_date DATE, commit_id VARCHAR, base_date DATE, fingerprint VARCHAR, shape VARCHAR, ' +
+  'inserts BIGINT, updates BIGINT, deletes BIGINT, not_supplied BIGINT, unchanged BIGINT, current_rows BIGINT, history_rows BIGINT';
+
+export function commitLogRowSql(c: CommitRecord): string {
+  const n = (v: number) => String(Math.trunc(v));
+  return (
+    `(DATE ${quoteLiteral(c.businessDate)}, ${quoteLiteral(c.commitId)}, ${c.baseDate ? `DATE ${quoteLiteral(c.baseDate)}` : 'NULL'}, ` +
+    `${quoteLiteral(c.fingerprint)}, ${quoteLiteral(c.shape)}, ${[c.counts.I, c.counts.U, c.counts.D, c.counts.X, c.counts.N, c.currentRows, c.historyRows].map(n).join(', ')})`
+  );
+}
+
+interface CommitLogRow {
+  business_date: string;
+  commit_id: string;
+  base_date: string | null;
+  fingerprint: string;
+  shape: string;
+  inserts: string;
+  updates: string;
+  deletes: string;
+  not_supplied: string;
+  unchanged: string;
+  current_rows: string;
+  history_rows: string;
+}
+
+/** True when the error says a catalog object does not exist (the table has no commit yet). */
+export function isMissingTable(err: unknown): boolean {
+  return /Catalog Error: (Table|Schema) with name .* does not exist/.test((err as Error).message ?? '');
+}
+
+/** Committed dates of the table, oldest first ([] before its first commit). */
+export async function readCommitLog(session: Session, t: LakeTables): Promise<CommitRecord[]> {
+  let rows: CommitLogRow[];
+  try {
+    rows = await session.rows<CommitLogRow>(`SELECT * FROM ${t.commits} ORDER BY business_date`);
+  } catch (err) {
+    if (isMissingTable(err)) return [];
+    throw err;
+  }
+  return rows.map((r) => ({
+    businessDate: r.business_date,
+    commitId: r.commit_id,
+    baseDate: r.base_date,
+    fingerprint: r.fingerprint,
+    shape: r.shape,
+    counts: { I: Number(r.inserts), U: Number(r.updates), D: Number(r.deletes), X: Number(r.not_supplied), N: Number(r.unchanged) },
+    currentRows: Number(r.current_rows),
+    historyRows: Number(r.history_rows),
+  }));
+}
+
+/** The commit id in the table's head row: the latest commit (null before the first). */
+export async function readHead(session: Session, t: LakeTables): Promise<string | null> {
+  try {
+    const [row] = await session.rows<{ commit_id: string }>(`SELECT commit_id FROM ${t.head}`);
+    return row?.commit_id ?? null;
+  } catch (err) {
+    if (isMissingTable(err)) return null;
+    throw err;
+  }
+}
+
+export interface TaggedSnapshot {
+  snapshot: number;
+  tag: CommitTag;
+}
+
+/** Every snapshot of the catalog that a cdcflow commit made, oldest first. */
+export async function commitSnapshots(session: Session, alias: string): Promise<TaggedSnapshot[]> {
+  const rows = await session.rows<{ snapshot_id: string; info: string }>(
+    `SELECT snapshot_id, commit_extra_info AS info FROM ducklake_snapshots(${quoteLiteral(alias)}) ` +
+      `WHERE commit_extra_info LIKE '{"cdcflow":1,%' ORDER BY snapshot_id`,
+  );
+  return rows.map((r) => ({ snapshot: Number(r.snapshot_id), tag: JSON.parse(r.info) as CommitTag }));
 }

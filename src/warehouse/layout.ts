@@ -2,12 +2,17 @@
  * Where a table's files live. Dataset and table names are validated against PATH_NAME and
  * business dates against YYYY-MM-DD before they reach here, so no path escapes the warehouse.
  *
- *   <warehouse>/<dataset>/<table>/
- *     current.parquet                            latest committed state (stable path)
- *     history/eff_start_date=<D>/data.parquet    net changes of D: I, U, D
- *     snapshots/business_date=<D>/data.parquet   state as of D (the base for later dates)
- *     snapshots/business_date=<D>/_commit.json   written last: D is committed
- *     _work/business_date=<D>/<stage>.parquet    stage outputs of a run in progress (+ .json)
+ *   <warehouse>/
+ *     catalog.sqlite                           the DuckLake catalog (default; see catalog.ts)
+ *     _lake/                                   DuckLake's data files (current, history, commits)
+ *     _work/<dataset>/<table>/business_date=<D>/   stage outputs of a run in progress
+ *     _work/<dataset>/<table>/publish/         temporary files of the published exports
+ *     <dataset>/<table>/                       the published exports, for plain Parquet readers:
+ *       current.parquet                          latest committed state
+ *       history/eff_start_date=<D>/data.parquet  net changes of D: I, U, D
+ *       _published.json                          which commit each export was written from
+ *
+ * Nothing uncommitted is ever under <dataset>/: temporary files live in _work/.
  */
 import * as path from 'node:path';
 import { PATH_NAME } from '../config/schema';
@@ -19,9 +24,10 @@ export interface TableLayout {
   current: string;
   historyRoot: string;
   history(date: string): string;
-  snapshotsRoot: string;
-  snapshot(date: string): string;
-  commitMarker(date: string): string;
+  publishManifest: string;
+  /** Temporary files of the exports: same file system as `root`, outside every reader's glob. */
+  publishTmp: string;
+  tableWork: string;
   workDir(date: string): string;
   stageFile(date: string, stage: StageName): string;
   stageManifest(date: string, stage: StageName): string;
@@ -35,21 +41,23 @@ export function assertIsoDate(date: string): string {
   return date;
 }
 
+export function assertPathName(name: string): string {
+  if (!PATH_NAME.test(name)) throw new Error(`unsafe name for a path: ${JSON.stringify(name)}`);
+  return name;
+}
+
 export function tableLayout(warehouse: string, dataset: string, table: string): TableLayout {
-  for (const name of [dataset, table]) {
-    if (!PATH_NAME.test(name)) throw new Error(`unsafe name for a path: ${JSON.stringify(name)}`);
-  }
-  const root = path.join(warehouse, dataset, table);
-  const snapshotDir = (d: string) => path.join(root, 'snapshots', `business_date=${assertIsoDate(d)}`);
-  const workDir = (d: string) => path.join(root, '_work', `business_date=${assertIsoDate(d)}`);
+  const root = path.join(warehouse, assertPathName(dataset), assertPathName(table));
+  const tableWork = path.join(warehouse, '_work', dataset, table);
+  const workDir = (d: string) => path.join(tableWork, `business_date=${assertIsoDate(d)}`);
   return {
     root,
     current: path.join(root, 'current.parquet'),
     historyRoot: path.join(root, 'history'),
     history: (d) => path.join(root, 'history', `eff_start_date=${assertIsoDate(d)}`, 'data.parquet'),
-    snapshotsRoot: path.join(root, 'snapshots'),
-    snapshot: (d) => path.join(snapshotDir(d), 'data.parquet'),
-    commitMarker: (d) => path.join(snapshotDir(d), '_commit.json'),
+    publishManifest: path.join(root, '_published.json'),
+    publishTmp: path.join(tableWork, 'publish'),
+    tableWork,
     workDir,
     stageFile: (d, stage) => path.join(workDir(d), `${stage}.parquet`),
     stageManifest: (d, stage) => path.join(workDir(d), `${stage}.json`),

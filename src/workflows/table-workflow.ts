@@ -1,7 +1,7 @@
 /** One table's run for a business date: the stage activities, in order. */
-import { defineQuery, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, defineQuery, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { OperationCounts } from '../activities/types';
+import type { OperationCounts, WriteResult } from '../activities/types';
 import type { Mode, TableConfig } from '../config/types';
 import { NON_RETRYABLE_ERROR_TYPES } from '../errors';
 
@@ -24,6 +24,15 @@ export interface TableRunResult {
   durationMs: number;
   /** Stages whose committed output was reused (a retry or a re-run with the same inputs). */
   skippedStages: string[];
+  /** Times the run diffed again because another run of the table committed first. */
+  rebases: number;
+}
+
+/** Bounds the rebase loop: each round means another run committed the table meanwhile. */
+const MAX_REBASES = 5;
+
+function isStaleBase(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'StaleBaseError';
 }
 
 export const TABLE_STAGES = ['plan', 'hash', 'inserts', 'deletes', 'updates', 'write'] as const;
@@ -64,20 +73,33 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
   }
 
   const input = { table, businessDate };
-  const { base } = await step('plan', () => a.planTableRun(input));
+  let plan = await step('plan', () => a.planTableRun(input));
   const hashed = await step('hash', () => a.hashBatch(input));
-  const diffInput = { ...input, base, hashFingerprint: hashed.fingerprint };
-  await step('inserts', () => a.determineInserts(diffInput));
-  await step('deletes', () => a.determineDeletes(diffInput));
-  await step('updates', () => a.determineUpdates(diffInput));
-  const written = await step('write', () => a.writeOutputs(diffInput));
+  let rebases = 0;
+  let written: WriteResult | undefined;
+  while (!written) {
+    const diffInput = { ...input, base: plan.base, head: plan.head, hashFingerprint: hashed.fingerprint };
+    await step('inserts', () => a.determineInserts(diffInput));
+    await step('deletes', () => a.determineDeletes(diffInput));
+    await step('updates', () => a.determineUpdates(diffInput));
+    try {
+      written = await step('write', () => a.writeOutputs(diffInput));
+    } catch (err) {
+      if (!isStaleBase(err) || rebases >= MAX_REBASES) throw err;
+      // Another run of the table committed first: diff again on its state (or be refused as older).
+      rebases += 1;
+      stagesDone = 1;
+      plan = await step('plan', () => a.planTableRun(input));
+      stagesDone = 2;
+    }
+  }
   stage = 'done';
 
   const result: TableRunResult = {
     table: table.name,
     mode: table.mode,
     businessDate,
-    baseDate: base?.date ?? null,
+    baseDate: plan.base?.date ?? null,
     counts: written.counts,
     currentRows: written.currentRows,
     historyRows: written.historyRows,
@@ -85,6 +107,7 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
     historyPath: written.historyPath,
     durationMs: Date.now() - started,
     skippedStages,
+    rebases,
   };
   upsertMemo({ counts: result.counts, currentRows: result.currentRows, historyRows: result.historyRows });
   return result;

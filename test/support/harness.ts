@@ -16,6 +16,8 @@ import { loadConfig } from '../../src/config/load';
 import type { DatasetConfig } from '../../src/config/types';
 import { Engine } from '../../src/engine/duckdb';
 import { engineSettings, type TemporalSettings, temporalSettings } from '../../src/settings';
+import { attachCatalog, lakeTables } from '../../src/warehouse/catalog';
+import { readCommitLog } from '../../src/warehouse/commits';
 import { createWorker } from '../../src/worker';
 import type { DatasetRunResult } from '../../src/workflows';
 
@@ -118,4 +120,12 @@ export async function readRows(engine: Engine, fileOrGlob: string, orderBy: stri
   return engine.withSession((s) =>
     s.rows(`SELECT *${ex} FROM read_parquet('${fileOrGlob.replace(/'/g, "''")}', hive_partitioning = true) ORDER BY ${orderBy}`),
   );
+}
+
+/** The table's committed business dates, from the DuckLake commit log. */
+export async function committedDates(engine: Engine, warehouse: string, dataset: string, table: string): Promise<string[]> {
+  return engine.withSession(async (s) => {
+    await attachCatalog(s, warehouse);
+    return (await readCommitLog(s, lakeTables(warehouse, dataset, table))).map((c) => c.businessDate);
+  });
 }

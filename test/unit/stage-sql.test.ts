@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Engine } from '../../src/engine/duckdb';
 import { dateLiteral, fileListLiteral, quoteIdent, quoteLiteral } from '../../src/engine/sql';
-import { deletesSql, hashBatchSql, insertsSql, updatesSql } from '../../src/engine/stage-sql';
+import { deletesSql, hashBatchSql, insertsSql, readOwnParquet, updatesSql } from '../../src/engine/stage-sql';
 
 const table = { keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }, { name: 'seen', type: 'date' }], ignore: ['seen'] };
 
@@ -22,9 +22,9 @@ describe('quoting', () => {
 
 describe('stage SQL', () => {
   it('builds the inserts stage as an anti join on the key hash', () => {
-    expect(insertsSql(table, '2024-01-02', { hashed: '/w/h.parquet', base: '/w/b.parquet', out: '/w/o.parquet' })).toBe(
+    expect(insertsSql(table, '2024-01-02', { hashed: '/w/h.parquet', base: readOwnParquet('/w/b.parquet'), out: '/w/o.parquet' })).toBe(
       `COPY (SELECT h."id", h."v", h."seen", 'I' AS OPERATION, DATE '2024-01-02' AS EFF_START_DATE, h.KEY_HASH, h.NONKEY_HASH ` +
-        `FROM read_parquet('/w/h.parquet', hive_partitioning = false) h ANTI JOIN read_parquet('/w/b.parquet', hive_partitioning = false) b ` +
+        `FROM read_parquet('/w/h.parquet', hive_partitioning = false) h ANTI JOIN (SELECT * FROM read_parquet('/w/b.parquet', hive_partitioning = false)) b ` +
         `ON h.KEY_HASH = b.KEY_HASH) TO '/w/o.parquet' (FORMAT parquet, COMPRESSION lz4_raw)`,
     );
   });
@@ -57,7 +57,7 @@ describe('stage SQL', () => {
         await s.run(`COPY (SELECT 'a' AS ${quoteIdent(hostile.keys[0].name)}, '7' AS "it's") TO ${quoteLiteral(`${dir}/src.csv`)} (HEADER)`);
         await s.run(hashBatchSql(hostile, `read_csv(${quoteLiteral(`${dir}/src.csv`)}, all_varchar = true)`, `${dir}/h.parquet`));
         await s.run(insertsSql(hostile, '2024-01-01', { hashed: `${dir}/h.parquet`, base: null, out: `${dir}/i.parquet` }));
-        await s.run(updatesSql(hostile, '2024-01-01', { hashed: `${dir}/h.parquet`, base: `${dir}/i.parquet`, out: `${dir}/u.parquet` }));
+        await s.run(updatesSql(hostile, '2024-01-01', { hashed: `${dir}/h.parquet`, base: readOwnParquet(`${dir}/i.parquet`), out: `${dir}/u.parquet` }));
         const victim = await s.rows(`SELECT * FROM victim`);
         const out = await s.rows(`SELECT * EXCLUDE (KEY_HASH, NONKEY_HASH) FROM read_parquet(${quoteLiteral(`${dir}/u.parquet`)})`);
         return { victim, out };

@@ -1,0 +1,78 @@
+/**
+ * The published exports for plain Parquet readers (current.parquet and the Hive-partitioned
+ * history), written from the catalog after a commit by roll-forward: each export whose commit
+ * differs from what `_published.json` records is written again (to a temporary file outside
+ * the readers' folders, then renamed), so a retry or the next run completes what a crash left.
+ * Exports are sorted by KEY_HASH, so the same commit always gives the same bytes.
+ */
+import { rm } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { TableConfig } from '../config/types';
+import type { Session } from '../engine/duckdb';
+import { publishCurrentSql, publishHistorySql } from '../engine/stage-sql';
+import { readJsonIfExists, writeAtomically, writeJsonAtomically } from './atomic';
+import type { LakeTables } from './catalog';
+import { type CommitRecord, readCommitLog } from './commits';
+import type { TableLayout } from './layout';
+
+export interface PublishedManifest {
+  /** Commit id of the state in current.parquet. */
+  current: string | null;
+  /** Commit id of each published history partition, by business date. */
+  history: Record<string, string>;
+}
+
+/** A named point of the commit and publish, for crash-point tests. */
+export type StepHook = (step: string) => void | Promise<void>;
+
+const ROUNDS = 5;
+
+/**
+ * Brings the exports up to the catalog's latest commit. Another run may publish at the same
+ * time: after writing, the log is read again and the round repeats until nothing changed, so
+ * whichever publisher finishes last leaves the latest state.
+ */
+export async function publishExports(
+  session: Session,
+  opts: { table: Pick<TableConfig, 'keys' | 'columns'>; lake: LakeTables; layout: TableLayout; step?: StepHook },
+): Promise<void> {
+  const { layout, lake } = opts;
+  for (let round = 0; round < ROUNDS; round++) {
+    const log = await readCommitLog(session, lake);
+    const published: PublishedManifest = (await readJsonIfExists<PublishedManifest>(layout.publishManifest)) ?? { current: null, history: {} };
+    if (upToDate(published, log)) return;
+
+    const next: PublishedManifest = { current: published.current, history: {} };
+    for (const commit of log) {
+      if (published.history[commit.businessDate] !== commit.commitId) {
+        await opts.step?.(`publish:history:${commit.businessDate}`);
+        await writeAtomically(
+          layout.history(commit.businessDate),
+          (tmp) => session.run(publishHistorySql(opts.table, lake.history, commit.businessDate, tmp)),
+          layout.publishTmp,
+        );
+      }
+      next.history[commit.businessDate] = commit.commitId;
+    }
+    for (const date of Object.keys(published.history).filter((d) => !next.history[d])) {
+      await rm(path.dirname(layout.history(date)), { recursive: true, force: true });
+    }
+    const latest = log.at(-1);
+    if (latest && published.current !== latest.commitId) {
+      await opts.step?.('publish:current');
+      await writeAtomically(layout.current, (tmp) => session.run(publishCurrentSql(lake.current, tmp)), layout.publishTmp);
+      next.current = latest.commitId;
+    }
+    await opts.step?.('publish:manifest');
+    await writeJsonAtomically(layout.publishManifest, next, layout.publishTmp);
+  }
+}
+
+function upToDate(published: PublishedManifest, log: readonly CommitRecord[]): boolean {
+  const dates = Object.keys(published.history);
+  return (
+    published.current === (log.at(-1)?.commitId ?? null) &&
+    dates.length === log.length &&
+    log.every((c) => published.history[c.businessDate] === c.commitId)
+  );
+}
