@@ -108,7 +108,7 @@ async function main() {
   await running;
   await connection.close();
   await nativeConnection.close();
-  engine.close();
+  await engine.close();
 }
 
 main().catch((err) => {

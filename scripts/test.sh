@@ -26,6 +26,9 @@ results="$STATE_DIR/test/jest-results.json"
 mkdir -p "$(dirname "$results")"
 rm -f "$results"
 status=0
+# Test processes run a worker's DuckDB activities and their own DuckDB checks at once; libuv's
+# default pool of 4 threads can stall DuckDB's connect() under that load (duckdb-node-neo #325).
+export UV_THREADPOOL_SIZE="${UV_THREADPOOL_SIZE:-16}"
 npx --no-install jest --ci --json --outputFile="$results" "$@" || status=$?
 
 summary=""

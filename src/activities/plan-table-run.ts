@@ -6,7 +6,7 @@
  */
 import type { TableConfig } from '../config/types';
 import { StateError } from '../errors';
-import { attachCatalog, lakeTables, withCatalog } from '../warehouse/catalog';
+import { lakeTables, withCatalog } from '../warehouse/catalog';
 import { type CommitRecord, commitSnapshots, readCommitLog } from '../warehouse/commits';
 import { tableLayout } from '../warehouse/layout';
 import { publishExports } from '../warehouse/publish';
@@ -18,8 +18,7 @@ import type { BaseRef, PlanResult, StageInput } from './types';
 
 export function planTableRun(deps: ActivityDeps) {
   return ({ table, businessDate }: StageInput): Promise<PlanResult> =>
-    runStage(deps, 'plan', (session) => withCatalog(table.warehouse, async () => {
-      const alias = await attachCatalog(session, table.warehouse);
+    runStage(deps, 'plan', () => withCatalog(deps.engine, table.warehouse, async (session, alias) => {
       const lake = lakeTables(table.warehouse, table.dataset, table.name);
       await session.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(alias)}.${quoteIdent(table.dataset)}`);
       await publishExports(session, { table, lake, layout: tableLayout(table.warehouse, table.dataset, table.name) });

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { rm, rmdir } from 'node:fs/promises';
 import type { Session } from '../engine/duckdb';
-import { attachCatalog, lakeTables, withCatalog } from '../warehouse/catalog';
+import { lakeTables, withCatalog } from '../warehouse/catalog';
 import { commitDate } from '../warehouse/commit';
 import { type CommitRecord, readCommitLog } from '../warehouse/commits';
 import { tableLayout } from '../warehouse/layout';
@@ -20,11 +20,11 @@ import type { DiffInput, OperationCounts, WriteResult } from './types';
 
 export function writeOutputs(deps: ActivityDeps) {
   return (input: DiffInput): Promise<WriteResult> =>
-    runStage(deps, 'write', async (session) => {
+    runStage(deps, 'write', async () => {
       const { table, businessDate } = input;
       const layout = tableLayout(table.warehouse, table.dataset, table.name);
       const step: StepHook = async (name) => deps.atStep?.(name);
-      const { commit, skipped } = await withCatalog(table.warehouse, () => commitAndPublish(session, input, step));
+      const { commit, skipped } = await withCatalog(deps.engine, table.warehouse, (session, alias) => commitAndPublish(session, alias, input, step));
       await rm(layout.workDir(businessDate), { recursive: true, force: true });
       // The folders go too once no other date is in progress.
       for (const dir of [layout.publishTmp, layout.tableWork]) await rmdir(dir).catch(() => undefined);
@@ -42,11 +42,11 @@ export function writeOutputs(deps: ActivityDeps) {
 
 async function commitAndPublish(
   session: Session,
+  alias: string,
   { table, businessDate, base, head, hashFingerprint }: DiffInput,
   step: StepHook,
 ): Promise<{ commit: CommitRecord; skipped: boolean }> {
   const layout = tableLayout(table.warehouse, table.dataset, table.name);
-  const alias = await attachCatalog(session, table.warehouse);
   const lake = lakeTables(table.warehouse, table.dataset, table.name);
   const fingerprint = runFingerprint(hashFingerprint, table, businessDate, base);
 

@@ -26,7 +26,7 @@ export function workerCommand(): Command {
         await worker.run();
       } finally {
         await connection.close();
-        engine.close();
+        await engine.close();
       }
     });
 }

@@ -30,6 +30,9 @@ export interface Session {
 }
 
 export class Engine {
+  private catalogConnection?: Promise<DuckDBConnection>;
+  private catalogQueue: Promise<unknown> = Promise.resolve();
+
   private constructor(private readonly instance: DuckDBInstance) {}
 
   static async create(settings: EngineSettings = {}): Promise<Engine> {
@@ -56,7 +59,25 @@ export class Engine {
     }
   }
 
-  close(): void {
+  /**
+   * Runs `fn` on the engine's one connection for the DuckLake catalogs, one call at a time.
+   * Two connections of one process in one SQLite catalog can wait on each other's SQLite lock
+   * until its busy timeout (seen as a stall under concurrent runs), so all catalog work of a
+   * process goes through this connection; stage work keeps its own connections.
+   */
+  withCatalogSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {
+    const run = async () => {
+      this.catalogConnection ??= this.instance.connect();
+      return fn(sessionOf(await this.catalogConnection));
+    };
+    const result = this.catalogQueue.then(run, run);
+    this.catalogQueue = result.catch(() => undefined);
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await this.catalogQueue;
+    (await this.catalogConnection)?.closeSync();
     this.instance.closeSync();
   }
 }

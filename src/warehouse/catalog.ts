@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Session } from '../engine/duckdb';
+import type { Engine, Session } from '../engine/duckdb';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { assertPathName } from './layout';
 
@@ -44,47 +44,33 @@ export function attachCatalogSql(warehouse: string): string {
   );
 }
 
-const queues = new Map<string, Promise<unknown>>();
+/** Attaches the warehouse's catalog to the session's DuckDB instance (once; later calls are cheap). */
+async function attachCatalog(session: Session, warehouse: string): Promise<string> {
+  mkdirSync(warehouse, { recursive: true });
+  await session.run(attachCatalogSql(warehouse));
+  return catalogAlias(warehouse);
+}
+
 const LOCKED_RETRIES = 30;
 
 /**
- * Runs `work` with exclusive use of the catalog within this process. The SQLite catalog takes
- * one writer at a time and DuckLake does not wait for its lock: a transaction that overlaps
- * another's commit fails with "database is locked". So this process's catalog work goes one
- * at a time, and a lock held by another process is waited out here (a few seconds at most)
- * before the error goes to Temporal's retries. `work` must be safe to run again.
+ * Runs `work` on the engine's catalog connection (one at a time per process, see
+ * Engine.withCatalogSession) with the warehouse's catalog attached. The SQLite catalog takes one
+ * writer at a time and DuckLake does not wait for its lock: a transaction that overlaps
+ * another process's commit fails with "database is locked". That is waited out here (a few
+ * seconds at most) before the error goes to Temporal's retries. `work` must be safe to run again.
  */
-export function withCatalog<T>(warehouse: string, work: () => Promise<T>): Promise<T> {
-  const key = catalogAlias(warehouse);
-  const run = async (): Promise<T> => {
+export function withCatalog<T>(engine: Engine, warehouse: string, work: (session: Session, alias: string) => Promise<T>): Promise<T> {
+  return engine.withCatalogSession(async (session) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await work();
+        return await work(session, await attachCatalog(session, warehouse));
       } catch (err) {
         if (!/database is locked/i.test((err as Error).message) || attempt >= LOCKED_RETRIES) throw err;
         await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));
       }
     }
-  };
-  const result = (queues.get(key) ?? Promise.resolve()).then(run, run);
-  const tail = result.catch(() => undefined);
-  queues.set(key, tail);
-  void tail.then(() => {
-    if (queues.get(key) === tail) queues.delete(key);
   });
-  return result;
-}
-
-/** Attaches the warehouse's catalog to the session's DuckDB instance (once; later calls are cheap). */
-export async function attachCatalog(session: Session, warehouse: string): Promise<string> {
-  mkdirSync(warehouse, { recursive: true });
-  try {
-    await session.run(attachCatalogSql(warehouse));
-  } catch (err) {
-    // Two connections of one process attaching at the same instant: the other one won.
-    if (!/already (attached|exists)/i.test((err as Error).message)) throw err;
-  }
-  return catalogAlias(warehouse);
 }
 
 export function lakeTables(warehouse: string, dataset: string, table: string): LakeTables {
@@ -92,10 +78,4 @@ export function lakeTables(warehouse: string, dataset: string, table: string): L
   const schema = `${alias}.${quoteIdent(assertPathName(dataset))}`;
   const name = (suffix: string) => `${schema}.${quoteIdent(`${assertPathName(table)}__${suffix}`)}`;
   return { alias, schema, current: name('current'), history: name('history'), commits: name('commits'), head: name('head') };
-}
-
-/** A DuckLake table as of a snapshot (time travel). */
-export function atSnapshot(tableName: string, snapshot: number): string {
-  if (!Number.isSafeInteger(snapshot) || snapshot < 0) throw new Error(`not a snapshot id: ${snapshot}`);
-  return `${tableName} AT (VERSION => ${snapshot})`;
 }

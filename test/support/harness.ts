@@ -16,7 +16,7 @@ import { loadConfig } from '../../src/config/load';
 import type { DatasetConfig } from '../../src/config/types';
 import { Engine } from '../../src/engine/duckdb';
 import { engineSettings, type TemporalSettings, temporalSettings } from '../../src/settings';
-import { attachCatalog, lakeTables } from '../../src/warehouse/catalog';
+import { lakeTables, withCatalog } from '../../src/warehouse/catalog';
 import { readCommitLog } from '../../src/warehouse/commits';
 import { createWorker } from '../../src/worker';
 import type { DatasetRunResult } from '../../src/workflows';
@@ -59,7 +59,7 @@ export async function startHarness(deps: Partial<ActivityDeps> = {}): Promise<Ha
       await running;
       await connection.close();
       await nativeConnection.close();
-      engine.close();
+      await engine.close();
     },
   };
 }
@@ -124,8 +124,5 @@ export async function readRows(engine: Engine, fileOrGlob: string, orderBy: stri
 
 /** The table's committed business dates, from the DuckLake commit log. */
 export async function committedDates(engine: Engine, warehouse: string, dataset: string, table: string): Promise<string[]> {
-  return engine.withSession(async (s) => {
-    await attachCatalog(s, warehouse);
-    return (await readCommitLog(s, lakeTables(warehouse, dataset, table))).map((c) => c.businessDate);
-  });
+  return withCatalog(engine, warehouse, async (s) => (await readCommitLog(s, lakeTables(warehouse, dataset, table))).map((c) => c.businessDate));
 }

@@ -1,0 +1,271 @@
+/**
+ * Commits that many actors can share (DuckLake): two dates of one table run at once by two
+ * worker processes never both commit on one base; the writing process killed at every step of
+ * the commit and publish leaves the tables and the published files old or new, never between;
+ * an abandoned run leaves nothing where readers look; which dates can be run again.
+ *
+ * Needs dist/ (the test script builds it; run `npm run build` when running jest directly).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parse, stringify } from 'yaml';
+import { startDatasetRun } from '../../src/client/start-run';
+import { loadConfig } from '../../src/config/load';
+import type { DatasetConfig } from '../../src/config/types';
+import { generate, type GenerateResult } from '../../src/generator/generate';
+import type { TemporalSettings } from '../../src/settings';
+import { withCatalog } from '../../src/warehouse/catalog';
+import { tableLayout } from '../../src/warehouse/layout';
+import { committedDates, type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset } from '../support/harness';
+import { killAllWorkers, sigkill, spawnWorker } from '../support/worker-process';
+
+const TABLE = 'records';
+const [D1, D2, D3] = ['2024-01-01', '2024-01-02', '2024-01-03'];
+const CLI = path.resolve(__dirname, '..', '..', 'dist', 'cli', 'main.js');
+
+describe('commits', () => {
+  let h: Harness;
+  let dir: string;
+  let gen: GenerateResult;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    dir = tempDir('cdcflow-commits-');
+    gen = await generate({ outDir: path.join(dir, 'gen'), initial: 20_000, keys: 2, nonkeys: 3, seed: 3 });
+  });
+  afterAll(async () => {
+    await killAllWorkers();
+    await h?.stop();
+  });
+
+  /** The generated config under a new dataset and warehouse; `day` picks the input folder. */
+  function configFor(name: string): { dataset: string; warehouse: string; file: string; at(day: 'day1' | 'day2'): DatasetConfig } {
+    const dataset = uniqueDataset(name);
+    const warehouse = path.join(dir, `wh-${dataset}`);
+    const doc = parse(readFileSync(gen.files.config, 'utf8')) as Record<string, unknown>;
+    Object.assign(doc, { dataset, warehouse, heartbeatTimeoutSeconds: 3 });
+    const file = path.join(path.dirname(gen.files.config), `${dataset}.yaml`);
+    writeFileSync(file, stringify(doc));
+    return { dataset, warehouse, file, at: (day) => loadConfig(file, { inputDir: path.join(path.dirname(gen.files.config), day) }) };
+  }
+
+  const expectedDay2 = () => ({ I: gen.expected.inserts, U: gen.expected.updates, D: gen.expected.deletes, X: 0, N: gen.expected.unchanged });
+
+  /** Published bytes of a table: current and every history partition (absent: undefined). */
+  function published(warehouse: string, dataset: string): Record<string, string | undefined> {
+    const layout = tableLayout(warehouse, dataset, TABLE);
+    const read = (f: string) => (existsSync(f) ? readFileSync(f).toString('base64') : undefined);
+    return { current: read(layout.current), ...Object.fromEntries([D1, D2, D3].map((d) => [d, read(layout.history(d))])) };
+  }
+
+  /** Files under the readers' folder of a table that are not published outputs. */
+  function strayFiles(warehouse: string, dataset: string): string[] {
+    const root = tableLayout(warehouse, dataset, TABLE).root;
+    if (!existsSync(root)) return [];
+    return readdirSync(root, { recursive: true, encoding: 'utf8' }).filter(
+      (f) => !/^(current\.parquet|_published\.json|history|history\/eff_start_date=\d{4}-\d{2}-\d{2}(\/data\.parquet)?)$/.test(f),
+    );
+  }
+
+  /**
+   * Replays the published history in date order: an I only for an absent key, a U or D only for
+   * a present one; the result must be the published current state (keys and non-key hashes).
+   */
+  async function assertHistoryReplaysToCurrent(warehouse: string, dataset: string): Promise<void> {
+    const layout = tableLayout(warehouse, dataset, TABLE);
+    const history = await h.engine.withSession((s) =>
+      s.rows<{ d: string; op: string; k: string; n: string }>(
+        `SELECT CAST(eff_start_date AS VARCHAR) AS d, OPERATION AS op, CAST(KEY_HASH AS VARCHAR) AS k, CAST(NONKEY_HASH AS VARCHAR) AS n ` +
+          `FROM read_parquet('${path.join(layout.historyRoot, '*', '*.parquet')}', hive_partitioning = true) ORDER BY d, k`,
+      ),
+    );
+    const state = new Map<string, string>();
+    for (const { d, op, k, n } of history) {
+      if (op === 'I' && state.has(k)) throw new Error(`${d}: I for key ${k}, which is present`);
+      if (op !== 'I' && !state.has(k)) throw new Error(`${d}: ${op} for key ${k}, which is absent`);
+      if (op === 'D') state.delete(k);
+      else state.set(k, n);
+    }
+    const current = await h.engine.withSession((s) =>
+      s.rows<{ k: string; n: string }>(`SELECT CAST(KEY_HASH AS VARCHAR) AS k, CAST(NONKEY_HASH AS VARCHAR) AS n FROM '${layout.current}'`),
+    );
+    expect(current.length).toBe(state.size);
+    for (const { k, n } of current) expect(state.get(k)).toBe(n);
+  }
+
+  /** `cdcflow run` as a user runs it: exit code and output. */
+  function cliRun(configFile: string, date: string, input: string, taskQueue: string): Promise<{ code: number | null; out: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [CLI, 'run', '--config', configFile, '--date', date, '--input', input], {
+        env: { ...process.env, CDCFLOW_TASK_QUEUE: taskQueue },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+      child.once('exit', (code) => resolve({ code, out }));
+    });
+  }
+
+  it('two dates run at once by two workers: never both on one base; history replays to the current state', async () => {
+    const input = (day: string) => path.join(path.dirname(gen.files.config), day);
+    const taskQueue = `test-commits-${uniqueDataset('q')}`;
+    await Promise.all([spawnWorker(taskQueue, path.join(dir, 'tmp1')), spawnWorker(taskQueue, path.join(dir, 'tmp2'))]);
+    const settings: TemporalSettings = { ...h.settings, taskQueue };
+    for (let round = 0; round < 3; round++) {
+      const c = configFor(`race${round}`);
+      tableResult(await runDataset({ client: h.client, settings }, c.at('day1'), D1), TABLE);
+      // D2 = day 2's data; D3 = day 1's data again (the day-2 changes reverted).
+      const [r2, r3] = await Promise.all([cliRun(c.file, D2, input('day2'), taskQueue), cliRun(c.file, D3, input('day1'), taskQueue)]);
+
+      const dates = await committedDates(h.engine, c.warehouse, c.dataset, TABLE);
+      expect(r3.code).toBe(0);
+      if (r2.code === 0) {
+        // D2 committed first and D3 was diffed on it (or rebased onto it).
+        expect(dates).toEqual([D1, D2, D3]);
+      } else {
+        // D3 committed first: D2 is older than the latest and is refused, naming both dates.
+        expect(r2.out).toMatch(new RegExp(`business date ${D2} is older than the latest committed date ${D3}`));
+        expect(dates).toEqual([D1, D3]);
+      }
+      await assertHistoryReplaysToCurrent(c.warehouse, c.dataset);
+    }
+  });
+
+  describe('the writing process killed at each step of the commit and publish', () => {
+    const steps = ['commit', 'commit:before-commit', 'publish', `publish:history:${D2}`, 'publish:current', 'publish:manifest', 'retention'];
+    let reference: { old: Record<string, string | undefined>; new: Record<string, string | undefined> };
+
+    beforeAll(async () => {
+      const c = configFor('crash-ref');
+      tableResult(await runDataset(h, c.at('day1'), D1), TABLE);
+      const old = published(c.warehouse, c.dataset);
+      tableResult(await runDataset(h, c.at('day2'), D2), TABLE);
+      reference = { old, new: published(c.warehouse, c.dataset) };
+      expect(reference.new.current).not.toEqual(reference.old.current);
+    });
+
+    /** One crash scenario: day 2 killed at `step`, checked at the kill and after another worker finished it. */
+    async function crashAt(step: string): Promise<void> {
+      const c = configFor('crash');
+      tableResult(await runDataset(h, c.at('day1'), D1), TABLE);
+      const taskQueue = `test-crash-${c.dataset}`;
+      const crashing = await spawnWorker(taskQueue, path.join(dir, `tmp-${c.dataset}`), { killAtStep: step });
+      const { handle } = await startDatasetRun(h.client, { ...h.settings, taskQueue }, { config: c.at('day2'), businessDate: D2 });
+      await crashing.exited;
+      expect(crashing.child.signalCode).toBe('SIGKILL');
+
+      // At the instant of the kill: the catalog holds D1 or D1+D2, the files the old or the new
+      // state (byte for byte; the current file and a history partition each one or the other).
+      const dates = await committedDates(h.engine, c.warehouse, c.dataset, TABLE);
+      expect([[D1], [D1, D2]]).toContainEqual(dates);
+      const now = published(c.warehouse, c.dataset);
+      expect([reference.old.current, reference.new.current]).toContain(now.current);
+      expect(now[D1]).toEqual(reference.old[D1]);
+      expect([undefined, reference.new[D2]]).toContain(now[D2]);
+      if (dates.length === 1) expect(now).toEqual(reference.old);
+      expect(strayFiles(c.warehouse, c.dataset)).toEqual([]);
+
+      // Another worker takes over: the run completes with exactly the uninterrupted outputs.
+      const takeover = await spawnWorker(taskQueue, path.join(dir, `tmp-${c.dataset}`));
+      try {
+        expect(tableResult({ ok: true, result: await handle.result() }, TABLE).counts).toEqual(expectedDay2());
+      } finally {
+        await sigkill(takeover);
+      }
+      expect(await committedDates(h.engine, c.warehouse, c.dataset, TABLE)).toEqual([D1, D2]);
+      expect(published(c.warehouse, c.dataset)).toEqual(reference.new);
+      expect(strayFiles(c.warehouse, c.dataset)).toEqual([]);
+    }
+
+    it(`at every step (${steps.join(', ')}): old or new state at once, the new one after the restart`, async () => {
+      // The scenarios wait mostly (worker start, heartbeat timeout): run four side by side.
+      const failed: string[] = [];
+      const queue = [...steps];
+      const lane = async () => {
+        for (let step = queue.shift(); step; step = queue.shift()) {
+          await crashAt(step).catch((err: Error) => failed.push(`at ${step}: ${err.message}`));
+        }
+      };
+      await Promise.all([lane(), lane(), lane(), lane()]);
+      expect(failed).toEqual([]);
+    }, 300_000);
+  });
+
+  it('an abandoned run leaves nothing where readers look, and its date can be run again', async () => {
+    const c = configFor('abandon');
+    tableResult(await runDataset(h, c.at('day1'), D1), TABLE);
+    const before = published(c.warehouse, c.dataset);
+    const taskQueue = `test-abandon-${c.dataset}`;
+    const crashing = await spawnWorker(taskQueue, path.join(dir, `tmp-${c.dataset}`), { killAtStep: 'commit:before-commit' });
+    const { handle } = await startDatasetRun(h.client, { ...h.settings, taskQueue }, { config: c.at('day2'), businessDate: D2 });
+    await crashing.exited;
+    await handle.terminate('abandoned by the test');
+
+    expect(published(c.warehouse, c.dataset)).toEqual(before);
+    expect(strayFiles(c.warehouse, c.dataset)).toEqual([]);
+    const again = await runDataset(h, c.at('day2'), D2);
+    expect(tableResult(again, TABLE).counts.U).toBe(gen.expected.updates);
+    expect(await committedDates(h.engine, c.warehouse, c.dataset, TABLE)).toEqual([D1, D2]);
+    await assertHistoryReplaysToCurrent(c.warehouse, c.dataset);
+  });
+
+  it('the latest date runs again: same input commits nothing new, new input replaces it; an older date is refused', async () => {
+    const c = configFor('rerun');
+    tableResult(await runDataset(h, c.at('day1'), D1), TABLE);
+    const first = tableResult(await runDataset(h, c.at('day2'), D2), TABLE);
+    const afterD2 = published(c.warehouse, c.dataset);
+    const snapshots = () =>
+      withCatalog(h.engine, c.warehouse, async (s, alias) => (await s.rows(`SELECT snapshot_id FROM ducklake_snapshots('${alias}')`)).length);
+    const before = await snapshots();
+
+    const same = tableResult(await runDataset(h, c.at('day2'), D2), TABLE);
+    expect(same.skippedStages).toContain('write');
+    expect(same.counts).toEqual(first.counts);
+    expect(await snapshots()).toBe(before);
+    expect(published(c.warehouse, c.dataset)).toEqual(afterD2);
+
+    // D2 again with day 1's data: nothing changed against D1, so D2's history is empty.
+    const replaced = tableResult(await runDataset(h, c.at('day1'), D2), TABLE);
+    expect(replaced.baseDate).toBe(D1);
+    expect(replaced.counts).toEqual({ I: 0, U: 0, D: 0, X: 0, N: gen.expected.day1Rows });
+    const [d2] = await h.engine.withSession((s) =>
+      s.rows<{ n: number }>(`SELECT count(*)::INT AS n FROM '${tableLayout(c.warehouse, c.dataset, TABLE).history(D2)}'`),
+    );
+    expect(d2.n).toBe(0);
+    await assertHistoryReplaysToCurrent(c.warehouse, c.dataset);
+
+    const older = await runDataset(h, c.at('day1'), D1);
+    expect(older.ok).toBe(false);
+    expect(older.ok ? '' : older.error).toMatch(/business date 2024-01-01 is older than the latest committed date 2024-01-02; only the latest date can be run again/);
+    expect(await committedDates(h.engine, c.warehouse, c.dataset, TABLE)).toEqual([D1, D2]);
+  });
+
+  it('keeps the snapshots of the newest committed dates only, and deletes the files of the others', async () => {
+    const c = configFor('retention');
+    for (const [date, day] of [[D1, 'day1'], [D2, 'day2'], [D3, 'day1']] as const) tableResult(await runDataset(h, c.at(day), date), TABLE);
+    const { dates, referenced } = await withCatalog(h.engine, c.warehouse, async (s, alias) => {
+      const tagged = await s.rows<{ id: string; date: string }>(
+        `SELECT snapshot_id AS id, json_extract_string(commit_extra_info, '$.date') AS date FROM ducklake_snapshots('${alias}') ` +
+          `WHERE commit_extra_info IS NOT NULL ORDER BY snapshot_id`,
+      );
+      const files = new Set<string>();
+      for (const { id } of tagged) {
+        for (const t of ['current', 'history', 'commits', 'head']) {
+          const rows = await s.rows<{ f: string }>(
+            `SELECT data_file AS f FROM ducklake_list_files('${alias}', '${TABLE}__${t}', schema => '${c.dataset}', snapshot_version => ${id})`,
+          );
+          rows.forEach((r) => files.add(path.resolve(r.f)));
+        }
+      }
+      return { dates: tagged.map((r) => r.date), referenced: files };
+    });
+    expect(dates).toEqual([D2, D3]);
+    const lake = path.join(c.warehouse, '_lake');
+    const onDisk = readdirSync(lake, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.parquet'))
+      .map((f) => path.resolve(lake, f));
+    expect(onDisk.sort()).toEqual([...referenced].sort());
+  });
+});
