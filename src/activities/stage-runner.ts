@@ -6,7 +6,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Engine, Session } from '../engine/duckdb';
-import { CdcflowError, describeContext, NON_RETRYABLE_ERROR_TYPES } from '../errors';
+import { CdcflowError, ConfigError, describeContext, NON_RETRYABLE_ERROR_TYPES } from '../errors';
 
 export type StageName = 'plan' | 'hash' | 'inserts' | 'deletes' | 'updates' | 'write';
 
@@ -18,7 +18,15 @@ export interface ActivityDeps {
   heartbeatIntervalMs?: number;
 }
 
-export function toTemporalFailure(err: unknown): unknown {
+/** A file where the warehouse needs a folder: no retry turns it into one. */
+function classifyFileSystemError(err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code !== 'ENOTDIR') return err;
+  return new ConfigError(`a path in the warehouse is a file where a folder belongs: ${e.path ?? e.message}`, { file: e.path }, { cause: err });
+}
+
+export function toTemporalFailure(thrown: unknown): unknown {
+  const err = classifyFileSystemError(thrown);
   if (err instanceof CdcflowError && (NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(err.name)) {
     const where = describeContext(err.context);
     return ApplicationFailure.create({

@@ -1,0 +1,177 @@
+/**
+ * Bad batches never pass: through the real workflow (Temporal dev server + DuckDB), each bad
+ * input fails its table once (no retries) with a DataError or ConfigError naming file and line,
+ * and leaves the committed outputs byte for byte as they were; a corrected file is re-read; the
+ * mass-delete guard refuses an empty snapshot and a large delete unless overridden.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { StageName } from '../../src/activities/stage-runner';
+import type { DatasetConfig } from '../../src/config/types';
+import { tableWorkflowId } from '../../src/workflows/ids';
+import { type Harness, readRows, type RunOutcome, runDataset, startHarness, tableResult, tempDir, uniqueDataset, writeConfig } from '../support/harness';
+
+const DAY1 = '2024-01-01';
+const DAY2 = '2024-01-02';
+
+describe('bad input', () => {
+  let h: Harness;
+  const dirs: string[] = [];
+  let attempts: { stage: StageName; attempt: number }[] = [];
+
+  beforeAll(async () => {
+    h = await startHarness({ beforeStage: (stage, attempt) => void attempts.push({ stage, attempt }) });
+  });
+  afterAll(async () => {
+    await h?.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  function setup(tables: object[], extra: object = {}): { dir: string; config: DatasetConfig } {
+    const dir = tempDir('cdcflow-bad-');
+    dirs.push(dir);
+    const config = writeConfig(dir, { dataset: uniqueDataset('bad'), warehouse: 'wh', ...extra, tables });
+    return { dir, config };
+  }
+
+  /** Writes a file exactly as given (bytes or lines joined by \n), creating folders. */
+  function write(file: string, content: string | Buffer): void {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, content);
+  }
+  const lines = (...l: string[]) => `${l.join('\n')}\n`;
+
+  const table = (name: string, over: object = {}) => ({
+    name,
+    keys: [{ name: 'id', type: 'integer' }],
+    columns: [{ name: 'v', type: 'varchar' }],
+    source: { format: 'csv', path: `${name}/{date}.csv` },
+    ...over,
+  });
+
+  /** Every committed file of the dataset (stage files aside) with its bytes. */
+  function committedBytes(config: DatasetConfig): Map<string, string> {
+    const out = new Map<string, string>();
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (entry.name !== '_work') walk(p);
+        } else out.set(path.relative(config.warehouse, p), readFileSync(p).toString('base64'));
+      }
+    };
+    walk(path.join(config.warehouse, config.dataset));
+    return out;
+  }
+
+  /** The failure type and message a table run ended with. */
+  async function tableFailure(config: DatasetConfig, date: string, name: string): Promise<{ type?: string; message: string }> {
+    try {
+      await h.client.workflow.getHandle(tableWorkflowId(config.dataset, date, name)).result();
+    } catch (err) {
+      let cause: unknown = err instanceof WorkflowFailedError ? err.cause : err;
+      while ((cause as { cause?: unknown }).cause && !(cause instanceof ApplicationFailure)) cause = (cause as { cause?: unknown }).cause;
+      const failure = cause as ApplicationFailure;
+      return { type: failure.type ?? undefined, message: failure.message };
+    }
+    throw new Error(`table ${name} of ${config.dataset} ${date} did not fail`);
+  }
+
+  const ok = (outcome: RunOutcome): RunOutcome => {
+    if (!outcome.ok) throw new Error(`run failed: ${outcome.error}`);
+    return outcome;
+  };
+
+  describe('wrong results of the old code', () => {
+    it('a header repeated further down (two exports concatenated) is refused, not read from the second header on', async () => {
+      const { dir, config } = setup([table('t')]);
+      write(path.join(dir, 't', `${DAY1}.csv`), lines('id,v', '1,a', '2,b', '3,c', '4,d'));
+      ok(await runDataset(h, config, DAY1));
+      const before = committedBytes(config);
+      const file = path.join(dir, 't', `${DAY2}.csv`);
+      write(file, lines('id,v', '1,a', '2,b', 'id,v,w', '3,c,x', '4,d,y'));
+
+      const outcome = await runDataset(h, config, DAY2);
+      expect(outcome.ok).toBe(false);
+      const failure = await tableFailure(config, DAY2, 't');
+      expect(failure.type).toBe('DataError');
+      expect(failure.message).toContain(`file=${file}`);
+      expect(failure.message).toContain('line=4');
+      expect(failure.message).toContain('id,v,w');
+      expect(committedBytes(config)).toEqual(before);
+    });
+
+    it('a header-only file in full mode is refused instead of deleting every key', async () => {
+      const { dir, config } = setup([table('t')]);
+      write(path.join(dir, 't', `${DAY1}.csv`), lines('id,v', '1,a', '2,b'));
+      ok(await runDataset(h, config, DAY1));
+      const before = committedBytes(config);
+      write(path.join(dir, 't', `${DAY2}.csv`), lines('id,v'));
+
+      expect((await runDataset(h, config, DAY2)).ok).toBe(false);
+      const failure = await tableFailure(config, DAY2, 't');
+      expect(failure.type).toBe('DataError');
+      expect(failure.message).toMatch(/no rows.*2 keys/);
+      expect(committedBytes(config)).toEqual(before);
+    });
+
+    it('a corrected file of the same size and mtime is read again', async () => {
+      const { dir, config } = setup([table('t')]);
+      const file = path.join(dir, 't', `${DAY1}.csv`);
+      const mtime = new Date('2024-01-01T06:00:00Z');
+      write(file, lines('id,v', '1,wrong', '2,b'));
+      utimesSync(file, mtime, mtime);
+      ok(await runDataset(h, config, DAY1));
+      write(file, lines('id,v', '1,right', '2,b'));
+      utimesSync(file, mtime, mtime);
+
+      ok(await runDataset(h, config, DAY1));
+      const current = path.join(config.warehouse, config.dataset, 't', 'current.parquet');
+      expect(await readRows(h.engine, current, 'id', ['KEY_HASH', 'NONKEY_HASH', 'OPERATION', 'EFF_START_DATE'])).toEqual([
+        { id: 1, v: 'right' },
+        { id: 2, v: 'b' },
+      ]);
+    });
+
+    it('values that do not convert exactly are refused, naming file, row, column and value', async () => {
+      const { dir, config } = setup([
+        table('int_frac', { columns: [{ name: 'n', type: 'integer' }] }),
+        table('dec_scale', { columns: [{ name: 'n', type: 'decimal(10,2)' }] }),
+        table('ts_offset', { columns: [{ name: 'n', type: 'timestamp' }] }),
+        table('midnight24', { columns: [{ name: 'n', type: 'timestamp' }] }),
+        table('pq_double', { columns: [{ name: 'n', type: 'integer' }], source: { format: 'parquet', path: 'pq_double/{date}.parquet' } }),
+        table('pq_ts', { columns: [{ name: 'n', type: 'date' }], source: { format: 'parquet', path: 'pq_ts/{date}.parquet' } }),
+      ]);
+      const csv = (name: string, value: string) => write(path.join(dir, name, `${DAY1}.csv`), lines('id,n', '1,7', `2,${value}`));
+      csv('int_frac', '20.4');
+      csv('dec_scale', '5.004');
+      write(path.join(dir, 'ts_offset', `${DAY1}.csv`), lines('id,n', '1,2024-01-01 10:00:00', '2,2024-01-01 10:00:00-08'));
+      write(path.join(dir, 'midnight24', `${DAY1}.csv`), lines('id,n', '1,2024-01-01 23:59:59', '2,2024-01-01 24:00:00'));
+      for (const [name, rows] of [
+        ['pq_double', `(1, 7.0::DOUBLE), (2, 12.5::DOUBLE)`],
+        ['pq_ts', `(1, TIMESTAMP '2024-01-01 00:00:00'), (2, TIMESTAMP '2024-01-01 10:30:00')`],
+      ]) {
+        mkdirSync(path.join(dir, name));
+        await h.engine.withSession((s) => s.run(`COPY (SELECT * FROM (VALUES ${rows}) t(id, n)) TO '${path.join(dir, name, `${DAY1}.parquet`)}' (FORMAT parquet)`));
+      }
+
+      expect((await runDataset(h, config, DAY1)).ok).toBe(false);
+      const expectations: [string, string][] = [
+        ['int_frac', '"20.4"'],
+        ['dec_scale', '"5.004"'],
+        ['ts_offset', '"2024-01-01 10:00:00-08"'],
+        ['midnight24', '"2024-01-01 24:00:00"'],
+        ['pq_double', '"12.5"'],
+        ['pq_ts', '"2024-01-01 10:30:00"'],
+      ];
+      for (const [name, value] of expectations) {
+        const failure = await tableFailure(config, DAY1, name);
+        expect({ name, type: failure.type }).toEqual({ name, type: 'DataError' });
+        expect(failure.message).toContain(`value ${value} in column "n"`);
+        expect(failure.message).toMatch(new RegExp(`file=\\S*${name}/${DAY1}\\.\\w+ row=2`));
+      }
+    });
+  });
+});
