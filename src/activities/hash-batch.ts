@@ -91,7 +91,7 @@ async function diagnoseFailedRead(session: Session, table: TableConfig, files: r
   return (
     (await findRepeatedHeader(session, table, files)) ??
     (await findCastFailure(session, table, files)) ??
-    (await classifyReadError(err, table, files.map((f) => f.path).join(', ')))
+    (await classifyReadError(session, err, table, files.map((f) => f.path).join(', ')))
   );
 }
 

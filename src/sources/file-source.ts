@@ -103,15 +103,16 @@ export async function describeSource(session: Session, table: TableConfig, file:
     const rows = await session.rows<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${readSourceSql(table.source, [file])}`);
     return new Map(rows.map((r) => [r.column_name, r.column_type]));
   } catch (err) {
-    throw await classifyReadError(err, table, file.path);
+    throw await classifyReadError(session, err, table, file.path);
   }
 }
 
-/** Reads every row of one file, so that a malformed row anywhere surfaces with its line. */
+/** Reads every value of one file, so that a malformed row anywhere surfaces with its line. */
 export async function scanSource(session: Session, table: TableConfig, file: BatchFile): Promise<void> {
   try {
-    await session.rows(`SELECT count(*) FROM ${readSourceSql(table.source, [file])}`);
+    // A bare count(*) would skip decoding the values (and so invalid UTF-8 in them).
+    await session.rows(`SELECT max(hash(COLUMNS(*))) FROM ${readSourceSql(table.source, [file])}`);
   } catch (err) {
-    throw await classifyReadError(err, table, file.path);
+    throw await classifyReadError(session, err, table, file.path);
   }
 }

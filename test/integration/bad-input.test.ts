@@ -10,6 +10,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { StageName } from '../../src/activities/stage-runner';
 import type { DatasetConfig } from '../../src/config/types';
+import { startDatasetRun } from '../../src/client/start-run';
 import { tableWorkflowId } from '../../src/workflows/ids';
 import { type Harness, readRows, type RunOutcome, runDataset, startHarness, tableResult, tempDir, uniqueDataset, writeConfig } from '../support/harness';
 
@@ -172,6 +173,105 @@ describe('bad input', () => {
         expect(failure.message).toContain(`value ${value} in column "n"`);
         expect(failure.message).toMatch(new RegExp(`file=\\S*${name}/${DAY1}\\.\\w+ row=2`));
       }
+    });
+  });
+
+  describe('input that used to be retried', () => {
+    it('ragged rows, a repeated header, malformed JSON, invalid UTF-8 and an empty file fail once, naming file and line', async () => {
+      const { dir, config } = setup([
+        table('ragged'),
+        table('header'),
+        table('json', { source: { format: 'json', path: 'json/{date}.json' } }),
+        table('utf8'),
+        table('empty'),
+      ]);
+      const csvOf = (name: string, date: string) => path.join(dir, name, `${date}.csv`);
+      for (const name of ['ragged', 'header', 'utf8', 'empty']) write(csvOf(name, DAY1), lines('id,v', '1,a', '2,b'));
+      write(path.join(dir, 'json', `${DAY1}.json`), lines('{"id":1,"v":"a"}', '{"id":2,"v":"b"}'));
+      ok(await runDataset(h, config, DAY1));
+      const before = committedBytes(config);
+
+      write(csvOf('ragged', DAY2), lines('id,v', '1,a', '2,b,c'));
+      write(csvOf('header', DAY2), lines('id,v', '1,a', 'id,v', '2,b'));
+      write(path.join(dir, 'json', `${DAY2}.json`), lines('{"id":1,"v":"a"}', '{"id":2,"v":"b",]', '{"id":3,"v":"c"}'));
+      write(csvOf('utf8', DAY2), Buffer.concat([Buffer.from('id,v\n1,a\n2,"b'), Buffer.from([0xff, 0xfe]), Buffer.from('"\n')]));
+      write(csvOf('empty', DAY2), '');
+      attempts = [];
+      expect((await runDataset(h, config, DAY2)).ok).toBe(false);
+
+      const expected: [string, string, RegExp][] = [
+        ['ragged', csvOf('ragged', DAY2), /^line 3 cannot be read as configured: Expected Number of Columns: 2 Found: 3: "2,b,c" .* line=3/],
+        ['header', csvOf('header', DAY2), /^line 3 repeats the header \(two exports concatenated\?\): "id,v" .* line=3/],
+        ['json', path.join(dir, 'json', `${DAY2}.json`), /^line 2 is not valid JSON \(unexpected character\): "\{\\"id\\":2,\\"v\\":\\"b\\",]" .* line=2/],
+        ['utf8', csvOf('utf8', DAY2), /^line 3 cannot be read as configured: Invalid unicode .* line=3/],
+        ['empty', csvOf('empty', DAY2), /^the file is empty \(0 bytes\)/],
+      ];
+      for (const [name, file, message] of expected) {
+        const failure = await tableFailure(config, DAY2, name);
+        expect({ name, type: failure.type }).toEqual({ name, type: 'DataError' });
+        expect(failure.message).toMatch(message);
+        expect(failure.message).toContain(`file=${file}`);
+      }
+      expect(attempts.filter((a) => a.attempt > 1)).toEqual([]);
+      expect(committedBytes(config)).toEqual(before);
+    });
+
+    it('a warehouse path that is a file is a ConfigError, at once', async () => {
+      const { dir, config } = setup([table('t')]);
+      write(path.join(dir, 't', `${DAY1}.csv`), lines('id,v', '1,a'));
+      write(path.join(dir, 'wh'), 'not a folder');
+      const before = readFileSync(path.join(dir, 'wh'));
+      attempts = [];
+
+      expect((await runDataset(h, config, DAY1)).ok).toBe(false);
+      const failure = await tableFailure(config, DAY1, 't');
+      expect(failure.type).toBe('ConfigError');
+      expect(failure.message).toMatch(/a path in the warehouse is a file where a folder belongs: .*wh/);
+      expect(attempts).toEqual([{ stage: 'plan', attempt: 1 }]);
+      expect(readFileSync(path.join(dir, 'wh'))).toEqual(before);
+      expect(() => writeConfig(dir, { dataset: config.dataset, warehouse: 'wh', tables: [table('t')] })).toThrow(/warehouse .*wh is not a folder/);
+    });
+  });
+
+  describe('the mass-delete guard', () => {
+    it('refuses an empty snapshot and a 60% delete with the counts; --allow-deletes applies them and the memo says so', async () => {
+      const { dir, config } = setup([table('empty'), table('sixty')]);
+      const keys = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `${from + i},v${from + i}`);
+      write(path.join(dir, 'empty', `${DAY1}.csv`), lines('id,v', ...keys(3)));
+      write(path.join(dir, 'sixty', `${DAY1}.csv`), lines('id,v', ...keys(10)));
+      ok(await runDataset(h, config, DAY1));
+      const before = committedBytes(config);
+      write(path.join(dir, 'empty', `${DAY2}.csv`), lines('id,v'));
+      write(path.join(dir, 'sixty', `${DAY2}.csv`), lines('id,v', ...keys(4)));
+
+      expect((await runDataset(h, config, DAY2)).ok).toBe(false);
+      expect(await tableFailure(config, DAY2, 'empty')).toEqual({
+        type: 'DataError',
+        message: expect.stringMatching(/^the full snapshot has no rows; applying it would delete all 3 keys of the current state; nothing was written \(.*--allow-deletes/),
+      });
+      expect(await tableFailure(config, DAY2, 'sixty')).toEqual({
+        type: 'DataError',
+        message: expect.stringMatching(/^the full snapshot would delete 6 of 10 keys \(60%\), more than maxDeleteShare 0.5 \(50%\); nothing was written/),
+      });
+      expect(committedBytes(config)).toEqual(before);
+
+      const { handle } = await startDatasetRun(h.client, h.settings, { config, businessDate: DAY2, allowDeletes: true });
+      const result = await handle.result();
+      expect(result.tables.map((t) => t.status === 'completed' && t.result.counts)).toEqual([
+        { I: 0, U: 0, D: 3, X: 0, N: 0 },
+        { I: 0, U: 0, D: 6, X: 0, N: 4 },
+      ]);
+      expect((await handle.describe()).memo).toMatchObject({ allowDeletes: true });
+      const childMemo = (await h.client.workflow.getHandle(tableWorkflowId(config.dataset, DAY2, 'sixty')).describe()).memo;
+      expect(childMemo).toMatchObject({ deleteGuardOverridden: expect.stringMatching(/delete 6 of 10 keys/) });
+    });
+
+    it('a share set in the config lets a large delete through', async () => {
+      const { dir, config } = setup([table('t', { maxDeleteShare: 0.8 })]);
+      write(path.join(dir, 't', `${DAY1}.csv`), lines('id,v', '1,a', '2,b', '3,c', '4,d', '5,e'));
+      ok(await runDataset(h, config, DAY1));
+      write(path.join(dir, 't', `${DAY2}.csv`), lines('id,v', '1,a', '2,b'));
+      expect(tableResult(ok(await runDataset(h, config, DAY2)), 't').counts).toEqual({ I: 0, U: 0, D: 3, X: 0, N: 2 });
     });
   });
 });
