@@ -3,6 +3,8 @@
  * progress, cancellation wired to interrupting the query, and the one place where cdcflow's
  * permanent errors become non-retryable ApplicationFailures.
  */
+import { statSync } from 'node:fs';
+import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Engine, Session } from '../engine/duckdb';
@@ -18,11 +20,27 @@ export interface ActivityDeps {
   heartbeatIntervalMs?: number;
 }
 
+/** The file standing where a folder of `target` should be. */
+function fileOnPath(target: string): string {
+  const isFile = (p: string) => {
+    try {
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  };
+  for (let p = target; p !== path.dirname(p); p = path.dirname(p)) {
+    if (isFile(p)) return p;
+  }
+  return target;
+}
+
 /** A file where the warehouse needs a folder: no retry turns it into one. */
 function classifyFileSystemError(err: unknown): unknown {
   const e = err as NodeJS.ErrnoException;
-  if (e?.code !== 'ENOTDIR') return err;
-  return new ConfigError(`a path in the warehouse is a file where a folder belongs: ${e.path ?? e.message}`, { file: e.path }, { cause: err });
+  if (e?.code !== 'ENOTDIR' || !e.path) return err;
+  const file = fileOnPath(e.path);
+  return new ConfigError(`${file} is a file where the warehouse needs a folder`, { file }, { cause: err });
 }
 
 export function toTemporalFailure(thrown: unknown): unknown {

@@ -40,7 +40,7 @@ export async function classifyReadError(session: Session, err: unknown, table: T
   const csv = CSV_ERROR.exec(message);
   if (csv) {
     const [, line, original, reason] = csv;
-    return new DataError(`line ${line} cannot be read as configured: ${reason.trim()}: ${JSON.stringify(excerpt(original))}`, {
+    return new DataError(`line ${line} cannot be read as configured: ${reason.trim().replace(/\.$/, '')}: ${JSON.stringify(excerpt(original))}`, {
       ...context,
       line: Number(line),
     });

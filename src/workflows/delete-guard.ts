@@ -46,4 +46,4 @@ export function evaluateDeleteGuard(g: DeleteGuardInput): DeleteGuardVerdict {
 }
 
 /** How to let a refused batch through, for the refusal's message. */
-export const DELETE_GUARD_OVERRIDE_HINT = 'if this is intended, run again with --allow-deletes (or set allowDeletes / maxDeleteShare in the config)';
+export const DELETE_GUARD_OVERRIDE_HINT = 'If this is intended, run again with --allow-deletes, or set allowDeletes or maxDeleteShare in the config.';

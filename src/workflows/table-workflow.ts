@@ -86,7 +86,7 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
   if (guard.verdict === 'refuse') {
     throw ApplicationFailure.create({
       type: 'DataError',
-      message: `${guard.reason}; nothing was written (${DELETE_GUARD_OVERRIDE_HINT}) (dataset=${table.dataset} table=${table.name} businessDate=${businessDate})`,
+      message: `${guard.reason}; nothing was written. ${DELETE_GUARD_OVERRIDE_HINT} (dataset=${table.dataset} table=${table.name} businessDate=${businessDate})`,
       nonRetryable: true,
     });
   }
