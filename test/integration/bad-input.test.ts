@@ -233,6 +233,18 @@ describe('bad input', () => {
     });
   });
 
+  it('extra columns are ignored, or refused with extraColumns: refuse', async () => {
+    const { dir, config } = setup([table('lenient'), table('strict', { source: { format: 'csv', path: 'strict/{date}.csv', extraColumns: 'refuse' } })]);
+    for (const name of ['lenient', 'strict']) write(path.join(dir, name, `${DAY1}.csv`), lines('id,v,w', '1,a,x'));
+
+    const outcome = await runDataset(h, config, DAY1);
+    expect(tableResult(outcome, 'lenient').counts).toEqual({ I: 1, U: 0, D: 0, X: 0, N: 0 });
+    expect(await tableFailure(config, DAY1, 'strict')).toEqual({
+      type: 'DataError',
+      message: `source has column(s) not in the config: "w" (extraColumns: refuse) (dataset=${config.dataset} table=strict file=${path.join(dir, 'strict', `${DAY1}.csv`)} column=w)`,
+    });
+  });
+
   describe('the mass-delete guard', () => {
     it('refuses an empty snapshot and a 60% delete with the counts; --allow-deletes applies them and the memo says so', async () => {
       const { dir, config } = setup([table('empty'), table('sixty')]);
