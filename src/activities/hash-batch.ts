@@ -49,40 +49,34 @@ export function hashBatch(deps: ActivityDeps) {
 }
 
 /**
- * Every configured column must be in every file (a file without it would read as NULLs), with
- * one type across files. Extra columns are ignored unless the source says `extraColumns: refuse`.
- * Returns the source's type of each configured column, by lower-cased name.
+ * Every configured column must be in every file (a file without it would read as NULLs). Extra
+ * columns are ignored unless the source says `extraColumns: refuse`. Returns the batch's type of
+ * each column by lower-cased name, as the hash stage reads it (files combined by name).
  */
 async function checkColumns(session: Session, table: TableConfig, files: readonly BatchFile[]): Promise<Map<string, string>> {
   const configured = [...table.keys, ...table.columns];
   const wanted = new Set(configured.map((c) => c.name.toLowerCase()));
-  const types = new Map<string, string>();
+  let types = new Map<string, string>();
   // File by file: the union of several files would hide a gap in one of them.
   for (const file of files) {
     const context = { dataset: table.dataset, table: table.name, file: file.path };
-    const present = new Map([...(await describeSource(session, table, file))].map(([n, t]) => [n.toLowerCase(), { name: n, type: t }]));
-    const missing = configured.filter((c) => !present.has(c.name.toLowerCase())).map((c) => c.name);
+    types = await describeSource(session, table, [file]);
+    const present = [...types.keys()];
+    const folded = new Set(present.map((n) => n.toLowerCase()));
+    const missing = configured.filter((c) => !folded.has(c.name.toLowerCase())).map((c) => c.name);
     if (missing.length > 0) {
       throw new DataError(`source is missing configured column(s) ${missing.map((m) => `"${m}"`).join(', ')}`, { ...context, column: missing.join(',') });
     }
-    const extra = [...present.values()].filter((c) => !wanted.has(c.name.toLowerCase())).map((c) => c.name);
+    const extra = present.filter((n) => !wanted.has(n.toLowerCase()));
     if (extra.length > 0 && table.source.extraColumns === 'refuse') {
       throw new DataError(`source has column(s) not in the config: ${extra.map((m) => `"${m}"`).join(', ')} (extraColumns: refuse)`, {
         ...context,
         column: extra.join(','),
       });
     }
-    for (const c of configured) {
-      const name = c.name.toLowerCase();
-      const type = present.get(name)!.type;
-      const earlier = types.get(name);
-      if (earlier && earlier !== type) {
-        throw new DataError(`column "${c.name}" is ${type} here and ${earlier} in an earlier file of the batch`, { ...context, column: c.name });
-      }
-      types.set(name, type);
-    }
   }
-  return types;
+  if (files.length > 1) types = await describeSource(session, table, files);
+  return new Map([...types].map(([n, t]) => [n.toLowerCase(), t]));
 }
 
 /** Why the batch could not be read or cast: the first file, line or value at fault. */

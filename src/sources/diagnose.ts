@@ -20,7 +20,7 @@ const ROW = '__cdcflow_row';
 
 /** One file's rows with their 1-based row number in the column ROW. */
 async function numberedRows(session: Session, table: TableConfig, file: BatchFile): Promise<string> {
-  const names = [...(await describeSource(session, table, file)).keys(), ROW].map(quoteIdent);
+  const names = [...(await describeSource(session, table, [file])).keys(), ROW].map(quoteIdent);
   return `(SELECT * FROM ${readSourceSql(table.source, [file])} WITH ORDINALITY AS numbered(${names.join(', ')}))`;
 }
 
@@ -62,7 +62,7 @@ export async function findRepeatedHeader(session: Session, table: TableConfig, f
 /** A value that does not convert exactly to its column's type, or undefined when every value does. */
 export async function findCastFailure(session: Session, table: TableConfig, files: readonly BatchFile[]): Promise<DataError | undefined> {
   for (const file of files) {
-    const types = new Map([...(await describeSource(session, table, file))].map(([n, t]) => [n.toLowerCase(), t]));
+    const types = new Map([...(await describeSource(session, table, [file]))].map(([n, t]) => [n.toLowerCase(), t]));
     for (const column of [...table.keys, ...table.columns]) {
       const c = quoteIdent(column.name);
       const exact = exactCastCondition(c, types.get(column.name.toLowerCase()) ?? 'VARCHAR', column.type);

@@ -97,13 +97,13 @@ export function readSourceSql(source: SourceSpec, files: readonly BatchFile[]): 
   }
 }
 
-/** Column names and DuckDB types of one file as the source presents them. */
-export async function describeSource(session: Session, table: TableConfig, file: BatchFile): Promise<Map<string, string>> {
+/** Column names and DuckDB types of files as the source presents them (several: combined by name). */
+export async function describeSource(session: Session, table: TableConfig, files: readonly BatchFile[]): Promise<Map<string, string>> {
   try {
-    const rows = await session.rows<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${readSourceSql(table.source, [file])}`);
+    const rows = await session.rows<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${readSourceSql(table.source, files)}`);
     return new Map(rows.map((r) => [r.column_name, r.column_type]));
   } catch (err) {
-    throw await classifyReadError(session, err, table, file.path);
+    throw await classifyReadError(session, err, table, files.map((f) => f.path).join(', '));
   }
 }
 

@@ -144,9 +144,11 @@ describe('bad input', () => {
         table('midnight24', { columns: [{ name: 'n', type: 'timestamp' }] }),
         table('pq_double', { columns: [{ name: 'n', type: 'integer' }], source: { format: 'parquet', path: 'pq_double/{date}.parquet' } }),
         table('pq_ts', { columns: [{ name: 'n', type: 'date' }], source: { format: 'parquet', path: 'pq_ts/{date}.parquet' } }),
+        table('json_num', { columns: [{ name: 'n', type: 'integer' }], source: { format: 'json', path: 'json_num/{date}.json' } }),
       ]);
       const csv = (name: string, value: string) => write(path.join(dir, name, `${DAY1}.csv`), lines('id,n', '1,7', `2,${value}`));
       csv('int_frac', '20.4');
+      write(path.join(dir, 'json_num', `${DAY1}.json`), lines('{"id":1,"n":7}', '{"id":2,"n":12.5}'));
       csv('dec_scale', '5.004');
       write(path.join(dir, 'ts_offset', `${DAY1}.csv`), lines('id,n', '1,2024-01-01 10:00:00', '2,2024-01-01 10:00:00-08'));
       write(path.join(dir, 'midnight24', `${DAY1}.csv`), lines('id,n', '1,2024-01-01 23:59:59', '2,2024-01-01 24:00:00'));
@@ -166,6 +168,7 @@ describe('bad input', () => {
         ['midnight24', '"2024-01-01 24:00:00"'],
         ['pq_double', '"12.5"'],
         ['pq_ts', '"2024-01-01 10:30:00"'],
+        ['json_num', '"12.5"'],
       ];
       for (const [name, value] of expectations) {
         const failure = await tableFailure(config, DAY1, name);
