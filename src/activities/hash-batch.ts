@@ -109,11 +109,11 @@ async function assertKeysValid(session: Session, table: TableConfig, files: read
   if (Number(n) > 0) throw await locateNullKey(session, table, files);
 
   // Grouping on the 16-byte hash alone spills to disk at any size; the key text is fetched for
-  // the offending hash only.
-  const [dup] = await session.rows<{ key_hash: string }>(
-    `SELECT CAST(KEY_HASH AS VARCHAR) AS key_hash FROM ${hashed} GROUP BY KEY_HASH HAVING count(*) > 1 LIMIT 1`,
+  // the offending hash only. The smallest such hash, so that every attempt names the same key.
+  const [dup] = await session.rows<{ key_hash: string | null }>(
+    `SELECT CAST(min(KEY_HASH) AS VARCHAR) AS key_hash FROM (SELECT KEY_HASH FROM ${hashed} GROUP BY KEY_HASH HAVING count(*) > 1)`,
   );
-  if (!dup) return;
+  if (!dup?.key_hash) return;
   const keyText = `'(' || concat_ws(', ', ${table.keys.map((k) => `${quoteLiteral(`${k.name}=`)} || CAST(${quoteIdent(k.name)} AS VARCHAR)`).join(', ')}) || ')'`;
   const [{ key_text }] = await session.rows<{ key_text: string }>(
     `SELECT ${keyText} AS key_text FROM ${hashed} WHERE KEY_HASH = CAST(${quoteLiteral(dup.key_hash)} AS UUID) LIMIT 1`,
