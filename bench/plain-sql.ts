@@ -7,20 +7,20 @@ import type { TableConfig } from '../src/config/types';
 import type { Engine } from '../src/engine/duckdb';
 import { hashExpression } from '../src/engine/hashing';
 import { dateLiteral, quoteIdent, quoteLiteral } from '../src/engine/sql';
-import { comparedColumns } from '../src/engine/stage-sql';
-import { readSourceSql } from '../src/sources/file-source';
+import { comparedColumns, typedColumnsSql } from '../src/engine/stage-sql';
+import { batchFiles, readSourceSql } from '../src/sources/file-source';
 
 export async function plainSqlDiff(engine: Engine, table: TableConfig, files: string[], basePath: string, businessDate: string, outDir: string): Promise<number> {
   const cols = [...table.keys, ...table.columns];
   const names = cols.map((c) => quoteIdent(c.name));
-  const casts = cols.map((c) => `CAST(${quoteIdent(c.name)} AS ${c.type.toUpperCase()}) AS ${quoteIdent(c.name)}`).join(', ');
+  const read = readSourceSql(table.source, await batchFiles(table, files));
   const d = dateLiteral(businessDate);
   // The batch's values win for inserts and updates; the base row stays for deletes and unchanged.
   const takeNew = '(b.KEY_HASH IS NULL OR h.NONKEY_HASH <> b.NONKEY_HASH)';
   const pick = (c: string) => `CASE WHEN ${takeNew} THEN h.${c} ELSE b.${c} END AS ${c}`;
   const script = [
     `CREATE TEMP TABLE batch AS SELECT *, ${hashExpression(table.keys, 't')} AS KEY_HASH, ${hashExpression(comparedColumns(table), 't')} AS NONKEY_HASH ` +
-      `FROM (SELECT ${casts} FROM ${readSourceSql(table.source, files)}) t`,
+      `FROM (SELECT ${typedColumnsSql(table, new Map(), 's')} FROM ${read} s) t`,
     `CREATE TEMP TABLE diff AS SELECT ${[...names, 'KEY_HASH', 'NONKEY_HASH'].map(pick).join(', ')}, ` +
       `CASE WHEN b.KEY_HASH IS NULL THEN 'I' WHEN h.KEY_HASH IS NULL THEN 'D' WHEN ${takeNew} THEN 'U' ELSE 'N' END AS OPERATION, ` +
       `CASE WHEN h.KEY_HASH IS NULL OR ${takeNew} THEN ${d} ELSE b.EFF_START_DATE END AS EFF_START_DATE ` +

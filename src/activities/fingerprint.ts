@@ -9,10 +9,10 @@ function sha256(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex');
 }
 
-/** What the hashed batch depends on: the table's shape, how it is read, and the files. */
+/** What the hashed batch depends on: the table's shape, how it is read, and the files (content checksums included). */
 export function hashFingerprint(table: TableConfig, files: readonly SourceFile[]): string {
   const { keys, columns, ignore, source } = table;
-  return sha256({ v: HASH_ENCODING_VERSION, keys, columns, ignore, format: source.format, csv: source.csv, files });
+  return sha256({ v: HASH_ENCODING_VERSION, keys, columns, ignore, format: source.format, csv: source.csv, extraColumns: source.extraColumns, files });
 }
 
 /** What the stored hashes mean: two states compare only when their shapes are equal. */

@@ -4,44 +4,41 @@ import type { Session } from '../engine/duckdb';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { hashBatchSql, readOwnParquet } from '../engine/stage-sql';
 import { DataError } from '../errors';
-import { findCastFailure, locateDuplicateKey, locateNullKey } from '../sources/diagnose';
-import { describeSource, listSourceFiles, readSourceSql } from '../sources/file-source';
+import { findCastFailure, findRepeatedHeader, locateDuplicateKey, locateNullKey } from '../sources/diagnose';
+import { type BatchFile, batchFiles, describeSource, listSourceFiles, readSourceSql, scanSource } from '../sources/file-source';
+import { classifyReadError, PERMANENT_DUCKDB_ERROR } from '../sources/read-errors';
 import { tableLayout } from '../warehouse/layout';
 import { hashFingerprint } from './fingerprint';
 import { type ActivityDeps, runStage } from './stage-runner';
 import { commitStage, committedStage } from './stage-output';
 import type { HashResult, StageInput } from './types';
 
-/** DuckDB error classes that a retry cannot fix: the data or its shape is wrong. */
-const PERMANENT_DUCKDB_ERROR = /^(Conversion|Invalid Input|Binder|Parser|Catalog|Out of Range) Error/;
-
 export function hashBatch(deps: ActivityDeps) {
   return ({ table, businessDate }: StageInput): Promise<HashResult> =>
     runStage(deps, 'hash', async (session) => {
       const layout = tableLayout(table.warehouse, table.dataset, table.name);
-      const files = await listSourceFiles(session, table, businessDate);
-      const paths = files.map((f) => f.path);
-      const fingerprint = hashFingerprint(table, files);
+      const sourceFiles = await listSourceFiles(session, table, businessDate);
+      const fingerprint = hashFingerprint(table, sourceFiles);
       const outputPath = layout.stageFile(businessDate, 'hashed');
       const manifestPath = layout.stageManifest(businessDate, 'hashed');
       const done = await committedStage<HashResult>(outputPath, manifestPath, fingerprint);
       if (done) return { ...done, skipped: true };
 
-      await assertColumnsPresent(session, table, paths);
+      const files = await batchFiles(table, sourceFiles.map((f) => f.path));
+      const sourceTypes = await checkColumns(session, table, files);
       return commitStage<HashResult>({
         outputPath,
         manifestPath,
         fingerprint,
         write: async (tmp) => {
           try {
-            await session.run(hashBatchSql(table, readSourceSql(table.source, paths), tmp));
+            await session.run(hashBatchSql(table, readSourceSql(table.source, files), tmp, sourceTypes));
           } catch (err) {
-            const message = (err as Error).message;
-            if (!PERMANENT_DUCKDB_ERROR.test(message)) throw err;
-            throw (await findCastFailure(session, table, paths)) ??
-              new DataError(`cannot read the batch: ${message.split('\n')[0]}`, { dataset: table.dataset, table: table.name, file: paths.join(', ') });
+            if (!PERMANENT_DUCKDB_ERROR.test((err as Error).message)) throw err;
+            throw await diagnoseFailedRead(session, table, files, err);
           }
-          await assertKeysValid(session, table, paths, tmp);
+          await assertNoRepeatedHeader(session, table, files, tmp);
+          await assertKeysValid(session, table, files, tmp);
         },
         result: async (tmp) => {
           const [{ n }] = await session.rows<{ n: string | number }>(`SELECT count(*) AS n FROM ${readOwnParquet(tmp)}`);
@@ -51,34 +48,75 @@ export function hashBatch(deps: ActivityDeps) {
     });
 }
 
-/** Every configured column must be in every file: a file without it would read as NULLs. */
-async function assertColumnsPresent(session: Session, table: TableConfig, files: string[]): Promise<void> {
+/**
+ * Every configured column must be in every file (a file without it would read as NULLs). Extra
+ * columns are ignored unless the source says `extraColumns: refuse`. Returns the batch's type of
+ * each column by lower-cased name, as the hash stage reads it (files combined by name).
+ */
+async function checkColumns(session: Session, table: TableConfig, files: readonly BatchFile[]): Promise<Map<string, string>> {
+  const configured = [...table.keys, ...table.columns];
+  const wanted = new Set(configured.map((c) => c.name.toLowerCase()));
+  let types = new Map<string, string>();
   // File by file: the union of several files would hide a gap in one of them.
   for (const file of files) {
-    const present = new Set([...(await describeSource(session, table.source, [file])).keys()].map((n) => n.toLowerCase()));
-    const missing = [...table.keys, ...table.columns].filter((c) => !present.has(c.name.toLowerCase())).map((c) => c.name);
+    const context = { dataset: table.dataset, table: table.name, file: file.path };
+    types = await describeSource(session, table, [file]);
+    const present = [...types.keys()];
+    const folded = new Set(present.map((n) => n.toLowerCase()));
+    const missing = configured.filter((c) => !folded.has(c.name.toLowerCase())).map((c) => c.name);
     if (missing.length > 0) {
-      throw new DataError(`source is missing configured column(s) ${missing.map((m) => `"${m}"`).join(', ')}`, {
-        dataset: table.dataset,
-        table: table.name,
-        file,
-        column: missing.join(','),
+      throw new DataError(`source is missing configured column(s) ${missing.map((m) => `"${m}"`).join(', ')}`, { ...context, column: missing.join(',') });
+    }
+    const extra = present.filter((n) => !wanted.has(n.toLowerCase()));
+    if (extra.length > 0 && table.source.extraColumns === 'refuse') {
+      throw new DataError(`source has column(s) not in the config: ${extra.map((m) => `"${m}"`).join(', ')} (extraColumns: refuse)`, {
+        ...context,
+        column: extra.join(','),
       });
     }
+  }
+  if (files.length > 1) types = await describeSource(session, table, files);
+  return new Map([...types].map(([n, t]) => [n.toLowerCase(), t]));
+}
+
+/** Why the batch could not be read or cast: the first file, line or value at fault. */
+async function diagnoseFailedRead(session: Session, table: TableConfig, files: readonly BatchFile[], err: unknown): Promise<unknown> {
+  for (const file of files) await scanSource(session, table, file);
+  return (
+    (await findRepeatedHeader(session, table, files)) ??
+    (await findCastFailure(session, table, files)) ??
+    (await classifyReadError(session, err, table, files.map((f) => f.path).join(', ')))
+  );
+}
+
+/** With text columns only, a repeated header casts fine: look for it where it would hide. */
+async function assertNoRepeatedHeader(session: Session, table: TableConfig, files: readonly BatchFile[], hashedPath: string): Promise<void> {
+  if (table.source.format !== 'csv' || !table.source.csv.header) return;
+  const columns = [...table.keys, ...table.columns];
+  if (columns.some((c) => c.type !== 'varchar')) return;
+  const condition = columns.map((c) => `lower(${quoteIdent(c.name)}) = ${quoteLiteral(c.name.toLowerCase())}`).join(' AND ');
+  const [{ n }] = await session.rows<{ n: string | number }>(`SELECT count(*) AS n FROM ${readOwnParquet(hashedPath)} WHERE ${condition}`);
+  if (Number(n) > 0) {
+    throw (await findRepeatedHeader(session, table, files)) ?? new DataError('a row repeats the header', { dataset: table.dataset, table: table.name });
   }
 }
 
 /** Keys must be present and unique in a batch: otherwise the diff has no single answer. */
-async function assertKeysValid(session: Session, table: TableConfig, files: string[], hashedPath: string): Promise<void> {
+async function assertKeysValid(session: Session, table: TableConfig, files: readonly BatchFile[], hashedPath: string): Promise<void> {
   const hashed = readOwnParquet(hashedPath);
   const nullCondition = table.keys.map((k) => `${quoteIdent(k.name)} IS NULL`).join(' OR ');
   const [{ n }] = await session.rows<{ n: string | number }>(`SELECT count(*) AS n FROM ${hashed} WHERE ${nullCondition}`);
   if (Number(n) > 0) throw await locateNullKey(session, table, files);
 
-  const keyText = `'(' || concat_ws(', ', ${table.keys.map((k) => `${quoteLiteral(`${k.name}=`)} || CAST(${quoteIdent(k.name)} AS VARCHAR)`).join(', ')}) || ')'`;
-  const [dup] = await session.rows<{ key_hash: string; key_text: string }>(
-    `SELECT CAST(KEY_HASH AS VARCHAR) AS key_hash, any_value(${keyText}) AS key_text FROM ${hashed} ` +
-      `GROUP BY KEY_HASH HAVING count(*) > 1 ORDER BY KEY_HASH LIMIT 1`,
+  // Grouping on the 16-byte hash alone spills to disk at any size; the key text is fetched for
+  // the offending hash only. The smallest such hash, so that every attempt names the same key.
+  const [dup] = await session.rows<{ key_hash: string | null }>(
+    `SELECT CAST(min(KEY_HASH) AS VARCHAR) AS key_hash FROM (SELECT KEY_HASH FROM ${hashed} GROUP BY KEY_HASH HAVING count(*) > 1)`,
   );
-  if (dup) throw await locateDuplicateKey(session, table, files, dup.key_hash, dup.key_text);
+  if (!dup?.key_hash) return;
+  const keyText = `'(' || concat_ws(', ', ${table.keys.map((k) => `${quoteLiteral(`${k.name}=`)} || CAST(${quoteIdent(k.name)} AS VARCHAR)`).join(', ')}) || ')'`;
+  const [{ key_text }] = await session.rows<{ key_text: string }>(
+    `SELECT ${keyText} AS key_text FROM ${hashed} WHERE KEY_HASH = CAST(${quoteLiteral(dup.key_hash)} AS UUID) LIMIT 1`,
+  );
+  throw await locateDuplicateKey(session, table, files, dup.key_hash, key_text);
 }

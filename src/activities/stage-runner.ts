@@ -3,11 +3,13 @@
  * progress, cancellation wired to interrupting the query, and the one place where cdcflow's
  * permanent errors become non-retryable ApplicationFailures.
  */
+import { statSync } from 'node:fs';
+import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Engine, Session } from '../engine/duckdb';
 import type { StepHook } from '../warehouse/publish';
-import { CdcflowError, describeContext, NON_RETRYABLE_ERROR_TYPES } from '../errors';
+import { CdcflowError, ConfigError, describeContext, NON_RETRYABLE_ERROR_TYPES } from '../errors';
 
 export type StageName = 'plan' | 'hash' | 'inserts' | 'deletes' | 'updates' | 'write';
 
@@ -21,7 +23,31 @@ export interface ActivityDeps {
   heartbeatIntervalMs?: number;
 }
 
-export function toTemporalFailure(err: unknown): unknown {
+/** The file standing where a folder of `target` should be. */
+function fileOnPath(target: string): string {
+  const isFile = (p: string) => {
+    try {
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  };
+  for (let p = target; p !== path.dirname(p); p = path.dirname(p)) {
+    if (isFile(p)) return p;
+  }
+  return target;
+}
+
+/** A file where the warehouse needs a folder: no retry turns it into one. */
+function classifyFileSystemError(err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code !== 'ENOTDIR' || !e.path) return err;
+  const file = fileOnPath(e.path);
+  return new ConfigError(`${file} is a file where the warehouse needs a folder`, { file }, { cause: err });
+}
+
+export function toTemporalFailure(thrown: unknown): unknown {
+  const err = classifyFileSystemError(thrown);
   if (err instanceof CdcflowError && (NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(err.name)) {
     const where = describeContext(err.context);
     return ApplicationFailure.create({

@@ -1,17 +1,6 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { generate } from '../generator/generate';
-
-/** Strict number parsing: commander hands over strings, and Number('') or parseInt('1e6') would mislead. */
-function integer(text: string): number {
-  if (!/^-?\d+$/.test(text.trim())) throw new InvalidArgumentError('not an integer.');
-  return Number(text);
-}
-
-function fraction(text: string): number {
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('not a number.');
-  return n;
-}
+import { fraction, integer } from './options';
 
 export function generateCommand(): Command {
   return new Command('generate')

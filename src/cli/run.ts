@@ -1,9 +1,12 @@
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { Client, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Command } from 'commander';
+import { awaitResult } from '../client/await-result';
+import { connectClient } from '../client/connect';
 import { startDatasetRun } from '../client/start-run';
 import { watchProgress } from '../client/progress';
 import { loadConfig } from '../config/load';
+import type { DatasetConfig } from '../config/types';
 import { ConfigError } from '../errors';
 import { runUrl, temporalSettings } from '../settings';
 import { assertIsoDate } from '../warehouse/layout';
@@ -16,6 +19,7 @@ interface RunOptions {
   input?: string;
   tables?: string;
   json?: boolean;
+  allowDeletes?: boolean;
 }
 
 export function runCommand(): Command {
@@ -26,6 +30,7 @@ export function runCommand(): Command {
     .option('--input <dir>', 'folder that relative source paths resolve against')
     .option('--tables <a,b>', 'run only these tables')
     .option('--json', 'print the result as one JSON object on stdout, and nothing else there')
+    .option('--allow-deletes', 'apply a full snapshot that the delete guard refuses (empty, or deleting more than maxDeleteShare); recorded in the memo')
     .action(async (opts: RunOptions) => {
       process.exitCode = await run(opts);
     });
@@ -38,12 +43,17 @@ async function run(opts: RunOptions): Promise<number> {
     throw new ConfigError(`--date: ${(err as Error).message}`);
   }
   const config = loadConfig(opts.config, { inputDir: opts.input });
-  const tables = opts.tables?.split(',').map((t) => t.trim()).filter(Boolean);
+  const tables = selectedTables(config, opts.tables);
   const settings = temporalSettings();
-  const connection = await Connection.connect({ address: settings.address });
+  const connection = await connectClient(settings);
   try {
     const client = new Client({ connection, namespace: settings.namespace });
-    const { handle, runId, attached } = await startDatasetRun(client, settings, { config, businessDate: opts.date, tables });
+    const { handle, runId, attached } = await startDatasetRun(client, settings, {
+      config,
+      businessDate: opts.date,
+      tables,
+      ...(opts.allowDeletes ? { allowDeletes: true } : {}),
+    });
     const url = runUrl(settings, handle.workflowId, runId);
     if (!opts.json) {
       process.stderr.write(`${attached ? 'attached to the run already in progress' : 'started'}: ${handle.workflowId}\n  ${url}\n`);
@@ -51,7 +61,11 @@ async function run(opts: RunOptions): Promise<number> {
     const stopProgress = watchProgress(client, settings, handle, { quiet: Boolean(opts.json) });
     let outcome: { status: 'completed' | 'failed'; run?: DatasetRunResult; error?: string };
     try {
-      outcome = { status: 'completed', run: await handle.result() };
+      const run = await awaitResult<DatasetRunResult>(handle, {
+        onOutage: () =>
+          process.stderr.write(`lost contact with Temporal at ${settings.address}; the run goes on there, still waiting for its outcome...\n`),
+      });
+      outcome = { status: 'completed', run };
     } catch (err) {
       outcome = { status: 'failed', ...failureOf(err) };
     } finally {
@@ -68,6 +82,16 @@ async function run(opts: RunOptions): Promise<number> {
   } finally {
     await connection.close();
   }
+}
+
+/** The --tables list, each name checked against the config before anything starts. */
+function selectedTables(config: DatasetConfig, option: string | undefined): string[] | undefined {
+  const tables = option?.split(',').map((t) => t.trim()).filter(Boolean);
+  const unknown = (tables ?? []).filter((name) => !config.tables.some((t) => t.name === name));
+  if (unknown.length > 0) {
+    throw new ConfigError(`--tables: dataset ${config.dataset} has no table(s) ${unknown.join(', ')} (tables: ${config.tables.map((t) => t.name).join(', ')})`);
+  }
+  return tables;
 }
 
 /** The run's message and, when tables failed, the per-table outcomes the workflow attached. */

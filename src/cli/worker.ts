@@ -1,19 +1,23 @@
 import { Command } from 'commander';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { connectWorker } from '../client/connect';
 import { Engine } from '../engine/duckdb';
 import { engineSettings, temporalSettings } from '../settings';
 import { createWorker } from '../worker';
+import { WorkerLogger } from '../worker-log';
+import { positiveInteger } from './options';
 
 export function workerCommand(): Command {
   return new Command('worker')
     .description('run a worker: executes dataset and table workflows and their DuckDB stages (Ctrl-C stops it)')
-    .option('--max-activities <n>', 'stage activities run at once', (v) => Number(v), 4)
+    .option('--max-activities <n>', 'stage activities run at once', positiveInteger, 4)
     .action(async (opts: { maxActivities: number }) => {
       // DuckDB's async calls use libuv's thread pool; too small a pool can stall connect() (duckdb-node-neo #325).
       process.env.UV_THREADPOOL_SIZE ??= String(Math.max(8, opts.maxActivities * 2));
+      Runtime.install({ logger: new WorkerLogger(new DefaultLogger('INFO')) });
       const settings = temporalSettings();
+      const connection = await connectWorker(settings);
       const engine = await Engine.create(engineSettings());
-      const connection = await NativeConnection.connect({ address: settings.address });
       try {
         const worker = await createWorker({
           connection,

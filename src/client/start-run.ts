@@ -1,7 +1,8 @@
 /** Starting (or attaching to) a dataset run, shared by the CLI, the demo, the bench and tests. */
+import { createHash } from 'node:crypto';
 import { type Client, type WorkflowHandle, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { ConfigError } from '../errors';
+import { ConfigError, StateError } from '../errors';
 import type { TemporalSettings } from '../settings';
 import { datasetWorkflowId } from '../workflows/ids';
 import { BUSINESS_DATE_KEY, DATASET_KEY } from '../workflows/search-attributes';
@@ -14,10 +15,34 @@ export interface StartedRun {
   attached: boolean;
 }
 
+/** What a run was started with, in its memo: an attach compares it with its own. */
+interface RunRequest {
+  digest: string;
+  sources: string[];
+}
+
+function runRequest(input: DatasetWorkflowInput): RunRequest {
+  return {
+    digest: createHash('sha256').update(JSON.stringify(input)).digest('hex'),
+    sources: input.config.tables.filter((t) => !input.tables?.length || input.tables.includes(t.name)).map((t) => t.source.path),
+  };
+}
+
+/** Attaching is for the same request; a run started with other input would not be ours to report. */
+async function assertSameRequest(handle: WorkflowHandle, request: RunRequest): Promise<void> {
+  const running = (await handle.describe()).memo?.request as RunRequest | undefined;
+  if (!running || running.digest === request.digest) return;
+  const sources = running.sources.join(', ') === request.sources.join(', ') ? '' : ` (its sources: ${running.sources.join(', ')}; yours: ${request.sources.join(', ')})`;
+  throw new StateError(
+    `${handle.workflowId} is already running with other input or config${sources}; wait for it to end (or cancel it) and run again`,
+  );
+}
+
 export async function startDatasetRun(client: Client, settings: TemporalSettings, input: DatasetWorkflowInput): Promise<StartedRun> {
   const workflowId = datasetWorkflowId(input.config.dataset, input.businessDate);
   let handle: WorkflowHandle<typeof datasetWorkflow>;
   let attached = false;
+  const request = runRequest(input);
   try {
     handle = await client.workflow.start(datasetWorkflow, {
       workflowId,
@@ -27,6 +52,7 @@ export async function startDatasetRun(client: Client, settings: TemporalSettings
       // (below) instead of writing twice; a closed run may be run again.
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      memo: { request },
       typedSearchAttributes: settings.searchAttributes
         ? new TypedSearchAttributes([
             { key: DATASET_KEY, value: input.config.dataset },
@@ -47,6 +73,7 @@ export async function startDatasetRun(client: Client, settings: TemporalSettings
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     handle = client.workflow.getHandle<typeof datasetWorkflow>(workflowId);
     attached = true;
+    await assertSameRequest(handle, request);
   }
   const { runId } = await handle.describe();
   return { handle, runId, attached };

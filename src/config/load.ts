@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -77,7 +77,11 @@ export function loadConfig(configPath: string, options: ResolveOptions = {}): Da
   if (!file) {
     throw new ConfigError(`invalid config:\n${formatProblems(configPath, problems)}`, { file: configPath });
   }
-  return resolveConfig(file, path.dirname(path.resolve(configPath)), options);
+  const config = resolveConfig(file, path.dirname(path.resolve(configPath)), options);
+  if (statSync(config.warehouse, { throwIfNoEntry: false })?.isDirectory() === false) {
+    throw new ConfigError(`warehouse ${config.warehouse} is not a folder`, { file: configPath });
+  }
+  return config;
 }
 
 export function resolveConfig(file: DatasetFile, configDir: string, options: ResolveOptions = {}): DatasetConfig {
@@ -95,10 +99,13 @@ export function resolveConfig(file: DatasetFile, configDir: string, options: Res
       keys: t.keys,
       columns: t.columns,
       ignore: t.ignore,
+      maxDeleteShare: t.maxDeleteShare ?? file.maxDeleteShare,
+      allowDeletes: t.allowDeletes ?? file.allowDeletes,
       source: {
         format: t.source.format,
         path: path.resolve(sourceBase, t.source.path),
         csv: t.source.csv ?? { header: true, delimiter: ',', quote: '"', nullString: '' },
+        extraColumns: t.source.extraColumns,
       },
       warehouse,
       retention: file.retention,

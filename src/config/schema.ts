@@ -17,8 +17,8 @@ const columnType = z
     z
       .string()
       .regex(
-        /^(varchar|integer|bigint|double|boolean|date|timestamp|decimal\((\d{1,2}),(\d{1,2})\))$/,
-        'must be one of varchar, integer, bigint, double, decimal(p,s), boolean, date, timestamp',
+        /^(varchar|integer|bigint|double|boolean|date|timestamp|timestamptz|decimal\((\d{1,2}),(\d{1,2})\))$/,
+        'must be one of varchar, integer, bigint, double, decimal(p,s), boolean, date, timestamp, timestamptz',
       )
       .refine((t) => {
         const m = /^decimal\((\d+),(\d+)\)$/.exec(t);
@@ -61,7 +61,18 @@ const source = z.strictObject({
     'File path or glob; may contain {date} (the business date, YYYY-MM-DD). Relative paths resolve against --input, else the config file\'s folder.',
   ),
   csv: csvOptions.optional(),
+  extraColumns: z
+    .enum(['ignore', 'refuse'])
+    .default('ignore')
+    .describe('Columns in a file that the config does not name: ignored (default) or refused.'),
 });
+
+const maxDeleteShare = z
+  .number()
+  .min(0)
+  .max(1)
+  .describe('A full snapshot that would delete more than this share of the current keys is refused (default 0.5).');
+const allowDeletes = z.boolean().describe('Let through what the delete guard refuses (an empty snapshot, a mass delete).');
 
 const table = z
   .strictObject({
@@ -70,6 +81,8 @@ const table = z
     keys: z.array(column).min(1, 'needs at least one key column'),
     columns: z.array(column).default([]).describe('Non-key columns.'),
     ignore: z.array(columnName).default([]).describe('Non-key columns carried along but left out of change detection.'),
+    maxDeleteShare: maxDeleteShare.optional(),
+    allowDeletes: allowDeletes.optional(),
     source,
   })
   .superRefine((t, ctx) => {
@@ -108,6 +121,8 @@ export const datasetFileSchema = z
           .describe('Committed dates per table whose catalog snapshots (and files) are kept for time travel and re-runs.'),
       })
       .default({ keepDates: 2 }),
+    maxDeleteShare: maxDeleteShare.default(0.5),
+    allowDeletes: allowDeletes.default(false),
     tables: z.array(table).min(1, 'needs at least one table'),
   })
   .superRefine((d, ctx) => {

@@ -22,6 +22,8 @@ export interface SourceSpec {
   /** Absolute path or glob; `{date}` is replaced by the business date. */
   path: string;
   csv: CsvOptions;
+  /** Columns a file has and the config does not name. */
+  extraColumns: 'ignore' | 'refuse';
 }
 
 export interface TableConfig {
@@ -33,6 +35,10 @@ export interface TableConfig {
   /** Non-key column names left out of change detection. */
   ignore: string[];
   source: SourceSpec;
+  /** A full snapshot deleting more than this share of the current keys is refused. */
+  maxDeleteShare: number;
+  /** The delete guard is switched off for this table. */
+  allowDeletes: boolean;
   /** Absolute warehouse root; the table's outputs live in `<warehouse>/<dataset>/<table>`. */
   warehouse: string;
   retention: Retention;

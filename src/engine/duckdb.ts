@@ -47,7 +47,12 @@ export class Engine {
       options.temp_directory = settings.tempDirectory;
     }
     if (settings.extensionDirectory) options.extension_directory = settings.extensionDirectory;
-    return new Engine(await DuckDBInstance.create(':memory:', options));
+    const instance = await DuckDBInstance.create(':memory:', options);
+    // timestamptz text without an offset means UTC, on every machine.
+    const connection = await instance.connect();
+    await connection.run(`SET GLOBAL TimeZone = 'UTC'`);
+    connection.closeSync();
+    return new Engine(instance);
   }
 
   async withSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {

@@ -24,6 +24,8 @@ export function canonicalText(column: string, type: string): string {
   if (type === 'boolean') return `CASE WHEN ${c} THEN 'true' WHEN NOT ${c} THEN 'false' END`;
   if (type === 'date') return `strftime(${c}, '%Y-%m-%d')`;
   if (type === 'timestamp') return `strftime(${c}, '%Y-%m-%d %H:%M:%S.%f')`;
+  // The instant in UTC, whatever the session's time zone.
+  if (type === 'timestamptz') return `strftime(timezone('UTC', ${c}), '%Y-%m-%d %H:%M:%S.%f') || '+00'`;
   // integer, bigint and decimal(p,s): plain digits, fixed scale for decimals.
   return `CAST(${c} AS VARCHAR)`;
 }

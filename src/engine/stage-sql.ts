@@ -8,6 +8,7 @@
 import type { ColumnSpec, Mode, TableConfig } from '../config/types';
 import { hashExpression } from './hashing';
 import { dateLiteral, fileListLiteral, quoteIdent, quoteLiteral } from './sql';
+import { strictCastSql } from './strict-cast';
 
 type TableShape = Pick<TableConfig, 'keys' | 'columns' | 'ignore'>;
 
@@ -50,13 +51,20 @@ export function baseRelationSql(t: TableShape, hashedPath: string, base: string 
   );
 }
 
-/** Stage 1: cast to the configured types, add key hash and non-key hash. */
-export function hashBatchSql(t: TableShape, readSql: string, outPath: string): string {
-  const casts = dataColumns(t)
-    .map((c) => `CAST(s.${quoteIdent(c.name)} AS ${c.type.toUpperCase()}) AS ${quoteIdent(c.name)}`)
+/**
+ * The batch's columns strictly cast to their configured types (see strict-cast.ts).
+ * `sourceTypes` maps lower-cased column names to the source's DuckDB types; absent means text.
+ */
+export function typedColumnsSql(t: TableShape, sourceTypes: ReadonlyMap<string, string>, alias: string): string {
+  return dataColumns(t)
+    .map((c) => `${strictCastSql(`${alias}.${quoteIdent(c.name)}`, sourceTypes.get(c.name.toLowerCase()) ?? 'VARCHAR', c.type, c.name)} AS ${quoteIdent(c.name)}`)
     .join(', ');
+}
+
+/** Stage 1: cast to the configured types, add key hash and non-key hash. */
+export function hashBatchSql(t: TableShape, readSql: string, outPath: string, sourceTypes: ReadonlyMap<string, string> = new Map()): string {
   const select =
-    `WITH typed AS (SELECT ${casts} FROM ${readSql} s) ` +
+    `WITH typed AS (SELECT ${typedColumnsSql(t, sourceTypes, 's')} FROM ${readSql} s) ` +
     `SELECT ${list('typed', dataColumns(t).map((c) => c.name))}, ` +
     `${hashExpression(t.keys, 'typed')} AS KEY_HASH, ${hashExpression(comparedColumns(t), 'typed')} AS NONKEY_HASH ` +
     `FROM typed`;
@@ -95,12 +103,17 @@ export function deletesSql(t: TableShape, mode: Mode, businessDate: string, p: D
 
 /**
  * Stage 4: keys in both. A different non-key hash is an update (U: the batch's values, dated by
- * the run); an equal one is unchanged (N: the base row as it was, ignored columns included).
+ * the run); an equal one is unchanged (N: the base row's compared values and date, and the
+ * batch's values of the ignored columns, so that current is the latest view and a later D
+ * carries the last values the source sent).
  */
 export function updatesSql(t: TableShape, businessDate: string, p: DiffPaths): string {
   const changed = 'h.NONKEY_HASH <> b.NONKEY_HASH';
+  const ignored = new Set(t.ignore.map((n) => n.toLowerCase()));
   const pick = (c: ColumnSpec) =>
-    `CASE WHEN ${changed} THEN h.${quoteIdent(c.name)} ELSE b.${quoteIdent(c.name)} END AS ${quoteIdent(c.name)}`;
+    ignored.has(c.name.toLowerCase())
+      ? `h.${quoteIdent(c.name)}`
+      : `CASE WHEN ${changed} THEN h.${quoteIdent(c.name)} ELSE b.${quoteIdent(c.name)} END AS ${quoteIdent(c.name)}`;
   const select =
     `SELECT ${list('h', t.keys.map((c) => c.name))}${t.columns.length ? ', ' : ''}${t.columns.map(pick).join(', ')}, ` +
     `CASE WHEN ${changed} THEN 'U' ELSE 'N' END AS OPERATION, ` +

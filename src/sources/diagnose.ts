@@ -6,8 +6,9 @@ import type { TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import { hashExpression } from '../engine/hashing';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
+import { exactCastCondition } from '../engine/strict-cast';
 import { DataError, type ErrorContext } from '../errors';
-import { describeSource, readSourceSql } from './file-source';
+import { type BatchFile, describeSource, readSourceSql } from './file-source';
 
 interface RowHit {
   row: number;
@@ -18,13 +19,13 @@ interface RowHit {
 const ROW = '__cdcflow_row';
 
 /** One file's rows with their 1-based row number in the column ROW. */
-async function numberedRows(session: Session, table: TableConfig, file: string): Promise<string> {
-  const names = [...(await describeSource(session, table.source, [file])).keys(), ROW].map(quoteIdent);
+async function numberedRows(session: Session, table: TableConfig, file: BatchFile): Promise<string> {
+  const names = [...(await describeSource(session, table, [file])).keys(), ROW].map(quoteIdent);
   return `(SELECT * FROM ${readSourceSql(table.source, [file])} WITH ORDINALITY AS numbered(${names.join(', ')}))`;
 }
 
 /** The first row of one file matching a condition on the raw (uncast) columns. */
-async function firstRowWhere(session: Session, table: TableConfig, file: string, condition: string, valueSql = 'NULL'): Promise<RowHit | undefined> {
+async function firstRowWhere(session: Session, table: TableConfig, file: BatchFile, condition: string, valueSql = 'NULL'): Promise<RowHit | undefined> {
   const [hit] = await session.rows<{ row: string | number; value: string | null }>(
     `SELECT ${ROW} AS row, CAST(${valueSql} AS VARCHAR) AS value FROM ${await numberedRows(session, table, file)} ` +
       `WHERE ${condition} ORDER BY ${ROW} LIMIT 1`,
@@ -33,22 +34,44 @@ async function firstRowWhere(session: Session, table: TableConfig, file: string,
 }
 
 function where(table: TableConfig, file: string, row: number, extra: ErrorContext = {}): ErrorContext {
-  // For a CSV with a header, data row N is on line N + 1.
-  const line = table.source.format === 'csv' && table.source.csv.header ? row + 1 : undefined;
+  // Data row N of a CSV is on line N + 1 below a header (unless a quoted field spans lines).
+  const line = table.source.format === 'csv' ? row + (table.source.csv.header ? 1 : 0) : undefined;
   return { dataset: table.dataset, table: table.name, file, row, ...(line ? { line } : {}), ...extra };
 }
 
-/** A value that does not cast to its column's type, or undefined when every value casts. */
-export async function findCastFailure(session: Session, table: TableConfig, files: readonly string[]): Promise<DataError | undefined> {
-  for (const column of [...table.keys, ...table.columns]) {
-    if (column.type === 'varchar') continue;
-    const c = quoteIdent(column.name);
-    for (const file of files) {
-      const hit = await firstRowWhere(session, table, file, `${c} IS NOT NULL AND TRY_CAST(${c} AS ${column.type.toUpperCase()}) IS NULL`, c);
+/**
+ * A CSV row that repeats the header (two exports concatenated), or undefined. Only text columns
+ * can hold their own names; a header under a typed column fails its cast and is found here too.
+ */
+export async function findRepeatedHeader(session: Session, table: TableConfig, files: readonly BatchFile[]): Promise<DataError | undefined> {
+  if (table.source.format !== 'csv' || !table.source.csv.header) return undefined;
+  for (const file of files) {
+    const names = file.columns ?? [];
+    const condition = names.map((n) => `lower(${quoteIdent(n)}) = ${quoteLiteral(n.toLowerCase())}`).join(' AND ');
+    const hit = names.length ? await firstRowWhere(session, table, file, condition) : undefined;
+    if (hit) {
+      return new DataError(
+        `line ${hit.row + 1} repeats the header (two exports concatenated?): ${JSON.stringify(names.join(table.source.csv.delimiter))}`,
+        where(table, file.path, hit.row),
+      );
+    }
+  }
+  return undefined;
+}
+
+/** A value that does not convert exactly to its column's type, or undefined when every value does. */
+export async function findCastFailure(session: Session, table: TableConfig, files: readonly BatchFile[]): Promise<DataError | undefined> {
+  for (const file of files) {
+    const types = new Map([...(await describeSource(session, table, [file]))].map(([n, t]) => [n.toLowerCase(), t]));
+    for (const column of [...table.keys, ...table.columns]) {
+      const c = quoteIdent(column.name);
+      const exact = exactCastCondition(c, types.get(column.name.toLowerCase()) ?? 'VARCHAR', column.type);
+      if (!exact) continue;
+      const hit = await firstRowWhere(session, table, file, `${c} IS NOT NULL AND NOT (${exact})`, c);
       if (hit) {
         return new DataError(
-          `value ${JSON.stringify(hit.value)} in column "${column.name}" cannot be cast to ${column.type}`,
-          where(table, file, hit.row, { column: column.name, value: hit.value ?? undefined }),
+          `value ${JSON.stringify(hit.value)} in column "${column.name}" does not convert exactly to ${column.type}`,
+          where(table, file.path, hit.row, { column: column.name, value: hit.value ?? undefined }),
         );
       }
     }
@@ -57,12 +80,12 @@ export async function findCastFailure(session: Session, table: TableConfig, file
 }
 
 /** The first row with a NULL in a key column. */
-export async function locateNullKey(session: Session, table: TableConfig, files: readonly string[]): Promise<DataError> {
+export async function locateNullKey(session: Session, table: TableConfig, files: readonly BatchFile[]): Promise<DataError> {
   for (const file of files) {
     for (const key of table.keys) {
       const hit = await firstRowWhere(session, table, file, `${quoteIdent(key.name)} IS NULL`);
       if (hit) {
-        return new DataError(`key column "${key.name}" is NULL`, where(table, file, hit.row, { column: key.name }));
+        return new DataError(`key column "${key.name}" is NULL`, where(table, file.path, hit.row, { column: key.name }));
       }
     }
   }
@@ -70,7 +93,7 @@ export async function locateNullKey(session: Session, table: TableConfig, files:
 }
 
 /** The first two rows sharing a key, given that key's hash. */
-export async function locateDuplicateKey(session: Session, table: TableConfig, files: readonly string[], keyHash: string, keyText: string): Promise<DataError> {
+export async function locateDuplicateKey(session: Session, table: TableConfig, files: readonly BatchFile[], keyHash: string, keyText: string): Promise<DataError> {
   const typed = table.keys.map((k) => `CAST(${quoteIdent(k.name)} AS ${k.type.toUpperCase()}) AS ${quoteIdent(k.name)}`).join(', ');
   const rows: { file: string; row: number }[] = [];
   for (const file of files) {
@@ -78,7 +101,7 @@ export async function locateDuplicateKey(session: Session, table: TableConfig, f
       `SELECT ${ROW} AS row FROM (SELECT ${ROW}, ${typed} FROM ${await numberedRows(session, table, file)}) t ` +
         `WHERE ${hashExpression(table.keys, 't')} = CAST(${quoteLiteral(keyHash)} AS UUID) ORDER BY ${ROW} LIMIT 2`,
     );
-    rows.push(...found.map((r) => ({ file, row: Number(r.row) })));
+    rows.push(...found.map((r) => ({ file: file.path, row: Number(r.row) })));
     if (rows.length >= 2) break;
   }
   const [first, second] = rows;

@@ -1,21 +1,44 @@
 /** File sources (CSV, Parquet, JSON): which files a batch is, and how DuckDB reads them. */
+import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import type { SourceSpec, TableConfig } from '../config/types';
 import { DataError } from '../errors';
 import type { Session } from '../engine/duckdb';
 import { fileListLiteral, quoteLiteral } from '../engine/sql';
+import { readCsvHeader } from './csv-header';
+import { classifyReadError } from './read-errors';
 
 export interface SourceFile {
   path: string;
   size: number;
   mtimeMs: number;
+  /** SHA-256 of the bytes: a corrected file is re-read whatever its size and mtime. */
+  checksum: string;
+}
+
+/** A file of the batch and what reading it needs: for CSV, the column names of its header. */
+export interface BatchFile {
+  path: string;
+  columns?: string[];
 }
 
 export function sourcePattern(source: SourceSpec, businessDate: string): string {
   return source.path.split('{date}').join(businessDate);
 }
 
-/** The files of the batch for a business date, sorted; a DataError when none match. */
+/** Streamed, so a file of any size costs one sequential read and no memory. */
+function checksumOf(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(file)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolve(hash.digest('hex')));
+  });
+}
+
+/** The files of the batch for a business date, sorted; a DataError when none match or one is empty. */
 export async function listSourceFiles(session: Session, table: TableConfig, businessDate: string): Promise<SourceFile[]> {
   const pattern = sourcePattern(table.source, businessDate);
   const rows = await session.rows<{ file: string }>(`SELECT file FROM glob(${quoteLiteral(pattern)}) ORDER BY file`);
@@ -25,35 +48,71 @@ export async function listSourceFiles(session: Session, table: TableConfig, busi
   return Promise.all(
     rows.map(async ({ file }) => {
       const s = await stat(file);
-      return { path: file, size: s.size, mtimeMs: s.mtimeMs };
+      if (s.size === 0) {
+        throw new DataError('the file is empty (0 bytes); an export that produced nothing is not a batch', {
+          dataset: table.dataset,
+          table: table.name,
+          file,
+        });
+      }
+      return { path: file, size: s.size, mtimeMs: s.mtimeMs, checksum: await checksumOf(file) };
     }),
   );
 }
 
+/** The batch's files with what reading them needs (a CSV file's header is read here). */
+export async function batchFiles(table: TableConfig, paths: readonly string[]): Promise<BatchFile[]> {
+  if (table.source.format !== 'csv') return paths.map((path) => ({ path }));
+  return Promise.all(paths.map(async (path) => ({ path, columns: await readCsvHeader(table, path) })));
+}
+
 /**
- * A table function call reading the files. CSV is read as text so that cdcflow, not DuckDB's
- * type sniffer, decides how each value is cast.
+ * Reads one CSV file exactly as configured: the whole dialect given, no sniffing (a sniffer
+ * guesses rows to skip and picks a later header), strict rows, every column as text so that
+ * the configured type decides. Only the configured null string, unquoted, is NULL.
  */
-export function readSourceSql(source: SourceSpec, files: readonly string[], options: { withOrigin?: boolean } = {}): string {
-  const list = fileListLiteral(files);
-  const origin = options.withOrigin ? ', filename = true' : '';
+function readCsvSql(source: SourceSpec, file: BatchFile): string {
+  const { header, delimiter, quote, nullString } = source.csv;
+  const columns = (file.columns ?? []).map((c) => `${quoteLiteral(c)}: 'VARCHAR'`).join(', ');
+  return (
+    `read_csv(${quoteLiteral(file.path)}, auto_detect = false, columns = {${columns}}, header = ${header}, skip = 0, ` +
+    `delim = ${quoteLiteral(delimiter)}, quote = ${quoteLiteral(quote)}, escape = ${quoteLiteral(quote)}, comment = '', ` +
+    `nullstr = ${quoteLiteral(nullString)}, allow_quoted_nulls = false, strict_mode = true)`
+  );
+}
+
+/**
+ * A relation reading the files. A single file is a plain table function call (so callers may
+ * number its rows WITH ORDINALITY); CSV files are read one by one and combined by name.
+ */
+export function readSourceSql(source: SourceSpec, files: readonly BatchFile[]): string {
   switch (source.format) {
-    case 'csv': {
-      const { header, delimiter, quote, nullString } = source.csv;
-      return (
-        `read_csv(${list}, all_varchar = true, header = ${header}, delim = ${quoteLiteral(delimiter)}, ` +
-        `quote = ${quoteLiteral(quote)}, nullstr = ${quoteLiteral(nullString)}, union_by_name = true${origin})`
-      );
-    }
+    case 'csv':
+      if (files.length === 1) return readCsvSql(source, files[0]);
+      return `(${files.map((f) => `SELECT * FROM ${readCsvSql(source, f)}`).join(' UNION ALL BY NAME ')})`;
     case 'parquet':
-      return `read_parquet(${list}, union_by_name = true${origin})`;
+      return `read_parquet(${fileListLiteral(files.map((f) => f.path))}, union_by_name = true)`;
     case 'json':
-      return `read_json(${list}, format = 'auto', union_by_name = true${origin})`;
+      return `read_json(${fileListLiteral(files.map((f) => f.path))}, format = 'auto', union_by_name = true)`;
   }
 }
 
-/** Column names and DuckDB types as the source presents them. */
-export async function describeSource(session: Session, source: SourceSpec, files: readonly string[]): Promise<Map<string, string>> {
-  const rows = await session.rows<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${readSourceSql(source, files)}`);
-  return new Map(rows.map((r) => [r.column_name, r.column_type]));
+/** Column names and DuckDB types of files as the source presents them (several: combined by name). */
+export async function describeSource(session: Session, table: TableConfig, files: readonly BatchFile[]): Promise<Map<string, string>> {
+  try {
+    const rows = await session.rows<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${readSourceSql(table.source, files)}`);
+    return new Map(rows.map((r) => [r.column_name, r.column_type]));
+  } catch (err) {
+    throw await classifyReadError(session, err, table, files.map((f) => f.path).join(', '));
+  }
+}
+
+/** Reads every value of one file, so that a malformed row anywhere surfaces with its line. */
+export async function scanSource(session: Session, table: TableConfig, file: BatchFile): Promise<void> {
+  try {
+    // A bare count(*) would skip decoding the values (and so invalid UTF-8 in them).
+    await session.rows(`SELECT max(hash(COLUMNS(*))) FROM ${readSourceSql(table.source, [file])}`);
+  } catch (err) {
+    throw await classifyReadError(session, err, table, file.path);
+  }
 }

@@ -35,18 +35,20 @@ export function catalogPath(warehouse: string): string {
   return path.join(warehouse, 'catalog.sqlite');
 }
 
+const dataPath = (warehouse: string) => path.join(warehouse, '_lake');
+
 export function attachCatalogSql(warehouse: string): string {
-  const dataPath = path.join(warehouse, '_lake') + path.sep;
   return (
     `ATTACH IF NOT EXISTS ${quoteLiteral(`ducklake:sqlite:${catalogPath(warehouse)}`)} AS ${quoteIdent(catalogAlias(warehouse))} ` +
     // No inlined rows: every committed row is in a Parquet file, which the diff stages read directly.
-    `(DATA_PATH ${quoteLiteral(dataPath)}, DATA_INLINING_ROW_LIMIT 0)`
+    `(DATA_PATH ${quoteLiteral(dataPath(warehouse) + path.sep)}, DATA_INLINING_ROW_LIMIT 0)`
   );
 }
 
 /** Attaches the warehouse's catalog to the session's DuckDB instance (once; later calls are cheap). */
 async function attachCatalog(session: Session, warehouse: string): Promise<string> {
-  mkdirSync(warehouse, { recursive: true });
+  // A file where the warehouse should be fails here with ENOTDIR, a ConfigError (stage-runner.ts).
+  mkdirSync(dataPath(warehouse), { recursive: true });
   await session.run(attachCatalogSql(warehouse));
   return catalogAlias(warehouse);
 }

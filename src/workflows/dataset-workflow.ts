@@ -13,6 +13,8 @@ export interface DatasetWorkflowInput {
   businessDate: string;
   /** Run only these tables (all when absent). */
   tables?: string[];
+  /** Let through what the delete guard refuses (`run --allow-deletes`); recorded in the memo. */
+  allowDeletes?: boolean;
 }
 
 export type TableOutcome =
@@ -35,7 +37,7 @@ function rootMessage(err: unknown): string {
   return e?.message ?? String(err);
 }
 
-export async function datasetWorkflow({ config, businessDate, tables }: DatasetWorkflowInput): Promise<DatasetRunResult> {
+export async function datasetWorkflow({ config, businessDate, tables, allowDeletes }: DatasetWorkflowInput): Promise<DatasetRunResult> {
   const unknown = (tables ?? []).filter((name) => !config.tables.some((t) => t.name === name));
   if (unknown.length > 0) {
     throw ApplicationFailure.nonRetryable(
@@ -57,7 +59,7 @@ export async function datasetWorkflow({ config, businessDate, tables }: DatasetW
       try {
         const result = await executeChild(tableWorkflow, {
           workflowId: tableWorkflowId(config.dataset, businessDate, table.name),
-          args: [{ table, businessDate, heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds }],
+          args: [{ table, businessDate, heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds, allowDeletes }],
           // Children carry the dataset's search attributes plus their own, where registered.
           typedSearchAttributes: inherited.getAll().length
             ? inherited.updateCopy([
@@ -77,6 +79,7 @@ export async function datasetWorkflow({ config, businessDate, tables }: DatasetW
   const result = progress();
   upsertMemo({
     counts: Object.fromEntries(outcomes.flatMap((o) => (o.status === 'completed' ? [[o.table, o.result.counts]] : []))),
+    ...(allowDeletes ? { allowDeletes: true } : {}),
   });
   const failed = outcomes.filter((o): o is Extract<TableOutcome, { status: 'failed' }> => o.status === 'failed');
   if (failed.length > 0) {

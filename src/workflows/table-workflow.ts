@@ -4,11 +4,14 @@ import type { Activities } from '../activities';
 import type { OperationCounts, WriteResult } from '../activities/types';
 import type { Mode, TableConfig } from '../config/types';
 import { NON_RETRYABLE_ERROR_TYPES } from '../errors';
+import { DELETE_GUARD_OVERRIDE_HINT, evaluateDeleteGuard } from './delete-guard';
 
 export interface TableWorkflowInput {
   table: TableConfig;
   businessDate: string;
   heartbeatTimeoutSeconds: number;
+  /** Let through what the delete guard refuses (`run --allow-deletes`). */
+  allowDeletes?: boolean;
 }
 
 export interface TableRunResult {
@@ -45,7 +48,7 @@ export interface TableProgress {
 
 export const tableProgressQuery = defineQuery<TableProgress>('tableProgressQuery');
 
-export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSeconds }: TableWorkflowInput): Promise<TableRunResult> {
+export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSeconds, allowDeletes }: TableWorkflowInput): Promise<TableRunResult> {
   const a = proxyActivities<Activities>({
     // Big batches take long; a dead worker is noticed through missed heartbeats instead.
     startToCloseTimeout: '12 hours',
@@ -77,11 +80,29 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
   const hashed = await step('hash', () => a.hashBatch(input));
   let rebases = 0;
   let written: WriteResult | undefined;
+  let guard: ReturnType<typeof evaluateDeleteGuard> | undefined;
   while (!written) {
     const diffInput = { ...input, base: plan.base, head: plan.head, hashFingerprint: hashed.fingerprint };
     await step('inserts', () => a.determineInserts(diffInput));
-    await step('deletes', () => a.determineDeletes(diffInput));
-    await step('updates', () => a.determineUpdates(diffInput));
+    const deleted = await step('deletes', () => a.determineDeletes(diffInput));
+    const updated = await step('updates', () => a.determineUpdates(diffInput));
+    const { D = 0, X = 0 } = deleted.counts;
+    const { U = 0, N = 0 } = updated.counts;
+    guard = evaluateDeleteGuard({
+      mode: table.mode,
+      batchRows: hashed.rows,
+      baseKeys: D + X + U + N,
+      deletes: D,
+      maxDeleteShare: table.maxDeleteShare,
+      allowDeletes: Boolean(allowDeletes || table.allowDeletes),
+    });
+    if (guard.verdict === 'refuse') {
+      throw ApplicationFailure.create({
+        type: 'DataError',
+        message: `${guard.reason}; nothing was written. ${DELETE_GUARD_OVERRIDE_HINT} (dataset=${table.dataset} table=${table.name} businessDate=${businessDate})`,
+        nonRetryable: true,
+      });
+    }
     try {
       written = await step('write', () => a.writeOutputs(diffInput));
     } catch (err) {
@@ -109,6 +130,11 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
     skippedStages,
     rebases,
   };
-  upsertMemo({ counts: result.counts, currentRows: result.currentRows, historyRows: result.historyRows });
+  upsertMemo({
+    counts: result.counts,
+    currentRows: result.currentRows,
+    historyRows: result.historyRows,
+    ...(guard?.verdict === 'override' ? { deleteGuardOverridden: guard.reason } : {}),
+  });
   return result;
 }

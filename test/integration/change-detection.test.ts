@@ -109,7 +109,7 @@ describe('change detection', () => {
     ]);
   });
 
-  it('ignored columns: a change only there is N and keeps the old value; a compared change is U', async () => {
+  it('ignored columns: a change only there is N (date kept, no history row) and takes the new value; a compared change is U', async () => {
     const { dir, config } = setup([
       csvTable(
         't',
@@ -130,12 +130,19 @@ describe('change detection', () => {
     const day2 = tableResult(ok(await runDataset(h, config, DAY2)), 't');
     expect(day2.counts).toEqual({ I: 0, U: 1, D: 0, X: 0, N: 2 });
     expect(await readRows(h.engine, currentOf(config, 't'), 'id')).toEqual([
-      { id: 1, name: 'ann', score: 10, updated_at: 't1', OPERATION: 'N', EFF_START_DATE: DAY1 },
+      { id: 1, name: 'ann', score: 10, updated_at: 't2', OPERATION: 'N', EFF_START_DATE: DAY1 },
       { id: 2, name: 'bob', score: 21, updated_at: 't2', OPERATION: 'U', EFF_START_DATE: DAY2 },
       { id: 3, name: 'cy', score: 30, updated_at: 't1', OPERATION: 'N', EFF_START_DATE: DAY1 },
     ]);
     expect(await readRows(h.engine, historyOf(config, 't', DAY2), 'id')).toEqual([
       { id: 2, name: 'bob', score: 21, updated_at: 't2', OPERATION: 'U', eff_start_date: DAY2 },
+    ]);
+
+    // A later delete carries the last values the source sent, ignored ones included.
+    writeLines(path.join(dir, 't', `${DAY3}.csv`), ['id,name,score,updated_at', '2,bob,21,t2', '3,cy,30,t1']);
+    ok(await runDataset(h, config, DAY3));
+    expect(await readRows(h.engine, historyOf(config, 't', DAY3), 'id')).toEqual([
+      { id: 1, name: 'ann', score: 10, updated_at: 't2', OPERATION: 'D', eff_start_date: DAY3 },
     ]);
   });
 
@@ -369,7 +376,7 @@ describe('change detection', () => {
     expect(out.ok).toBe(false);
     expect(out.ok ? '' : out.type).toBe('TableRunsFailed');
     const error = failedTable(out, 'orders');
-    expect(error).toContain('value "seven" in column "qty" cannot be cast to integer');
+    expect(error).toContain('value "seven" in column "qty" does not convert exactly to integer');
     expect(error).toContain(`dataset=${config.dataset}`);
     expect(error).toContain('table=orders');
     expect(error).toContain(`file=${bad}`);

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { datasetWorkflowId } from '../../src/workflows/ids';
 import { type Harness, startHarness, tempDir, uniqueDataset, writeCsv } from '../support/harness';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 
 const CLI = path.resolve(__dirname, '../../dist/cli/main.js');
@@ -97,5 +97,95 @@ describe('cdcflow run (CLI)', () => {
     const out = await cdcflow(['run', '--config', configPath, '--date', '2024-13-01'], env());
     expect(out.code).toBe(1);
     expect(out.stderr).toContain('--date: not a valid YYYY-MM-DD date: "2024-13-01"');
+  });
+});
+
+describe('cdcflow CLI: mistakes and failures', () => {
+  let h: Harness;
+  let dir: string;
+  let configPath: string;
+  let dataset: string;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    dir = tempDir();
+    dataset = uniqueDataset('cli-m');
+    for (const input of ['a', 'b']) {
+      mkdirSync(path.join(dir, input));
+      writeCsv(path.join(dir, input, 'items.csv'), ['id', 'v'], [[1, 'x'], ['two', 'y']]);
+    }
+    configPath = path.join(dir, 'dataset.yaml');
+    writeFileSync(
+      configPath,
+      stringify({ dataset, warehouse: 'wh', tables: [{ name: 'items', keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }], source: { format: 'csv', path: 'items.csv' } }] }),
+    );
+  });
+  afterAll(() => h?.stop());
+
+  const env = (queue = h.settings.taskQueue) => ({ TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: queue });
+  const notStarted = async (date: string) =>
+    expect(h.client.workflow.getHandle(datasetWorkflowId(dataset, date)).describe()).rejects.toThrow(/not found/i);
+
+  it('refuses unknown --tables before anything starts', async () => {
+    const out = await cdcflow(['run', '--config', configPath, '--date', '2024-02-01', '--input', path.join(dir, 'a'), '--tables', 'items,nope'], env());
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain(`--tables: dataset ${dataset} has no table(s) nope (tables: items)`);
+    await notStarted('2024-02-01');
+  });
+
+  it('validates numeric options', async () => {
+    const out = await cdcflow(['worker', '--max-activities', '0'], env());
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain(`option '--max-activities <n>' argument '0' is invalid. must be at least 1.`);
+    const words = await cdcflow(['generate', '--out', path.join(dir, 'gen'), '--initial', 'many'], env());
+    expect(words.code).toBe(1);
+    expect(words.stderr).toContain('not an integer');
+  });
+
+  it('names the address and says how to start a server when none answers', async () => {
+    const out = await cdcflow(['run', '--config', configPath, '--date', '2024-02-01', '--input', path.join(dir, 'a')], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(/^cdcflow: cannot connect to Temporal at 127\.0\.0\.1:1 \(.*\)\. Start a local server first \(scripts\/start-temporal\.sh/);
+  });
+
+  it('attaching to a running run with a different --input says so and exits 1', async () => {
+    const queue = `idle-${dataset}`;
+    const first = await cdcflow(['run', '--config', configPath, '--date', '2024-02-02', '--input', path.join(dir, 'a')], env(queue), (stderr) =>
+      stderr.includes('waiting for a worker'),
+    );
+    expect(first.stderr).toContain(`started: ${datasetWorkflowId(dataset, '2024-02-02')}`);
+    const other = await cdcflow(['run', '--config', configPath, '--date', '2024-02-02', '--input', path.join(dir, 'b')], env(queue));
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain(
+      `cdcflow: ${datasetWorkflowId(dataset, '2024-02-02')} is already running with other input or config ` +
+        `(its sources: ${path.join(dir, 'a', 'items.csv')}; yours: ${path.join(dir, 'b', 'items.csv')}); wait for it to end (or cancel it) and run again`,
+    );
+    const same = await cdcflow(['run', '--config', configPath, '--date', '2024-02-02', '--input', path.join(dir, 'a')], env(queue), (stderr) =>
+      stderr.includes('waiting for a worker'),
+    );
+    expect(same.stderr).toContain('attached to the run already in progress');
+    await h.client.workflow.getHandle(datasetWorkflowId(dataset, '2024-02-02')).terminate('test over');
+  });
+
+  it('the worker logs an expected data error once, without a stack trace', async () => {
+    const queue = `logs-${dataset}`;
+    let workerLog = '';
+    const worker = spawn(process.execPath, [CLI, 'worker'], {
+      env: { ...process.env, ...env(queue), CDCFLOW_WORKFLOW_BUNDLE: process.env.CDCFLOW_TEST_WORKFLOW_BUNDLE ?? '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    worker.stderr.on('data', (d) => (workerLog += d));
+    try {
+      const out = await cdcflow(['run', '--config', configPath, '--date', '2024-02-03', '--input', path.join(dir, 'a')], env(queue));
+      expect(out.code).toBe(1);
+      expect(out.stdout).toContain('items: FAILED: value "two" in column "id" does not convert exactly to integer');
+    } finally {
+      worker.kill('SIGINT');
+      await new Promise((resolve) => worker.on('close', resolve));
+    }
+    const mentions = workerLog.split('\n').filter((l) => l.includes('does not convert exactly'));
+    expect(mentions).toHaveLength(1);
+    expect(mentions[0]).toContain('[WARN] Activity failed: DataError: value "two" in column "id" does not convert exactly to integer');
+    expect(workerLog).not.toMatch(/^\s+at /m);
   });
 });

@@ -230,7 +230,8 @@ describe('config safety', () => {
       expect(t.currentPath).toBe(current);
       expect(await readRows(h.engine, current, `"it's"`)).toEqual([
         { "it's": 1, [weird]: 11, plain: 'a', OPERATION: 'U', EFF_START_DATE: '2024-01-02' },
-        { "it's": 2, [weird]: 20, plain: 'b', OPERATION: 'N', EFF_START_DATE: '2024-01-01' },
+        // plain is ignored: an N row takes the batch's value.
+        { "it's": 2, [weird]: 20, plain: 'c', OPERATION: 'N', EFF_START_DATE: '2024-01-01' },
         { "it's": 3, [weird]: 30, plain: 'd', OPERATION: 'I', EFF_START_DATE: '2024-01-02' },
       ]);
 
@@ -238,7 +239,7 @@ describe('config safety', () => {
       day('2024-01-03', ['1,eleven,a']);
       const cast = await runDataset(h, config, '2024-01-03');
       expect(cast.ok).toBe(false);
-      expect(cast.ok ? '' : cast.error).toContain(`value "eleven" in column "${weird}" cannot be cast to integer`);
+      expect(cast.ok ? '' : cast.error).toContain(`value "eleven" in column "${weird}" does not convert exactly to integer`);
       day('2024-01-03', ['1,11,a', '1,12,b']);
       const dup = await runDataset(h, config, '2024-01-03');
       expect(dup.ok).toBe(false);

@@ -45,6 +45,7 @@ describe('canonical hashing', () => {
     ['boolean', `true`, 'V4:true'],
     ['date', `DATE '2024-02-29'`, 'V10:2024-02-29'],
     ['timestamp', `TIMESTAMP '2024-01-01 10:00:00.5'`, 'V26:2024-01-01 10:00:00.500000'],
+    ['timestamptz', `TIMESTAMPTZ '2024-01-01 10:00:00.5-08'`, 'V29:2024-01-01 18:00:00.500000+00'],
     ['varchar', `'né'`, 'V3:né'],
   ])('pins the text form of %s %s', async (type, literal, encoding) => {
     const expected = createHash('md5').update(encoding).digest('hex');

@@ -42,6 +42,23 @@ describe('stage SQL', () => {
     expect(nonKeyHash).not.toContain('typed."seen"');
   });
 
+  it('gives N rows the base values of compared columns and the batch values of ignored ones', () => {
+    expect(updatesSql(table, '2024-01-02', { hashed: '/w/h.parquet', base: readOwnParquet('/w/b.parquet'), out: '/w/o.parquet' })).toBe(
+      `COPY (SELECT h."id", CASE WHEN h.NONKEY_HASH <> b.NONKEY_HASH THEN h."v" ELSE b."v" END AS "v", h."seen", ` +
+        `CASE WHEN h.NONKEY_HASH <> b.NONKEY_HASH THEN 'U' ELSE 'N' END AS OPERATION, ` +
+        `CASE WHEN h.NONKEY_HASH <> b.NONKEY_HASH THEN DATE '2024-01-02' ELSE b.EFF_START_DATE END AS EFF_START_DATE, ` +
+        `h.KEY_HASH, h.NONKEY_HASH FROM read_parquet('/w/h.parquet', hive_partitioning = false) h ` +
+        `JOIN (SELECT * FROM read_parquet('/w/b.parquet', hive_partitioning = false)) b ON h.KEY_HASH = b.KEY_HASH) TO '/w/o.parquet' (FORMAT parquet, COMPRESSION lz4_raw)`,
+    );
+  });
+
+  it('casts each column strictly from its source type (text when unknown)', () => {
+    const sql = hashBatchSql(table, 'src', '/o', new Map([['seen', 'DATE']]));
+    expect(sql).toContain(`CASE WHEN s."id" IS NULL OR (TRY_CAST(s."id" AS INTEGER) IS NOT NULL AND regexp_full_match(`);
+    expect(sql).toContain(`CAST(s."v" AS VARCHAR) AS "v"`);
+    expect(sql).toContain(`CAST(s."seen" AS DATE) AS "seen"`);
+  });
+
   describe('with hostile names and paths', () => {
     const hostile = { keys: [{ name: `k"; DROP TABLE victim; --`, type: 'varchar' }], columns: [{ name: `it's`, type: 'integer' }], ignore: [] };
     let engine: Engine;

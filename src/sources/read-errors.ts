@@ -1,0 +1,57 @@
+/**
+ * DuckDB's errors about a file it cannot read, turned once into a DataError naming the file and
+ * line and quoting the line, so that a malformed batch fails at once instead of being retried.
+ */
+import type { TableConfig } from '../config/types';
+import type { Session } from '../engine/duckdb';
+import { quoteLiteral } from '../engine/sql';
+import { DataError } from '../errors';
+
+/** DuckDB error classes that a retry cannot fix: the data or its shape is wrong. */
+export const PERMANENT_DUCKDB_ERROR = /^(Conversion|Invalid Input|Binder|Parser|Catalog|Out of Range) Error/;
+
+const CSV_ERROR = /CSV Error on Line: (\d+)\nOriginal Line: ?(.*)\n([^\n]*)/;
+const JSON_ERROR = /Malformed JSON in file "[^\n]*", at byte \d+ in (line|record\/value) (\d+): ([^\n]*)/;
+
+/** Long lines are cut: the quote is there to recognise the line, not to hold it. */
+function excerpt(line: string): string {
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+}
+
+/**
+ * The first line of newline-delimited JSON that is not a JSON value, read by DuckDB as plain
+ * lines (failure path only). DuckDB's own message names the line after it.
+ */
+async function firstInvalidJsonLine(session: Session, file: string): Promise<{ line: number; text: string } | undefined> {
+  const lines =
+    `read_csv(${quoteLiteral(file)}, columns = {'text': 'VARCHAR'}, header = false, auto_detect = false, ` +
+    `delim = E'\\x01', quote = '', escape = '', comment = '', strict_mode = false)`;
+  const [hit] = await session.rows<{ line: string | number; text: string }>(
+    `SELECT line, text FROM ${lines} WITH ORDINALITY AS t(text, line) WHERE trim(text) <> '' AND NOT json_valid(text) ORDER BY line LIMIT 1`,
+  );
+  // An array of values spans lines: no single line is a value there.
+  return hit && !hit.text.trimStart().startsWith('[') ? { line: Number(hit.line), text: hit.text } : undefined;
+}
+
+export async function classifyReadError(session: Session, err: unknown, table: TableConfig, file: string): Promise<unknown> {
+  const message = (err as Error)?.message ?? '';
+  if (!PERMANENT_DUCKDB_ERROR.test(message)) return err;
+  const context = { dataset: table.dataset, table: table.name, file };
+  const csv = CSV_ERROR.exec(message);
+  if (csv) {
+    const [, line, original, reason] = csv;
+    return new DataError(`line ${line} cannot be read as configured: ${reason.trim().replace(/\.$/, '')}: ${JSON.stringify(excerpt(original))}`, {
+      ...context,
+      line: Number(line),
+    });
+  }
+  const json = JSON_ERROR.exec(message);
+  if (json) {
+    const [, unit, n, reason] = json;
+    const why = reason.trim().replace(/\.$/, '');
+    const bad = await firstInvalidJsonLine(session, file);
+    if (bad) return new DataError(`line ${bad.line} is not valid JSON (${why}): ${JSON.stringify(excerpt(bad.text))}`, { ...context, line: bad.line });
+    return new DataError(`the file is not valid JSON: ${why} (DuckDB: in ${unit} ${n})`, context);
+  }
+  return new DataError(`cannot read the file as ${table.source.format}: ${message.split('\n')[0]}`, context, { cause: err });
+}

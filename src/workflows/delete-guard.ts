@@ -1,0 +1,49 @@
+/**
+ * The mass-delete guard: a full snapshot with no rows, or one that would delete more than a
+ * share of the current keys, is almost always a broken export rather than the truth. Pure, so
+ * workflow code can call it, from counts the stages already returned.
+ */
+import type { Mode } from '../config/types';
+
+export interface DeleteGuardInput {
+  mode: Mode;
+  /** Rows in the batch. */
+  batchRows: number;
+  /** Keys in the base state (D + X + U + N). */
+  baseKeys: number;
+  /** Keys the run would delete (D). */
+  deletes: number;
+  maxDeleteShare: number;
+  /** The run or the config lets deletes through. */
+  allowDeletes: boolean;
+}
+
+export type DeleteGuardVerdict =
+  | { verdict: 'pass' }
+  | { verdict: 'refuse'; reason: string }
+  /** What would have been refused, applied because deletes were allowed. */
+  | { verdict: 'override'; reason: string };
+
+function refusal(g: DeleteGuardInput): string | undefined {
+  if (g.mode !== 'full') return undefined;
+  if (g.batchRows === 0) {
+    return `the full snapshot has no rows; applying it would delete all ${g.baseKeys} keys of the current state`;
+  }
+  if (g.baseKeys > 0 && g.deletes / g.baseKeys > g.maxDeleteShare) {
+    const percent = (n: number) => `${Math.round(n * 1000) / 10}%`;
+    return (
+      `the full snapshot would delete ${g.deletes} of ${g.baseKeys} keys (${percent(g.deletes / g.baseKeys)}), ` +
+      `more than maxDeleteShare ${g.maxDeleteShare} (${percent(g.maxDeleteShare)})`
+    );
+  }
+  return undefined;
+}
+
+export function evaluateDeleteGuard(g: DeleteGuardInput): DeleteGuardVerdict {
+  const reason = refusal(g);
+  if (!reason) return { verdict: 'pass' };
+  return g.allowDeletes ? { verdict: 'override', reason } : { verdict: 'refuse', reason };
+}
+
+/** How to let a refused batch through, for the refusal's message. */
+export const DELETE_GUARD_OVERRIDE_HINT = 'If this is intended, run again with --allow-deletes, or set allowDeletes or maxDeleteShare in the config.';

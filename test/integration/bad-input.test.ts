@@ -1,0 +1,292 @@
+/**
+ * Bad batches never pass: through the real workflow (Temporal dev server + DuckDB), each bad
+ * input fails its table once (no retries) with a DataError or ConfigError naming file and line,
+ * and leaves the committed outputs byte for byte as they were; a corrected file is re-read; the
+ * mass-delete guard refuses an empty snapshot and a large delete unless overridden.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { StageName } from '../../src/activities/stage-runner';
+import type { DatasetConfig } from '../../src/config/types';
+import { startDatasetRun } from '../../src/client/start-run';
+import { tableWorkflowId } from '../../src/workflows/ids';
+import { type Harness, readRows, type RunOutcome, runDataset, startHarness, tableResult, tempDir, uniqueDataset, writeConfig } from '../support/harness';
+
+const DAY1 = '2024-01-01';
+const DAY2 = '2024-01-02';
+
+describe('bad input', () => {
+  let h: Harness;
+  const dirs: string[] = [];
+  let attempts: { stage: StageName; attempt: number }[] = [];
+
+  beforeAll(async () => {
+    h = await startHarness({ beforeStage: (stage, attempt) => void attempts.push({ stage, attempt }) });
+  });
+  afterAll(async () => {
+    await h?.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  function setup(tables: object[], extra: object = {}): { dir: string; config: DatasetConfig } {
+    const dir = tempDir('cdcflow-bad-');
+    dirs.push(dir);
+    const config = writeConfig(dir, { dataset: uniqueDataset('bad'), warehouse: 'wh', ...extra, tables });
+    return { dir, config };
+  }
+
+  /** Writes a file exactly as given (bytes or lines joined by \n), creating folders. */
+  function write(file: string, content: string | Buffer): void {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, content);
+  }
+  const lines = (...l: string[]) => `${l.join('\n')}\n`;
+
+  const table = (name: string, over: object = {}) => ({
+    name,
+    keys: [{ name: 'id', type: 'integer' }],
+    columns: [{ name: 'v', type: 'varchar' }],
+    source: { format: 'csv', path: `${name}/{date}.csv` },
+    ...over,
+  });
+
+  /** Every committed file of the dataset (stage files aside) with its bytes. */
+  function committedBytes(config: DatasetConfig): Map<string, string> {
+    const out = new Map<string, string>();
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (entry.name !== '_work') walk(p);
+        } else out.set(path.relative(config.warehouse, p), readFileSync(p).toString('base64'));
+      }
+    };
+    walk(path.join(config.warehouse, config.dataset));
+    return out;
+  }
+
+  /** The failure type and message a table run ended with. */
+  async function tableFailure(config: DatasetConfig, date: string, name: string): Promise<{ type?: string; message: string }> {
+    try {
+      await h.client.workflow.getHandle(tableWorkflowId(config.dataset, date, name)).result();
+    } catch (err) {
+      let cause: unknown = err instanceof WorkflowFailedError ? err.cause : err;
+      while ((cause as { cause?: unknown }).cause && !(cause instanceof ApplicationFailure)) cause = (cause as { cause?: unknown }).cause;
+      const failure = cause as ApplicationFailure;
+      return { type: failure.type ?? undefined, message: failure.message };
+    }
+    throw new Error(`table ${name} of ${config.dataset} ${date} did not fail`);
+  }
+
+  const ok = (outcome: RunOutcome): RunOutcome => {
+    if (!outcome.ok) throw new Error(`run failed: ${outcome.error}`);
+    return outcome;
+  };
+
+  describe('wrong results of the old code', () => {
+    it('a header repeated further down (two exports concatenated) is refused, not read from the second header on', async () => {
+      const { dir, config } = setup([table('t')]);
+      write(path.join(dir, 't', `${DAY1}.csv`), lines('id,v', '1,a', '2,b', '3,c', '4,d'));
+      ok(await runDataset(h, config, DAY1));
+      const before = committedBytes(config);
+      const file = path.join(dir, 't', `${DAY2}.csv`);
+      write(file, lines('id,v', '1,a', '2,b', 'id,v,w', '3,c,x', '4,d,y'));
+
+      const outcome = await runDataset(h, config, DAY2);
+      expect(outcome.ok).toBe(false);
+      const failure = await tableFailure(config, DAY2, 't');
+      expect(failure.type).toBe('DataError');
+      expect(failure.message).toContain(`file=${file}`);
+      expect(failure.message).toContain('line=4');
+      expect(failure.message).toContain('id,v,w');
+      expect(committedBytes(config)).toEqual(before);
+    });
+
+    it('a header-only file in full mode is refused instead of deleting every key', async () => {
+      const { dir, config } = setup([table('t')]);
+      write(path.join(dir, 't', `${DAY1}.csv`), lines('id,v', '1,a', '2,b'));
+      ok(await runDataset(h, config, DAY1));
+      const before = committedBytes(config);
+      write(path.join(dir, 't', `${DAY2}.csv`), lines('id,v'));
+
+      expect((await runDataset(h, config, DAY2)).ok).toBe(false);
+      const failure = await tableFailure(config, DAY2, 't');
+      expect(failure.type).toBe('DataError');
+      expect(failure.message).toMatch(/no rows.*2 keys/);
+      expect(committedBytes(config)).toEqual(before);
+    });
+
+    it('a corrected file of the same size and mtime is read again', async () => {
+      const { dir, config } = setup([table('t')]);
+      const file = path.join(dir, 't', `${DAY1}.csv`);
+      const mtime = new Date('2024-01-01T06:00:00Z');
+      write(file, lines('id,v', '1,wrong', '2,b'));
+      utimesSync(file, mtime, mtime);
+      ok(await runDataset(h, config, DAY1));
+      write(file, lines('id,v', '1,right', '2,b'));
+      utimesSync(file, mtime, mtime);
+
+      ok(await runDataset(h, config, DAY1));
+      const current = path.join(config.warehouse, config.dataset, 't', 'current.parquet');
+      expect(await readRows(h.engine, current, 'id', ['KEY_HASH', 'NONKEY_HASH', 'OPERATION', 'EFF_START_DATE'])).toEqual([
+        { id: 1, v: 'right' },
+        { id: 2, v: 'b' },
+      ]);
+    });
+
+    it('values that do not convert exactly are refused, naming file, row, column and value', async () => {
+      const { dir, config } = setup([
+        table('int_frac', { columns: [{ name: 'n', type: 'integer' }] }),
+        table('dec_scale', { columns: [{ name: 'n', type: 'decimal(10,2)' }] }),
+        table('ts_offset', { columns: [{ name: 'n', type: 'timestamp' }] }),
+        table('midnight24', { columns: [{ name: 'n', type: 'timestamp' }] }),
+        table('pq_double', { columns: [{ name: 'n', type: 'integer' }], source: { format: 'parquet', path: 'pq_double/{date}.parquet' } }),
+        table('pq_ts', { columns: [{ name: 'n', type: 'date' }], source: { format: 'parquet', path: 'pq_ts/{date}.parquet' } }),
+        table('json_num', { columns: [{ name: 'n', type: 'integer' }], source: { format: 'json', path: 'json_num/{date}.json' } }),
+      ]);
+      const csv = (name: string, value: string) => write(path.join(dir, name, `${DAY1}.csv`), lines('id,n', '1,7', `2,${value}`));
+      csv('int_frac', '20.4');
+      write(path.join(dir, 'json_num', `${DAY1}.json`), lines('{"id":1,"n":7}', '{"id":2,"n":12.5}'));
+      csv('dec_scale', '5.004');
+      write(path.join(dir, 'ts_offset', `${DAY1}.csv`), lines('id,n', '1,2024-01-01 10:00:00', '2,2024-01-01 10:00:00-08'));
+      write(path.join(dir, 'midnight24', `${DAY1}.csv`), lines('id,n', '1,2024-01-01 23:59:59', '2,2024-01-01 24:00:00'));
+      for (const [name, rows] of [
+        ['pq_double', `(1, 7.0::DOUBLE), (2, 12.5::DOUBLE)`],
+        ['pq_ts', `(1, TIMESTAMP '2024-01-01 00:00:00'), (2, TIMESTAMP '2024-01-01 10:30:00')`],
+      ]) {
+        mkdirSync(path.join(dir, name));
+        await h.engine.withSession((s) => s.run(`COPY (SELECT * FROM (VALUES ${rows}) t(id, n)) TO '${path.join(dir, name, `${DAY1}.parquet`)}' (FORMAT parquet)`));
+      }
+
+      expect((await runDataset(h, config, DAY1)).ok).toBe(false);
+      const expectations: [string, string][] = [
+        ['int_frac', '"20.4"'],
+        ['dec_scale', '"5.004"'],
+        ['ts_offset', '"2024-01-01 10:00:00-08"'],
+        ['midnight24', '"2024-01-01 24:00:00"'],
+        ['pq_double', '"12.5"'],
+        ['pq_ts', '"2024-01-01 10:30:00"'],
+        ['json_num', '"12.5"'],
+      ];
+      for (const [name, value] of expectations) {
+        const failure = await tableFailure(config, DAY1, name);
+        expect({ name, type: failure.type }).toEqual({ name, type: 'DataError' });
+        expect(failure.message).toContain(`value ${value} in column "n"`);
+        expect(failure.message).toMatch(new RegExp(`file=\\S*${name}/${DAY1}\\.\\w+ row=2`));
+      }
+    });
+  });
+
+  describe('input that used to be retried', () => {
+    it('ragged rows, a repeated header, malformed JSON, invalid UTF-8 and an empty file fail once, naming file and line', async () => {
+      const { dir, config } = setup([
+        table('ragged'),
+        table('header'),
+        table('json', { source: { format: 'json', path: 'json/{date}.json' } }),
+        table('utf8'),
+        table('empty'),
+      ]);
+      const csvOf = (name: string, date: string) => path.join(dir, name, `${date}.csv`);
+      for (const name of ['ragged', 'header', 'utf8', 'empty']) write(csvOf(name, DAY1), lines('id,v', '1,a', '2,b'));
+      write(path.join(dir, 'json', `${DAY1}.json`), lines('{"id":1,"v":"a"}', '{"id":2,"v":"b"}'));
+      ok(await runDataset(h, config, DAY1));
+      const before = committedBytes(config);
+
+      write(csvOf('ragged', DAY2), lines('id,v', '1,a', '2,b,c'));
+      write(csvOf('header', DAY2), lines('id,v', '1,a', 'id,v', '2,b'));
+      write(path.join(dir, 'json', `${DAY2}.json`), lines('{"id":1,"v":"a"}', '{"id":2,"v":"b",]', '{"id":3,"v":"c"}'));
+      write(csvOf('utf8', DAY2), Buffer.concat([Buffer.from('id,v\n1,a\n2,"b'), Buffer.from([0xff, 0xfe]), Buffer.from('"\n')]));
+      write(csvOf('empty', DAY2), '');
+      attempts = [];
+      expect((await runDataset(h, config, DAY2)).ok).toBe(false);
+
+      const expected: [string, string, RegExp][] = [
+        ['ragged', csvOf('ragged', DAY2), /^line 3 cannot be read as configured: Expected Number of Columns: 2 Found: 3: "2,b,c" .* line=3/],
+        ['header', csvOf('header', DAY2), /^line 3 repeats the header \(two exports concatenated\?\): "id,v" .* line=3/],
+        ['json', path.join(dir, 'json', `${DAY2}.json`), /^line 2 is not valid JSON \(unexpected character\): "\{\\"id\\":2,\\"v\\":\\"b\\",]" .* line=2/],
+        ['utf8', csvOf('utf8', DAY2), /^line 3 cannot be read as configured: Invalid unicode .* line=3/],
+        ['empty', csvOf('empty', DAY2), /^the file is empty \(0 bytes\)/],
+      ];
+      for (const [name, file, message] of expected) {
+        const failure = await tableFailure(config, DAY2, name);
+        expect({ name, type: failure.type }).toEqual({ name, type: 'DataError' });
+        expect(failure.message).toMatch(message);
+        expect(failure.message).toContain(`file=${file}`);
+      }
+      expect(attempts.filter((a) => a.attempt > 1)).toEqual([]);
+      expect(committedBytes(config)).toEqual(before);
+    });
+
+    it('a warehouse path that is a file is a ConfigError, at once', async () => {
+      const { dir, config } = setup([table('t')]);
+      write(path.join(dir, 't', `${DAY1}.csv`), lines('id,v', '1,a'));
+      write(path.join(dir, 'wh'), 'not a folder');
+      const before = readFileSync(path.join(dir, 'wh'));
+      attempts = [];
+
+      expect((await runDataset(h, config, DAY1)).ok).toBe(false);
+      const failure = await tableFailure(config, DAY1, 't');
+      expect(failure.type).toBe('ConfigError');
+      expect(failure.message).toBe(`${path.join(dir, 'wh')} is a file where the warehouse needs a folder (file=${path.join(dir, 'wh')})`);
+      expect(attempts).toEqual([{ stage: 'plan', attempt: 1 }]);
+      expect(readFileSync(path.join(dir, 'wh'))).toEqual(before);
+      expect(() => writeConfig(dir, { dataset: config.dataset, warehouse: 'wh', tables: [table('t')] })).toThrow(/warehouse .*wh is not a folder/);
+    });
+  });
+
+  it('extra columns are ignored, or refused with extraColumns: refuse', async () => {
+    const { dir, config } = setup([table('lenient'), table('strict', { source: { format: 'csv', path: 'strict/{date}.csv', extraColumns: 'refuse' } })]);
+    for (const name of ['lenient', 'strict']) write(path.join(dir, name, `${DAY1}.csv`), lines('id,v,w', '1,a,x'));
+
+    const outcome = await runDataset(h, config, DAY1);
+    expect(tableResult(outcome, 'lenient').counts).toEqual({ I: 1, U: 0, D: 0, X: 0, N: 0 });
+    expect(await tableFailure(config, DAY1, 'strict')).toEqual({
+      type: 'DataError',
+      message: `source has column(s) not in the config: "w" (extraColumns: refuse) (dataset=${config.dataset} table=strict file=${path.join(dir, 'strict', `${DAY1}.csv`)} column=w)`,
+    });
+  });
+
+  describe('the mass-delete guard', () => {
+    it('refuses an empty snapshot and a 60% delete with the counts; --allow-deletes applies them and the memo says so', async () => {
+      const { dir, config } = setup([table('empty'), table('sixty')]);
+      const keys = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `${from + i},v${from + i}`);
+      write(path.join(dir, 'empty', `${DAY1}.csv`), lines('id,v', ...keys(3)));
+      write(path.join(dir, 'sixty', `${DAY1}.csv`), lines('id,v', ...keys(10)));
+      ok(await runDataset(h, config, DAY1));
+      const before = committedBytes(config);
+      write(path.join(dir, 'empty', `${DAY2}.csv`), lines('id,v'));
+      write(path.join(dir, 'sixty', `${DAY2}.csv`), lines('id,v', ...keys(4)));
+
+      expect((await runDataset(h, config, DAY2)).ok).toBe(false);
+      expect(await tableFailure(config, DAY2, 'empty')).toEqual({
+        type: 'DataError',
+        message: expect.stringMatching(/^the full snapshot has no rows; applying it would delete all 3 keys of the current state; nothing was written\. If this is intended, run again with --allow-deletes, /),
+      });
+      expect(await tableFailure(config, DAY2, 'sixty')).toEqual({
+        type: 'DataError',
+        message: expect.stringMatching(/^the full snapshot would delete 6 of 10 keys \(60%\), more than maxDeleteShare 0.5 \(50%\); nothing was written/),
+      });
+      expect(committedBytes(config)).toEqual(before);
+
+      const { handle } = await startDatasetRun(h.client, h.settings, { config, businessDate: DAY2, allowDeletes: true });
+      const result = await handle.result();
+      expect(result.tables.map((t) => t.status === 'completed' && t.result.counts)).toEqual([
+        { I: 0, U: 0, D: 3, X: 0, N: 0 },
+        { I: 0, U: 0, D: 6, X: 0, N: 4 },
+      ]);
+      expect((await handle.describe()).memo).toMatchObject({ allowDeletes: true });
+      const childMemo = (await h.client.workflow.getHandle(tableWorkflowId(config.dataset, DAY2, 'sixty')).describe()).memo;
+      expect(childMemo).toMatchObject({ deleteGuardOverridden: expect.stringMatching(/delete 6 of 10 keys/) });
+    });
+
+    it('a share set in the config lets a large delete through', async () => {
+      const { dir, config } = setup([table('t', { maxDeleteShare: 0.8 })]);
+      write(path.join(dir, 't', `${DAY1}.csv`), lines('id,v', '1,a', '2,b', '3,c', '4,d', '5,e'));
+      ok(await runDataset(h, config, DAY1));
+      write(path.join(dir, 't', `${DAY2}.csv`), lines('id,v', '1,a', '2,b'));
+      expect(tableResult(ok(await runDataset(h, config, DAY2)), 't').counts).toEqual({ I: 0, U: 0, D: 3, X: 0, N: 2 });
+    });
+  });
+});

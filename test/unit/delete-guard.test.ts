@@ -1,0 +1,43 @@
+/** The mass-delete guard decides from counts alone. */
+import { evaluateDeleteGuard, type DeleteGuardInput } from '../../src/workflows/delete-guard';
+
+const base: DeleteGuardInput = { mode: 'full', batchRows: 10, baseKeys: 10, deletes: 0, maxDeleteShare: 0.5, allowDeletes: false };
+
+describe('delete guard', () => {
+  it('passes an ordinary snapshot and a delete of exactly the allowed share', () => {
+    expect(evaluateDeleteGuard(base)).toEqual({ verdict: 'pass' });
+    expect(evaluateDeleteGuard({ ...base, batchRows: 5, deletes: 5 })).toEqual({ verdict: 'pass' });
+  });
+
+  it('refuses a full snapshot with no rows, with the number of keys it would delete', () => {
+    expect(evaluateDeleteGuard({ ...base, batchRows: 0, deletes: 10 })).toEqual({
+      verdict: 'refuse',
+      reason: 'the full snapshot has no rows; applying it would delete all 10 keys of the current state',
+    });
+    // Even on a first run: an empty export is not a table.
+    expect(evaluateDeleteGuard({ ...base, batchRows: 0, baseKeys: 0 }).verdict).toBe('refuse');
+  });
+
+  it('refuses deleting more than the share, giving the counts', () => {
+    expect(evaluateDeleteGuard({ ...base, batchRows: 4, deletes: 6 })).toEqual({
+      verdict: 'refuse',
+      reason: 'the full snapshot would delete 6 of 10 keys (60%), more than maxDeleteShare 0.5 (50%)',
+    });
+    expect(evaluateDeleteGuard({ ...base, batchRows: 3, deletes: 1, baseKeys: 3, maxDeleteShare: 0.3 }).verdict).toBe('refuse');
+  });
+
+  it('lets a refused batch through when deletes are allowed, keeping the reason for the memo', () => {
+    expect(evaluateDeleteGuard({ ...base, batchRows: 4, deletes: 6, allowDeletes: true })).toEqual({
+      verdict: 'override',
+      reason: 'the full snapshot would delete 6 of 10 keys (60%), more than maxDeleteShare 0.5 (50%)',
+    });
+  });
+
+  it('never applies to a delta, which deletes nothing', () => {
+    expect(evaluateDeleteGuard({ ...base, mode: 'delta', batchRows: 0, deletes: 0 })).toEqual({ verdict: 'pass' });
+  });
+
+  it('maxDeleteShare 1 allows deleting every key of a non-empty snapshot', () => {
+    expect(evaluateDeleteGuard({ ...base, batchRows: 2, baseKeys: 10, deletes: 10, maxDeleteShare: 1 })).toEqual({ verdict: 'pass' });
+  });
+});
