@@ -10,6 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { startDatasetRun } from '../src/client/start-run';
 import { loadConfig } from '../src/config/load';
+import type { FileTableConfig } from '../src/config/types';
 import { Engine } from '../src/engine/duckdb';
 import { generate } from '../src/generator/generate';
 import { engineSettings, temporalSettings } from '../src/settings';
@@ -93,7 +94,7 @@ async function main() {
   process.stdout.write(`peak memory: RSS ${mb(memory.peak.rss)} (DuckDB included), JS heap ${mb(memory.peak.heap)}\n\n`);
 
   const config = loadConfig(data.files.config, { inputDir: path.join(dir, 'data', 'day2') });
-  const table = config.tables[0];
+  const table = config.tables[0] as FileTableConfig;
   const base = path.join(config.warehouse, config.dataset, table.name, 'snapshots', `business_date=${data.dates[0]}`, 'data.parquet');
   const plainDir = path.join(dir, 'plain');
   mkdirSync(plainDir, { recursive: true });

@@ -1,11 +1,12 @@
 /** Stage 1: read the batch, cast it to the configured types, add key and non-key hashes. */
-import type { TableConfig } from '../config/types';
+import type { FileTableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { hashBatchSql, readOwnParquet } from '../engine/stage-sql';
 import { DataError } from '../errors';
 import { findCastFailure, locateDuplicateKey, locateNullKey } from '../sources/diagnose';
-import { describeSource, listSourceFiles, readSourceSql } from '../sources/file-source';
+import { describeSource, readSourceSql } from '../sources/file-source';
+import { sourceOf } from '../sources/registry';
 import { tableLayout } from '../warehouse/layout';
 import { hashFingerprint } from './fingerprint';
 import { type ActivityDeps, runStage } from './stage-runner';
@@ -16,10 +17,11 @@ import type { HashResult, StageInput } from './types';
 const PERMANENT_DUCKDB_ERROR = /^(Conversion|Invalid Input|Binder|Parser|Catalog|Out of Range) Error/;
 
 export function hashBatch(deps: ActivityDeps) {
-  return ({ table, businessDate }: StageInput): Promise<HashResult> =>
+  return ({ table: configured, businessDate }: StageInput): Promise<HashResult> =>
     runStage(deps, 'hash', async (session) => {
+      // From here on, `table` reads the batch's files (an extracted source's are Parquet).
+      const { table, files } = await sourceOf(configured).batch(session, configured, businessDate);
       const layout = tableLayout(table.warehouse, table.dataset, table.name);
-      const files = await listSourceFiles(session, table, businessDate);
       const paths = files.map((f) => f.path);
       const fingerprint = hashFingerprint(table, files);
       const outputPath = layout.stageFile(businessDate, 'hashed');
@@ -52,7 +54,7 @@ export function hashBatch(deps: ActivityDeps) {
 }
 
 /** Every configured column must be in every file: a file without it would read as NULLs. */
-async function assertColumnsPresent(session: Session, table: TableConfig, files: string[]): Promise<void> {
+async function assertColumnsPresent(session: Session, table: FileTableConfig, files: string[]): Promise<void> {
   // File by file: the union of several files would hide a gap in one of them.
   for (const file of files) {
     const present = new Set([...(await describeSource(session, table.source, [file])).keys()].map((n) => n.toLowerCase()));
@@ -69,7 +71,7 @@ async function assertColumnsPresent(session: Session, table: TableConfig, files:
 }
 
 /** Keys must be present and unique in a batch: otherwise the diff has no single answer. */
-async function assertKeysValid(session: Session, table: TableConfig, files: string[], hashedPath: string): Promise<void> {
+async function assertKeysValid(session: Session, table: FileTableConfig, files: string[], hashedPath: string): Promise<void> {
   const hashed = readOwnParquet(hashedPath);
   const nullCondition = table.keys.map((k) => `${quoteIdent(k.name)} IS NULL`).join(' OR ');
   const [{ n }] = await session.rows<{ n: string | number }>(`SELECT count(*) AS n FROM ${hashed} WHERE ${nullCondition}`);

@@ -3,8 +3,9 @@ import * as path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors';
-import { datasetFileSchema, type DatasetFile } from './schema';
-import type { DatasetConfig } from './types';
+import { hasExtractStage } from '../sources/registry';
+import { datasetFileSchema, type DatasetFile, DEFAULT_CSV_OPTIONS, QUALIFIED_TABLE } from './schema';
+import type { DatasetConfig, SourceSpec } from './types';
 
 export interface ConfigProblem {
   /** Dotted path to the field, e.g. `tables[0].keys[1].type`. */
@@ -80,6 +81,23 @@ export function loadConfig(configPath: string, options: ResolveOptions = {}): Da
   return resolveConfig(file, path.dirname(path.resolve(configPath)), options);
 }
 
+function resolveSource(source: DatasetFile['tables'][number]['source'], sourceBase: string): SourceSpec {
+  const extract = hasExtractStage(source.format);
+  if (source.format === 'postgres') {
+    const [, schema, name] = source.table ? QUALIFIED_TABLE.exec(source.table)! : [];
+    return {
+      format: source.format,
+      connection: source.connection,
+      table: source.table ? { schema, name } : null,
+      query: source.query ?? null,
+      chunkRows: source.chunkRows,
+      watermark: source.watermark?.column ?? null,
+      extract,
+    };
+  }
+  return { format: source.format, path: path.resolve(sourceBase, source.path), csv: source.csv ?? DEFAULT_CSV_OPTIONS, extract };
+}
+
 export function resolveConfig(file: DatasetFile, configDir: string, options: ResolveOptions = {}): DatasetConfig {
   const warehouse = path.resolve(configDir, file.warehouse);
   const sourceBase = path.resolve(options.inputDir ?? configDir);
@@ -95,11 +113,7 @@ export function resolveConfig(file: DatasetFile, configDir: string, options: Res
       keys: t.keys,
       columns: t.columns,
       ignore: t.ignore,
-      source: {
-        format: t.source.format,
-        path: path.resolve(sourceBase, t.source.path),
-        csv: t.source.csv ?? { header: true, delimiter: ',', quote: '"', nullString: '' },
-      },
+      source: resolveSource(t.source, sourceBase),
       warehouse,
     })),
   };

@@ -2,7 +2,7 @@
  * Finding the file and row behind a bad batch. These queries run only after a stage failed or
  * a check found a problem, so the common path pays nothing for row numbers.
  */
-import type { TableConfig } from '../config/types';
+import type { FileTableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import { hashExpression } from '../engine/hashing';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
@@ -18,13 +18,13 @@ interface RowHit {
 const ROW = '__cdcflow_row';
 
 /** One file's rows with their 1-based row number in the column ROW. */
-async function numberedRows(session: Session, table: TableConfig, file: string): Promise<string> {
+async function numberedRows(session: Session, table: FileTableConfig, file: string): Promise<string> {
   const names = [...(await describeSource(session, table.source, [file])).keys(), ROW].map(quoteIdent);
   return `(SELECT * FROM ${readSourceSql(table.source, [file])} WITH ORDINALITY AS numbered(${names.join(', ')}))`;
 }
 
 /** The first row of one file matching a condition on the raw (uncast) columns. */
-async function firstRowWhere(session: Session, table: TableConfig, file: string, condition: string, valueSql = 'NULL'): Promise<RowHit | undefined> {
+async function firstRowWhere(session: Session, table: FileTableConfig, file: string, condition: string, valueSql = 'NULL'): Promise<RowHit | undefined> {
   const [hit] = await session.rows<{ row: string | number; value: string | null }>(
     `SELECT ${ROW} AS row, CAST(${valueSql} AS VARCHAR) AS value FROM ${await numberedRows(session, table, file)} ` +
       `WHERE ${condition} ORDER BY ${ROW} LIMIT 1`,
@@ -32,14 +32,14 @@ async function firstRowWhere(session: Session, table: TableConfig, file: string,
   return hit && { row: Number(hit.row), value: hit.value };
 }
 
-function where(table: TableConfig, file: string, row: number, extra: ErrorContext = {}): ErrorContext {
+function where(table: FileTableConfig, file: string, row: number, extra: ErrorContext = {}): ErrorContext {
   // For a CSV with a header, data row N is on line N + 1.
   const line = table.source.format === 'csv' && table.source.csv.header ? row + 1 : undefined;
   return { dataset: table.dataset, table: table.name, file, row, ...(line ? { line } : {}), ...extra };
 }
 
 /** A value that does not cast to its column's type, or undefined when every value casts. */
-export async function findCastFailure(session: Session, table: TableConfig, files: readonly string[]): Promise<DataError | undefined> {
+export async function findCastFailure(session: Session, table: FileTableConfig, files: readonly string[]): Promise<DataError | undefined> {
   for (const column of [...table.keys, ...table.columns]) {
     if (column.type === 'varchar') continue;
     const c = quoteIdent(column.name);
@@ -57,7 +57,7 @@ export async function findCastFailure(session: Session, table: TableConfig, file
 }
 
 /** The first row with a NULL in a key column. */
-export async function locateNullKey(session: Session, table: TableConfig, files: readonly string[]): Promise<DataError> {
+export async function locateNullKey(session: Session, table: FileTableConfig, files: readonly string[]): Promise<DataError> {
   for (const file of files) {
     for (const key of table.keys) {
       const hit = await firstRowWhere(session, table, file, `${quoteIdent(key.name)} IS NULL`);
@@ -70,7 +70,7 @@ export async function locateNullKey(session: Session, table: TableConfig, files:
 }
 
 /** The first two rows sharing a key, given that key's hash. */
-export async function locateDuplicateKey(session: Session, table: TableConfig, files: readonly string[], keyHash: string, keyText: string): Promise<DataError> {
+export async function locateDuplicateKey(session: Session, table: FileTableConfig, files: readonly string[], keyHash: string, keyText: string): Promise<DataError> {
   const typed = table.keys.map((k) => `CAST(${quoteIdent(k.name)} AS ${k.type.toUpperCase()}) AS ${quoteIdent(k.name)}`).join(', ');
   const rows: { file: string; row: number }[] = [];
   for (const file of files) {

@@ -1,9 +1,10 @@
 /** File sources (CSV, Parquet, JSON): which files a batch is, and how DuckDB reads them. */
 import { stat } from 'node:fs/promises';
-import type { SourceSpec, TableConfig } from '../config/types';
+import type { FileSourceSpec, FileTableConfig } from '../config/types';
 import { DataError } from '../errors';
 import type { Session } from '../engine/duckdb';
 import { fileListLiteral, quoteLiteral } from '../engine/sql';
+import type { Source } from './source';
 
 export interface SourceFile {
   path: string;
@@ -11,12 +12,12 @@ export interface SourceFile {
   mtimeMs: number;
 }
 
-export function sourcePattern(source: SourceSpec, businessDate: string): string {
+export function sourcePattern(source: FileSourceSpec, businessDate: string): string {
   return source.path.split('{date}').join(businessDate);
 }
 
 /** The files of the batch for a business date, sorted; a DataError when none match. */
-export async function listSourceFiles(session: Session, table: TableConfig, businessDate: string): Promise<SourceFile[]> {
+export async function listSourceFiles(session: Session, table: FileTableConfig, businessDate: string): Promise<SourceFile[]> {
   const pattern = sourcePattern(table.source, businessDate);
   const rows = await session.rows<{ file: string }>(`SELECT file FROM glob(${quoteLiteral(pattern)}) ORDER BY file`);
   if (rows.length === 0) {
@@ -34,7 +35,7 @@ export async function listSourceFiles(session: Session, table: TableConfig, busi
  * A table function call reading the files. CSV is read as text so that cdcflow, not DuckDB's
  * type sniffer, decides how each value is cast.
  */
-export function readSourceSql(source: SourceSpec, files: readonly string[], options: { withOrigin?: boolean } = {}): string {
+export function readSourceSql(source: FileSourceSpec, files: readonly string[], options: { withOrigin?: boolean } = {}): string {
   const list = fileListLiteral(files);
   const origin = options.withOrigin ? ', filename = true' : '';
   switch (source.format) {
@@ -46,14 +47,20 @@ export function readSourceSql(source: SourceSpec, files: readonly string[], opti
       );
     }
     case 'parquet':
-      return `read_parquet(${list}, union_by_name = true${origin})`;
+      // A `name=value` folder must not override the file's own column (extracted chunks live under business_date=D/).
+      return `read_parquet(${list}, union_by_name = true, hive_partitioning = false${origin})`;
     case 'json':
       return `read_json(${list}, format = 'auto', union_by_name = true${origin})`;
   }
 }
 
 /** Column names and DuckDB types as the source presents them. */
-export async function describeSource(session: Session, source: SourceSpec, files: readonly string[]): Promise<Map<string, string>> {
+export async function describeSource(session: Session, source: FileSourceSpec, files: readonly string[]): Promise<Map<string, string>> {
   const rows = await session.rows<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${readSourceSql(source, files)}`);
   return new Map(rows.map((r) => [r.column_name, r.column_type]));
 }
+
+/** Files are read in place: the batch is the files matching the path. */
+export const fileSource: Source<FileSourceSpec> = {
+  batch: async (session, table, businessDate) => ({ table, files: await listSourceFiles(session, table, businessDate) }),
+};

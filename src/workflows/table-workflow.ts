@@ -26,7 +26,7 @@ export interface TableRunResult {
   skippedStages: string[];
 }
 
-export const TABLE_STAGES = ['plan', 'hash', 'inserts', 'deletes', 'updates', 'write'] as const;
+export const TABLE_STAGES = ['plan', 'extract', 'hash', 'inserts', 'deletes', 'updates', 'write'] as const;
 
 export interface TableProgress {
   stage: (typeof TABLE_STAGES)[number] | 'done';
@@ -53,7 +53,9 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
   const started = Date.now();
   let stagesDone = 0;
   let stage: TableProgress['stage'] = 'plan';
-  setHandler(tableProgressQuery, () => ({ stage, stagesDone, stagesTotal: TABLE_STAGES.length }));
+  // Sources read in place (files) have no extract stage; the source registry set the flag.
+  const stages = TABLE_STAGES.filter((s) => s !== 'extract' || table.source.extract);
+  setHandler(tableProgressQuery, () => ({ stage, stagesDone, stagesTotal: stages.length }));
   const skippedStages: string[] = [];
   async function step<R extends object>(name: TableProgress['stage'], run: () => Promise<R>): Promise<R> {
     stage = name;
@@ -65,6 +67,7 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
 
   const input = { table, businessDate };
   const { base } = await step('plan', () => a.planTableRun(input));
+  if (table.source.extract) await step('extract', () => a.extractSource({ ...input, since: null }));
   const hashed = await step('hash', () => a.hashBatch(input));
   const diffInput = { ...input, base, hashFingerprint: hashed.fingerprint };
   await step('inserts', () => a.determineInserts(diffInput));
