@@ -12,7 +12,7 @@ import { DEFAULT_CSV_OPTIONS } from '../config/schema';
 import type { ColumnSpec, FileTableConfig, PostgresSourceSpec, TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import { quoteLiteral } from '../engine/sql';
-import { ConfigError, DataError, StateError } from '../errors';
+import { CdcflowError, ConfigError, DataError, StateError } from '../errors';
 import { readJsonIfExists, writeAtomically, writeJsonAtomically } from '../warehouse/atomic';
 import { tableLayout } from '../warehouse/layout';
 import { listSourceFiles } from './file-source';
@@ -40,6 +40,9 @@ interface ExtractManifest {
   chunks: ChunkCheckpoint[];
   complete: boolean;
 }
+
+/** Connection failures that a retry cannot fix (others, like a server restarting, are retried). */
+const PERMANENT_CONNECT_ERROR = /password authentication failed|no password supplied|role ".*" does not exist|database ".*" does not exist|invalid connection option|missing "=" after/;
 
 /** DuckDB errors that mean a value does not fit its configured type. */
 const CAST_ERROR = /^(Conversion|Invalid Input|Out of Range) Error/;
@@ -74,19 +77,22 @@ function connectionString(table: PostgresTable): string {
  */
 async function withAttached<T>(session: Session, table: PostgresTable, fn: (attached: string) => Promise<T>): Promise<T> {
   const connection = connectionString(table);
+  const redact = (message: string) => message.split(connection).join(`$${table.source.connection}`);
   const attached = `cdcflow_pg_${randomBytes(6).toString('hex')}`;
   try {
     await session.run(`ATTACH ${quoteLiteral(connection)} AS ${attached} (TYPE postgres, READ_ONLY)`);
-    try {
-      return await fn(attached);
-    } finally {
-      await session.run(`DETACH ${attached}`);
-    }
   } catch (err) {
-    if (err instanceof Error && err.message.includes(connection)) {
-      throw new Error(err.message.split(connection).join(`$${table.source.connection}`));
-    }
+    const message = redact((err as Error).message);
+    if (!PERMANENT_CONNECT_ERROR.test(message)) throw new Error(message);
+    throw new ConfigError(`cannot connect to PostgreSQL: ${message.split('\n')[0]}`, { dataset: table.dataset, table: table.name });
+  }
+  try {
+    return await fn(attached);
+  } catch (err) {
+    if (err instanceof Error && !(err instanceof CdcflowError) && err.message.includes(connection)) throw new Error(redact(err.message));
     throw err;
+  } finally {
+    await session.run(`DETACH ${attached}`);
   }
 }
 

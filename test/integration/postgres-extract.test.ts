@@ -3,7 +3,6 @@
  * session): keyset chunks, the lower bound of delta runs, the watermark, types and names.
  */
 import { readdirSync, rmSync } from 'node:fs';
-import * as path from 'node:path';
 import type { PostgresSourceSpec, TableConfig } from '../../src/config/types';
 import { Engine } from '../../src/engine/duckdb';
 import { engineSettings } from '../../src/settings';

@@ -10,10 +10,9 @@
  *
  * Needs dist/ (the test script builds it; run `npm run build` when running jest directly).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { parse, stringify } from 'yaml';
 import { startDatasetRun } from '../../src/client/start-run';
 import { loadConfig } from '../../src/config/load';
@@ -23,18 +22,15 @@ import type { TemporalSettings } from '../../src/settings';
 import { tableLayout } from '../../src/warehouse/layout';
 import { datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
 import { type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset } from '../support/harness';
+import { activityAttempts, killAll, sigkill, sleep, spawned, spawnWorker, waitForRunningActivity, withTimeout } from '../support/worker-process';
 
 const ROWS = Number(process.env.CDCFLOW_CRASH_TEST_ROWS || 300_000);
 const HEARTBEAT_TIMEOUT_SECONDS = 3;
 /** The stage the worker is killed in: the second, the longest (seconds at 300k rows). */
 const KILLED_ACTIVITY = 'hashBatch';
 const TABLE = 'records';
-const CLI = path.resolve(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 const [DAY1, DAY2] = ['2024-01-01', '2024-01-02'];
-/** temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED */
-const PENDING_ACTIVITY_STATE_STARTED = 2;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const timings: Record<string, number> = {};
 async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
   const t0 = Date.now();
@@ -43,65 +39,6 @@ async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
   } finally {
     timings[label] = Date.now() - t0;
   }
-}
-
-// ---------------------------------------------------------------- worker processes
-
-interface WorkerProcess {
-  child: ChildProcess;
-  /** stdout + stderr, for failure messages. */
-  output(): string;
-  exited: Promise<void>;
-}
-
-const spawned: ChildProcess[] = [];
-
-function killAll(): void {
-  for (const child of spawned) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-}
-// A jest worker that dies without running afterAll must not leave workers behind either.
-process.once('exit', killAll);
-
-/** Starts `cdcflow worker` on `taskQueue` and resolves once it polls (it says so on stderr). */
-async function spawnWorker(taskQueue: string, duckdbTmp: string): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [CLI, 'worker', '--max-activities', '2'], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
-      CDCFLOW_TASK_QUEUE: taskQueue,
-      CDCFLOW_WORKFLOW_BUNDLE: process.env.CDCFLOW_TEST_WORKFLOW_BUNDLE ?? '',
-      CDCFLOW_DUCKDB_TEMP_DIR: duckdbTmp,
-      // The reference harness engine uses 2 threads too.
-      CDCFLOW_DUCKDB_THREADS: '2',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  spawned.push(child);
-  let out = '';
-  const append = (chunk: Buffer) => {
-    out = (out + chunk.toString()).slice(-20_000);
-  };
-  child.stdout!.on('data', append);
-  child.stderr!.on('data', append);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const proc: WorkerProcess = { child, output: () => out, exited };
-
-  const deadline = Date.now() + 30_000;
-  while (!out.includes('cdcflow worker: task queue')) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`worker exited at startup (${child.exitCode ?? child.signalCode}):\n${out}`);
-    }
-    if (Date.now() > deadline) throw new Error(`worker did not start within 30s:\n${out}`);
-    await sleep(50);
-  }
-  return proc;
-}
-
-async function sigkill(w: WorkerProcess): Promise<void> {
-  w.child.kill('SIGKILL');
-  await w.exited;
 }
 
 // ---------------------------------------------------------------- helpers
@@ -113,55 +50,6 @@ function writeDatasetConfig(gen: GenerateResult, name: string, dataset: string, 
   const file = path.join(path.dirname(gen.files.config), `${name}.yaml`);
   writeFileSync(file, stringify(doc));
   return (day) => loadConfig(file, { inputDir: path.join(path.dirname(gen.files.config), day) });
-}
-
-/** Waits until `activityType` of the workflow is running on a worker (attempt 1). */
-async function waitForRunningActivity(client: Client, workflowId: string, activityType: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const described = await client.workflow
-      .getHandle(workflowId)
-      .describe()
-      .catch(() => undefined); // the child may not exist yet
-    if (described && described.status.name !== 'RUNNING') {
-      throw new Error(`${workflowId} is ${described.status.name} before ${activityType} was seen running`);
-    }
-    const pending = described?.raw.pendingActivities ?? [];
-    if (pending.some((a) => a.activityType?.name === activityType && a.state === PENDING_ACTIVITY_STATE_STARTED)) return;
-    if (Date.now() > deadline) throw new Error(`${activityType} of ${workflowId} not running within ${timeoutMs / 1000}s`);
-    await sleep(50);
-  }
-}
-
-/** The ActivityTaskStarted events of a workflow's history, by activity type: their attempts. */
-async function activityAttempts(client: Client, workflowId: string): Promise<Record<string, number[]>> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  const typeOf = new Map<string, string>();
-  const attempts: Record<string, number[]> = {};
-  for (const e of history.events ?? []) {
-    const scheduled = e.activityTaskScheduledEventAttributes;
-    if (scheduled) typeOf.set(String(e.eventId), scheduled.activityType?.name ?? '?');
-    const started = e.activityTaskStartedEventAttributes;
-    if (started) {
-      const type = typeOf.get(String(started.scheduledEventId)) ?? '?';
-      (attempts[type] ??= []).push(started.attempt ?? 0);
-    }
-  }
-  return attempts;
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what()}`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function filesUnder(dir: string): string[] {
