@@ -18,14 +18,16 @@ import { tableLayout } from '../warehouse/layout';
 import { listSourceFiles } from './file-source';
 import {
   castFailureSql,
+  type ChunkBounds,
   chunkQuerySql,
-  chunkSummarySql,
   copyChunkSql,
   describeRelationSql,
   highWatermarkSql,
-  keysDeclaredNotNullSql,
   keyAlias,
+  keysDeclaredNotNullSql,
+  lastKeySql,
   nullKeySql,
+  postgresQuerySql,
   type SourceColumn,
 } from './postgres-sql';
 import type { ChunkCheckpoint, ExtractRequest, ExtractResult, Source, SourceBatch } from './source';
@@ -131,10 +133,10 @@ function keyText(keys: readonly ColumnSpec[], values: readonly (string | null)[]
 async function assertNoNullKeys(session: Session, attached: string, table: PostgresTable, keys: SourceColumn[]): Promise<void> {
   const declared = keysDeclaredNotNullSql(table.source, keys);
   if (declared) {
-    const [{ n }] = await session.rows<{ n: string | number }>(`SELECT * FROM postgres_query(${quoteLiteral(attached)}, ${quoteLiteral(declared)})`);
+    const [{ n }] = await session.rows<{ n: string | number }>(`SELECT * FROM ${postgresQuerySql(attached, declared)}`);
     if (Number(n) === keys.length) return;
   }
-  const [hit] = await session.rows<Record<string, string | null>>(`SELECT * FROM postgres_query(${quoteLiteral(attached)}, ${quoteLiteral(nullKeySql(table.source, keys))})`);
+  const [hit] = await session.rows<Record<string, string | null>>(`SELECT * FROM ${postgresQuerySql(attached, nullKeySql(table.source, keys))}`);
   if (hit) {
     const values = keys.map((_, i) => hit[keyAlias(i)]);
     const column = keys[values.findIndex((v) => v === null)].name;
@@ -144,9 +146,7 @@ async function assertNoNullKeys(session: Session, attached: string, table: Postg
 
 async function highWatermark(session: Session, attached: string, table: PostgresTable): Promise<string | null> {
   if (!table.source.watermark) return null;
-  const [row] = await session.rows<{ watermark: string | null }>(
-    `SELECT * FROM postgres_query(${quoteLiteral(attached)}, ${quoteLiteral(highWatermarkSql(table.source, table.source.watermark))})`,
-  );
+  const [row] = await session.rows<{ watermark: string | null }>(`SELECT * FROM ${postgresQuerySql(attached, highWatermarkSql(table.source, table.source.watermark))}`);
   return row?.watermark ?? null;
 }
 
@@ -167,6 +167,44 @@ async function castFailure(session: Session, attached: string, pgSql: string, ta
     }
   }
   return undefined;
+}
+
+/**
+ * One chunk to `outPath`, and its last key. Both queries run in one transaction, so in one
+ * PostgreSQL snapshot: the last key is that of the rows written, whatever changes meanwhile.
+ */
+async function readChunk(
+  session: Session,
+  attached: string,
+  table: PostgresTable,
+  columns: SourceColumn[],
+  keys: SourceColumn[],
+  bounds: ChunkBounds,
+  outPath: string,
+): Promise<{ rows: number; lastKey: string[] }> {
+  const pgSql = chunkQuerySql(table.source, columns, keys, bounds);
+  await session.run('BEGIN TRANSACTION');
+  try {
+    let written: { Count: string | number }[];
+    try {
+      written = await session.rows<{ Count: string | number }>(copyChunkSql(attached, pgSql, columns, outPath));
+    } catch (err) {
+      if (!CAST_ERROR.test((err as Error).message)) throw err;
+      await session.run('ROLLBACK');
+      throw (await castFailure(session, attached, pgSql, table, columns, keys)) ?? err;
+    }
+    const rows = Number(written[0].Count);
+    let lastKey: string[] = [];
+    if (rows >= table.source.chunkRows) {
+      const [last] = await session.rows<Record<string, string>>(`SELECT * FROM ${postgresQuerySql(attached, lastKeySql(table.source, keys, bounds))}`);
+      lastKey = keys.map((_, i) => last[keyAlias(i)]);
+    }
+    await session.run('COMMIT');
+    return { rows, lastKey };
+  } catch (err) {
+    await session.run('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
 }
 
 /** Same run, same config, same lower bound: the chunks on disk belong to this extract. */
@@ -202,28 +240,21 @@ async function extract(session: Session, table: PostgresTable, request: ExtractR
     if (!manifest.complete) await assertNoNullKeys(session, attached, table, keys);
     while (!manifest.complete) {
       const chunk = manifest.chunks.length + 1;
-      const pgSql = chunkQuerySql(table.source, columns, keys, { after: manifest.chunks.at(-1)?.lastKey ?? null, since: request.since });
+      const bounds: ChunkBounds = { after: manifest.chunks.at(-1)?.lastKey ?? null, since: request.since };
       const file = chunkFile(folder, chunk);
-      let summary: { rows: string | number; last_key: string[] | null } | undefined;
+      let read: { rows: number; lastKey: string[] } | undefined;
       await writeAtomically(file, async (tmp) => {
-        try {
-          await session.run(copyChunkSql(attached, pgSql, columns, keys.length, tmp));
-        } catch (err) {
-          if (!CAST_ERROR.test((err as Error).message)) throw err;
-          throw (await castFailure(session, attached, pgSql, table, columns, keys)) ?? err;
-        }
-        [summary] = await session.rows(chunkSummarySql(tmp, keys.length));
+        read = await readChunk(session, attached, table, columns, keys, bounds, tmp);
       });
-      const rows = Number(summary!.rows);
-      if (rows === 0 && chunk > 1) {
+      if (read!.rows === 0 && chunk > 1) {
         // The previous chunk ended exactly at the end of the table.
         await rm(file);
       } else {
-        const done: ChunkCheckpoint = { chunk, rows, lastKey: summary!.last_key ?? [] };
+        const done: ChunkCheckpoint = { chunk, ...read! };
         manifest.chunks.push(done);
         checkpoint(done);
       }
-      manifest.complete = rows < table.source.chunkRows;
+      manifest.complete = read!.rows < table.source.chunkRows;
       await writeJsonAtomically(manifestPath(folder), manifest);
     }
     return {

@@ -15,13 +15,9 @@ export interface SourceColumn extends ColumnSpec {
   sourceName: string;
 }
 
-/** The position of each pushed-down column: `c<i>` for data columns, `k<i>` for the keys' text. */
+/** Pushed-down columns are named by position (`c<i>`; `k<i>` for the keys' text), never by user names. */
 const dataAlias = (i: number) => `c${i + 1}`;
 export const keyAlias = (i: number) => `k${i + 1}`;
-
-/** The names the chunk files give the keys' text and the row order (never user column names). */
-export const KEY_TEXT_PREFIX = '__cdcflow_key_';
-export const SEQ_COLUMN = '__cdcflow_seq';
 
 /** What the source reads: the quoted table, or the query as a subquery. */
 export function relationSql(source: Pick<PostgresSourceSpec, 'table' | 'query'>): string {
@@ -36,11 +32,23 @@ export interface ChunkBounds {
   since: string | null;
 }
 
+/** Rows after the previous chunk's last key (and above the watermark), in key order. */
+function chunkRange(source: Pick<PostgresSourceSpec, 'table' | 'query' | 'watermark'>, keys: readonly SourceColumn[], bounds: ChunkBounds): string {
+  const keyRefs = keys.map((k) => quoteIdent(k.sourceName));
+  const conditions: string[] = [];
+  if (bounds.since !== null && source.watermark) conditions.push(`${quoteIdent(source.watermark)} > ${quoteLiteral(bounds.since)}`);
+  if (bounds.after) {
+    if (bounds.after.length !== keys.length) throw new Error(`a last key of ${bounds.after.length} values for ${keys.length} key columns`);
+    conditions.push(`(${keyRefs.join(', ')}) > (${bounds.after.map(quoteLiteral).join(', ')})`);
+  }
+  return `FROM ${relationSql(source)}${conditions.length ? ` WHERE ${conditions.join(' AND ')}` : ''} ORDER BY ${keyRefs.join(', ')}`;
+}
+
 /**
- * The PostgreSQL text of one chunk: rows after the previous chunk's last key, in key order.
- * Literals are left untyped so that PostgreSQL reads each as its column's own type, from the
- * very text it printed. WITH TIES keeps rows sharing the last key in one chunk: a duplicate key
- * is then seen (and refused) by the hash stage instead of being split across the boundary.
+ * The PostgreSQL text of one chunk. Literals are left untyped so that PostgreSQL reads each as
+ * its column's own type, from the very text it printed. WITH TIES keeps rows sharing the last
+ * key in one chunk: a duplicate key is then seen (and refused) by the hash stage instead of
+ * being split across the boundary.
  */
 export function chunkQuerySql(
   source: Pick<PostgresSourceSpec, 'table' | 'query' | 'chunkRows' | 'watermark'>,
@@ -48,57 +56,36 @@ export function chunkQuerySql(
   keys: readonly SourceColumn[],
   bounds: ChunkBounds,
 ): string {
-  const keyRefs = keys.map((k) => quoteIdent(k.sourceName));
-  const select = [
-    ...columns.map((c, i) => `${quoteIdent(c.sourceName)} AS ${dataAlias(i)}`),
-    ...keyRefs.map((k, i) => `${k}::text AS ${keyAlias(i)}`),
-  ];
-  const conditions: string[] = [];
-  if (bounds.since !== null && source.watermark) conditions.push(`${quoteIdent(source.watermark)} > ${quoteLiteral(bounds.since)}`);
-  if (bounds.after) {
-    if (bounds.after.length !== keys.length) throw new Error(`a last key of ${bounds.after.length} values for ${keys.length} key columns`);
-    conditions.push(`(${keyRefs.join(', ')}) > (${bounds.after.map(quoteLiteral).join(', ')})`);
-  }
-  return (
-    `SELECT ${select.join(', ')} FROM ${relationSql(source)}` +
-    (conditions.length ? ` WHERE ${conditions.join(' AND ')}` : '') +
-    ` ORDER BY ${keyRefs.join(', ')} FETCH FIRST ${source.chunkRows} ROWS WITH TIES`
-  );
-}
-
-/** A DuckDB relation running `pgSql` in the attached PostgreSQL database, with each row's position. */
-export function postgresQuerySql(attached: string, pgSql: string): string {
-  return `postgres_query(${quoteLiteral(attached)}, ${quoteLiteral(pgSql)}) WITH ORDINALITY`;
+  const select = columns.map((c, i) => `${quoteIdent(c.sourceName)} AS ${dataAlias(i)}`);
+  return `SELECT ${select.join(', ')} ${chunkRange(source, keys, bounds)} FETCH FIRST ${source.chunkRows} ROWS WITH TIES`;
 }
 
 /**
- * Writes one chunk: the configured columns cast to their types under their configured names,
- * the keys' PostgreSQL text and the row order (to find the chunk's last key afterwards).
+ * The PostgreSQL text of a full chunk's last key: the keys' text of its `chunkRows`-th row (any
+ * tied rows share it). Run in the chunk's own transaction, so it sees the same snapshot.
  */
-export function copyChunkSql(attached: string, pgSql: string, columns: readonly SourceColumn[], keyCount: number, outPath: string): string {
-  const select = [
-    ...columns.map((c, i) => `CAST(${dataAlias(i)} AS ${c.type.toUpperCase()}) AS ${quoteIdent(c.name)}`),
-    ...Array.from({ length: keyCount }, (_, i) => `${keyAlias(i)} AS ${quoteIdent(KEY_TEXT_PREFIX + (i + 1))}`),
-    `ordinality AS ${quoteIdent(SEQ_COLUMN)}`,
-  ];
+export function lastKeySql(source: Pick<PostgresSourceSpec, 'table' | 'query' | 'chunkRows' | 'watermark'>, keys: readonly SourceColumn[], bounds: ChunkBounds): string {
+  const select = keys.map((k, i) => `${quoteIdent(k.sourceName)}::text AS ${keyAlias(i)}`);
+  return `SELECT ${select.join(', ')} ${chunkRange(source, keys, bounds)} OFFSET ${source.chunkRows - 1} LIMIT 1`;
+}
+
+/** A DuckDB relation running `pgSql` in the attached PostgreSQL database. */
+export function postgresQuerySql(attached: string, pgSql: string): string {
+  return `postgres_query(${quoteLiteral(attached)}, ${quoteLiteral(pgSql)})`;
+}
+
+/** Writes one chunk: the configured columns cast to their types, under their configured names. */
+export function copyChunkSql(attached: string, pgSql: string, columns: readonly SourceColumn[], outPath: string): string {
+  const select = columns.map((c, i) => `CAST(${dataAlias(i)} AS ${c.type.toUpperCase()}) AS ${quoteIdent(c.name)}`);
   return `COPY (SELECT ${select.join(', ')} FROM ${postgresQuerySql(attached, pgSql)}) TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION lz4_raw)`;
 }
 
-/** A written chunk's row count and last key (the keys' text of its last row). */
-export function chunkSummarySql(chunkPath: string, keyCount: number): string {
-  const keyTexts = Array.from({ length: keyCount }, (_, i) => quoteIdent(KEY_TEXT_PREFIX + (i + 1)));
-  return (
-    `SELECT count(*)::BIGINT AS rows, arg_max([${keyTexts.join(', ')}], ${quoteIdent(SEQ_COLUMN)}) AS last_key ` +
-    `FROM read_parquet(${quoteLiteral(chunkPath)})`
-  );
-}
-
-/** The first row of a chunk whose value in `column` does not cast to its configured type. */
+/** The first row of a chunk whose value in `column` does not cast to its configured type, with its key (the first columns). */
 export function castFailureSql(attached: string, pgSql: string, columns: readonly SourceColumn[], column: number, keyCount: number): string {
   const c = dataAlias(column);
-  const keys = Array.from({ length: keyCount }, (_, i) => keyAlias(i));
+  const keys = Array.from({ length: keyCount }, (_, i) => `CAST(${dataAlias(i)} AS VARCHAR)`);
   return (
-    `SELECT [${keys.join(', ')}] AS key, CAST(${c} AS VARCHAR) AS value FROM ${postgresQuerySql(attached, pgSql)} ` +
+    `SELECT [${keys.join(', ')}] AS key, CAST(${c} AS VARCHAR) AS value FROM ${postgresQuerySql(attached, pgSql)} WITH ORDINALITY ` +
     `WHERE ${c} IS NOT NULL AND TRY_CAST(${c} AS ${columns[column].type.toUpperCase()}) IS NULL ORDER BY ordinality LIMIT 1`
   );
 }

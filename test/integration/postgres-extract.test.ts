@@ -65,7 +65,7 @@ describe('postgres extract', () => {
       { chunk: 1, rows: 3, lastKey: ['3'] },
       { chunk: 2, rows: 3, lastKey: ['6'] },
       { chunk: 3, rows: 3, lastKey: ['9'] },
-      { chunk: 4, rows: 1, lastKey: ['10'] },
+      { chunk: 4, rows: 1, lastKey: [] },
     ]);
     expect(rows.map((r) => Number(r.id))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(result.folder).toBe(extractFolder(table('pgx', 'items', {}), DATE));
