@@ -117,8 +117,8 @@ async function sourceColumns(session: Session, attached: string, table: Postgres
     if (sourceName === undefined) missing.push(c.name);
     return { ...c, sourceName: sourceName ?? c.name };
   };
-  const keys = table.keys.map(match);
   const columns = [...table.keys, ...table.columns].map(match);
+  const keys = columns.slice(0, table.keys.length);
   if (missing.length > 0) {
     throw new DataError(`source is missing configured column(s) ${missing.map((m) => `"${m}"`).join(', ')}`, { ...context, column: missing.join(',') });
   }
