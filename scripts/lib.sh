@@ -282,7 +282,7 @@ ensure_postgres_server() {
     # TCP on 127.0.0.1 only; no Unix socket (its default folder may not exist or be writable).
     printf "listen_addresses = '127.0.0.1'\nunix_socket_directories = ''\n" | as_postgres tee -a "$data/postgresql.conf" >/dev/null
   fi
-  if ! as_postgres "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+  if ! postgres_server_running "$dir"; then
     as_postgres "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 -o "-p $port" start >/dev/null ||
       { tail -n 20 "$log" >&2; die "PostgreSQL did not start (log: $log)"; }
   fi
@@ -296,12 +296,18 @@ ensure_postgres_server() {
   echo "$url"
 }
 
+# True if the cluster in folder $1 (default $STATE_DIR/postgres) runs.
+postgres_server_running() {
+  local dir="${1:-$STATE_DIR/postgres}"
+  [[ -s "$dir/data/PG_VERSION" ]] && as_postgres "$(postgres_bin_dir)/pg_ctl" -D "$dir/data" status >/dev/null 2>&1
+}
+
 # Stop the cluster in folder $1 (default $STATE_DIR/postgres), if it runs.
 stop_postgres_server() {
   local dir="${1:-$STATE_DIR/postgres}" bin
   [[ -s "$dir/data/PG_VERSION" ]] || return 0
   bin="$(postgres_bin_dir)"
-  if as_postgres "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+  if postgres_server_running "$dir"; then
     as_postgres "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null || die "could not stop PostgreSQL in $dir/data"
   fi
 }
