@@ -3,14 +3,14 @@
  * script (same cast, same hashes, same outputs), with no stages, no files in between, no
  * sorting and no Temporal.
  */
-import type { TableConfig } from '../src/config/types';
+import type { FileTableConfig } from '../src/config/types';
 import type { Engine } from '../src/engine/duckdb';
 import { hashExpression } from '../src/engine/hashing';
 import { dateLiteral, quoteIdent, quoteLiteral } from '../src/engine/sql';
 import { comparedColumns, typedColumnsSql } from '../src/engine/stage-sql';
 import { batchFiles, readSourceSql } from '../src/sources/file-source';
 
-export async function plainSqlDiff(engine: Engine, table: TableConfig, files: string[], basePath: string, businessDate: string, outDir: string): Promise<number> {
+export async function plainSqlDiff(engine: Engine, table: FileTableConfig, files: string[], basePath: string, businessDate: string, outDir: string): Promise<number> {
   const cols = [...table.keys, ...table.columns];
   const names = cols.map((c) => quoteIdent(c.name));
   const read = readSourceSql(table.source, await batchFiles(table, files));

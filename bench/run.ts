@@ -2,7 +2,8 @@
  * `npm run bench`: the generator's seed-shaped data (1,000,000 rows by default, BENCH_ROWS to
  * change) through the real workflow, day 1 then day 2, on a real Temporal server and an
  * in-process worker. Prints per-stage seconds, rows per second and peak memory, then the same
- * day-2 diff as one plain DuckDB SQL script, and the ratio of the two.
+ * day-2 diff as one plain DuckDB SQL script, and the ratio of the two. Then a PostgreSQL
+ * table of as many rows dumped in chunks beside psql's COPY of it (bench/postgres-dump.ts).
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
@@ -10,12 +11,14 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { startDatasetRun } from '../src/client/start-run';
 import { loadConfig } from '../src/config/load';
+import type { FileTableConfig } from '../src/config/types';
 import { Engine } from '../src/engine/duckdb';
 import { generate } from '../src/generator/generate';
 import { engineSettings, temporalSettings } from '../src/settings';
 import { createWorker } from '../src/worker';
 import { tableWorkflowId } from '../src/workflows/ids';
 import { plainSqlDiff } from './plain-sql';
+import { postgresDump } from './postgres-dump';
 
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const dir = path.resolve(process.env.BENCH_DIR ?? '.cdcflow/bench');
@@ -93,7 +96,7 @@ async function main() {
   process.stdout.write(`peak memory: RSS ${mb(memory.peak.rss)} (DuckDB included), JS heap ${mb(memory.peak.heap)}\n\n`);
 
   const config = loadConfig(data.files.config, { inputDir: path.join(dir, 'data', 'day2') });
-  const table = config.tables[0];
+  const table = config.tables[0] as FileTableConfig;
   const base = path.join(config.warehouse, config.dataset, table.name, 'snapshots', `business_date=${data.dates[0]}`, 'data.parquet');
   const plainDir = path.join(dir, 'plain');
   mkdirSync(plainDir, { recursive: true });
@@ -103,6 +106,8 @@ async function main() {
     `plain DuckDB SQL script, day 2: ${plain.toFixed(2)} s, ${Math.round(rows / plain).toLocaleString('en')} rows/s\n` +
       `workflow / plain script: ${(day2 / plain).toFixed(2)}x (target: within 2x)\n`,
   );
+
+  await postgresDump(client, settings, rows, path.join(dir, 'postgres'), (id) => stageSeconds(client, id));
 
   worker.shutdown();
   await running;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm run bench`: builds the benchmark, starts a throw-away Temporal dev server (in memory)
-# unless TEMPORAL_ADDRESS points at one, and runs bench/run.ts. BENCH_ROWS sets the size.
+# unless TEMPORAL_ADDRESS points at one and a throw-away PostgreSQL cluster, and runs
+# bench/run.ts. BENCH_ROWS sets the size.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$PROJECT_ROOT"
@@ -9,20 +10,33 @@ ensure_node_modules
 ensure_duckdb_extensions
 npx tsc -p tsconfig.bench.json
 
+free_port() { node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+
 server_pid=""
+pg_dir="$STATE_DIR/bench-postgres"
+cleanup() {
+  if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; fi
+  (stop_postgres_server "$pg_dir") || true
+  rm -rf "$pg_dir"
+}
+trap cleanup EXIT
+rm -rf "$pg_dir"
+CDCFLOW_BENCH_PG_URL="$(ensure_postgres_server "$pg_dir" "$(free_port)" | tail -n1)"
+export CDCFLOW_BENCH_PG_URL
+
 if [[ -z "${TEMPORAL_ADDRESS:-}" ]]; then
   temporal="$(ensure_temporal_cli | tail -n1)"
-  port="$(node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+  port="$(free_port)"
   mkdir -p "$STATE_DIR/bench"
   "$temporal" server start-dev --headless --ip 127.0.0.1 --port "$port" --log-level error \
     --search-attribute CdcflowDataset=Keyword --search-attribute CdcflowTable=Keyword \
     --search-attribute CdcflowBusinessDate=Keyword --search-attribute CdcflowMode=Keyword \
     >"$STATE_DIR/bench-temporal.log" 2>&1 &
   server_pid=$!
-  trap 'kill "$server_pid" 2>/dev/null || true' EXIT
   wait_for_port 127.0.0.1 "$port" 60 "$server_pid"
   export TEMPORAL_ADDRESS="127.0.0.1:$port"
   # The port opens before the namespace is ready.
   sleep 2
 fi
-node .cdcflow/bench-build/bench/run.js
+# The bench build lives under .cdcflow/, so it cannot find the extensions relative to itself.
+CDCFLOW_DUCKDB_EXTENSION_DIR="$STATE_DIR/duckdb-extensions" node .cdcflow/bench-build/bench/run.js

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The embedded default, from a fresh clone: installs what is missing, starts a local Temporal
-# dev server (SQLite under .cdcflow/, Web UI on :8233) unless one is reachable, starts a
-# worker, generates the 10,000-record example, runs day 1 and day 2, and keeps everything up
+# dev server (SQLite under .cdcflow/, Web UI on :8233) unless one is reachable and the local
+# PostgreSQL (scripts/start-postgres.sh), starts a worker, generates the 10,000-record example,
+# runs day 1 and day 2, then a PostgreSQL table's day 1 and day 2, and keeps everything up
 # until Ctrl-C. CDCFLOW_DEMO_EXIT=1 stops after the runs instead (for scripted checks).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -25,6 +26,12 @@ export CDCFLOW_TASK_QUEUE="${CDCFLOW_TASK_QUEUE:-cdcflow-demo}"
 
 cdcflow() { node "$PROJECT_ROOT/dist/cli/main.js" "$@"; }
 
+# The worker reads the PostgreSQL table with the connection string from its environment.
+started_postgres=""
+postgres_server_running || started_postgres=1
+CDCFLOW_PG_URL="$(ensure_postgres_server | tail -n1)"
+export CDCFLOW_PG_URL
+
 DEMO_DIR="$STATE_DIR/demo"
 rm -rf "$DEMO_DIR"
 mkdir -p "$DEMO_DIR"
@@ -37,6 +44,7 @@ cleanup() {
   kill "$worker_pid" 2>/dev/null || true
   wait "$worker_pid" 2>/dev/null || true
   if [[ -n "$started_server" ]]; then bash scripts/stop-temporal.sh >&2 || true; fi
+  if [[ -n "$started_postgres" ]]; then bash scripts/stop-postgres.sh >&2 || true; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -50,11 +58,38 @@ for day in 1 2; do
   cdcflow run --config "$DEMO_DIR/data/dataset.yaml" --date "2024-01-0$day" --input "$DEMO_DIR/data/day$day"
 done
 
+demo_psql() { psql "$CDCFLOW_PG_URL" -X -q -v ON_ERROR_STOP=1 -c "$1"; }
+PGOPTIONS='-c client_min_messages=warning' demo_psql "DROP SCHEMA IF EXISTS demo CASCADE"
+demo_psql "CREATE SCHEMA demo;
+  CREATE TABLE demo.customers (customer_id bigint PRIMARY KEY, name text, credit_limit numeric(12,2));
+  INSERT INTO demo.customers SELECT g, 'customer ' || g, g * 10 FROM generate_series(1, 5000) g"
+cat >"$DEMO_DIR/postgres.yaml" <<'YAML'
+dataset: demo-postgres
+warehouse: data/warehouse
+tables:
+  - name: customers
+    keys: [{ name: customer_id, type: bigint }]
+    columns:
+      - { name: name, type: varchar }
+      - { name: credit_limit, type: "decimal(12,2)" }
+    source: { format: postgres, connection: CDCFLOW_PG_URL, table: demo.customers, chunkRows: 1000 }
+YAML
+echo
+echo "== PostgreSQL table demo.customers, day 1 =="
+cdcflow run --config "$DEMO_DIR/postgres.yaml" --date 2024-01-01
+demo_psql "DELETE FROM demo.customers WHERE customer_id % 50 = 0;
+  UPDATE demo.customers SET credit_limit = credit_limit + 1 WHERE customer_id % 25 = 1;
+  INSERT INTO demo.customers SELECT g, 'customer ' || g, 0 FROM generate_series(5001, 5100) g"
+echo
+echo "== Day 2: 100 rows deleted, 200 updated, 100 inserted at the source =="
+cdcflow run --config "$DEMO_DIR/postgres.yaml" --date 2024-01-02
+
 cat <<MSG
 
 Outputs:   $DEMO_DIR/data/warehouse/
 Worker:    log in $worker_log (task queue $CDCFLOW_TASK_QUEUE)
 Temporal:  $TEMPORAL_ADDRESS, Web UI $TEMPORAL_UI_URL
+PostgreSQL: \$CDCFLOW_PG_URL (scripts/start-postgres.sh), table demo.customers
 MSG
 if [[ "${CDCFLOW_DEMO_EXIT:-}" == 1 ]]; then exit 0; fi
 echo "Server, UI and worker stay up; press Ctrl-C to stop."

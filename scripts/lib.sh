@@ -227,3 +227,87 @@ PY
   done
   rm -rf "$tmp" "$log"
 }
+
+# PostgreSQL for the demo, the tests and CI: Debian's `postgresql` package (installed with
+# apt-get when missing and we are root), one cluster per folder (default $STATE_DIR/postgres:
+# data/, server.log, password), listening on 127.0.0.1 only, on a port of its own. initdb and
+# the server refuse to run as root, so as root they run as the `postgres` user.
+CDCFLOW_PG_DEFAULT_PORT=55432
+
+# Print the folder holding initdb, pg_ctl and postgres (the newest installed major version).
+postgres_bin_dir() {
+  local dir
+  dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
+  if [[ -z "$dir" || ! -x "$dir/initdb" ]]; then
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+      note "Installing PostgreSQL (Debian package postgresql) with apt-get..."
+      if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } >/dev/null 2>&1; then
+        die "could not install postgresql with apt-get"
+      fi
+      dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
+    fi
+    [[ -n "$dir" && -x "$dir/initdb" ]] || die "PostgreSQL server binaries not found (install Debian's postgresql package)"
+  fi
+  echo "$dir"
+}
+
+# Run a command as the cluster's owner: `postgres` when we are root, else ourselves.
+as_postgres() {
+  if [[ "$(id -u)" == 0 ]]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+# Make sure the cluster in folder $1 (default $STATE_DIR/postgres) runs on port $2 (default
+# $CDCFLOW_PG_DEFAULT_PORT), creating it on first use, and print its connection string
+# (database and superuser `cdcflow`, a password generated at creation) on stdout.
+ensure_postgres_server() {
+  local dir="${1:-$STATE_DIR/postgres}" port="${2:-$CDCFLOW_PG_DEFAULT_PORT}"
+  local bin data="$dir/data" log="$dir/server.log"
+  bin="$(postgres_bin_dir)"
+  mkdir -p "$dir"
+  if [[ "$(id -u)" == 0 ]]; then
+    chown postgres: "$dir"
+    as_postgres test -w "$dir" || die "the postgres user cannot write $dir (a parent folder is closed to it); put the checkout where postgres can reach it"
+  fi
+  if [[ ! -s "$data/PG_VERSION" ]]; then
+    note "Creating a PostgreSQL cluster in $data..."
+    rm -rf "$data"
+    as_postgres bash -c 'umask 077; head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n" >"$1"' _ "$dir/password"
+    as_postgres "$bin/initdb" -D "$data" -U cdcflow --pwfile="$dir/password" --auth=scram-sha-256 \
+      --encoding=UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1 ||
+      { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+    # TCP on 127.0.0.1 only; no Unix socket (its default folder may not exist or be writable).
+    printf "listen_addresses = '127.0.0.1'\nunix_socket_directories = ''\n" | as_postgres tee -a "$data/postgresql.conf" >/dev/null
+  fi
+  if ! postgres_server_running "$dir"; then
+    as_postgres "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 -o "-p $port" start >/dev/null ||
+      { tail -n 20 "$log" >&2; die "PostgreSQL did not start (log: $log)"; }
+  fi
+  local password url
+  password="$(cat "$dir/password")"
+  url="postgresql://cdcflow:$password@127.0.0.1:$port/cdcflow"
+  if ! PGCONNECT_TIMEOUT=5 psql "$url" -Atqc 'SELECT 1' >/dev/null 2>&1; then
+    PGCONNECT_TIMEOUT=5 psql "postgresql://cdcflow:$password@127.0.0.1:$port/postgres" -Atqc 'CREATE DATABASE cdcflow' >/dev/null ||
+      die "cannot reach the PostgreSQL cluster in $data on port $port (another server on that port?)"
+  fi
+  echo "$url"
+}
+
+# True if the cluster in folder $1 (default $STATE_DIR/postgres) runs.
+postgres_server_running() {
+  local dir="${1:-$STATE_DIR/postgres}"
+  [[ -s "$dir/data/PG_VERSION" ]] && as_postgres "$(postgres_bin_dir)/pg_ctl" -D "$dir/data" status >/dev/null 2>&1
+}
+
+# Stop the cluster in folder $1 (default $STATE_DIR/postgres), if it runs.
+stop_postgres_server() {
+  local dir="${1:-$STATE_DIR/postgres}" bin
+  [[ -s "$dir/data/PG_VERSION" ]] || return 0
+  bin="$(postgres_bin_dir)"
+  if postgres_server_running "$dir"; then
+    as_postgres "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null || die "could not stop PostgreSQL in $dir/data"
+  fi
+}

@@ -10,12 +10,14 @@
  *   TEMPORAL_ADDRESS               host:port of a ready server ('default' namespace)
  *   CDCFLOW_TEST_WORKFLOW_BUNDLE   path to the bundled workflows, for
  *                                  Worker.create({ workflowBundle: { codePath } })
+ *   CDCFLOW_TEST_PG_URL            a throw-away PostgreSQL cluster (test/support/postgres-server.ts)
  */
 import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { Connection } from '@temporalio/client';
+import { startPostgres, stopPostgres } from './support/postgres-server';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 export const TEST_STATE_DIR = path.join(PROJECT_ROOT, '.cdcflow', 'test');
@@ -285,8 +287,8 @@ export default async function globalSetup(): Promise<void> {
       })
     : startServer();
 
-  // Bundle while the server boots; both take a few seconds.
-  const results = await Promise.allSettled([server, bundleWorkflows()]);
+  // Bundle and start PostgreSQL while the server boots; each takes a few seconds.
+  const results = await Promise.allSettled([server, bundleWorkflows(), startPostgres()]);
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure) {
     // Jest skips globalTeardown when globalSetup throws: clean up here.
@@ -296,6 +298,7 @@ export default async function globalSetup(): Promise<void> {
       fs.rmSync(PID_FILE, { force: true });
       globalThis.__TEMPORAL_SERVER__ = undefined;
     }
+    await stopPostgres();
     throw failure.reason;
   }
   if (!userAddress) {

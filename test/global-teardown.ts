@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { TemporalTestServer } from './global-setup';
+import { stopPostgres } from './support/postgres-server';
 
 const PID_FILE = path.resolve(__dirname, '..', '.cdcflow', 'test', 'temporal.pid');
 const GRACE_MS = 5_000;
@@ -47,6 +48,7 @@ function readPidFile(): number | undefined {
 }
 
 export default async function globalTeardown(): Promise<void> {
+  await stopPostgres();
   const server: TemporalTestServer | undefined = globalThis.__TEMPORAL_SERVER__;
   // Fallback (globalThis not shared with setup): the pid file, but only if that
   // process is our own child, so a user's server or another run's is never hit.

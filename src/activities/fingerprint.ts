@@ -1,6 +1,6 @@
 /** Fingerprints: equal fingerprints mean equal outputs, so a committed stage can be skipped. */
 import { createHash } from 'node:crypto';
-import type { TableConfig } from '../config/types';
+import type { FileTableConfig, TableConfig } from '../config/types';
 import { HASH_ENCODING_VERSION } from '../engine/hashing';
 import type { SourceFile } from '../sources/file-source';
 import type { BaseRef } from './types';
@@ -10,7 +10,7 @@ function sha256(value: unknown): string {
 }
 
 /** What the hashed batch depends on: the table's shape, how it is read, and the files (content checksums included). */
-export function hashFingerprint(table: TableConfig, files: readonly SourceFile[]): string {
+export function hashFingerprint(table: FileTableConfig, files: readonly SourceFile[]): string {
   const { keys, columns, ignore, source } = table;
   return sha256({ v: HASH_ENCODING_VERSION, keys, columns, ignore, format: source.format, csv: source.csv, extraColumns: source.extraColumns, files });
 }

@@ -1,11 +1,12 @@
 /** Stage 1: read the batch, cast it to the configured types, add key and non-key hashes. */
-import type { TableConfig } from '../config/types';
+import type { FileTableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { hashBatchSql, readOwnParquet } from '../engine/stage-sql';
 import { DataError } from '../errors';
 import { findCastFailure, findRepeatedHeader, locateDuplicateKey, locateNullKey } from '../sources/diagnose';
-import { type BatchFile, batchFiles, describeSource, listSourceFiles, readSourceSql, scanSource } from '../sources/file-source';
+import { type BatchFile, batchFiles, describeSource, readSourceSql, scanSource } from '../sources/file-source';
+import { sourceOf } from '../sources/registry';
 import { classifyReadError, PERMANENT_DUCKDB_ERROR } from '../sources/read-errors';
 import { tableLayout } from '../warehouse/layout';
 import { hashFingerprint } from './fingerprint';
@@ -14,10 +15,11 @@ import { commitStage, committedStage } from './stage-output';
 import type { HashResult, StageInput } from './types';
 
 export function hashBatch(deps: ActivityDeps) {
-  return ({ table, businessDate }: StageInput): Promise<HashResult> =>
+  return ({ table: configured, businessDate }: StageInput): Promise<HashResult> =>
     runStage(deps, 'hash', async (session) => {
+      // From here on, `table` reads the batch's files (an extracted source's are Parquet).
+      const { table, files: sourceFiles } = await sourceOf(configured).batch(session, configured, businessDate);
       const layout = tableLayout(table.warehouse, table.dataset, table.name);
-      const sourceFiles = await listSourceFiles(session, table, businessDate);
       const fingerprint = hashFingerprint(table, sourceFiles);
       const outputPath = layout.stageFile(businessDate, 'hashed');
       const manifestPath = layout.stageManifest(businessDate, 'hashed');
@@ -53,7 +55,7 @@ export function hashBatch(deps: ActivityDeps) {
  * columns are ignored unless the source says `extraColumns: refuse`. Returns the batch's type of
  * each column by lower-cased name, as the hash stage reads it (files combined by name).
  */
-async function checkColumns(session: Session, table: TableConfig, files: readonly BatchFile[]): Promise<Map<string, string>> {
+async function checkColumns(session: Session, table: FileTableConfig, files: readonly BatchFile[]): Promise<Map<string, string>> {
   const configured = [...table.keys, ...table.columns];
   const wanted = new Set(configured.map((c) => c.name.toLowerCase()));
   let types = new Map<string, string>();
@@ -80,7 +82,7 @@ async function checkColumns(session: Session, table: TableConfig, files: readonl
 }
 
 /** Why the batch could not be read or cast: the first file, line or value at fault. */
-async function diagnoseFailedRead(session: Session, table: TableConfig, files: readonly BatchFile[], err: unknown): Promise<unknown> {
+async function diagnoseFailedRead(session: Session, table: FileTableConfig, files: readonly BatchFile[], err: unknown): Promise<unknown> {
   for (const file of files) await scanSource(session, table, file);
   return (
     (await findRepeatedHeader(session, table, files)) ??
@@ -90,7 +92,7 @@ async function diagnoseFailedRead(session: Session, table: TableConfig, files: r
 }
 
 /** With text columns only, a repeated header casts fine: look for it where it would hide. */
-async function assertNoRepeatedHeader(session: Session, table: TableConfig, files: readonly BatchFile[], hashedPath: string): Promise<void> {
+async function assertNoRepeatedHeader(session: Session, table: FileTableConfig, files: readonly BatchFile[], hashedPath: string): Promise<void> {
   if (table.source.format !== 'csv' || !table.source.csv.header) return;
   const columns = [...table.keys, ...table.columns];
   if (columns.some((c) => c.type !== 'varchar')) return;
@@ -102,7 +104,7 @@ async function assertNoRepeatedHeader(session: Session, table: TableConfig, file
 }
 
 /** Keys must be present and unique in a batch: otherwise the diff has no single answer. */
-async function assertKeysValid(session: Session, table: TableConfig, files: readonly BatchFile[], hashedPath: string): Promise<void> {
+async function assertKeysValid(session: Session, table: FileTableConfig, files: readonly BatchFile[], hashedPath: string): Promise<void> {
   const hashed = readOwnParquet(hashedPath);
   const nullCondition = table.keys.map((k) => `${quoteIdent(k.name)} IS NULL`).join(' OR ');
   const [{ n }] = await session.rows<{ n: string | number }>(`SELECT count(*) AS n FROM ${hashed} WHERE ${nullCondition}`);

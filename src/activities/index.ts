@@ -5,6 +5,7 @@
 import { determineDeletes } from './determine-deletes';
 import { determineInserts } from './determine-inserts';
 import { determineUpdates } from './determine-updates';
+import { extractSource } from './extract-source';
 import { hashBatch } from './hash-batch';
 import { planTableRun } from './plan-table-run';
 import type { ActivityDeps } from './stage-runner';
@@ -15,6 +16,7 @@ export type { ActivityDeps };
 export function createActivities(deps: ActivityDeps) {
   return {
     planTableRun: planTableRun(deps),
+    extractSource: extractSource(deps),
     hashBatch: hashBatch(deps),
     determineInserts: determineInserts(deps),
     determineDeletes: determineDeletes(deps),

@@ -11,7 +11,7 @@ import type { Engine, Session } from '../engine/duckdb';
 import type { StepHook } from '../warehouse/publish';
 import { CdcflowError, ConfigError, describeContext, NON_RETRYABLE_ERROR_TYPES } from '../errors';
 
-export type StageName = 'plan' | 'hash' | 'inserts' | 'deletes' | 'updates' | 'write';
+export type StageName = 'plan' | 'extract' | 'hash' | 'inserts' | 'deletes' | 'updates' | 'write';
 
 export interface ActivityDeps {
   engine: Engine;
@@ -60,18 +60,26 @@ export function toTemporalFailure(thrown: unknown): unknown {
   return err;
 }
 
-export async function runStage<T>(deps: ActivityDeps, stage: StageName, work: (session: Session) => Promise<T>): Promise<T> {
+/** Sets what every later heartbeat of the stage carries besides its progress (a checkpoint). */
+export type Checkpoint = (details: object) => void;
+
+export async function runStage<T>(deps: ActivityDeps, stage: StageName, work: (session: Session, checkpoint: Checkpoint) => Promise<T>): Promise<T> {
   const ctx = Context.current();
   try {
     await deps.beforeStage?.(stage, ctx.info.attempt);
     return await deps.engine.withSession(async (session) => {
-      const beat = () => ctx.heartbeat({ stage, percent: Math.max(0, session.progress()) });
+      let details: object = {};
+      const beat = () => ctx.heartbeat({ stage, percent: Math.max(0, session.progress()), ...details });
+      const checkpoint: Checkpoint = (d) => {
+        details = d;
+        beat();
+      };
       beat();
       const timer = setInterval(beat, deps.heartbeatIntervalMs ?? 1000);
       const interrupt = () => session.interrupt();
       ctx.cancellationSignal.addEventListener('abort', interrupt);
       try {
-        return await work(session);
+        return await work(session, checkpoint);
       } finally {
         clearInterval(timer);
         ctx.cancellationSignal.removeEventListener('abort', interrupt);

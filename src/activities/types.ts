@@ -9,6 +9,13 @@ export interface StageInput {
   businessDate: string;
 }
 
+export interface ExtractInput extends StageInput {
+  /** Delta by watermark: read only rows above this (a result's `watermark`); null reads all. */
+  since: string | null;
+}
+
+export type { ExtractResult } from '../sources/source';
+
 /** The committed date a run diffs against: its fingerprint, commit and DuckLake snapshot. */
 export interface BaseRef {
   date: string;

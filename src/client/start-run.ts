@@ -24,7 +24,7 @@ interface RunRequest {
 function runRequest(input: DatasetWorkflowInput): RunRequest {
   return {
     digest: createHash('sha256').update(JSON.stringify(input)).digest('hex'),
-    sources: input.config.tables.filter((t) => !input.tables?.length || input.tables.includes(t.name)).map((t) => t.source.path),
+    sources: input.config.tables.filter((t) => !input.tables?.length || input.tables.includes(t.name)).map((t) => ('path' in t.source ? t.source.path : `postgres ${t.source.table ? `${t.source.table.schema}.${t.source.table.name}` : t.source.query}`)),
   };
 }
 

@@ -3,8 +3,9 @@ import * as path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors';
-import { datasetFileSchema, type DatasetFile } from './schema';
-import type { DatasetConfig } from './types';
+import { hasExtractStage } from '../sources/registry';
+import { datasetFileSchema, type DatasetFile, DEFAULT_CSV_OPTIONS, QUALIFIED_TABLE } from './schema';
+import type { DatasetConfig, SourceSpec } from './types';
 
 export interface ConfigProblem {
   /** Dotted path to the field, e.g. `tables[0].keys[1].type`. */
@@ -84,6 +85,23 @@ export function loadConfig(configPath: string, options: ResolveOptions = {}): Da
   return config;
 }
 
+function resolveSource(source: DatasetFile['tables'][number]['source'], sourceBase: string): SourceSpec {
+  const extract = hasExtractStage(source.format);
+  if (source.format === 'postgres') {
+    const [, schema, name] = source.table ? QUALIFIED_TABLE.exec(source.table)! : [];
+    return {
+      format: source.format,
+      connection: source.connection,
+      table: source.table ? { schema, name } : null,
+      query: source.query ?? null,
+      chunkRows: source.chunkRows,
+      watermark: source.watermark?.column ?? null,
+      extract,
+    };
+  }
+  return { format: source.format, path: path.resolve(sourceBase, source.path), csv: source.csv ?? DEFAULT_CSV_OPTIONS, extraColumns: source.extraColumns, extract };
+}
+
 export function resolveConfig(file: DatasetFile, configDir: string, options: ResolveOptions = {}): DatasetConfig {
   const warehouse = path.resolve(configDir, file.warehouse);
   const sourceBase = path.resolve(options.inputDir ?? configDir);
@@ -101,12 +119,7 @@ export function resolveConfig(file: DatasetFile, configDir: string, options: Res
       ignore: t.ignore,
       maxDeleteShare: t.maxDeleteShare ?? file.maxDeleteShare,
       allowDeletes: t.allowDeletes ?? file.allowDeletes,
-      source: {
-        format: t.source.format,
-        path: path.resolve(sourceBase, t.source.path),
-        csv: t.source.csv ?? { header: true, delimiter: ',', quote: '"', nullString: '' },
-        extraColumns: t.source.extraColumns,
-      },
+      source: resolveSource(t.source, sourceBase),
       warehouse,
       retention: file.retention,
     })),

@@ -48,6 +48,9 @@ const safePath = z
   .refine((p) => !p.split(/[\\/]+/).includes('..'), 'must not contain ".." segments')
   .refine((p) => !p.includes('\u0000'), 'must not contain NUL');
 
+/** What a CSV source without `csv:` options gets. */
+export const DEFAULT_CSV_OPTIONS = { header: true, delimiter: ',', quote: '"', nullString: '' };
+
 const csvOptions = z.strictObject({
   header: z.boolean().default(true).describe('First line holds column names.'),
   delimiter: z.string().length(1, 'must be one character').default(','),
@@ -55,7 +58,7 @@ const csvOptions = z.strictObject({
   nullString: z.string().default('').describe('Text that stands for NULL (default: empty field).'),
 });
 
-const source = z.strictObject({
+const fileSource = z.strictObject({
   format: z.enum(['csv', 'parquet', 'json']),
   path: safePath.describe(
     'File path or glob; may contain {date} (the business date, YYYY-MM-DD). Relative paths resolve against --input, else the config file\'s folder.',
@@ -73,6 +76,37 @@ const maxDeleteShare = z
   .max(1)
   .describe('A full snapshot that would delete more than this share of the current keys is refused (default 0.5).');
 const allowDeletes = z.boolean().describe('Let through what the delete guard refuses (an empty snapshot, a mass delete).');
+
+/** `schema.table`: split at the first dot, so a table name may hold dots but a schema name may not. */
+export const QUALIFIED_TABLE = /^([^.]+)\.(.+)$/;
+
+const postgresSource = z.strictObject({
+  format: z.literal('postgres'),
+  connection: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the NAME of an environment variable holding the connection string (letters, digits, _), never the string itself')
+    .describe('Name of the worker\'s environment variable that holds the PostgreSQL connection string.'),
+  table: z
+    .string()
+    .regex(QUALIFIED_TABLE, 'must be schema-qualified: schema.table')
+    .refine((n) => !/[\u0000-\u001f\u007f]/.test(n), 'must not contain control characters')
+    .optional()
+    .describe('The schema-qualified table to read (or give a query).'),
+  query: z
+    .string()
+    .min(1, 'must not be empty')
+    .refine((q) => !q.trim().endsWith(';'), 'must be one SELECT without a trailing semicolon')
+    .refine((q) => !q.includes('\u0000'), 'must not contain NUL')
+    .optional()
+    .describe('A SELECT whose result is read instead of a table; it is wrapped as a subquery.'),
+  chunkRows: z.number().int().min(1).max(10_000_000).default(50_000).describe('Rows per keyset chunk.'),
+  watermark: z
+    .strictObject({ column: columnName.describe('A column that grows with every change, e.g. updated_at.') })
+    .optional()
+    .describe('Delta runs read only rows whose watermark is above the last committed one.'),
+});
+
+const source = z.discriminatedUnion('format', [fileSource, postgresSource]);
 
 const table = z
   .strictObject({
@@ -96,6 +130,9 @@ const table = z
         seen.set(folded, name);
       },
     );
+    if (t.source.format === 'postgres' && (t.source.table === undefined) === (t.source.query === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['source'], message: 'needs exactly one of table and query' });
+    }
     const nonKeys = new Set(t.columns.map((c) => c.name.toLowerCase()));
     t.ignore.forEach((name, i) => {
       if (!nonKeys.has(name.toLowerCase())) {

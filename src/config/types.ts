@@ -17,7 +17,12 @@ export interface CsvOptions {
   nullString: string;
 }
 
-export interface SourceSpec {
+/** Whether the extract stage copies the batch out of the source before hashing (set by the source registry). */
+interface SourceStages {
+  extract: boolean;
+}
+
+export interface FileSourceSpec extends SourceStages {
   format: 'csv' | 'parquet' | 'json';
   /** Absolute path or glob; `{date}` is replaced by the business date. */
   path: string;
@@ -26,7 +31,22 @@ export interface SourceSpec {
   extraColumns: 'ignore' | 'refuse';
 }
 
-export interface TableConfig {
+/** A PostgreSQL table or query, read in keyset chunks ordered by the table's keys. */
+export interface PostgresSourceSpec extends SourceStages {
+  format: 'postgres';
+  /** Name of the worker's environment variable holding the connection string (never the string itself). */
+  connection: string;
+  /** Exactly one of `table` and `query` is set. */
+  table: { schema: string; name: string } | null;
+  query: string | null;
+  chunkRows: number;
+  /** Column whose values grow with every change (`updated_at`); delta runs read rows above a bound. */
+  watermark: string | null;
+}
+
+export type SourceSpec = FileSourceSpec | PostgresSourceSpec;
+
+export interface TableConfig<S extends SourceSpec = SourceSpec> {
   dataset: string;
   name: string;
   mode: Mode;
@@ -34,7 +54,7 @@ export interface TableConfig {
   columns: ColumnSpec[];
   /** Non-key column names left out of change detection. */
   ignore: string[];
-  source: SourceSpec;
+  source: S;
   /** A full snapshot deleting more than this share of the current keys is refused. */
   maxDeleteShare: number;
   /** The delete guard is switched off for this table. */
@@ -48,6 +68,9 @@ export interface Retention {
   /** Committed dates whose DuckLake snapshots are kept (time travel, re-runs); at least 2. */
   keepDates: number;
 }
+
+/** A table whose batch is read from files: a file source, or what the extract stage wrote. */
+export type FileTableConfig = TableConfig<FileSourceSpec>;
 
 export interface DatasetConfig {
   dataset: string;

@@ -3,7 +3,7 @@
  * quote. DuckDB is then told the columns instead of sniffing them, so nothing is guessed.
  */
 import { open } from 'node:fs/promises';
-import type { TableConfig } from '../config/types';
+import type { FileTableConfig } from '../config/types';
 import { DataError } from '../errors';
 
 /** A header longer than this is not a header: the file is not the CSV it is configured as. */
@@ -41,7 +41,7 @@ function positionalNames(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `column${String(i).padStart(width, '0')}`);
 }
 
-export async function readCsvHeader(table: TableConfig, file: string): Promise<string[]> {
+export async function readCsvHeader(table: FileTableConfig, file: string): Promise<string[]> {
   const { delimiter, quote, header } = table.source.csv;
   const handle = await open(file, 'r');
   let text: string;

@@ -2,7 +2,7 @@
  * Finding the file and row behind a bad batch. These queries run only after a stage failed or
  * a check found a problem, so the common path pays nothing for row numbers.
  */
-import type { TableConfig } from '../config/types';
+import type { FileTableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import { hashExpression } from '../engine/hashing';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
@@ -19,13 +19,13 @@ interface RowHit {
 const ROW = '__cdcflow_row';
 
 /** One file's rows with their 1-based row number in the column ROW. */
-async function numberedRows(session: Session, table: TableConfig, file: BatchFile): Promise<string> {
+async function numberedRows(session: Session, table: FileTableConfig, file: BatchFile): Promise<string> {
   const names = [...(await describeSource(session, table, [file])).keys(), ROW].map(quoteIdent);
   return `(SELECT * FROM ${readSourceSql(table.source, [file])} WITH ORDINALITY AS numbered(${names.join(', ')}))`;
 }
 
 /** The first row of one file matching a condition on the raw (uncast) columns. */
-async function firstRowWhere(session: Session, table: TableConfig, file: BatchFile, condition: string, valueSql = 'NULL'): Promise<RowHit | undefined> {
+async function firstRowWhere(session: Session, table: FileTableConfig, file: BatchFile, condition: string, valueSql = 'NULL'): Promise<RowHit | undefined> {
   const [hit] = await session.rows<{ row: string | number; value: string | null }>(
     `SELECT ${ROW} AS row, CAST(${valueSql} AS VARCHAR) AS value FROM ${await numberedRows(session, table, file)} ` +
       `WHERE ${condition} ORDER BY ${ROW} LIMIT 1`,
@@ -33,7 +33,7 @@ async function firstRowWhere(session: Session, table: TableConfig, file: BatchFi
   return hit && { row: Number(hit.row), value: hit.value };
 }
 
-function where(table: TableConfig, file: string, row: number, extra: ErrorContext = {}): ErrorContext {
+function where(table: FileTableConfig, file: string, row: number, extra: ErrorContext = {}): ErrorContext {
   // Data row N of a CSV is on line N + 1 below a header (unless a quoted field spans lines).
   const line = table.source.format === 'csv' ? row + (table.source.csv.header ? 1 : 0) : undefined;
   return { dataset: table.dataset, table: table.name, file, row, ...(line ? { line } : {}), ...extra };
@@ -43,7 +43,7 @@ function where(table: TableConfig, file: string, row: number, extra: ErrorContex
  * A CSV row that repeats the header (two exports concatenated), or undefined. Only text columns
  * can hold their own names; a header under a typed column fails its cast and is found here too.
  */
-export async function findRepeatedHeader(session: Session, table: TableConfig, files: readonly BatchFile[]): Promise<DataError | undefined> {
+export async function findRepeatedHeader(session: Session, table: FileTableConfig, files: readonly BatchFile[]): Promise<DataError | undefined> {
   if (table.source.format !== 'csv' || !table.source.csv.header) return undefined;
   for (const file of files) {
     const names = file.columns ?? [];
@@ -60,7 +60,7 @@ export async function findRepeatedHeader(session: Session, table: TableConfig, f
 }
 
 /** A value that does not convert exactly to its column's type, or undefined when every value does. */
-export async function findCastFailure(session: Session, table: TableConfig, files: readonly BatchFile[]): Promise<DataError | undefined> {
+export async function findCastFailure(session: Session, table: FileTableConfig, files: readonly BatchFile[]): Promise<DataError | undefined> {
   for (const file of files) {
     const types = new Map([...(await describeSource(session, table, [file]))].map(([n, t]) => [n.toLowerCase(), t]));
     for (const column of [...table.keys, ...table.columns]) {
@@ -80,7 +80,7 @@ export async function findCastFailure(session: Session, table: TableConfig, file
 }
 
 /** The first row with a NULL in a key column. */
-export async function locateNullKey(session: Session, table: TableConfig, files: readonly BatchFile[]): Promise<DataError> {
+export async function locateNullKey(session: Session, table: FileTableConfig, files: readonly BatchFile[]): Promise<DataError> {
   for (const file of files) {
     for (const key of table.keys) {
       const hit = await firstRowWhere(session, table, file, `${quoteIdent(key.name)} IS NULL`);
@@ -93,7 +93,7 @@ export async function locateNullKey(session: Session, table: TableConfig, files:
 }
 
 /** The first two rows sharing a key, given that key's hash. */
-export async function locateDuplicateKey(session: Session, table: TableConfig, files: readonly BatchFile[], keyHash: string, keyText: string): Promise<DataError> {
+export async function locateDuplicateKey(session: Session, table: FileTableConfig, files: readonly BatchFile[], keyHash: string, keyText: string): Promise<DataError> {
   const typed = table.keys.map((k) => `CAST(${quoteIdent(k.name)} AS ${k.type.toUpperCase()}) AS ${quoteIdent(k.name)}`).join(', ');
   const rows: { file: string; row: number }[] = [];
   for (const file of files) {

@@ -2,12 +2,13 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import type { SourceSpec, TableConfig } from '../config/types';
+import type { FileSourceSpec, FileTableConfig } from '../config/types';
 import { DataError } from '../errors';
 import type { Session } from '../engine/duckdb';
 import { fileListLiteral, quoteLiteral } from '../engine/sql';
 import { readCsvHeader } from './csv-header';
 import { classifyReadError } from './read-errors';
+import type { Source } from './source';
 
 export interface SourceFile {
   path: string;
@@ -23,7 +24,7 @@ export interface BatchFile {
   columns?: string[];
 }
 
-export function sourcePattern(source: SourceSpec, businessDate: string): string {
+export function sourcePattern(source: FileSourceSpec, businessDate: string): string {
   return source.path.split('{date}').join(businessDate);
 }
 
@@ -39,7 +40,7 @@ function checksumOf(file: string): Promise<string> {
 }
 
 /** The files of the batch for a business date, sorted; a DataError when none match or one is empty. */
-export async function listSourceFiles(session: Session, table: TableConfig, businessDate: string): Promise<SourceFile[]> {
+export async function listSourceFiles(session: Session, table: FileTableConfig, businessDate: string): Promise<SourceFile[]> {
   const pattern = sourcePattern(table.source, businessDate);
   const rows = await session.rows<{ file: string }>(`SELECT file FROM glob(${quoteLiteral(pattern)}) ORDER BY file`);
   if (rows.length === 0) {
@@ -61,7 +62,7 @@ export async function listSourceFiles(session: Session, table: TableConfig, busi
 }
 
 /** The batch's files with what reading them needs (a CSV file's header is read here). */
-export async function batchFiles(table: TableConfig, paths: readonly string[]): Promise<BatchFile[]> {
+export async function batchFiles(table: FileTableConfig, paths: readonly string[]): Promise<BatchFile[]> {
   if (table.source.format !== 'csv') return paths.map((path) => ({ path }));
   return Promise.all(paths.map(async (path) => ({ path, columns: await readCsvHeader(table, path) })));
 }
@@ -71,7 +72,7 @@ export async function batchFiles(table: TableConfig, paths: readonly string[]): 
  * guesses rows to skip and picks a later header), strict rows, every column as text so that
  * the configured type decides. Only the configured null string, unquoted, is NULL.
  */
-function readCsvSql(source: SourceSpec, file: BatchFile): string {
+function readCsvSql(source: FileSourceSpec, file: BatchFile): string {
   const { header, delimiter, quote, nullString } = source.csv;
   const columns = (file.columns ?? []).map((c) => `${quoteLiteral(c)}: 'VARCHAR'`).join(', ');
   return (
@@ -85,20 +86,21 @@ function readCsvSql(source: SourceSpec, file: BatchFile): string {
  * A relation reading the files. A single file is a plain table function call (so callers may
  * number its rows WITH ORDINALITY); CSV files are read one by one and combined by name.
  */
-export function readSourceSql(source: SourceSpec, files: readonly BatchFile[]): string {
+export function readSourceSql(source: FileSourceSpec, files: readonly BatchFile[]): string {
   switch (source.format) {
     case 'csv':
       if (files.length === 1) return readCsvSql(source, files[0]);
       return `(${files.map((f) => `SELECT * FROM ${readCsvSql(source, f)}`).join(' UNION ALL BY NAME ')})`;
     case 'parquet':
-      return `read_parquet(${fileListLiteral(files.map((f) => f.path))}, union_by_name = true)`;
+      // A `name=value` folder must not override the file's own column (extracted chunks live under business_date=D/).
+      return `read_parquet(${fileListLiteral(files.map((f) => f.path))}, union_by_name = true, hive_partitioning = false)`;
     case 'json':
       return `read_json(${fileListLiteral(files.map((f) => f.path))}, format = 'auto', union_by_name = true)`;
   }
 }
 
 /** Column names and DuckDB types of files as the source presents them (several: combined by name). */
-export async function describeSource(session: Session, table: TableConfig, files: readonly BatchFile[]): Promise<Map<string, string>> {
+export async function describeSource(session: Session, table: FileTableConfig, files: readonly BatchFile[]): Promise<Map<string, string>> {
   try {
     const rows = await session.rows<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${readSourceSql(table.source, files)}`);
     return new Map(rows.map((r) => [r.column_name, r.column_type]));
@@ -108,7 +110,7 @@ export async function describeSource(session: Session, table: TableConfig, files
 }
 
 /** Reads every value of one file, so that a malformed row anywhere surfaces with its line. */
-export async function scanSource(session: Session, table: TableConfig, file: BatchFile): Promise<void> {
+export async function scanSource(session: Session, table: FileTableConfig, file: BatchFile): Promise<void> {
   try {
     // A bare count(*) would skip decoding the values (and so invalid UTF-8 in them).
     await session.rows(`SELECT max(hash(COLUMNS(*))) FROM ${readSourceSql(table.source, [file])}`);
@@ -116,3 +118,8 @@ export async function scanSource(session: Session, table: TableConfig, file: Bat
     throw await classifyReadError(session, err, table, file.path);
   }
 }
+
+/** Files are read in place: the batch is the files matching the path. */
+export const fileSource: Source<FileSourceSpec> = {
+  batch: async (session, table, businessDate) => ({ table, files: await listSourceFiles(session, table, businessDate) }),
+};

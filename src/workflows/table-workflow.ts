@@ -38,7 +38,7 @@ function isStaleBase(err: unknown): boolean {
   return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'StaleBaseError';
 }
 
-export const TABLE_STAGES = ['plan', 'hash', 'inserts', 'deletes', 'updates', 'write'] as const;
+export const TABLE_STAGES = ['plan', 'extract', 'hash', 'inserts', 'deletes', 'updates', 'write'] as const;
 
 export interface TableProgress {
   stage: (typeof TABLE_STAGES)[number] | 'done';
@@ -65,7 +65,9 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
   const started = Date.now();
   let stagesDone = 0;
   let stage: TableProgress['stage'] = 'plan';
-  setHandler(tableProgressQuery, () => ({ stage, stagesDone, stagesTotal: TABLE_STAGES.length }));
+  // Sources read in place (files) have no extract stage; the source registry set the flag.
+  const stages = TABLE_STAGES.filter((s) => s !== 'extract' || table.source.extract);
+  setHandler(tableProgressQuery, () => ({ stage, stagesDone, stagesTotal: stages.length }));
   const skippedStages: string[] = [];
   async function step<R extends object>(name: TableProgress['stage'], run: () => Promise<R>): Promise<R> {
     stage = name;
@@ -77,7 +79,9 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
 
   const input = { table, businessDate };
   let plan = await step('plan', () => a.planTableRun(input));
+  if (table.source.extract) await step('extract', () => a.extractSource({ ...input, since: null }));
   const hashed = await step('hash', () => a.hashBatch(input));
+  const stagesBeforeDiff = stagesDone;
   let rebases = 0;
   let written: WriteResult | undefined;
   let guard: ReturnType<typeof evaluateDeleteGuard> | undefined;
@@ -109,9 +113,8 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
       if (!isStaleBase(err) || rebases >= MAX_REBASES) throw err;
       // Another run of the table committed first: diff again on its state (or be refused as older).
       rebases += 1;
-      stagesDone = 1;
       plan = await step('plan', () => a.planTableRun(input));
-      stagesDone = 2;
+      stagesDone = stagesBeforeDiff;
     }
   }
   stage = 'done';

@@ -212,7 +212,7 @@ describe('change detection', () => {
         { source: { format: 'csv', path: 't/{date}.csv', csv: { nullString: '\\N' } } },
       ),
     ]);
-    expect(config.tables[0].source.csv.nullString).toBe('\\N');
+    expect(config.tables[0].source).toMatchObject({ csv: { nullString: '\\N' } });
     const header = 'k,v,a,b,n';
     writeLines(path.join(dir, 't', `${DAY1}.csv`), [
       header,

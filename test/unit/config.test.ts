@@ -34,7 +34,41 @@ describe('config', () => {
     const resolved = resolveConfig(file!, '/etc/cdc', { inputDir: '/in' });
     expect(resolved.warehouse).toBe('/etc/cdc/wh');
     expect(resolved.tables[0]).toMatchObject({ mode: 'full', keys: [{ name: 'id', type: 'varchar' }], source: { path: '/in/{date}/t.csv' } });
-    expect(resolveConfig(file!, '/etc/cdc').tables[0].source.path).toBe('/etc/cdc/{date}/t.csv');
+    expect(resolveConfig(file!, '/etc/cdc').tables[0].source).toMatchObject({ path: '/etc/cdc/{date}/t.csv' });
+  });
+
+  it('takes a postgres source: a schema-qualified table or a query, and the name of the variable holding the connection', () => {
+    const config = (source: string) =>
+      checkConfigText(`dataset: d\nwarehouse: wh\ntables:\n  - name: t\n    keys: [{ name: id, type: bigint }]\n    source: ${source}\n`);
+    const { file } = config('{ format: postgres, connection: SHOP_DB_URL, table: "Sales.Order Lines", watermark: { column: updated_at } }');
+    expect(resolveConfig(file!, '/etc/cdc').tables[0].source).toEqual({
+      format: 'postgres',
+      connection: 'SHOP_DB_URL',
+      table: { schema: 'Sales', name: 'Order Lines' },
+      query: null,
+      chunkRows: 50_000,
+      watermark: 'updated_at',
+      extract: true,
+    });
+    expect(resolveConfig(config('{ format: postgres, connection: U, query: "SELECT 1 AS id", chunkRows: 10 }').file!, '/').tables[0].source).toMatchObject({
+      table: null,
+      query: 'SELECT 1 AS id',
+      chunkRows: 10,
+    });
+    expect(resolveConfig(config('{ format: csv, path: t.csv }').file!, '/').tables[0].source).toMatchObject({ extract: false });
+
+    expect(config('{ format: postgres, connection: "postgres://u:secret@h/db", table: orders }').problems).toEqual([
+      expect.objectContaining({ path: 'tables[0].source.connection', message: expect.stringContaining('NAME of an environment variable') }),
+      expect.objectContaining({ path: 'tables[0].source.table', message: 'must be schema-qualified: schema.table' }),
+    ]);
+    expect(config('{ format: postgres, connection: U }').problems).toEqual([
+      expect.objectContaining({ path: 'tables[0].source', message: 'needs exactly one of table and query' }),
+    ]);
+    expect(config('{ format: postgres, connection: U, table: a.b, query: "SELECT 1;", chunkRows: 0 }').problems.map((p) => p.message)).toEqual([
+      'must be one SELECT without a trailing semicolon',
+      expect.stringContaining('>=1'),
+      'needs exactly one of table and query',
+    ]);
   });
 
   it('ships an example that validates and a JSON Schema in step with the code', () => {

@@ -2,16 +2,17 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { SourceSpec } from '../../src/config/types';
+import type { FileSourceSpec } from '../../src/config/types';
 import { Engine } from '../../src/engine/duckdb';
 import { splitFirstRecord } from '../../src/sources/csv-header';
 import { readSourceSql } from '../../src/sources/file-source';
 
-const csv = (over: Partial<SourceSpec['csv']> = {}): SourceSpec => ({
+const csv = (over: Partial<FileSourceSpec['csv']> = {}): FileSourceSpec => ({
   format: 'csv',
   path: '/in/*.csv',
   csv: { header: true, delimiter: ',', quote: '"', nullString: '', ...over },
   extraColumns: 'ignore',
+  extract: false,
 });
 
 describe('file sources', () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { loadConfig } from '../../src/config/load';
+import type { FileSourceSpec } from '../../src/config/types';
 import { quoteLiteral } from '../../src/engine/sql';
 import { ConfigError } from '../../src/errors';
 import { generate, type GenerateOptions } from '../../src/generator/generate';
@@ -159,7 +160,8 @@ describe('generate', () => {
     expect(result.files.day2).toBe(path.join(outDir, '2024-01-02', 'records.csv'));
     const [table] = loadConfig(result.files.config).tables;
     expect(table.columns).toEqual([]);
-    expect(table.source.path).toBe(path.resolve(outDir, '{date}', 'records.csv'));
-    expect(table.source.path.split('{date}').join(result.dates[1])).toBe(path.resolve(result.files.day2));
+    const source = table.source as FileSourceSpec;
+    expect(source.path).toBe(path.resolve(outDir, '{date}', 'records.csv'));
+    expect(source.path.split('{date}').join(result.dates[1])).toBe(path.resolve(result.files.day2));
   });
 });

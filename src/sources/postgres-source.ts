@@ -1,0 +1,284 @@
+/**
+ * PostgreSQL tables and queries, read through DuckDB's postgres extension. The extract stage
+ * copies the batch out in keyset chunks (ordered by the configured key, each chunk written
+ * straight to a Parquet file, no table locks), checkpointing every chunk in a manifest so that
+ * a retried attempt of the same run resumes at the next chunk. The hash stage then reads the
+ * chunk files like a Parquet source.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import * as path from 'node:path';
+import { DEFAULT_CSV_OPTIONS } from '../config/schema';
+import type { ColumnSpec, FileTableConfig, PostgresSourceSpec, TableConfig } from '../config/types';
+import type { Session } from '../engine/duckdb';
+import { quoteLiteral } from '../engine/sql';
+import { CdcflowError, ConfigError, DataError, StateError } from '../errors';
+import { readJsonIfExists, writeAtomically, writeJsonAtomically } from '../warehouse/atomic';
+import { tableLayout } from '../warehouse/layout';
+import { listSourceFiles } from './file-source';
+import {
+  castFailureSql,
+  type ChunkBounds,
+  chunkQuerySql,
+  copyChunkSql,
+  describeRelationSql,
+  highWatermarkSql,
+  keyAlias,
+  keysDeclaredNotNullSql,
+  lastKeySql,
+  nullKeySql,
+  postgresQuerySql,
+  type SourceColumn,
+} from './postgres-sql';
+import type { ChunkCheckpoint, ExtractRequest, ExtractResult, Source, SourceBatch } from './source';
+
+type PostgresTable = TableConfig<PostgresSourceSpec>;
+
+/** What is on disk for an extract in progress or done; written after every chunk. */
+interface ExtractManifest {
+  fingerprint: string;
+  /** Taken before the first chunk and kept across attempts (see `extract`). */
+  watermark: string | null;
+  chunks: ChunkCheckpoint[];
+  complete: boolean;
+}
+
+/** Connection failures that a retry cannot fix (others, like a server restarting, are retried). */
+const PERMANENT_CONNECT_ERROR = /password authentication failed|no password supplied|role ".*" does not exist|database ".*" does not exist|invalid connection option|missing "=" after/;
+
+/** DuckDB errors that mean a value does not fit its configured type. */
+const CAST_ERROR = /^(Conversion|Invalid Input|Out of Range) Error/;
+
+export function extractFolder(table: TableConfig, businessDate: string): string {
+  return path.join(tableLayout(table.warehouse, table.dataset, table.name).workDir(businessDate), 'extract');
+}
+
+const manifestPath = (folder: string) => path.join(folder, 'manifest.json');
+const chunkFile = (folder: string, chunk: number) => path.join(folder, `chunk-${String(chunk).padStart(6, '0')}.parquet`);
+
+function describeSourceName(source: PostgresSourceSpec): string {
+  return source.table ? `${source.table.schema}.${source.table.name}` : 'query';
+}
+
+/** The connection string from the worker's environment; config holds only the variable's name. */
+function connectionString(table: PostgresTable): string {
+  const value = process.env[table.source.connection];
+  if (!value) {
+    throw new ConfigError(`environment variable ${table.source.connection} (the PostgreSQL connection string) is not set on the worker`, {
+      dataset: table.dataset,
+      table: table.name,
+    });
+  }
+  return value;
+}
+
+/**
+ * Runs `fn` with the database attached read-only under a name of its own (attached databases
+ * are shared by every connection of the DuckDB instance), and keeps the connection string,
+ * which holds a password, out of any error message.
+ */
+async function withAttached<T>(session: Session, table: PostgresTable, fn: (attached: string) => Promise<T>): Promise<T> {
+  const connection = connectionString(table);
+  const redact = (message: string) => message.split(connection).join(`$${table.source.connection}`);
+  const attached = `cdcflow_pg_${randomBytes(6).toString('hex')}`;
+  try {
+    await session.run(`ATTACH ${quoteLiteral(connection)} AS ${attached} (TYPE postgres, READ_ONLY)`);
+  } catch (err) {
+    const message = redact((err as Error).message);
+    if (!PERMANENT_CONNECT_ERROR.test(message)) throw new Error(message);
+    throw new ConfigError(`cannot connect to PostgreSQL: ${message.split('\n')[0]}`, { dataset: table.dataset, table: table.name });
+  }
+  try {
+    return await fn(attached);
+  } catch (err) {
+    if (err instanceof Error && !(err instanceof CdcflowError) && err.message.includes(connection)) throw new Error(redact(err.message));
+    throw err;
+  } finally {
+    await session.run(`DETACH ${attached}`);
+  }
+}
+
+/** The configured columns with their names as the relation spells them (matched case-insensitively, exact first). */
+async function sourceColumns(session: Session, attached: string, table: PostgresTable): Promise<{ keys: SourceColumn[]; columns: SourceColumn[] }> {
+  const context = { dataset: table.dataset, table: table.name, source: describeSourceName(table.source) };
+  let described: { column_name: string }[];
+  try {
+    described = await session.rows<{ column_name: string }>(describeRelationSql(attached, table.source));
+  } catch (err) {
+    const message = (err as Error).message;
+    // PostgreSQL refused the relation itself (no such table or column, a bad query): not transient.
+    if (/Failed to prepare query/.test(message)) throw new ConfigError(`cannot read the PostgreSQL source: ${message.split('\n')[0]}`, context);
+    throw err;
+  }
+  const names = described.map((d) => d.column_name);
+  const missing: string[] = [];
+  const match = (c: ColumnSpec): SourceColumn => {
+    const sourceName = names.find((n) => n === c.name) ?? names.find((n) => n.toLowerCase() === c.name.toLowerCase());
+    if (sourceName === undefined) missing.push(c.name);
+    return { ...c, sourceName: sourceName ?? c.name };
+  };
+  const columns = [...table.keys, ...table.columns].map(match);
+  const keys = columns.slice(0, table.keys.length);
+  if (missing.length > 0) {
+    throw new DataError(`source is missing configured column(s) ${missing.map((m) => `"${m}"`).join(', ')}`, { ...context, column: missing.join(',') });
+  }
+  return { keys, columns };
+}
+
+function keyText(keys: readonly ColumnSpec[], values: readonly (string | null)[]): string {
+  return `(${keys.map((k, i) => `${k.name}=${values[i] ?? 'NULL'}`).join(', ')})`;
+}
+
+/** Keyset chunks skip rows whose key is NULL, so such a row is refused before anything is read. */
+async function assertNoNullKeys(session: Session, attached: string, table: PostgresTable, keys: SourceColumn[]): Promise<void> {
+  const declared = keysDeclaredNotNullSql(table.source, keys);
+  if (declared) {
+    const [{ n }] = await session.rows<{ n: string | number }>(`SELECT * FROM ${postgresQuerySql(attached, declared)}`);
+    if (Number(n) === keys.length) return;
+  }
+  const [hit] = await session.rows<Record<string, string | null>>(`SELECT * FROM ${postgresQuerySql(attached, nullKeySql(table.source, keys))}`);
+  if (hit) {
+    const values = keys.map((_, i) => hit[keyAlias(i)]);
+    const column = keys[values.findIndex((v) => v === null)].name;
+    throw new DataError(`key column "${column}" is NULL in the row ${keyText(keys, values)}`, { dataset: table.dataset, table: table.name, column });
+  }
+}
+
+async function highWatermark(session: Session, attached: string, table: PostgresTable): Promise<string | null> {
+  if (!table.source.watermark) return null;
+  const [row] = await session.rows<{ watermark: string | null }>(`SELECT * FROM ${postgresQuerySql(attached, highWatermarkSql(table.source, table.source.watermark))}`);
+  return row?.watermark ?? null;
+}
+
+/** The first value of a chunk that does not cast, named by key and column. */
+async function castFailure(session: Session, attached: string, pgSql: string, table: PostgresTable, columns: SourceColumn[], keys: SourceColumn[]): Promise<DataError | undefined> {
+  for (const [i, column] of columns.entries()) {
+    if (column.type === 'varchar') continue;
+    const [hit] = await session.rows<{ key: string[]; value: string }>(castFailureSql(attached, pgSql, columns, i, keys.length));
+    if (hit) {
+      const key = keyText(keys, hit.key);
+      return new DataError(`value ${JSON.stringify(hit.value)} in column "${column.name}" of the row with key ${key} cannot be cast to ${column.type}`, {
+        dataset: table.dataset,
+        table: table.name,
+        key,
+        column: column.name,
+        value: hit.value,
+      });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * One chunk to `outPath`, and its last key. Both queries run in one transaction, so in one
+ * PostgreSQL snapshot: the last key is that of the rows written, whatever changes meanwhile.
+ */
+async function readChunk(
+  session: Session,
+  attached: string,
+  table: PostgresTable,
+  columns: SourceColumn[],
+  keys: SourceColumn[],
+  bounds: ChunkBounds,
+  outPath: string,
+): Promise<{ rows: number; lastKey: string[] }> {
+  const pgSql = chunkQuerySql(table.source, columns, keys, bounds);
+  await session.run('BEGIN TRANSACTION');
+  try {
+    let written: { Count: string | number }[];
+    try {
+      written = await session.rows<{ Count: string | number }>(copyChunkSql(attached, pgSql, columns, outPath));
+    } catch (err) {
+      if (!CAST_ERROR.test((err as Error).message)) throw err;
+      await session.run('ROLLBACK');
+      throw (await castFailure(session, attached, pgSql, table, columns, keys)) ?? err;
+    }
+    const rows = Number(written[0].Count);
+    let lastKey: string[] = [];
+    if (rows >= table.source.chunkRows) {
+      const [last] = await session.rows<Record<string, string>>(`SELECT * FROM ${postgresQuerySql(attached, lastKeySql(table.source, keys, bounds))}`);
+      lastKey = keys.map((_, i) => last[keyAlias(i)]);
+    }
+    await session.run('COMMIT');
+    return { rows, lastKey };
+  } catch (err) {
+    await session.run('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Same run, same config, same lower bound: the chunks on disk belong to this extract. */
+function extractFingerprint(table: PostgresTable, request: ExtractRequest): string {
+  const { keys, columns, source } = table;
+  return createHash('sha256').update(JSON.stringify({ runId: request.runId, since: request.since, keys, columns, source })).digest('hex');
+}
+
+async function startOrResume(folder: string, fingerprint: string, watermark: () => Promise<string | null>): Promise<ExtractManifest> {
+  const found = await readJsonIfExists<ExtractManifest>(manifestPath(folder));
+  if (found?.fingerprint === fingerprint) return found;
+  await rm(folder, { recursive: true, force: true });
+  const manifest: ExtractManifest = { fingerprint, watermark: await watermark(), chunks: [], complete: false };
+  await writeJsonAtomically(manifestPath(folder), manifest);
+  return manifest;
+}
+
+/**
+ * Copies the table out chunk by chunk. Each chunk is its own short read (no long transaction,
+ * no locks), so the dump is not one snapshot: a row changed during it is read as it was when
+ * its chunk was read, and the next run sees the change. The watermark returned for a delta is
+ * the column's maximum *before* the first chunk: every row changed later lies above it and is
+ * read again by the next delta, so a change made mid-dump is never lost.
+ */
+async function extract(session: Session, table: PostgresTable, request: ExtractRequest, checkpoint: (done: ChunkCheckpoint) => void): Promise<ExtractResult> {
+  const folder = extractFolder(table, request.businessDate);
+  // TIMESTAMPTZ becomes a UTC timestamp whatever the worker's time zone.
+  await session.run(`SET SESSION TimeZone = 'UTC'`);
+  return withAttached(session, table, async (attached) => {
+    const { keys, columns } = await sourceColumns(session, attached, table);
+    const manifest = await startOrResume(folder, extractFingerprint(table, request), () => highWatermark(session, attached, table));
+    const resumedChunks = manifest.chunks.length;
+    if (!manifest.complete) await assertNoNullKeys(session, attached, table, keys);
+    while (!manifest.complete) {
+      const chunk = manifest.chunks.length + 1;
+      const bounds: ChunkBounds = { after: manifest.chunks.at(-1)?.lastKey ?? null, since: request.since };
+      const file = chunkFile(folder, chunk);
+      let read: { rows: number; lastKey: string[] } | undefined;
+      await writeAtomically(file, async (tmp) => {
+        read = await readChunk(session, attached, table, columns, keys, bounds, tmp);
+      });
+      if (read!.rows === 0 && chunk > 1) {
+        // The previous chunk ended exactly at the end of the table.
+        await rm(file);
+      } else {
+        const done: ChunkCheckpoint = { chunk, ...read! };
+        manifest.chunks.push(done);
+        checkpoint(done);
+      }
+      manifest.complete = read!.rows < table.source.chunkRows;
+      await writeJsonAtomically(manifestPath(folder), manifest);
+    }
+    return {
+      folder,
+      chunks: manifest.chunks.length,
+      rows: manifest.chunks.reduce((sum, c) => sum + c.rows, 0),
+      watermark: manifest.watermark ?? request.since,
+      resumedChunks,
+    };
+  });
+}
+
+/** The extracted chunks, read as Parquet; the extract stage must have completed. */
+async function batch(session: Session, table: PostgresTable, businessDate: string): Promise<SourceBatch> {
+  const folder = extractFolder(table, businessDate);
+  const manifest = await readJsonIfExists<ExtractManifest>(manifestPath(folder));
+  if (!manifest?.complete) {
+    throw new StateError(`the extract of ${businessDate} is not complete; run the table's extract stage first`, { dataset: table.dataset, table: table.name, businessDate });
+  }
+  const chunks: FileTableConfig = {
+    ...table,
+    source: { format: 'parquet', path: path.join(folder, 'chunk-*.parquet'), csv: DEFAULT_CSV_OPTIONS, extraColumns: 'ignore', extract: false },
+  };
+  return { table: chunks, files: await listSourceFiles(session, chunks, businessDate) };
+}
+
+export const postgresSource: Source<PostgresSourceSpec> = { batch, extract };

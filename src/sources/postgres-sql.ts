@@ -1,0 +1,123 @@
+/**
+ * SQL for reading a PostgreSQL source in keyset chunks, as pure functions. Two dialects meet
+ * here: the text pushed down to PostgreSQL (run there through DuckDB's `postgres_query`, so
+ * ordering, comparison and collation are PostgreSQL's own), and the DuckDB statement that casts
+ * the rows to the configured types and writes them to Parquet.
+ *
+ * PostgreSQL quotes identifiers and string literals exactly as DuckDB does (doubled quotes), so
+ * the same quoting functions serve both.
+ */
+import type { ColumnSpec, PostgresSourceSpec } from '../config/types';
+import { quoteIdent, quoteLiteral } from '../engine/sql';
+
+/** A configured column with its name as the PostgreSQL relation spells it. */
+export interface SourceColumn extends ColumnSpec {
+  sourceName: string;
+}
+
+/** Pushed-down columns are named by position (`c<i>`; `k<i>` for the keys' text), never by user names. */
+const dataAlias = (i: number) => `c${i + 1}`;
+export const keyAlias = (i: number) => `k${i + 1}`;
+
+/** What the source reads: the quoted table, or the query as a subquery. */
+export function relationSql(source: Pick<PostgresSourceSpec, 'table' | 'query'>): string {
+  if (source.table) return `${quoteIdent(source.table.schema)}.${quoteIdent(source.table.name)}`;
+  return `(${source.query}) AS source`;
+}
+
+export interface ChunkBounds {
+  /** The last key of the previous chunk, as PostgreSQL's text of each key column; null for the first chunk. */
+  after: string[] | null;
+  /** Delta runs: only rows whose watermark is above this (its PostgreSQL text). */
+  since: string | null;
+}
+
+/** Rows after the previous chunk's last key (and above the watermark), in key order. */
+function chunkRange(source: Pick<PostgresSourceSpec, 'table' | 'query' | 'watermark'>, keys: readonly SourceColumn[], bounds: ChunkBounds): string {
+  const keyRefs = keys.map((k) => quoteIdent(k.sourceName));
+  const conditions: string[] = [];
+  if (bounds.since !== null && source.watermark) conditions.push(`${quoteIdent(source.watermark)} > ${quoteLiteral(bounds.since)}`);
+  if (bounds.after) {
+    if (bounds.after.length !== keys.length) throw new Error(`a last key of ${bounds.after.length} values for ${keys.length} key columns`);
+    conditions.push(`(${keyRefs.join(', ')}) > (${bounds.after.map(quoteLiteral).join(', ')})`);
+  }
+  return `FROM ${relationSql(source)}${conditions.length ? ` WHERE ${conditions.join(' AND ')}` : ''} ORDER BY ${keyRefs.join(', ')}`;
+}
+
+/**
+ * The PostgreSQL text of one chunk. Literals are left untyped so that PostgreSQL reads each as
+ * its column's own type, from the very text it printed. WITH TIES keeps rows sharing the last
+ * key in one chunk: a duplicate key is then seen (and refused) by the hash stage instead of
+ * being split across the boundary.
+ */
+export function chunkQuerySql(
+  source: Pick<PostgresSourceSpec, 'table' | 'query' | 'chunkRows' | 'watermark'>,
+  columns: readonly SourceColumn[],
+  keys: readonly SourceColumn[],
+  bounds: ChunkBounds,
+): string {
+  const select = columns.map((c, i) => `${quoteIdent(c.sourceName)} AS ${dataAlias(i)}`);
+  return `SELECT ${select.join(', ')} ${chunkRange(source, keys, bounds)} FETCH FIRST ${source.chunkRows} ROWS WITH TIES`;
+}
+
+/**
+ * The PostgreSQL text of a full chunk's last key: the keys' text of its `chunkRows`-th row (any
+ * tied rows share it). Run in the chunk's own transaction, so it sees the same snapshot.
+ */
+export function lastKeySql(source: Pick<PostgresSourceSpec, 'table' | 'query' | 'chunkRows' | 'watermark'>, keys: readonly SourceColumn[], bounds: ChunkBounds): string {
+  const select = keys.map((k, i) => `${quoteIdent(k.sourceName)}::text AS ${keyAlias(i)}`);
+  return `SELECT ${select.join(', ')} ${chunkRange(source, keys, bounds)} OFFSET ${source.chunkRows - 1} LIMIT 1`;
+}
+
+/** A DuckDB relation running `pgSql` in the attached PostgreSQL database. */
+export function postgresQuerySql(attached: string, pgSql: string): string {
+  return `postgres_query(${quoteLiteral(attached)}, ${quoteLiteral(pgSql)})`;
+}
+
+/** Writes one chunk: the configured columns cast to their types, under their configured names. */
+export function copyChunkSql(attached: string, pgSql: string, columns: readonly SourceColumn[], outPath: string): string {
+  const select = columns.map((c, i) => `CAST(${dataAlias(i)} AS ${c.type.toUpperCase()}) AS ${quoteIdent(c.name)}`);
+  return `COPY (SELECT ${select.join(', ')} FROM ${postgresQuerySql(attached, pgSql)}) TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION lz4_raw)`;
+}
+
+/** The first row of a chunk whose value in `column` does not cast to its configured type, with its key (the first columns). */
+export function castFailureSql(attached: string, pgSql: string, columns: readonly SourceColumn[], column: number, keyCount: number): string {
+  const c = dataAlias(column);
+  const keys = Array.from({ length: keyCount }, (_, i) => `CAST(${dataAlias(i)} AS VARCHAR)`);
+  return (
+    `SELECT [${keys.join(', ')}] AS key, CAST(${c} AS VARCHAR) AS value FROM ${postgresQuerySql(attached, pgSql)} WITH ORDINALITY ` +
+    `WHERE ${c} IS NOT NULL AND TRY_CAST(${c} AS ${columns[column].type.toUpperCase()}) IS NULL ORDER BY ordinality LIMIT 1`
+  );
+}
+
+/** The relation's columns as PostgreSQL names them, with the DuckDB types they arrive as. */
+export function describeRelationSql(attached: string, source: Pick<PostgresSourceSpec, 'table' | 'query'>): string {
+  return `DESCRIBE SELECT * FROM postgres_query(${quoteLiteral(attached)}, ${quoteLiteral(`SELECT * FROM ${relationSql(source)} LIMIT 0`)})`;
+}
+
+/**
+ * PostgreSQL text: whether every key column of the table is declared NOT NULL (a primary key's
+ * are), so that the scan for NULL keys can be skipped. Always false for a query.
+ */
+export function keysDeclaredNotNullSql(source: Pick<PostgresSourceSpec, 'table'>, keys: readonly SourceColumn[]): string | null {
+  if (!source.table) return null;
+  const relation = `${quoteIdent(source.table.schema)}.${quoteIdent(source.table.name)}`;
+  return (
+    `SELECT count(*) AS n FROM pg_attribute WHERE attrelid = ${quoteLiteral(relation)}::regclass ` +
+    `AND attnotnull AND attname IN (${keys.map((k) => quoteLiteral(k.sourceName)).join(', ')})`
+  );
+}
+
+/** PostgreSQL text: the first row with a NULL key column, its keys as text (NULL keys break keyset order). */
+export function nullKeySql(source: Pick<PostgresSourceSpec, 'table' | 'query'>, keys: readonly SourceColumn[]): string {
+  const refs = keys.map((k) => quoteIdent(k.sourceName));
+  return (
+    `SELECT ${refs.map((r, i) => `${r}::text AS ${keyAlias(i)}`).join(', ')} FROM ${relationSql(source)} ` +
+    `WHERE ${refs.map((r) => `${r} IS NULL`).join(' OR ')} LIMIT 1`
+  );
+}
+
+/** PostgreSQL text: the watermark column's current maximum, as its text. */
+export function highWatermarkSql(source: Pick<PostgresSourceSpec, 'table' | 'query'>, watermark: string): string {
+  return `SELECT max(${quoteIdent(watermark)})::text AS watermark FROM ${relationSql(source)}`;
+}

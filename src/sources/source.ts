@@ -1,0 +1,50 @@
+/**
+ * What every kind of source provides, given a DuckDB session and the table's config. The stages
+ * ask the registry for a table's source and never branch on its kind.
+ */
+import type { FileTableConfig, SourceSpec, TableConfig } from '../config/types';
+import type { Session } from '../engine/duckdb';
+import type { SourceFile } from './file-source';
+
+/** The files the hash stage reads, with a table config that says how to read them. */
+export interface SourceBatch {
+  table: FileTableConfig;
+  files: SourceFile[];
+}
+
+export interface ExtractRequest {
+  businessDate: string;
+  /** Delta runs: only rows whose watermark is above this; null reads everything. */
+  since: string | null;
+  /** Identifies the run: a retry of the same run resumes its chunks, another run starts afresh. */
+  runId: string;
+}
+
+/** A finished chunk, as checkpointed in heartbeat details and in the manifest. */
+export interface ChunkCheckpoint {
+  chunk: number;
+  rows: number;
+  /** PostgreSQL's text of each key column of the chunk's last row. */
+  lastKey: string[];
+}
+
+export interface ExtractResult {
+  /** Folder of the chunk files (what the hash stage reads). */
+  folder: string;
+  chunks: number;
+  rows: number;
+  /** The watermark to commit with the run: the next delta reads rows above it (null without one). */
+  watermark: string | null;
+  /** Chunks kept from an earlier attempt of the same run (0 when it started afresh). */
+  resumedChunks: number;
+}
+
+export interface Source<S extends SourceSpec = SourceSpec> {
+  /** The batch for a business date, as files the hash stage reads. */
+  batch(session: Session, table: TableConfig<S>, businessDate: string): Promise<SourceBatch>;
+  /**
+   * Sources that are not files: copies the batch out to files first (the extract stage),
+   * calling `checkpoint` after each durable chunk. Absent for sources read in place.
+   */
+  extract?(session: Session, table: TableConfig<S>, request: ExtractRequest, checkpoint: (done: ChunkCheckpoint) => void): Promise<ExtractResult>;
+}

@@ -1,0 +1,231 @@
+/**
+ * PostgreSQL sources through the real workflow, against the real PostgreSQL cluster and the
+ * real Temporal dev server: a chunked extract survives its worker being SIGKILLed (it resumes
+ * at a later chunk and gives byte-identical outputs), source changes come out as exactly their
+ * D and U rows, hostile names, bad values and a missing connection variable.
+ *
+ * Needs dist/ (the crash test runs the real CLI worker; the test script builds it).
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { startDatasetRun } from '../../src/client/start-run';
+import type { ExtractResult } from '../../src/activities/types';
+import type { DatasetConfig } from '../../src/config/types';
+import { extractFolder } from '../../src/sources/postgres-source';
+import type { TemporalSettings } from '../../src/settings';
+import { tableLayout } from '../../src/warehouse/layout';
+import { tableWorkflowId } from '../../src/workflows/ids';
+import { type Harness, readRows, runDataset, startHarness, tableResult, tempDir, uniqueDataset, writeConfig } from '../support/harness';
+import { PG_URL_VAR, psql } from '../support/postgres';
+import { activityAttempts, killAllWorkers, sigkill, sleep, spawnWorker, withTimeout } from '../support/worker-process';
+
+const DATE = '2024-01-01';
+const DAY2 = '2024-01-02';
+
+let h: Harness;
+let dir: string;
+
+function pgConfig(name: string, table: object, extra: object = {}): DatasetConfig {
+  const folder = path.join(dir, name);
+  mkdirSync(folder, { recursive: true });
+  return writeConfig(folder, { dataset: uniqueDataset(name), warehouse: 'warehouse', ...extra, tables: [table] });
+}
+
+/** The result of a completed activity of a workflow, decoded from its history (JSON payloads). */
+async function activityResult<T>(workflowId: string, activityType: string): Promise<T> {
+  const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
+  const scheduled = new Map<string, string>();
+  for (const e of history.events ?? []) {
+    if (e.activityTaskScheduledEventAttributes) scheduled.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '');
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done && scheduled.get(String(done.scheduledEventId)) === activityType) {
+      return JSON.parse(Buffer.from(done.result!.payloads![0].data!).toString('utf8')) as T;
+    }
+  }
+  throw new Error(`no completed ${activityType} in ${workflowId}`);
+}
+
+/** The first activity failure of a workflow, as recorded in its history. */
+async function activityFailure(workflowId: string) {
+  const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
+  const failure = history.events?.find((e) => e.activityTaskFailedEventAttributes)?.activityTaskFailedEventAttributes?.failure;
+  return failure?.applicationFailureInfo;
+}
+
+beforeAll(async () => {
+  h = await startHarness();
+  dir = tempDir('cdcflow-pg-');
+  psql(`DROP SCHEMA IF EXISTS pgs CASCADE; CREATE SCHEMA pgs;`);
+});
+afterAll(async () => {
+  await killAllWorkers();
+  await h?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('postgres source', () => {
+  it('a worker killed mid-extract resumes at a later chunk, with outputs byte-identical to an uninterrupted run', async () => {
+    const ROWS = 200_000;
+    psql(`CREATE TABLE pgs.big (id bigint PRIMARY KEY, name text, amount numeric(12,2), updated_at timestamptz);
+      INSERT INTO pgs.big SELECT g, md5(g::text), g * 1.25, TIMESTAMPTZ '2024-01-01 00:00:00+02' + g * INTERVAL '1 second' FROM generate_series(1, ${ROWS}) g;`);
+    const table = {
+      name: 'big',
+      keys: [{ name: 'id', type: 'bigint' }],
+      columns: [
+        { name: 'name', type: 'varchar' },
+        { name: 'amount', type: 'decimal(12,2)' },
+        { name: 'updated_at', type: 'timestamp' },
+      ],
+      source: { format: 'postgres', connection: PG_URL_VAR, table: 'pgs.big', chunkRows: 5_000 },
+    };
+    const reference = pgConfig('big-ref', table);
+    const crash = pgConfig('big-crash', table, { heartbeatTimeoutSeconds: 3 });
+    const refResult = tableResult(await runDataset(h, reference, DATE), 'big');
+    expect(refResult.counts.I).toBe(ROWS);
+
+    const settings: TemporalSettings = { ...h.settings, taskQueue: `test-pg-crash-${crash.dataset}` };
+    const first = await spawnWorker(settings.taskQueue, path.join(dir, 'duckdb-tmp'));
+    const { handle } = await startDatasetRun(h.client, settings, { config: crash, businessDate: DATE });
+    // Killed once the manifest holds a few finished chunks, whatever the time that takes.
+    const manifest = path.join(extractFolder(crash.tables[0], DATE), 'manifest.json');
+    const chunksOnDisk = () => (existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as { chunks: unknown[]; complete: boolean }) : undefined);
+    for (let m = chunksOnDisk(); !m || m.chunks.length < 3; m = chunksOnDisk()) await sleep(5);
+    await sigkill(first);
+    const atKill = chunksOnDisk()!;
+    expect(atKill.complete).toBe(false);
+
+    const second = await spawnWorker(settings.taskQueue, path.join(dir, 'duckdb-tmp'));
+    const result = await withTimeout(handle.result(), 90_000, () => `the run did not complete after the restart:\n${second.output()}`);
+    expect(result.tables[0].status).toBe('completed');
+
+    const childId = tableWorkflowId(crash.dataset, DATE, 'big');
+    const attempts = await activityAttempts(h.client, childId);
+    expect(attempts.extractSource).toEqual([2]);
+    for (const [type, a] of Object.entries(attempts)) if (type !== 'extractSource') expect(a).toEqual([1]);
+    // The second attempt kept every chunk the first had finished and read only the rest.
+    const extracted = await activityResult<ExtractResult>(childId, 'extractSource');
+    expect(extracted).toMatchObject({ chunks: ROWS / 5_000, rows: ROWS, resumedChunks: atKill.chunks.length });
+    expect(extracted.resumedChunks).toBeGreaterThanOrEqual(3);
+
+    const a = tableLayout(reference.warehouse, reference.dataset, 'big');
+    const b = tableLayout(crash.warehouse, crash.dataset, 'big');
+    for (const [x, y] of [
+      [a.current, b.current],
+      [a.history(DATE), b.history(DATE)],
+    ]) {
+      expect(readFileSync(y).equals(readFileSync(x))).toBe(true);
+    }
+    expect(existsSync(b.workDir(DATE))).toBe(false);
+    await sigkill(second);
+  });
+
+  it('rows deleted and updated at the source come out as D and U for exactly those keys', async () => {
+    // A column named like the work folder's partition (business_date=D): the file's value must win.
+    psql(`CREATE TABLE pgs.small (id integer PRIMARY KEY, v text, business_date date);
+      INSERT INTO pgs.small SELECT g, 'v' || g, DATE '1999-12-31' FROM generate_series(1, 10) g;`);
+    const config = pgConfig('small', {
+      name: 'small',
+      keys: [{ name: 'id', type: 'integer' }],
+      columns: [
+        { name: 'v', type: 'varchar' },
+        { name: 'business_date', type: 'date' },
+      ],
+      source: { format: 'postgres', connection: PG_URL_VAR, table: 'pgs.small', chunkRows: 4 },
+    });
+    expect(tableResult(await runDataset(h, config, DATE), 'small').counts).toEqual({ I: 10, U: 0, D: 0, X: 0, N: 0 });
+    psql(`DELETE FROM pgs.small WHERE id IN (2, 3); UPDATE pgs.small SET v = 'new' WHERE id IN (5, 6, 9);`);
+    const day2 = tableResult(await runDataset(h, config, DAY2), 'small');
+    expect(day2.counts).toEqual({ I: 0, U: 3, D: 2, X: 0, N: 5 });
+    const old = '1999-12-31';
+    expect(await readRows(h.engine, day2.historyPath, 'id')).toEqual([
+      { id: 2, v: 'v2', business_date: old, OPERATION: 'D', eff_start_date: DAY2 },
+      { id: 3, v: 'v3', business_date: old, OPERATION: 'D', eff_start_date: DAY2 },
+      { id: 5, v: 'new', business_date: old, OPERATION: 'U', eff_start_date: DAY2 },
+      { id: 6, v: 'new', business_date: old, OPERATION: 'U', eff_start_date: DAY2 },
+      { id: 9, v: 'new', business_date: old, OPERATION: 'U', eff_start_date: DAY2 },
+    ]);
+  });
+
+  it('quotes hostile schema, table and column names for PostgreSQL (a quote, a semicolon, --, mixed case)', async () => {
+    psql(`CREATE TABLE pgs.sentinel (x integer); INSERT INTO pgs.sentinel VALUES (1);
+      CREATE SCHEMA "we""ird;--s";
+      CREATE TABLE "we""ird;--s"."Ta""ble; DROP TABLE pgs.sentinel;--" ("Id""Key" integer, "sem;i" text, "da--sh" text, "MiXed" integer, PRIMARY KEY ("Id""Key", "MiXed"));
+      INSERT INTO "we""ird;--s"."Ta""ble; DROP TABLE pgs.sentinel;--" SELECT g, 'a;' || g, '--' || g, g % 3 FROM generate_series(1, 7) g;`);
+    const config = pgConfig('hostile', {
+      name: 'hostile',
+      keys: [
+        { name: 'Id"Key', type: 'integer' },
+        { name: 'mixed', type: 'integer' },
+      ],
+      columns: [
+        { name: 'sem;i', type: 'varchar' },
+        { name: 'da--sh', type: 'varchar' },
+      ],
+      source: { format: 'postgres', connection: PG_URL_VAR, table: 'we"ird;--s.Ta"ble; DROP TABLE pgs.sentinel;--', chunkRows: 2 },
+    });
+    const result = tableResult(await runDataset(h, config, DATE), 'hostile');
+    expect(result.counts.I).toBe(7);
+    const rows = await readRows(h.engine, result.currentPath, '"Id""Key"', ['KEY_HASH', 'NONKEY_HASH', 'OPERATION', 'EFF_START_DATE']);
+    expect(rows[6]).toEqual({ 'Id"Key': 7, mixed: 1, 'sem;i': 'a;7', 'da--sh': '--7' });
+    expect(psql(`SELECT count(*) FROM pgs.sentinel`)).toBe('1');
+  });
+
+  it('a value that does not cast fails the table naming table, key and column', async () => {
+    psql(`CREATE TABLE pgs.bad (id integer PRIMARY KEY, amount text);
+      INSERT INTO pgs.bad SELECT g, CASE WHEN g = 7 THEN 'seven' ELSE g::text END FROM generate_series(1, 10) g;`);
+    const config = pgConfig('bad', {
+      name: 'bad',
+      keys: [{ name: 'id', type: 'integer' }],
+      columns: [{ name: 'amount', type: 'integer' }],
+      source: { format: 'postgres', connection: PG_URL_VAR, table: 'pgs.bad', chunkRows: 4 },
+    });
+    const outcome = await runDataset(h, config, DATE);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.result?.tables[0]).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/value "seven" in column "amount" of the row with key \(id=7\) cannot be cast to integer .*table=bad key=\(id=7\) column=amount/),
+    });
+    expect((await activityAttempts(h.client, tableWorkflowId(config.dataset, DATE, 'bad'))).extractSource).toEqual([1]);
+  });
+
+  it('refuses a NULL key, which keyset chunks would skip', async () => {
+    psql(`CREATE TABLE pgs.nullkey (id integer, v text); INSERT INTO pgs.nullkey VALUES (1, 'a'), (NULL, 'b'), (3, 'c');`);
+    const config = pgConfig('nullkey', {
+      name: 'nullkey',
+      keys: [{ name: 'id', type: 'integer' }],
+      columns: [{ name: 'v', type: 'varchar' }],
+      source: { format: 'postgres', connection: PG_URL_VAR, query: 'SELECT id, v FROM pgs.nullkey' },
+    });
+    const outcome = await runDataset(h, config, DATE);
+    expect(outcome.result?.tables[0]).toMatchObject({ status: 'failed', error: expect.stringContaining('key column "id" is NULL in the row (id=NULL)') });
+  });
+
+  it('a connection variable missing on the worker is a ConfigError naming it', async () => {
+    const config = pgConfig('noenv', {
+      name: 'noenv',
+      keys: [{ name: 'id', type: 'integer' }],
+      source: { format: 'postgres', connection: 'CDCFLOW_TEST_NO_SUCH_VARIABLE', table: 'pgs.sentinel' },
+    });
+    const outcome = await runDataset(h, config, DATE);
+    expect(outcome.result?.tables[0]).toMatchObject({
+      status: 'failed',
+      error: expect.stringContaining('environment variable CDCFLOW_TEST_NO_SUCH_VARIABLE (the PostgreSQL connection string) is not set on the worker'),
+    });
+    expect(await activityFailure(tableWorkflowId(config.dataset, DATE, 'noenv'))).toMatchObject({ type: 'ConfigError', nonRetryable: true });
+  });
+
+  it('a refused login is a ConfigError whose message keeps the connection string (and its password) out', async () => {
+    const badPassword = 'not-the-password-x9';
+    process.env.CDCFLOW_TEST_PG_BAD_LOGIN = process.env[PG_URL_VAR]!.replace(/:[^:@/]+@/, `:${badPassword}@`);
+    const config = pgConfig('badlogin', {
+      name: 'badlogin',
+      keys: [{ name: 'x', type: 'integer' }],
+      source: { format: 'postgres', connection: 'CDCFLOW_TEST_PG_BAD_LOGIN', table: 'pgs.sentinel' },
+    });
+    const outcome = await runDataset(h, config, DATE);
+    expect(outcome.result?.tables[0]).toMatchObject({ status: 'failed', error: expect.stringContaining('password authentication failed') });
+    expect(JSON.stringify(outcome)).not.toContain(badPassword);
+    expect(JSON.stringify(outcome)).toContain('$CDCFLOW_TEST_PG_BAD_LOGIN');
+    expect(await activityFailure(tableWorkflowId(config.dataset, DATE, 'badlogin'))).toMatchObject({ type: 'ConfigError', nonRetryable: true });
+  });
+});

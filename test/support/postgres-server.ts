@@ -1,0 +1,81 @@
+/**
+ * A throw-away PostgreSQL cluster for the integration tests, made by the project's own script
+ * (scripts/start-postgres.sh: Debian's package, installed when missing) in a folder of this
+ * jest run, on a free port, and removed by the global teardown. Its connection string is
+ * exported as CDCFLOW_TEST_PG_URL.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+const TEST_STATE_DIR = path.join(PROJECT_ROOT, '.cdcflow', 'test');
+const PREFIX = 'postgres-';
+
+/** Runs one of the scripts (asynchronously: the Temporal server and the bundle start meanwhile). */
+async function script(name: 'start-postgres.sh' | 'stop-postgres.sh', dir: string, port?: number): Promise<string> {
+  try {
+    const { stdout } = await promisify(execFile)('bash', [path.join(PROJECT_ROOT, 'scripts', name)], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, CDCFLOW_PG_DIR: dir, ...(port ? { CDCFLOW_PG_PORT: String(port) } : {}) },
+    });
+    return stdout;
+  } catch (err) {
+    const { stderr, message } = err as { stderr?: string; message: string };
+    throw new Error(`scripts/${name} failed: ${stderr?.trim() || message}`);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function stopAndRemove(dir: string): Promise<void> {
+  try {
+    await script('stop-postgres.sh', dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Clusters of earlier jest runs that died without their teardown (named after the jest pid). */
+async function removeOrphans(): Promise<void> {
+  if (!existsSync(TEST_STATE_DIR)) return;
+  for (const name of readdirSync(TEST_STATE_DIR)) {
+    const pid = Number(name.slice(PREFIX.length));
+    if (name.startsWith(PREFIX) && Number.isInteger(pid) && !alive(pid)) await stopAndRemove(path.join(TEST_STATE_DIR, name));
+  }
+}
+
+/** This jest run's cluster (global setup and teardown run in the one jest process). */
+const clusterDir = () => path.join(TEST_STATE_DIR, `${PREFIX}${process.pid}`);
+
+/** Starts the cluster and sets CDCFLOW_TEST_PG_URL; stopPostgres() stops and removes it. */
+export async function startPostgres(): Promise<void> {
+  await removeOrphans();
+  const lines = (await script('start-postgres.sh', clusterDir(), await freePort())).trim().split('\n');
+  process.env.CDCFLOW_TEST_PG_URL = lines[lines.length - 1];
+}
+
+export async function stopPostgres(): Promise<void> {
+  if (existsSync(clusterDir())) await stopAndRemove(clusterDir());
+}

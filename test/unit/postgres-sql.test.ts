@@ -1,0 +1,89 @@
+import type { PostgresSourceSpec } from '../../src/config/types';
+import {
+  castFailureSql,
+  chunkQuerySql,
+  copyChunkSql,
+  describeRelationSql,
+  highWatermarkSql,
+  keysDeclaredNotNullSql,
+  lastKeySql,
+  nullKeySql,
+  relationSql,
+  type SourceColumn,
+} from '../../src/sources/postgres-sql';
+
+const source = (over: Partial<PostgresSourceSpec> = {}) => ({
+  table: { schema: 'public', name: 'orders' },
+  query: null,
+  chunkRows: 1000,
+  watermark: null,
+  ...over,
+});
+const keys: SourceColumn[] = [
+  { name: 'region', type: 'varchar', sourceName: 'Region' },
+  { name: 'id', type: 'bigint', sourceName: 'id' },
+];
+const columns: SourceColumn[] = [...keys, { name: 'amount', type: 'decimal(12,2)', sourceName: 'amount' }];
+
+describe('PostgreSQL source SQL', () => {
+  it('reads the first chunk in key order, with ties', () => {
+    expect(chunkQuerySql(source(), columns, keys, { after: null, since: null })).toBe(
+      'SELECT "Region" AS c1, "id" AS c2, "amount" AS c3 FROM "public"."orders" ' +
+        'ORDER BY "Region", "id" FETCH FIRST 1000 ROWS WITH TIES',
+    );
+  });
+
+  it('reads later chunks after the last key, and delta rows above the watermark, with untyped literals', () => {
+    expect(chunkQuerySql(source({ watermark: 'updated_at' }), columns, keys, { after: ["o'hare", '42'], since: '2024-01-01 00:00:00' })).toBe(
+      'SELECT "Region" AS c1, "id" AS c2, "amount" AS c3 FROM "public"."orders" ' +
+        `WHERE "updated_at" > '2024-01-01 00:00:00' AND ("Region", "id") > ('o''hare', '42') ` +
+        'ORDER BY "Region", "id" FETCH FIRST 1000 ROWS WITH TIES',
+    );
+    expect(() => chunkQuerySql(source(), columns, keys, { after: ['1'], since: null })).toThrow(/1 values for 2 key columns/);
+    // A full chunk's last key: the keys' text of its chunkRows-th row, over the same range.
+    expect(lastKeySql(source(), keys, { after: ['eu', '7'], since: null })).toBe(
+      `SELECT "Region"::text AS k1, "id"::text AS k2 FROM "public"."orders" WHERE ("Region", "id") > ('eu', '7') ORDER BY "Region", "id" OFFSET 999 LIMIT 1`,
+    );
+  });
+
+  it('wraps a query as a subquery', () => {
+    expect(relationSql(source({ table: null, query: 'SELECT * FROM a JOIN b USING (id)' }))).toBe('(SELECT * FROM a JOIN b USING (id)) AS source');
+  });
+
+  it('quotes hostile names: a quote, a semicolon, --, mixed case', () => {
+    const hostile = source({ table: { schema: 'we"ird;--', name: 'Ta"ble; DROP TABLE x;--' }, watermark: 'up"d;--' });
+    const k: SourceColumn[] = [{ name: 'a"b', type: 'integer', sourceName: 'A"b; --' }];
+    const sql = chunkQuerySql(hostile, k, k, { after: ["x'); DROP TABLE y;--"], since: "'; --" });
+    expect(sql).toBe(
+      'SELECT "A""b; --" AS c1 FROM "we""ird;--"."Ta""ble; DROP TABLE x;--" ' +
+        `WHERE "up""d;--" > '''; --' AND ("A""b; --") > ('x''); DROP TABLE y;--') ORDER BY "A""b; --" FETCH FIRST 1000 ROWS WITH TIES`,
+    );
+    // Inside DuckDB's postgres_query, the PostgreSQL text is one string literal.
+    expect(describeRelationSql('pg', hostile)).toBe(
+      `DESCRIBE SELECT * FROM postgres_query('pg', 'SELECT * FROM "we""ird;--"."Ta""ble; DROP TABLE x;--" LIMIT 0')`,
+    );
+    expect(keysDeclaredNotNullSql(hostile, k)).toBe(
+      `SELECT count(*) AS n FROM pg_attribute WHERE attrelid = '"we""ird;--"."Ta""ble; DROP TABLE x;--"'::regclass ` +
+        `AND attnotnull AND attname IN ('A"b; --')`,
+    );
+  });
+
+  it('writes a chunk cast to the configured types under the configured names', () => {
+    expect(copyChunkSql('pg', "SELECT 'x'", columns, '/w/c.parquet')).toBe(
+      'COPY (SELECT CAST(c1 AS VARCHAR) AS "region", CAST(c2 AS BIGINT) AS "id", CAST(c3 AS DECIMAL(12,2)) AS "amount" ' +
+        `FROM postgres_query('pg', 'SELECT ''x''')) TO '/w/c.parquet' (FORMAT parquet, COMPRESSION lz4_raw)`,
+    );
+  });
+
+  it('finds the value that does not cast, and NULL keys, and the high watermark', () => {
+    expect(castFailureSql('pg', 'SELECT 1', columns, 2, 2)).toBe(
+      `SELECT [CAST(c1 AS VARCHAR), CAST(c2 AS VARCHAR)] AS key, CAST(c3 AS VARCHAR) AS value FROM postgres_query('pg', 'SELECT 1') WITH ORDINALITY ` +
+        'WHERE c3 IS NOT NULL AND TRY_CAST(c3 AS DECIMAL(12,2)) IS NULL ORDER BY ordinality LIMIT 1',
+    );
+    expect(nullKeySql(source(), keys)).toBe(
+      'SELECT "Region"::text AS k1, "id"::text AS k2 FROM "public"."orders" WHERE "Region" IS NULL OR "id" IS NULL LIMIT 1',
+    );
+    expect(keysDeclaredNotNullSql(source({ table: null, query: 'SELECT 1' }), keys)).toBeNull();
+    expect(highWatermarkSql(source(), 'updated_at')).toBe('SELECT max("updated_at")::text AS watermark FROM "public"."orders"');
+  });
+});
