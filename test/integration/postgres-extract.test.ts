@@ -54,8 +54,8 @@ beforeAll(async () => {
     CREATE TABLE pgx.items (id bigint PRIMARY KEY, v text, updated_at timestamp NOT NULL);
     INSERT INTO pgx.items SELECT g, 'v' || g, TIMESTAMP '2024-01-01' + g * INTERVAL '1 hour' FROM generate_series(1, 10) g;`);
 });
-afterAll(() => {
-  engine?.close();
+afterAll(async () => {
+  await engine?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
