@@ -1,9 +1,10 @@
 /** One table's run for a business date: the stage activities, in order. */
-import { defineQuery, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { defineQuery, setHandler, upsertMemo } from '@temporalio/workflow';
 import type { OperationCounts } from '../activities/types';
 import type { Mode, TableConfig } from '../config/types';
-import { NON_RETRYABLE_ERROR_TYPES } from '../errors';
+import { plainStageFailure } from './failures';
+import { recordCounts } from './run-attributes';
+import { stageActivities } from './stage-activities';
 
 export interface TableWorkflowInput {
   table: TableConfig;
@@ -37,18 +38,7 @@ export interface TableProgress {
 export const tableProgressQuery = defineQuery<TableProgress>('tableProgressQuery');
 
 export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSeconds }: TableWorkflowInput): Promise<TableRunResult> {
-  const a = proxyActivities<Activities>({
-    // Big batches take long; a dead worker is noticed through missed heartbeats instead.
-    startToCloseTimeout: '12 hours',
-    heartbeatTimeout: `${heartbeatTimeoutSeconds} seconds`,
-    retry: {
-      initialInterval: '1 second',
-      backoffCoefficient: 2,
-      maximumInterval: '1 minute',
-      maximumAttempts: 10,
-      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-    },
-  });
+  const a = stageActivities(heartbeatTimeoutSeconds, table.name, businessDate);
 
   const started = Date.now();
   let stagesDone = 0;
@@ -57,7 +47,9 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
   const skippedStages: string[] = [];
   async function step<R extends object>(name: TableProgress['stage'], run: () => Promise<R>): Promise<R> {
     stage = name;
-    const result = await run();
+    const result = await run().catch((err: unknown) => {
+      throw plainStageFailure(name, err);
+    });
     if ('skipped' in result && result.skipped) skippedStages.push(name);
     stagesDone += 1;
     return result;
@@ -87,5 +79,6 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
     skippedStages,
   };
   upsertMemo({ counts: result.counts, currentRows: result.currentRows, historyRows: result.historyRows });
+  recordCounts(result.counts);
   return result;
 }
