@@ -1,12 +1,11 @@
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { Client, Connection } from '@temporalio/client';
 import { Command } from 'commander';
+import { runFailure } from '../client/run-failure';
+import { checkedDate } from '../client/checked-date';
 import { startDatasetRun } from '../client/start-run';
 import { watchProgress } from '../client/progress';
 import { loadConfig } from '../config/load';
-import { ConfigError } from '../errors';
 import { runUrl, temporalSettings } from '../settings';
-import { assertIsoDate } from '../warehouse/layout';
 import type { DatasetRunResult } from '../workflows';
 import { formatRunReport } from './report';
 
@@ -32,11 +31,7 @@ export function runCommand(): Command {
 }
 
 async function run(opts: RunOptions): Promise<number> {
-  try {
-    assertIsoDate(opts.date);
-  } catch (err) {
-    throw new ConfigError(`--date: ${(err as Error).message}`);
-  }
+  checkedDate('--date', opts.date);
   const config = loadConfig(opts.config, { inputDir: opts.input });
   const tables = opts.tables?.split(',').map((t) => t.trim()).filter(Boolean);
   const settings = temporalSettings();
@@ -53,7 +48,7 @@ async function run(opts: RunOptions): Promise<number> {
     try {
       outcome = { status: 'completed', run: await handle.result() };
     } catch (err) {
-      outcome = { status: 'failed', ...failureOf(err) };
+      outcome = { status: 'failed', ...runFailure(err) };
     } finally {
       await stopProgress();
     }
@@ -68,13 +63,4 @@ async function run(opts: RunOptions): Promise<number> {
   } finally {
     await connection.close();
   }
-}
-
-/** The run's message and, when tables failed, the per-table outcomes the workflow attached. */
-function failureOf(err: unknown): { error: string; run?: DatasetRunResult } {
-  const cause = err instanceof WorkflowFailedError ? err.cause : err;
-  if (cause instanceof ApplicationFailure) {
-    return { error: cause.message, run: cause.details?.[0] as DatasetRunResult | undefined };
-  }
-  return { error: cause instanceof Error ? cause.message : String(cause) };
 }

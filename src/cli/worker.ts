@@ -1,7 +1,7 @@
 import { Command } from 'commander';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { Engine } from '../engine/duckdb';
-import { engineSettings, temporalSettings } from '../settings';
+import { engineSettings, metricsAddress, temporalSettings } from '../settings';
 import { createWorker } from '../worker';
 
 export function workerCommand(): Command {
@@ -12,6 +12,9 @@ export function workerCommand(): Command {
       // DuckDB's async calls use libuv's thread pool; too small a pool can stall connect() (duckdb-node-neo #325).
       process.env.UV_THREADPOOL_SIZE ??= String(Math.max(8, opts.maxActivities * 2));
       const settings = temporalSettings();
+      const metrics = metricsAddress();
+      // Before any connection: the runtime's telemetry is fixed when it is created.
+      if (metrics) Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: metrics } } } });
       const engine = await Engine.create(engineSettings());
       const connection = await NativeConnection.connect({ address: settings.address });
       try {
@@ -23,6 +26,7 @@ export function workerCommand(): Command {
           workflowBundlePath: process.env.CDCFLOW_WORKFLOW_BUNDLE || undefined,
         });
         process.stderr.write(`cdcflow worker: task queue "${settings.taskQueue}" on ${settings.address} (namespace ${settings.namespace})\n`);
+        if (metrics) process.stderr.write(`metrics for Prometheus: http://${metrics}/metrics\n`);
         await worker.run();
       } finally {
         await connection.close();
