@@ -42,7 +42,7 @@ function formatStatus(dataset: string, runs: RunRow[]): string {
     count(r, 'deletes'),
     count(r, 'unchanged'),
     r.durationSeconds === undefined ? '-' : r.durationSeconds.toFixed(1),
-    r.url,
   ]);
-  return pad([['date', 'table', 'state', 'I', 'U', 'D', 'N', 'seconds', 'UI'], ...rows]);
+  const lines = pad([['date', 'table', 'state', 'I', 'U', 'D', 'N', 'seconds'], ...rows]).split('\n');
+  return lines.map((line, i) => `${line}  ${i === 0 ? 'UI' : ordered[i - 1].url}`).join('\n');
 }
