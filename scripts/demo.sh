@@ -25,7 +25,7 @@ export CDCFLOW_TASK_QUEUE="${CDCFLOW_TASK_QUEUE:-cdcflow-demo}"
 
 cdcflow() { node "$PROJECT_ROOT/dist/cli/main.js" "$@"; }
 # A server started before the count search attributes existed gets them now (no-op otherwise).
-cdcflow setup >/dev/null
+cdcflow setup >/dev/null || note "cdcflow setup failed: runs may lack the count search attributes"
 
 DEMO_DIR="$STATE_DIR/demo"
 rm -rf "$DEMO_DIR"
