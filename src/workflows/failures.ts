@@ -1,5 +1,5 @@
 /** Failures as a person reads them: the innermost message, which names file, row and column. */
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
 
 interface Chain {
   message?: string;
@@ -21,8 +21,10 @@ export function rootMessage(err: unknown): string {
 /**
  * A stage's failure restated as "<stage> failed: <the activity's words>", keeping the chain as
  * its cause, so the table run's failure in the UI reads plainly instead of "Activity task failed".
+ * A cancellation stays what it is, so a cancelled run ends cancelled.
  */
-export function plainStageFailure(stage: string, err: unknown): ApplicationFailure {
+export function plainStageFailure(stage: string, err: unknown): unknown {
+  if (isCancellation(err)) return err;
   return ApplicationFailure.create({
     type: innermost(err)?.type ?? 'StageFailed',
     message: `${stage} failed: ${rootMessage(err)}`,

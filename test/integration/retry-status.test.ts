@@ -1,7 +1,7 @@
 /**
  * `cdcflow retry` re-runs only the tables that failed (after the input is fixed), and the
  * outputs are then those of a run that never failed; `cdcflow status` lists the runs per table
- * and date with their state and counts.
+ * and date with their state and counts; a cancelled table run stays cancelled.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load';
 import { tableWorkflowId } from '../../src/workflows/ids';
 import { cdcflow } from '../support/cli';
-import { type Harness, readRows, renameDataset, runDataset, startHarness, tempDir, uniqueDataset, writeCsv } from '../support/harness';
+import { type Harness, readRows, renameDataset, runDataset, startHarness, tempDir, uniqueDataset, writeConfig, writeCsv } from '../support/harness';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -78,5 +78,23 @@ describe('cdcflow retry and status', () => {
     expect(status.runs.filter((r) => r.kind === 'dataset').map((r) => r.state)).toEqual(['COMPLETED', 'FAILED']);
     const plain = await cdcflow(['status', '--config', configPath, '--days', '1'], env());
     expect(plain.stdout).toMatch(/2024-01-01\s+refunds\s+COMPLETED\s+2\s+0\s+0\s+0\s+\d+\.\d\s+http:\/\/\S+refunds/);
+  });
+
+  it('a cancelled table run ends cancelled, not restated as a failure', async () => {
+    const slow = await startHarness({ beforeStage: (stage) => (stage === 'hash' ? sleep(1500) : undefined) });
+    try {
+      const dir = tempDir();
+      const dataset = uniqueDataset('cancel');
+      writeCsv(path.join(dir, 'items.csv'), ['id', 'v'], [[1, 'a']]);
+      const config = writeConfig(dir, { dataset, warehouse: 'wh', tables: [{ name: 'items', keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }], source: { format: 'csv', path: 'items.csv' } }] });
+      const outcome = runDataset(slow, config, '2024-01-01');
+      const table = slow.client.workflow.getHandle(tableWorkflowId(dataset, '2024-01-01', 'items'));
+      for (let i = 0; i < 50 && !(await table.describe().catch(() => undefined)); i++) await sleep(100);
+      await table.cancel();
+      expect(await outcome).toMatchObject({ ok: false });
+      expect((await table.describe()).status.name).toBe('CANCELLED');
+    } finally {
+      await slow.stop();
+    }
   });
 });
