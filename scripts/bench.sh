@@ -28,9 +28,8 @@ if [[ -z "${TEMPORAL_ADDRESS:-}" ]]; then
   temporal="$(ensure_temporal_cli | tail -n1)"
   port="$(free_port)"
   mkdir -p "$STATE_DIR/bench"
-  "$temporal" server start-dev --headless --ip 127.0.0.1 --port "$port" --log-level error \
-    --search-attribute CdcflowDataset=Keyword --search-attribute CdcflowTable=Keyword \
-    --search-attribute CdcflowBusinessDate=Keyword --search-attribute CdcflowMode=Keyword \
+  mapfile -t sa_flags < <(search_attribute_flags)
+  "$temporal" server start-dev --headless --ip 127.0.0.1 --port "$port" --log-level error "${sa_flags[@]}" \
     >"$STATE_DIR/bench-temporal.log" 2>&1 &
   server_pid=$!
   wait_for_port 127.0.0.1 "$port" 60 "$server_pid"

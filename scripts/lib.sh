@@ -20,6 +20,18 @@ export PROJECT_ROOT STATE_DIR
 # reachable from every machine this project runs on (GitHub releases are not).
 TEMPORAL_CLI_VERSION="1.9.1"
 
+# cdcflow's search attributes (Name=Type as the Temporal CLI takes them); the same list as
+# src/workflows/search-attributes.ts, which `cdcflow setup` registers on an existing server.
+CDCFLOW_SEARCH_ATTRIBUTES=(CdcflowDataset=Keyword CdcflowTable=Keyword CdcflowBusinessDate=Keyword
+  CdcflowMode=Keyword CdcflowInserts=Int CdcflowUpdates=Int CdcflowDeletes=Int CdcflowUnchanged=Double
+  CdcflowRows=Double)
+
+# "--search-attribute A=T --search-attribute B=U ..." for `temporal server start-dev`.
+search_attribute_flags() {
+  local sa
+  for sa in "${CDCFLOW_SEARCH_ATTRIBUTES[@]}"; do printf -- '--search-attribute\n%s\n' "$sa"; done
+}
+
 die() {
   echo "error: $*" >&2
   exit 1
@@ -310,4 +322,18 @@ stop_postgres_server() {
   if postgres_server_running "$dir"; then
     as_postgres "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null || die "could not stop PostgreSQL in $dir/data"
   fi
+}
+
+# Debian's chromium for the browser test of the Temporal UI (Playwright's own browser download
+# is not reachable everywhere); CHROMIUM_PATH points elsewhere if it is installed another way.
+ensure_chromium() {
+  local bin="${CHROMIUM_PATH:-/usr/bin/chromium}"
+  [[ -x "$bin" ]] && return 0
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    note "Installing chromium with apt-get (for the browser test)..."
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } >/dev/null 2>&1 ||
+      die "could not install chromium with apt-get"
+    return 0
+  fi
+  die "the browser test needs chromium at $bin (apt-get install chromium, or set CHROMIUM_PATH)"
 }

@@ -41,6 +41,7 @@ if [[ -f "$PID_FILE" ]]; then
 fi
 
 if [[ -z "$pid" ]]; then
+  mapfile -t sa_flags < <(search_attribute_flags)
   # Fresh log per start (previous one kept) so failures show only this run's output.
   [[ -f "$LOG_FILE" ]] && mv -f "$LOG_FILE" "$LOG_FILE.prev"
   # setsid + nohup: detach from this shell's session so the server outlives the
@@ -51,10 +52,7 @@ if [[ -z "$pid" ]]; then
     --ip 127.0.0.1 --port "$PORT" --ui-port "$UI_PORT" \
     --db-filename "$DB_FILE" \
     --log-level warn \
-    --search-attribute CdcflowDataset=Keyword \
-    --search-attribute CdcflowTable=Keyword \
-    --search-attribute CdcflowBusinessDate=Keyword \
-    --search-attribute CdcflowMode=Keyword \
+    "${sa_flags[@]}" \
     </dev/null >"$LOG_FILE" 2>&1 &
   # Wait for the pid file the child writes (it is immediate in practice).
   for _ in $(seq 50); do

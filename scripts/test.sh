@@ -8,6 +8,7 @@ cd "$PROJECT_ROOT"
 
 ensure_node_modules
 ensure_duckdb_extensions
+ensure_chromium
 
 # Type-check src + test once here; jest itself only transpiles.
 npx --no-install tsc --noEmit -p . || die "type check failed (tsc --noEmit -p .)"

@@ -34,6 +34,14 @@ export function engineSettings(env: NodeJS.ProcessEnv = process.env): EngineSett
   };
 }
 
+/** Where the worker serves Prometheus metrics: CDCFLOW_METRICS_PORT (and _HOST, default 0.0.0.0), or nowhere. */
+export function metricsAddress(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const port = env.CDCFLOW_METRICS_PORT;
+  if (!port) return undefined;
+  if (!/^\d+$/.test(port) || Number(port) > 65535) throw new Error(`CDCFLOW_METRICS_PORT must be a port number, not ${JSON.stringify(port)}`);
+  return `${env.CDCFLOW_METRICS_HOST || '0.0.0.0'}:${port}`;
+}
+
 export function runUrl(settings: TemporalSettings, workflowId: string, runId: string): string {
   return `${settings.uiUrl}/namespaces/${encodeURIComponent(settings.namespace)}/workflows/${encodeURIComponent(workflowId)}/${runId}/history`;
 }

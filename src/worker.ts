@@ -1,6 +1,7 @@
 /** Builds a cdcflow worker: the workflows plus the stage activities bound to one DuckDB engine. */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
+import { stageMetricsInterceptor } from './activities/stage-metrics';
 import type { TemporalSettings } from './settings';
 
 export interface WorkerOptions {
@@ -22,6 +23,7 @@ export function createWorker(options: WorkerOptions): Promise<Worker> {
       ? { workflowBundle: { codePath: options.workflowBundlePath } }
       : { workflowsPath: require.resolve('./workflows') }),
     activities: createActivities(options.deps),
+    interceptors: { activity: [stageMetricsInterceptor] },
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 4,
   });
 }

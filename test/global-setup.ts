@@ -1,7 +1,7 @@
 /**
  * Jest globalSetup for the integration project.
  *
- * - Starts one throw-away Temporal dev server (in-memory, headless, random port)
+ * - Starts one throw-away Temporal dev server (in-memory, random ports, Web UI included)
  *   for the whole run, unless the user points TEMPORAL_ADDRESS at a server.
  * - Bundles the workflow code once, so each test's Worker can skip webpack.
  *
@@ -11,6 +11,8 @@
  *   CDCFLOW_TEST_WORKFLOW_BUNDLE   path to the bundled workflows, for
  *                                  Worker.create({ workflowBundle: { codePath } })
  *   CDCFLOW_TEST_PG_URL            a throw-away PostgreSQL cluster (test/support/postgres-server.ts)
+ *   CDCFLOW_TEST_UI_URL            the server's Web UI (the browser test drives it); with a
+ *                                  user's TEMPORAL_ADDRESS, TEMPORAL_UI_URL or port + 1000
  */
 import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
@@ -18,6 +20,7 @@ import * as net from 'net';
 import * as path from 'path';
 import { Connection } from '@temporalio/client';
 import { startPostgres, stopPostgres } from './support/postgres-server';
+import { CDCFLOW_SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 export const TEST_STATE_DIR = path.join(PROJECT_ROOT, '.cdcflow', 'test');
@@ -25,14 +28,16 @@ export const PID_FILE = path.join(TEST_STATE_DIR, 'temporal.pid');
 const LOG_FILE = path.join(TEST_STATE_DIR, 'temporal-server.log');
 const BUNDLE_FILE = path.join(TEST_STATE_DIR, 'workflow-bundle.js');
 
-/** Custom search attributes the workflows set; kept in sync with scripts/start-temporal.sh. */
-export const SEARCH_ATTRIBUTES = ['CdcflowDataset', 'CdcflowTable', 'CdcflowBusinessDate', 'CdcflowMode'] as const;
+/** Custom search attributes the workflows set, with their types as the Temporal CLI spells them. */
+export const SEARCH_ATTRIBUTES = CDCFLOW_SEARCH_ATTRIBUTES.map((key) => key.name);
+const SEARCH_ATTRIBUTE_FLAGS = CDCFLOW_SEARCH_ATTRIBUTES.map((key) => `${key.name}=${key.type[0]}${key.type.slice(1).toLowerCase()}`);
 
 const READY_TIMEOUT_MS = 60_000;
 
 export interface TemporalTestServer {
   pid: number;
   address: string;
+  uiUrl: string;
   logFile: string;
   child: ChildProcess;
 }
@@ -187,18 +192,20 @@ class ServerExitedError extends Error {}
 
 async function startServerOnce(bin: string): Promise<TemporalTestServer> {
   const port = await freePort();
+  const uiPort = await freePort();
   const address = `127.0.0.1:${port}`;
   const args = [
     'server',
     'start-dev',
-    '--headless',
+    '--ui-port',
+    String(uiPort),
     '--ip',
     '127.0.0.1',
     '--port',
     String(port),
     '--log-level',
     'error',
-    ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+    ...SEARCH_ATTRIBUTE_FLAGS.flatMap((flag) => ['--search-attribute', flag]),
   ];
   const logFd = fs.openSync(LOG_FILE, 'w');
   let child: ChildProcess;
@@ -221,7 +228,7 @@ async function startServerOnce(bin: string): Promise<TemporalTestServer> {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   fs.writeFileSync(PID_FILE, `${pid}\n`);
-  const server: TemporalTestServer = { pid, address, logFile: LOG_FILE, child };
+  const server: TemporalTestServer = { pid, address, uiUrl: `http://127.0.0.1:${uiPort}`, logFile: LOG_FILE, child };
   globalThis.__TEMPORAL_SERVER__ = server;
 
   await waitForTemporal(address, {
@@ -282,7 +289,7 @@ export default async function globalSetup(): Promise<void> {
         throw new Error(
           `TEMPORAL_ADDRESS=${userAddress} is not usable for the tests: ${errorMessage(err)}\n` +
             `(unset TEMPORAL_ADDRESS to let the tests start their own server, or register the search ` +
-            `attributes ${SEARCH_ATTRIBUTES.join(', ')} as Keyword)`,
+            `attributes ${SEARCH_ATTRIBUTE_FLAGS.join(', ')}, e.g. with cdcflow setup)`,
         );
       })
     : startServer();
@@ -303,5 +310,9 @@ export default async function globalSetup(): Promise<void> {
   }
   if (!userAddress) {
     process.env.TEMPORAL_ADDRESS = globalThis.__TEMPORAL_SERVER__!.address;
+    process.env.CDCFLOW_TEST_UI_URL = globalThis.__TEMPORAL_SERVER__!.uiUrl;
+  } else {
+    const port = Number(userAddress.slice(userAddress.lastIndexOf(':') + 1));
+    process.env.CDCFLOW_TEST_UI_URL = process.env.TEMPORAL_UI_URL || `http://localhost:${port + 1000}`;
   }
 }

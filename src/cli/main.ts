@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { generateCommand } from './generate';
+import { retryCommand } from './retry';
 import { runCommand } from './run';
+import { scheduleCommand } from './schedule';
 import { schemaCommand } from './schema';
+import { setupCommand } from './setup';
+import { statusCommand } from './status';
 import { validateCommand } from './validate';
 import { workerCommand } from './worker';
 
@@ -16,6 +20,10 @@ program.addCommand(schemaCommand());
 program.addCommand(generateCommand());
 program.addCommand(workerCommand());
 program.addCommand(runCommand());
+program.addCommand(scheduleCommand());
+program.addCommand(retryCommand());
+program.addCommand(statusCommand());
+program.addCommand(setupCommand());
 
 /** The message with its causes: SDK errors often say "failed" and keep the reason in `cause`. */
 function describeError(err: unknown): string {

@@ -3,7 +3,7 @@ import type { DatasetRunResult } from '../workflows';
 
 const OPS = ['I', 'U', 'D', 'X', 'N'] as const;
 
-function pad(cells: string[][]): string {
+export function pad(cells: string[][]): string {
   const widths = cells[0].map((_, i) => Math.max(...cells.map((row) => row[i].length)));
   return cells.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')).join('\n');
 }

@@ -1,15 +1,15 @@
-import { Client, WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { Client } from '@temporalio/client';
 import { Command } from 'commander';
 import { awaitResult } from '../client/await-result';
+import { checkedDate } from '../client/checked-date';
 import { connectClient } from '../client/connect';
+import { runFailure } from '../client/run-failure';
 import { startDatasetRun } from '../client/start-run';
 import { watchProgress } from '../client/progress';
 import { loadConfig } from '../config/load';
 import type { DatasetConfig } from '../config/types';
 import { ConfigError } from '../errors';
 import { runUrl, temporalSettings } from '../settings';
-import { assertIsoDate } from '../warehouse/layout';
 import type { DatasetRunResult } from '../workflows';
 import { formatRunReport } from './report';
 
@@ -37,11 +37,7 @@ export function runCommand(): Command {
 }
 
 async function run(opts: RunOptions): Promise<number> {
-  try {
-    assertIsoDate(opts.date);
-  } catch (err) {
-    throw new ConfigError(`--date: ${(err as Error).message}`);
-  }
+  checkedDate('--date', opts.date);
   const config = loadConfig(opts.config, { inputDir: opts.input });
   const tables = selectedTables(config, opts.tables);
   const settings = temporalSettings();
@@ -67,7 +63,7 @@ async function run(opts: RunOptions): Promise<number> {
       });
       outcome = { status: 'completed', run };
     } catch (err) {
-      outcome = { status: 'failed', ...failureOf(err) };
+      outcome = { status: 'failed', ...runFailure(err) };
     } finally {
       await stopProgress();
     }
@@ -92,13 +88,4 @@ function selectedTables(config: DatasetConfig, option: string | undefined): stri
     throw new ConfigError(`--tables: dataset ${config.dataset} has no table(s) ${unknown.join(', ')} (tables: ${config.tables.map((t) => t.name).join(', ')})`);
   }
   return tables;
-}
-
-/** The run's message and, when tables failed, the per-table outcomes the workflow attached. */
-function failureOf(err: unknown): { error: string; run?: DatasetRunResult } {
-  const cause = err instanceof WorkflowFailedError ? err.cause : err;
-  if (cause instanceof ApplicationFailure) {
-    return { error: cause.message, run: cause.details?.[0] as DatasetRunResult | undefined };
-  }
-  return { error: cause instanceof Error ? cause.message : String(cause) };
 }

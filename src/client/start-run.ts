@@ -38,7 +38,10 @@ async function assertSameRequest(handle: WorkflowHandle, request: RunRequest): P
   );
 }
 
-export async function startDatasetRun(client: Client, settings: TemporalSettings, input: DatasetWorkflowInput): Promise<StartedRun> {
+/** A run started by hand names its business date (scheduled runs derive theirs). */
+export type DatedRunInput = DatasetWorkflowInput & { businessDate: string };
+
+export async function startDatasetRun(client: Client, settings: TemporalSettings, input: DatedRunInput): Promise<StartedRun> {
   const workflowId = datasetWorkflowId(input.config.dataset, input.businessDate);
   let handle: WorkflowHandle<typeof datasetWorkflow>;
   let attached = false;

@@ -123,5 +123,10 @@ export function resolveConfig(file: DatasetFile, configDir: string, options: Res
       warehouse,
       retention: file.retention,
     })),
+    schedules: file.schedules.map(({ businessDate, cron, ...s }) => ({
+      ...s,
+      cron: cron ?? [],
+      businessDateOffsetDays: businessDate === 'scheduled-day' ? 0 : businessDate === 'previous-day' ? -1 : businessDate.offsetDays,
+    })),
   };
 }

@@ -141,6 +141,32 @@ const table = z
     });
   });
 
+function knownTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Go-style durations as Temporal takes them: `90s`, `15m`, `1h`, `1d`. */
+const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must be a number with a unit: ms, s, m, h or d (e.g. 15m)');
+
+const schedule = z
+  .strictObject({
+    name: z.string().regex(PATH_NAME, 'must start with a letter and hold only letters, digits, _ and - (at most 63)').default('daily').describe('Names the Temporal Schedule: cdcflow/<dataset>/<name>.'),
+    cron: z.array(z.string().min(1)).optional().describe('Cron expressions (minute hour day-of-month month day-of-week), e.g. "0 2 * * *".'),
+    every: duration.optional().describe('An interval instead of (or besides) cron, e.g. 1h.'),
+    timeZone: z.string().min(1).refine(knownTimeZone, 'is not a known IANA time zone (e.g. Europe/Paris)').default('UTC').describe('IANA time zone of the cron expressions and of the business date.'),
+    businessDate: z.enum(['scheduled-day', 'previous-day']).or(z.strictObject({ offsetDays: z.number().int().min(-366).max(366) })).default('previous-day').describe('Which date a run processes: the scheduled day, the day before, or the scheduled day plus offsetDays, in timeZone.'),
+    overlap: z.enum(['skip', 'buffer-one']).default('skip').describe('When the previous run is still going: skip this one, or run it after (one at most).'),
+    catchupWindow: duration.default('1d').describe('After an outage, runs missed within this window are still started.'),
+    mode: z.enum(['full', 'delta']).optional().describe("Overrides every table's mode for this schedule's runs (e.g. delta daily, full weekly)."),
+    paused: z.boolean().default(false),
+  })
+  .refine((s) => Boolean(s.cron?.length || s.every), { message: 'needs cron or every' });
+
 export const datasetFileSchema = z
   .strictObject({
     dataset: z.string().regex(PATH_NAME, 'must start with a letter and hold only letters, digits, _ and - (at most 63)'),
@@ -161,6 +187,7 @@ export const datasetFileSchema = z
     maxDeleteShare: maxDeleteShare.default(0.5),
     allowDeletes: allowDeletes.default(false),
     tables: z.array(table).min(1, 'needs at least one table'),
+    schedules: z.array(schedule).default([]).describe('Temporal Schedules that run the dataset (cdcflow schedule apply).'),
   })
   .superRefine((d, ctx) => {
     const seen = new Map<string, string>();
@@ -168,6 +195,11 @@ export const datasetFileSchema = z
       const earlier = seen.get(t.name.toLowerCase());
       if (earlier) ctx.addIssue({ code: 'custom', path: ['tables', i, 'name'], message: `duplicates table "${earlier}"` });
       else seen.set(t.name.toLowerCase(), t.name);
+    });
+    const names = new Set<string>();
+    d.schedules.forEach((s, i) => {
+      if (names.has(s.name)) ctx.addIssue({ code: 'custom', path: ['schedules', i, 'name'], message: `duplicates schedule "${s.name}"` });
+      names.add(s.name);
     });
   });
 

@@ -78,4 +78,21 @@ export interface DatasetConfig {
   maxConcurrentTables: number;
   heartbeatTimeoutSeconds: number;
   tables: TableConfig[];
+  schedules: ScheduleConfig[];
+}
+
+/** A Temporal Schedule that runs the dataset; the business date comes from the scheduled time. */
+export interface ScheduleConfig {
+  name: string;
+  cron: string[];
+  /** Interval such as `1h`, or none. */
+  every?: string;
+  timeZone: string;
+  /** Days added to the scheduled day (in timeZone) to get the business date: 0 or -1 usually. */
+  businessDateOffsetDays: number;
+  overlap: 'skip' | 'buffer-one';
+  catchupWindow: string;
+  /** Overrides every table's mode in this schedule's runs. */
+  mode?: Mode;
+  paused: boolean;
 }

@@ -2,19 +2,25 @@
  * A dataset's run for a business date: one child workflow per table, a bounded number at a
  * time. A failed table does not stop the others; the run fails at the end, naming them.
  */
-import { ApplicationFailure, defineQuery, executeChild, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
-import type { DatasetConfig } from '../config/types';
+import { ApplicationFailure, defineQuery, executeChild, setHandler, upsertMemo } from '@temporalio/workflow';
+import type { DatasetConfig, Mode } from '../config/types';
+import { type ScheduledDateRule, scheduledBusinessDate } from './business-date';
+import { rootMessage } from './failures';
 import { tableWorkflowId } from './ids';
-import { MODE_KEY, TABLE_KEY } from './search-attributes';
+import { recordBusinessDate, recordCounts, sumCounts, tableRunAttributes } from './run-attributes';
 import { type TableRunResult, tableWorkflow } from './table-workflow';
 
 export interface DatasetWorkflowInput {
   config: DatasetConfig;
-  businessDate: string;
+  /** Absent in runs a Schedule starts: derived from the scheduled time with `schedule`'s rule. */
+  businessDate?: string;
+  schedule?: ScheduledDateRule;
   /** Run only these tables (all when absent). */
   tables?: string[];
   /** Let through what the delete guard refuses (`run --allow-deletes`); recorded in the memo. */
   allowDeletes?: boolean;
+  /** Overrides every table's mode (a schedule's, e.g. full weekly on delta tables). */
+  mode?: Mode;
 }
 
 export type TableOutcome =
@@ -30,14 +36,9 @@ export interface DatasetRunResult {
 
 export const datasetProgressQuery = defineQuery<DatasetRunResult>('datasetProgressQuery');
 
-/** The innermost message of a failure chain: the activity's own words. */
-function rootMessage(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown };
-  while (e?.cause) e = e.cause as typeof e;
-  return e?.message ?? String(err);
-}
-
-export async function datasetWorkflow({ config, businessDate, tables, allowDeletes }: DatasetWorkflowInput): Promise<DatasetRunResult> {
+export async function datasetWorkflow({ config, tables, mode, allowDeletes, ...input }: DatasetWorkflowInput): Promise<DatasetRunResult> {
+  const businessDate = input.businessDate ?? scheduledBusinessDate(input.schedule);
+  if (!input.businessDate) recordBusinessDate(businessDate);
   const unknown = (tables ?? []).filter((name) => !config.tables.some((t) => t.name === name));
   if (unknown.length > 0) {
     throw ApplicationFailure.nonRetryable(
@@ -45,12 +46,11 @@ export async function datasetWorkflow({ config, businessDate, tables, allowDelet
       'ConfigError',
     );
   }
-  const selected = config.tables.filter((t) => !tables?.length || tables.includes(t.name));
+  const selected = config.tables.filter((t) => !tables?.length || tables.includes(t.name)).map((t) => (mode ? { ...t, mode } : t));
   const outcomes: TableOutcome[] = selected.map((t) => ({ table: t.name, status: 'pending' }));
   const progress = (): DatasetRunResult => ({ dataset: config.dataset, businessDate, tables: outcomes });
   setHandler(datasetProgressQuery, progress);
 
-  const inherited = workflowInfo().typedSearchAttributes;
   const queue = selected.map((table, index) => ({ table, index }));
   async function lane(): Promise<void> {
     for (let next = queue.shift(); next; next = queue.shift()) {
@@ -60,13 +60,7 @@ export async function datasetWorkflow({ config, businessDate, tables, allowDelet
         const result = await executeChild(tableWorkflow, {
           workflowId: tableWorkflowId(config.dataset, businessDate, table.name),
           args: [{ table, businessDate, heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds, allowDeletes }],
-          // Children carry the dataset's search attributes plus their own, where registered.
-          typedSearchAttributes: inherited.getAll().length
-            ? inherited.updateCopy([
-                { key: TABLE_KEY, value: table.name },
-                { key: MODE_KEY, value: table.mode },
-              ])
-            : undefined,
+          typedSearchAttributes: tableRunAttributes(config.dataset, businessDate, table.name, table.mode),
         });
         outcomes[index] = { table: table.name, status: 'completed', result };
       } catch (err) {
@@ -77,10 +71,9 @@ export async function datasetWorkflow({ config, businessDate, tables, allowDelet
   await Promise.all(Array.from({ length: Math.min(config.maxConcurrentTables, selected.length) }, lane));
 
   const result = progress();
-  upsertMemo({
-    counts: Object.fromEntries(outcomes.flatMap((o) => (o.status === 'completed' ? [[o.table, o.result.counts]] : []))),
-    ...(allowDeletes ? { allowDeletes: true } : {}),
-  });
+  const completed = outcomes.flatMap((o) => (o.status === 'completed' ? [o.result] : []));
+  upsertMemo({ counts: Object.fromEntries(completed.map((r) => [r.table, r.counts])), ...(allowDeletes ? { allowDeletes: true } : {}) });
+  recordCounts(sumCounts(completed.map((r) => r.counts)));
   const failed = outcomes.filter((o): o is Extract<TableOutcome, { status: 'failed' }> => o.status === 'failed');
   if (failed.length > 0) {
     throw ApplicationFailure.create({

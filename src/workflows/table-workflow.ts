@@ -1,10 +1,11 @@
 /** One table's run for a business date: the stage activities, in order. */
-import { ActivityFailure, ApplicationFailure, defineQuery, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { ApplicationFailure, defineQuery, setHandler, upsertMemo } from '@temporalio/workflow';
 import type { OperationCounts, WriteResult } from '../activities/types';
 import type { Mode, TableConfig } from '../config/types';
-import { NON_RETRYABLE_ERROR_TYPES } from '../errors';
 import { DELETE_GUARD_OVERRIDE_HINT, evaluateDeleteGuard } from './delete-guard';
+import { plainStageFailure } from './failures';
+import { recordCounts } from './run-attributes';
+import { stageActivities } from './stage-activities';
 
 export interface TableWorkflowInput {
   table: TableConfig;
@@ -35,7 +36,8 @@ export interface TableRunResult {
 const MAX_REBASES = 5;
 
 function isStaleBase(err: unknown): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'StaleBaseError';
+  // Stage failures arrive restated by plainStageFailure, which keeps the activity's error type.
+  return err instanceof ApplicationFailure && err.type === 'StaleBaseError';
 }
 
 export const TABLE_STAGES = ['plan', 'extract', 'hash', 'inserts', 'deletes', 'updates', 'write'] as const;
@@ -49,18 +51,7 @@ export interface TableProgress {
 export const tableProgressQuery = defineQuery<TableProgress>('tableProgressQuery');
 
 export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSeconds, allowDeletes }: TableWorkflowInput): Promise<TableRunResult> {
-  const a = proxyActivities<Activities>({
-    // Big batches take long; a dead worker is noticed through missed heartbeats instead.
-    startToCloseTimeout: '12 hours',
-    heartbeatTimeout: `${heartbeatTimeoutSeconds} seconds`,
-    retry: {
-      initialInterval: '1 second',
-      backoffCoefficient: 2,
-      maximumInterval: '1 minute',
-      maximumAttempts: 10,
-      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-    },
-  });
+  const a = stageActivities(heartbeatTimeoutSeconds, table.name, businessDate);
 
   const started = Date.now();
   let stagesDone = 0;
@@ -71,7 +62,9 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
   const skippedStages: string[] = [];
   async function step<R extends object>(name: TableProgress['stage'], run: () => Promise<R>): Promise<R> {
     stage = name;
-    const result = await run();
+    const result = await run().catch((err: unknown) => {
+      throw plainStageFailure(name, err);
+    });
     if ('skipped' in result && result.skipped) skippedStages.push(name);
     stagesDone += 1;
     return result;
@@ -139,5 +132,6 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
     historyRows: result.historyRows,
     ...(guard?.verdict === 'override' ? { deleteGuardOverridden: guard.reason } : {}),
   });
+  recordCounts(result.counts);
   return result;
 }

@@ -6,32 +6,10 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { datasetWorkflowId } from '../../src/workflows/ids';
+import { CLI, cdcflow } from '../support/cli';
 import { type Harness, startHarness, tempDir, uniqueDataset, writeCsv } from '../support/harness';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
-
-const CLI = path.resolve(__dirname, '../../dist/cli/main.js');
-
-interface Exit {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cdcflow(args: string[], env: Record<string, string>, until?: (stderr: string) => boolean): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      if (until?.(stderr)) child.kill('SIGTERM');
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('cdcflow run (CLI)', () => {
   let h: Harness;

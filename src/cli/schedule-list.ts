@@ -1,0 +1,39 @@
+import { Command } from 'commander';
+import { listDatasetSchedules } from '../client/schedules/list-schedules';
+import { withClient } from '../client/with-client';
+import { loadConfig } from '../config/load';
+import { temporalSettings } from '../settings';
+
+export function scheduleListCommand(): Command {
+  return new Command('list')
+    .description("the dataset's Schedules: spec, paused or not, next and recent runs")
+    .requiredOption('--config <file>', 'dataset config (YAML)')
+    .option('--json', 'print one JSON object on stdout')
+    .action(async (opts: { config: string; json?: boolean }) => {
+      const config = loadConfig(opts.config);
+      const settings = temporalSettings();
+      const schedules = await withClient(settings, (client) => listDatasetSchedules(client, config.dataset));
+      const rows = schedules.map((s) => ({
+        scheduleId: s.scheduleId,
+        paused: s.state.paused,
+        note: s.state.note,
+        intervals: s.spec?.intervals?.map((i) => `${Number(i.every) / 1000}s`),
+        timeZone: s.spec?.timezone,
+        nextRuns: s.info.nextActionTimes.slice(0, 3).map((d) => d.toISOString()),
+        recentRuns: s.info.recentActions.map((a) => ({ scheduledAt: a.scheduledAt.toISOString(), workflowId: a.action.workflow.workflowId })),
+      }));
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ dataset: config.dataset, schedules: rows })}\n`);
+        return;
+      }
+      if (rows.length === 0) process.stdout.write(`${config.dataset} has no schedules on the server\n`);
+      for (const r of rows) {
+        process.stdout.write(
+          `${r.scheduleId}${r.paused ? `  PAUSED${r.note ? ` (${r.note})` : ''}` : ''}\n` +
+            `  every ${r.intervals?.join(', ') || '-'}  time zone ${r.timeZone ?? 'UTC'}\n` +
+            `  next: ${r.nextRuns.join(', ') || '-'}\n` +
+            `  recent: ${r.recentRuns.map((a) => `${a.scheduledAt} ${a.workflowId}`).join('; ') || '-'}\n`,
+        );
+      }
+    });
+}

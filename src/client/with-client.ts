@@ -1,0 +1,12 @@
+/** A Temporal client for the length of one command; the connection is closed after. */
+import { Client, Connection } from '@temporalio/client';
+import type { TemporalSettings } from '../settings';
+
+export async function withClient<T>(settings: TemporalSettings, work: (client: Client) => Promise<T>): Promise<T> {
+  const connection = await Connection.connect({ address: settings.address });
+  try {
+    return await work(new Client({ connection, namespace: settings.namespace }));
+  } finally {
+    await connection.close();
+  }
+}

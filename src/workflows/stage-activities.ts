@@ -1,0 +1,39 @@
+/**
+ * The stage activities as a table run calls them: one retry policy, and each call carrying a
+ * readable summary (stage, table, business date) that the UI shows in the run's timeline.
+ */
+import { type ActivityOptions, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { NON_RETRYABLE_ERROR_TYPES } from '../errors';
+
+const STAGE_OF: Record<keyof Activities, string> = {
+  planTableRun: 'plan',
+  extractSource: 'extract',
+  hashBatch: 'hash',
+  determineInserts: 'inserts',
+  determineDeletes: 'deletes',
+  determineUpdates: 'updates',
+  writeOutputs: 'write',
+};
+
+export function stageActivities(heartbeatTimeoutSeconds: number, table: string, businessDate: string): Activities {
+  const options: ActivityOptions = {
+    // Big batches take long; a dead worker is noticed through missed heartbeats instead.
+    startToCloseTimeout: '12 hours',
+    heartbeatTimeout: `${heartbeatTimeoutSeconds} seconds`,
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '1 minute',
+      maximumAttempts: 10,
+      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+    },
+  };
+  const proxies = proxyActivities<Activities>(options);
+  return new Proxy(proxies, {
+    get(target, name: keyof Activities) {
+      const summary = `${STAGE_OF[name] ?? name} · ${table} · ${businessDate}`;
+      return (...args: unknown[]) => target[name].executeWithOptions({ ...options, summary }, args as never);
+    },
+  });
+}

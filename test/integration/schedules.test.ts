@@ -1,0 +1,148 @@
+/**
+ * Schedules on the real server, through the CLI as an operator runs it: `schedule apply` is
+ * idempotent, follows config changes and removals; a triggered or backfilled action processes
+ * the business date of its scheduled time; `schedule backfill` runs past dates in order and
+ * ends where running them by hand ends.
+ */
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import { stringify } from 'yaml';
+import { listDatasetSchedules } from '../../src/client/schedules/list-schedules';
+import { scheduleId, scheduledWorkflowIdBase } from '../../src/client/schedules/schedule-ids';
+import { loadConfig } from '../../src/config/load';
+import type { DatasetRunResult } from '../../src/workflows';
+import { businessDateFor } from '../../src/workflows/business-date';
+import { datasetWorkflowId } from '../../src/workflows/ids';
+import { cdcflow } from '../support/cli';
+import { type Harness, readRows, renameDataset, runDataset, startHarness, tempDir, uniqueDataset, writeCsv } from '../support/harness';
+
+const DAYS: Record<string, (string | number)[][]> = {
+  '2024-01-01': [[1, 'a'], [2, 'b'], [3, 'c']],
+  '2024-01-02': [[1, 'a'], [2, 'B'], [4, 'd']],
+  '2024-01-03': [[2, 'B'], [4, 'D'], [5, 'e']],
+};
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+describe('cdcflow schedule', () => {
+  let h: Harness;
+  let dir: string;
+  beforeAll(async () => {
+    h = await startHarness();
+    dir = tempDir();
+    for (const [date, rows] of Object.entries(DAYS)) writeCsv(path.join(dir, `${date}.csv`), ['id', 'v'], rows);
+  });
+  afterAll(() => h?.stop());
+
+  const env = () => ({ TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue });
+
+  /** A config file in `dir` for `dataset`, with these schedules; returns its path. */
+  function writeDataset(dataset: string, schedules: object[] = []): string {
+    const file = path.join(dir, `${dataset}.yaml`);
+    const table = { name: 'items', keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }], source: { format: 'csv', path: '{date}.csv' } };
+    writeFileSync(file, stringify({ dataset, warehouse: 'wh', tables: [table], schedules }));
+    return file;
+  }
+
+  async function apply(config: string): Promise<string[]> {
+    const out = await cdcflow(['schedule', 'apply', '--config', config], env());
+    expect(out).toMatchObject({ code: 0 });
+    return out.stdout.trim().split('\n').map((line) => line.replace(/\s+/g, ' '));
+  }
+
+  it('apply creates, changes nothing the second time, updates a changed schedule and deletes a removed one', async () => {
+    const dataset = uniqueDataset('sched');
+    const daily = { name: 'daily', cron: ['0 2 * * *'], timeZone: 'Europe/Paris', paused: true };
+    const weekly = { name: 'weekly', cron: ['0 3 * * 0'], mode: 'full', businessDate: 'scheduled-day', paused: true };
+    const config = writeDataset(dataset, [daily, weekly]);
+    const [dailyId, weeklyId] = [scheduleId(dataset, 'daily'), scheduleId(dataset, 'weekly')];
+
+    expect(await apply(config)).toEqual([`created ${dailyId}`, `created ${weeklyId}`]);
+    expect(await apply(config)).toEqual([`unchanged ${dailyId}`, `unchanged ${weeklyId}`]);
+    const before = await h.client.schedule.getHandle(dailyId).describe();
+    expect(before.spec.timezone).toBe('Europe/Paris');
+    expect(before.state.paused).toBe(true);
+    expect(before.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
+
+    writeDataset(dataset, [{ ...daily, cron: ['30 5 * * *'], overlap: 'buffer-one' }, weekly]);
+    expect(await apply(config)).toEqual([`updated ${dailyId}`, `unchanged ${weeklyId}`]);
+    const after = await h.client.schedule.getHandle(dailyId).describe();
+    expect(after.policies.overlap).toBe(ScheduleOverlapPolicy.BUFFER_ONE);
+    const hourInParis = (d: Date) => new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Paris', hour: '2-digit', minute: '2-digit' }).format(d);
+    expect(after.info.nextActionTimes.map(hourInParis)).toEqual(after.info.nextActionTimes.map(() => '05:30'));
+    expect(await apply(config)).toEqual([`unchanged ${dailyId}`, `unchanged ${weeklyId}`]);
+
+    // Removal is found through the server's schedule list, which may lag a fresh create.
+    await eventually('both schedules listed', async () => ((await listDatasetSchedules(h.client, dataset)).length === 2 ? true : undefined));
+    writeDataset(dataset, [{ ...daily, cron: ['30 5 * * *'], overlap: 'buffer-one' }]);
+    expect(await apply(config)).toEqual([`unchanged ${dailyId}`, `deleted ${weeklyId}`]);
+    await expect(h.client.schedule.getHandle(weeklyId).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+
+    const list = await cdcflow(['schedule', 'list', '--config', config, '--json'], env());
+    expect(JSON.parse(list.stdout).schedules).toEqual([expect.objectContaining({ scheduleId: dailyId, paused: true, timeZone: 'Europe/Paris' })]);
+    expect((await cdcflow(['schedule', 'delete', '--config', config], env())).stdout).toBe(`deleted ${dailyId}\n`);
+  });
+
+  it('a triggered schedule runs the business date of its scheduled time, with its mode', async () => {
+    const dataset = uniqueDataset('trig');
+    const zone = 'Pacific/Kiritimati'; // UTC+14: its day is rarely the UTC day
+    const expected = businessDateFor(new Date(), zone, -1);
+    writeCsv(path.join(dir, `${expected}.csv`), ['id', 'v'], [[7, 'x']]);
+    const config = writeDataset(dataset, [{ name: 'nightly', every: '1d', timeZone: zone, businessDate: 'previous-day', mode: 'delta', paused: true }]);
+    await apply(config);
+    expect((await cdcflow(['schedule', 'trigger', '--config', config, '--name', 'nightly'], env())).stdout).toBe(`triggered ${scheduleId(dataset, 'nightly')}\n`);
+    const workflowId = await eventually('the triggered run', async () => (await h.client.schedule.getHandle(scheduleId(dataset, 'nightly')).describe()).info.recentActions[0]?.action.workflow.workflowId);
+    const run: DatasetRunResult = await h.client.workflow.getHandle(workflowId).result();
+    expect(run.businessDate).toBe(expected);
+    expect(run.tables[0]).toMatchObject({ status: 'completed', result: { businessDate: expected, mode: 'delta', counts: { I: 1 } } });
+    await h.client.schedule.getHandle(scheduleId(dataset, 'nightly')).delete();
+  });
+
+  it('an action scheduled in the past (the schedule\'s own backfill) processes its own date, not today', async () => {
+    const dataset = uniqueDataset('past');
+    const config = writeDataset(dataset, [{ name: 'daily', cron: ['0 2 * * *'], timeZone: 'UTC', businessDate: 'previous-day', paused: true }]);
+    await apply(config);
+    await h.client.schedule.getHandle(scheduleId(dataset, 'daily')).backfill({
+      start: new Date('2024-01-02T01:59:00Z'),
+      end: new Date('2024-01-02T02:01:00Z'),
+      overlap: ScheduleOverlapPolicy.ALLOW_ALL,
+    });
+    const handle = h.client.workflow.getHandle<() => Promise<DatasetRunResult>>(`${scheduledWorkflowIdBase(dataset, 'daily')}-2024-01-02T02:00:00Z`);
+    const run = await eventually('the backfilled run', () => handle.result());
+    expect(run.businessDate).toBe('2024-01-01');
+    expect(run.tables[0]).toMatchObject({ status: 'completed', result: { counts: { I: 3 } } });
+    await h.client.schedule.getHandle(scheduleId(dataset, 'daily')).delete();
+  });
+
+  it('schedule backfill runs three past dates in order, one at a time, and ends as running them by hand does', async () => {
+    const dataset = uniqueDataset('bf');
+    const config = writeDataset(dataset);
+    const out = await cdcflow(['schedule', 'backfill', '--config', config, '--from', '2024-01-01', '--to', '2024-01-03'], env());
+    expect(out.code).toBe(0);
+    expect([...out.stdout.matchAll(new RegExp(`^${dataset} (\\S+)$`, 'gm'))].map((m) => m[1])).toEqual(['2024-01-01', '2024-01-02', '2024-01-03']);
+
+    const runs = await Promise.all(Object.keys(DAYS).map((d) => h.client.workflow.getHandle(datasetWorkflowId(dataset, d)).describe()));
+    for (let i = 1; i < runs.length; i++) expect(runs[i].startTime.getTime()).toBeGreaterThanOrEqual(runs[i - 1].closeTime!.getTime());
+
+    const byHand = renameDataset(loadConfig(config), uniqueDataset('hand'));
+    for (const date of Object.keys(DAYS)) expect((await runDataset(h, byHand, date)).ok).toBe(true);
+    const outputs = async (name: string) => ({
+      current: await readRows(h.engine, path.join(dir, 'wh', name, 'items', 'current.parquet'), 'id'),
+      history: await readRows(h.engine, path.join(dir, 'wh', name, 'items', 'history', '*', '*.parquet'), 'eff_start_date, id'),
+    });
+    const backfilled = await outputs(dataset);
+    expect(backfilled.history).toHaveLength(3 + 3 + 3);
+    expect(backfilled).toEqual(await outputs(byHand.dataset));
+  });
+});

@@ -1,0 +1,27 @@
+/** Runs the built CLI (dist/) as a user would, in a child process. */
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+
+export const CLI = path.resolve(__dirname, '../../dist/cli/main.js');
+
+export interface Exit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `cdcflow args…`; `until` may stop it (SIGTERM) once its stderr says enough. */
+export function cdcflow(args: string[], env: Record<string, string>, until?: (stderr: string) => boolean): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (until?.(stderr)) child.kill('SIGTERM');
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
