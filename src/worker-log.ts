@@ -5,6 +5,7 @@
  */
 import type { LogLevel, LogMetadata, Logger } from '@temporalio/common';
 import { NON_RETRYABLE_ERROR_TYPES } from './errors';
+import { TABLE_STAGES } from './workflows/table-workflow';
 
 interface Entry {
   level: LogLevel;
@@ -13,7 +14,13 @@ interface Entry {
 }
 
 /** Workflow failures whose cause was logged already, by the activity or the table that failed. */
-const ALREADY_LOGGED = [/^Activity task failed$/, /^Child Workflow execution failed$/, /^\d+ of \d+ table\(s\) failed: /];
+const ALREADY_LOGGED = [
+  /^Activity task failed$/,
+  /^Child Workflow execution failed$/,
+  /^\d+ of \d+ table\(s\) failed: /,
+  // A table run restating its stage's failure (plainStageFailure): the activity logged it.
+  new RegExp(`^(${TABLE_STAGES.join('|')}) failed: `),
+];
 
 export function rewriteLogEntry(entry: Entry): Entry {
   const { error, ...meta } = entry.meta ?? {};

@@ -7,6 +7,7 @@ import { scheduleCommand } from './schedule';
 import { schemaCommand } from './schema';
 import { setupCommand } from './setup';
 import { statusCommand } from './status';
+import { vacuumCommand } from './vacuum';
 import { validateCommand } from './validate';
 import { workerCommand } from './worker';
 
@@ -24,6 +25,7 @@ program.addCommand(scheduleCommand());
 program.addCommand(retryCommand());
 program.addCommand(statusCommand());
 program.addCommand(setupCommand());
+program.addCommand(vacuumCommand());
 
 /** The message with its causes: SDK errors often say "failed" and keep the reason in `cause`. */
 function describeError(err: unknown): string {

@@ -72,10 +72,12 @@ describe('bad input', () => {
     try {
       await h.client.workflow.getHandle(tableWorkflowId(config.dataset, date, name)).result();
     } catch (err) {
-      let cause: unknown = err instanceof WorkflowFailedError ? err.cause : err;
-      while ((cause as { cause?: unknown }).cause && !(cause instanceof ApplicationFailure)) cause = (cause as { cause?: unknown }).cause;
-      const failure = cause as ApplicationFailure;
-      return { type: failure.type ?? undefined, message: failure.message };
+      // The innermost ApplicationFailure: the activity's own error (the table run restates it as "<stage> failed: ...").
+      let failure: ApplicationFailure | undefined;
+      for (let cause: unknown = err instanceof WorkflowFailedError ? err.cause : err; cause; cause = (cause as { cause?: unknown }).cause) {
+        if (cause instanceof ApplicationFailure) failure = cause;
+      }
+      return { type: failure?.type ?? undefined, message: failure?.message ?? String(err) };
     }
     throw new Error(`table ${name} of ${config.dataset} ${date} did not fail`);
   }

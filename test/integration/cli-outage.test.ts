@@ -12,6 +12,7 @@ import { Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { stringify } from 'yaml';
 import { Engine } from '../../src/engine/duckdb';
+import { engineSettings } from '../../src/settings';
 import { createWorker } from '../../src/worker';
 import { tempDir, uniqueDataset, writeCsv } from '../support/harness';
 
@@ -92,7 +93,7 @@ describe('cdcflow run through a Temporal outage', () => {
     const hashReached = new Promise<void>((resolve) => (reached = resolve));
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
-    engine = await Engine.create({ threads: 2 });
+    engine = await Engine.create({ ...engineSettings(), threads: 2 });
     nativeConnection = await NativeConnection.connect({ address });
     worker = await createWorker({
       connection: nativeConnection,

@@ -18,6 +18,7 @@ import type { TemporalSettings } from '../../src/settings';
 import { withCatalog } from '../../src/warehouse/catalog';
 import { tableLayout } from '../../src/warehouse/layout';
 import { committedDates, type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset } from '../support/harness';
+import { cdcflow } from '../support/cli';
 import { killAllWorkers, sigkill, spawnWorker } from '../support/worker-process';
 
 const TABLE = 'records';
@@ -205,6 +206,19 @@ describe('commits', () => {
 
     expect(published(c.warehouse, c.dataset)).toEqual(before);
     expect(strayFiles(c.warehouse, c.dataset)).toEqual([]);
+
+    // What the abandoned run wrote (uncommitted data files, stage files) goes with `cdcflow vacuum`.
+    const lakeFiles = () => readdirSync(path.join(c.warehouse, '_lake'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.parquet'));
+    const work = path.join(c.warehouse, '_work');
+    const filesBefore = lakeFiles().length;
+    expect(readdirSync(work, { recursive: true }).length).toBeGreaterThan(0);
+    const vacuum = await cdcflow(['vacuum', '--config', c.file, '--older-than-hours', '0'], {});
+    expect(vacuum.code).toBe(0);
+    expect(vacuum.stdout).toMatch(/: [1-9]\d* uncommitted data file\(s\), [1-9]\d* stage or temporary file\(s\) removed/);
+    expect(lakeFiles().length).toBeLessThan(filesBefore);
+    expect(readdirSync(work, { recursive: true, encoding: 'utf8' }).filter((f) => f.includes('.'))).toEqual([]);
+    expect(published(c.warehouse, c.dataset)).toEqual(before);
+
     const again = await runDataset(h, c.at('day2'), D2);
     expect(tableResult(again, TABLE).counts.U).toBe(gen.expected.updates);
     expect(await committedDates(h.engine, c.warehouse, c.dataset, TABLE)).toEqual([D1, D2]);

@@ -1,0 +1,87 @@
+/** The DuckLake commit's SQL (exact text, hostile names) and which snapshots retention expires. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Engine } from '../../src/engine/duckdb';
+import { engineSettings } from '../../src/settings';
+import { lakeTables, withCatalog } from '../../src/warehouse/catalog';
+import { commitDataSql, createTablesSql } from '../../src/warehouse/commit';
+import type { CommitRecord, CommitTag } from '../../src/warehouse/commits';
+import { snapshotsToExpire } from '../../src/warehouse/retention';
+
+const commit: CommitRecord = {
+  businessDate: '2024-01-02',
+  commitId: 'c-2',
+  baseDate: '2024-01-01',
+  fingerprint: 'fp',
+  shape: 'sh',
+  counts: { I: 1, U: 2, D: 3, X: 0, N: 4 },
+  currentRows: 7,
+  historyRows: 6,
+};
+const tag = (dataset: string, table: string, date: string, keep = 2): CommitTag => ({ cdcflow: 1, dataset, table, date, commit: `${table}-${date}`, keep });
+
+describe('the commit transaction', () => {
+  it('names the tables of a dataset schema, quoted', () => {
+    const lake = lakeTables('/w', 'shop', 'orders');
+    expect(lake.current).toBe(`${lake.alias}."shop"."orders__current"`);
+    expect(lake.head).toBe(`${lake.alias}."shop"."orders__head"`);
+  });
+
+  it('replaces the state, the date history and commit row, and the head row', () => {
+    const lake = lakeTables('/w', 'shop', 'orders');
+    const sql = commitDataSql(lake, ['/s/i.parquet', '/s/u.parquet'], commit, tag('shop', 'orders', '2024-01-02'));
+    const files = `read_parquet(['/s/i.parquet', '/s/u.parquet'], hive_partitioning = false)`;
+    expect(sql.slice(0, 8)).toEqual([
+      `DELETE FROM ${lake.current}`,
+      `INSERT INTO ${lake.current} BY NAME SELECT * FROM ${files} WHERE OPERATION <> 'D'`,
+      `DELETE FROM ${lake.history} WHERE EFF_START_DATE = DATE '2024-01-02'`,
+      `INSERT INTO ${lake.history} BY NAME SELECT * FROM ${files} WHERE OPERATION IN ('I', 'U', 'D')`,
+      `DELETE FROM ${lake.commits} WHERE business_date = DATE '2024-01-02'`,
+      `INSERT INTO ${lake.commits} VALUES (DATE '2024-01-02', 'c-2', DATE '2024-01-01', 'fp', 'sh', 1, 2, 3, 0, 4, 7, 6)`,
+      `DELETE FROM ${lake.head}`,
+      `INSERT INTO ${lake.head} VALUES ('c-2', DATE '2024-01-02')`,
+    ]);
+    expect(sql[8]).toContain(`extra_info => '{"cdcflow":1,"dataset":"shop","table":"orders","date":"2024-01-02","commit":"orders-2024-01-02","keep":2}'`);
+  });
+
+  it('keeps hostile column names quoted and touches nothing else', async () => {
+    const engine = await Engine.create({ extensionDirectory: engineSettings().extensionDirectory });
+    const warehouse = mkdtempSync(path.join(tmpdir(), `cdc'flow-wh-`));
+    const shape = { keys: [{ name: `k"; DROP TABLE victim; --`, type: 'varchar' }], columns: [{ name: `it's`, type: 'integer' }] };
+    try {
+      const names = await withCatalog(engine, warehouse, async (s, alias) => {
+        await s.run(`CREATE TABLE victim AS SELECT 1 AS x`);
+        await s.run(`CREATE SCHEMA IF NOT EXISTS "${alias}"."d"`);
+        const lake = lakeTables(warehouse, 'd', 't');
+        for (const sql of createTablesSql(shape, lake)) await s.run(sql);
+        const columns = await s.rows<{ name: string }>(`SELECT column_name AS name FROM (DESCRIBE ${lake.current})`);
+        const victim = await s.rows(`SELECT * FROM victim`);
+        return { columns: columns.map((c) => c.name), victim };
+      });
+      expect(names.columns).toEqual([shape.keys[0].name, `it's`, 'OPERATION', 'EFF_START_DATE', 'KEY_HASH', 'NONKEY_HASH']);
+      expect(names.victim).toEqual([{ x: 1 }]);
+    } finally {
+      await engine.close();
+    }
+  });
+});
+
+describe('retention', () => {
+  it('keeps the newest snapshot of each of a table’s newest `keep` dates, and the latest snapshot', () => {
+    const commits = [
+      { snapshot: 2, tag: tag('d', 'a', '2024-01-01') },
+      { snapshot: 3, tag: tag('d', 'b', '2024-01-01') },
+      { snapshot: 4, tag: tag('d', 'a', '2024-01-02') },
+      { snapshot: 5, tag: tag('d', 'a', '2024-01-02') }, // date re-run: 4 is replaced
+      { snapshot: 6, tag: tag('d', 'a', '2024-01-03') },
+      { snapshot: 7, tag: tag('e', 'a', '2024-01-01', 3) },
+    ];
+    expect(snapshotsToExpire(commits, [0, 1, 2, 3, 4, 5, 6, 7, 8])).toEqual([0, 1, 2, 4]);
+  });
+
+  it('follows the keep of the table’s newest commit', () => {
+    const commits = [1, 2, 3, 4].map((n) => ({ snapshot: n, tag: tag('d', 'a', `2024-01-0${n}`, n === 4 ? 3 : 2) }));
+    expect(snapshotsToExpire(commits, [1, 2, 3, 4])).toEqual([1]);
+  });
+});
