@@ -31,6 +31,7 @@ export function engineSettings(env: NodeJS.ProcessEnv = process.env): EngineSett
     threads: env.CDCFLOW_DUCKDB_THREADS ? Number(env.CDCFLOW_DUCKDB_THREADS) : undefined,
     tempDirectory: env.CDCFLOW_DUCKDB_TEMP_DIR || path.join(process.cwd(), '.cdcflow', 'duckdb-tmp'),
     extensionDirectory: env.CDCFLOW_DUCKDB_EXTENSION_DIR || path.join(PROJECT_ROOT, '.cdcflow', 'duckdb-extensions'),
+    catalogUrl: env.CDCFLOW_CATALOG_URL || undefined,
   };
 }
 

@@ -19,7 +19,7 @@ import type { BaseRef, PlanResult, StageInput } from './types';
 export function planTableRun(deps: ActivityDeps) {
   return ({ table, businessDate }: StageInput): Promise<PlanResult> =>
     runStage(deps, 'plan', () => withCatalog(deps.engine, table.warehouse, async (session, alias) => {
-      const lake = lakeTables(table.warehouse, table.dataset, table.name);
+      const lake = lakeTables(alias, table.dataset, table.name);
       await session.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(alias)}.${quoteIdent(table.dataset)}`);
       await publishExports(session, { table, lake, layout: tableLayout(table.warehouse, table.dataset, table.name) });
 

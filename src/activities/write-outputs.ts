@@ -47,7 +47,7 @@ async function commitAndPublish(
   step: StepHook,
 ): Promise<{ commit: CommitRecord; skipped: boolean }> {
   const layout = tableLayout(table.warehouse, table.dataset, table.name);
-  const lake = lakeTables(table.warehouse, table.dataset, table.name);
+  const lake = lakeTables(alias, table.dataset, table.name);
   const fingerprint = runFingerprint(hashFingerprint, table, businessDate, base);
 
   let commit = (await readCommitLog(session, lake)).find((c) => c.businessDate === businessDate);

@@ -16,6 +16,11 @@ export interface EngineSettings {
    * scripts/install-duckdb-extensions.sh from the PyPI wheels; DuckDB autoloads from it.
    */
   extensionDirectory?: string;
+  /**
+   * A PostgreSQL connection string for the DuckLake catalog (from CDCFLOW_CATALOG_URL), when
+   * machines share the warehouse; absent: a SQLite file in the warehouse.
+   */
+  catalogUrl?: string;
 }
 
 export interface Session {
@@ -33,7 +38,10 @@ export class Engine {
   private catalogConnection?: Promise<DuckDBConnection>;
   private catalogQueue: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly instance: DuckDBInstance) {}
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    readonly catalogUrl?: string,
+  ) {}
 
   static async create(settings: EngineSettings = {}): Promise<Engine> {
     const options: Record<string, string> = {
@@ -52,7 +60,7 @@ export class Engine {
     const connection = await instance.connect();
     await connection.run(`SET GLOBAL TimeZone = 'UTC'`);
     connection.closeSync();
-    return new Engine(instance);
+    return new Engine(instance, settings.catalogUrl);
   }
 
   async withSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {

@@ -1,7 +1,8 @@
 /**
  * The DuckLake catalog that holds every table's committed state: one per warehouse, a SQLite
  * file that the worker processes of one machine share (DuckLake's documented choice for
- * several local clients), data files under the warehouse's `_lake/`. Each dataset is a schema;
+ * several local clients), or a PostgreSQL database (CDCFLOW_CATALOG_URL) when machines share
+ * the warehouse; data files under the warehouse's `_lake/`. Each dataset is a schema;
  * each configured table is four DuckLake tables:
  *
  *   <table>__current   the current state (what later dates diff against, by time travel)
@@ -27,8 +28,17 @@ export interface LakeTables {
   head: string;
 }
 
-export function catalogAlias(warehouse: string): string {
-  return `lake_${createHash('sha256').update(warehouse).digest('hex').slice(0, 12)}`;
+export function catalogAlias(warehouse: string, catalogUrl?: string): string {
+  return `lake_${createHash('sha256').update(JSON.stringify([warehouse, catalogUrl ?? null])).digest('hex').slice(0, 12)}`;
+}
+
+/**
+ * The schema that holds a warehouse's catalog tables in a PostgreSQL catalog database: one per
+ * warehouse path, so one database can serve several warehouses (every worker must then see a
+ * warehouse at the same path).
+ */
+export function postgresMetadataSchema(warehouse: string): string {
+  return `cdcflow_${createHash('sha256').update(warehouse).digest('hex').slice(0, 12)}`;
 }
 
 export function catalogPath(warehouse: string): string {
@@ -37,20 +47,28 @@ export function catalogPath(warehouse: string): string {
 
 const dataPath = (warehouse: string) => path.join(warehouse, '_lake');
 
-export function attachCatalogSql(warehouse: string): string {
+export function attachCatalogSql(warehouse: string, catalogUrl?: string): string {
+  const metadata = catalogUrl ? `postgres:${catalogUrl}` : `sqlite:${catalogPath(warehouse)}`;
+  const schema = catalogUrl ? `METADATA_SCHEMA ${quoteLiteral(postgresMetadataSchema(warehouse))}, ` : '';
   return (
-    `ATTACH IF NOT EXISTS ${quoteLiteral(`ducklake:sqlite:${catalogPath(warehouse)}`)} AS ${quoteIdent(catalogAlias(warehouse))} ` +
+    `ATTACH IF NOT EXISTS ${quoteLiteral(`ducklake:${metadata}`)} AS ${quoteIdent(catalogAlias(warehouse, catalogUrl))} (${schema}` +
     // No inlined rows: every committed row is in a Parquet file, which the diff stages read directly.
-    `(DATA_PATH ${quoteLiteral(dataPath(warehouse) + path.sep)}, DATA_INLINING_ROW_LIMIT 0)`
+    `DATA_PATH ${quoteLiteral(dataPath(warehouse) + path.sep)}, DATA_INLINING_ROW_LIMIT 0)`
   );
 }
 
 /** Attaches the warehouse's catalog to the session's DuckDB instance (once; later calls are cheap). */
-async function attachCatalog(session: Session, warehouse: string): Promise<string> {
+async function attachCatalog(session: Session, warehouse: string, catalogUrl?: string): Promise<string> {
   // A file where the warehouse should be fails here with ENOTDIR, a ConfigError (stage-runner.ts).
   mkdirSync(dataPath(warehouse), { recursive: true });
-  await session.run(attachCatalogSql(warehouse));
-  return catalogAlias(warehouse);
+  await session.run(attachCatalogSql(warehouse, catalogUrl));
+  return catalogAlias(warehouse, catalogUrl);
+}
+
+/** The catalog's connection string is a secret: never in an error message. */
+function withoutSecret(err: unknown, catalogUrl?: string): unknown {
+  if (!catalogUrl || !(err instanceof Error) || !err.message.includes(catalogUrl)) return err;
+  return new Error(err.message.split(catalogUrl).join('$CDCFLOW_CATALOG_URL'));
 }
 
 const LOCKED_RETRIES = 30;
@@ -66,17 +84,18 @@ export function withCatalog<T>(engine: Engine, warehouse: string, work: (session
   return engine.withCatalogSession(async (session) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await work(session, await attachCatalog(session, warehouse));
+        return await work(session, await attachCatalog(session, warehouse, engine.catalogUrl));
       } catch (err) {
-        if (!/database is locked/i.test((err as Error).message) || attempt >= LOCKED_RETRIES) throw err;
+        if (!/database is locked/i.test((err as Error).message) || attempt >= LOCKED_RETRIES) throw withoutSecret(err, engine.catalogUrl);
         await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));
       }
     }
   });
 }
 
-export function lakeTables(warehouse: string, dataset: string, table: string): LakeTables {
-  const alias = quoteIdent(catalogAlias(warehouse));
+/** The DuckLake tables of a configured table, in the catalog attached as `catalogAlias`. */
+export function lakeTables(catalogAlias: string, dataset: string, table: string): LakeTables {
+  const alias = quoteIdent(catalogAlias);
   const schema = `${alias}.${quoteIdent(assertPathName(dataset))}`;
   const name = (suffix: string) => `${schema}.${quoteIdent(`${assertPathName(table)}__${suffix}`)}`;
   return { alias, schema, current: name('current'), history: name('history'), commits: name('commits'), head: name('head') };

@@ -13,8 +13,9 @@ import { parse, stringify } from 'yaml';
 import { startDatasetRun } from '../../src/client/start-run';
 import { loadConfig } from '../../src/config/load';
 import type { DatasetConfig } from '../../src/config/types';
+import { Engine } from '../../src/engine/duckdb';
 import { generate, type GenerateResult } from '../../src/generator/generate';
-import type { TemporalSettings } from '../../src/settings';
+import { engineSettings, type TemporalSettings } from '../../src/settings';
 import { withCatalog } from '../../src/warehouse/catalog';
 import { tableLayout } from '../../src/warehouse/layout';
 import { committedDates, type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset } from '../support/harness';
@@ -96,10 +97,10 @@ describe('commits', () => {
   }
 
   /** `cdcflow run` as a user runs it: exit code and output. */
-  function cliRun(configFile: string, date: string, input: string, taskQueue: string): Promise<{ code: number | null; out: string }> {
+  function cliRun(configFile: string, date: string, input: string, taskQueue: string, env: Record<string, string>): Promise<{ code: number | null; out: string }> {
     return new Promise((resolve) => {
       const child = spawn(process.execPath, [CLI, 'run', '--config', configFile, '--date', date, '--input', input], {
-        env: { ...process.env, CDCFLOW_TASK_QUEUE: taskQueue },
+        env: { ...process.env, CDCFLOW_TASK_QUEUE: taskQueue, ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
@@ -109,28 +110,41 @@ describe('commits', () => {
     });
   }
 
-  it('two dates run at once by two workers: never both on one base; history replays to the current state', async () => {
+  // The default SQLite catalog (worker processes of one machine) and PostgreSQL (machines sharing a warehouse).
+  it.each([
+    ['a SQLite catalog', undefined],
+    ['a PostgreSQL catalog', process.env.CDCFLOW_TEST_PG_URL],
+  ])('two dates run at once by two workers on %s: never both on one base; history replays to the current state', async (label, catalogUrl) => {
+    if (label.includes('PostgreSQL') && !catalogUrl) throw new Error('CDCFLOW_TEST_PG_URL is not set (the test setup starts PostgreSQL)');
     const input = (day: string) => path.join(path.dirname(gen.files.config), day);
     const taskQueue = `test-commits-${uniqueDataset('q')}`;
-    await Promise.all([spawnWorker(taskQueue, path.join(dir, 'tmp1')), spawnWorker(taskQueue, path.join(dir, 'tmp2'))]);
+    const env: Record<string, string> = catalogUrl ? { CDCFLOW_CATALOG_URL: catalogUrl } : {};
+    const workers = await Promise.all([1, 2].map((n) => spawnWorker(taskQueue, path.join(dir, `tmp${n}`), { env })));
+    const engine = await Engine.create({ ...engineSettings(), catalogUrl });
     const settings: TemporalSettings = { ...h.settings, taskQueue };
-    for (let round = 0; round < 3; round++) {
-      const c = configFor(`race${round}`);
-      tableResult(await runDataset({ client: h.client, settings }, c.at('day1'), D1), TABLE);
-      // D2 = day 2's data; D3 = day 1's data again (the day-2 changes reverted).
-      const [r2, r3] = await Promise.all([cliRun(c.file, D2, input('day2'), taskQueue), cliRun(c.file, D3, input('day1'), taskQueue)]);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const c = configFor(`race${round}`);
+        tableResult(await runDataset({ client: h.client, settings }, c.at('day1'), D1), TABLE);
+        // D2 = day 2's data; D3 = day 1's data again (the day-2 changes reverted).
+        const [r2, r3] = await Promise.all([cliRun(c.file, D2, input('day2'), taskQueue, env), cliRun(c.file, D3, input('day1'), taskQueue, env)]);
 
-      const dates = await committedDates(h.engine, c.warehouse, c.dataset, TABLE);
-      expect(r3.code).toBe(0);
-      if (r2.code === 0) {
-        // D2 committed first and D3 was diffed on it (or rebased onto it).
-        expect(dates).toEqual([D1, D2, D3]);
-      } else {
-        // D3 committed first: D2 is older than the latest and is refused, naming both dates.
-        expect(r2.out).toMatch(new RegExp(`business date ${D2} is older than the latest committed date ${D3}`));
-        expect(dates).toEqual([D1, D3]);
+        const dates = await committedDates(engine, c.warehouse, c.dataset, TABLE);
+        expect(r3.code).toBe(0);
+        if (r2.code === 0) {
+          // D2 committed first and D3 was diffed on it (or rebased onto it).
+          expect(dates).toEqual([D1, D2, D3]);
+        } else {
+          // D3 committed first: D2 is older than the latest and is refused, naming both dates.
+          expect(r2.out).toMatch(new RegExp(`business date ${D2} is older than the latest committed date ${D3}`));
+          expect(dates).toEqual([D1, D3]);
+        }
+        await assertHistoryReplaysToCurrent(c.warehouse, c.dataset);
+        expect(existsSync(path.join(c.warehouse, 'catalog.sqlite'))).toBe(!catalogUrl);
       }
-      await assertHistoryReplaysToCurrent(c.warehouse, c.dataset);
+    } finally {
+      await Promise.all(workers.map(sigkill));
+      await engine.close();
     }
   });
 

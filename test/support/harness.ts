@@ -124,5 +124,5 @@ export async function readRows(engine: Engine, fileOrGlob: string, orderBy: stri
 
 /** The table's committed business dates, from the DuckLake commit log. */
 export async function committedDates(engine: Engine, warehouse: string, dataset: string, table: string): Promise<string[]> {
-  return withCatalog(engine, warehouse, async (s) => (await readCommitLog(s, lakeTables(warehouse, dataset, table))).map((c) => c.businessDate));
+  return withCatalog(engine, warehouse, async (s, alias) => (await readCommitLog(s, lakeTables(alias, dataset, table))).map((c) => c.businessDate));
 }

@@ -43,7 +43,7 @@ export async function killAllWorkers(): Promise<void> {
  * Starts `cdcflow worker` on `taskQueue` (or, with `killAtStep`, the crash worker) and
  * resolves once it polls (it says so on stderr).
  */
-export async function spawnWorker(taskQueue: string, duckdbTmp: string, opts: { killAtStep?: string } = {}): Promise<WorkerProcess> {
+export async function spawnWorker(taskQueue: string, duckdbTmp: string, opts: { killAtStep?: string; env?: Record<string, string> } = {}): Promise<WorkerProcess> {
   const args = opts.killAtStep ? [CRASH_WORKER, opts.killAtStep] : [CLI, 'worker', '--max-activities', '2'];
   const child = spawn(process.execPath, args, {
     env: {
@@ -54,6 +54,7 @@ export async function spawnWorker(taskQueue: string, duckdbTmp: string, opts: { 
       CDCFLOW_DUCKDB_TEMP_DIR: duckdbTmp,
       // The reference harness engine uses 2 threads too.
       CDCFLOW_DUCKDB_THREADS: '2',
+      ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -23,13 +23,13 @@ const tag = (dataset: string, table: string, date: string, keep = 2): CommitTag 
 
 describe('the commit transaction', () => {
   it('names the tables of a dataset schema, quoted', () => {
-    const lake = lakeTables('/w', 'shop', 'orders');
-    expect(lake.current).toBe(`${lake.alias}."shop"."orders__current"`);
-    expect(lake.head).toBe(`${lake.alias}."shop"."orders__head"`);
+    const lake = lakeTables('lake_1', 'shop', 'orders');
+    expect(lake.current).toBe(`"lake_1"."shop"."orders__current"`);
+    expect(lake.head).toBe(`"lake_1"."shop"."orders__head"`);
   });
 
   it('replaces the state, the date history and commit row, and the head row', () => {
-    const lake = lakeTables('/w', 'shop', 'orders');
+    const lake = lakeTables('lake_1', 'shop', 'orders');
     const sql = commitDataSql(lake, ['/s/i.parquet', '/s/u.parquet'], commit, tag('shop', 'orders', '2024-01-02'));
     const files = `read_parquet(['/s/i.parquet', '/s/u.parquet'], hive_partitioning = false)`;
     expect(sql.slice(0, 8)).toEqual([
@@ -53,7 +53,7 @@ describe('the commit transaction', () => {
       const names = await withCatalog(engine, warehouse, async (s, alias) => {
         await s.run(`CREATE TABLE victim AS SELECT 1 AS x`);
         await s.run(`CREATE SCHEMA IF NOT EXISTS "${alias}"."d"`);
-        const lake = lakeTables(warehouse, 'd', 't');
+        const lake = lakeTables(alias, 'd', 't');
         for (const sql of createTablesSql(shape, lake)) await s.run(sql);
         const columns = await s.rows<{ name: string }>(`SELECT column_name AS name FROM (DESCRIBE ${lake.current})`);
         const victim = await s.rows(`SELECT * FROM victim`);
