@@ -4,7 +4,7 @@
  * and leaves the committed outputs byte for byte as they were; a corrected file is re-read; the
  * mass-delete guard refuses an empty snapshot and a large delete unless overridden.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -12,14 +12,15 @@ import type { StageName } from '../../src/activities/stage-runner';
 import type { DatasetConfig } from '../../src/config/types';
 import { startDatasetRun } from '../../src/client/start-run';
 import { tableWorkflowId } from '../../src/workflows/ids';
-import { type Harness, readRows, type RunOutcome, runDataset, startHarness, tableResult, tempDir, uniqueDataset, writeConfig } from '../support/harness';
+import { datasetFolders, type Harness, readRows, type RunOutcome, runDataset, startHarness, tableResult, writeConfig } from '../support/harness';
 
 const DAY1 = '2024-01-01';
 const DAY2 = '2024-01-02';
 
 describe('bad input', () => {
   let h: Harness;
-  const dirs: string[] = [];
+  const folders = datasetFolders('bad');
+  const { setup } = folders;
   let attempts: { stage: StageName; attempt: number }[] = [];
 
   beforeAll(async () => {
@@ -27,15 +28,9 @@ describe('bad input', () => {
   });
   afterAll(async () => {
     await h?.stop();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    folders.removeAll();
   });
 
-  function setup(tables: object[], extra: object = {}): { dir: string; config: DatasetConfig } {
-    const dir = tempDir('cdcflow-bad-');
-    dirs.push(dir);
-    const config = writeConfig(dir, { dataset: uniqueDataset('bad'), warehouse: 'wh', ...extra, tables });
-    return { dir, config };
-  }
 
   /** Writes a file exactly as given (bytes or lines joined by \n), creating folders. */
   function write(file: string, content: string | Buffer): void {

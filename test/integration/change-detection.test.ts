@@ -6,12 +6,12 @@
  *
  * Each test has its own temp folder (config, sources, warehouse) and its own dataset name.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { StageName } from '../../src/activities/stage-runner';
 import type { DatasetConfig } from '../../src/config/types';
 import type { TableOutcome } from '../../src/workflows';
-import { type Harness, readRows, type RunOutcome, runDataset, startHarness, tableResult, tempDir, uniqueDataset, writeConfig } from '../support/harness';
+import { datasetFolders, type Harness, readRows, type RunOutcome, runDataset, startHarness, tableResult } from '../support/harness';
 
 const DAY1 = '2024-01-01';
 const DAY2 = '2024-01-02';
@@ -19,7 +19,8 @@ const DAY3 = '2024-01-03';
 
 describe('change detection', () => {
   let h: Harness;
-  const dirs: string[] = [];
+  const folders = datasetFolders('cd');
+  const { setup } = folders;
   /** Every stage attempt the worker made, in order (reset by the tests that look at it). */
   let attempts: { stage: StageName; attempt: number }[] = [];
 
@@ -28,16 +29,9 @@ describe('change detection', () => {
   });
   afterAll(async () => {
     await h?.stop();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    folders.removeAll();
   });
 
-  /** A fresh folder holding dataset.yaml, the sources (relative paths) and the warehouse `wh`. */
-  function setup(tables: object[], extra: object = {}): { dir: string; config: DatasetConfig } {
-    const dir = tempDir('cdcflow-cd-');
-    dirs.push(dir);
-    const config = writeConfig(dir, { dataset: uniqueDataset('cd'), warehouse: 'wh', ...extra, tables });
-    return { dir, config };
-  }
 
   /** Writes text lines as a file (creating folders), exactly as given. */
   function writeLines(file: string, lines: string[]): void {

@@ -3,7 +3,7 @@
  * against the real Temporal dev server started by global-setup, with a real DuckDB engine.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
@@ -125,4 +125,23 @@ export async function readRows(engine: Engine, fileOrGlob: string, orderBy: stri
 /** The table's committed business dates, from the DuckLake commit log. */
 export async function committedDates(engine: Engine, warehouse: string, dataset: string, table: string): Promise<string[]> {
   return withCatalog(engine, warehouse, async (s, alias) => (await readCommitLog(s, lakeTables(alias, dataset, table))).map((c) => c.businessDate));
+}
+
+/**
+ * Fresh folders for the tests of one file, each holding dataset.yaml, the sources (relative
+ * paths) and the warehouse `wh`; `removeAll` deletes them.
+ */
+export function datasetFolders(prefix: string) {
+  const dirs: string[] = [];
+  return {
+    setup(tables: object[], extra: object = {}): { dir: string; config: DatasetConfig } {
+      const dir = tempDir(`cdcflow-${prefix}-`);
+      dirs.push(dir);
+      const config = writeConfig(dir, { dataset: uniqueDataset(prefix), warehouse: 'wh', ...extra, tables });
+      return { dir, config };
+    },
+    removeAll(): void {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    },
+  };
 }
