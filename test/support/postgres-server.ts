@@ -2,17 +2,19 @@
  * A throw-away PostgreSQL cluster for the integration tests, made by the project's own script
  * (scripts/start-postgres.sh: Debian's package, installed when missing) in a folder of this
  * jest run, on a free port, and removed by the global teardown. Its connection string is
- * exported as CDCFLOW_TEST_PG_URL.
+ * exported as CDCFLOW_TEST_PG_URL. The folder is in the system's temporary folder: the server
+ * runs as the `postgres` user, who may not reach a checkout under a private home.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
-const TEST_STATE_DIR = path.join(PROJECT_ROOT, '.cdcflow', 'test');
-const PREFIX = 'postgres-';
+const CLUSTERS_DIR = tmpdir();
+const PREFIX = 'cdcflow-test-postgres-';
 
 /** Runs one of the scripts (asynchronously: the Temporal server and the bundle start meanwhile). */
 async function script(name: 'start-postgres.sh' | 'stop-postgres.sh', dir: string, port?: number): Promise<string> {
@@ -59,15 +61,15 @@ async function stopAndRemove(dir: string): Promise<void> {
 
 /** Clusters of earlier jest runs that died without their teardown (named after the jest pid). */
 async function removeOrphans(): Promise<void> {
-  if (!existsSync(TEST_STATE_DIR)) return;
-  for (const name of readdirSync(TEST_STATE_DIR)) {
+  if (!existsSync(CLUSTERS_DIR)) return;
+  for (const name of readdirSync(CLUSTERS_DIR)) {
     const pid = Number(name.slice(PREFIX.length));
-    if (name.startsWith(PREFIX) && Number.isInteger(pid) && !alive(pid)) await stopAndRemove(path.join(TEST_STATE_DIR, name));
+    if (name.startsWith(PREFIX) && Number.isInteger(pid) && !alive(pid)) await stopAndRemove(path.join(CLUSTERS_DIR, name));
   }
 }
 
 /** This jest run's cluster (global setup and teardown run in the one jest process). */
-const clusterDir = () => path.join(TEST_STATE_DIR, `${PREFIX}${process.pid}`);
+const clusterDir = () => path.join(CLUSTERS_DIR, `${PREFIX}${process.pid}`);
 
 /** Starts the cluster and sets CDCFLOW_TEST_PG_URL; stopPostgres() stops and removes it. */
 export async function startPostgres(): Promise<void> {
