@@ -11,7 +11,7 @@ import { type CommitRecord, commitSnapshots, readCommitLog } from '../warehouse/
 import { tableLayout } from '../warehouse/layout';
 import { publishExports } from '../warehouse/publish';
 import type { Session } from '../engine/duckdb';
-import { quoteIdent, quoteLiteral } from '../engine/sql';
+import { quoteLiteral } from '../engine/sql';
 import { hashShape } from './fingerprint';
 import { type ActivityDeps, runStage } from './stage-runner';
 import type { BaseRef, PlanResult, StageInput } from './types';
@@ -20,7 +20,7 @@ export function planTableRun(deps: ActivityDeps) {
   return ({ table, businessDate }: StageInput): Promise<PlanResult> =>
     runStage(deps, 'plan', () => withCatalog(deps.engine, table.warehouse, async (session, alias) => {
       const lake = lakeTables(alias, table.dataset, table.name);
-      await session.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(alias)}.${quoteIdent(table.dataset)}`);
+      await session.run(`CREATE SCHEMA IF NOT EXISTS ${lake.schema}`);
       await publishExports(session, { table, lake, layout: tableLayout(table.warehouse, table.dataset, table.name) });
 
       const log = await readCommitLog(session, lake);

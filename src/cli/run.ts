@@ -1,10 +1,9 @@
-import { Client } from '@temporalio/client';
 import { Command } from 'commander';
 import { awaitResult } from '../client/await-result';
 import { checkedDate } from '../client/checked-date';
-import { connectClient } from '../client/connect';
 import { runFailure } from '../client/run-failure';
 import { startDatasetRun } from '../client/start-run';
+import { withClient } from '../client/with-client';
 import { watchProgress } from '../client/progress';
 import { loadConfig } from '../config/load';
 import type { DatasetConfig } from '../config/types';
@@ -41,9 +40,7 @@ async function run(opts: RunOptions): Promise<number> {
   const config = loadConfig(opts.config, { inputDir: opts.input });
   const tables = selectedTables(config, opts.tables);
   const settings = temporalSettings();
-  const connection = await connectClient(settings);
-  try {
-    const client = new Client({ connection, namespace: settings.namespace });
+  return withClient(settings, async (client) => {
     const { handle, runId, attached } = await startDatasetRun(client, settings, {
       config,
       businessDate: opts.date,
@@ -75,9 +72,7 @@ async function run(opts: RunOptions): Promise<number> {
       process.stdout.write(`Temporal UI: ${url}\n`);
     }
     return outcome.status === 'completed' ? 0 : 1;
-  } finally {
-    await connection.close();
-  }
+  });
 }
 
 /** The --tables list, each name checked against the config before anything starts. */

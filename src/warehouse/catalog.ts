@@ -28,7 +28,7 @@ export interface LakeTables {
   head: string;
 }
 
-export function catalogAlias(warehouse: string, catalogUrl?: string): string {
+function catalogAlias(warehouse: string, catalogUrl?: string): string {
   return `lake_${createHash('sha256').update(JSON.stringify([warehouse, catalogUrl ?? null])).digest('hex').slice(0, 12)}`;
 }
 
@@ -37,17 +37,17 @@ export function catalogAlias(warehouse: string, catalogUrl?: string): string {
  * warehouse path, so one database can serve several warehouses (every worker must then see a
  * warehouse at the same path).
  */
-export function postgresMetadataSchema(warehouse: string): string {
+function postgresMetadataSchema(warehouse: string): string {
   return `cdcflow_${createHash('sha256').update(warehouse).digest('hex').slice(0, 12)}`;
 }
 
-export function catalogPath(warehouse: string): string {
+function catalogPath(warehouse: string): string {
   return path.join(warehouse, 'catalog.sqlite');
 }
 
 const dataPath = (warehouse: string) => path.join(warehouse, '_lake');
 
-export function attachCatalogSql(warehouse: string, catalogUrl?: string): string {
+function attachCatalogSql(warehouse: string, catalogUrl?: string): string {
   const metadata = catalogUrl ? `postgres:${catalogUrl}` : `sqlite:${catalogPath(warehouse)}`;
   const schema = catalogUrl ? `METADATA_SCHEMA ${quoteLiteral(postgresMetadataSchema(warehouse))}, ` : '';
   return (

@@ -69,7 +69,7 @@ interface CommitLogRow {
 }
 
 /** True when the error says a catalog object does not exist (the table has no commit yet). */
-export function isMissingTable(err: unknown): boolean {
+function isMissingTable(err: unknown): boolean {
   return /Catalog Error: (Table|Schema) with name .* does not exist/.test((err as Error).message ?? '');
 }
 
@@ -92,17 +92,6 @@ export async function readCommitLog(session: Session, t: LakeTables): Promise<Co
     currentRows: Number(r.current_rows),
     historyRows: Number(r.history_rows),
   }));
-}
-
-/** The commit id in the table's head row: the latest commit (null before the first). */
-export async function readHead(session: Session, t: LakeTables): Promise<string | null> {
-  try {
-    const [row] = await session.rows<{ commit_id: string }>(`SELECT commit_id FROM ${t.head}`);
-    return row?.commit_id ?? null;
-  } catch (err) {
-    if (isMissingTable(err)) return null;
-    throw err;
-  }
 }
 
 export interface TaggedSnapshot {
