@@ -7,18 +7,15 @@
  * Needs dist/ (the test script builds it; run `npm run build` when running jest directly).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parse, stringify } from 'yaml';
 import { startDatasetRun } from '../../src/client/start-run';
-import { loadConfig } from '../../src/config/load';
-import type { DatasetConfig } from '../../src/config/types';
 import { Engine } from '../../src/engine/duckdb';
 import { generate, type GenerateResult } from '../../src/generator/generate';
 import { engineSettings, type TemporalSettings } from '../../src/settings';
 import { withCatalog } from '../../src/warehouse/catalog';
 import { tableLayout } from '../../src/warehouse/layout';
-import { committedDates, type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset } from '../support/harness';
+import { committedDates, generatedConfig, type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset } from '../support/harness';
 import { cdcflow } from '../support/cli';
 import { killAllWorkers, sigkill, spawnWorker } from '../support/worker-process';
 
@@ -42,14 +39,10 @@ describe('commits', () => {
   });
 
   /** The generated config under a new dataset and warehouse; `day` picks the input folder. */
-  function configFor(name: string): { dataset: string; warehouse: string; file: string; at(day: 'day1' | 'day2'): DatasetConfig } {
+  function configFor(name: string) {
     const dataset = uniqueDataset(name);
     const warehouse = path.join(dir, `wh-${dataset}`);
-    const doc = parse(readFileSync(gen.files.config, 'utf8')) as Record<string, unknown>;
-    Object.assign(doc, { dataset, warehouse, heartbeatTimeoutSeconds: 3 });
-    const file = path.join(path.dirname(gen.files.config), `${dataset}.yaml`);
-    writeFileSync(file, stringify(doc));
-    return { dataset, warehouse, file, at: (day) => loadConfig(file, { inputDir: path.join(path.dirname(gen.files.config), day) }) };
+    return { dataset, warehouse, ...generatedConfig(gen, dataset, warehouse, 3) };
   }
 
   const expectedDay2 = () => ({ I: gen.expected.inserts, U: gen.expected.updates, D: gen.expected.deletes, X: 0, N: gen.expected.unchanged });
@@ -126,8 +119,8 @@ describe('commits', () => {
       for (let round = 0; round < 3; round++) {
         const c = configFor(`race${round}`);
         tableResult(await runDataset({ client: h.client, settings }, c.at('day1'), D1), TABLE);
-        // D2 = day 2's data; D3 = day 1's data again (the day-2 changes reverted).
-        const [r2, r3] = await Promise.all([cliRun(c.file, D2, input('day2'), taskQueue, env), cliRun(c.file, D3, input('day1'), taskQueue, env)]);
+        // D2 and D3 both bring day 2's data: if both committed on D1, day 2's changes would be applied twice.
+        const [r2, r3] = await Promise.all([cliRun(c.file, D2, input('day2'), taskQueue, env), cliRun(c.file, D3, input('day2'), taskQueue, env)]);
 
         const dates = await committedDates(engine, c.warehouse, c.dataset, TABLE);
         expect(r3.code).toBe(0);
@@ -145,6 +138,41 @@ describe('commits', () => {
     } finally {
       await Promise.all(workers.map(sigkill));
       await engine.close();
+    }
+  });
+
+  it('two dates that both planned on one base before either committed: exactly one commits on it', async () => {
+    // Hold every first write attempt until both runs have reached their write: both planned
+    // and diffed on D1, so both try to commit on it at once (the race, made certain).
+    let arrived = 0;
+    let release!: () => void;
+    const bothAtWrite = new Promise<void>((resolve) => (release = resolve));
+    const racing = await startHarness({
+      beforeStage: async (stage, attempt) => {
+        if (stage !== 'write' || attempt !== 1) return;
+        if (++arrived === 2) release();
+        await bothAtWrite;
+      },
+    });
+    try {
+      const c = configFor('barrier');
+      tableResult(await runDataset(h, c.at('day1'), D1), TABLE);
+      // D3 brings day 2's data too: committed on D1 as well, it would apply day 2's changes twice.
+      const [r2, r3] = await Promise.all([runDataset(racing, c.at('day2'), D2), runDataset(racing, c.at('day2'), D3)]);
+      const d3 = tableResult(r3, TABLE);
+      if (r2.ok) {
+        // D2 won; D3 lost its base and was diffed again on D2.
+        expect(d3.rebases).toBe(1);
+        expect(d3.baseDate).toBe(D2);
+        expect(await committedDates(h.engine, c.warehouse, c.dataset, TABLE)).toEqual([D1, D2, D3]);
+      } else {
+        // D3 won; D2 is then older than the latest and is refused.
+        expect(r2.error).toMatch(new RegExp(`business date ${D2} is older than the latest committed date ${D3}`));
+        expect(await committedDates(h.engine, c.warehouse, c.dataset, TABLE)).toEqual([D1, D3]);
+      }
+      await assertHistoryReplaysToCurrent(c.warehouse, c.dataset);
+    } finally {
+      await racing.stop();
     }
   });
 

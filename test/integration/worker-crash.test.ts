@@ -10,18 +10,15 @@
  *
  * Needs dist/ (the test script builds it; run `npm run build` when running jest directly).
  */
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { parse, stringify } from 'yaml';
 import { startDatasetRun } from '../../src/client/start-run';
-import { loadConfig } from '../../src/config/load';
-import type { DatasetConfig } from '../../src/config/types';
 import { generate, type GenerateResult } from '../../src/generator/generate';
 import type { TemporalSettings } from '../../src/settings';
 import { tableLayout } from '../../src/warehouse/layout';
 import { datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
-import { committedDates, type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset } from '../support/harness';
+import { committedDates, generatedConfig, type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset } from '../support/harness';
 import { activityAttempts, killAllWorkers, sigkill, sleep, spawnWorker, waitForRunningActivity, withTimeout } from '../support/worker-process';
 
 const ROWS = Number(process.env.CDCFLOW_CRASH_TEST_ROWS || 300_000);
@@ -43,14 +40,6 @@ async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
 // ---------------------------------------------------------------- helpers
 
 /** The generated dataset.yaml under another dataset name and warehouse, with a short heartbeat timeout. */
-function writeDatasetConfig(gen: GenerateResult, name: string, dataset: string, warehouse: string): (day: 'day1' | 'day2') => DatasetConfig {
-  const doc = parse(readFileSync(gen.files.config, 'utf8')) as Record<string, unknown>;
-  Object.assign(doc, { dataset, warehouse, heartbeatTimeoutSeconds: HEARTBEAT_TIMEOUT_SECONDS });
-  const file = path.join(path.dirname(gen.files.config), `${name}.yaml`);
-  writeFileSync(file, stringify(doc));
-  return (day) => loadConfig(file, { inputDir: path.join(path.dirname(gen.files.config), day) });
-}
-
 function filesUnder(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir, { recursive: true, encoding: 'utf8' }) : [];
 }
@@ -81,7 +70,7 @@ describe('worker crash', () => {
     // Reference: both days with the in-process worker, into warehouse A. It runs while the
     // crash run below mostly waits (for a worker to start, a heartbeat to time out...).
     const refDataset = uniqueDataset('crash-ref');
-    const refConfig = writeDatasetConfig(gen, 'reference', refDataset, path.join(dir, 'warehouse-a'));
+    const refConfig = generatedConfig(gen, refDataset, path.join(dir, 'warehouse-a'), HEARTBEAT_TIMEOUT_SECONDS).at;
     const refLayout = tableLayout(path.join(dir, 'warehouse-a'), refDataset, TABLE);
     const reference = timed('reference days 1+2', async () => {
       const day1 = tableResult(await runDataset(h, refConfig('day1'), DAY1), TABLE);
@@ -93,7 +82,7 @@ describe('worker crash', () => {
     // Crash run: CLI worker processes on their own task queue, into warehouse B.
     const crashDataset = uniqueDataset('crash');
     const warehouseB = path.join(dir, 'warehouse-b');
-    const crashConfig = writeDatasetConfig(gen, 'crash', crashDataset, warehouseB);
+    const crashConfig = generatedConfig(gen, crashDataset, warehouseB, HEARTBEAT_TIMEOUT_SECONDS).at;
     const settings: TemporalSettings = { ...h.settings, taskQueue: `test-crash-${crashDataset}` };
     const duckdbTmp = path.join(dir, 'duckdb-tmp');
     const layout = tableLayout(warehouseB, crashDataset, TABLE);
@@ -158,7 +147,7 @@ describe('worker crash', () => {
     const small = await generate({ outDir: path.join(dir, 'small'), initial: 2_000, seed: 5 });
     const dataset = uniqueDataset('overlap');
     const warehouse = path.join(dir, 'warehouse-overlap');
-    const config = writeDatasetConfig(small, 'overlap', dataset, warehouse);
+    const config = generatedConfig(small, dataset, warehouse, HEARTBEAT_TIMEOUT_SECONDS).at;
     tableResult(await runDataset(h, config('day1'), DAY1), TABLE);
 
     // Two concurrent starts, then a third while the run is certainly in progress.

@@ -3,17 +3,18 @@
  * against the real Temporal dev server started by global-setup, with a real DuckDB engine.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import type { ActivityDeps } from '../../src/activities';
 import { startDatasetRun } from '../../src/client/start-run';
 import { loadConfig } from '../../src/config/load';
 import type { DatasetConfig } from '../../src/config/types';
+import type { GenerateResult } from '../../src/generator/generate';
 import { Engine } from '../../src/engine/duckdb';
 import { engineSettings, type TemporalSettings, temporalSettings } from '../../src/settings';
 import { lakeTables, withCatalog } from '../../src/warehouse/catalog';
@@ -144,4 +145,21 @@ export function datasetFolders(prefix: string) {
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The generated example's config written again under another dataset name and warehouse, with
+ * a short heartbeat timeout (for tests that kill workers); `at(day)` loads it for day1 or day2.
+ */
+export function generatedConfig(
+  gen: GenerateResult,
+  dataset: string,
+  warehouse: string,
+  heartbeatTimeoutSeconds: number,
+): { file: string; at(day: 'day1' | 'day2'): DatasetConfig } {
+  const doc = parse(readFileSync(gen.files.config, 'utf8')) as Record<string, unknown>;
+  Object.assign(doc, { dataset, warehouse, heartbeatTimeoutSeconds });
+  const file = path.join(path.dirname(gen.files.config), `${dataset}.yaml`);
+  writeFileSync(file, stringify(doc));
+  return { file, at: (day) => loadConfig(file, { inputDir: path.join(path.dirname(gen.files.config), day) }) };
 }
