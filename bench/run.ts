@@ -17,11 +17,15 @@ import { generate } from '../src/generator/generate';
 import { engineSettings, temporalSettings } from '../src/settings';
 import { createWorker } from '../src/worker';
 import { tableWorkflowId } from '../src/workflows/ids';
+import { folderBytes, samplePeakBytes } from './disk-use';
 import { plainSqlDiff } from './plain-sql';
 import { postgresDump } from './postgres-dump';
+import { smallTables } from './small-tables';
 
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const dir = path.resolve(process.env.BENCH_DIR ?? '.cdcflow/bench');
+/** The worker's activity slots (`cdcflow worker --max-activities`), and the small tables' maxConcurrentTables. */
+const WORKER_ACTIVITY_SLOTS = 4;
 
 /** Peak resident memory (DuckDB included: the worker runs in this process) and peak JS heap. */
 function sampleMemory() {
@@ -65,15 +69,17 @@ async function main() {
   process.stdout.write(`generated in ${((performance.now() - t) / 1000).toFixed(1)} s\n\n`);
 
   const settings = { ...temporalSettings(), taskQueue: `bench-${process.pid}` };
-  const engine = await Engine.create(engineSettings());
+  const engineConfig = engineSettings();
+  const engine = await Engine.create(engineConfig);
   const nativeConnection = await NativeConnection.connect({ address: settings.address });
-  const worker = await createWorker({ connection: nativeConnection, settings, deps: { engine }, workflowBundlePath: process.env.CDCFLOW_WORKFLOW_BUNDLE || undefined });
+  const worker = await createWorker({ connection: nativeConnection, settings, deps: { engine }, maxConcurrentActivities: WORKER_ACTIVITY_SLOTS, workflowBundlePath: process.env.CDCFLOW_WORKFLOW_BUNDLE || undefined });
   const running = worker.run();
   const connection = await Connection.connect({ address: settings.address });
   const client = new Client({ connection, namespace: settings.namespace });
 
   const plainBase = path.join(dir, 'day1-state.parquet');
   const memory = sampleMemory();
+  const spill = samplePeakBytes(engineConfig.tempDirectory!);
   const results: { date: string; seconds: number; stages: Record<string, number> }[] = [];
   for (const [i, day] of (['day1', 'day2'] as const).entries()) {
     const config = loadConfig(data.files.config, { inputDir: path.join(dir, 'data', day) });
@@ -96,7 +102,13 @@ async function main() {
     );
   }
   memory.stop();
-  process.stdout.write(`peak memory: RSS ${mb(memory.peak.rss)} (DuckDB included), JS heap ${mb(memory.peak.heap)}\n\n`);
+  spill.stop();
+  const limit = process.env.CDCFLOW_DUCKDB_MEMORY_LIMIT ?? "DuckDB's default, 80% of RAM";
+  process.stdout.write(
+    `peak memory: RSS ${mb(memory.peak.rss)} (DuckDB included; limit ${limit}), JS heap ${mb(memory.peak.heap)}\n` +
+      `disk: peak spill ${mb(spill.peak.bytes)} in ${engineConfig.tempDirectory}; warehouse ${mb(folderBytes(path.join(dir, 'data', 'warehouse')))} ` +
+      `after both days (sources ${mb(folderBytes(path.join(dir, 'data', 'day1')) + folderBytes(path.join(dir, 'data', 'day2')))})\n\n`,
+  );
 
   const config = loadConfig(data.files.config, { inputDir: path.join(dir, 'data', 'day2') });
   const table = config.tables[0] as FileTableConfig;
@@ -108,6 +120,8 @@ async function main() {
     `plain DuckDB SQL script, day 2: ${plain.toFixed(2)} s, ${Math.round(rows / plain).toLocaleString('en')} rows/s\n` +
       `workflow / plain script: ${(day2 / plain).toFixed(2)}x (target: within 2x)\n`,
   );
+
+  await smallTables(client, settings, engine, path.join(dir, 'small'), WORKER_ACTIVITY_SLOTS);
 
   await postgresDump(client, settings, rows, path.join(dir, 'postgres'), (id) => stageSeconds(client, id));
 

@@ -60,8 +60,19 @@ export class StaleBaseError extends CdcflowError {
   }
 }
 
+/**
+ * DuckDB could not finish within its memory limit, even spilling to disk. Retrying the same
+ * query under the same limit fails the same way: the limit (or the concurrency) must change.
+ */
+export class ResourceError extends CdcflowError {
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(message, context, options);
+    this.name = 'ResourceError';
+  }
+}
+
 /** Failures that a retry cannot fix: Temporal must not retry them. */
-export const NON_RETRYABLE_ERROR_TYPES = ['ConfigError', 'DataError', 'StateError', 'StaleBaseError'] as const;
+export const NON_RETRYABLE_ERROR_TYPES = ['ConfigError', 'DataError', 'StateError', 'StaleBaseError', 'ResourceError'] as const;
 
 /** "dataset=d table=t file=f row=3 column=c" for the parts that are known. */
 export function describeContext(context: ErrorContext): string {

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Engine, Session } from '../engine/duckdb';
+import { classifyOutOfMemory } from '../engine/out-of-memory';
 import type { StepHook } from '../warehouse/publish';
 import { CdcflowError, ConfigError, describeContext, NON_RETRYABLE_ERROR_TYPES } from '../errors';
 
@@ -46,8 +47,8 @@ function classifyFileSystemError(err: unknown): unknown {
   return new ConfigError(`${file} is a file where the warehouse needs a folder`, { file }, { cause: err });
 }
 
-export function toTemporalFailure(thrown: unknown): unknown {
-  const err = classifyFileSystemError(thrown);
+export function toTemporalFailure(thrown: unknown, stage: StageName): unknown {
+  const err = classifyOutOfMemory(classifyFileSystemError(thrown), stage);
   if (err instanceof CdcflowError && (NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(err.name)) {
     const where = describeContext(err.context);
     return ApplicationFailure.create({
@@ -86,6 +87,6 @@ export async function runStage<T>(deps: ActivityDeps, stage: StageName, work: (s
       }
     });
   } catch (err) {
-    throw toTemporalFailure(err);
+    throw toTemporalFailure(err, stage);
   }
 }

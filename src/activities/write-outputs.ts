@@ -1,14 +1,19 @@
 /**
- * Stage 5: commit the date in one DuckLake transaction (current state, history rows, commit
- * log, head), then publish the exports, apply retention and remove the run's stage files. A
- * retry after the commit finds the date committed with the same fingerprint and only
- * completes what follows it.
+ * Stage 5: write the new state and the date's history as files, commit the date in one DuckLake
+ * transaction that registers them (with the commit log and head), then publish the exports,
+ * apply retention and remove the run's stage files. The files are written on the stage's own
+ * connection, so the catalog's one connection per process is held only for the metadata. A
+ * retry after the commit finds the date committed with the same fingerprint and only completes
+ * what follows it.
  */
 import { randomUUID } from 'node:crypto';
-import { rm, rmdir } from 'node:fs/promises';
+import { mkdir, rm, rmdir } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
-import { lakeTables, withCatalog } from '../warehouse/catalog';
-import { commitDate } from '../warehouse/commit';
+import { historyFileSql, stateFileSql } from '../engine/stage-sql';
+import { lakeDataFile, lakeTables, withCatalog } from '../warehouse/catalog';
+import { type CommitFiles, commitDate } from '../warehouse/commit';
 import { type CommitRecord, readCommitLog } from '../warehouse/commits';
 import { tableLayout } from '../warehouse/layout';
 import { publishExports, type StepHook } from '../warehouse/publish';
@@ -20,11 +25,49 @@ import type { DiffInput, OperationCounts, WriteResult } from './types';
 
 export function writeOutputs(deps: ActivityDeps) {
   return (input: DiffInput): Promise<WriteResult> =>
-    runStage(deps, 'write', async () => {
-      const { table, businessDate } = input;
+    runStage(deps, 'write', async (session) => {
+      const { table, businessDate, base, head, hashFingerprint } = input;
       const layout = tableLayout(table.warehouse, table.dataset, table.name);
       const step: StepHook = async (name) => deps.atStep?.(name);
-      const { commit, skipped } = await withCatalog(deps.engine, table.warehouse, (session, alias) => commitAndPublish(session, alias, input, step));
+      const fingerprint = runFingerprint(hashFingerprint, table, businessDate, base);
+      const committed = await withCatalog(deps.engine, table.warehouse, async (s, alias) =>
+        (await readCommitLog(s, lakeTables(alias, table.dataset, table.name))).find((c) => c.businessDate === businessDate),
+      );
+      const skipped = committed?.fingerprint === fingerprint;
+      let commit = committed;
+      if (!commit || !skipped) {
+        const stageFiles = (['inserts', 'updates', 'deletes'] as const).map((s) => layout.stageFile(businessDate, s));
+        const counts: OperationCounts = { I: 0, U: 0, D: 0, X: 0, N: 0, ...(await countOperations(session, stageFiles)) };
+        const record: CommitRecord = {
+          businessDate,
+          commitId: randomUUID(),
+          baseDate: base?.date ?? null,
+          fingerprint,
+          shape: hashShape(table),
+          counts,
+          currentRows: counts.I + counts.U + counts.N + counts.X,
+          historyRows: counts.I + counts.U + counts.D,
+        };
+        const files = await writeCommitFiles(session, table, stageFiles, record.commitId);
+        const tag = { cdcflow: 1, dataset: table.dataset, table: table.name, date: businessDate, commit: record.commitId, keep: table.retention.keepDates } as const;
+        await step('commit');
+        try {
+          await withCatalog(deps.engine, table.warehouse, (s, alias) =>
+            commitDate(s, { table, lake: lakeTables(alias, table.dataset, table.name), files, commit: record, tag, expectedHead: head, step }),
+          );
+        } catch (err) {
+          // Not registered, so nobody reads them (a crash leaves them to `cdcflow vacuum`).
+          await Promise.all(Object.values(files).map((f) => rm(f, { force: true })));
+          throw err;
+        }
+        commit = record;
+      }
+      await withCatalog(deps.engine, table.warehouse, async (s, alias) => {
+        await step('publish');
+        await publishExports(s, { table, lake: lakeTables(alias, table.dataset, table.name), layout, step });
+        await step('retention');
+        await applyRetention(s, alias);
+      });
       await rm(layout.workDir(businessDate), { recursive: true, force: true });
       // The folders go too once no other date is in progress.
       for (const dir of [layout.publishTmp, layout.tableWork]) await rmdir(dir).catch(() => undefined);
@@ -40,38 +83,14 @@ export function writeOutputs(deps: ActivityDeps) {
     });
 }
 
-async function commitAndPublish(
-  session: Session,
-  alias: string,
-  { table, businessDate, base, head, hashFingerprint }: DiffInput,
-  step: StepHook,
-): Promise<{ commit: CommitRecord; skipped: boolean }> {
-  const layout = tableLayout(table.warehouse, table.dataset, table.name);
-  const lake = lakeTables(alias, table.dataset, table.name);
-  const fingerprint = runFingerprint(hashFingerprint, table, businessDate, base);
-
-  let commit = (await readCommitLog(session, lake)).find((c) => c.businessDate === businessDate);
-  const skipped = commit?.fingerprint === fingerprint;
-  if (!commit || !skipped) {
-    const stageFiles = (['inserts', 'updates', 'deletes'] as const).map((s) => layout.stageFile(businessDate, s));
-    const counts: OperationCounts = { I: 0, U: 0, D: 0, X: 0, N: 0, ...(await countOperations(session, stageFiles)) };
-    commit = {
-      businessDate,
-      commitId: randomUUID(),
-      baseDate: base?.date ?? null,
-      fingerprint,
-      shape: hashShape(table),
-      counts,
-      currentRows: counts.I + counts.U + counts.N + counts.X,
-      historyRows: counts.I + counts.U + counts.D,
-    } satisfies CommitRecord;
-    const tag = { cdcflow: 1, dataset: table.dataset, table: table.name, date: businessDate, commit: commit.commitId, keep: table.retention.keepDates } as const;
-    await step('commit');
-    await commitDate(session, { table, lake, stageFiles, commit, tag, expectedHead: head, step });
-  }
-  await step('publish');
-  await publishExports(session, { table, lake, layout, step });
-  await step('retention');
-  await applyRetention(session, alias);
-  return { commit, skipped };
+/** The commit's files, in the catalog's data folder under names no other commit uses. */
+async function writeCommitFiles(session: Session, table: TableConfig, stageFiles: readonly string[], commitId: string): Promise<CommitFiles> {
+  const files: CommitFiles = {
+    current: lakeDataFile(table.warehouse, table.dataset, table.name, 'current', commitId),
+    history: lakeDataFile(table.warehouse, table.dataset, table.name, 'history', commitId),
+  };
+  for (const file of Object.values(files)) await mkdir(path.dirname(file), { recursive: true });
+  await session.run(stateFileSql(table, stageFiles, files.current));
+  await session.run(historyFileSql(table, stageFiles, files.history));
+  return files;
 }

@@ -123,9 +123,28 @@ export function updatesSql(t: TableShape, businessDate: string, p: DiffPaths): s
   return copyTo(select, p.out);
 }
 
+/** The columns of the committed state, in the catalog tables' order. */
+function stateColumns(t: Pick<TableShape, 'keys' | 'columns'>): string {
+  return [...dataColumns(t).map((c) => quoteIdent(c.name)), 'OPERATION', 'EFF_START_DATE', 'KEY_HASH', 'NONKEY_HASH'].join(', ');
+}
+
 /**
- * The published current state: every row of the committed state, sorted by KEY_HASH so that
- * the file's bytes are a function of its content.
+ * A commit's state file, from the run's stage files: every row but the deletes, sorted by
+ * KEY_HASH so that its bytes are a function of its content. The catalog registers this very
+ * file and current.parquet is a link to it: the state is written once.
+ */
+export function stateFileSql(t: Pick<TableShape, 'keys' | 'columns'>, stageFiles: readonly string[], outPath: string): string {
+  return copyTo(`SELECT ${stateColumns(t)} FROM ${readOwnParquet(stageFiles)} WHERE OPERATION <> 'D' ORDER BY KEY_HASH`, outPath, 'output');
+}
+
+/** A commit's history file, from the run's stage files: its net changes (I, U, D). */
+export function historyFileSql(t: Pick<TableShape, 'keys' | 'columns'>, stageFiles: readonly string[], outPath: string): string {
+  return copyTo(`SELECT ${stateColumns(t)} FROM ${readOwnParquet(stageFiles)} WHERE OPERATION IN ('I', 'U', 'D')`, outPath, 'output');
+}
+
+/**
+ * The published current state from the catalog, for a state the catalog wrote itself (a
+ * warehouse committed before states were written once), sorted by KEY_HASH.
  */
 export function publishCurrentSql(state: string, outPath: string): string {
   return copyTo(`SELECT * FROM ${state} ORDER BY KEY_HASH`, outPath, 'output');

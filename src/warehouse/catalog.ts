@@ -19,8 +19,10 @@ import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { assertPathName } from './layout';
 
 export interface LakeTables {
-  /** The attached catalog's alias. */
+  /** The attached catalog's alias (quoted, as are the names below). */
   alias: string;
+  /** The same names unquoted, as DuckLake's table functions take them. */
+  names: { catalog: string; schema: string; current: string; history: string };
   schema: string;
   current: string;
   history: string;
@@ -46,6 +48,14 @@ function catalogPath(warehouse: string): string {
 }
 
 const dataPath = (warehouse: string) => path.join(warehouse, '_lake');
+
+/**
+ * Where a commit's own state file goes: in the catalog's data folder, where DuckLake keeps the
+ * table's files, so that vacuum's orphan sweep also removes the file of a commit that failed.
+ */
+export function lakeDataFile(warehouse: string, dataset: string, table: string, part: 'current' | 'history', commitId: string): string {
+  return path.join(dataPath(warehouse), assertPathName(dataset), `${assertPathName(table)}__${part}`, `cdcflow-${commitId}.parquet`);
+}
 
 function attachCatalogSql(warehouse: string, catalogUrl?: string): string {
   const metadata = catalogUrl ? `postgres:${catalogUrl}` : `sqlite:${catalogPath(warehouse)}`;
@@ -98,5 +108,13 @@ export function lakeTables(catalogAlias: string, dataset: string, table: string)
   const alias = quoteIdent(catalogAlias);
   const schema = `${alias}.${quoteIdent(assertPathName(dataset))}`;
   const name = (suffix: string) => `${schema}.${quoteIdent(`${assertPathName(table)}__${suffix}`)}`;
-  return { alias, schema, current: name('current'), history: name('history'), commits: name('commits'), head: name('head') };
+  return {
+    alias,
+    names: { catalog: catalogAlias, schema: dataset, current: `${table}__current`, history: `${table}__history` },
+    schema,
+    current: name('current'),
+    history: name('history'),
+    commits: name('commits'),
+    head: name('head'),
+  };
 }

@@ -1,13 +1,12 @@
 /**
- * Committing a date: one DuckLake transaction writes the new current state, the date's history
- * rows, its commit-log row and the head row. The head row is read inside the transaction and
+ * Committing a date: one DuckLake transaction registers the new current state and the date's
+ * history (files the run wrote beforehand) and writes its commit-log row and the head row. The head row is read inside the transaction and
  * must still name the commit the run was planned on; a concurrent commit on the same table
  * makes DuckLake refuse one of the two at COMMIT. Either way a run never commits on a stale base.
  */
 import type { TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
-import { readOwnParquet } from '../engine/stage-sql';
 import { StaleBaseError } from '../errors';
 import type { LakeTables } from './catalog';
 import type { StepHook } from './publish';
@@ -30,15 +29,27 @@ export function createTablesSql(t: TableShape, lake: LakeTables): string[] {
   ];
 }
 
-/** The data statements of a commit, given the stage files of the run (I, U, N, X and D rows). */
-export function commitDataSql(lake: LakeTables, stageFiles: readonly string[], commit: CommitRecord, tag: CommitTag): string[] {
-  const stages = readOwnParquet(stageFiles);
+/** The files a commit registers: written beforehand by the run, outside the catalog's connection. */
+export interface CommitFiles {
+  /** The whole new state (stateFileSql). */
+  current: string;
+  /** The date's net changes (historyFileSql). */
+  history: string;
+}
+
+function addDataFileSql(lake: LakeTables, table: string, file: string): string {
+  const { catalog, schema } = lake.names;
+  return `CALL ducklake_add_data_files(${quoteLiteral(catalog)}, ${quoteLiteral(table)}, ${quoteLiteral(file)}, schema => ${quoteLiteral(schema)})`;
+}
+
+/** The data statements of a commit: its files replace the state and the date's history. */
+export function commitDataSql(lake: LakeTables, files: CommitFiles, commit: CommitRecord, tag: CommitTag): string[] {
   const date = `DATE ${quoteLiteral(commit.businessDate)}`;
   return [
     `DELETE FROM ${lake.current}`,
-    `INSERT INTO ${lake.current} BY NAME SELECT * FROM ${stages} WHERE OPERATION <> 'D'`,
+    addDataFileSql(lake, lake.names.current, files.current),
     `DELETE FROM ${lake.history} WHERE EFF_START_DATE = ${date}`,
-    `INSERT INTO ${lake.history} BY NAME SELECT * FROM ${stages} WHERE OPERATION IN ('I', 'U', 'D')`,
+    addDataFileSql(lake, lake.names.history, files.history),
     `DELETE FROM ${lake.commits} WHERE business_date = ${date}`,
     `INSERT INTO ${lake.commits} VALUES ${commitLogRowSql(commit)}`,
     `DELETE FROM ${lake.head}`,
@@ -53,7 +64,7 @@ export function commitDataSql(lake: LakeTables, stageFiles: readonly string[], c
  */
 export async function commitDate(
   session: Session,
-  opts: { table: TableShape & { dataset: string; name: string }; lake: LakeTables; stageFiles: readonly string[]; commit: CommitRecord; tag: CommitTag; expectedHead: string | null; step?: StepHook },
+  opts: { table: TableShape & { dataset: string; name: string }; lake: LakeTables; files: CommitFiles; commit: CommitRecord; tag: CommitTag; expectedHead: string | null; step?: StepHook },
 ): Promise<void> {
   const { lake, commit } = opts;
   await session.run('BEGIN TRANSACTION');
@@ -68,7 +79,7 @@ export async function commitDate(
         businessDate: commit.businessDate,
       });
     }
-    for (const sql of commitDataSql(lake, opts.stageFiles, commit, opts.tag)) await session.run(sql);
+    for (const sql of commitDataSql(lake, opts.files, commit, opts.tag)) await session.run(sql);
     await opts.step?.('commit:before-commit');
     await session.run('COMMIT');
   } catch (err) {

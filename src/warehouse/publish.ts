@@ -3,12 +3,15 @@
  * history), written from the catalog after a commit by roll-forward: each export whose commit
  * differs from what `_published.json` records is written again (to a temporary file outside
  * the readers' folders, then renamed), so a retry or the next run completes what a crash left.
- * Exports are sorted by KEY_HASH, so the same commit always gives the same bytes.
+ * current.parquet is a link to the state file the commit registered; history partitions are
+ * exported from the catalog. Both are sorted by KEY_HASH, so the same commit always gives the
+ * same bytes.
  */
-import { rm } from 'node:fs/promises';
+import { copyFile, link, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
+import { quoteLiteral } from '../engine/sql';
 import { publishCurrentSql, publishHistorySql } from '../engine/stage-sql';
 import { readJsonIfExists, writeAtomically, writeJsonAtomically } from './atomic';
 import type { LakeTables } from './catalog';
@@ -60,11 +63,38 @@ export async function publishExports(
     const latest = log.at(-1);
     if (latest && published.current !== latest.commitId) {
       await opts.step?.('publish:current');
-      await writeAtomically(layout.current, (tmp) => session.run(publishCurrentSql(lake.current, tmp)), layout.publishTmp);
+      const stateFile = await commitStateFile(session, lake, latest.commitId);
+      await writeAtomically(
+        layout.current,
+        (tmp) => (stateFile ? linkOrCopy(stateFile, tmp) : session.run(publishCurrentSql(lake.current, tmp))),
+        layout.publishTmp,
+      );
       next.current = latest.commitId;
     }
     await opts.step?.('publish:manifest');
     await writeJsonAtomically(layout.publishManifest, next, layout.publishTmp);
+  }
+}
+
+/**
+ * The state file the commit registered (see stateFileSql), if it is the table's whole current
+ * state: not so for an empty state (DuckLake lists no file) or one the catalog wrote itself.
+ */
+async function commitStateFile(session: Session, lake: LakeTables, commitId: string): Promise<string | undefined> {
+  const { catalog, schema, current } = lake.names;
+  const files = await session.rows<{ data_file: string }>(
+    `SELECT data_file FROM ducklake_list_files(${quoteLiteral(catalog)}, ${quoteLiteral(current)}, schema => ${quoteLiteral(schema)})`,
+  );
+  return files.length === 1 && path.basename(files[0].data_file) === `cdcflow-${commitId}.parquet` ? files[0].data_file : undefined;
+}
+
+/** The published file shares the committed file's bytes; a copy where links are not possible. */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to);
+  } catch (err) {
+    if (!['EXDEV', 'EPERM', 'ENOTSUP', 'EMLINK'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    await copyFile(from, to);
   }
 }
 

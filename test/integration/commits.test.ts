@@ -139,7 +139,7 @@ describe('commits', () => {
       await Promise.all(workers.map(sigkill));
       await engine.close();
     }
-  });
+  }, 240_000);
 
   it('two dates that both planned on one base before either committed: exactly one commits on it', async () => {
     // Hold every first write attempt until both runs have reached their write: both planned

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Engine } from '../../src/engine/duckdb';
 import { dateLiteral, fileListLiteral, quoteIdent, quoteLiteral } from '../../src/engine/sql';
-import { deletesSql, hashBatchSql, insertsSql, readOwnParquet, updatesSql } from '../../src/engine/stage-sql';
+import { deletesSql, hashBatchSql, historyFileSql, insertsSql, readOwnParquet, stateFileSql, updatesSql } from '../../src/engine/stage-sql';
 
 const table = { keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }, { name: 'seen', type: 'date' }], ignore: ['seen'] };
 
@@ -49,6 +49,17 @@ describe('stage SQL', () => {
         `CASE WHEN h.NONKEY_HASH <> b.NONKEY_HASH THEN DATE '2024-01-02' ELSE b.EFF_START_DATE END AS EFF_START_DATE, ` +
         `h.KEY_HASH, h.NONKEY_HASH FROM read_parquet('/w/h.parquet', hive_partitioning = false) h ` +
         `JOIN (SELECT * FROM read_parquet('/w/b.parquet', hive_partitioning = false)) b ON h.KEY_HASH = b.KEY_HASH) TO '/w/o.parquet' (FORMAT parquet, COMPRESSION lz4_raw)`,
+    );
+  });
+
+  it('writes a commit\'s state sorted by key hash and its history, in the catalog tables\' column order', () => {
+    const stages = `read_parquet(['/w/i.parquet', '/w/u.parquet'], hive_partitioning = false)`;
+    const columns = `"id", "v", "seen", OPERATION, EFF_START_DATE, KEY_HASH, NONKEY_HASH`;
+    expect(stateFileSql(table, ['/w/i.parquet', '/w/u.parquet'], '/l/c.parquet')).toBe(
+      `COPY (SELECT ${columns} FROM ${stages} WHERE OPERATION <> 'D' ORDER BY KEY_HASH) TO '/l/c.parquet' (FORMAT parquet)`,
+    );
+    expect(historyFileSql(table, ['/w/i.parquet', '/w/u.parquet'], '/l/h.parquet')).toBe(
+      `COPY (SELECT ${columns} FROM ${stages} WHERE OPERATION IN ('I', 'U', 'D')) TO '/l/h.parquet' (FORMAT parquet)`,
     );
   });
 

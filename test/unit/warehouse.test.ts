@@ -28,15 +28,14 @@ describe('the commit transaction', () => {
     expect(lake.head).toBe(`"lake_1"."shop"."orders__head"`);
   });
 
-  it('replaces the state, the date history and commit row, and the head row', () => {
+  it('replaces the state and the date history with the run\'s files, the commit row and the head row', () => {
     const lake = lakeTables('lake_1', 'shop', 'orders');
-    const sql = commitDataSql(lake, ['/s/i.parquet', '/s/u.parquet'], commit, tag('shop', 'orders', '2024-01-02'));
-    const files = `read_parquet(['/s/i.parquet', '/s/u.parquet'], hive_partitioning = false)`;
+    const sql = commitDataSql(lake, { current: `/l/it's.parquet`, history: '/l/h.parquet' }, commit, tag('shop', 'orders', '2024-01-02'));
     expect(sql.slice(0, 8)).toEqual([
       `DELETE FROM ${lake.current}`,
-      `INSERT INTO ${lake.current} BY NAME SELECT * FROM ${files} WHERE OPERATION <> 'D'`,
+      `CALL ducklake_add_data_files('lake_1', 'orders__current', '/l/it''s.parquet', schema => 'shop')`,
       `DELETE FROM ${lake.history} WHERE EFF_START_DATE = DATE '2024-01-02'`,
-      `INSERT INTO ${lake.history} BY NAME SELECT * FROM ${files} WHERE OPERATION IN ('I', 'U', 'D')`,
+      `CALL ducklake_add_data_files('lake_1', 'orders__history', '/l/h.parquet', schema => 'shop')`,
       `DELETE FROM ${lake.commits} WHERE business_date = DATE '2024-01-02'`,
       `INSERT INTO ${lake.commits} VALUES (DATE '2024-01-02', 'c-2', DATE '2024-01-01', 'fp', 'sh', 1, 2, 3, 0, 4, 7, 6)`,
       `DELETE FROM ${lake.head}`,

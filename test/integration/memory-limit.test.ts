@@ -1,0 +1,76 @@
+/**
+ * Memory bounded by the setting: a worker process whose DuckDB may use 200 MB on one thread
+ * (CSV reading, Parquet writing and sorting keep ~150 MB of buffers per thread) runs a table of
+ * 300,000 rows through both days by spilling to its temp folder, with the same counts and
+ * bytes as the harness worker; under a limit too small for any Parquet write the run fails
+ * once, as a ResourceError naming the setting, instead of ten identical retries.
+ *
+ * Needs dist/ (the test script builds it).
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { generate, type GenerateResult } from '../../src/generator/generate';
+import type { TemporalSettings } from '../../src/settings';
+import { tableLayout } from '../../src/warehouse/layout';
+import { tableWorkflowId } from '../../src/workflows/ids';
+import { generatedConfig, type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset } from '../support/harness';
+import { activityAttempts, killAllWorkers, spawnWorker } from '../support/worker-process';
+
+const ROWS = 300_000;
+const TABLE = 'records';
+const [DAY1, DAY2] = ['2024-01-01', '2024-01-02'];
+
+describe('DuckDB memory limit', () => {
+  let h: Harness;
+  let dir: string;
+  let gen: GenerateResult;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    dir = tempDir('cdcflow-memory-');
+    gen = await generate({ outDir: dir, initial: ROWS, keys: 5, nonkeys: 10, delete: 0.2, update: 0.4, unchanged: 0.4, seed: 5 });
+  });
+  afterAll(async () => {
+    await killAllWorkers();
+    await h?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A worker process with `limit` on its own queue, and the generated table's config for it. */
+  async function limitedWorker(limit: string, threads: number) {
+    const dataset = uniqueDataset('memory');
+    const warehouse = path.join(dir, `warehouse-${dataset}`);
+    const settings: TemporalSettings = { ...h.settings, taskQueue: `test-${dataset}` };
+    await spawnWorker(settings.taskQueue, path.join(dir, `spill-${dataset}`), { env: { CDCFLOW_DUCKDB_MEMORY_LIMIT: limit, CDCFLOW_DUCKDB_THREADS: String(threads) } });
+    return { dataset, warehouse, settings, config: generatedConfig(gen, dataset, warehouse, 30).at };
+  }
+
+  it('completes both days under 200 MB by spilling, with the same counts and bytes as an unlimited worker', async () => {
+    const limited = await limitedWorker('200MB', 1);
+    const day1 = tableResult(await runDataset({ client: h.client, settings: limited.settings }, limited.config('day1'), DAY1), TABLE);
+    expect(day1.counts).toEqual({ I: gen.expected.day1Rows, U: 0, D: 0, X: 0, N: 0 });
+    const day2 = tableResult(await runDataset({ client: h.client, settings: limited.settings }, limited.config('day2'), DAY2), TABLE);
+    expect(day2.counts).toEqual({ I: gen.expected.inserts, U: gen.expected.updates, D: gen.expected.deletes, X: 0, N: gen.expected.unchanged });
+
+    const refDataset = uniqueDataset('memory-ref');
+    const refWarehouse = path.join(dir, 'warehouse-ref');
+    const ref = generatedConfig(gen, refDataset, refWarehouse, 30).at;
+    tableResult(await runDataset(h, ref('day1'), DAY1), TABLE);
+    tableResult(await runDataset(h, ref('day2'), DAY2), TABLE);
+    const a = tableLayout(limited.warehouse, limited.dataset, TABLE);
+    const b = tableLayout(refWarehouse, refDataset, TABLE);
+    expect(readFileSync(a.current).equals(readFileSync(b.current))).toBe(true);
+    for (const d of [DAY1, DAY2]) expect(readFileSync(a.history(d)).equals(readFileSync(b.history(d)))).toBe(true);
+  }, 300_000);
+
+  it('out of memory is reported once, naming the setting, not retried', async () => {
+    const limited = await limitedWorker('8MB', 2);
+    const outcome = await runDataset({ client: h.client, settings: limited.settings }, limited.config('day1'), DAY1);
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.error).toMatch(/ran out of memory under CDCFLOW_DUCKDB_MEMORY_LIMIT=8MB: raise CDCFLOW_DUCKDB_MEMORY_LIMIT/);
+    const attempts = await activityAttempts(h.client, tableWorkflowId(limited.dataset, DAY1, TABLE));
+    const failed = Object.values(attempts).flat();
+    expect(Math.max(...failed)).toBe(1);
+  });
+});

@@ -1,0 +1,24 @@
+import { classifyOutOfMemory } from '../../src/engine/out-of-memory';
+import { ResourceError } from '../../src/errors';
+
+const duckdbOom = new Error('Out of Memory Error: failed to allocate data of size 8.0 MiB (9.5 MiB/15.2 MiB used)');
+
+describe('classifyOutOfMemory', () => {
+  it('turns DuckDB out-of-memory into a ResourceError naming the stage and the setting', () => {
+    const err = classifyOutOfMemory(duckdbOom, 'write', { CDCFLOW_DUCKDB_MEMORY_LIMIT: '2GB' });
+    expect(err).toBeInstanceOf(ResourceError);
+    expect((err as ResourceError).message).toMatch(/^the write stage ran out of memory under CDCFLOW_DUCKDB_MEMORY_LIMIT=2GB: raise CDCFLOW_DUCKDB_MEMORY_LIMIT/);
+    expect((err as ResourceError).message).toContain('DuckDB said: Out of Memory Error');
+    expect((err as ResourceError).context).toEqual({ stage: 'write' });
+  });
+
+  it("names DuckDB's default when no limit is set", () => {
+    expect((classifyOutOfMemory(duckdbOom, 'hash', {}) as Error).message).toMatch(/under DuckDB's default \(80% of RAM\)/);
+  });
+
+  it('leaves other errors alone', () => {
+    const other = new Error('IO Error: No files found');
+    expect(classifyOutOfMemory(other, 'hash', {})).toBe(other);
+    expect(classifyOutOfMemory('text', 'hash', {})).toBe('text');
+  });
+});
