@@ -69,7 +69,8 @@ export async function commitDate(
   const { lake, commit } = opts;
   await session.run('BEGIN TRANSACTION');
   try {
-    for (const sql of createTablesSql(opts.table, lake)) await session.run(sql);
+    // A head to build on means a commit made the tables already: DDL costs the catalog time.
+    if (opts.expectedHead === null) for (const sql of createTablesSql(opts.table, lake)) await session.run(sql);
     const [head] = await session.rows<{ commit_id: string | null }>(`SELECT commit_id FROM ${lake.head}`);
     const headNow = head?.commit_id ?? null;
     if (headNow !== opts.expectedHead) {
