@@ -127,8 +127,8 @@ export function updatesSql(t: TableShape, businessDate: string, p: DiffPaths): s
  * The published current state: every row of the committed state, sorted by KEY_HASH so that
  * the file's bytes are a function of its content.
  */
-export function publishCurrentSql(state: string, outPath: string): string {
-  return copyTo(`SELECT * FROM ${state} ORDER BY KEY_HASH`, outPath, 'output');
+export function publishCurrentSql(state: string, outPath: string, select = '*'): string {
+  return copyTo(`SELECT ${select} FROM ${state} ORDER BY KEY_HASH`, outPath, 'output');
 }
 
 /**
@@ -136,7 +136,8 @@ export function publishCurrentSql(state: string, outPath: string): string {
  * Hive partition (eff_start_date=...), so it is not repeated inside the file.
  */
 export function publishHistorySql(t: Pick<TableShape, 'keys' | 'columns'>, history: string, businessDate: string, outPath: string): string {
-  const columns = [...dataColumns(t).map((c) => quoteIdent(c.name)), 'OPERATION', 'KEY_HASH', 'NONKEY_HASH'].join(', ');
+  // Sensitive columns go to their own dataset (warehouse/sensitive.ts).
+  const columns = [...dataColumns(t).filter((c) => !c.sensitive).map((c) => quoteIdent(c.name)), 'OPERATION', 'KEY_HASH', 'NONKEY_HASH'].join(', ');
   return copyTo(
     `SELECT ${columns} FROM ${history} WHERE EFF_START_DATE = ${dateLiteral(businessDate)} ORDER BY KEY_HASH`,
     outPath,

@@ -14,12 +14,15 @@ import { readJsonIfExists, writeAtomically, writeJsonAtomically } from './atomic
 import type { LakeTables } from './catalog';
 import { type CommitRecord, readCommitLog } from './commits';
 import type { TableLayout } from './layout';
+import { publishSensitiveCurrentSql, publishSensitiveHistorySql, sensitiveLayout, sensitiveNames, withoutSensitiveSql } from './sensitive';
 
 export interface PublishedManifest {
   /** Commit id of the state in current.parquet. */
   current: string | null;
   /** Commit id of each published history partition, by business date. */
   history: Record<string, string>;
+  /** The sensitive columns split off when these were written (absent: none). */
+  sensitive?: string[];
 }
 
 /** A named point of the commit and publish, for crash-point tests. */
@@ -34,15 +37,21 @@ const ROUNDS = 5;
  */
 export async function publishExports(
   session: Session,
-  opts: { table: Pick<TableConfig, 'keys' | 'columns'>; lake: LakeTables; layout: TableLayout; step?: StepHook },
+  opts: { table: Pick<TableConfig, 'keys' | 'columns' | 'warehouse' | 'dataset' | 'name'>; lake: LakeTables; layout: TableLayout; step?: StepHook },
 ): Promise<void> {
   const { layout, lake } = opts;
+  const sensitive = sensitiveLayout(opts.table.warehouse, opts.table.dataset, opts.table.name);
   for (let round = 0; round < ROUNDS; round++) {
     const log = await readCommitLog(session, lake);
-    const published: PublishedManifest = (await readJsonIfExists<PublishedManifest>(layout.publishManifest)) ?? { current: null, history: {} };
+    const split = sensitiveNames(opts.table);
+    const manifest = (await readJsonIfExists<PublishedManifest>(layout.publishManifest)) ?? { current: null, history: {} };
+    // Exports written with other sensitive columns split off are all written again.
+    const sameSplit = JSON.stringify(manifest.sensitive ?? []) === JSON.stringify(split);
+    const published = sameSplit ? manifest : { current: null, history: Object.fromEntries(Object.keys(manifest.history).map((d) => [d, ''])) };
     if (upToDate(published, log)) return;
+    if (!sameSplit) await rm(sensitive.root, { recursive: true, force: true });
 
-    const next: PublishedManifest = { current: published.current, history: {} };
+    const next: PublishedManifest = { current: published.current, history: {}, ...(split.length ? { sensitive: split } : {}) };
     for (const commit of log) {
       if (published.history[commit.businessDate] !== commit.commitId) {
         await opts.step?.(`publish:history:${commit.businessDate}`);
@@ -51,16 +60,27 @@ export async function publishExports(
           (tmp) => session.run(publishHistorySql(opts.table, lake.history, commit.businessDate, tmp)),
           layout.publishTmp,
         );
+        if (split.length) {
+          await writeAtomically(
+            sensitive.history(commit.businessDate),
+            (tmp) => session.run(publishSensitiveHistorySql(opts.table, lake.history, commit.businessDate, tmp)),
+            layout.publishTmp,
+          );
+        }
       }
       next.history[commit.businessDate] = commit.commitId;
     }
     for (const date of Object.keys(published.history).filter((d) => !next.history[d])) {
       await rm(path.dirname(layout.history(date)), { recursive: true, force: true });
+      await rm(path.dirname(sensitive.history(date)), { recursive: true, force: true });
     }
     const latest = log.at(-1);
     if (latest && published.current !== latest.commitId) {
       await opts.step?.('publish:current');
-      await writeAtomically(layout.current, (tmp) => session.run(publishCurrentSql(lake.current, tmp)), layout.publishTmp);
+      await writeAtomically(layout.current, (tmp) => session.run(publishCurrentSql(lake.current, tmp, withoutSensitiveSql(opts.table))), layout.publishTmp);
+      if (split.length) {
+        await writeAtomically(sensitive.current, (tmp) => session.run(publishSensitiveCurrentSql(opts.table, lake.current, tmp)), layout.publishTmp);
+      }
       next.current = latest.commitId;
     }
     await opts.step?.('publish:manifest');
