@@ -15,7 +15,9 @@ import { sensitiveLayout } from '../../src/warehouse/sensitive';
 import { tableLayout } from '../../src/warehouse/layout';
 import { tableWorkflowId } from '../../src/workflows/ids';
 import { type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset, writeConfig, writeCsv } from '../support/harness';
+import { difference } from '../support/compare';
 import { PG_URL_VAR, psql } from '../support/postgres';
+import { cdcflow } from '../support/cli';
 import { sleep } from '../support/worker-process';
 
 const D1 = '2024-01-01';
@@ -69,14 +71,6 @@ function datasetWith(name: string, sinks: object[]): { config: (date: string, wi
     folder,
     config: (_date, withSinks = true) => writeConfig(folder, { dataset, warehouse: 'wh', tables: [{ ...table, ...(withSinks ? { sinks } : {}) }] }),
   };
-}
-
-/** Rows in `a` and not in `b` plus rows in `b` and not in `a` (0: equal as multisets), and a's count. */
-async function difference(s: Session, a: string, b: string): Promise<{ diff: number; rows: number }> {
-  const [r] = await s.rows<{ diff: string; n: string }>(
-    `SELECT (SELECT count(*) FROM ((${a}) EXCEPT ALL (${b})) x) + (SELECT count(*) FROM ((${b}) EXCEPT ALL (${a})) y) AS diff, (SELECT count(*) FROM (${a}) z) AS n`,
-  );
-  return { diff: Number(r.diff), rows: Number(r.n) };
 }
 
 /** Runs `fn` with the sink's database attached read-only in the test's DuckDB session. */
@@ -250,4 +244,18 @@ test('a sink two dates behind catches up in date order on the next run', async (
   expect(markers.split('\n')).toEqual([`${D2} true`, `${D3} true`, `${D4} true`]);
   const check = await expectSinkEqualsExports(withSink.config(D4), 'postgres', '', schema);
   expect(check).toMatchObject({ current: { diff: 0 }, history: { diff: 0 }, sensitiveCurrent: { diff: 0 }, sensitiveHistory: { diff: 0 } });
+
+  // Day 4 again with other input: a new commit of the date, so the sink's current is rebuilt.
+  writeCsv(path.join(withSink.folder, 'in', `${D4}.csv`), HEADER, DAYS[D3].slice(2));
+  const rerun = tableResult(await runDataset(h, withSink.config(D4), D4), 'people');
+  expect(rerun.sinks?.[0].applied.map((a) => [a.businessDate, a.rebuilt])).toEqual([[D4, true]]);
+  const rebuilt = await expectSinkEqualsExports(withSink.config(D4), 'postgres', '', schema);
+  expect(rebuilt).toMatchObject({ current: { diff: 0, rows: 7 }, history: { diff: 0 }, sensitiveCurrent: { diff: 0 }, sensitiveHistory: { diff: 0 } });
+
+  // cdcflow status reads each sink's last applied date from the sink.
+  const configPath = path.join(withSink.folder, 'dataset.yaml');
+  const status = await cdcflow(['status', '--config', configPath, '--days', '1', '--json'], { TEMPORAL_ADDRESS: h.settings.address });
+  expect(JSON.parse(status.stdout).sinks).toEqual([{ table: 'people', sink: 'postgres', type: 'postgres', lastApplied: D4 }]);
+  const plain = await cdcflow(['status', '--config', configPath, '--days', '1'], { TEMPORAL_ADDRESS: h.settings.address });
+  expect(plain.stdout).toMatch(/people\s+postgres \(postgres\)\s+2024-01-04/);
 });
