@@ -53,8 +53,9 @@ export async function appliedDates(session: Session, table: TableConfig, target:
 }
 
 export function applySinkChanges(engine: Engine, session: Session, table: TableConfig, sink: SinkSpec, businessDate: string): Promise<SinkReport> {
-  return sinkOf(sink).withTarget(session, sink, table, async (db) => {
-    const target = { db, schema: sink.schema };
+  const kind = sinkOf(sink);
+  return kind.withTarget(session, sink, table, async (db) => {
+    const target = { db, schema: sink.schema, native: kind.native };
     await inTransaction(session, createSinkTablesSql(table, target));
     const applied = await appliedDates(session, table, target);
     const dir = await mkdtemp(path.join(tmpdir(), 'cdcflow-sink-'));

@@ -22,6 +22,7 @@ function inTurn<T>(key: string, fn: () => Promise<T>): Promise<T> {
 }
 
 export const duckdbFileSink: Sink<Extract<SinkSpec, { type: 'duckdb' }>> = {
+  native: false,
   withTarget(session, sink, _table, fn) {
     const alias = `cdcflow_sink_${createHash('sha256').update(sink.path).digest('hex').slice(0, 12)}`;
     return inTurn(sink.path, async () => {

@@ -20,9 +20,11 @@ type Shape = Pick<TableConfig, 'dataset' | 'name' | 'keys' | 'columns'>;
 
 /** Where in the attached database the sink's tables live. */
 export interface SinkTarget {
-  /** The attached database's alias. */
+  /** The attached database's alias (empty: names without one, as the database itself sees them). */
   db: string;
   schema: string;
+  /** PostgreSQL: rows move between its tables by statements run in PostgreSQL itself. */
+  native?: boolean;
 }
 
 const META = ['OPERATION VARCHAR', 'EFF_START_DATE DATE', 'KEY_HASH UUID', 'NONKEY_HASH UUID'];
@@ -34,7 +36,7 @@ const mainColumns = (t: Shape) => [...t.keys, ...t.columns.filter((c) => !c.sens
 const sensitiveOf = (t: Shape) => t.columns.filter((c) => c.sensitive);
 
 function schemaRef(target: SinkTarget, sensitive = false): string {
-  return `${quoteIdent(target.db)}.${quoteIdent(sensitive ? `${target.schema}_sensitive` : target.schema)}`;
+  return `${target.db ? `${quoteIdent(target.db)}.` : ''}${quoteIdent(sensitive ? `${target.schema}_sensitive` : target.schema)}`;
 }
 
 export interface SinkTables {
@@ -104,41 +106,52 @@ export interface DateToApply {
 
 /**
  * One date, in one transaction (the caller's BEGIN/COMMIT). `stageId` makes the staging tables'
- * names unique (short: PostgreSQL cuts identifiers at 63 bytes).
+ * names unique (short: PostgreSQL cuts identifiers at 63 bytes). The staging tables are loaded by
+ * DuckDB from the Parquet files; with `target.native` (PostgreSQL) the statements that move rows
+ * from them run inside PostgreSQL (`postgres_execute`, same transaction), not through DuckDB.
  */
 export function applyDateSql(t: Shape, target: SinkTarget, d: DateToApply, stageId: string): string[] {
   const tables = sinkTables(t, target);
-  const staging = `${schemaRef(target)}.${quoteIdent(`cdcflow_stage_${stageId}`)}`;
-  const stateStaging = `${schemaRef(target)}.${quoteIdent(`cdcflow_state_${stageId}`)}`;
+  const stageName = quoteIdent(`cdcflow_stage_${stageId}`);
+  const stateName = quoteIdent(`cdcflow_state_${stageId}`);
+  // Where the moving statements run, and how they name the tables there.
+  const inside: SinkTarget = target.native ? { ...target, db: '' } : target;
+  const run = (sql: string) => (target.native ? `CALL postgres_execute(${quoteLiteral(target.db)}, ${quoteLiteral(sql)})` : sql);
+  const here = sinkTables(t, inside);
+  const staging = `${schemaRef(inside)}.${stageName}`;
+  const stateStaging = `${schemaRef(inside)}.${stateName}`;
   const date = dateLiteral(d.businessDate);
-  const main = [...names(mainColumns(t)), ...META_NAMES].join(', ');
+  const [OPERATION, EFF_START_DATE, KEY_HASH] = META_NAMES.map(quoteIdent);
+  const main = [...names(mainColumns(t)), ...META_NAMES.map(quoteIdent)].join(', ');
   const marker = `dataset = ${quoteLiteral(t.dataset)} AND table_name = ${quoteLiteral(t.name)} AND business_date = ${date}`;
   const n = (v: number) => String(Math.trunc(v));
   const sql = [
     `DELETE FROM ${tables.marker} WHERE ${marker}`,
     `INSERT INTO ${tables.marker} VALUES (${quoteLiteral(t.dataset)}, ${quoteLiteral(t.name)}, ${date}, ${quoteLiteral(d.commitId)}, ` +
       `${n(d.counts.I)}, ${n(d.counts.U)}, ${n(d.counts.D)}, now())`,
-    `CREATE TABLE ${staging} AS SELECT * FROM read_parquet(${fileListLiteral(d.changes)}, hive_partitioning = false)`,
+    `CREATE TABLE ${schemaRef(target)}.${stageName} AS SELECT * FROM read_parquet(${fileListLiteral(d.changes)}, hive_partitioning = false)`,
   ];
-  const hidden = sensitiveOf(t).length ? `KEY_HASH, ${names(sensitiveOf(t)).join(', ')}` : '';
   const upsert = (table: string, columns: string) =>
-    d.state
+    (d.state
       ? [`DELETE FROM ${table}`, `INSERT INTO ${table} (${columns}) SELECT ${columns} FROM ${stateStaging}`]
       : [
-          `DELETE FROM ${table} WHERE KEY_HASH IN (SELECT KEY_HASH FROM ${staging})`,
-          `INSERT INTO ${table} (${columns}) SELECT ${columns} FROM ${staging} WHERE OPERATION <> 'D'`,
-        ];
-  const replaceHistory = (table: string, columns: string) => [
-    `DELETE FROM ${table} WHERE EFF_START_DATE = ${date}`,
-    `INSERT INTO ${table} (${columns}) SELECT ${columns} FROM ${staging} WHERE OPERATION IN ('I', 'U', 'D') AND EFF_START_DATE = ${date}`,
-  ];
-  if (d.state) sql.push(`CREATE TABLE ${stateStaging} AS SELECT * FROM read_parquet(${fileListLiteral(d.state)}, hive_partitioning = false)`);
-  sql.push(...upsert(tables.current, main), ...replaceHistory(tables.history, main));
-  if (tables.sensitiveCurrent && tables.sensitiveHistory) {
-    sql.push(...upsert(tables.sensitiveCurrent, hidden), ...replaceHistory(tables.sensitiveHistory, `KEY_HASH, OPERATION, EFF_START_DATE, ${names(sensitiveOf(t)).join(', ')}`));
+          `DELETE FROM ${table} WHERE ${KEY_HASH} IN (SELECT ${KEY_HASH} FROM ${staging})`,
+          `INSERT INTO ${table} (${columns}) SELECT ${columns} FROM ${staging} WHERE ${OPERATION} <> 'D'`,
+        ]
+    ).map(run);
+  const replaceHistory = (table: string, columns: string) =>
+    [
+      `DELETE FROM ${table} WHERE ${EFF_START_DATE} = ${date}`,
+      `INSERT INTO ${table} (${columns}) SELECT ${columns} FROM ${staging} WHERE ${OPERATION} IN ('I', 'U', 'D') AND ${EFF_START_DATE} = ${date}`,
+    ].map(run);
+  if (d.state) sql.push(`CREATE TABLE ${schemaRef(target)}.${stateName} AS SELECT * FROM read_parquet(${fileListLiteral(d.state)}, hive_partitioning = false)`);
+  sql.push(...upsert(here.current, main), ...replaceHistory(here.history, main));
+  if (here.sensitiveCurrent && here.sensitiveHistory) {
+    const hidden = names(sensitiveOf(t)).join(', ');
+    sql.push(...upsert(here.sensitiveCurrent, `${KEY_HASH}, ${hidden}`), ...replaceHistory(here.sensitiveHistory, `${KEY_HASH}, ${OPERATION}, ${EFF_START_DATE}, ${hidden}`));
   }
-  if (d.state) sql.push(`DROP TABLE ${stateStaging}`);
-  sql.push(`DROP TABLE ${staging}`);
+  if (d.state) sql.push(`DROP TABLE ${schemaRef(target)}.${stateName}`);
+  sql.push(`DROP TABLE ${schemaRef(target)}.${stageName}`);
   return sql;
 }
 

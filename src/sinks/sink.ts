@@ -7,5 +7,7 @@ import type { SinkSpec, TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 
 export interface Sink<S extends SinkSpec = SinkSpec> {
+  /** Rows move between the sink's tables by statements the database runs itself (see sink-sql.ts). */
+  native: boolean;
   withTarget<T>(session: Session, sink: S, table: Pick<TableConfig, 'dataset' | 'name'>, fn: (alias: string) => Promise<T>): Promise<T>;
 }

@@ -36,22 +36,33 @@ describe('sink SQL', () => {
       `DELETE FROM "sink_db"."shop".cdcflow_applied WHERE dataset = 'shop' AND table_name = 'people' AND business_date = DATE '2024-01-02'`,
       `INSERT INTO "sink_db"."shop".cdcflow_applied VALUES ('shop', 'people', DATE '2024-01-02', 'c-2', 1, 2, 3, now())`,
       `CREATE TABLE "sink_db"."shop"."cdcflow_stage_ab12" AS SELECT * FROM read_parquet(['/tmp/c.parquet'], hive_partitioning = false)`,
-      `DELETE FROM "sink_db"."shop"."people_current" WHERE KEY_HASH IN (SELECT KEY_HASH FROM "sink_db"."shop"."cdcflow_stage_ab12")`,
-      `INSERT INTO "sink_db"."shop"."people_current" ("id", "v", OPERATION, EFF_START_DATE, KEY_HASH, NONKEY_HASH) SELECT "id", "v", OPERATION, EFF_START_DATE, KEY_HASH, NONKEY_HASH FROM "sink_db"."shop"."cdcflow_stage_ab12" WHERE OPERATION <> 'D'`,
-      `DELETE FROM "sink_db"."shop"."people_history" WHERE EFF_START_DATE = DATE '2024-01-02'`,
-      `INSERT INTO "sink_db"."shop"."people_history" ("id", "v", OPERATION, EFF_START_DATE, KEY_HASH, NONKEY_HASH) SELECT "id", "v", OPERATION, EFF_START_DATE, KEY_HASH, NONKEY_HASH FROM "sink_db"."shop"."cdcflow_stage_ab12" WHERE OPERATION IN ('I', 'U', 'D') AND EFF_START_DATE = DATE '2024-01-02'`,
-      `DELETE FROM "sink_db"."shop_sensitive"."people_current" WHERE KEY_HASH IN (SELECT KEY_HASH FROM "sink_db"."shop"."cdcflow_stage_ab12")`,
-      `INSERT INTO "sink_db"."shop_sensitive"."people_current" (KEY_HASH, "ssn") SELECT KEY_HASH, "ssn" FROM "sink_db"."shop"."cdcflow_stage_ab12" WHERE OPERATION <> 'D'`,
-      `DELETE FROM "sink_db"."shop_sensitive"."people_history" WHERE EFF_START_DATE = DATE '2024-01-02'`,
-      `INSERT INTO "sink_db"."shop_sensitive"."people_history" (KEY_HASH, OPERATION, EFF_START_DATE, "ssn") SELECT KEY_HASH, OPERATION, EFF_START_DATE, "ssn" FROM "sink_db"."shop"."cdcflow_stage_ab12" WHERE OPERATION IN ('I', 'U', 'D') AND EFF_START_DATE = DATE '2024-01-02'`,
+      `DELETE FROM "sink_db"."shop"."people_current" WHERE "KEY_HASH" IN (SELECT "KEY_HASH" FROM "sink_db"."shop"."cdcflow_stage_ab12")`,
+      `INSERT INTO "sink_db"."shop"."people_current" ("id", "v", "OPERATION", "EFF_START_DATE", "KEY_HASH", "NONKEY_HASH") SELECT "id", "v", "OPERATION", "EFF_START_DATE", "KEY_HASH", "NONKEY_HASH" FROM "sink_db"."shop"."cdcflow_stage_ab12" WHERE "OPERATION" <> 'D'`,
+      `DELETE FROM "sink_db"."shop"."people_history" WHERE "EFF_START_DATE" = DATE '2024-01-02'`,
+      `INSERT INTO "sink_db"."shop"."people_history" ("id", "v", "OPERATION", "EFF_START_DATE", "KEY_HASH", "NONKEY_HASH") SELECT "id", "v", "OPERATION", "EFF_START_DATE", "KEY_HASH", "NONKEY_HASH" FROM "sink_db"."shop"."cdcflow_stage_ab12" WHERE "OPERATION" IN ('I', 'U', 'D') AND "EFF_START_DATE" = DATE '2024-01-02'`,
+      `DELETE FROM "sink_db"."shop_sensitive"."people_current" WHERE "KEY_HASH" IN (SELECT "KEY_HASH" FROM "sink_db"."shop"."cdcflow_stage_ab12")`,
+      `INSERT INTO "sink_db"."shop_sensitive"."people_current" ("KEY_HASH", "ssn") SELECT "KEY_HASH", "ssn" FROM "sink_db"."shop"."cdcflow_stage_ab12" WHERE "OPERATION" <> 'D'`,
+      `DELETE FROM "sink_db"."shop_sensitive"."people_history" WHERE "EFF_START_DATE" = DATE '2024-01-02'`,
+      `INSERT INTO "sink_db"."shop_sensitive"."people_history" ("KEY_HASH", "OPERATION", "EFF_START_DATE", "ssn") SELECT "KEY_HASH", "OPERATION", "EFF_START_DATE", "ssn" FROM "sink_db"."shop"."cdcflow_stage_ab12" WHERE "OPERATION" IN ('I', 'U', 'D') AND "EFF_START_DATE" = DATE '2024-01-02'`,
       `DROP TABLE "sink_db"."shop"."cdcflow_stage_ab12"`,
     ]);
+  });
+
+  it('moves the rows inside PostgreSQL (postgres_execute, quotes doubled) for a native target', () => {
+    const sql = applyDateSql(table, { db: 'pg', schema: 'shop', native: true }, day, 'ab12');
+    expect(sql[2]).toBe(`CREATE TABLE "pg"."shop"."cdcflow_stage_ab12" AS SELECT * FROM read_parquet(['/tmp/c.parquet'], hive_partitioning = false)`);
+    expect(sql[4]).toBe(
+      `CALL postgres_execute('pg', 'INSERT INTO "shop"."people_current" ("id", "v", "OPERATION", "EFF_START_DATE", "KEY_HASH", "NONKEY_HASH") ` +
+        `SELECT "id", "v", "OPERATION", "EFF_START_DATE", "KEY_HASH", "NONKEY_HASH" FROM "shop"."cdcflow_stage_ab12" WHERE "OPERATION" <> ''D''')`,
+    );
+    expect(sql.at(-1)).toBe(`DROP TABLE "pg"."shop"."cdcflow_stage_ab12"`);
   });
 
   it('rebuilds current from the state when the sink holds another commit of the date', () => {
     const sql = applyDateSql(table, target, { ...day, state: ['/tmp/s.parquet'] }, 'ab12');
     expect(sql).toContain(`CREATE TABLE "sink_db"."shop"."cdcflow_state_ab12" AS SELECT * FROM read_parquet(['/tmp/s.parquet'], hive_partitioning = false)`);
     expect(sql).toContain(`DELETE FROM "sink_db"."shop"."people_current"`);
+    expect(sql).toContain(`INSERT INTO "sink_db"."shop"."people_current" ("id", "v", "OPERATION", "EFF_START_DATE", "KEY_HASH", "NONKEY_HASH") SELECT "id", "v", "OPERATION", "EFF_START_DATE", "KEY_HASH", "NONKEY_HASH" FROM "sink_db"."shop"."cdcflow_state_ab12"`);
     expect(sql.at(-2)).toBe(`DROP TABLE "sink_db"."shop"."cdcflow_state_ab12"`);
   });
 
