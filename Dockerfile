@@ -5,8 +5,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
-# DuckDB's extensions (ducklake, sqlite, postgres) from their PyPI wheels, for offline loading.
+# The workflow code bundled once here, so workers start without webpack (CDCFLOW_WORKFLOW_BUNDLE).
+RUN npm run build && node dist/cli/main.js bundle --out dist/workflow-bundle.js && npm prune --omit=dev
+# DuckDB's extensions (ducklake, sqlite, postgres, httpfs) from their PyPI wheels, for offline loading.
 RUN apt-get update && apt-get install -y --no-install-recommends python3-pip && rm -rf /var/lib/apt/lists/*
 COPY scripts ./scripts
 RUN bash scripts/install-duckdb-extensions.sh
@@ -23,5 +24,6 @@ COPY config ./config
 RUN mkdir -p /data/warehouse /data/tmp && chown -R node:node /data
 USER node
 ENV CDCFLOW_DUCKDB_TEMP_DIR=/data/tmp
+ENV CDCFLOW_WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
 ENTRYPOINT ["node", "dist/cli/main.js"]
 CMD ["worker"]

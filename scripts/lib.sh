@@ -190,7 +190,7 @@ split_address() {
 DUCKDB_VERSION="1.5.5"
 # <file name DuckDB looks for>:<PyPI package>
 DUCKDB_EXTENSIONS=(ducklake:duckdb-extension-ducklake sqlite_scanner:duckdb-extension-sqlite
-  postgres_scanner:duckdb-extension-postgres-scanner)
+  postgres_scanner:duckdb-extension-postgres-scanner httpfs:duckdb-extension-httpfs)
 
 duckdb_platform() {
   case "$(uname -m)" in
@@ -336,4 +336,29 @@ ensure_chromium() {
     return 0
   fi
   die "the browser test needs chromium at $bin (apt-get install chromium, or set CHROMIUM_PATH)"
+}
+
+# moto's S3-compatible server (PyPI `moto[server]`) for the S3 tests, in its own folder
+# ($STATE_DIR/tools/moto); prints the path of the `moto_server` launcher.
+MOTO_VERSION="5.2.5"
+ensure_moto_server() {
+  local dir="$STATE_DIR/tools/moto-$MOTO_VERSION" python log
+  if [[ ! -x "$dir/bin/moto_server" ]]; then
+    python="$(pip_python)"
+    note "Installing moto[server]==$MOTO_VERSION from PyPI (a local S3 for the tests)..."
+    rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+    log="$dir.tmp.log"
+    if ! PIP_ROOT_USER_ACTION=ignore "$python" -m pip install --disable-pip-version-check --no-input --quiet \
+        --target "$dir.tmp/lib" "moto[server]==$MOTO_VERSION" >"$log" 2>&1; then
+      cat "$log" >&2
+      rm -rf "$dir.tmp" "$log"
+      die "pip could not install moto[server]==$MOTO_VERSION"
+    fi
+    mkdir -p "$dir.tmp/bin"
+    printf '#!/usr/bin/env bash\nPYTHONPATH="%s${PYTHONPATH:+:$PYTHONPATH}" exec %s -m moto.server "$@"\n' "$dir/lib" "$python" >"$dir.tmp/bin/moto_server"
+    chmod +x "$dir.tmp/bin/moto_server"
+    rm -f "$log"
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  echo "$dir/bin/moto_server"
 }

@@ -17,10 +17,11 @@ npx --no-install eslint src test bench || die "lint failed (npm run lint)"
 
 npm run --silent build || die "build failed (npm run build)"
 
-# Install the pinned Temporal CLI and PostgreSQL up front so the jest globalSetup finds them
+# Install the pinned Temporal CLI, PostgreSQL and moto (a local S3) up front so the jest globalSetup finds them
 # ready (and a failed download shows up as such, not as a test failure).
 ensure_temporal_cli >/dev/null
 postgres_bin_dir >/dev/null
+ensure_moto_server >/dev/null
 
 # Jest's own summary is not a line CI recognises, so keep a JSON report and end
 # with a plain "N passed, N failed, N skipped" line.

@@ -1,6 +1,7 @@
 /** Settings from the environment, with the usual defaults. Secrets never come from config files. */
 import * as path from 'node:path';
 import type { EngineSettings } from './engine/duckdb';
+import { s3Settings } from './engine/s3';
 
 /** The checkout or installed package (src/ and dist/ are one level below it). */
 const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -13,6 +14,35 @@ export interface TemporalSettings {
   uiUrl: string;
   /** Whether to set cdcflow's custom search attributes (they must be registered on the server). */
   searchAttributes: boolean;
+  /** TLS to the frontend (Temporal Cloud, a self-hosted server with TLS); absent: plain. */
+  tls?: TemporalTls;
+  /** A Temporal Cloud API key (TEMPORAL_API_KEY); implies TLS. */
+  apiKey?: string;
+}
+
+/** Paths of PEM files, as TEMPORAL_TLS_* give them. */
+export interface TemporalTls {
+  clientCertPath?: string;
+  clientKeyPath?: string;
+  serverCaCertPath?: string;
+  serverName?: string;
+}
+
+/** TLS settings when any TEMPORAL_TLS_* or an API key is set, unless TEMPORAL_TLS=false; TEMPORAL_TLS=true alone uses the system's CAs. */
+function temporalTls(env: NodeJS.ProcessEnv): TemporalTls | undefined {
+  const tls: TemporalTls = {
+    clientCertPath: env.TEMPORAL_TLS_CLIENT_CERT_PATH || undefined,
+    clientKeyPath: env.TEMPORAL_TLS_CLIENT_KEY_PATH || undefined,
+    serverCaCertPath: env.TEMPORAL_TLS_SERVER_CA_CERT_PATH || undefined,
+    serverName: env.TEMPORAL_TLS_SERVER_NAME || undefined,
+  };
+  const flag = (env.TEMPORAL_TLS ?? '').toLowerCase();
+  if (['0', 'false', 'off'].includes(flag)) return undefined;
+  if (Boolean(tls.clientCertPath) !== Boolean(tls.clientKeyPath)) {
+    throw new Error('TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH go together (mutual TLS needs both)');
+  }
+  const wanted = ['1', 'true', 'on'].includes(flag) || Boolean(env.TEMPORAL_API_KEY) || Object.values(tls).some(Boolean);
+  return wanted ? Object.fromEntries(Object.entries(tls).filter(([, v]) => v)) : undefined;
 }
 
 export function temporalSettings(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
@@ -22,6 +52,8 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
     taskQueue: env.CDCFLOW_TASK_QUEUE || 'cdcflow',
     uiUrl: (env.TEMPORAL_UI_URL || 'http://localhost:8233').replace(/\/+$/, ''),
     searchAttributes: !['0', 'false', 'off'].includes((env.CDCFLOW_SEARCH_ATTRIBUTES ?? '').toLowerCase()),
+    ...(env.TEMPORAL_API_KEY ? { apiKey: env.TEMPORAL_API_KEY } : {}),
+    ...(temporalTls(env) ? { tls: temporalTls(env) } : {}),
   };
 }
 
@@ -32,6 +64,8 @@ export function engineSettings(env: NodeJS.ProcessEnv = process.env): EngineSett
     tempDirectory: env.CDCFLOW_DUCKDB_TEMP_DIR || path.join(process.cwd(), '.cdcflow', 'duckdb-tmp'),
     extensionDirectory: env.CDCFLOW_DUCKDB_EXTENSION_DIR || path.join(PROJECT_ROOT, '.cdcflow', 'duckdb-extensions'),
     catalogUrl: env.CDCFLOW_CATALOG_URL || undefined,
+    dataPath: env.CDCFLOW_DATA_PATH || undefined,
+    s3: s3Settings(env),
   };
 }
 

@@ -18,7 +18,9 @@ export function hashFingerprint(table: FileTableConfig, files: readonly SourceFi
 /** What the stored hashes mean: two states compare only when their shapes are equal. */
 export function hashShape(table: TableConfig): string {
   const { keys, columns, ignore } = table;
-  return sha256({ v: HASH_ENCODING_VERSION, keys, columns, ignore: ignore.map((n) => n.toLowerCase()).sort() });
+  // Marking a column sensitive moves it to other outputs; its hashes still compare.
+  const plain = (cs: typeof columns) => cs.map(({ name, type }) => ({ name, type }));
+  return sha256({ v: HASH_ENCODING_VERSION, keys: plain(keys), columns: plain(columns), ignore: ignore.map((n) => n.toLowerCase()).sort() });
 }
 
 /** What the diff stages and the write depend on. */

@@ -2,6 +2,7 @@
  * The stage activities, built from their dependencies in the worker. Workflows type their
  * proxies with `ReturnType<typeof createActivities>`.
  */
+import { applySink } from './apply-sink';
 import { determineDeletes } from './determine-deletes';
 import { determineInserts } from './determine-inserts';
 import { determineUpdates } from './determine-updates';
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     determineDeletes: determineDeletes(deps),
     determineUpdates: determineUpdates(deps),
     writeOutputs: writeOutputs(deps),
+    applySink: applySink(deps),
   };
 }
 

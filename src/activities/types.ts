@@ -46,6 +46,13 @@ export interface DiffInput extends StageInput {
   hashFingerprint: string;
 }
 
+export interface SinkInput extends StageInput {
+  /** The sink's name in the table's config. */
+  sink: string;
+}
+
+export type { SinkReport } from '../sinks/apply-sink';
+
 export interface DiffResult {
   counts: Partial<OperationCounts>;
   skipped: boolean;

@@ -11,6 +11,7 @@ import { mkdir, rm, rmdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
+import { isRemotePath } from '../engine/s3';
 import { historyFileSql, stateFileSql } from '../engine/stage-sql';
 import { lakeDataFile, lakeTables, withCatalog } from '../warehouse/catalog';
 import { type CommitFiles, commitDate } from '../warehouse/commit';
@@ -48,7 +49,7 @@ export function writeOutputs(deps: ActivityDeps) {
           currentRows: counts.I + counts.U + counts.N + counts.X,
           historyRows: counts.I + counts.U + counts.D,
         };
-        const files = await writeCommitFiles(session, table, stageFiles, record.commitId);
+        const files = await writeCommitFiles(session, table, deps.engine.dataPath, stageFiles, record.commitId);
         const tag = { cdcflow: 1, dataset: table.dataset, table: table.name, date: businessDate, commit: record.commitId, keep: table.retention.keepDates } as const;
         await step('commit');
         try {
@@ -56,8 +57,8 @@ export function writeOutputs(deps: ActivityDeps) {
             commitDate(s, { table, lake: lakeTables(alias, table.dataset, table.name), files, commit: record, tag, expectedHead: head, step }),
           );
         } catch (err) {
-          // Not registered, so nobody reads them (a crash leaves them to `cdcflow vacuum`).
-          await Promise.all(Object.values(files).map((f) => rm(f, { force: true })));
+          // Not registered, so nobody reads them (a crash, or S3, leaves them to `cdcflow vacuum`).
+          await Promise.all(Object.values(files).filter((f) => !isRemotePath(f)).map((f) => rm(f, { force: true })));
           throw err;
         }
         commit = record;
@@ -84,12 +85,12 @@ export function writeOutputs(deps: ActivityDeps) {
 }
 
 /** The commit's files, in the catalog's data folder under names no other commit uses. */
-async function writeCommitFiles(session: Session, table: TableConfig, stageFiles: readonly string[], commitId: string): Promise<CommitFiles> {
+async function writeCommitFiles(session: Session, table: TableConfig, base: string | undefined, stageFiles: readonly string[], commitId: string): Promise<CommitFiles> {
   const files: CommitFiles = {
-    current: lakeDataFile(table.warehouse, table.dataset, table.name, 'current', commitId),
-    history: lakeDataFile(table.warehouse, table.dataset, table.name, 'history', commitId),
+    current: lakeDataFile(table.warehouse, base, table.dataset, table.name, 'current', commitId),
+    history: lakeDataFile(table.warehouse, base, table.dataset, table.name, 'history', commitId),
   };
-  for (const file of Object.values(files)) await mkdir(path.dirname(file), { recursive: true });
+  for (const file of Object.values(files)) if (!isRemotePath(file)) await mkdir(path.dirname(file), { recursive: true });
   await session.run(stateFileSql(table, stageFiles, files.current));
   await session.run(historyFileSql(table, stageFiles, files.history));
   return files;

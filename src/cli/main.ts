@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { bundleCommand } from './bundle';
 import { generateCommand } from './generate';
 import { retryCommand } from './retry';
 import { runCommand } from './run';
@@ -26,6 +27,7 @@ program.addCommand(retryCommand());
 program.addCommand(statusCommand());
 program.addCommand(setupCommand());
 program.addCommand(vacuumCommand());
+program.addCommand(bundleCommand());
 
 /** The message with its causes: SDK errors often say "failed" and keep the reason in `cause`. */
 function describeError(err: unknown): string {

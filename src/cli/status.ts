@@ -2,7 +2,10 @@ import { Command } from 'commander';
 import { findRuns, type RunRow } from '../client/find-runs';
 import { withClient } from '../client/with-client';
 import { loadConfig } from '../config/load';
-import { temporalSettings } from '../settings';
+import type { DatasetConfig } from '../config/types';
+import { Engine } from '../engine/duckdb';
+import { engineSettings, temporalSettings } from '../settings';
+import { type SinkStatus, sinkStatuses } from '../sinks/sink-status';
 import { pad } from './report';
 
 interface StatusOptions {
@@ -22,8 +25,27 @@ export function statusCommand(): Command {
       const settings = temporalSettings();
       const since = new Date(Date.now() - opts.days * 86_400_000).toISOString();
       const runs = await withClient(settings, (client) => findRuns(client, settings, config.dataset, `StartTime > "${since}"`));
-      process.stdout.write(opts.json ? `${JSON.stringify({ dataset: config.dataset, since, runs })}\n` : `${formatStatus(config.dataset, runs)}\n`);
+      const sinks = await readSinkStatuses(config);
+      process.stdout.write(
+        opts.json ? `${JSON.stringify({ dataset: config.dataset, since, runs, sinks })}\n` : `${formatStatus(config.dataset, runs)}\n${formatSinks(sinks)}`,
+      );
     });
+}
+
+async function readSinkStatuses(config: DatasetConfig): Promise<SinkStatus[]> {
+  if (!config.tables.some((t) => t.sinks?.length)) return [];
+  const engine = await Engine.create(engineSettings());
+  try {
+    return await sinkStatuses(engine, config);
+  } finally {
+    await engine.close();
+  }
+}
+
+function formatSinks(sinks: SinkStatus[]): string {
+  if (sinks.length === 0) return '';
+  const rows = sinks.map((s) => [s.table, `${s.sink} (${s.type})`, s.error ? `unreachable: ${s.error}` : (s.lastApplied ?? 'nothing applied')]);
+  return `\n${pad([['table', 'sink', 'last applied'], ...rows])}\n`;
 }
 
 /** Newest date first; within a date the dataset run, then its tables by name. */

@@ -20,6 +20,12 @@ async function hasWorker(client: Client, settings: TemporalSettings): Promise<bo
   return (response.pollers?.length ?? 0) > 0;
 }
 
+/** A stage being retried (a sink that is down, a file still being written): which attempt, and why. */
+export function retryNote(pending: readonly { attempt?: number | null; lastFailure?: { message?: string | null } | null }[]): string {
+  const retrying = pending.filter((a) => (a.attempt ?? 1) > 1);
+  return retrying.map((a) => ` · retrying (attempt ${a.attempt}): ${(a.lastFailure?.message ?? '').split('\n')[0]}`).join('');
+}
+
 async function progressLine(client: Client, settings: TemporalSettings, handle: WorkflowHandle<typeof datasetWorkflow>, startedAt: number): Promise<string> {
   const elapsed = `${Math.round((Date.now() - startedAt) / 1000)}s`;
   let progress;
@@ -38,7 +44,9 @@ async function progressLine(client: Client, settings: TemporalSettings, handle: 
       .map(async (t) => {
         const child = client.workflow.getHandle(tableWorkflowId(progress.dataset, progress.businessDate, t.table));
         const p = await quickly(client, () => child.query(tableProgressQuery)).catch(() => undefined);
-        return p ? `${t.table}: ${p.stage} (${p.stagesDone}/${p.stagesTotal})` : t.table;
+        const described = await quickly(client, () => child.describe()).catch(() => undefined);
+        const note = retryNote(described?.raw.pendingActivities ?? []);
+        return p ? `${t.table}: ${p.stage} (${p.stagesDone}/${p.stagesTotal})${note}` : t.table;
       }),
   );
   return [`${progress.dataset} ${progress.businessDate}: ${done}/${progress.tables.length} tables done`, ...running, elapsed].join(' | ');

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors';
+import { resolveSinks } from '../sinks/resolve-sinks';
 import { hasExtractStage } from '../sources/registry';
 import { datasetFileSchema, type DatasetFile, DEFAULT_CSV_OPTIONS, QUALIFIED_TABLE } from './schema';
 import type { DatasetConfig, SourceSpec } from './types';
@@ -122,6 +123,7 @@ export function resolveConfig(file: DatasetFile, configDir: string, options: Res
       source: resolveSource(t.source, sourceBase),
       warehouse,
       retention: file.retention,
+      ...(t.sinks.length ? { sinks: resolveSinks(t.sinks, file.dataset, configDir) } : {}),
     })),
     schedules: file.schedules.map(({ businessDate, cron, ...s }) => ({
       ...s,

@@ -3,6 +3,7 @@
  * parsed file into the resolved config that workflows and activities receive.
  */
 import { z } from 'zod';
+import { checkSinksAndSensitive, sinkSchema } from '../sinks/sink-schema';
 
 /** Names used in output paths: dataset and table names. */
 export const PATH_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
@@ -39,6 +40,10 @@ const columnName = z
 const column = z.strictObject({
   name: columnName.describe('Column name in the source (matched case-insensitively, as DuckDB does).'),
   type: columnType.describe('DuckDB type the value is cast to.'),
+  sensitive: z
+    .boolean()
+    .optional()
+    .describe('Kept out of the main outputs and written to a separate dataset keyed by KEY_HASH; still compared.'),
 });
 
 /** A relative or absolute path without `..` segments. */
@@ -118,6 +123,7 @@ const table = z
     maxDeleteShare: maxDeleteShare.optional(),
     allowDeletes: allowDeletes.optional(),
     source,
+    sinks: z.array(sinkSchema).default([]).describe('Stores kept in sync with the committed outputs besides the Parquet lake.'),
   })
   .superRefine((t, ctx) => {
     const seen = new Map<string, string>();
@@ -133,6 +139,7 @@ const table = z
     if (t.source.format === 'postgres' && (t.source.table === undefined) === (t.source.query === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['source'], message: 'needs exactly one of table and query' });
     }
+    checkSinksAndSensitive(t, ctx);
     const nonKeys = new Set(t.columns.map((c) => c.name.toLowerCase()));
     t.ignore.forEach((name, i) => {
       if (!nonKeys.has(name.toLowerCase())) {

@@ -8,6 +8,8 @@ export interface ColumnSpec {
   name: string;
   /** Normalised DuckDB type, e.g. `decimal(10,2)`. */
   type: string;
+  /** Kept out of the main outputs, written to the table's sensitive dataset (non-key columns only). */
+  sensitive?: boolean;
 }
 
 export interface CsvOptions {
@@ -62,7 +64,14 @@ export interface TableConfig<S extends SourceSpec = SourceSpec> {
   /** Absolute warehouse root; the table's outputs live in `<warehouse>/<dataset>/<table>`. */
   warehouse: string;
   retention: Retention;
+  /** Stores kept in sync after each commit (absent: none). */
+  sinks?: SinkSpec[];
 }
+
+/** A DuckDB database file or a PostgreSQL database that receives the committed outputs. */
+export type SinkSpec =
+  | { type: 'duckdb'; name: string; /** Absolute path of the database file. */ path: string; schema: string }
+  | { type: 'postgres'; name: string; /** Name of the worker's environment variable with the connection string. */ connection: string; schema: string };
 
 export interface Retention {
   /** Committed dates whose DuckLake snapshots are kept (time travel, re-runs); at least 2. */

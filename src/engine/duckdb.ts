@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { isRemotePath, type S3Settings, s3SecretSql } from './s3';
 
 export interface EngineSettings {
   /** e.g. '4GB'; DuckDB spills to `tempDirectory` beyond it. */
@@ -21,6 +22,13 @@ export interface EngineSettings {
    * machines share the warehouse; absent: a SQLite file in the warehouse.
    */
   catalogUrl?: string;
+  /**
+   * Where DuckLake writes data files (CDCFLOW_DATA_PATH), e.g. s3://bucket/prefix; each warehouse
+   * gets a folder of its own below it. Absent: the warehouse's `_lake/`.
+   */
+  dataPath?: string;
+  /** S3 credentials and endpoint for an s3:// data path (from the environment). */
+  s3?: S3Settings;
 }
 
 export interface Session {
@@ -41,6 +49,7 @@ export class Engine {
   private constructor(
     private readonly instance: DuckDBInstance,
     readonly catalogUrl?: string,
+    readonly dataPath?: string,
   ) {}
 
   static async create(settings: EngineSettings = {}): Promise<Engine> {
@@ -59,8 +68,12 @@ export class Engine {
     // timestamptz text without an offset means UTC, on every machine.
     const connection = await instance.connect();
     await connection.run(`SET GLOBAL TimeZone = 'UTC'`);
+    if (settings.dataPath && isRemotePath(settings.dataPath)) {
+      await connection.run('LOAD httpfs');
+      if (settings.s3) await connection.run(s3SecretSql(settings.s3));
+    }
     connection.closeSync();
-    return new Engine(instance, settings.catalogUrl);
+    return new Engine(instance, settings.catalogUrl, settings.dataPath);
   }
 
   async withSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {

@@ -146,8 +146,8 @@ export function historyFileSql(t: Pick<TableShape, 'keys' | 'columns'>, stageFil
  * The published current state from the catalog, for a state the catalog wrote itself (a
  * warehouse committed before states were written once), sorted by KEY_HASH.
  */
-export function publishCurrentSql(state: string, outPath: string): string {
-  return copyTo(`SELECT * FROM ${state} ORDER BY KEY_HASH`, outPath, 'output');
+export function publishCurrentSql(state: string, outPath: string, select = '*'): string {
+  return copyTo(`SELECT ${select} FROM ${state} ORDER BY KEY_HASH`, outPath, 'output');
 }
 
 /**
@@ -155,7 +155,8 @@ export function publishCurrentSql(state: string, outPath: string): string {
  * Hive partition (eff_start_date=...), so it is not repeated inside the file.
  */
 export function publishHistorySql(t: Pick<TableShape, 'keys' | 'columns'>, history: string, businessDate: string, outPath: string): string {
-  const columns = [...dataColumns(t).map((c) => quoteIdent(c.name)), 'OPERATION', 'KEY_HASH', 'NONKEY_HASH'].join(', ');
+  // Sensitive columns go to their own dataset (warehouse/sensitive.ts).
+  const columns = [...dataColumns(t).filter((c) => !c.sensitive).map((c) => quoteIdent(c.name)), 'OPERATION', 'KEY_HASH', 'NONKEY_HASH'].join(', ');
   return copyTo(
     `SELECT ${columns} FROM ${history} WHERE EFF_START_DATE = ${dateLiteral(businessDate)} ORDER BY KEY_HASH`,
     outPath,

@@ -5,14 +5,14 @@
  * a retried attempt of the same run resumes at the next chunk. The hash stage then reads the
  * chunk files like a Parquet source.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { DEFAULT_CSV_OPTIONS } from '../config/schema';
 import type { ColumnSpec, FileTableConfig, PostgresSourceSpec, TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
-import { quoteLiteral } from '../engine/sql';
-import { CdcflowError, ConfigError, DataError, StateError } from '../errors';
+import { withPostgresAttached } from '../engine/postgres-attach';
+import { ConfigError, DataError, StateError } from '../errors';
 import { readJsonIfExists, writeAtomically, writeJsonAtomically } from '../warehouse/atomic';
 import { tableLayout } from '../warehouse/layout';
 import { listSourceFiles } from './file-source';
@@ -43,9 +43,6 @@ interface ExtractManifest {
   complete: boolean;
 }
 
-/** Connection failures that a retry cannot fix (others, like a server restarting, are retried). */
-const PERMANENT_CONNECT_ERROR = /password authentication failed|no password supplied|role ".*" does not exist|database ".*" does not exist|invalid connection option|missing "=" after/;
-
 /** DuckDB errors that mean a value does not fit its configured type. */
 const CAST_ERROR = /^(Conversion|Invalid Input|Out of Range) Error/;
 
@@ -60,42 +57,9 @@ function describeSourceName(source: PostgresSourceSpec): string {
   return source.table ? `${source.table.schema}.${source.table.name}` : 'query';
 }
 
-/** The connection string from the worker's environment; config holds only the variable's name. */
-function connectionString(table: PostgresTable): string {
-  const value = process.env[table.source.connection];
-  if (!value) {
-    throw new ConfigError(`environment variable ${table.source.connection} (the PostgreSQL connection string) is not set on the worker`, {
-      dataset: table.dataset,
-      table: table.name,
-    });
-  }
-  return value;
-}
-
-/**
- * Runs `fn` with the database attached read-only under a name of its own (attached databases
- * are shared by every connection of the DuckDB instance), and keeps the connection string,
- * which holds a password, out of any error message.
- */
-async function withAttached<T>(session: Session, table: PostgresTable, fn: (attached: string) => Promise<T>): Promise<T> {
-  const connection = connectionString(table);
-  const redact = (message: string) => message.split(connection).join(`$${table.source.connection}`);
-  const attached = `cdcflow_pg_${randomBytes(6).toString('hex')}`;
-  try {
-    await session.run(`ATTACH ${quoteLiteral(connection)} AS ${attached} (TYPE postgres, READ_ONLY)`);
-  } catch (err) {
-    const message = redact((err as Error).message);
-    if (!PERMANENT_CONNECT_ERROR.test(message)) throw new Error(message);
-    throw new ConfigError(`cannot connect to PostgreSQL: ${message.split('\n')[0]}`, { dataset: table.dataset, table: table.name });
-  }
-  try {
-    return await fn(attached);
-  } catch (err) {
-    if (err instanceof Error && !(err instanceof CdcflowError) && err.message.includes(connection)) throw new Error(redact(err.message));
-    throw err;
-  } finally {
-    await session.run(`DETACH ${attached}`);
-  }
+/** The source database, attached read-only for `fn`. */
+function withAttached<T>(session: Session, table: PostgresTable, fn: (attached: string) => Promise<T>): Promise<T> {
+  return withPostgresAttached(session, table.source.connection, { dataset: table.dataset, table: table.name }, { readOnly: true }, fn);
 }
 
 /** The configured columns with their names as the relation spells them (matched case-insensitively, exact first). */

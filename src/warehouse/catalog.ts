@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Engine, Session } from '../engine/duckdb';
+import { isRemotePath } from '../engine/s3';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { assertPathName } from './layout';
 
@@ -47,31 +48,36 @@ function catalogPath(warehouse: string): string {
   return path.join(warehouse, 'catalog.sqlite');
 }
 
-const dataPath = (warehouse: string) => path.join(warehouse, '_lake');
-
-/**
- * Where a commit's own state file goes: in the catalog's data folder, where DuckLake keeps the
- * table's files, so that vacuum's orphan sweep also removes the file of a commit that failed.
- */
-export function lakeDataFile(warehouse: string, dataset: string, table: string, part: 'current' | 'history', commitId: string): string {
-  return path.join(dataPath(warehouse), assertPathName(dataset), `${assertPathName(table)}__${part}`, `cdcflow-${commitId}.parquet`);
+/** The warehouse's `_lake/`, or its own folder under a shared data path (CDCFLOW_DATA_PATH, e.g. on S3). */
+function dataPath(warehouse: string, base?: string): string {
+  if (!base) return path.join(warehouse, '_lake') + path.sep;
+  return `${base.replace(/\/+$/, '')}/${postgresMetadataSchema(warehouse)}/`;
 }
 
-function attachCatalogSql(warehouse: string, catalogUrl?: string): string {
+/**
+ * Where a commit's own state file goes: in the catalog's data folder (`base`: the shared data
+ * path, if any), where DuckLake keeps the table's files, so that vacuum's orphan sweep also
+ * removes the file of a commit that failed.
+ */
+export function lakeDataFile(warehouse: string, base: string | undefined, dataset: string, table: string, part: 'current' | 'history', commitId: string): string {
+  return `${dataPath(warehouse, base)}${assertPathName(dataset)}/${assertPathName(table)}__${part}/cdcflow-${commitId}.parquet`;
+}
+
+function attachCatalogSql(warehouse: string, catalogUrl?: string, base?: string): string {
   const metadata = catalogUrl ? `postgres:${catalogUrl}` : `sqlite:${catalogPath(warehouse)}`;
   const schema = catalogUrl ? `METADATA_SCHEMA ${quoteLiteral(postgresMetadataSchema(warehouse))}, ` : '';
   return (
     `ATTACH IF NOT EXISTS ${quoteLiteral(`ducklake:${metadata}`)} AS ${quoteIdent(catalogAlias(warehouse, catalogUrl))} (${schema}` +
     // No inlined rows: every committed row is in a Parquet file, which the diff stages read directly.
-    `DATA_PATH ${quoteLiteral(dataPath(warehouse) + path.sep)}, DATA_INLINING_ROW_LIMIT 0)`
+    `DATA_PATH ${quoteLiteral(dataPath(warehouse, base))}, DATA_INLINING_ROW_LIMIT 0)`
   );
 }
 
 /** Attaches the warehouse's catalog to the session's DuckDB instance (once; later calls are cheap). */
-async function attachCatalog(session: Session, warehouse: string, catalogUrl?: string): Promise<string> {
+async function attachCatalog(session: Session, warehouse: string, catalogUrl?: string, base?: string): Promise<string> {
   // A file where the warehouse should be fails here with ENOTDIR, a ConfigError (stage-runner.ts).
-  mkdirSync(dataPath(warehouse), { recursive: true });
-  await session.run(attachCatalogSql(warehouse, catalogUrl));
+  mkdirSync(base && isRemotePath(base) ? warehouse : dataPath(warehouse, base), { recursive: true });
+  await session.run(attachCatalogSql(warehouse, catalogUrl, base));
   return catalogAlias(warehouse, catalogUrl);
 }
 
@@ -94,7 +100,7 @@ export function withCatalog<T>(engine: Engine, warehouse: string, work: (session
   return engine.withCatalogSession(async (session) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await work(session, await attachCatalog(session, warehouse, engine.catalogUrl));
+        return await work(session, await attachCatalog(session, warehouse, engine.catalogUrl, engine.dataPath));
       } catch (err) {
         if (!/database is locked/i.test((err as Error).message) || attempt >= LOCKED_RETRIES) throw withoutSecret(err, engine.catalogUrl);
         await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));

@@ -11,6 +11,7 @@
  *       current.parquet                          latest committed state
  *       history/eff_start_date=<D>/data.parquet  net changes of D: I, U, D
  *       _published.json                          which commit each export was written from
+ *     _sensitive/<dataset>/<table>/            the sensitive columns' exports (see sensitive.ts)
  *
  * Nothing uncommitted is ever under <dataset>/: temporary files live in _work/.
  */

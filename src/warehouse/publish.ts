@@ -11,18 +11,22 @@ import { copyFile, link, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
+import { isRemotePath } from '../engine/s3';
 import { quoteLiteral } from '../engine/sql';
 import { publishCurrentSql, publishHistorySql } from '../engine/stage-sql';
 import { readJsonIfExists, writeAtomically, writeJsonAtomically } from './atomic';
 import type { LakeTables } from './catalog';
 import { type CommitRecord, readCommitLog } from './commits';
 import type { TableLayout } from './layout';
+import { publishSensitiveCurrentSql, publishSensitiveHistorySql, sensitiveLayout, sensitiveNames, withoutSensitiveSql } from './sensitive';
 
 export interface PublishedManifest {
   /** Commit id of the state in current.parquet. */
   current: string | null;
   /** Commit id of each published history partition, by business date. */
   history: Record<string, string>;
+  /** The sensitive columns split off when these were written (absent: none). */
+  sensitive?: string[];
 }
 
 /** A named point of the commit and publish, for crash-point tests. */
@@ -37,15 +41,21 @@ const ROUNDS = 5;
  */
 export async function publishExports(
   session: Session,
-  opts: { table: Pick<TableConfig, 'keys' | 'columns'>; lake: LakeTables; layout: TableLayout; step?: StepHook },
+  opts: { table: Pick<TableConfig, 'keys' | 'columns' | 'warehouse' | 'dataset' | 'name'>; lake: LakeTables; layout: TableLayout; step?: StepHook },
 ): Promise<void> {
   const { layout, lake } = opts;
+  const sensitive = sensitiveLayout(opts.table.warehouse, opts.table.dataset, opts.table.name);
   for (let round = 0; round < ROUNDS; round++) {
     const log = await readCommitLog(session, lake);
-    const published: PublishedManifest = (await readJsonIfExists<PublishedManifest>(layout.publishManifest)) ?? { current: null, history: {} };
+    const split = sensitiveNames(opts.table);
+    const manifest = (await readJsonIfExists<PublishedManifest>(layout.publishManifest)) ?? { current: null, history: {} };
+    // Exports written with other sensitive columns split off are all written again.
+    const sameSplit = JSON.stringify(manifest.sensitive ?? []) === JSON.stringify(split);
+    const published = sameSplit ? manifest : { current: null, history: Object.fromEntries(Object.keys(manifest.history).map((d) => [d, ''])) };
     if (upToDate(published, log)) return;
+    if (!sameSplit) await rm(sensitive.root, { recursive: true, force: true });
 
-    const next: PublishedManifest = { current: published.current, history: {} };
+    const next: PublishedManifest = { current: published.current, history: {}, ...(split.length ? { sensitive: split } : {}) };
     for (const commit of log) {
       if (published.history[commit.businessDate] !== commit.commitId) {
         await opts.step?.(`publish:history:${commit.businessDate}`);
@@ -54,21 +64,33 @@ export async function publishExports(
           (tmp) => session.run(publishHistorySql(opts.table, lake.history, commit.businessDate, tmp)),
           layout.publishTmp,
         );
+        if (split.length) {
+          await writeAtomically(
+            sensitive.history(commit.businessDate),
+            (tmp) => session.run(publishSensitiveHistorySql(opts.table, lake.history, commit.businessDate, tmp)),
+            layout.publishTmp,
+          );
+        }
       }
       next.history[commit.businessDate] = commit.commitId;
     }
     for (const date of Object.keys(published.history).filter((d) => !next.history[d])) {
       await rm(path.dirname(layout.history(date)), { recursive: true, force: true });
+      await rm(path.dirname(sensitive.history(date)), { recursive: true, force: true });
     }
     const latest = log.at(-1);
     if (latest && published.current !== latest.commitId) {
       await opts.step?.('publish:current');
-      const stateFile = await commitStateFile(session, lake, latest.commitId);
+      // The commit's own state file is current.parquet as it is, unless columns are split off.
+      const stateFile = split.length ? undefined : await commitStateFile(session, lake, latest.commitId);
       await writeAtomically(
         layout.current,
-        (tmp) => (stateFile ? linkOrCopy(stateFile, tmp) : session.run(publishCurrentSql(lake.current, tmp))),
+        (tmp) => (stateFile ? linkOrCopy(stateFile, tmp) : session.run(publishCurrentSql(lake.current, tmp, withoutSensitiveSql(opts.table)))),
         layout.publishTmp,
       );
+      if (split.length) {
+        await writeAtomically(sensitive.current, (tmp) => session.run(publishSensitiveCurrentSql(opts.table, lake.current, tmp)), layout.publishTmp);
+      }
       next.current = latest.commitId;
     }
     await opts.step?.('publish:manifest');
@@ -78,14 +100,17 @@ export async function publishExports(
 
 /**
  * The state file the commit registered (see stateFileSql), if it is the table's whole current
- * state: not so for an empty state (DuckLake lists no file) or one the catalog wrote itself.
+ * state and local: not so for an empty state (DuckLake lists no file) or one the catalog
+ * wrote itself.
  */
 async function commitStateFile(session: Session, lake: LakeTables, commitId: string): Promise<string | undefined> {
   const { catalog, schema, current } = lake.names;
   const files = await session.rows<{ data_file: string }>(
     `SELECT data_file FROM ducklake_list_files(${quoteLiteral(catalog)}, ${quoteLiteral(current)}, schema => ${quoteLiteral(schema)})`,
   );
-  return files.length === 1 && path.basename(files[0].data_file) === `cdcflow-${commitId}.parquet` ? files[0].data_file : undefined;
+  const [file] = files.map((f) => f.data_file);
+  // A file on S3 (a shared data path) cannot be linked to: the export is written from the catalog.
+  return files.length === 1 && !isRemotePath(file) && path.basename(file) === `cdcflow-${commitId}.parquet` ? file : undefined;
 }
 
 /** The published file shares the committed file's bytes; a copy where links are not possible. */

@@ -14,6 +14,7 @@ const STAGE_OF: Record<keyof Activities, string> = {
   determineDeletes: 'deletes',
   determineUpdates: 'updates',
   writeOutputs: 'write',
+  applySink: 'sink',
 };
 
 export function stageActivities(heartbeatTimeoutSeconds: number, table: string, businessDate: string): Activities {
@@ -32,8 +33,11 @@ export function stageActivities(heartbeatTimeoutSeconds: number, table: string, 
   const proxies = proxyActivities<Activities>(options);
   return new Proxy(proxies, {
     get(target, name: keyof Activities) {
-      const summary = `${STAGE_OF[name] ?? name} · ${table} · ${businessDate}`;
-      return (...args: unknown[]) => target[name].executeWithOptions({ ...options, summary }, args as never);
+      return (...args: unknown[]) => {
+        const sink = (args[0] as { sink?: string } | undefined)?.sink;
+        const summary = `${STAGE_OF[name] ?? name}${sink ? ` ${sink}` : ''} · ${table} · ${businessDate}`;
+        return target[name].executeWithOptions({ ...options, summary }, args as never);
+      };
     },
   });
 }

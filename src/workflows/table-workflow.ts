@@ -1,10 +1,11 @@
 /** One table's run for a business date: the stage activities, in order. */
 import { ApplicationFailure, defineQuery, setHandler, upsertMemo } from '@temporalio/workflow';
-import type { OperationCounts, WriteResult } from '../activities/types';
+import type { OperationCounts, SinkReport, WriteResult } from '../activities/types';
 import type { Mode, TableConfig } from '../config/types';
 import { DELETE_GUARD_OVERRIDE_HINT, evaluateDeleteGuard } from './delete-guard';
 import { plainStageFailure } from './failures';
 import { recordCounts } from './run-attributes';
+import { applySinks } from './sink-stage';
 import { stageActivities } from './stage-activities';
 
 export interface TableWorkflowInput {
@@ -30,6 +31,8 @@ export interface TableRunResult {
   skippedStages: string[];
   /** Times the run diffed again because another run of the table committed first. */
   rebases: number;
+  /** What each sink applied (tables with sinks). */
+  sinks?: SinkReport[];
 }
 
 /** Bounds the rebase loop: each round means another run committed the table meanwhile. */
@@ -40,7 +43,7 @@ function isStaleBase(err: unknown): boolean {
   return err instanceof ApplicationFailure && err.type === 'StaleBaseError';
 }
 
-export const TABLE_STAGES = ['plan', 'extract', 'hash', 'inserts', 'deletes', 'updates', 'write'] as const;
+export const TABLE_STAGES = ['plan', 'extract', 'hash', 'inserts', 'deletes', 'updates', 'write', 'sinks'] as const;
 
 export interface TableProgress {
   stage: (typeof TABLE_STAGES)[number] | 'done';
@@ -57,7 +60,8 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
   let stagesDone = 0;
   let stage: TableProgress['stage'] = 'plan';
   // Sources read in place (files) have no extract stage; the source registry set the flag.
-  const stages = TABLE_STAGES.filter((s) => s !== 'extract' || table.source.extract);
+  const sinks = table.sinks ?? [];
+  const stages = TABLE_STAGES.filter((s) => (s !== 'extract' || table.source.extract) && (s !== 'sinks' || sinks.length > 0));
   setHandler(tableProgressQuery, () => ({ stage, stagesDone, stagesTotal: stages.length }));
   const skippedStages: string[] = [];
   async function step<R extends object>(name: TableProgress['stage'], run: () => Promise<R>): Promise<R> {
@@ -110,6 +114,7 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
       stagesDone = stagesBeforeDiff;
     }
   }
+  const sinkReports = sinks.length > 0 ? (await step('sinks', () => applySinks(a, input, sinks))).reports : undefined;
   stage = 'done';
 
   const result: TableRunResult = {
@@ -125,6 +130,7 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
     durationMs: Date.now() - started,
     skippedStages,
     rebases,
+    ...(sinkReports ? { sinks: sinkReports } : {}),
   };
   upsertMemo({
     counts: result.counts,

@@ -1,0 +1,50 @@
+/**
+ * A PostgreSQL database attached to a DuckDB session through the postgres extension, for
+ * sources (read-only) and sinks. The connection string comes from the worker's environment
+ * (the config names the variable) and, holding a password, never appears in an error message.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Session } from './duckdb';
+import { quoteLiteral } from './sql';
+import { CdcflowError, ConfigError, type ErrorContext } from '../errors';
+
+/** Connection failures that a retry cannot fix (others, like a server restarting, are retried). */
+const PERMANENT_CONNECT_ERROR = /password authentication failed|no password supplied|role ".*" does not exist|database ".*" does not exist|invalid connection option|missing "=" after/;
+
+/** The connection string from the worker's environment; config holds only the variable's name. */
+export function connectionString(variable: string, context: ErrorContext): string {
+  const value = process.env[variable];
+  if (!value) throw new ConfigError(`environment variable ${variable} (the PostgreSQL connection string) is not set on the worker`, context);
+  return value;
+}
+
+/**
+ * Runs `fn` with the database attached under a name of its own (attached databases are shared
+ * by every connection of the DuckDB instance) and detaches it after.
+ */
+export async function withPostgresAttached<T>(
+  session: Session,
+  variable: string,
+  context: ErrorContext,
+  options: { readOnly: boolean },
+  fn: (attached: string) => Promise<T>,
+): Promise<T> {
+  const connection = connectionString(variable, context);
+  const redact = (message: string) => message.split(connection).join(`$${variable}`);
+  const attached = `cdcflow_pg_${randomBytes(6).toString('hex')}`;
+  try {
+    await session.run(`ATTACH ${quoteLiteral(connection)} AS ${attached} (TYPE postgres${options.readOnly ? ', READ_ONLY' : ''})`);
+  } catch (err) {
+    const message = redact((err as Error).message);
+    if (!PERMANENT_CONNECT_ERROR.test(message)) throw new Error(message);
+    throw new ConfigError(`cannot connect to PostgreSQL: ${message.split('\n')[0]}`, context);
+  }
+  try {
+    return await fn(attached);
+  } catch (err) {
+    if (err instanceof Error && !(err instanceof CdcflowError) && err.message.includes(connection)) throw new Error(redact(err.message));
+    throw err;
+  } finally {
+    await session.run(`DETACH ${attached}`);
+  }
+}

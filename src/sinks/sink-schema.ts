@@ -1,0 +1,66 @@
+/**
+ * The `sinks:` of a table as written in the config, and the checks that tie sinks and
+ * `sensitive: true` columns to the rest of the table.
+ */
+import { z } from 'zod';
+
+/** Names that become part of SQL identifiers in the sink (schemas, markers). */
+const SINK_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
+
+const sinkName = z.string().regex(SINK_NAME, 'must start with a letter and hold only letters, digits, _ and - (at most 63)');
+
+const targetSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(55, 'must be at most 55 characters (the sensitive schema appends _sensitive)')
+  .refine((n) => !/[\u0000-\u001f\u007f]/.test(n), 'must not contain control characters');
+
+const duckdbSink = z.strictObject({
+  type: z.literal('duckdb'),
+  name: sinkName.optional().describe('Names the sink in reports and status (default: its type).'),
+  path: z
+    .string()
+    .min(1, 'must not be empty')
+    .refine((p) => !p.split(/[\\/]+/).includes('..'), 'must not contain ".." segments')
+    .refine((p) => !p.includes('\u0000'), 'must not contain NUL')
+    .describe("The DuckDB database file; relative paths resolve against the config file's folder."),
+  schema: targetSchema.optional().describe('Schema of the tables in the file (default: the dataset name).'),
+});
+
+const postgresSink = z.strictObject({
+  type: z.literal('postgres'),
+  name: sinkName.optional().describe('Names the sink in reports and status (default: its type).'),
+  connection: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the NAME of an environment variable holding the connection string (letters, digits, _), never the string itself')
+    .describe("Name of the worker's environment variable that holds the PostgreSQL connection string."),
+  schema: targetSchema.optional().describe('Schema of the tables in the database (default: the dataset name).'),
+});
+
+export const sinkSchema = z.discriminatedUnion('type', [duckdbSink, postgresSink]);
+
+export type SinkFile = z.infer<typeof sinkSchema>;
+
+interface CheckedTable {
+  name: string;
+  keys: { name: string; sensitive?: boolean }[];
+  columns: { name: string; sensitive?: boolean }[];
+  sinks: SinkFile[];
+}
+
+/** Sink names are unique per table; keys are never sensitive (the main outputs need them). */
+export function checkSinksAndSensitive(t: CheckedTable, ctx: z.RefinementCtx): void {
+  const names = new Set<string>();
+  t.sinks.forEach((s, i) => {
+    const name = s.name ?? s.type;
+    if (names.has(name)) ctx.addIssue({ code: 'custom', path: ['sinks', i, 'name'], message: `duplicates sink "${name}" (give each sink of a type its own name)` });
+    names.add(name);
+  });
+  // PostgreSQL cuts identifiers at 63 bytes: <table>_history must fit.
+  if (t.sinks.length > 0 && Buffer.byteLength(t.name) > 55) {
+    ctx.addIssue({ code: 'custom', path: ['name'], message: 'must be at most 55 characters in a table with sinks (its sink tables are <name>_current and <name>_history)' });
+  }
+  t.keys.forEach((k, i) => {
+    if (k.sensitive) ctx.addIssue({ code: 'custom', path: ['keys', i, 'sensitive'], message: 'a key column cannot be sensitive: the main outputs are keyed by it' });
+  });
+}

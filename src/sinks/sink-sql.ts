@@ -1,0 +1,168 @@
+/**
+ * SQL that keeps a sink (a database attached to the DuckDB session: a DuckDB file or
+ * PostgreSQL) in sync with a table's commits, as pure functions of the table config.
+ *
+ *   <schema>.<table>_current            the current state, sensitive columns left out
+ *   <schema>.<table>_history            every applied date's I, U and D rows (EFF_START_DATE)
+ *   <schema>.cdcflow_applied            one marker row per applied (dataset, table, date): its commit
+ *   <schema>_sensitive.<table>_current  KEY_HASH and the sensitive columns (only with sensitive columns)
+ *   <schema>_sensitive.<table>_history  KEY_HASH, OPERATION, EFF_START_DATE and the sensitive columns
+ *
+ * A date is applied in one transaction that first writes its marker row (the primary key makes
+ * a second applier of the same date fail and retry, then find it applied), then the changes
+ * loaded into a staging table in the target: deletes and upserts by KEY_HASH on current, the
+ * date's rows replaced in history.
+ */
+import type { ColumnSpec, TableConfig } from '../config/types';
+import { dateLiteral, fileListLiteral, quoteIdent, quoteLiteral } from '../engine/sql';
+
+type Shape = Pick<TableConfig, 'dataset' | 'name' | 'keys' | 'columns'>;
+
+/** Where in the attached database the sink's tables live. */
+export interface SinkTarget {
+  /** The attached database's alias (empty: names without one, as the database itself sees them). */
+  db: string;
+  schema: string;
+  /** PostgreSQL: rows move between its tables by statements run in PostgreSQL itself. */
+  native?: boolean;
+}
+
+const META = ['OPERATION VARCHAR', 'EFF_START_DATE DATE', 'KEY_HASH UUID', 'NONKEY_HASH UUID'];
+const META_NAMES = ['OPERATION', 'EFF_START_DATE', 'KEY_HASH', 'NONKEY_HASH'];
+
+const typed = (cs: readonly ColumnSpec[]) => cs.map((c) => `${quoteIdent(c.name)} ${c.type.toUpperCase()}`);
+const names = (cs: readonly ColumnSpec[]) => cs.map((c) => quoteIdent(c.name));
+const mainColumns = (t: Shape) => [...t.keys, ...t.columns.filter((c) => !c.sensitive)];
+const sensitiveOf = (t: Shape) => t.columns.filter((c) => c.sensitive);
+
+function schemaRef(target: SinkTarget, sensitive = false): string {
+  return `${target.db ? `${quoteIdent(target.db)}.` : ''}${quoteIdent(sensitive ? `${target.schema}_sensitive` : target.schema)}`;
+}
+
+export interface SinkTables {
+  current: string;
+  history: string;
+  marker: string;
+  /** Null when the table has no sensitive columns. */
+  sensitiveCurrent: string | null;
+  sensitiveHistory: string | null;
+}
+
+export function sinkTables(t: Shape, target: SinkTarget): SinkTables {
+  const main = schemaRef(target);
+  const hidden = schemaRef(target, true);
+  const has = sensitiveOf(t).length > 0;
+  return {
+    current: `${main}.${quoteIdent(`${t.name}_current`)}`,
+    history: `${main}.${quoteIdent(`${t.name}_history`)}`,
+    marker: `${main}.cdcflow_applied`,
+    sensitiveCurrent: has ? `${hidden}.${quoteIdent(`${t.name}_current`)}` : null,
+    sensitiveHistory: has ? `${hidden}.${quoteIdent(`${t.name}_history`)}` : null,
+  };
+}
+
+export const MARKER_COLUMNS =
+  'dataset VARCHAR, table_name VARCHAR, business_date DATE, commit_id VARCHAR, inserts BIGINT, updates BIGINT, deletes BIGINT, ' +
+  'applied_at TIMESTAMPTZ, PRIMARY KEY (dataset, table_name, business_date)';
+
+/** The schemas and tables, from the config's types, where missing. */
+export function createSinkTablesSql(t: Shape, target: SinkTarget): string[] {
+  const tables = sinkTables(t, target);
+  const data = mainColumns(t);
+  const statements = [
+    `CREATE SCHEMA IF NOT EXISTS ${schemaRef(target)}`,
+    `CREATE TABLE IF NOT EXISTS ${tables.current} (${[...typed(data), ...META, 'PRIMARY KEY (KEY_HASH)'].join(', ')})`,
+    `CREATE TABLE IF NOT EXISTS ${tables.history} (${[...typed(data), ...META].join(', ')})`,
+    `CREATE TABLE IF NOT EXISTS ${tables.marker} (${MARKER_COLUMNS})`,
+  ];
+  if (tables.sensitiveCurrent && tables.sensitiveHistory) {
+    const hidden = typed(sensitiveOf(t));
+    statements.push(
+      `CREATE SCHEMA IF NOT EXISTS ${schemaRef(target, true)}`,
+      `CREATE TABLE IF NOT EXISTS ${tables.sensitiveCurrent} (${['KEY_HASH UUID', ...hidden, 'PRIMARY KEY (KEY_HASH)'].join(', ')})`,
+      `CREATE TABLE IF NOT EXISTS ${tables.sensitiveHistory} (${['KEY_HASH UUID', 'OPERATION VARCHAR', 'EFF_START_DATE DATE', ...hidden].join(', ')})`,
+    );
+  }
+  return statements;
+}
+
+/** The marker rows of a table, oldest first. */
+export function appliedDatesSql(t: Shape, target: SinkTarget): string {
+  return (
+    `SELECT CAST(business_date AS VARCHAR) AS business_date, commit_id FROM ${sinkTables(t, target).marker} ` +
+    `WHERE dataset = ${quoteLiteral(t.dataset)} AND table_name = ${quoteLiteral(t.name)} ORDER BY business_date`
+  );
+}
+
+export interface DateToApply {
+  businessDate: string;
+  commitId: string;
+  counts: { I: number; U: number; D: number };
+  /** Parquet files of the staged rows: the date's I, U and D rows (and N rows to refresh). */
+  changes: string[];
+  /** The sink holds another commit of this date: current is rebuilt from `state` instead. */
+  state: string[] | null;
+}
+
+/**
+ * One date, in one transaction (the caller's BEGIN/COMMIT). `stageId` makes the staging tables'
+ * names unique (short: PostgreSQL cuts identifiers at 63 bytes). The staging tables are loaded by
+ * DuckDB from the Parquet files; with `target.native` (PostgreSQL) the statements that move rows
+ * from them run inside PostgreSQL (`postgres_execute`, same transaction), not through DuckDB.
+ */
+export function applyDateSql(t: Shape, target: SinkTarget, d: DateToApply, stageId: string): string[] {
+  const tables = sinkTables(t, target);
+  const stageName = quoteIdent(`cdcflow_stage_${stageId}`);
+  const stateName = quoteIdent(`cdcflow_state_${stageId}`);
+  // Where the moving statements run, and how they name the tables there.
+  const inside: SinkTarget = target.native ? { ...target, db: '' } : target;
+  const run = (sql: string) => (target.native ? `CALL postgres_execute(${quoteLiteral(target.db)}, ${quoteLiteral(sql)})` : sql);
+  const here = sinkTables(t, inside);
+  const staging = `${schemaRef(inside)}.${stageName}`;
+  const stateStaging = `${schemaRef(inside)}.${stateName}`;
+  const date = dateLiteral(d.businessDate);
+  const [OPERATION, EFF_START_DATE, KEY_HASH] = META_NAMES.map(quoteIdent);
+  const main = [...names(mainColumns(t)), ...META_NAMES.map(quoteIdent)].join(', ');
+  const marker = `dataset = ${quoteLiteral(t.dataset)} AND table_name = ${quoteLiteral(t.name)} AND business_date = ${date}`;
+  const n = (v: number) => String(Math.trunc(v));
+  const sql = [
+    `DELETE FROM ${tables.marker} WHERE ${marker}`,
+    `INSERT INTO ${tables.marker} VALUES (${quoteLiteral(t.dataset)}, ${quoteLiteral(t.name)}, ${date}, ${quoteLiteral(d.commitId)}, ` +
+      `${n(d.counts.I)}, ${n(d.counts.U)}, ${n(d.counts.D)}, now())`,
+    `CREATE TABLE ${schemaRef(target)}.${stageName} AS SELECT * FROM read_parquet(${fileListLiteral(d.changes)}, hive_partitioning = false)`,
+  ];
+  const upsert = (table: string, columns: string) =>
+    (d.state
+      ? [`DELETE FROM ${table}`, `INSERT INTO ${table} (${columns}) SELECT ${columns} FROM ${stateStaging}`]
+      : [
+          `DELETE FROM ${table} WHERE ${KEY_HASH} IN (SELECT ${KEY_HASH} FROM ${staging})`,
+          `INSERT INTO ${table} (${columns}) SELECT ${columns} FROM ${staging} WHERE ${OPERATION} <> 'D'`,
+        ]
+    ).map(run);
+  const replaceHistory = (table: string, columns: string) =>
+    [
+      `DELETE FROM ${table} WHERE ${EFF_START_DATE} = ${date}`,
+      `INSERT INTO ${table} (${columns}) SELECT ${columns} FROM ${staging} WHERE ${OPERATION} IN ('I', 'U', 'D') AND ${EFF_START_DATE} = ${date}`,
+    ].map(run);
+  if (d.state) sql.push(`CREATE TABLE ${schemaRef(target)}.${stateName} AS SELECT * FROM read_parquet(${fileListLiteral(d.state)}, hive_partitioning = false)`);
+  sql.push(...upsert(here.current, main), ...replaceHistory(here.history, main));
+  if (here.sensitiveCurrent && here.sensitiveHistory) {
+    const hidden = names(sensitiveOf(t)).join(', ');
+    sql.push(...upsert(here.sensitiveCurrent, `${KEY_HASH}, ${hidden}`), ...replaceHistory(here.sensitiveHistory, `${KEY_HASH}, ${OPERATION}, ${EFF_START_DATE}, ${hidden}`));
+  }
+  if (d.state) sql.push(`DROP TABLE ${schemaRef(target)}.${stateName}`);
+  sql.push(`DROP TABLE ${schemaRef(target)}.${stageName}`);
+  return sql;
+}
+
+/** What a date stages from the catalog: its history rows, and (refreshing ignored columns) the current N rows. */
+export function exportChangesSql(lake: { current: string; history: string }, businessDate: string, withUnchanged: boolean, outPath: string): string {
+  const history = `SELECT * FROM ${lake.history} WHERE EFF_START_DATE = ${dateLiteral(businessDate)}`;
+  const unchanged = withUnchanged ? ` UNION ALL BY NAME SELECT * FROM ${lake.current} WHERE OPERATION = 'N'` : '';
+  return `COPY (${history}${unchanged}) TO ${quoteLiteral(outPath)} (FORMAT parquet)`;
+}
+
+/** The whole current state, for a sink that holds another commit of a date. */
+export function exportStateSql(lake: { current: string }, outPath: string): string {
+  return `COPY (SELECT * FROM ${lake.current}) TO ${quoteLiteral(outPath)} (FORMAT parquet)`;
+}

@@ -1,0 +1,261 @@
+/**
+ * Sinks through the real workflow: a DuckDB database file and the real PostgreSQL cluster kept
+ * equal to the published Parquet outputs after day 1 and day 2, sensitive columns split off
+ * everywhere, a repeated day changing nothing, a PostgreSQL sink that refuses connections
+ * first, and a sink two dates behind catching up in date order.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import type { DatasetConfig } from '../../src/config/types';
+import { quoteIdent, quoteLiteral } from '../../src/engine/sql';
+import type { Session } from '../../src/engine/duckdb';
+import { sensitiveLayout } from '../../src/warehouse/sensitive';
+import { tableLayout } from '../../src/warehouse/layout';
+import { tableWorkflowId } from '../../src/workflows/ids';
+import { type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset, writeConfig, writeCsv } from '../support/harness';
+import { difference } from '../support/compare';
+import { PG_URL_VAR, psql } from '../support/postgres';
+import { cdcflow } from '../support/cli';
+import { sleep } from '../support/worker-process';
+
+const D1 = '2024-01-01';
+const D2 = '2024-01-02';
+const D3 = '2024-01-03';
+const D4 = '2024-01-04';
+
+let h: Harness;
+let dir: string;
+
+beforeAll(async () => {
+  h = await startHarness();
+  dir = tempDir('cdcflow-sinks-');
+});
+afterAll(async () => {
+  await h?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const HEADER = ['id', 'name', 'amount', 'ssn', 'seen'];
+/** Day 1, then day 2: 2 deleted, 3 updated, 1 changed only in its sensitive column, 1 only in an ignored one, 2 inserted. */
+const DAYS: Record<string, (string | number)[][]> = {
+  [D1]: Array.from({ length: 10 }, (_, i) => [i, `n${i}`, `${i}.50`, `ssn-${i}`, 'a']),
+  [D2]: [
+    ...Array.from({ length: 8 }, (_, i) => [i, i < 3 ? `m${i}` : `n${i}`, `${i}.50`, i === 4 ? 'ssn-new' : `ssn-${i}`, i === 5 ? 'b' : 'a']),
+    [10, 'n10', '10.00', 'ssn-10', 'a'],
+    [11, 'n11', '11.00', 'ssn-11', 'a'],
+  ],
+  [D3]: Array.from({ length: 9 }, (_, i) => [i, `d3-${i}`, `${i}.50`, `ssn-${i}`, 'c']),
+  [D4]: Array.from({ length: 9 }, (_, i) => [i + 1, `d4-${i}`, `${i}.25`, `ssn-${i}`, 'c']),
+};
+
+function datasetWith(name: string, sinks: object[]): { config: (date: string, withSinks?: boolean) => DatasetConfig; folder: string } {
+  const folder = path.join(dir, name);
+  mkdirSync(path.join(folder, 'in'), { recursive: true });
+  for (const [date, rows] of Object.entries(DAYS)) writeCsv(path.join(folder, 'in', `${date}.csv`), HEADER, rows);
+  const dataset = uniqueDataset(name);
+  const table = {
+    name: 'people',
+    keys: [{ name: 'id', type: 'integer' }],
+    columns: [
+      { name: 'name', type: 'varchar' },
+      { name: 'amount', type: 'decimal(12,2)' },
+      { name: 'ssn', type: 'varchar', sensitive: true },
+      { name: 'seen', type: 'varchar' },
+    ],
+    ignore: ['seen'],
+    source: { format: 'csv', path: 'in/{date}.csv' },
+  };
+  return {
+    folder,
+    config: (_date, withSinks = true) => writeConfig(folder, { dataset, warehouse: 'wh', tables: [{ ...table, ...(withSinks ? { sinks } : {}) }] }),
+  };
+}
+
+/** Runs `fn` with the sink's database attached read-only in the test's DuckDB session. */
+async function withSinkDb<T>(s: Session, kind: 'duckdb' | 'postgres', file: string, fn: (db: string) => Promise<T>): Promise<T> {
+  const db = `check_${randomBytes(4).toString('hex')}`;
+  const source = kind === 'duckdb' ? quoteLiteral(file) : quoteLiteral(process.env[PG_URL_VAR]!);
+  await s.run(`ATTACH ${source} AS ${db} (${kind === 'duckdb' ? '' : 'TYPE postgres, '}READ_ONLY)`);
+  try {
+    return await fn(db);
+  } finally {
+    await s.run(`DETACH ${db}`);
+  }
+}
+
+const DATA = ['id', 'name', 'amount', 'seen'].map(quoteIdent).join(', ');
+
+/** The sink's current and history equal the published exports; the sensitive ones too; markers by date. */
+async function expectSinkEqualsExports(config: DatasetConfig, kind: 'duckdb' | 'postgres', file: string, schema: string) {
+  const layout = tableLayout(config.warehouse, config.dataset, 'people');
+  const hidden = sensitiveLayout(config.warehouse, config.dataset, 'people');
+  const parquet = (p: string) => `read_parquet(${quoteLiteral(p)}, hive_partitioning = true)`;
+  return h.engine.withSession((s) =>
+    withSinkDb(s, kind, file, async (db) => {
+      const t = (sch: string, name: string) => `${db}.${quoteIdent(sch)}.${quoteIdent(name)}`;
+      const current = await difference(s, `SELECT * FROM ${t(schema, 'people_current')}`, `SELECT * FROM ${parquet(layout.current)}`);
+      const history = await difference(
+        s,
+        `SELECT ${DATA}, OPERATION, KEY_HASH, NONKEY_HASH, EFF_START_DATE FROM ${t(schema, 'people_history')}`,
+        `SELECT ${DATA}, OPERATION, KEY_HASH, NONKEY_HASH, eff_start_date FROM ${parquet(path.join(layout.historyRoot, '*', '*.parquet'))}`,
+      );
+      const sensitiveCurrent = await difference(s, `SELECT KEY_HASH, ssn FROM ${t(`${schema}_sensitive`, 'people_current')}`, `SELECT * FROM ${parquet(hidden.current)}`);
+      const sensitiveHistory = await difference(
+        s,
+        `SELECT KEY_HASH, OPERATION, ssn, EFF_START_DATE FROM ${t(`${schema}_sensitive`, 'people_history')}`,
+        `SELECT KEY_HASH, OPERATION, ssn, eff_start_date FROM ${parquet(path.join(path.dirname(path.dirname(hidden.history(D1))), '*', '*.parquet'))}`,
+      );
+      const mainColumns = await s.rows<{ column_name: string }>(`SELECT column_name FROM (DESCRIBE ${t(schema, 'people_current')})`);
+      const markers = await s.rows<{ business_date: string; commit_id: string; applied_at: string }>(
+        `SELECT CAST(business_date AS VARCHAR) AS business_date, commit_id, CAST(applied_at AS VARCHAR) AS applied_at FROM ${t(schema, 'cdcflow_applied')} ` +
+          `WHERE dataset = ${quoteLiteral(config.dataset)} ORDER BY business_date`,
+      );
+      return { current, history, sensitiveCurrent, sensitiveHistory, columns: mainColumns.map((c) => c.column_name), markers };
+    }),
+  );
+}
+
+test('DuckDB-file and PostgreSQL sinks equal the published outputs after day 1 and day 2; sensitive columns split off; day 2 again changes nothing', async () => {
+  const schema = `s_${randomBytes(4).toString('hex')}`;
+  const file = path.join(dir, 'both', 'sink', 'analytics.duckdb');
+  const { config } = datasetWith('both', [
+    { type: 'duckdb', path: 'sink/analytics.duckdb', schema },
+    { type: 'postgres', name: 'app', connection: PG_URL_VAR, schema },
+  ]);
+  const checks: Record<string, Awaited<ReturnType<typeof expectSinkEqualsExports>>[]> = { duckdb: [], postgres: [] };
+  for (const date of [D1, D2]) {
+    const outcome = await runDataset(h, config(date), date);
+    const result = tableResult(outcome, 'people');
+    expect(result.sinks?.map((r) => [r.sink, r.applied.map((a) => a.businessDate), r.lastApplied])).toEqual([
+      ['duckdb', [date], date],
+      ['app', [date], date],
+    ]);
+    for (const kind of ['duckdb', 'postgres'] as const) {
+      const check = await expectSinkEqualsExports(config(date), kind, file, schema);
+      expect({ kind, date, ...check }).toMatchObject({
+        current: { diff: 0 },
+        history: { diff: 0 },
+        sensitiveCurrent: { diff: 0 },
+        sensitiveHistory: { diff: 0 },
+      });
+      expect(check.columns.map((c) => c.toLowerCase())).not.toContain('ssn');
+      checks[kind].push(check);
+    }
+  }
+  // Day 2: 2 D, 3 U by name, 1 U by the sensitive column only; the ignored-only change is N.
+  const d2 = (await runDataset(h, config(D2), D2)).result!;
+  const again = tableResult({ ok: true, result: d2 }, 'people');
+  expect(again.counts).toMatchObject({ I: 2, U: 4, D: 2 });
+  expect(again.skippedStages).toContain('write');
+  expect(again.sinks?.map((r) => [r.sink, r.applied, r.lastApplied])).toEqual([
+    ['duckdb', [], D2],
+    ['app', [], D2],
+  ]);
+  for (const kind of ['duckdb', 'postgres'] as const) {
+    const after = await expectSinkEqualsExports(config(D2), kind, file, schema);
+    const before = checks[kind][1];
+    expect(after).toEqual(before);
+    expect(after.current.rows).toBe(10);
+    expect(after.history.rows).toBe(10 + 8);
+    expect(after.markers.map((m) => m.business_date)).toEqual([D1, D2]);
+  }
+  // The published exports hold no sensitive column; the sensitive dataset joins back by KEY_HASH.
+  const layout = tableLayout(config(D2).warehouse, config(D2).dataset, 'people');
+  const hidden = sensitiveLayout(config(D2).warehouse, config(D2).dataset, 'people');
+  const joined = await h.engine.withSession((s) =>
+    s.rows<{ id: number; ssn: string; seen: string }>(
+      `SELECT c.id, s.ssn, c.seen FROM ${quoteLiteral(layout.current)} c JOIN ${quoteLiteral(hidden.current)} s USING (KEY_HASH) ORDER BY c.id`,
+    ),
+  );
+  expect(joined.find((r) => r.id === 4)).toEqual({ id: 4, ssn: 'ssn-new', seen: 'a' });
+  expect(joined.find((r) => r.id === 5)).toEqual({ id: 5, ssn: 'ssn-5', seen: 'b' });
+  const columns = await h.engine.withSession((s) => s.rows<{ column_name: string }>(`SELECT column_name FROM (DESCRIBE SELECT * FROM ${quoteLiteral(layout.current)})`));
+  expect(columns.map((c) => c.column_name)).not.toContain('ssn');
+});
+
+/** A TCP port that refuses connections until `open()` forwards it to the test cluster. */
+async function flakyPostgres(): Promise<{ url: string; open(): Promise<void>; close(): void }> {
+  const target = new URL(process.env[PG_URL_VAR]!);
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    for (const sock of [client, upstream]) {
+      sockets.add(sock);
+      sock.on('error', () => undefined);
+      sock.on('close', () => sockets.delete(sock));
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  const url = new URL(target.toString());
+  url.port = String(port);
+  return {
+    url: url.toString(),
+    open: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+test('a PostgreSQL sink that refuses connections is retried while the run waits, and the run completes', async () => {
+  const flaky = await flakyPostgres();
+  const variable = `CDCFLOW_TEST_FLAKY_${randomBytes(3).toString('hex').toUpperCase()}`;
+  process.env[variable] = flaky.url;
+  const schema = `f_${randomBytes(4).toString('hex')}`;
+  try {
+    const { config } = datasetWith('flaky', [{ type: 'postgres', connection: variable, schema }]);
+    const run = runDataset(h, config(D1), D1);
+    const workflowId = tableWorkflowId(config(D1).dataset, D1, 'people');
+    let seen: { attempt: number; message: string } | undefined;
+    for (const deadline = Date.now() + 60_000; !seen && Date.now() < deadline; await sleep(200)) {
+      const described = await h.client.workflow.getHandle(workflowId).describe().catch(() => undefined);
+      const pending = described?.raw.pendingActivities?.find((a) => a.activityType?.name === 'applySink' && (a.attempt ?? 0) >= 3);
+      if (pending) seen = { attempt: pending.attempt!, message: pending.lastFailure?.message ?? '' };
+    }
+    expect(seen?.message).toMatch(/^sink postgres \(postgres\): .*(connect|refused)/i);
+    expect(seen?.message).not.toContain(flaky.url);
+    await flaky.open();
+    const result = tableResult(await run, 'people');
+    expect(result.sinks?.[0].applied.map((a) => a.businessDate)).toEqual([D1]);
+    expect(psql(`SELECT count(*) FROM ${quoteIdent(schema)}.people_current`)).toBe('10');
+  } finally {
+    flaky.close();
+    delete process.env[variable];
+  }
+});
+
+test('a sink two dates behind catches up in date order on the next run', async () => {
+  const schema = `c_${randomBytes(4).toString('hex')}`;
+  const sink = { type: 'postgres', connection: PG_URL_VAR, schema };
+  const withSink = datasetWith('catchup', [sink]);
+  tableResult(await runDataset(h, withSink.config(D1), D1), 'people');
+  // Days 2 and 3 run without the sink (as if it had been left out), day 4 with it again.
+  for (const date of [D2, D3]) tableResult(await runDataset(h, withSink.config(date, false), date), 'people');
+  const result = tableResult(await runDataset(h, withSink.config(D4), D4), 'people');
+  expect(result.sinks?.[0].applied.map((a) => a.businessDate)).toEqual([D2, D3, D4]);
+  const markers = psql(`SELECT business_date || ' ' || (applied_at > (SELECT applied_at FROM ${quoteIdent(schema)}.cdcflow_applied m WHERE m.business_date = a.business_date - 1)) FROM ${quoteIdent(schema)}.cdcflow_applied a WHERE business_date > DATE '${D1}' ORDER BY business_date`);
+  expect(markers.split('\n')).toEqual([`${D2} true`, `${D3} true`, `${D4} true`]);
+  const check = await expectSinkEqualsExports(withSink.config(D4), 'postgres', '', schema);
+  expect(check).toMatchObject({ current: { diff: 0 }, history: { diff: 0 }, sensitiveCurrent: { diff: 0 }, sensitiveHistory: { diff: 0 } });
+
+  // Day 4 again with other input: a new commit of the date, so the sink's current is rebuilt.
+  writeCsv(path.join(withSink.folder, 'in', `${D4}.csv`), HEADER, DAYS[D3].slice(2));
+  const rerun = tableResult(await runDataset(h, withSink.config(D4), D4), 'people');
+  expect(rerun.sinks?.[0].applied.map((a) => [a.businessDate, a.rebuilt])).toEqual([[D4, true]]);
+  const rebuilt = await expectSinkEqualsExports(withSink.config(D4), 'postgres', '', schema);
+  expect(rebuilt).toMatchObject({ current: { diff: 0, rows: 7 }, history: { diff: 0 }, sensitiveCurrent: { diff: 0 }, sensitiveHistory: { diff: 0 } });
+
+  // cdcflow status reads each sink's last applied date from the sink.
+  const configPath = path.join(withSink.folder, 'dataset.yaml');
+  const status = await cdcflow(['status', '--config', configPath, '--days', '1', '--json'], { TEMPORAL_ADDRESS: h.settings.address });
+  expect(JSON.parse(status.stdout).sinks).toEqual([{ table: 'people', sink: 'postgres', type: 'postgres', lastApplied: D4 }]);
+  const plain = await cdcflow(['status', '--config', configPath, '--days', '1'], { TEMPORAL_ADDRESS: h.settings.address });
+  expect(plain.stdout).toMatch(/people\s+postgres \(postgres\)\s+2024-01-04/);
+});

@@ -1,0 +1,61 @@
+/**
+ * A local S3-compatible server for tests: moto in server mode (PyPI `moto[server]`, installed by
+ * scripts/lib.sh ensure_moto_server), on a free port, with one bucket.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import * as net from 'node:net';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+export interface S3TestServer {
+  endpoint: string;
+  bucket: string;
+  /** The worker environment that points DuckDB's httpfs at this server. */
+  env: Record<string, string>;
+  /** Object keys in the bucket under `prefix`. */
+  keys(prefix: string): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export async function startS3Server(bucket = 'cdcflow-test'): Promise<S3TestServer> {
+  const bin = execFileSync('bash', ['-c', 'source scripts/lib.sh && ensure_moto_server'], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').at(-1)!;
+  const port = await freePort();
+  const child: ChildProcess = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  const endpoint = `127.0.0.1:${port}`;
+  const base = `http://${endpoint}`;
+  for (const deadline = Date.now() + 30_000; ; await new Promise((r) => setTimeout(r, 200))) {
+    const created = await fetch(`${base}/${bucket}`, { method: 'PUT' }).then((r) => r.ok, () => false);
+    if (created) break;
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`moto server did not start on ${endpoint}`);
+  }
+  return {
+    endpoint,
+    bucket,
+    env: {
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_REGION: 'us-east-1',
+      CDCFLOW_S3_ENDPOINT: endpoint,
+      CDCFLOW_S3_USE_SSL: 'false',
+    },
+    async keys(prefix) {
+      const xml = await (await fetch(`${base}/${bucket}?list-type=2&max-keys=100000&prefix=${encodeURIComponent(prefix)}`)).text();
+      return [...xml.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]);
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * docker-compose.yml against the code: a parseable file whose services, dependencies and volumes
+ * hold together, two workers sharing the warehouse volume, and environment variables the code
+ * (or a config's `connection:`) actually reads. Where Docker exists, `docker compose config`
+ * checks it against the Compose specification too.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+
+const root = path.resolve(__dirname, '../..');
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  depends_on?: Record<string, unknown> | string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  deploy?: { replicas?: number };
+}
+
+const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = path.join(dir, f);
+    return statSync(p).isDirectory() ? sourceFiles(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+/** Every environment variable the code reads (`env.X`, `process.env.X`). */
+const readByCode = new Set(sourceFiles(path.join(root, 'src')).flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/\benv\.([A-Z][A-Z0-9_]*)/g)].map((m) => m[1])));
+/** The variables configs name as connections. */
+const namedByConfigs = new Set(
+  readdirSync(path.join(root, 'config'))
+    .filter((f) => f.endsWith('.yaml'))
+    .flatMap((f) => [...readFileSync(path.join(root, 'config', f), 'utf8').matchAll(/connection: ([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1])),
+);
+
+describe('docker-compose.yml', () => {
+  it('has an image or a build for every service, dependencies that exist, declared named volumes', () => {
+    const names = Object.keys(compose.services);
+    for (const [name, s] of Object.entries(compose.services)) {
+      expect({ name, ok: Boolean(s.image || s.build) }).toEqual({ name, ok: true });
+      const deps = Array.isArray(s.depends_on) ? s.depends_on : Object.keys(s.depends_on ?? {});
+      for (const d of deps) expect(names).toContain(d);
+      for (const v of s.volumes ?? []) {
+        const source = v.split(':')[0];
+        if (!source.startsWith('.') && !source.startsWith('/')) expect(Object.keys(compose.volumes)).toContain(source);
+      }
+    }
+  });
+
+  it('runs Temporal on PostgreSQL, its UI, a PostgreSQL for data, and two workers from the Dockerfile sharing the warehouse volume', () => {
+    const { temporal, 'temporal-ui': ui, 'data-db': data, 'cdcflow-worker': worker } = compose.services;
+    expect(temporal.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'temporal-db' });
+    expect(ui.image).toMatch(/^temporalio\/ui:/);
+    expect(data.image).toMatch(/^postgres:/);
+    expect(worker.build).toBe('.');
+    expect(worker.deploy?.replicas).toBeGreaterThanOrEqual(2);
+    expect(worker.volumes).toContain('warehouse:/data/warehouse');
+    expect(worker.environment?.CDCFLOW_CATALOG_URL).toMatch(/@data-db:5432\//);
+    expect(readFileSync(path.join(root, 'Dockerfile'), 'utf8')).toMatch(/ENV CDCFLOW_WORKFLOW_BUNDLE=\/app\/dist\/workflow-bundle\.js/);
+  });
+
+  it("sets only variables the code reads or a config names as a connection", () => {
+    const unknown = Object.keys(compose.services['cdcflow-worker'].environment ?? {}).filter((v) => !readByCode.has(v) && !namedByConfigs.has(v));
+    expect(unknown).toEqual([]);
+    for (const v of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_API_KEY', 'CDCFLOW_CATALOG_URL', 'CDCFLOW_DATA_PATH']) expect(readByCode).toContain(v);
+  });
+
+  const docker = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' }).status === 0;
+  (docker ? it : it.skip)('passes `docker compose config`', () => {
+    execFileSync('docker', ['compose', 'config', '--quiet'], { cwd: root, env: { ...process.env, TEMPORAL_DB_PASSWORD: 'x', CDCFLOW_DB_PASSWORD: 'y' } });
+  });
+});

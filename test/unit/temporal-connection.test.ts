@@ -1,0 +1,47 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { connectionOptions } from '../../src/client/connect';
+import { temporalSettings } from '../../src/settings';
+
+describe('Temporal connection from the environment', () => {
+  test('plain by default', () => {
+    expect(connectionOptions(temporalSettings({ TEMPORAL_ADDRESS: 'temporal:7233' }))).toEqual({ address: 'temporal:7233' });
+  });
+
+  test('an API key (Temporal Cloud) turns TLS on with the system CAs', () => {
+    const settings = temporalSettings({ TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'ns.acct', TEMPORAL_API_KEY: 'k3y' });
+    expect(connectionOptions(settings)).toEqual({ address: 'ns.acct.tmprl.cloud:7233', tls: true, apiKey: 'k3y' });
+    expect(settings.namespace).toBe('ns.acct');
+  });
+
+  test('mutual TLS reads the certificate, key and CA files', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cdcflow-tls-'));
+    const file = (name: string) => {
+      writeFileSync(path.join(dir, name), `PEM ${name}`);
+      return path.join(dir, name);
+    };
+    const settings = temporalSettings({
+      TEMPORAL_TLS_CLIENT_CERT_PATH: file('client.pem'),
+      TEMPORAL_TLS_CLIENT_KEY_PATH: file('client.key'),
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: file('ca.pem'),
+      TEMPORAL_TLS_SERVER_NAME: 'temporal.internal',
+    });
+    const options = connectionOptions(settings);
+    expect(options.tls).toEqual({
+      serverNameOverride: 'temporal.internal',
+      serverRootCACertificate: Buffer.from('PEM ca.pem'),
+      clientCertPair: { crt: Buffer.from('PEM client.pem'), key: Buffer.from('PEM client.key') },
+    });
+  });
+
+  test('TEMPORAL_TLS=true alone, TEMPORAL_TLS=false, and a certificate without its key', () => {
+    expect(connectionOptions(temporalSettings({ TEMPORAL_TLS: 'true' })).tls).toBe(true);
+    expect(connectionOptions(temporalSettings({ TEMPORAL_TLS: 'false', TEMPORAL_TLS_SERVER_NAME: 'x' })).tls).toBeUndefined();
+    expect(() => temporalSettings({ TEMPORAL_TLS_CLIENT_CERT_PATH: '/c.pem' })).toThrow(/go together/);
+  });
+
+  test('an unreadable certificate file names the variable', () => {
+    expect(() => connectionOptions(temporalSettings({ TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/nonexistent/ca.pem' }))).toThrow(/TEMPORAL_TLS_SERVER_CA_CERT_PATH \/nonexistent\/ca.pem/);
+  });
+});
