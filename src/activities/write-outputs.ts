@@ -6,6 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { rm, rmdir } from 'node:fs/promises';
+import { committedChangeCounts, prepareChangeCommit } from '../changes/commit-changes';
+import type { ChangeCounts } from '../changes/counts';
 import type { Session } from '../engine/duckdb';
 import { lakeTables, withCatalog } from '../warehouse/catalog';
 import { commitDate } from '../warehouse/commit';
@@ -24,7 +26,7 @@ export function writeOutputs(deps: ActivityDeps) {
       const { table, businessDate } = input;
       const layout = tableLayout(table.warehouse, table.dataset, table.name);
       const step: StepHook = async (name) => deps.atStep?.(name);
-      const { commit, skipped } = await withCatalog(deps.engine, table.warehouse, (session, alias) => commitAndPublish(session, alias, input, step));
+      const { commit, skipped, changes } = await withCatalog(deps.engine, table.warehouse, (session, alias) => commitAndPublish(session, alias, input, step));
       await rm(layout.workDir(businessDate), { recursive: true, force: true });
       // The folders go too once no other date is in progress.
       for (const dir of [layout.publishTmp, layout.tableWork]) await rmdir(dir).catch(() => undefined);
@@ -36,6 +38,7 @@ export function writeOutputs(deps: ActivityDeps) {
         currentRows: commit.currentRows,
         historyRows: commit.historyRows,
         skipped,
+        ...(changes ? { changes } : {}),
       };
     });
 }
@@ -43,16 +46,20 @@ export function writeOutputs(deps: ActivityDeps) {
 async function commitAndPublish(
   session: Session,
   alias: string,
-  { table, businessDate, base, head, hashFingerprint }: DiffInput,
+  input: DiffInput,
   step: StepHook,
-): Promise<{ commit: CommitRecord; skipped: boolean }> {
+): Promise<{ commit: CommitRecord; skipped: boolean; changes?: ChangeCounts }> {
+  const { table, businessDate, base, head, hashFingerprint } = input;
   const layout = tableLayout(table.warehouse, table.dataset, table.name);
   const lake = lakeTables(alias, table.dataset, table.name);
   const fingerprint = runFingerprint(hashFingerprint, table, businessDate, base);
+  let changes: ChangeCounts | undefined;
 
   let commit = (await readCommitLog(session, lake)).find((c) => c.businessDate === businessDate);
   const skipped = commit?.fingerprint === fingerprint;
   if (!commit || !skipped) {
+    const change = table.mode === 'changes' ? await prepareChangeCommit(session, lake, input) : undefined;
+    changes = change?.counts;
     const stageFiles = (['inserts', 'updates', 'deletes'] as const).map((s) => layout.stageFile(businessDate, s));
     const counts: OperationCounts = { I: 0, U: 0, D: 0, X: 0, N: 0, ...(await countOperations(session, stageFiles)) };
     commit = {
@@ -67,11 +74,13 @@ async function commitAndPublish(
     } satisfies CommitRecord;
     const tag = { cdcflow: 1, dataset: table.dataset, table: table.name, date: businessDate, commit: commit.commitId, keep: table.retention.keepDates } as const;
     await step('commit');
-    await commitDate(session, { table, lake, stageFiles, commit, tag, expectedHead: head, step });
+    await commitDate(session, { table, lake, stageFiles, commit, tag, expectedHead: head, step, extraStatements: change?.statements });
+  } else if (table.mode === 'changes') {
+    changes = await committedChangeCounts(session, lake, table.name, businessDate);
   }
   await step('publish');
   await publishExports(session, { table, lake, layout, step });
   await step('retention');
   await applyRetention(session, alias);
-  return { commit, skipped };
+  return { commit, skipped, changes };
 }

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { resolveChanges } from '../changes/config';
 import { ConfigError } from '../errors';
 import { hasExtractStage } from '../sources/registry';
 import { datasetFileSchema, type DatasetFile, DEFAULT_CSV_OPTIONS, QUALIFIED_TABLE } from './schema';
@@ -122,6 +123,7 @@ export function resolveConfig(file: DatasetFile, configDir: string, options: Res
       source: resolveSource(t.source, sourceBase),
       warehouse,
       retention: file.retention,
+      ...resolveChanges(t, t.mode ?? file.mode),
     })),
     schedules: file.schedules.map(({ businessDate, cron, ...s }) => ({
       ...s,
