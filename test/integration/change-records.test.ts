@@ -2,11 +2,13 @@
  * Change-record tables (mode: changes) through the real workflow: the employees worked example,
  * re-delivered and out-of-order batches, re-runs, Debezium change events, and bad events.
  */
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { loadConfig } from '../../src/config/load';
 import type { DatasetConfig } from '../../src/config/types';
+import { generateChanges } from '../../src/generator/generate-changes';
 import type { TableOutcome } from '../../src/workflows';
-import { datasetFolders, type Harness, readRows, type RunOutcome, runDataset, startHarness, tableResult } from '../support/harness';
+import { datasetFolders, type Harness, readRows, renameDataset, type RunOutcome, runDataset, startHarness, tableResult, tempDir, uniqueDataset } from '../support/harness';
 
 const DAY1 = '2024-01-01';
 const DAY2 = '2024-01-02';
@@ -270,5 +272,20 @@ describe('change-record tables', () => {
     expect(failedTable(outcome, 'no_after')).toContain('event at line 2 is a Debezium event with op "u" and no "after" row');
     expect(failedTable(outcome, 'truncate')).toContain('event at line 2 is a truncate event (op "t"); cdcflow does not apply truncates');
     for (const table of config.tables) expect(outcome.result?.tables.find((t) => t.table === table.name)?.status).toBe('failed');
+  });
+
+  it('generated change records (duplicates, stale copies, shuffled) give the counts the generator promises', async () => {
+    const out = tempDir('cdcflow-chg-gen-');
+    const gen = await generateChanges({ outDir: out, initial: 3000, events: 2000, touched: 1000, seed: 5 });
+    const dataset = uniqueDataset('chggen');
+    const at = (day: string) => renameDataset(loadConfig(gen.files.config, { inputDir: path.join(out, day) }), dataset);
+    try {
+      expect(tableResult(ok(await runDataset(h, at('day1'), gen.dates[0])), 'events').counts).toEqual({ I: 3000, U: 0, D: 0, X: 0, N: 0 });
+      const day2 = tableResult(ok(await runDataset(h, at('day2'), gen.dates[1])), 'events');
+      expect(day2.counts).toEqual(gen.expected.counts);
+      expect(day2.changes).toEqual(gen.expected.changes);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });
