@@ -17,6 +17,7 @@ import { generate } from '../src/generator/generate';
 import { engineSettings, temporalSettings } from '../src/settings';
 import { createWorker } from '../src/worker';
 import { tableWorkflowId } from '../src/workflows/ids';
+import { changeRecordsBench } from './changes';
 import { plainSqlDiff } from './plain-sql';
 import { postgresDump } from './postgres-dump';
 
@@ -108,6 +109,8 @@ async function main() {
     `plain DuckDB SQL script, day 2: ${plain.toFixed(2)} s, ${Math.round(rows / plain).toLocaleString('en')} rows/s\n` +
       `workflow / plain script: ${(day2 / plain).toFixed(2)}x (target: within 2x)\n`,
   );
+
+  await changeRecordsBench({ client, settings, engine, sampleMemory, stageSeconds: (id) => stageSeconds(client, id) }, rows, path.join(dir, 'changes'));
 
   await postgresDump(client, settings, rows, path.join(dir, 'postgres'), (id) => stageSeconds(client, id));
 
