@@ -8,9 +8,10 @@ import type { FileTableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { DataError } from '../errors';
-import { conflictingEventsSql, EVENT, firstEventSql, orderColumn, type ChangeTable } from './event-sql';
+import type { EventCounts } from './counts';
+import { type ChangeTable, conflictingEventsSql, duplicateEventsSql, EVENT, type EventCheck, orderColumn, scanEventsSql } from './event-sql';
 
-export interface EventPlace {
+interface EventPlace {
   file: string;
   line: string | number;
   value: string | null;
@@ -34,9 +35,7 @@ async function lineText(session: Session, file: string, line: number): Promise<s
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
-interface Check {
-  condition: string;
-  value?: string;
+interface Check extends EventCheck {
   field: string;
   message: (value: string | null) => string;
   /** The line's own text belongs in the message. */
@@ -86,32 +85,39 @@ function checks(table: Table): Check[] {
   ];
 }
 
-/** The first event that breaks the contract, as a DataError; undefined when every event is good. */
-export async function findBadEvent(session: Session, table: Table, eventsPath: string): Promise<DataError | undefined> {
-  for (const check of checks(table)) {
-    const [hit] = await session.rows<EventPlace>(firstEventSql(eventsPath, check.condition, check.value));
+/**
+ * Checks the batch's events and counts them: the first event that breaks the contract (in the
+ * order of the checks) or a conflict is a DataError; otherwise the events per kind and duplicates.
+ */
+export async function checkEvents(session: Session, table: Table, eventsPath: string): Promise<EventCounts> {
+  const list = checks(table);
+  const [scan] = await session.rows<Record<string, EventPlace | null | string | number>>(scanEventsSql(eventsPath, list));
+  for (const [i, check] of list.entries()) {
+    const hit = scan[`check_${i}`] as EventPlace | null;
     if (!hit) continue;
     const { unit, context } = where(table, hit);
     const quoted = check.quoteLine ? `: ${JSON.stringify(await lineText(session, hit.file, Number(hit.line)))}` : '';
-    return new DataError(`event at ${unit} ${hit.line} ${check.message(hit.value)}${quoted}`, {
+    throw new DataError(`event at ${unit} ${hit.line} ${check.message(hit.value)}${quoted}`, {
       ...context,
       column: check.field,
       ...(hit.value !== null ? { value: hit.value } : {}),
     });
   }
-  return undefined;
+  const [{ duplicates, conflicts }] = await session.rows<{ duplicates: string | number; conflicts: string | number }>(duplicateEventsSql(table, eventsPath));
+  if (Number(conflicts) > 0 && !table.changes.positionBreaksTies) throw await describeConflict(session, table, eventsPath);
+  const n = (k: string) => Number(scan[k]);
+  return { events: n('events'), inserts: n('inserts'), updates: n('updates'), deletes: n('deletes'), duplicates: Number(duplicates) };
 }
 
 /**
  * Two different events of one key with equal ordering values: neither is newer, so the batch is
  * refused (not for Debezium, where the later position in the batch wins).
  */
-export async function findConflict(session: Session, table: Table, eventsPath: string): Promise<DataError | undefined> {
-  if (table.changes.positionBreaksTies) return undefined;
+async function describeConflict(session: Session, table: Table, eventsPath: string): Promise<DataError> {
   const rows = await session.rows<{ file: string; line: string | number; hash: string; key_text: string }>(conflictingEventsSql(table, eventsPath));
   const [first] = rows;
   const second = rows.find((r) => r.hash !== first?.hash);
-  if (!first || !second) return undefined;
+  if (!first || !second) return new DataError('two different events of one key have equal ordering values', { dataset: table.dataset, table: table.name });
   const { unit, context } = where(table, second);
   const order = table.changes.orderBy.map((o) => o.name).join(', ');
   return new DataError(

@@ -169,11 +169,34 @@ export function eventsSql(t: ChangeTable, debezium: boolean, raw: string, source
   return `COPY (${select}) TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION lz4_raw)`;
 }
 
-/** The first event (by file and line) matching a condition, with a value worth quoting. */
-export function firstEventSql(eventsPath: string, condition: string, value = 'NULL'): string {
+/** A condition every event must fail, and the value worth quoting when one does not. */
+export interface EventCheck {
+  condition: string;
+  value?: string;
+}
+
+/**
+ * One pass over the events: per check, the first matching event by file and line (a struct of
+ * file, line and value, NULL when none matches), and the events per kind.
+ */
+export function scanEventsSql(eventsPath: string, checks: readonly EventCheck[]): string {
+  const place = `struct_pack(f := ${EVENT.file}, l := ${EVENT.line})`;
+  const first = (c: EventCheck, i: number) =>
+    `arg_min(struct_pack(file := ${EVENT.file}, line := ${EVENT.line}, value := CAST(${c.value ?? 'NULL'} AS VARCHAR)), ${place}) ` +
+    `FILTER (WHERE ${c.condition}) AS check_${i}`;
+  const kinds = (['I', 'U', 'D'] as const).map((k, i) => `count(*) FILTER (WHERE ${EVENT.kind} = '${k}') AS ${['inserts', 'updates', 'deletes'][i]}`);
+  return `SELECT ${['count(*) AS events', ...kinds, ...checks.map(first)].join(', ')} FROM ${readOwnParquet(eventsPath)}`;
+}
+
+/**
+ * Per key and ordering values: the copies of identical events beyond the first (duplicate
+ * deliveries), and how many such groups hold different events (conflicts).
+ */
+export function duplicateEventsSql(t: ChangeTable, eventsPath: string): string {
+  const group = ['KEY_HASH', ...orderNames(t)].map(quoteIdent).join(', ');
   return (
-    `SELECT ${EVENT.file} AS file, ${EVENT.line} AS line, CAST(${value} AS VARCHAR) AS value FROM ${readOwnParquet(eventsPath)} ` +
-    `WHERE ${condition} ORDER BY ${EVENT.file}, ${EVENT.line} LIMIT 1`
+    `SELECT coalesce(sum(n - d), 0) AS duplicates, count(*) FILTER (WHERE d > 1) AS conflicts FROM (` +
+    `SELECT count(*) AS n, count(DISTINCT ${EVENT.hash}) AS d FROM ${readOwnParquet(eventsPath)} GROUP BY ${group} HAVING count(*) > 1)`
   );
 }
 
@@ -189,17 +212,6 @@ export function conflictingEventsSql(t: ChangeTable, eventsPath: string): string
     `HAVING count(DISTINCT ${EVENT.hash}) > 1 ORDER BY KEY_HASH LIMIT 1) ` +
     `SELECT e.${EVENT.file} AS file, e.${EVENT.line} AS line, CAST(e.${EVENT.hash} AS VARCHAR) AS hash, ${keyText} AS key_text ` +
     `FROM ${readOwnParquet(eventsPath)} e SEMI JOIN g USING (${group}) ORDER BY e.${EVENT.file}, e.${EVENT.line}`
-  );
-}
-
-/** Events per kind, and the copies of identical events with equal ordering values (duplicate deliveries). */
-export function eventCountsSql(t: ChangeTable, eventsPath: string): string {
-  const distinct = ['KEY_HASH', ...orderNames(t), EVENT.hash].map(quoteIdent).join(', ');
-  const events = readOwnParquet(eventsPath);
-  return (
-    `SELECT count(*) AS events, count(*) FILTER (WHERE ${EVENT.kind} = 'I') AS inserts, ` +
-    `count(*) FILTER (WHERE ${EVENT.kind} = 'U') AS updates, count(*) FILTER (WHERE ${EVENT.kind} = 'D') AS deletes, ` +
-    `count(*) - (SELECT count(*) FROM (SELECT DISTINCT ${distinct} FROM ${events})) AS duplicates FROM ${events}`
   );
 }
 

@@ -22,14 +22,13 @@ import { sourceOf } from '../sources/registry';
 import { writeAtomically } from '../warehouse/atomic';
 import { tableLayout } from '../warehouse/layout';
 import type { EventCounts } from './counts';
-import { findBadEvent, findConflict, type EventPlace } from './event-checks';
+import { checkEvents } from './event-checks';
 import {
   type ChangeTable,
   compactSql,
   debeziumEventsSql,
   EVENT,
   type EventFile,
-  eventCountsSql,
   eventsSql,
   orderColumn,
   tabularEventsSql,
@@ -62,20 +61,18 @@ export function hashChangeEvents(deps: ActivityDeps) {
 
       const files = await eventFiles(session, table, batch.files);
       const raw = rawEventsSql(table, files);
+      let events: EventCounts | undefined;
       return commitStage<HashResult>({
         outputPath,
         manifestPath,
         fingerprint,
         write: async (tmp) => {
           await writeAtomically(eventsPath, (eventsTmp) => writeEvents(session, table, files, raw, eventsTmp));
-          const bad = (await findBadEvent(session, table, eventsPath)) ?? (await findConflict(session, table, eventsPath));
-          if (bad) throw bad;
+          events = await checkEvents(session, table, eventsPath);
           await session.run(compactSql(table, eventsPath, tmp));
         },
         result: async (tmp) => {
           const [{ n }] = await session.rows<{ n: string | number }>(`SELECT count(*) AS n FROM ${readOwnParquet(tmp)}`);
-          const [counts] = await session.rows<Record<keyof EventCounts, string | number>>(eventCountsSql(table, eventsPath));
-          const events = Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, Number(v)])) as unknown as EventCounts;
           return { rows: Number(n), files: files.length, fingerprint, skipped: false, events };
         },
       });
@@ -138,7 +135,7 @@ async function diagnoseUnreadable(session: Session, table: ChangeFileTable, file
     const v = quoteIdent(c.ref);
     const exact = exactCastCondition(v, types.get(c.ref.toLowerCase()) ?? 'VARCHAR', c.type);
     if (!exact) continue;
-    const [hit] = await session.rows<EventPlace>(
+    const [hit] = await session.rows<{ file: string; line: string | number; value: string | null }>(
       `SELECT ${EVENT.file} AS file, ${EVENT.line} AS line, CAST(${v} AS VARCHAR) AS value FROM ${raw} ` +
         `WHERE ${v} IS NOT NULL AND NOT (${exact}) ORDER BY ${EVENT.file}, ${EVENT.line} LIMIT 1`,
     );

@@ -12,10 +12,12 @@ import {
 import {
   compactSql,
   debeziumEventsSql,
+  duplicateEventsSql,
   effectiveEventsSql,
   eventKindSql,
   jsonPath,
   nextOrderStateSql,
+  scanEventsSql,
   staleEventsSql,
 } from '../../src/changes/event-sql';
 
@@ -43,6 +45,20 @@ describe('change-record SQL', () => {
         `FROM read_parquet('/w/events.parquet', hive_partitioning = false) ` +
         `QUALIFY row_number() OVER (PARTITION BY KEY_HASH ORDER BY "__cdcflow_order_1" DESC, "__cdcflow_order_2" DESC, "__cdcflow_position" DESC) = 1) ` +
         `TO '/w/hashed.parquet' (FORMAT parquet, COMPRESSION lz4_raw)`,
+    );
+  });
+
+  it('checks every event in one pass (the first offender per check) and counts duplicates and conflicts per key and ordering value', () => {
+    expect(scanEventsSql('/w/e.parquet', [{ condition: 'k IS NULL' }, { condition: 'op IS NULL', value: 'op' }])).toBe(
+      `SELECT count(*) AS events, count(*) FILTER (WHERE __cdcflow_kind = 'I') AS inserts, count(*) FILTER (WHERE __cdcflow_kind = 'U') AS updates, ` +
+        `count(*) FILTER (WHERE __cdcflow_kind = 'D') AS deletes, ` +
+        `arg_min(struct_pack(file := __cdcflow_file, line := __cdcflow_line, value := CAST(NULL AS VARCHAR)), struct_pack(f := __cdcflow_file, l := __cdcflow_line)) FILTER (WHERE k IS NULL) AS check_0, ` +
+        `arg_min(struct_pack(file := __cdcflow_file, line := __cdcflow_line, value := CAST(op AS VARCHAR)), struct_pack(f := __cdcflow_file, l := __cdcflow_line)) FILTER (WHERE op IS NULL) AS check_1 ` +
+        `FROM read_parquet('/w/e.parquet', hive_partitioning = false)`,
+    );
+    expect(duplicateEventsSql(table, '/w/e.parquet')).toBe(
+      `SELECT coalesce(sum(n - d), 0) AS duplicates, count(*) FILTER (WHERE d > 1) AS conflicts FROM (SELECT count(*) AS n, count(DISTINCT __cdcflow_event_hash) AS d ` +
+        `FROM read_parquet('/w/e.parquet', hive_partitioning = false) GROUP BY "KEY_HASH", "__cdcflow_order_1", "__cdcflow_order_2" HAVING count(*) > 1)`,
     );
   });
 
