@@ -20,7 +20,7 @@ interface EventPlace {
 type Table = FileTableConfig & ChangeTable;
 
 /** Parquet has rows, the text formats lines (JSON: one event per line). */
-function where(table: Table, place: Pick<EventPlace, 'file' | 'line'>) {
+export function eventPlace(table: Table, place: Pick<EventPlace, 'file' | 'line'>) {
   const unit = table.source.format === 'parquet' ? 'row' : 'line';
   return { unit, context: { dataset: table.dataset, table: table.name, file: place.file, [unit]: Number(place.line) } };
 }
@@ -95,7 +95,7 @@ export async function checkEvents(session: Session, table: Table, eventsPath: st
   for (const [i, check] of list.entries()) {
     const hit = scan[`check_${i}`] as EventPlace | null;
     if (!hit) continue;
-    const { unit, context } = where(table, hit);
+    const { unit, context } = eventPlace(table, hit);
     const quoted = check.quoteLine ? `: ${JSON.stringify(await lineText(session, hit.file, Number(hit.line)))}` : '';
     throw new DataError(`event at ${unit} ${hit.line} ${check.message(hit.value)}${quoted}`, {
       ...context,
@@ -118,7 +118,7 @@ async function describeConflict(session: Session, table: Table, eventsPath: stri
   const [first] = rows;
   const second = rows.find((r) => r.hash !== first?.hash);
   if (!first || !second) return new DataError('two different events of one key have equal ordering values', { dataset: table.dataset, table: table.name });
-  const { unit, context } = where(table, second);
+  const { unit, context } = eventPlace(table, second);
   const order = table.changes.orderBy.map((o) => o.name).join(', ');
   return new DataError(
     `key ${first.key_text} has two different events with equal ordering values (${order}): ${first.file} ${unit} ${first.line} ` +

@@ -22,7 +22,7 @@ import { sourceOf } from '../sources/registry';
 import { writeAtomically } from '../warehouse/atomic';
 import { tableLayout } from '../warehouse/layout';
 import type { EventCounts } from './counts';
-import { checkEvents } from './event-checks';
+import { checkEvents, eventPlace } from './event-checks';
 import {
   type ChangeTable,
   compactSql,
@@ -141,10 +141,7 @@ async function diagnoseUnreadable(session: Session, table: ChangeFileTable, file
     );
     if (hit) {
       return new DataError(`value ${JSON.stringify(hit.value)} in field "${c.label}" does not convert exactly to ${c.type}`, {
-        dataset: table.dataset,
-        table: table.name,
-        file: hit.file,
-        line: Number(hit.line),
+        ...eventPlace(table, hit).context,
         column: c.label,
         value: hit.value ?? undefined,
       });

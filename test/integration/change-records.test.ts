@@ -100,6 +100,25 @@ describe('change-record tables', () => {
     expect(bytes()).toEqual(before);
   });
 
+  it('Parquet events: typed columns, several files of one batch, lines reported as rows', async () => {
+    const { dir, config } = folders.setup([{ ...employees, source: { format: 'parquet', path: 'employees/{date}/*.parquet' } }]);
+    mkdirSync(path.join(dir, 'employees', DAY1), { recursive: true });
+    const parquet = (file: string, values: string) =>
+      h.engine.withSession((s) =>
+        s.run(`COPY (SELECT * FROM (VALUES ${values}) v(op, seq, id, name, salary)) TO '${path.join(dir, 'employees', DAY1, file)}' (FORMAT parquet)`),
+      );
+    await parquet('a.parquet', `('I', 1::BIGINT, 1, 'Ann', 100), ('I', 2::BIGINT, 2, 'Bob', 200)`);
+    await parquet('b.parquet', `('D', 3::BIGINT, 1, NULL, NULL), ('U', 4::BIGINT, 2, 'Bob', 250)`);
+    const day1 = tableResult(ok(await runDataset(h, config, DAY1)), 'employees');
+    expect(day1.counts).toEqual({ I: 1, U: 0, D: 0, X: 0, N: 0 });
+    expect(await current(config, 'employees')).toEqual([{ id: 2, name: 'Bob', salary: 250, OPERATION: 'I', EFF_START_DATE: DAY1 }]);
+
+    await parquet('c.parquet', `('U', 5::BIGINT, 2, 'Bob', 12.5)`);
+    const failed = failedTable(await runDataset(h, config, DAY1), 'employees');
+    expect(failed).toContain('value "12.5" in field "salary" does not convert exactly to integer');
+    expect(failed).toContain(`file=${path.join(dir, 'employees', DAY1, 'c.parquet')} row=1 column=salary`);
+  });
+
   it('a batch delivered again later, and a late old update, are stale: no resurrection, no overwrite', async () => {
     const { dir, config } = folders.setup([employees]);
     const day1 = ['op,seq,id,name,salary', 'I,1,1,Ann,100', 'I,2,2,Bob,200', 'I,3,3,Cid,300'];
