@@ -3,8 +3,8 @@
  * change) through the real workflow, day 1 then day 2, on a real Temporal server and an
  * in-process worker. Prints per-stage seconds, rows per second and peak memory, then the same
  * day-2 diff as one plain DuckDB SQL script, and the ratio of the two. Then many small tables
- * (bench/small-tables.ts) and a PostgreSQL table of as many rows dumped in chunks beside psql's
- * COPY of it (bench/postgres-dump.ts). BENCH_CASES=big,small,postgres picks the cases;
+ * (bench/small-tables.ts), change records (bench/changes.ts) and a PostgreSQL table of as many rows dumped in chunks beside psql's
+ * COPY of it (bench/postgres-dump.ts). BENCH_CASES=big,small,changes,postgres picks the cases;
  * BENCH_ACTIVITY_SLOTS sets the worker's activity slots (and the small tables' concurrency).
  */
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
@@ -19,6 +19,7 @@ import { generate } from '../src/generator/generate';
 import { engineSettings, temporalSettings } from '../src/settings';
 import { createWorker } from '../src/worker';
 import { tableWorkflowId } from '../src/workflows/ids';
+import { changeRecordsBench } from './changes';
 import { folderBytes, samplePeakBytes } from './disk-use';
 import { plainSqlDiff } from './plain-sql';
 import { postgresDump } from './postgres-dump';
@@ -62,7 +63,7 @@ async function stageSeconds(client: Client, workflowId: string): Promise<Record<
 }
 
 /** Which cases run: BENCH_CASES, a comma-separated subset of these (all by default). */
-const CASES = (process.env.BENCH_CASES ?? 'big,small,postgres').split(',').map((c) => c.trim());
+const CASES = (process.env.BENCH_CASES ?? 'big,small,changes,postgres').split(',').map((c) => c.trim());
 
 interface Bench {
   client: Client;
@@ -147,6 +148,9 @@ async function main() {
 
   if (CASES.includes('big')) await oneBigTable(bench);
   if (CASES.includes('small')) await smallTables(client, settings, engine, path.join(dir, 'small'), WORKER_ACTIVITY_SLOTS);
+  if (CASES.includes('changes')) {
+    await changeRecordsBench({ client, settings, engine, sampleMemory, stageSeconds: (id) => stageSeconds(client, id) }, rows, path.join(dir, 'changes'));
+  }
   if (CASES.includes('postgres')) await postgresDump(client, settings, rows, path.join(dir, 'postgres'), (id) => stageSeconds(client, id));
 
   worker.shutdown();

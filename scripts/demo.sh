@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The embedded default, from a fresh clone: installs what is missing, starts a local Temporal
 # dev server (SQLite under .cdcflow/, Web UI on :8233) unless one is reachable and the local
-# PostgreSQL (scripts/start-postgres.sh), starts a worker, generates the 10,000-record example,
-# runs day 1 and day 2, then a PostgreSQL table's day 1 and day 2, and keeps everything up
+# PostgreSQL (scripts/start-postgres.sh), starts a worker, generates the 10,000-record example
+# and a change-record table beside it, runs day 1 and day 2, then a PostgreSQL table's day 1 and day 2, and keeps everything up
 # until Ctrl-C. CDCFLOW_DEMO_EXIT=1 stops after the runs instead (for scripted checks).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -56,6 +56,19 @@ trap 'exit 130' INT TERM
 
 cdcflow generate --initial 10000 --keys 5 --nonkeys 10 --delete 0.2 --update 0.4 --unchanged 0.4 \
   --seed 42 --out "$DEMO_DIR/data"
+# A change-record table beside the snapshot one: day 1 inserts 10,000 keys, day 2 brings 10,000
+# events over 5,000 of them (new, updated, deleted keys, duplicates and late, stale copies).
+cdcflow generate --changes --initial 10000 --events 10000 --touched 5000 --nonkeys 3 --seed 42 --out "$DEMO_DIR/changes"
+for day in 1 2; do cp "$DEMO_DIR/changes/day$day/events.csv" "$DEMO_DIR/data/day$day/events.csv"; done
+cat >>"$DEMO_DIR/data/dataset.yaml" <<'YAML'
+  - name: events
+    mode: changes
+    operation: { column: op }
+    orderBy: [{ name: seq, type: bigint }]
+    keys: [{ name: key_1, type: varchar }]
+    columns: [{ name: value_1, type: bigint }, { name: value_2, type: bigint }, { name: value_3, type: bigint }]
+    source: { format: csv, path: events.csv }
+YAML
 
 for day in 1 2; do
   echo

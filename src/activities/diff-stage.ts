@@ -1,4 +1,5 @@
 /** What the three diff stages share: find their inputs, skip when committed, write, count. */
+import { changeDiffSql } from '../changes/diff';
 import type { TableConfig } from '../config/types';
 import { type DiffPaths, readOwnParquet } from '../engine/stage-sql';
 import { type StageName as OutputName, tableLayout } from '../warehouse/layout';
@@ -28,7 +29,12 @@ export function diffStage(
         outputPath,
         manifestPath,
         fingerprint,
-        write: (tmp) => session.run(buildSql(table, businessDate, { ...paths, out: tmp })),
+        write: (tmp) =>
+          session.run(
+            table.mode === 'changes'
+              ? changeDiffSql(output, table, businessDate, base, { ...paths, out: tmp })
+              : buildSql(table, businessDate, { ...paths, out: tmp }),
+          ),
         result: async (tmp) => ({ counts: await countOperations(session, [tmp]), skipped: false }),
       });
     });

@@ -11,8 +11,8 @@ function sha256(value: unknown): string {
 
 /** What the hashed batch depends on: the table's shape, how it is read, and the files (content checksums included). */
 export function hashFingerprint(table: FileTableConfig, files: readonly SourceFile[]): string {
-  const { keys, columns, ignore, source } = table;
-  return sha256({ v: HASH_ENCODING_VERSION, keys, columns, ignore, format: source.format, csv: source.csv, extraColumns: source.extraColumns, files });
+  const { keys, columns, ignore, source, changes } = table;
+  return sha256({ v: HASH_ENCODING_VERSION, keys, columns, ignore, format: source.format, csv: source.csv, extraColumns: source.extraColumns, files, changes });
 }
 
 /** What the stored hashes mean: two states compare only when their shapes are equal. */
@@ -20,7 +20,9 @@ export function hashShape(table: TableConfig): string {
   const { keys, columns, ignore } = table;
   // Marking a column sensitive moves it to other outputs; its hashes still compare.
   const plain = (cs: typeof columns) => cs.map(({ name, type }) => ({ name, type }));
-  return sha256({ v: HASH_ENCODING_VERSION, keys: plain(keys), columns: plain(columns), ignore: ignore.map((n) => n.toLowerCase()).sort() });
+  // A change-record table's ordering state holds values of the orderBy types.
+  const orderTypes = table.changes?.orderBy.map((o) => o.type);
+  return sha256({ v: HASH_ENCODING_VERSION, keys: plain(keys), columns: plain(columns), ignore: ignore.map((n) => n.toLowerCase()).sort(), orderTypes });
 }
 
 /** What the diff stages and the write depend on. */

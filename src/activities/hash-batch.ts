@@ -1,4 +1,5 @@
 /** Stage 1: read the batch, cast it to the configured types, add key and non-key hashes. */
+import { hashChangeEvents } from '../changes/hash-events';
 import type { FileTableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
@@ -15,8 +16,9 @@ import { commitStage, committedStage } from './stage-output';
 import type { HashResult, StageInput } from './types';
 
 export function hashBatch(deps: ActivityDeps) {
+  const hashEvents = hashChangeEvents(deps);
   return ({ table: configured, businessDate }: StageInput): Promise<HashResult> =>
-    runStage(deps, 'hash', async (session) => {
+    configured.mode === 'changes' ? hashEvents({ table: configured, businessDate }) : runStage(deps, 'hash', async (session) => {
       // From here on, `table` reads the batch's files (an extracted source's are Parquet).
       const { table, files: sourceFiles } = await sourceOf(configured).batch(session, configured, businessDate);
       const layout = tableLayout(table.warehouse, table.dataset, table.name);
@@ -55,8 +57,12 @@ export function hashBatch(deps: ActivityDeps) {
  * columns are ignored unless the source says `extraColumns: refuse`. Returns the batch's type of
  * each column by lower-cased name, as the hash stage reads it (files combined by name).
  */
-async function checkColumns(session: Session, table: FileTableConfig, files: readonly BatchFile[]): Promise<Map<string, string>> {
-  const configured = [...table.keys, ...table.columns];
+export async function checkColumns(
+  session: Session,
+  table: FileTableConfig,
+  files: readonly BatchFile[],
+  configured: readonly { name: string }[] = [...table.keys, ...table.columns],
+): Promise<Map<string, string>> {
   const wanted = new Set(configured.map((c) => c.name.toLowerCase()));
   let types = new Map<string, string>();
   // File by file: the union of several files would hide a gap in one of them.

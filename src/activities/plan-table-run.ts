@@ -58,7 +58,14 @@ async function baseRef(session: Session, alias: string, table: TableConfig, comm
       baseDate: commit.businessDate,
     });
   }
-  return { date: commit.businessDate, fingerprint: commit.fingerprint, commitId: commit.commitId, snapshot, files: await stateFiles(session, alias, table, snapshot) };
+  return {
+    date: commit.businessDate,
+    fingerprint: commit.fingerprint,
+    commitId: commit.commitId,
+    snapshot,
+    files: await stateFiles(session, alias, table, snapshot),
+    ...(table.mode === 'changes' ? { orderFiles: await stateFiles(session, alias, table, snapshot, 'order') } : {}),
+  };
 }
 
 /**
@@ -66,11 +73,12 @@ async function baseRef(session: Session, alias: string, table: TableConfig, comm
  * whole state and rows are never inlined, so these files are exactly the state, with no
  * delete files; the diff stages read them without touching the catalog.
  */
-async function stateFiles(session: Session, alias: string, table: TableConfig, snapshot: number): Promise<string[]> {
+async function stateFiles(session: Session, alias: string, table: TableConfig, snapshot: number, suffix = 'current'): Promise<string[]> {
   const rows = await session.rows<{ data_file: string; delete_file: string | null }>(
-    `SELECT data_file, delete_file FROM ducklake_list_files(${quoteLiteral(alias)}, ${quoteLiteral(`${table.name}__current`)}, ` +
+    `SELECT data_file, delete_file FROM ducklake_list_files(${quoteLiteral(alias)}, ${quoteLiteral(`${table.name}__${suffix}`)}, ` +
       `schema => ${quoteLiteral(table.dataset)}, snapshot_version => ${snapshot}) ORDER BY data_file`,
   );
   if (rows.some((r) => r.delete_file)) throw new Error(`the state of ${table.dataset}.${table.name} at snapshot ${snapshot} has delete files`);
   return rows.map((r) => r.data_file);
 }
+

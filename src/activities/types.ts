@@ -1,5 +1,6 @@
 /** Inputs and results of the stage activities: references and counts, never rows. */
 import type { TableConfig } from '../config/types';
+import type { ChangeCounts, EventCounts } from '../changes/counts';
 import type { OperationCounts } from '../warehouse/commits';
 
 export type { OperationCounts };
@@ -24,6 +25,8 @@ export interface BaseRef {
   snapshot: number;
   /** The Parquet files holding the state at that snapshot (what the diff stages read). */
   files: string[];
+  /** Change-record tables: the files of the ordering state (per-key ordering values and tombstones) at that snapshot. */
+  orderFiles?: string[];
 }
 
 export interface PlanResult {
@@ -38,6 +41,8 @@ export interface HashResult {
   files: number;
   fingerprint: string;
   skipped: boolean;
+  /** Change-record tables: the batch's events by kind, and duplicate deliveries. */
+  events?: EventCounts;
 }
 
 export interface DiffInput extends StageInput {
@@ -66,4 +71,6 @@ export interface WriteResult {
   currentRows: number;
   historyRows: number;
   skipped: boolean;
+  /** Change-record tables: events by kind, duplicates and stale events. */
+  changes?: ChangeCounts;
 }

@@ -9,6 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import * as path from 'node:path';
+import { committedChangeCounts, prepareChangeCommit } from '../changes/commit-changes';
+import type { ChangeCounts } from '../changes/counts';
 import type { TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import { isRemotePath } from '../engine/s3';
@@ -31,12 +33,18 @@ export function writeOutputs(deps: ActivityDeps) {
       const layout = tableLayout(table.warehouse, table.dataset, table.name);
       const step: StepHook = async (name) => deps.atStep?.(name);
       const fingerprint = runFingerprint(hashFingerprint, table, businessDate, base);
-      const committed = await withCatalog(deps.engine, table.warehouse, async (s, alias) =>
-        (await readCommitLog(s, lakeTables(alias, table.dataset, table.name))).find((c) => c.businessDate === businessDate),
-      );
+      const { committed, lake, committedChanges } = await withCatalog(deps.engine, table.warehouse, async (s, alias) => {
+        const lake = lakeTables(alias, table.dataset, table.name);
+        const committed = (await readCommitLog(s, lake)).find((c) => c.businessDate === businessDate);
+        const done = committed?.fingerprint === fingerprint && table.mode === 'changes';
+        return { committed, lake, committedChanges: done ? await committedChangeCounts(s, lake, table.name, businessDate) : undefined };
+      });
       const skipped = committed?.fingerprint === fingerprint;
       let commit = committed;
+      let changes: ChangeCounts | undefined = committedChanges;
       if (!commit || !skipped) {
+        const change = table.mode === 'changes' ? await prepareChangeCommit(session, lake, input) : undefined;
+        changes = change?.counts;
         const stageFiles = (['inserts', 'updates', 'deletes'] as const).map((s) => layout.stageFile(businessDate, s));
         const counts: OperationCounts = { I: 0, U: 0, D: 0, X: 0, N: 0, ...(await countOperations(session, stageFiles)) };
         const record: CommitRecord = {
@@ -53,8 +61,8 @@ export function writeOutputs(deps: ActivityDeps) {
         const tag = { cdcflow: 1, dataset: table.dataset, table: table.name, date: businessDate, commit: record.commitId, keep: table.retention.keepDates } as const;
         await step('commit');
         try {
-          await withCatalog(deps.engine, table.warehouse, (s, alias) =>
-            commitDate(s, { table, lake: lakeTables(alias, table.dataset, table.name), files, commit: record, tag, expectedHead: head, step }),
+          await withCatalog(deps.engine, table.warehouse, (s) =>
+            commitDate(s, { table, lake, files, commit: record, tag, expectedHead: head, step, extraStatements: change?.statements }),
           );
         } catch (err) {
           // Not registered, so nobody reads them (a crash, or S3, leaves them to `cdcflow vacuum`).
@@ -65,7 +73,7 @@ export function writeOutputs(deps: ActivityDeps) {
       }
       await withCatalog(deps.engine, table.warehouse, async (s, alias) => {
         await step('publish');
-        await publishExports(s, { table, lake: lakeTables(alias, table.dataset, table.name), layout, step });
+        await publishExports(s, { table, lake, layout, step });
         await step('retention');
         await applyRetention(s, alias);
       });
@@ -80,6 +88,7 @@ export function writeOutputs(deps: ActivityDeps) {
         currentRows: commit.currentRows,
         historyRows: commit.historyRows,
         skipped,
+        ...(changes ? { changes } : {}),
       };
     });
 }

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { resolveChanges } from '../changes/config';
 import { ConfigError } from '../errors';
 import { resolveSinks } from '../sinks/resolve-sinks';
 import { hasExtractStage } from '../sources/registry';
@@ -124,6 +125,7 @@ export function resolveConfig(file: DatasetFile, configDir: string, options: Res
       warehouse,
       retention: file.retention,
       ...(t.sinks.length ? { sinks: resolveSinks(t.sinks, file.dataset, configDir) } : {}),
+      ...resolveChanges(t, t.mode ?? file.mode),
     })),
     schedules: file.schedules.map(({ businessDate, cron, ...s }) => ({
       ...s,

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { checkSinksAndSensitive, sinkSchema } from '../sinks/sink-schema';
+import { checkChangeTables } from '../changes/config';
 
 /** Names used in output paths: dataset and table names. */
 export const PATH_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
@@ -64,7 +65,7 @@ const csvOptions = z.strictObject({
 });
 
 const fileSource = z.strictObject({
-  format: z.enum(['csv', 'parquet', 'json']),
+  format: z.enum(['csv', 'parquet', 'json', 'debezium']).describe('debezium: Debezium JSON change events, one per line (mode: changes only).'),
   path: safePath.describe(
     'File path or glob; may contain {date} (the business date, YYYY-MM-DD). Relative paths resolve against --input, else the config file\'s folder.',
   ),
@@ -116,12 +117,27 @@ const source = z.discriminatedUnion('format', [fileSource, postgresSource]);
 const table = z
   .strictObject({
     name: z.string().regex(PATH_NAME, 'must start with a letter and hold only letters, digits, _ and - (at most 63)'),
-    mode: z.enum(['full', 'delta']).optional().describe('full: the batch is a snapshot (absent keys are deleted, D); delta: absent keys are not supplied (X).'),
+    mode: z.enum(['full', 'delta', 'changes']).optional().describe('full: the batch is a snapshot (absent keys are deleted, D); delta: absent keys are not supplied (X); changes: the batch is change records (insert/update/delete events).'),
     keys: z.array(column).min(1, 'needs at least one key column'),
     columns: z.array(column).default([]).describe('Non-key columns.'),
     ignore: z.array(columnName).default([]).describe('Non-key columns carried along but left out of change detection.'),
     maxDeleteShare: maxDeleteShare.optional(),
     allowDeletes: allowDeletes.optional(),
+    operation: z
+      .strictObject({
+        column: columnName.describe('The column holding the event type.'),
+        insert: z.array(z.string().min(1)).min(1).optional().describe('Values meaning insert (default I, insert, c, r; any case).'),
+        update: z.array(z.string().min(1)).min(1).optional().describe('Values meaning update (default U, update, u; any case).'),
+        delete: z.array(z.string().min(1)).min(1).optional().describe('Values meaning delete (default D, delete, d; any case).'),
+      })
+      .optional()
+      .describe('mode: changes: which column says insert, update or delete (default column: op).'),
+    orderBy: z
+      .array(z.union([columnName, column]))
+      .min(1, 'needs at least one column')
+      .optional()
+      .describe('mode: changes: the columns that say which event is newer, compared in order: a configured column, or { name, type } for an event-only one (Debezium: JSON paths such as source.lsn).'),
+    tombstoneRetentionDays: z.number().int().min(1).optional().describe('mode: changes: tombstones of deleted keys are kept this many days (default: forever).'),
     source,
     sinks: z.array(sinkSchema).default([]).describe('Stores kept in sync with the committed outputs besides the Parquet lake.'),
   })
@@ -178,7 +194,7 @@ export const datasetFileSchema = z
   .strictObject({
     dataset: z.string().regex(PATH_NAME, 'must start with a letter and hold only letters, digits, _ and - (at most 63)'),
     warehouse: safePath.describe('Folder for outputs; relative paths resolve against the config file\'s folder.'),
-    mode: z.enum(['full', 'delta']).default('full').describe('Default mode for tables that set none.'),
+    mode: z.enum(['full', 'delta', 'changes']).default('full').describe('Default mode for tables that set none.'),
     maxConcurrentTables: z.number().int().min(1).max(64).default(4),
     heartbeatTimeoutSeconds: z.number().int().min(1).max(3600).default(60).describe('A stage that stops heartbeating this long is retried (e.g. its worker died).'),
     retention: z
@@ -208,6 +224,7 @@ export const datasetFileSchema = z
       if (names.has(s.name)) ctx.addIssue({ code: 'custom', path: ['schedules', i, 'name'], message: `duplicates schedule "${s.name}"` });
       names.add(s.name);
     });
+    checkChangeTables(d, ctx);
   });
 
 export type DatasetFile = z.infer<typeof datasetFileSchema>;

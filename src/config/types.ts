@@ -2,7 +2,7 @@
  * The resolved config: plain JSON data, absolute paths, defaults applied. Workflows receive it
  * as input, so this file holds types only (it is imported into the workflow bundle).
  */
-export type Mode = 'full' | 'delta';
+export type Mode = 'full' | 'delta' | 'changes';
 
 export interface ColumnSpec {
   name: string;
@@ -25,7 +25,8 @@ interface SourceStages {
 }
 
 export interface FileSourceSpec extends SourceStages {
-  format: 'csv' | 'parquet' | 'json';
+  /** `debezium`: Debezium's JSON change-event envelope, one event per line (change-record tables only). */
+  format: 'csv' | 'parquet' | 'json' | 'debezium';
   /** Absolute path or glob; `{date}` is replaced by the business date. */
   path: string;
   csv: CsvOptions;
@@ -66,6 +67,20 @@ export interface TableConfig<S extends SourceSpec = SourceSpec> {
   retention: Retention;
   /** Stores kept in sync after each commit (absent: none). */
   sinks?: SinkSpec[];
+  /** Change-record tables (`mode: changes`) only: how events are typed and ordered. */
+  changes?: ChangesSpec;
+}
+
+/** How a change-record table reads its events (see src/changes/). */
+export interface ChangesSpec {
+  /** The column holding the event type, and its values (compared trimmed and case-insensitively). Debezium: `op`. */
+  operation: { column: string; insert: string[]; update: string[]; delete: string[] };
+  /** Which event is newer: compared in this order. Debezium: JSON paths into the event, e.g. `source.lsn`. */
+  orderBy: ColumnSpec[];
+  /** Equal ordering values are decided by the event's position in the batch (Debezium) instead of refused. */
+  positionBreaksTies: boolean;
+  /** Tombstones of deleted keys older than this many days before the run's date are dropped; null keeps them forever. */
+  tombstoneRetentionDays: number | null;
 }
 
 /** A DuckDB database file or a PostgreSQL database that receives the committed outputs. */

@@ -69,8 +69,8 @@ interface Settings {
   datePlaceholder: boolean;
 }
 
-const DATES: [string, string] = ['2024-01-01', '2024-01-02'];
-const VALUE_RANGE = 1_000_000;
+export const DATES: [string, string] = ['2024-01-01', '2024-01-02'];
+export const VALUE_RANGE = 1_000_000;
 
 export async function generate(options: GenerateOptions): Promise<GenerateResult> {
   const s = validate(options);
@@ -113,45 +113,58 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   return { files, dates: DATES, expected };
 }
 
-function validate(o: GenerateOptions): Settings {
-  const int = (name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
-    if (!Number.isSafeInteger(value) || value < min || value > max) {
-      const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
-      throw new ConfigError(`--${name} must be an integer ${range}, got ${value}`, { option: name, value: String(value) });
-    }
-    return value;
-  };
-  const fraction = (name: string, value: number): number => {
-    if (!Number.isFinite(value) || value < 0 || value > 1) {
-      throw new ConfigError(`--${name} must be a fraction in [0, 1], got ${value}`, { option: name, value: String(value) });
-    }
-    return value;
-  };
-  const initial = int('initial', o.initial ?? 10_000, 1);
-  const fractions = {
-    delete: fraction('delete', o.delete ?? 0.2),
-    update: fraction('update', o.update ?? 0.4),
-    unchanged: fraction('unchanged', o.unchanged ?? 0.4),
-  };
-  const sum = fractions.delete + fractions.update + fractions.unchanged;
+/** An option that must be an integer in [min, max]. */
+export function checkedInt(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
+    throw new ConfigError(`--${name} must be an integer ${range}, got ${value}`, { option: name, value: String(value) });
+  }
+  return value;
+}
+
+/** An option that must be a fraction in [0, 1]. */
+export function checkedFraction(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0 || value > 1) {
+    throw new ConfigError(`--${name} must be a fraction in [0, 1], got ${value}`, { option: name, value: String(value) });
+  }
+  return value;
+}
+
+/** Fractions that must add up to 1, each defaulted and checked; keyed by option name. */
+export function checkedShares<K extends string>(given: Record<K, number | undefined>, defaults: Record<K, number>): Record<K, number> {
+  const names = Object.keys(defaults) as K[];
+  const shares = Object.fromEntries(names.map((n) => [n, checkedFraction(n, given[n] ?? defaults[n])])) as Record<K, number>;
+  const sum = names.reduce((acc, n) => acc + shares[n], 0);
   if (Math.abs(sum - 1) > 1e-9) {
+    const options = names.map((n) => `--${n}`);
     throw new ConfigError(
-      `--delete, --update and --unchanged must add up to 1, but ${fractions.delete} + ${fractions.update} + ${fractions.unchanged} = ${+sum.toPrecision(12)}`,
-      { option: 'delete/update/unchanged', value: String(sum) },
+      `${options.slice(0, -1).join(', ')} and ${options.at(-1)} must add up to 1, but ${names.map((n) => shares[n]).join(' + ')} = ${+sum.toPrecision(12)}`,
+      { option: names.join('/'), value: String(sum) },
     );
   }
-  const table = o.table ?? 'records';
+  return shares;
+}
+
+/** A table name for the generated config and file. */
+export function checkedTable(table: string): string {
   if (!PATH_NAME.test(table)) {
     throw new ConfigError(`--table must start with a letter and hold only letters, digits, _ and - (at most 63), got "${table}"`, { table });
   }
+  return table;
+}
+
+function validate(o: GenerateOptions): Settings {
+  const initial = checkedInt('initial', o.initial ?? 10_000, 1);
+  const fractions = checkedShares({ delete: o.delete, update: o.update, unchanged: o.unchanged }, { delete: 0.2, update: 0.4, unchanged: 0.4 });
+  const table = checkedTable(o.table ?? 'records');
   return {
     outDir: o.outDir,
     initial,
-    incremental: int('incremental', o.incremental ?? initial, 1, initial),
-    keys: int('keys', o.keys ?? 5, 1),
-    nonkeys: int('nonkeys', o.nonkeys ?? 10, 0),
+    incremental: checkedInt('incremental', o.incremental ?? initial, 1, initial),
+    keys: checkedInt('keys', o.keys ?? 5, 1),
+    nonkeys: checkedInt('nonkeys', o.nonkeys ?? 10, 0),
     fractions,
-    seed: int('seed', o.seed ?? 42, 0),
+    seed: checkedInt('seed', o.seed ?? 42, 0),
     table,
     datePlaceholder: o.datePlaceholder ?? false,
   };
@@ -161,23 +174,23 @@ function validate(o: GenerateOptions): Settings {
  * A 64-bit pseudo-random number for row `i`, fixed by seed and purpose (`tag`). The high half
  * of md5_number: arithmetic on its 128-bit type is ~50x slower than on UBIGINT.
  */
-function rand(seed: number, tag: string): string {
+export function rand(seed: number, tag: string): string {
   return `(md5_number(concat(${quoteLiteral(`${seed}:${tag}:`)}, i)) >> 64)::UBIGINT`;
 }
 
-const range = (n: number): number[] => Array.from({ length: n }, (_, j) => j + 1);
-const keyName = (j: number): string => `key_${j}`;
-const valueName = (j: number): string => `value_${j}`;
+export const range = (n: number): number[] => Array.from({ length: n }, (_, j) => j + 1);
+export const keyName = (j: number): string => `key_${j}`;
+export const valueName = (j: number): string => `value_${j}`;
 /** MD5 formatted as a UUID: 128 random bits, lowercase text. */
-const uuid = (seed: number, tag: string): string => `md5(concat(${quoteLiteral(`${seed}:${tag}:`)}, i))::UUID::VARCHAR`;
+export const uuid = (seed: number, tag: string): string => `md5(concat(${quoteLiteral(`${seed}:${tag}:`)}, i))::UUID::VARCHAR`;
 
 /**
  * MD5 dominates the cost, so each 64-bit word `<prefix>k` feeds two non-key columns with 32
  * bits each (the mod-1000000 bias on 32 bits is 0.02%). The words are computed once per row
  * in an inner projection; this is the 32-bit half for column j.
  */
-const words = (nonkeys: number): number[] => range(Math.ceil(nonkeys / 2));
-const half = (prefix: string, j: number): string =>
+export const words = (nonkeys: number): number[] => range(Math.ceil(nonkeys / 2));
+export const half = (prefix: string, j: number): string =>
   j % 2 === 1 ? `(${prefix}${(j + 1) / 2} >> 32)` : `(${prefix}${j / 2} & 4294967295)`;
 const day1Value = (j: number): string => `(${half('w', j)} % ${VALUE_RANGE})::BIGINT`;
 

@@ -95,6 +95,7 @@ export function readSourceSql(source: FileSourceSpec, files: readonly BatchFile[
       // A `name=value` folder must not override the file's own column (extracted chunks live under business_date=D/).
       return `read_parquet(${fileListLiteral(files.map((f) => f.path))}, union_by_name = true, hive_partitioning = false)`;
     case 'json':
+    case 'debezium':
       return `read_json(${fileListLiteral(files.map((f) => f.path))}, format = 'auto', union_by_name = true)`;
   }
 }

@@ -8,6 +8,7 @@ const SOURCES: { [F in SourceSpec['format']]: Source<Extract<SourceSpec, { forma
   csv: fileSource,
   parquet: fileSource,
   json: fileSource,
+  debezium: fileSource,
   postgres: postgresSource,
 };
 

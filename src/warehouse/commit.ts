@@ -64,7 +64,17 @@ export function commitDataSql(lake: LakeTables, files: CommitFiles, commit: Comm
  */
 export async function commitDate(
   session: Session,
-  opts: { table: TableShape & { dataset: string; name: string }; lake: LakeTables; files: CommitFiles; commit: CommitRecord; tag: CommitTag; expectedHead: string | null; step?: StepHook },
+  opts: {
+    table: TableShape & { dataset: string; name: string };
+    lake: LakeTables;
+    files: CommitFiles;
+    commit: CommitRecord;
+    tag: CommitTag;
+    expectedHead: string | null;
+    step?: StepHook;
+    /** More statements of the same transaction (a change-record table's ordering state). */
+    extraStatements?: readonly string[];
+  },
 ): Promise<void> {
   const { lake, commit } = opts;
   await session.run('BEGIN TRANSACTION');
@@ -81,6 +91,7 @@ export async function commitDate(
       });
     }
     for (const sql of commitDataSql(lake, opts.files, commit, opts.tag)) await session.run(sql);
+    for (const sql of opts.extraStatements ?? []) await session.run(sql);
     await opts.step?.('commit:before-commit');
     await session.run('COMMIT');
   } catch (err) {

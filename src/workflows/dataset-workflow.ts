@@ -46,7 +46,8 @@ export async function datasetWorkflow({ config, tables, mode, allowDeletes, ...i
       'ConfigError',
     );
   }
-  const selected = config.tables.filter((t) => !tables?.length || tables.includes(t.name)).map((t) => (mode ? { ...t, mode } : t));
+  // A snapshot mode cannot read change records: a schedule's mode leaves change-record tables alone.
+  const selected = config.tables.filter((t) => !tables?.length || tables.includes(t.name)).map((t) => (mode && t.mode !== 'changes' ? { ...t, mode } : t));
   const outcomes: TableOutcome[] = selected.map((t) => ({ table: t.name, status: 'pending' }));
   const progress = (): DatasetRunResult => ({ dataset: config.dataset, businessDate, tables: outcomes });
   setHandler(datasetProgressQuery, progress);

@@ -1,6 +1,7 @@
 /** One table's run for a business date: the stage activities, in order. */
 import { ApplicationFailure, defineQuery, setHandler, upsertMemo } from '@temporalio/workflow';
 import type { OperationCounts, SinkReport, WriteResult } from '../activities/types';
+import type { ChangeCounts } from '../changes/counts';
 import type { Mode, TableConfig } from '../config/types';
 import { DELETE_GUARD_OVERRIDE_HINT, evaluateDeleteGuard } from './delete-guard';
 import { plainStageFailure } from './failures';
@@ -33,6 +34,8 @@ export interface TableRunResult {
   rebases: number;
   /** What each sink applied (tables with sinks). */
   sinks?: SinkReport[];
+  /** Change-record tables: events by kind, duplicate deliveries, stale events. */
+  changes?: ChangeCounts;
 }
 
 /** Bounds the rebase loop: each round means another run committed the table meanwhile. */
@@ -131,9 +134,11 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
     skippedStages,
     rebases,
     ...(sinkReports ? { sinks: sinkReports } : {}),
+    ...(written.changes ? { changes: written.changes } : {}),
   };
   upsertMemo({
     counts: result.counts,
+    ...(result.changes ? { changes: result.changes } : {}),
     currentRows: result.currentRows,
     historyRows: result.historyRows,
     ...(guard?.verdict === 'override' ? { deleteGuardOverridden: guard.reason } : {}),

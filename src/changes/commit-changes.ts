@@ -1,0 +1,87 @@
+/**
+ * What a change-record table adds to its commit: the new ordering state (per key the ordering
+ * value its row reflects, tombstones for deleted keys) and the date's event counts, as two more
+ * DuckLake tables written in the same transaction as the current state and history:
+ *
+ *   <table>__order           KEY_HASH, the ordering values, DELETED_ON (set for a tombstone)
+ *   <table>__change_counts   one row per committed date: events by kind, duplicates, stale
+ */
+import * as path from 'node:path';
+import { runFingerprint } from '../activities/fingerprint';
+import { commitStage, committedStage, type StageManifest } from '../activities/stage-output';
+import type { DiffInput, HashResult } from '../activities/types';
+import type { Session } from '../engine/duckdb';
+import { dateLiteral, quoteIdent, quoteLiteral } from '../engine/sql';
+import { readOwnParquet } from '../engine/stage-sql';
+import { readJsonIfExists } from '../warehouse/atomic';
+import type { LakeTables } from '../warehouse/catalog';
+import { tableLayout } from '../warehouse/layout';
+import type { ChangeCounts } from './counts';
+import { type ChangeTable, nextOrderStateSql, orderColumn, orderStateColumnsDdl, orderStateRelationSql, staleEventsSql } from './event-sql';
+import { asChangeTable, eventsFile } from './hash-events';
+
+export interface ChangeLakeTables {
+  order: string;
+  counts: string;
+}
+
+export function changeLakeTables(lake: LakeTables, table: string): ChangeLakeTables {
+  return { order: `${lake.schema}.${quoteIdent(`${table}__order`)}`, counts: `${lake.schema}.${quoteIdent(`${table}__change_counts`)}` };
+}
+
+const COUNT_COLUMNS = ['events', 'inserts', 'updates', 'deletes', 'duplicates', 'stale'] as const;
+
+/** The statements a change-record table's commit adds to the transaction. */
+export function changeCommitSql(t: ChangeTable, lake: ChangeLakeTables, orderStatePath: string, businessDate: string, counts: ChangeCounts): string[] {
+  const date = dateLiteral(businessDate);
+  const orders = t.changes.orderBy.map((_, i) => orderColumn(i));
+  return [
+    `CREATE TABLE IF NOT EXISTS ${lake.order} (${orderStateColumnsDdl(t)})`,
+    `CREATE TABLE IF NOT EXISTS ${lake.counts} (business_date DATE, ${COUNT_COLUMNS.map((c) => `${c} BIGINT`).join(', ')})`,
+    `DELETE FROM ${lake.order}`,
+    `INSERT INTO ${lake.order} SELECT KEY_HASH, ${orders.join(', ')}, DELETED_ON FROM ${readOwnParquet(orderStatePath)}`,
+    `DELETE FROM ${lake.counts} WHERE business_date = ${date}`,
+    `INSERT INTO ${lake.counts} VALUES (${date}, ${COUNT_COLUMNS.map((c) => String(Math.trunc(counts[c]))).join(', ')})`,
+  ];
+}
+
+/**
+ * Writes the next ordering state as a stage file (skipped when committed with the same
+ * fingerprint, like the diff stages), counts the stale events, and returns what the commit adds.
+ */
+export async function prepareChangeCommit(session: Session, lake: LakeTables, input: DiffInput): Promise<{ statements: string[]; counts: ChangeCounts }> {
+  const { businessDate, base } = input;
+  const table = asChangeTable(input.table);
+  const layout = tableLayout(table.warehouse, table.dataset, table.name);
+  const outputPath = path.join(layout.workDir(businessDate), 'order.parquet');
+  const manifestPath = path.join(layout.workDir(businessDate), 'order.json');
+  const fingerprint = runFingerprint(input.hashFingerprint, table, businessDate, base);
+  const orderState = orderStateRelationSql(table, base?.orderFiles ?? []);
+  const hashed = layout.stageFile(businessDate, 'hashed');
+  const staleOf = async () => {
+    const [{ stale }] = await session.rows<{ stale: string | number }>(staleEventsSql(table, eventsFile(table.warehouse, table.dataset, table.name, businessDate), orderState));
+    return { stale: Number(stale) };
+  };
+  const { stale } =
+    (await committedStage<{ stale: number }>(outputPath, manifestPath, fingerprint)) ??
+    (await commitStage({
+      outputPath,
+      manifestPath,
+      fingerprint,
+      write: (tmp) => session.run(nextOrderStateSql(table, businessDate, { hashed, orderState, out: tmp })),
+      result: staleOf,
+    }));
+  const hashManifest = await readJsonIfExists<StageManifest<HashResult>>(layout.stageManifest(businessDate, 'hashed'));
+  const events = hashManifest?.result.events;
+  if (!events) throw new Error(`the hash stage's event counts of ${table.dataset}.${table.name} ${businessDate} are missing`);
+  const counts = { ...events, stale };
+  return { statements: changeCommitSql(table, changeLakeTables(lake, table.name), outputPath, businessDate, counts), counts };
+}
+
+/** The counts committed with a date (a write retried after its commit reports them again). */
+export async function committedChangeCounts(session: Session, lake: LakeTables, table: string, businessDate: string): Promise<ChangeCounts | undefined> {
+  const [row] = await session.rows<Record<(typeof COUNT_COLUMNS)[number], string | number>>(
+    `SELECT ${COUNT_COLUMNS.join(', ')} FROM ${changeLakeTables(lake, table).counts} WHERE business_date = DATE ${quoteLiteral(businessDate)}`,
+  );
+  return row && (Object.fromEntries(COUNT_COLUMNS.map((c) => [c, Number(row[c])])) as unknown as ChangeCounts);
+}

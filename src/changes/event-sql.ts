@@ -1,0 +1,326 @@
+/**
+ * SQL for change-record tables, as pure functions of the table config and file paths.
+ *
+ * The hash stage turns the batch's files into one events file (every event, typed, with its
+ * file and line) and compacts it to one row per key, the newest event by `orderBy`. The diff
+ * stages then apply the events that are newer than what the state holds for their key (the
+ * "effective" events) to the base state, and the write stage derives the new ordering state:
+ * per key the ordering value of the event its row reflects, and tombstones for deleted keys.
+ */
+import type { ChangesSpec, ColumnSpec, TableConfig } from '../config/types';
+import { hashExpression } from '../engine/hashing';
+import { dateLiteral, quoteIdent, quoteLiteral } from '../engine/sql';
+import { baseRelationSql, comparedColumns, readOwnParquet } from '../engine/stage-sql';
+import { strictCastSql } from '../engine/strict-cast';
+
+export type ChangeTable = Pick<TableConfig, 'keys' | 'columns' | 'ignore'> & { changes: ChangesSpec };
+
+/** Internal columns of the events file; the prefix keeps them apart from source columns. */
+export const EVENT = {
+  file: '__cdcflow_file',
+  line: '__cdcflow_line',
+  /** File number and line: the event's position in the batch. */
+  position: '__cdcflow_position',
+  /** The operation value as the source wrote it. */
+  op: '__cdcflow_op',
+  /** I, U or D (T: a Debezium truncate); NULL for a value no list names. */
+  kind: '__cdcflow_kind',
+  /** False for a Debezium line that is not JSON. */
+  valid: '__cdcflow_valid',
+  /** False for a Debezium event without the row image it needs (`after`, or `before` for a delete). */
+  present: '__cdcflow_present',
+  /** Identifies an event's content: equal ordering and equal hash is a duplicate delivery. */
+  hash: '__cdcflow_event_hash',
+} as const;
+
+/** The i-th ordering value (0-based) in the events and ordering-state files. */
+export const orderColumn = (i: number): string => `__cdcflow_order_${i + 1}`;
+
+/** Lines are below 2^40 in any file, so file number and line combine into one BIGINT. */
+const FILE_STRIDE = 2 ** 40;
+
+function dataColumns(t: Pick<TableConfig, 'keys' | 'columns'>): ColumnSpec[] {
+  return [...t.keys, ...t.columns];
+}
+
+const orderNames = (t: ChangeTable) => t.changes.orderBy.map((_, i) => orderColumn(i));
+const tuple = (alias: string, names: readonly string[]) => `(${names.map((n) => `${alias}.${quoteIdent(n)}`).join(', ')})`;
+
+/** A file of the batch as the raw-events reader needs it. */
+export interface EventFile {
+  path: string;
+  /** Its place in the batch (files sorted by path). */
+  index: number;
+  /** The columns it has, by the source's names (CSV: the header; Parquet/JSON: as described). */
+  columns: string[];
+}
+
+/**
+ * One file of a CSV, Parquet or JSON source as raw events: the configured columns, the
+ * operation and ordering columns under internal names, file and line. `read` reads the file.
+ */
+export function tabularEventsSql(t: ChangeTable, read: string, file: EventFile, lineOffset: number): string {
+  const row = '__cdcflow_row';
+  const names = [...file.columns, row].map(quoteIdent).join(', ');
+  const cols = [
+    ...dataColumns(t).map((c) => `n.${quoteIdent(c.name)}`),
+    `n.${quoteIdent(t.changes.operation.column)} AS ${EVENT.op}`,
+    ...t.changes.orderBy.map((o, i) => `n.${quoteIdent(o.name)} AS ${orderColumn(i)}`),
+    `${quoteLiteral(file.path)} AS ${EVENT.file}`,
+    `n.${row} + ${lineOffset} AS ${EVENT.line}`,
+    `CAST(${file.index * FILE_STRIDE} + n.${row} AS BIGINT) AS ${EVENT.position}`,
+    `true AS ${EVENT.valid}`,
+    `true AS ${EVENT.present}`,
+  ];
+  return `SELECT ${cols.join(', ')} FROM ${read} WITH ORDINALITY AS n(${names})`;
+}
+
+/** A JSONPath selecting one key of an object, whatever characters the key holds. */
+function jsonKey(name: string): string {
+  return `"${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** A JSONPath from a dotted field path (`source.lsn`). */
+export function jsonPath(dotted: string): string {
+  return quoteLiteral(`$.${dotted.split('.').map(jsonKey).join('.')}`);
+}
+
+/**
+ * A value of Debezium's row image as text for the strict cast. The PostgreSQL connector writes
+ * `date` as days and `timestamp` as microseconds since 1970 by default: those become the text
+ * of the date or time; everything else is taken as written.
+ */
+function debeziumValue(row: string, c: ColumnSpec): string {
+  const path = quoteLiteral(`$.${jsonKey(c.name)}`);
+  const text = `json_extract_string(${row}, ${path})`;
+  const isInteger = `json_type(${row}, ${path}) IN ('BIGINT', 'UBIGINT')`;
+  if (c.type === 'date') return `CASE WHEN ${isInteger} THEN CAST(DATE '1970-01-01' + CAST(${text} AS INTEGER) AS VARCHAR) ELSE ${text} END`;
+  if (c.type === 'timestamp') return `CASE WHEN ${isInteger} THEN strftime(make_timestamp(CAST(${text} AS BIGINT)), '%Y-%m-%d %H:%M:%S.%f') ELSE ${text} END`;
+  return text;
+}
+
+/**
+ * One file of Debezium JSON change events (one per line, with or without the schema/payload
+ * wrapper) as raw events. Key and values come from `after`, from `before` for a delete; the
+ * ordering fields are paths into the event. Blank lines and Kafka tombstones (`null`) are skipped.
+ */
+export function debeziumEventsSql(t: ChangeTable, file: EventFile): string {
+  const lines =
+    `read_csv(${quoteLiteral(file.path)}, columns = {'text': 'VARCHAR'}, header = false, auto_detect = false, ` +
+    `delim = E'\\x01', quote = '', escape = '', comment = '', strict_mode = false)`;
+  const cols = [
+    ...dataColumns(t).map((c) => `${debeziumValue('e.r', c)} AS ${quoteIdent(c.name)}`),
+    `e.op AS ${EVENT.op}`,
+    ...t.changes.orderBy.map((o, i) => `json_extract_string(e.p, ${jsonPath(o.name)}) AS ${orderColumn(i)}`),
+    `${quoteLiteral(file.path)} AS ${EVENT.file}`,
+    `e.line AS ${EVENT.line}`,
+    `CAST(${file.index * FILE_STRIDE} + e.line AS BIGINT) AS ${EVENT.position}`,
+    `e.valid AS ${EVENT.valid}`,
+    `coalesce(json_type(e.r) = 'OBJECT', false) AS ${EVENT.present}`,
+  ];
+  return (
+    `SELECT ${cols.join(', ')} FROM (` +
+    `SELECT line, valid, p, p->>'op' AS op, CASE WHEN p->>'op' = 'd' THEN p->'before' ELSE p->'after' END AS r FROM (` +
+    `SELECT line, valid, CASE WHEN json_type(j, '$.payload') = 'OBJECT' AND json_exists(j, '$.schema') THEN j->'payload' ELSE j END AS p FROM (` +
+    `SELECT line, json_valid(text) AS valid, CASE WHEN json_valid(text) THEN CAST(text AS JSON) END AS j ` +
+    `FROM ${lines} WITH ORDINALITY AS l(text, line) WHERE trim(text) <> '')) ` +
+    `WHERE NOT valid OR json_type(p) <> 'NULL') e`
+  );
+}
+
+/** The event's kind from its operation value: I, U, D (T: a Debezium truncate), NULL when unknown. */
+export function eventKindSql(spec: ChangesSpec, debezium: boolean, op: string): string {
+  const lists: [string, string[]][] = [
+    ['I', spec.operation.insert],
+    ['U', spec.operation.update],
+    ['D', spec.operation.delete],
+    ...(debezium ? ([['T', ['t']]] as [string, string[]][]) : []),
+  ];
+  const folded = `lower(trim(CAST(${op} AS VARCHAR)))`;
+  const whens = lists.map(([kind, values]) => `WHEN ${folded} IN (${values.map((v) => quoteLiteral(v.trim().toLowerCase())).join(', ')}) THEN '${kind}'`);
+  return `CASE ${whens.join(' ')} END`;
+}
+
+/**
+ * The events file: every event of the batch with its columns strictly cast (the ordering values
+ * too), its kind, file, line and position, the key and non-key hashes, and a hash of its content
+ * (kind and every non-key value) that tells a duplicate delivery from a conflicting event.
+ * `sourceTypes`: the raw relation's DuckDB type per lower-cased column name.
+ */
+export function eventsSql(t: ChangeTable, debezium: boolean, raw: string, sourceTypes: ReadonlyMap<string, string>, outPath: string): string {
+  const typeOf = (name: string) => sourceTypes.get(name.toLowerCase()) ?? 'VARCHAR';
+  const cast = (ref: string, name: string, c: ColumnSpec, label: string) => `${strictCastSql(ref, typeOf(name), c.type, label)} AS ${quoteIdent(name)}`;
+  const typed = [
+    ...dataColumns(t).map((c) => cast(`s.${quoteIdent(c.name)}`, c.name, c, c.name)),
+    `${eventKindSql(t.changes, debezium, `s.${EVENT.op}`)} AS ${EVENT.kind}`,
+    `CAST(s.${EVENT.op} AS VARCHAR) AS ${EVENT.op}`,
+    ...t.changes.orderBy.map((o, i) => cast(`s.${orderColumn(i)}`, orderColumn(i), o, o.name)),
+    `s.${EVENT.file}`,
+    `s.${EVENT.line}`,
+    `s.${EVENT.position}`,
+    `s.${EVENT.valid}`,
+    `s.${EVENT.present}`,
+  ];
+  const content = [{ name: EVENT.kind, type: 'varchar' }, ...t.columns];
+  const select =
+    `WITH typed AS (SELECT ${typed.join(', ')} FROM ${raw} s) ` +
+    `SELECT *, ${hashExpression(t.keys, 'typed')} AS KEY_HASH, ${hashExpression(comparedColumns(t), 'typed')} AS NONKEY_HASH, ` +
+    `${hashExpression(content, 'typed')} AS ${EVENT.hash} FROM typed`;
+  return `COPY (${select}) TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION lz4_raw)`;
+}
+
+/** A condition every event must fail, and the value worth quoting when one does not. */
+export interface EventCheck {
+  condition: string;
+  value?: string;
+}
+
+/**
+ * One pass over the events: per check, the first matching event by file and line (a struct of
+ * file, line and value, NULL when none matches), and the events per kind.
+ */
+export function scanEventsSql(eventsPath: string, checks: readonly EventCheck[]): string {
+  const place = `struct_pack(f := ${EVENT.file}, l := ${EVENT.line})`;
+  const first = (c: EventCheck, i: number) =>
+    `arg_min(struct_pack(file := ${EVENT.file}, line := ${EVENT.line}, value := CAST(${c.value ?? 'NULL'} AS VARCHAR)), ${place}) ` +
+    `FILTER (WHERE ${c.condition}) AS check_${i}`;
+  const kinds = (['I', 'U', 'D'] as const).map((k, i) => `count(*) FILTER (WHERE ${EVENT.kind} = '${k}') AS ${['inserts', 'updates', 'deletes'][i]}`);
+  return `SELECT ${['count(*) AS events', ...kinds, ...checks.map(first)].join(', ')} FROM ${readOwnParquet(eventsPath)}`;
+}
+
+/**
+ * Per key and ordering values: the copies of identical events beyond the first (duplicate
+ * deliveries), and how many such groups hold different events (conflicts).
+ */
+export function duplicateEventsSql(t: ChangeTable, eventsPath: string): string {
+  const group = ['KEY_HASH', ...orderNames(t)].map(quoteIdent).join(', ');
+  return (
+    `SELECT coalesce(sum(n - d), 0) AS duplicates, count(*) FILTER (WHERE d > 1) AS conflicts FROM (` +
+    `SELECT count(*) AS n, count(DISTINCT ${EVENT.hash}) AS d FROM ${readOwnParquet(eventsPath)} GROUP BY ${group} HAVING count(*) > 1)`
+  );
+}
+
+/**
+ * The events of the first key (by hash) that has two different events with equal ordering
+ * values, by file and line: a DataError, since neither can be called the newer one.
+ */
+export function conflictingEventsSql(t: ChangeTable, eventsPath: string): string {
+  const group = ['KEY_HASH', ...orderNames(t)].map(quoteIdent).join(', ');
+  const keyText = `'(' || concat_ws(', ', ${t.keys.map((k) => `${quoteLiteral(`${k.name}=`)} || CAST(e.${quoteIdent(k.name)} AS VARCHAR)`).join(', ')}) || ')'`;
+  return (
+    `WITH g AS (SELECT ${group} FROM ${readOwnParquet(eventsPath)} GROUP BY ${group} ` +
+    `HAVING count(DISTINCT ${EVENT.hash}) > 1 ORDER BY KEY_HASH LIMIT 1) ` +
+    `SELECT e.${EVENT.file} AS file, e.${EVENT.line} AS line, CAST(e.${EVENT.hash} AS VARCHAR) AS hash, ${keyText} AS key_text ` +
+    `FROM ${readOwnParquet(eventsPath)} e SEMI JOIN g USING (${group}) ORDER BY e.${EVENT.file}, e.${EVENT.line}`
+  );
+}
+
+/**
+ * Compaction: per key, the newest event by the ordering values (then by position: later wins
+ * where positions break ties; elsewhere equal events are identical by then).
+ */
+export function compactSql(t: ChangeTable, eventsPath: string, outPath: string): string {
+  const newestFirst = [...orderNames(t), EVENT.position].map((n) => `${quoteIdent(n)} DESC`).join(', ');
+  const cols = [...dataColumns(t).map((c) => quoteIdent(c.name)), 'KEY_HASH', 'NONKEY_HASH', EVENT.kind, ...orderNames(t)].join(', ');
+  const select =
+    `SELECT ${cols} FROM ${readOwnParquet(eventsPath)} ` +
+    `QUALIFY row_number() OVER (PARTITION BY KEY_HASH ORDER BY ${newestFirst}) = 1`;
+  return `COPY (${select}) TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION lz4_raw)`;
+}
+
+/** The ordering state's columns: per key the ordering value it reflects, and the delete's date for a tombstone. */
+export function orderStateColumnsDdl(t: ChangeTable): string {
+  return ['KEY_HASH UUID', ...t.changes.orderBy.map((o, i) => `${orderColumn(i)} ${o.type.toUpperCase()}`), 'DELETED_ON DATE'].join(', ');
+}
+
+/** The base's ordering state as a relation: its files, or an empty relation for the first run. */
+export function orderStateRelationSql(t: ChangeTable, files: readonly string[]): string {
+  if (files.length > 0) return `(SELECT * FROM ${readOwnParquet(files)})`;
+  const cols = ['CAST(NULL AS UUID) AS KEY_HASH', ...t.changes.orderBy.map((o, i) => `CAST(NULL AS ${o.type.toUpperCase()}) AS ${orderColumn(i)}`), 'CAST(NULL AS DATE) AS DELETED_ON'];
+  return `(SELECT ${cols.join(', ')} LIMIT 0)`;
+}
+
+/** Compacted events newer than what the ordering state holds for their key (or for a key it does not know). */
+export function effectiveEventsSql(t: ChangeTable, hashedPath: string, orderState: string): string {
+  return (
+    `(SELECT h.* FROM ${readOwnParquet(hashedPath)} h LEFT JOIN ${orderState} s ON h.KEY_HASH = s.KEY_HASH ` +
+    `WHERE s.KEY_HASH IS NULL OR ${tuple('h', orderNames(t))} > ${tuple('s', orderNames(t))})`
+  );
+}
+
+export interface ChangePaths {
+  hashed: string;
+  /** The committed state of the base date as a relation, or null on the first run. */
+  base: string | null;
+  /** The base's ordering state as a relation (orderStateRelationSql). */
+  orderState: string;
+  out: string;
+}
+
+const list = (alias: string, columns: readonly ColumnSpec[]) => columns.map((c) => `${alias}.${quoteIdent(c.name)}`).join(', ');
+const copyTo = (select: string, out: string) => `COPY (${select}) TO ${quoteLiteral(out)} (FORMAT parquet, COMPRESSION lz4_raw)`;
+
+/** Inserts: the newest event upserts a key the state does not hold (I). */
+export function changeInsertsSql(t: ChangeTable, businessDate: string, p: ChangePaths): string {
+  const select =
+    `SELECT ${list('e', dataColumns(t))}, 'I' AS OPERATION, ${dateLiteral(businessDate)} AS EFF_START_DATE, e.KEY_HASH, e.NONKEY_HASH ` +
+    `FROM ${effectiveEventsSql(t, p.hashed, p.orderState)} e ANTI JOIN ${baseRelationSql(t, p.hashed, p.base)} b ON e.KEY_HASH = b.KEY_HASH ` +
+    `WHERE e.${EVENT.kind} <> 'D'`;
+  return copyTo(select, p.out);
+}
+
+/**
+ * The state's keys without an upsert: the newest event deletes the key (D, dated by the run,
+ * last known values), or it has no effective event (X: row and date kept).
+ */
+export function changeDeletesSql(t: ChangeTable, businessDate: string, p: ChangePaths): string {
+  const select =
+    `SELECT ${list('b', dataColumns(t))}, CASE WHEN e.KEY_HASH IS NULL THEN 'X' ELSE 'D' END AS OPERATION, ` +
+    `CASE WHEN e.KEY_HASH IS NULL THEN b.EFF_START_DATE ELSE ${dateLiteral(businessDate)} END AS EFF_START_DATE, b.KEY_HASH, b.NONKEY_HASH ` +
+    `FROM ${baseRelationSql(t, p.hashed, p.base)} b LEFT JOIN ${effectiveEventsSql(t, p.hashed, p.orderState)} e ON b.KEY_HASH = e.KEY_HASH ` +
+    `WHERE e.KEY_HASH IS NULL OR e.${EVENT.kind} = 'D'`;
+  return copyTo(select, p.out);
+}
+
+/**
+ * The state's keys that the newest event upserts: U when the compared values changed, else N
+ * (the base's compared values and date; the event's ignored columns, as in the snapshot modes).
+ */
+export function changeUpdatesSql(t: ChangeTable, businessDate: string, p: ChangePaths): string {
+  const changed = 'e.NONKEY_HASH <> b.NONKEY_HASH';
+  const ignored = new Set(t.ignore.map((n) => n.toLowerCase()));
+  const pick = (c: ColumnSpec) =>
+    ignored.has(c.name.toLowerCase())
+      ? `e.${quoteIdent(c.name)}`
+      : `CASE WHEN ${changed} THEN e.${quoteIdent(c.name)} ELSE b.${quoteIdent(c.name)} END AS ${quoteIdent(c.name)}`;
+  const select =
+    `SELECT ${[list('e', t.keys), ...t.columns.map(pick)].join(', ')}, CASE WHEN ${changed} THEN 'U' ELSE 'N' END AS OPERATION, ` +
+    `CASE WHEN ${changed} THEN ${dateLiteral(businessDate)} ELSE b.EFF_START_DATE END AS EFF_START_DATE, e.KEY_HASH, e.NONKEY_HASH ` +
+    `FROM ${effectiveEventsSql(t, p.hashed, p.orderState)} e JOIN ${baseRelationSql(t, p.hashed, p.base)} b ON e.KEY_HASH = b.KEY_HASH ` +
+    `WHERE e.${EVENT.kind} <> 'D'`;
+  return copyTo(select, p.out);
+}
+
+/**
+ * The new ordering state: the effective events' ordering values (a tombstone dated by the run
+ * for a delete), the base's entries of every other key, minus tombstones past retention.
+ */
+export function nextOrderStateSql(t: ChangeTable, businessDate: string, p: Omit<ChangePaths, 'base'>): string {
+  const orders = orderNames(t);
+  const effective = effectiveEventsSql(t, p.hashed, p.orderState);
+  const retention = t.changes.tombstoneRetentionDays;
+  const select =
+    `SELECT KEY_HASH, ${orders.join(', ')}, DELETED_ON FROM (` +
+    `SELECT e.KEY_HASH, ${orders.map((o) => `e.${o}`).join(', ')}, CASE WHEN e.${EVENT.kind} = 'D' THEN ${dateLiteral(businessDate)} END AS DELETED_ON FROM ${effective} e ` +
+    `UNION ALL SELECT s.KEY_HASH, ${orders.map((o) => `s.${o}`).join(', ')}, s.DELETED_ON FROM ${p.orderState} s ANTI JOIN ${effective} e ON s.KEY_HASH = e.KEY_HASH)` +
+    (retention === null ? '' : ` WHERE DELETED_ON IS NULL OR DELETED_ON > ${dateLiteral(businessDate)} - INTERVAL ${retention} DAY`);
+  return copyTo(select, p.out);
+}
+
+/** Events not newer than what the ordering state holds for their key: ignored, counted as stale. */
+export function staleEventsSql(t: ChangeTable, eventsPath: string, orderState: string): string {
+  return (
+    `SELECT count(*) AS stale FROM ${readOwnParquet(eventsPath)} ev JOIN ${orderState} s ON ev.KEY_HASH = s.KEY_HASH ` +
+    `WHERE NOT (${tuple('ev', orderNames(t))} > ${tuple('s', orderNames(t))})`
+  );
+}

@@ -1,0 +1,151 @@
+/**
+ * Stage 1 of a change-record table: read the batch's events, cast and check them, write them
+ * with their file and line (`events.parquet`, for the stale count at the write), and compact
+ * them to the newest event per key (`hashed.parquet`, what the diff stages apply).
+ */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import type { FileTableConfig } from '../config/types';
+import type { Session } from '../engine/duckdb';
+import { quoteIdent } from '../engine/sql';
+import { readOwnParquet } from '../engine/stage-sql';
+import { exactCastCondition } from '../engine/strict-cast';
+import { DataError } from '../errors';
+import { checkColumns } from '../activities/hash-batch';
+import { hashFingerprint } from '../activities/fingerprint';
+import { type ActivityDeps, runStage } from '../activities/stage-runner';
+import { commitStage, committedStage } from '../activities/stage-output';
+import type { HashResult, StageInput } from '../activities/types';
+import { batchFiles, describeSource, readSourceSql, type SourceFile } from '../sources/file-source';
+import { classifyReadError, PERMANENT_DUCKDB_ERROR } from '../sources/read-errors';
+import { sourceOf } from '../sources/registry';
+import { writeAtomically } from '../warehouse/atomic';
+import { tableLayout } from '../warehouse/layout';
+import type { EventCounts } from './counts';
+import { checkEvents, eventPlace } from './event-checks';
+import {
+  type ChangeTable,
+  compactSql,
+  debeziumEventsSql,
+  EVENT,
+  type EventFile,
+  eventsSql,
+  orderColumn,
+  tabularEventsSql,
+} from './event-sql';
+
+export type ChangeFileTable = FileTableConfig & ChangeTable;
+
+export function asChangeTable<T extends { changes?: ChangeTable['changes']; name: string }>(table: T): T & ChangeTable {
+  if (!table.changes) throw new Error(`table ${table.name} is not a change-record table`);
+  return table as T & ChangeTable;
+}
+
+/** Where the hash stage keeps every event of the batch, beside its other stage files. */
+export function eventsFile(warehouse: string, dataset: string, table: string, businessDate: string): string {
+  return path.join(tableLayout(warehouse, dataset, table).workDir(businessDate), 'events.parquet');
+}
+
+export function hashChangeEvents(deps: ActivityDeps) {
+  return ({ table: configured, businessDate }: StageInput): Promise<HashResult> =>
+    runStage(deps, 'hash', async (session) => {
+      const batch = await sourceOf(configured).batch(session, configured, businessDate);
+      const table = asChangeTable(batch.table);
+      const layout = tableLayout(table.warehouse, table.dataset, table.name);
+      const fingerprint = hashFingerprint(table, batch.files);
+      const outputPath = layout.stageFile(businessDate, 'hashed');
+      const manifestPath = layout.stageManifest(businessDate, 'hashed');
+      const eventsPath = eventsFile(table.warehouse, table.dataset, table.name, businessDate);
+      const done = await committedStage<HashResult>(outputPath, manifestPath, fingerprint);
+      if (done && existsSync(eventsPath)) return { ...done, skipped: true };
+
+      const files = await eventFiles(session, table, batch.files);
+      const raw = rawEventsSql(table, files);
+      let events: EventCounts | undefined;
+      return commitStage<HashResult>({
+        outputPath,
+        manifestPath,
+        fingerprint,
+        write: async (tmp) => {
+          await writeAtomically(eventsPath, (eventsTmp) => writeEvents(session, table, files, raw, eventsTmp));
+          events = await checkEvents(session, table, eventsPath);
+          await session.run(compactSql(table, eventsPath, tmp));
+        },
+        result: async (tmp) => {
+          const [{ n }] = await session.rows<{ n: string | number }>(`SELECT count(*) AS n FROM ${readOwnParquet(tmp)}`);
+          return { rows: Number(n), files: files.length, fingerprint, skipped: false, events };
+        },
+      });
+    });
+}
+
+const isDebezium = (table: ChangeFileTable) => table.source.format === 'debezium';
+
+/**
+ * The batch's files with their columns. Tabular files must hold every configured column, the
+ * operation column and the ordering columns; Debezium lines are JSON, checked event by event.
+ */
+async function eventFiles(session: Session, table: ChangeFileTable, sourceFiles: readonly SourceFile[]): Promise<EventFile[]> {
+  const files = await batchFiles(table, sourceFiles.map((f) => f.path));
+  if (isDebezium(table)) return files.map((f, index) => ({ path: f.path, index, columns: [] }));
+  const required = [...table.keys, ...table.columns, { name: table.changes.operation.column }, ...table.changes.orderBy];
+  await checkColumns(session, table, files, required);
+  return Promise.all(
+    files.map(async (f, index) => ({ path: f.path, index, columns: f.columns ?? [...(await describeSource(session, table, [f])).keys()] })),
+  );
+}
+
+/** Every file's raw events, combined by column name. */
+function rawEventsSql(table: ChangeFileTable, files: readonly EventFile[]): string {
+  // CSV data row N is line N + 1 below a header; JSON and Parquet events are numbered from 1.
+  const lineOffset = table.source.format === 'csv' && table.source.csv.header ? 1 : 0;
+  const one = (f: EventFile) =>
+    isDebezium(table) ? debeziumEventsSql(table, f) : tabularEventsSql(table, readSourceSql(table.source, [{ path: f.path, columns: f.columns }]), f, lineOffset);
+  return `(${files.map(one).join(' UNION ALL BY NAME ')})`;
+}
+
+async function writeEvents(session: Session, table: ChangeFileTable, files: readonly EventFile[], raw: string, out: string): Promise<void> {
+  let types: Map<string, string>;
+  try {
+    const described = await session.rows<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${raw}`);
+    types = new Map(described.map((r) => [r.column_name.toLowerCase(), r.column_type]));
+    await session.run(eventsSql(table, isDebezium(table), raw, types, out));
+  } catch (err) {
+    if (!PERMANENT_DUCKDB_ERROR.test((err as Error).message)) throw err;
+    throw await diagnoseUnreadable(session, table, files, raw, err);
+  }
+}
+
+/** Why the events could not be read or cast: the first file, line and value at fault. */
+async function diagnoseUnreadable(session: Session, table: ChangeFileTable, files: readonly EventFile[], raw: string, err: unknown): Promise<unknown> {
+  for (const f of files) {
+    try {
+      await session.rows(`SELECT max(hash(COLUMNS(*))) FROM ${rawEventsSql(table, [f])}`);
+    } catch (readErr) {
+      return classifyReadError(session, readErr, table, f.path);
+    }
+  }
+  const described = await session.rows<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${raw}`);
+  const types = new Map(described.map((r) => [r.column_name.toLowerCase(), r.column_type]));
+  const candidates = [
+    ...[...table.keys, ...table.columns].map((c) => ({ ref: c.name, label: c.name, type: c.type })),
+    ...table.changes.orderBy.map((o, i) => ({ ref: orderColumn(i), label: o.name, type: o.type })),
+  ];
+  for (const c of candidates) {
+    const v = quoteIdent(c.ref);
+    const exact = exactCastCondition(v, types.get(c.ref.toLowerCase()) ?? 'VARCHAR', c.type);
+    if (!exact) continue;
+    const [hit] = await session.rows<{ file: string; line: string | number; value: string | null }>(
+      `SELECT ${EVENT.file} AS file, ${EVENT.line} AS line, CAST(${v} AS VARCHAR) AS value FROM ${raw} ` +
+        `WHERE ${v} IS NOT NULL AND NOT (${exact}) ORDER BY ${EVENT.file}, ${EVENT.line} LIMIT 1`,
+    );
+    if (hit) {
+      return new DataError(`value ${JSON.stringify(hit.value)} in field "${c.label}" does not convert exactly to ${c.type}`, {
+        ...eventPlace(table, hit).context,
+        column: c.label,
+        value: hit.value ?? undefined,
+      });
+    }
+  }
+  return classifyReadError(session, err, table, files.map((f) => f.path).join(', '));
+}

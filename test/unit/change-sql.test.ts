@@ -1,0 +1,162 @@
+/** Change-record SQL builders and config: exact text, hostile names, and the SQL run on in-memory DuckDB. */
+import { lakeTables } from '../../src/warehouse/catalog';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { checkConfigText, resolveConfig } from '../../src/config/load';
+import type { ChangesSpec } from '../../src/config/types';
+import { Engine } from '../../src/engine/duckdb';
+import {
+  changeCommitSql,
+  changeLakeTables,
+} from '../../src/changes/commit-changes';
+import {
+  compactSql,
+  debeziumEventsSql,
+  duplicateEventsSql,
+  effectiveEventsSql,
+  eventKindSql,
+  jsonPath,
+  nextOrderStateSql,
+  scanEventsSql,
+  staleEventsSql,
+} from '../../src/changes/event-sql';
+
+const changes: ChangesSpec = {
+  operation: { column: 'op', insert: ['I', 'c', 'r'], update: ['U'], delete: ['D', 'd'] },
+  orderBy: [{ name: 'seq', type: 'bigint' }, { name: 'pos', type: 'integer' }],
+  positionBreaksTies: false,
+  tombstoneRetentionDays: null,
+};
+const table = { keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }], ignore: [], changes };
+
+describe('change-record SQL', () => {
+  it('maps operation values trimmed and case-insensitively, and Debezium truncates to T', () => {
+    expect(eventKindSql(changes, false, 's.op')).toBe(
+      `CASE WHEN lower(trim(CAST(s.op AS VARCHAR))) IN ('i', 'c', 'r') THEN 'I' WHEN lower(trim(CAST(s.op AS VARCHAR))) IN ('u') THEN 'U' ` +
+        `WHEN lower(trim(CAST(s.op AS VARCHAR))) IN ('d', 'd') THEN 'D' END`,
+    );
+    expect(eventKindSql(changes, true, 'x')).toContain(`WHEN lower(trim(CAST(x AS VARCHAR))) IN ('t') THEN 'T' END`);
+    expect(eventKindSql({ ...changes, operation: { ...changes.operation, insert: ["it's"] } }, false, 'x')).toContain(`IN ('it''s') THEN 'I'`);
+  });
+
+  it('compacts to the newest event per key by the ordering values, then the position', () => {
+    expect(compactSql(table, '/w/events.parquet', '/w/hashed.parquet')).toBe(
+      `COPY (SELECT "id", "v", KEY_HASH, NONKEY_HASH, __cdcflow_kind, __cdcflow_order_1, __cdcflow_order_2 ` +
+        `FROM read_parquet('/w/events.parquet', hive_partitioning = false) ` +
+        `QUALIFY row_number() OVER (PARTITION BY KEY_HASH ORDER BY "__cdcflow_order_1" DESC, "__cdcflow_order_2" DESC, "__cdcflow_position" DESC) = 1) ` +
+        `TO '/w/hashed.parquet' (FORMAT parquet, COMPRESSION lz4_raw)`,
+    );
+  });
+
+  it('checks every event in one pass (the first offender per check) and counts duplicates and conflicts per key and ordering value', () => {
+    expect(scanEventsSql('/w/e.parquet', [{ condition: 'k IS NULL' }, { condition: 'op IS NULL', value: 'op' }])).toBe(
+      `SELECT count(*) AS events, count(*) FILTER (WHERE __cdcflow_kind = 'I') AS inserts, count(*) FILTER (WHERE __cdcflow_kind = 'U') AS updates, ` +
+        `count(*) FILTER (WHERE __cdcflow_kind = 'D') AS deletes, ` +
+        `arg_min(struct_pack(file := __cdcflow_file, line := __cdcflow_line, value := CAST(NULL AS VARCHAR)), struct_pack(f := __cdcflow_file, l := __cdcflow_line)) FILTER (WHERE k IS NULL) AS check_0, ` +
+        `arg_min(struct_pack(file := __cdcflow_file, line := __cdcflow_line, value := CAST(op AS VARCHAR)), struct_pack(f := __cdcflow_file, l := __cdcflow_line)) FILTER (WHERE op IS NULL) AS check_1 ` +
+        `FROM read_parquet('/w/e.parquet', hive_partitioning = false)`,
+    );
+    expect(duplicateEventsSql(table, '/w/e.parquet')).toBe(
+      `SELECT coalesce(sum(n - d), 0) AS duplicates, count(*) FILTER (WHERE d > 1) AS conflicts FROM (SELECT count(*) AS n, count(DISTINCT __cdcflow_event_hash) AS d ` +
+        `FROM read_parquet('/w/e.parquet', hive_partitioning = false) GROUP BY "KEY_HASH", "__cdcflow_order_1", "__cdcflow_order_2" HAVING count(*) > 1)`,
+    );
+  });
+
+  it('applies only events newer than the ordering state, comparing the ordering values as a tuple', () => {
+    expect(effectiveEventsSql(table, '/w/h.parquet', 'st')).toBe(
+      `(SELECT h.* FROM read_parquet('/w/h.parquet', hive_partitioning = false) h LEFT JOIN st s ON h.KEY_HASH = s.KEY_HASH ` +
+        `WHERE s.KEY_HASH IS NULL OR (h."__cdcflow_order_1", h."__cdcflow_order_2") > (s."__cdcflow_order_1", s."__cdcflow_order_2"))`,
+    );
+    expect(staleEventsSql(table, '/w/e.parquet', 'st')).toContain(`WHERE NOT ((ev."__cdcflow_order_1", ev."__cdcflow_order_2") > (s."__cdcflow_order_1", s."__cdcflow_order_2"))`);
+  });
+
+  it('drops tombstones past retention only when one is configured', () => {
+    const paths = { hashed: '/w/h.parquet', orderState: 'st', out: '/w/o.parquet' };
+    expect(nextOrderStateSql(table, '2024-01-05', paths)).not.toContain('DELETED_ON >');
+    expect(nextOrderStateSql({ ...table, changes: { ...changes, tombstoneRetentionDays: 30 } }, '2024-01-05', paths)).toContain(
+      `WHERE DELETED_ON IS NULL OR DELETED_ON > DATE '2024-01-05' - INTERVAL 30 DAY`,
+    );
+  });
+
+  it('quotes hostile names: JSON paths, table names, file paths', () => {
+    expect(jsonPath('source.lsn')).toBe(`'$."source"."lsn"'`);
+    expect(jsonPath(`a"b.c\\d.it's`)).toBe(`'$."a\\"b"."c\\\\d"."it''s"'`);
+    const lake = changeLakeTables(lakeTables('l', 'd', 'x'), 'x"y');
+    expect(lake).toEqual({ order: `"l"."d"."x""y__order"`, counts: `"l"."d"."x""y__change_counts"` });
+    const counts = { events: 1, inserts: 1, updates: 0, deletes: 0, duplicates: 0, stale: 0 };
+    expect(changeCommitSql(table, lake, "/w/it's.parquet", '2024-01-02', counts)[3]).toBe(
+      `INSERT INTO "l"."d"."x""y__order" SELECT KEY_HASH, __cdcflow_order_1, __cdcflow_order_2, DELETED_ON FROM read_parquet('/w/it''s.parquet', hive_partitioning = false)`,
+    );
+  });
+
+  it('reads Debezium events with and without the wrapper; hostile field names; deletes from before; tombstone lines skipped', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cdcflow-dbz-'));
+    const file = path.join(dir, "it's.json");
+    const hostile = { keys: [{ name: 'a"b.c', type: 'integer' }], columns: [{ name: "it's", type: 'date' }, { name: 'at', type: 'timestamp' }], ignore: [], changes: { ...changes, orderBy: [{ name: 'source.lsn', type: 'bigint' }] } };
+    const after = { 'a"b.c': 1, "it's": 19723, at: 1704103200000000 };
+    writeFileSync(
+      file,
+      [
+        JSON.stringify({ schema: { type: 'struct' }, payload: { op: 'c', after, source: { lsn: 7 } } }),
+        'null',
+        JSON.stringify({ op: 'd', before: { 'a"b.c': 2 }, after: null, source: { lsn: 8 } }),
+        '{broken',
+      ].join('\n'),
+    );
+    const engine = await Engine.create({ threads: 1 });
+    try {
+      const rows = await engine.withSession((s) =>
+        s.rows(`SELECT * EXCLUDE (__cdcflow_file) FROM (${debeziumEventsSql(hostile, { path: file, index: 1, columns: [] })}) ORDER BY __cdcflow_line`),
+      );
+      expect(rows).toEqual([
+        { 'a"b.c': '1', "it's": '2024-01-01', at: '2024-01-01 10:00:00.000000', __cdcflow_op: 'c', __cdcflow_order_1: '7', __cdcflow_line: '1', __cdcflow_position: String(2 ** 40 + 1), __cdcflow_valid: true, __cdcflow_present: true },
+        { 'a"b.c': '2', "it's": null, at: null, __cdcflow_op: 'd', __cdcflow_order_1: '8', __cdcflow_line: '3', __cdcflow_position: String(2 ** 40 + 3), __cdcflow_valid: true, __cdcflow_present: true },
+        { 'a"b.c': null, "it's": null, at: null, __cdcflow_op: null, __cdcflow_order_1: null, __cdcflow_line: '4', __cdcflow_position: String(2 ** 40 + 4), __cdcflow_valid: false, __cdcflow_present: false },
+      ]);
+    } finally {
+      await engine.close();
+    }
+  });
+});
+
+describe('change-record config', () => {
+  const text = (table: string[], mode = '') =>
+    ['dataset: d', 'warehouse: wh', ...(mode ? [`mode: ${mode}`] : []), 'tables:', '  - name: t', '    keys: [{ name: id, type: integer }]', '    columns: [{ name: v, type: varchar }, { name: seq, type: bigint }]', ...table].join('\n');
+
+  it('resolves the defaults: operation column op with I/U/D, insert/update/delete, c/u/d/r; orderBy from configured columns', () => {
+    const { file, problems } = checkConfigText(text(['    mode: changes', '    orderBy: [seq]', '    source: { format: csv, path: t.csv }']));
+    expect(problems).toEqual([]);
+    expect(resolveConfig(file!, '/c').tables[0].changes).toEqual({
+      operation: { column: 'op', insert: ['I', 'insert', 'c', 'r'], update: ['U', 'update', 'u'], delete: ['D', 'delete', 'd'] },
+      orderBy: [{ name: 'seq', type: 'bigint' }],
+      positionBreaksTies: false,
+      tombstoneRetentionDays: null,
+    });
+    const dbz = checkConfigText(text(['    source: { format: debezium, path: t.json }'], 'changes'));
+    expect(resolveConfig(dbz.file!, '/c').tables[0]).toMatchObject({ mode: 'changes', changes: { orderBy: [{ name: 'source.lsn', type: 'bigint' }], positionBreaksTies: true } });
+    expect(resolveConfig(checkConfigText(text(['    source: { format: csv, path: t.csv }'])).file!, '/c').tables[0].changes).toBeUndefined();
+  });
+
+  it('reports change-record settings that cannot work, with their field paths', () => {
+    const problems = (lines: string[], mode = '') => checkConfigText(text(lines, mode)).problems.map((p) => `${p.path}: ${p.message}`);
+    expect(problems(['    mode: changes', '    source: { format: csv, path: t.csv }'])).toEqual([
+      'tables[0].orderBy: mode: changes needs orderBy: the column(s) that say which event is newer',
+    ]);
+    expect(problems(['    mode: changes', '    orderBy: [lsn]', '    operation: { column: kind, insert: [A], delete: [a] }', '    source: { format: csv, path: t.csv }'])).toEqual([
+      'tables[0].orderBy[0]: "lsn" is not a configured column; name an event-only column as { name, type }',
+      'tables[0].operation.delete[0]: "a" already means insert',
+    ]);
+    expect(problems(['    orderBy: [seq]', '    tombstoneRetentionDays: 3', '    source: { format: debezium, path: t.json }'])).toEqual([
+      'tables[0].orderBy: is for change-record tables only (mode: changes), this table is mode: full',
+      'tables[0].tombstoneRetentionDays: is for change-record tables only (mode: changes), this table is mode: full',
+      'tables[0].source.format: Debezium change events need mode: changes',
+    ]);
+    expect(problems(['    operation: { column: op }', '    source: { format: debezium, path: t.json }'], 'changes')).toEqual([
+      'tables[0].operation: Debezium events carry their type in "op"; remove operation',
+    ]);
+    expect(problems(['    orderBy: [seq]', '    source: { format: postgres, connection: DB, table: s.t }'], 'changes')).toEqual([
+      'tables[0].source.format: mode: changes reads change records from files (csv, parquet, json, debezium)',
+    ]);
+  });
+});
