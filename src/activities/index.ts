@@ -2,6 +2,7 @@
  * The stage activities, built from their dependencies in the worker. Workflows type their
  * proxies with `ReturnType<typeof createActivities>`.
  */
+import { datasetRunOpen, requestDatasetTurn } from './dataset-queue';
 import { determineDeletes } from './determine-deletes';
 import { determineInserts } from './determine-inserts';
 import { determineUpdates } from './determine-updates';
@@ -22,6 +23,8 @@ export function createActivities(deps: ActivityDeps) {
     determineDeletes: determineDeletes(deps),
     determineUpdates: determineUpdates(deps),
     writeOutputs: writeOutputs(deps),
+    requestDatasetTurn: requestDatasetTurn(),
+    datasetRunOpen: datasetRunOpen(),
   };
 }
 

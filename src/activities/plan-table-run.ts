@@ -58,7 +58,7 @@ async function baseRef(session: Session, alias: string, table: TableConfig, comm
       baseDate: commit.businessDate,
     });
   }
-  return { date: commit.businessDate, fingerprint: commit.fingerprint, commitId: commit.commitId, snapshot, files: await stateFiles(session, alias, table, snapshot) };
+  return { date: commit.businessDate, fingerprint: commit.fingerprint, commitId: commit.commitId, snapshot, files: await stateFiles(session, alias, table, snapshot), watermark: commit.watermark };
 }
 
 /**

@@ -1,5 +1,6 @@
 /** Inputs and results of the stage activities: references and counts, never rows. */
 import type { TableConfig } from '../config/types';
+import type { DumpLink } from '../workflows/backfill';
 import type { OperationCounts } from '../warehouse/commits';
 
 export type { OperationCounts };
@@ -12,6 +13,8 @@ export interface StageInput {
 export interface ExtractInput extends StageInput {
   /** Delta by watermark: read only rows above this (a result's `watermark`); null reads all. */
   since: string | null;
+  /** A dump's extract: reports chunks to the dataset's queue, honours a pause, reads only given keys. */
+  dump?: DumpLink;
 }
 
 export type { ExtractResult } from '../sources/source';
@@ -24,6 +27,8 @@ export interface BaseRef {
   snapshot: number;
   /** The Parquet files holding the state at that snapshot (what the diff stages read). */
   files: string[];
+  /** The source watermark committed with it (null: none). */
+  watermark: string | null;
 }
 
 export interface PlanResult {
@@ -44,6 +49,8 @@ export interface DiffInput extends StageInput {
   base: BaseRef | null;
   head: string | null;
   hashFingerprint: string;
+  /** Committed with the date: the next delta reads rows above it. */
+  watermark?: string | null;
 }
 
 export interface DiffResult {

@@ -43,7 +43,7 @@ export function writeOutputs(deps: ActivityDeps) {
 async function commitAndPublish(
   session: Session,
   alias: string,
-  { table, businessDate, base, head, hashFingerprint }: DiffInput,
+  { table, businessDate, base, head, hashFingerprint, watermark }: DiffInput,
   step: StepHook,
 ): Promise<{ commit: CommitRecord; skipped: boolean }> {
   const layout = tableLayout(table.warehouse, table.dataset, table.name);
@@ -64,6 +64,7 @@ async function commitAndPublish(
       counts,
       currentRows: counts.I + counts.U + counts.N + counts.X,
       historyRows: counts.I + counts.U + counts.D,
+      watermark: watermark ?? null,
     } satisfies CommitRecord;
     const tag = { cdcflow: 1, dataset: table.dataset, table: table.name, date: businessDate, commit: commit.commitId, keep: table.retention.keepDates } as const;
     await step('commit');

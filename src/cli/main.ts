@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { backfillCommand } from './backfill';
 import { generateCommand } from './generate';
 import { retryCommand } from './retry';
 import { runCommand } from './run';
@@ -22,6 +23,7 @@ program.addCommand(generateCommand());
 program.addCommand(workerCommand());
 program.addCommand(runCommand());
 program.addCommand(scheduleCommand());
+program.addCommand(backfillCommand());
 program.addCommand(retryCommand());
 program.addCommand(statusCommand());
 program.addCommand(setupCommand());

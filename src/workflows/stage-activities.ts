@@ -14,6 +14,8 @@ const STAGE_OF: Record<keyof Activities, string> = {
   determineDeletes: 'deletes',
   determineUpdates: 'updates',
   writeOutputs: 'write',
+  requestDatasetTurn: 'queue',
+  datasetRunOpen: 'queue',
 };
 
 export function stageActivities(heartbeatTimeoutSeconds: number, table: string, businessDate: string): Activities {

@@ -40,7 +40,7 @@ let run = 0;
 async function extract(t: TableConfig<PostgresSourceSpec>, since: string | null = null) {
   const checkpoints: ChunkCheckpoint[] = [];
   const request: ExtractRequest = { businessDate: DATE, since, runId: `run-${++run}` };
-  const result = await engine.withSession((s) => postgresSource.extract!(s, t, request, (c) => checkpoints.push(c)));
+  const result = await engine.withSession((s) => postgresSource.extract!(s, t, request, (c) => void checkpoints.push(c)));
   const rows = await engine.withSession((s) =>
     s.rows<Record<string, unknown>>(`SELECT COLUMNS(c -> c NOT LIKE '__cdcflow_%') FROM read_parquet('${result.folder}/*.parquet', hive_partitioning = false) ORDER BY 1`),
   );
