@@ -53,8 +53,9 @@ export interface DatasetQueueInput {
 
 /** Finished dumps kept for `backfill --status` and for recognising a request sent again. */
 const KEEP_FINISHED = 50;
-/** How often a run holding the turn is checked for having ended without giving it back. */
-const HOLDER_CHECK = '30 seconds';
+/** A run holding the turn is checked for having ended without giving it back (terminated, say): soon, then less often. */
+const HOLDER_CHECK_FIRST_MS = 5_000;
+const HOLDER_CHECK_MAX_MS = 300_000;
 
 const { datasetRunOpen } = proxyActivities<Pick<Activities, 'datasetRunOpen'>>({
   startToCloseTimeout: '1 minute',
@@ -152,7 +153,7 @@ export async function datasetQueueWorkflow(input: DatasetQueueInput): Promise<vo
       return; // The run ended while it waited.
     }
     active = turn.workflowId;
-    while (!(await condition(() => released.has(key), HOLDER_CHECK))) {
+    for (let wait = HOLDER_CHECK_FIRST_MS; !(await condition(() => released.has(key), wait)); wait = Math.min(wait * 2, HOLDER_CHECK_MAX_MS)) {
       if (!(await datasetRunOpen(turn))) break;
     }
     released.delete(key);
