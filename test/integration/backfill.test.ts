@@ -5,7 +5,8 @@
  * mid-dump and the full dump's D and U rows are in postgres-source.test.ts.)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { startDatasetRun } from '../../src/client/start-run';
 import { signalDatasetQueue } from '../../src/client/dataset-queue';
 import type { DatasetConfig } from '../../src/config/types';
@@ -15,6 +16,7 @@ import { tableLayout } from '../../src/warehouse/layout';
 import { cancelSignal, pauseSignal, resumeSignal } from '../../src/workflows/backfill';
 import { backfillWorkflowId, datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
 import { dumpFinished, dumpStatus, queueStatus, requestDump, runDump, waitForDump } from '../support/backfill';
+import { cdcflow } from '../support/cli';
 import { committedDates, datasetFolders, type Harness, readRows, runDataset, startHarness, tableResult } from '../support/harness';
 import { PG_URL_VAR, psql } from '../support/postgres';
 import { sleep, waitForRunningActivity } from '../support/worker-process';
@@ -113,6 +115,20 @@ describe('backfill', () => {
       '11:I',
     ]);
     expect(await committedDates(h.engine, config.warehouse, config.dataset, 'keys')).toEqual([D1, D2]);
+  });
+
+  it('cdcflow backfill sends a keys dump, waits, prints counts and missing keys; --status lists it with its chunks', async () => {
+    const dir = path.dirname(pgTable('clikeys', 6).warehouse);
+    const file = path.join(dir, 'dataset.yaml');
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue, CDCFLOW_SEARCH_ATTRIBUTES: 'off' };
+    writeFileSync(path.join(dir, 'keys.csv'), 'id\n4\n404\n');
+    psql(`UPDATE bf.clikeys SET v = 'new' WHERE id IN (2, 4);`);
+    const out = await cdcflow(['backfill', '--config', file, '--tables', 'clikeys', '--key', 'id=2', '--keys-file', path.join(dir, 'keys.csv'), '--date', D1, '--request-id', 'cli'], env);
+    expect(out).toMatchObject({ code: 0 });
+    expect(out.stdout).toMatch(/^clikeys\s+full\s+2\s+0\s+0\s+0\s+0\s/m);
+    expect(out.stdout).toContain('keys found neither at the source nor in the committed state:\n  clikeys (id=404)\n');
+    const status = await cdcflow(['backfill', '--config', file, '--status'], env);
+    expect(status.stdout).toMatch(/^cli\s+2024-01-01\s+completed\s+3 key\(s\) of clikeys\s+clikeys\s+done\s+1\s+2$/m);
   });
 
   it('a dump requested while a run of the dataset is in progress waits for it, then runs', async () => {
