@@ -88,6 +88,11 @@ demo_psql "DELETE FROM demo.customers WHERE customer_id % 50 = 0;
 echo
 echo "== Day 2: 100 rows deleted, 200 updated, 100 inserted at the source =="
 cdcflow run --config "$DEMO_DIR/postgres.yaml" --date 2024-01-02
+demo_psql "UPDATE demo.customers SET name = 'repaired' WHERE customer_id IN (2, 3)"
+echo
+echo "== Backfill: a keys-only dump of customers 2, 3 and 999999 (found nowhere), through the dataset's queue =="
+cdcflow backfill --config "$DEMO_DIR/postgres.yaml" --tables customers --key customer_id=2 --key customer_id=3 --key customer_id=999999 --date 2024-01-03
+cdcflow backfill --config "$DEMO_DIR/postgres.yaml" --status
 
 # Scheduled runs take the business date from their scheduled time (today) and today's batch
 # is day 2's file again, so they find nothing changed: the point is to watch them arrive.
