@@ -70,6 +70,8 @@ export async function datasetQueueWorkflow(input: DatasetQueueInput): Promise<vo
   // Full requests of the dumps still waiting (the status keeps only what is shown).
   const requests: Record<string, BackfillRequest> = input.requests ?? {};
   let active: string | null = null;
+  // The run holding the turn, with its run ID: a later run of the same workflow ID is another run.
+  let activeTurn: string | null = null;
   const released = new Set<string>();
   let activeDump: { requestId: string; scope: CancellationScope } | null = null;
   const turnKey = (t: { workflowId: string; runId: string }) => `${t.workflowId}/${t.runId}`;
@@ -77,7 +79,7 @@ export async function datasetQueueWorkflow(input: DatasetQueueInput): Promise<vo
   setHandler(turnRequestSignal, (turn) => {
     config = turn.config;
     const key = turnKey(turn);
-    const known = waiting.some((w) => w.kind === 'run' && turnKey(w.turn) === key) || active === turn.workflowId;
+    const known = waiting.some((w) => w.kind === 'run' && turnKey(w.turn) === key) || activeTurn === key;
     if (!known) waiting.push({ kind: 'run', turn: { workflowId: turn.workflowId, runId: turn.runId } });
   });
   setHandler(turnReleasedSignal, (turn) => void released.add(turnKey(turn)));
@@ -118,7 +120,7 @@ export async function datasetQueueWorkflow(input: DatasetQueueInput): Promise<vo
   setHandler(queueStatusQuery, (): DatasetQueueStatus => ({
     dataset: input.dataset,
     paused,
-    active: active,
+    active,
     waiting: waiting.map((w) => (w.kind === 'run' ? w.turn.workflowId : w.requestId)),
     dumps,
   }));
@@ -147,17 +149,20 @@ export async function datasetQueueWorkflow(input: DatasetQueueInput): Promise<vo
   /** Lets the run go, and waits until it gives the turn back or is found ended without doing so. */
   async function giveTurn(turn: Omit<TurnRequest, 'config'>): Promise<void> {
     const key = turnKey(turn);
+    active = turn.workflowId;
+    activeTurn = key;
     try {
       await getExternalWorkflowHandle(turn.workflowId, turn.runId).signal(turnGrantedSignal);
     } catch {
+      active = activeTurn = null;
       return; // The run ended while it waited.
     }
-    active = turn.workflowId;
     for (let wait = HOLDER_CHECK_FIRST_MS; !(await condition(() => released.has(key), wait)); wait = Math.min(wait * 2, HOLDER_CHECK_MAX_MS)) {
       if (!(await datasetRunOpen(turn))) break;
     }
     released.delete(key);
     active = null;
+    activeTurn = null;
   }
 
   async function runDump(dump: DumpStatus, request: BackfillRequest): Promise<void> {

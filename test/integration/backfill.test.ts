@@ -157,6 +157,21 @@ describe('backfill', () => {
     expect(await committedDates(h.engine, config.warehouse, config.dataset, 'during')).toEqual([D1, D2]);
   });
 
+  it('a run terminated while it holds the turn: the next run of the same date gets the turn and completes', async () => {
+    const config = pgTable('terminated', 5);
+    let arrived!: () => void;
+    const atWrite = new Promise<void>((resolve) => (arrived = resolve));
+    let release!: () => void;
+    writeGate = { arrived, released: new Promise<void>((resolve) => (release = resolve)) };
+    const first = await startDatasetRun(h.client, h.settings, { config, businessDate: D1 });
+    await atWrite;
+    await first.handle.terminate('abandoned by the test');
+    release();
+    // Same workflow ID, another run: asks for the turn while the terminated one still holds it.
+    const again = await runDataset(h, config, D1);
+    expect(tableResult(again, 'terminated').counts).toMatchObject({ I: 5 });
+  });
+
   it('pause holds a dump (queued, or running at its next chunk), resume goes on, cancel stops it with nothing committed', async () => {
     const config = pgTable('pause', 40);
     const dumpTable = (requestId: string) => `${backfillWorkflowId(config.dataset, requestId)}/pause`;
