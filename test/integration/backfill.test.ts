@@ -47,6 +47,15 @@ afterAll(async () => {
   folders.removeAll();
 });
 
+/** Holds the next run's write stage: `atWrite` resolves when it is reached, `release` lets it go. */
+function holdNextWrite(): { atWrite: Promise<void>; release: () => void } {
+  let arrived!: () => void;
+  const atWrite = new Promise<void>((resolve) => (arrived = resolve));
+  let release!: () => void;
+  writeGate = { arrived, released: new Promise<void>((resolve) => (release = resolve)) };
+  return { atWrite, release };
+}
+
 /** A PostgreSQL table bf.<name> of `rows` rows (id, v, updated_at) and a dataset reading it. */
 function pgTable(name: string, rows: number, table: object = {}): DatasetConfig {
   psql(`CREATE TABLE bf.${name} (id integer PRIMARY KEY, v text, updated_at timestamp);
@@ -133,10 +142,7 @@ describe('backfill', () => {
 
   it('a dump requested while a run of the dataset is in progress waits for it, then runs', async () => {
     const config = pgTable('during', 10);
-    let arrived!: () => void;
-    const atWrite = new Promise<void>((resolve) => (arrived = resolve));
-    let release!: () => void;
-    writeGate = { arrived, released: new Promise<void>((resolve) => (release = resolve)) };
+    const { atWrite, release } = holdNextWrite();
     const { handle } = await startDatasetRun(h.client, h.settings, { config, businessDate: D1 });
     await atWrite;
 
@@ -159,10 +165,7 @@ describe('backfill', () => {
 
   it('a run terminated while it holds the turn: the next run of the same date gets the turn and completes', async () => {
     const config = pgTable('terminated', 5);
-    let arrived!: () => void;
-    const atWrite = new Promise<void>((resolve) => (arrived = resolve));
-    let release!: () => void;
-    writeGate = { arrived, released: new Promise<void>((resolve) => (release = resolve)) };
+    const { atWrite, release } = holdNextWrite();
     const first = await startDatasetRun(h.client, h.settings, { config, businessDate: D1 });
     await atWrite;
     await first.handle.terminate('abandoned by the test');
