@@ -2,7 +2,8 @@
 # The embedded default, from a fresh clone: installs what is missing, starts a local Temporal
 # dev server (SQLite under .cdcflow/, Web UI on :8233) unless one is reachable and the local
 # PostgreSQL (scripts/start-postgres.sh), starts a worker, generates the 10,000-record example,
-# runs day 1 and day 2, then a PostgreSQL table's day 1 and day 2, and keeps everything up
+# runs day 1 and day 2, then a PostgreSQL table's day 1 and day 2 and a keys-only backfill
+# request, and keeps everything up
 # until Ctrl-C. CDCFLOW_DEMO_EXIT=1 stops after the runs instead (for scripted checks).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
