@@ -2,7 +2,8 @@
 # The embedded default, from a fresh clone: installs what is missing, starts a local Temporal
 # dev server (SQLite under .cdcflow/, Web UI on :8233) unless one is reachable and the local
 # PostgreSQL (scripts/start-postgres.sh), starts a worker, generates the 10,000-record example
-# and a change-record table beside it, runs day 1 and day 2, then a PostgreSQL table's day 1 and day 2, and keeps everything up
+# and a change-record table beside it, runs day 1 and day 2, then a PostgreSQL table's day 1
+# and day 2 and a keys-only backfill request, and keeps everything up
 # until Ctrl-C. CDCFLOW_DEMO_EXIT=1 stops after the runs instead (for scripted checks).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -101,6 +102,11 @@ demo_psql "DELETE FROM demo.customers WHERE customer_id % 50 = 0;
 echo
 echo "== Day 2: 100 rows deleted, 200 updated, 100 inserted at the source =="
 cdcflow run --config "$DEMO_DIR/postgres.yaml" --date 2024-01-02
+demo_psql "UPDATE demo.customers SET name = 'repaired' WHERE customer_id IN (2, 3)"
+echo
+echo "== Backfill: a keys-only dump of customers 2, 3 and 999999 (found nowhere), through the dataset's queue =="
+cdcflow backfill --config "$DEMO_DIR/postgres.yaml" --tables customers --key customer_id=2 --key customer_id=3 --key customer_id=999999 --date 2024-01-03
+cdcflow backfill --config "$DEMO_DIR/postgres.yaml" --status
 
 # Scheduled runs take the business date from their scheduled time (today) and today's batch
 # is day 2's file again, so they find nothing changed: the point is to watch them arrive.

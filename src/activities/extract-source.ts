@@ -2,23 +2,36 @@
  * Before the hash stage, for sources that are not files (the registry decides which): copy the
  * batch out to Parquet chunk files. Each finished chunk is checkpointed in the heartbeat details
  * and in a manifest beside the chunks, so a retried attempt of the same run resumes at the next
- * chunk. Returns references and counts only.
+ * chunk. A dump's extract also reports each chunk to the dataset's queue and holds while the
+ * queue is paused. Returns references and counts only.
  */
 import { Context } from '@temporalio/activity';
 import { ConfigError } from '../errors';
 import { sourceOf } from '../sources/registry';
+import { dumpProgress } from './dump-progress';
+import { completeKeyScope } from './key-scope';
 import { type ActivityDeps, runStage } from './stage-runner';
 import type { ExtractInput, ExtractResult } from './types';
 
 export function extractSource(deps: ActivityDeps) {
-  return ({ table, businessDate, since }: ExtractInput): Promise<ExtractResult> =>
-    runStage(deps, 'extract', (session, checkpoint) => {
+  return ({ table, businessDate, since, dump }: ExtractInput): Promise<ExtractResult> =>
+    runStage(deps, 'extract', async (session, checkpoint) => {
       const source = sourceOf(table);
       if (!source.extract) {
         throw new ConfigError(`a ${table.source.format} source is read in place and has no extract stage`, { dataset: table.dataset, table: table.name });
       }
       const { workflowExecution: run, activityId } = Context.current().info;
       const runId = run ? `${run.workflowId}/${run.runId}` : activityId;
-      return source.extract(session, table, { businessDate, since, runId }, (done) => checkpoint({ checkpoint: done }));
+      const progress = dump ? dumpProgress(dump, table.name) : undefined;
+      const keys = dump?.keys?.table === table.name ? dump.keys.values : undefined;
+      await progress?.holdWhilePaused();
+      const result = await source.extract(session, table, { businessDate, since, runId, ...(keys ? { keys } : {}) }, async (done) => {
+        checkpoint({ checkpoint: done });
+        await progress?.report({ phase: 'extract', chunks: done.chunk, rows: done.rowsRead });
+        await progress?.holdWhilePaused();
+      });
+      const missingKeys = keys ? await completeKeyScope(session, table, result, keys) : undefined;
+      await progress?.report({ phase: 'diff', chunks: result.chunks, rows: result.rows, ...(missingKeys ? { missingKeys } : {}) });
+      return { ...result, ...(missingKeys ? { missingKeys } : {}) };
     });
 }

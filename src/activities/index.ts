@@ -3,6 +3,7 @@
  * proxies with `ReturnType<typeof createActivities>`.
  */
 import { applySink } from './apply-sink';
+import { datasetRunOpen, requestDatasetTurn } from './dataset-queue';
 import { determineDeletes } from './determine-deletes';
 import { determineInserts } from './determine-inserts';
 import { determineUpdates } from './determine-updates';
@@ -24,6 +25,8 @@ export function createActivities(deps: ActivityDeps) {
     determineUpdates: determineUpdates(deps),
     writeOutputs: writeOutputs(deps),
     applySink: applySink(deps),
+    requestDatasetTurn: requestDatasetTurn(),
+    datasetRunOpen: datasetRunOpen(),
   };
 }
 

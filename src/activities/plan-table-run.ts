@@ -64,6 +64,7 @@ async function baseRef(session: Session, alias: string, table: TableConfig, comm
     commitId: commit.commitId,
     snapshot,
     files: await stateFiles(session, alias, table, snapshot),
+    watermark: commit.watermark,
     ...(table.mode === 'changes' ? { orderFiles: await stateFiles(session, alias, table, snapshot, 'order') } : {}),
   };
 }

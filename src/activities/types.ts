@@ -1,6 +1,7 @@
 /** Inputs and results of the stage activities: references and counts, never rows. */
 import type { TableConfig } from '../config/types';
 import type { ChangeCounts, EventCounts } from '../changes/counts';
+import type { DumpLink } from '../workflows/backfill';
 import type { OperationCounts } from '../warehouse/commits';
 
 export type { OperationCounts };
@@ -13,6 +14,8 @@ export interface StageInput {
 export interface ExtractInput extends StageInput {
   /** Delta by watermark: read only rows above this (a result's `watermark`); null reads all. */
   since: string | null;
+  /** A dump's extract: reports chunks to the dataset's queue, honours a pause, reads only given keys. */
+  dump?: DumpLink;
 }
 
 export type { ExtractResult } from '../sources/source';
@@ -27,6 +30,8 @@ export interface BaseRef {
   files: string[];
   /** Change-record tables: the files of the ordering state (per-key ordering values and tombstones) at that snapshot. */
   orderFiles?: string[];
+  /** The source watermark committed with it (null: none). */
+  watermark: string | null;
 }
 
 export interface PlanResult {
@@ -49,6 +54,8 @@ export interface DiffInput extends StageInput {
   base: BaseRef | null;
   head: string | null;
   hashFingerprint: string;
+  /** Committed with the date: the next delta reads rows above it. */
+  watermark?: string | null;
 }
 
 export interface SinkInput extends StageInput {

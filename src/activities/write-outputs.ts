@@ -29,7 +29,7 @@ import type { DiffInput, OperationCounts, WriteResult } from './types';
 export function writeOutputs(deps: ActivityDeps) {
   return (input: DiffInput): Promise<WriteResult> =>
     runStage(deps, 'write', async (session) => {
-      const { table, businessDate, base, head, hashFingerprint } = input;
+      const { table, businessDate, base, head, hashFingerprint, watermark } = input;
       const layout = tableLayout(table.warehouse, table.dataset, table.name);
       const step: StepHook = async (name) => deps.atStep?.(name);
       const fingerprint = runFingerprint(hashFingerprint, table, businessDate, base);
@@ -56,6 +56,7 @@ export function writeOutputs(deps: ActivityDeps) {
           counts,
           currentRows: counts.I + counts.U + counts.N + counts.X,
           historyRows: counts.I + counts.U + counts.D,
+          watermark: watermark ?? null,
         };
         const files = await writeCommitFiles(session, table, deps.engine.dataPath, stageFiles, record.commitId);
         const tag = { cdcflow: 1, dataset: table.dataset, table: table.name, date: businessDate, commit: record.commitId, keep: table.retention.keepDates } as const;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { bundleCommand } from './bundle';
+import { backfillCommand } from './backfill';
 import { generateCommand } from './generate';
 import { retryCommand } from './retry';
 import { runCommand } from './run';
@@ -23,6 +24,7 @@ program.addCommand(generateCommand());
 program.addCommand(workerCommand());
 program.addCommand(runCommand());
 program.addCommand(scheduleCommand());
+program.addCommand(backfillCommand());
 program.addCommand(retryCommand());
 program.addCommand(statusCommand());
 program.addCommand(setupCommand());

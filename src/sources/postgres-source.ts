@@ -51,7 +51,7 @@ export function extractFolder(table: TableConfig, businessDate: string): string 
 }
 
 const manifestPath = (folder: string) => path.join(folder, 'manifest.json');
-const chunkFile = (folder: string, chunk: number) => path.join(folder, `chunk-${String(chunk).padStart(6, '0')}.parquet`);
+export const chunkFile = (folder: string, chunk: number) => path.join(folder, `chunk-${String(chunk).padStart(6, '0')}.parquet`);
 
 function describeSourceName(source: PostgresSourceSpec): string {
   return source.table ? `${source.table.schema}.${source.table.name}` : 'query';
@@ -174,7 +174,7 @@ async function readChunk(
 /** Same run, same config, same lower bound: the chunks on disk belong to this extract. */
 function extractFingerprint(table: PostgresTable, request: ExtractRequest): string {
   const { keys, columns, source } = table;
-  return createHash('sha256').update(JSON.stringify({ runId: request.runId, since: request.since, keys, columns, source })).digest('hex');
+  return createHash('sha256').update(JSON.stringify({ runId: request.runId, since: request.since, requested: request.keys ?? null, keys, columns, source })).digest('hex');
 }
 
 async function startOrResume(folder: string, fingerprint: string, watermark: () => Promise<string | null>): Promise<ExtractManifest> {
@@ -193,7 +193,12 @@ async function startOrResume(folder: string, fingerprint: string, watermark: () 
  * the column's maximum *before* the first chunk: every row changed later lies above it and is
  * read again by the next delta, so a change made mid-dump is never lost.
  */
-async function extract(session: Session, table: PostgresTable, request: ExtractRequest, checkpoint: (done: ChunkCheckpoint) => void): Promise<ExtractResult> {
+async function extract(
+  session: Session,
+  table: PostgresTable,
+  request: ExtractRequest,
+  checkpoint: (done: ChunkCheckpoint) => void | Promise<void>,
+): Promise<ExtractResult> {
   const folder = extractFolder(table, request.businessDate);
   // TIMESTAMPTZ becomes a UTC timestamp whatever the worker's time zone.
   await session.run(`SET SESSION TimeZone = 'UTC'`);
@@ -204,22 +209,24 @@ async function extract(session: Session, table: PostgresTable, request: ExtractR
     if (!manifest.complete) await assertNoNullKeys(session, attached, table, keys);
     while (!manifest.complete) {
       const chunk = manifest.chunks.length + 1;
-      const bounds: ChunkBounds = { after: manifest.chunks.at(-1)?.lastKey ?? null, since: request.since };
+      const bounds: ChunkBounds = { after: manifest.chunks.at(-1)?.lastKey ?? null, since: request.since, keys: request.keys ?? null };
       const file = chunkFile(folder, chunk);
       let read: { rows: number; lastKey: string[] } | undefined;
       await writeAtomically(file, async (tmp) => {
         read = await readChunk(session, attached, table, columns, keys, bounds, tmp);
       });
+      let done: ChunkCheckpoint | undefined;
       if (read!.rows === 0 && chunk > 1) {
         // The previous chunk ended exactly at the end of the table.
         await rm(file);
       } else {
-        const done: ChunkCheckpoint = { chunk, ...read! };
+        done = { chunk, ...read!, rowsRead: (manifest.chunks.at(-1)?.rowsRead ?? 0) + read!.rows };
         manifest.chunks.push(done);
-        checkpoint(done);
       }
       manifest.complete = read!.rows < table.source.chunkRows;
       await writeJsonAtomically(manifestPath(folder), manifest);
+      // After the manifest: a checkpoint names a chunk that is durable.
+      if (done) await checkpoint(done);
     }
     return {
       folder,

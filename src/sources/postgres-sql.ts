@@ -30,6 +30,8 @@ export interface ChunkBounds {
   after: string[] | null;
   /** Delta runs: only rows whose watermark is above this (its PostgreSQL text). */
   since: string | null;
+  /** A keys-only dump: only rows with these keys (each key's text per key column). */
+  keys?: string[][] | null;
 }
 
 /** Rows after the previous chunk's last key (and above the watermark), in key order. */
@@ -37,6 +39,10 @@ function chunkRange(source: Pick<PostgresSourceSpec, 'table' | 'query' | 'waterm
   const keyRefs = keys.map((k) => quoteIdent(k.sourceName));
   const conditions: string[] = [];
   if (bounds.since !== null && source.watermark) conditions.push(`${quoteIdent(source.watermark)} > ${quoteLiteral(bounds.since)}`);
+  if (bounds.keys?.length) {
+    if (bounds.keys.some((k) => k.length !== keys.length)) throw new Error(`a requested key of other than ${keys.length} values`);
+    conditions.push(`(${keyRefs.join(', ')}) IN (${bounds.keys.map((k) => `(${k.map(quoteLiteral).join(', ')})`).join(', ')})`);
+  }
   if (bounds.after) {
     if (bounds.after.length !== keys.length) throw new Error(`a last key of ${bounds.after.length} values for ${keys.length} key columns`);
     conditions.push(`(${keyRefs.join(', ')}) > (${bounds.after.map(quoteLiteral).join(', ')})`);

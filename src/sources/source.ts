@@ -18,6 +18,8 @@ export interface ExtractRequest {
   since: string | null;
   /** Identifies the run: a retry of the same run resumes its chunks, another run starts afresh. */
   runId: string;
+  /** A keys-only dump: only rows with these keys (key values as text, in key column order). */
+  keys?: string[][];
 }
 
 /** A finished chunk, as checkpointed in heartbeat details and in the manifest. */
@@ -26,6 +28,8 @@ export interface ChunkCheckpoint {
   rows: number;
   /** PostgreSQL's text of each key column of the chunk's last row. */
   lastKey: string[];
+  /** Rows of every chunk so far, this one included. */
+  rowsRead: number;
 }
 
 export interface ExtractResult {
@@ -37,6 +41,8 @@ export interface ExtractResult {
   watermark: string | null;
   /** Chunks kept from an earlier attempt of the same run (0 when it started afresh). */
   resumedChunks: number;
+  /** A keys-only dump: keys asked for and found neither at the source nor in the committed state. */
+  missingKeys?: string[];
 }
 
 export interface Source<S extends SourceSpec = SourceSpec> {
@@ -46,5 +52,5 @@ export interface Source<S extends SourceSpec = SourceSpec> {
    * Sources that are not files: copies the batch out to files first (the extract stage),
    * calling `checkpoint` after each durable chunk. Absent for sources read in place.
    */
-  extract?(session: Session, table: TableConfig<S>, request: ExtractRequest, checkpoint: (done: ChunkCheckpoint) => void): Promise<ExtractResult>;
+  extract?(session: Session, table: TableConfig<S>, request: ExtractRequest, checkpoint: (done: ChunkCheckpoint) => void | Promise<void>): Promise<ExtractResult>;
 }

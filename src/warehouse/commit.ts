@@ -25,6 +25,8 @@ export function createTablesSql(t: TableShape, lake: LakeTables): string[] {
     `CREATE TABLE IF NOT EXISTS ${lake.current} (${stateColumnsDdl(t)})`,
     `CREATE TABLE IF NOT EXISTS ${lake.history} (${stateColumnsDdl(t)})`,
     `CREATE TABLE IF NOT EXISTS ${lake.commits} (${COMMIT_LOG_COLUMNS})`,
+    // Commit logs from before watermarks were kept gain the column.
+    `ALTER TABLE ${lake.commits} ADD COLUMN IF NOT EXISTS watermark VARCHAR`,
     `CREATE TABLE IF NOT EXISTS ${lake.head} (commit_id VARCHAR, business_date DATE)`,
   ];
 }

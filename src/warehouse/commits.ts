@@ -28,6 +28,8 @@ export interface CommitRecord {
   counts: OperationCounts;
   currentRows: number;
   historyRows: number;
+  /** The source's watermark as of the run (a delta by watermark reads above it next); null without one. */
+  watermark: string | null;
 }
 
 /** What a commit's snapshot carries in `commit_extra_info`, so retention can read it alone. */
@@ -43,13 +45,14 @@ export interface CommitTag {
 
 export const COMMIT_LOG_COLUMNS =
   'business_date DATE, commit_id VARCHAR, base_date DATE, fingerprint VARCHAR, shape VARCHAR, ' +
-  'inserts BIGINT, updates BIGINT, deletes BIGINT, not_supplied BIGINT, unchanged BIGINT, current_rows BIGINT, history_rows BIGINT';
+  'inserts BIGINT, updates BIGINT, deletes BIGINT, not_supplied BIGINT, unchanged BIGINT, current_rows BIGINT, history_rows BIGINT, watermark VARCHAR';
 
 export function commitLogRowSql(c: CommitRecord): string {
   const n = (v: number) => String(Math.trunc(v));
   return (
     `(DATE ${quoteLiteral(c.businessDate)}, ${quoteLiteral(c.commitId)}, ${c.baseDate ? `DATE ${quoteLiteral(c.baseDate)}` : 'NULL'}, ` +
-    `${quoteLiteral(c.fingerprint)}, ${quoteLiteral(c.shape)}, ${[c.counts.I, c.counts.U, c.counts.D, c.counts.X, c.counts.N, c.currentRows, c.historyRows].map(n).join(', ')})`
+    `${quoteLiteral(c.fingerprint)}, ${quoteLiteral(c.shape)}, ${[c.counts.I, c.counts.U, c.counts.D, c.counts.X, c.counts.N, c.currentRows, c.historyRows].map(n).join(', ')}, ` +
+    `${c.watermark === null ? 'NULL' : quoteLiteral(c.watermark)})`
   );
 }
 
@@ -66,6 +69,7 @@ interface CommitLogRow {
   unchanged: string;
   current_rows: string;
   history_rows: string;
+  watermark: string | null;
 }
 
 /** True when the error says a catalog object does not exist (the table has no commit yet). */
@@ -91,6 +95,7 @@ export async function readCommitLog(session: Session, t: LakeTables): Promise<Co
     counts: { I: Number(r.inserts), U: Number(r.updates), D: Number(r.deletes), X: Number(r.not_supplied), N: Number(r.unchanged) },
     currentRows: Number(r.current_rows),
     historyRows: Number(r.history_rows),
+    watermark: r.watermark ?? null,
   }));
 }
 

@@ -4,9 +4,11 @@
  */
 import { ApplicationFailure, defineQuery, executeChild, setHandler, upsertMemo } from '@temporalio/workflow';
 import type { DatasetConfig, Mode } from '../config/types';
+import type { DumpLink } from './backfill';
+import { withDatasetTurn } from './dataset-turn';
 import { type ScheduledDateRule, scheduledBusinessDate } from './business-date';
 import { rootMessage } from './failures';
-import { tableWorkflowId } from './ids';
+import { backfillWorkflowId, tableWorkflowId } from './ids';
 import { recordBusinessDate, recordCounts, sumCounts, tableRunAttributes } from './run-attributes';
 import { type TableRunResult, tableWorkflow } from './table-workflow';
 
@@ -21,6 +23,10 @@ export interface DatasetWorkflowInput {
   allowDeletes?: boolean;
   /** Overrides every table's mode (a schedule's, e.g. full weekly on delta tables). */
   mode?: Mode;
+  /** Started by the dataset's queue workflow (a dump), which gave it the turn already. */
+  holdsTurn?: boolean;
+  /** A dump: its request, for progress and pause, and the keys of a keys-only dump. */
+  dump?: DumpLink;
 }
 
 export type TableOutcome =
@@ -36,7 +42,7 @@ export interface DatasetRunResult {
 
 export const datasetProgressQuery = defineQuery<DatasetRunResult>('datasetProgressQuery');
 
-export async function datasetWorkflow({ config, tables, mode, allowDeletes, ...input }: DatasetWorkflowInput): Promise<DatasetRunResult> {
+export async function datasetWorkflow({ config, tables, mode, allowDeletes, holdsTurn, dump, ...input }: DatasetWorkflowInput): Promise<DatasetRunResult> {
   const businessDate = input.businessDate ?? scheduledBusinessDate(input.schedule);
   if (!input.businessDate) recordBusinessDate(businessDate);
   const unknown = (tables ?? []).filter((name) => !config.tables.some((t) => t.name === name));
@@ -52,6 +58,7 @@ export async function datasetWorkflow({ config, tables, mode, allowDeletes, ...i
   const progress = (): DatasetRunResult => ({ dataset: config.dataset, businessDate, tables: outcomes });
   setHandler(datasetProgressQuery, progress);
 
+  const tableRunId = (table: string) => (dump ? `${backfillWorkflowId(config.dataset, dump.requestId)}/${table}` : tableWorkflowId(config.dataset, businessDate, table));
   const queue = selected.map((table, index) => ({ table, index }));
   async function lane(): Promise<void> {
     for (let next = queue.shift(); next; next = queue.shift()) {
@@ -59,8 +66,8 @@ export async function datasetWorkflow({ config, tables, mode, allowDeletes, ...i
       outcomes[index] = { table: table.name, status: 'running' };
       try {
         const result = await executeChild(tableWorkflow, {
-          workflowId: tableWorkflowId(config.dataset, businessDate, table.name),
-          args: [{ table, businessDate, heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds, allowDeletes }],
+          workflowId: tableRunId(table.name),
+          args: [{ table, businessDate, heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds, allowDeletes, ...(dump ? { dump } : {}) }],
           typedSearchAttributes: tableRunAttributes(config.dataset, businessDate, table.name, table.mode),
         });
         outcomes[index] = { table: table.name, status: 'completed', result };
@@ -69,7 +76,7 @@ export async function datasetWorkflow({ config, tables, mode, allowDeletes, ...i
       }
     }
   }
-  await Promise.all(Array.from({ length: Math.min(config.maxConcurrentTables, selected.length) }, lane));
+  await withDatasetTurn(config, Boolean(holdsTurn), () => Promise.all(Array.from({ length: Math.min(config.maxConcurrentTables, selected.length) }, lane)));
 
   const result = progress();
   const completed = outcomes.flatMap((o) => (o.status === 'completed' ? [o.result] : []));

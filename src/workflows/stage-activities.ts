@@ -15,6 +15,8 @@ const STAGE_OF: Record<keyof Activities, string> = {
   determineUpdates: 'updates',
   writeOutputs: 'write',
   applySink: 'sink',
+  requestDatasetTurn: 'queue',
+  datasetRunOpen: 'queue',
 };
 
 export function stageActivities(heartbeatTimeoutSeconds: number, table: string, businessDate: string): Activities {

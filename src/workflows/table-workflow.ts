@@ -1,8 +1,9 @@
 /** One table's run for a business date: the stage activities, in order. */
 import { ApplicationFailure, defineQuery, setHandler, upsertMemo } from '@temporalio/workflow';
-import type { OperationCounts, SinkReport, WriteResult } from '../activities/types';
+import type { ExtractResult, OperationCounts, SinkReport, WriteResult } from '../activities/types';
 import type { ChangeCounts } from '../changes/counts';
 import type { Mode, TableConfig } from '../config/types';
+import type { DumpLink } from './backfill';
 import { DELETE_GUARD_OVERRIDE_HINT, evaluateDeleteGuard } from './delete-guard';
 import { plainStageFailure } from './failures';
 import { recordCounts } from './run-attributes';
@@ -15,6 +16,8 @@ export interface TableWorkflowInput {
   heartbeatTimeoutSeconds: number;
   /** Let through what the delete guard refuses (`run --allow-deletes`). */
   allowDeletes?: boolean;
+  /** Set in a dump's table runs (see DatasetWorkflowInput). */
+  dump?: DumpLink;
 }
 
 export interface TableRunResult {
@@ -36,6 +39,8 @@ export interface TableRunResult {
   sinks?: SinkReport[];
   /** Change-record tables: events by kind, duplicate deliveries, stale events. */
   changes?: ChangeCounts;
+  /** A keys-only dump: keys asked for and found neither at the source nor in the committed state. */
+  missingKeys?: string[];
 }
 
 /** Bounds the rebase loop: each round means another run committed the table meanwhile. */
@@ -56,7 +61,7 @@ export interface TableProgress {
 
 export const tableProgressQuery = defineQuery<TableProgress>('tableProgressQuery');
 
-export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSeconds, allowDeletes }: TableWorkflowInput): Promise<TableRunResult> {
+export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSeconds, allowDeletes, dump }: TableWorkflowInput): Promise<TableRunResult> {
   const a = stageActivities(heartbeatTimeoutSeconds, table.name, businessDate);
 
   const started = Date.now();
@@ -79,14 +84,17 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
 
   const input = { table, businessDate };
   let plan = await step('plan', () => a.planTableRun(input));
-  if (table.source.extract) await step('extract', () => a.extractSource({ ...input, since: null }));
+  // A delta reads rows changed since the watermark committed with its base.
+  const since = table.mode === 'delta' ? (plan.base?.watermark ?? null) : null;
+  let extracted: ExtractResult | undefined;
+  if (table.source.extract) extracted = await step('extract', () => a.extractSource({ ...input, since, ...(dump ? { dump } : {}) }));
   const hashed = await step('hash', () => a.hashBatch(input));
   const stagesBeforeDiff = stagesDone;
   let rebases = 0;
   let written: WriteResult | undefined;
   let guard: ReturnType<typeof evaluateDeleteGuard> | undefined;
   while (!written) {
-    const diffInput = { ...input, base: plan.base, head: plan.head, hashFingerprint: hashed.fingerprint };
+    const diffInput = { ...input, base: plan.base, head: plan.head, hashFingerprint: hashed.fingerprint, watermark: extracted?.watermark ?? null };
     await step('inserts', () => a.determineInserts(diffInput));
     const deleted = await step('deletes', () => a.determineDeletes(diffInput));
     const updated = await step('updates', () => a.determineUpdates(diffInput));
@@ -135,6 +143,7 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
     rebases,
     ...(sinkReports ? { sinks: sinkReports } : {}),
     ...(written.changes ? { changes: written.changes } : {}),
+    ...(extracted?.missingKeys ? { missingKeys: extracted.missingKeys } : {}),
   };
   upsertMemo({
     counts: result.counts,

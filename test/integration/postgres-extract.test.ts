@@ -40,7 +40,7 @@ let run = 0;
 async function extract(t: TableConfig<PostgresSourceSpec>, since: string | null = null) {
   const checkpoints: ChunkCheckpoint[] = [];
   const request: ExtractRequest = { businessDate: DATE, since, runId: `run-${++run}` };
-  const result = await engine.withSession((s) => postgresSource.extract!(s, t, request, (c) => checkpoints.push(c)));
+  const result = await engine.withSession((s) => postgresSource.extract!(s, t, request, (c) => void checkpoints.push(c)));
   const rows = await engine.withSession((s) =>
     s.rows<Record<string, unknown>>(`SELECT COLUMNS(c -> c NOT LIKE '__cdcflow_%') FROM read_parquet('${result.folder}/*.parquet', hive_partitioning = false) ORDER BY 1`),
   );
@@ -65,10 +65,10 @@ describe('postgres extract', () => {
     expect(result).toMatchObject({ chunks: 4, rows: 10, resumedChunks: 0, watermark: null });
     expect(files).toEqual(['chunk-000001.parquet', 'chunk-000002.parquet', 'chunk-000003.parquet', 'chunk-000004.parquet']);
     expect(checkpoints).toEqual([
-      { chunk: 1, rows: 3, lastKey: ['3'] },
-      { chunk: 2, rows: 3, lastKey: ['6'] },
-      { chunk: 3, rows: 3, lastKey: ['9'] },
-      { chunk: 4, rows: 1, lastKey: [] },
+      { chunk: 1, rows: 3, lastKey: ['3'], rowsRead: 3 },
+      { chunk: 2, rows: 3, lastKey: ['6'], rowsRead: 6 },
+      { chunk: 3, rows: 3, lastKey: ['9'], rowsRead: 9 },
+      { chunk: 4, rows: 1, lastKey: [], rowsRead: 10 },
     ]);
     expect(rows.map((r) => Number(r.id))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(result.folder).toBe(extractFolder(table('pgx', 'items', {}), DATE));

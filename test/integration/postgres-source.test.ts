@@ -8,13 +8,14 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { startDatasetRun } from '../../src/client/start-run';
 import type { ExtractResult } from '../../src/activities/types';
 import type { DatasetConfig } from '../../src/config/types';
 import { extractFolder } from '../../src/sources/postgres-source';
 import type { TemporalSettings } from '../../src/settings';
 import { tableLayout } from '../../src/warehouse/layout';
-import { tableWorkflowId } from '../../src/workflows/ids';
+import type { DatasetRunResult } from '../../src/workflows';
+import { backfillWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
+import { dumpFinished, requestDump, runDump, waitForDump } from '../support/backfill';
 import { type Harness, readRows, runDataset, startHarness, tableResult, tempDir, uniqueDataset, writeConfig } from '../support/harness';
 import { PG_URL_VAR, psql } from '../support/postgres';
 import { activityAttempts, killAllWorkers, sigkill, sleep, spawnWorker, withTimeout } from '../support/worker-process';
@@ -64,7 +65,7 @@ afterAll(async () => {
 });
 
 describe('postgres source', () => {
-  it('a worker killed mid-extract resumes at a later chunk, with outputs byte-identical to an uninterrupted run', async () => {
+  it('a dump whose worker is killed mid-extract resumes at a later chunk, with outputs byte-identical to an uninterrupted run', async () => {
     const ROWS = 200_000;
     psql(`CREATE TABLE pgs.big (id bigint PRIMARY KEY, name text, amount numeric(12,2), updated_at timestamptz);
       INSERT INTO pgs.big SELECT g, md5(g::text), g * 1.25, TIMESTAMPTZ '2024-01-01 00:00:00+02' + g * INTERVAL '1 second' FROM generate_series(1, ${ROWS}) g;`);
@@ -85,7 +86,9 @@ describe('postgres source', () => {
 
     const settings: TemporalSettings = { ...h.settings, taskQueue: `test-pg-crash-${crash.dataset}` };
     const first = await spawnWorker(settings.taskQueue, path.join(dir, 'duckdb-tmp'));
-    const { handle } = await startDatasetRun(h.client, settings, { config: crash, businessDate: DATE });
+    // The dump of the whole table, dated like the reference run (a dump is a full run).
+    await requestDump({ client: h.client, settings }, crash, { requestId: 'crash', businessDate: DATE });
+    const dumpId = backfillWorkflowId(crash.dataset, 'crash');
     // Killed once the manifest holds a few finished chunks, whatever the time that takes.
     const manifest = path.join(extractFolder(crash.tables[0], DATE), 'manifest.json');
     const chunksOnDisk = () => (existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as { chunks: unknown[]; complete: boolean }) : undefined);
@@ -95,10 +98,12 @@ describe('postgres source', () => {
     expect(atKill.complete).toBe(false);
 
     const second = await spawnWorker(settings.taskQueue, path.join(dir, 'duckdb-tmp'));
-    const result = await withTimeout(handle.result(), 90_000, () => `the run did not complete after the restart:\n${second.output()}`);
+    const status = await withTimeout(waitForDump({ client: h.client, settings }, crash.dataset, 'crash', dumpFinished), 90_000, () => `the dump did not end after the restart:\n${second.output()}`);
+    expect(status).toMatchObject({ state: 'completed', tables: { big: { phase: 'done', chunks: ROWS / 5_000, rows: ROWS } } });
+    const result: DatasetRunResult = await h.client.workflow.getHandle(dumpId).result();
     expect(result.tables[0].status).toBe('completed');
 
-    const childId = tableWorkflowId(crash.dataset, DATE, 'big');
+    const childId = `${dumpId}/big`;
     const attempts = await activityAttempts(h.client, childId);
     expect(attempts.extractSource).toEqual([2]);
     for (const [type, a] of Object.entries(attempts)) if (type !== 'extractSource') expect(a).toEqual([1]);
@@ -119,7 +124,7 @@ describe('postgres source', () => {
     await sigkill(second);
   });
 
-  it('rows deleted and updated at the source come out as D and U for exactly those keys', async () => {
+  it('rows deleted and updated at the source, then a full dump: D and U for exactly those keys', async () => {
     // A column named like the work folder's partition (business_date=D): the file's value must win.
     psql(`CREATE TABLE pgs.small (id integer PRIMARY KEY, v text, business_date date);
       INSERT INTO pgs.small SELECT g, 'v' || g, DATE '1999-12-31' FROM generate_series(1, 10) g;`);
@@ -134,7 +139,8 @@ describe('postgres source', () => {
     });
     expect(tableResult(await runDataset(h, config, DATE), 'small').counts).toEqual({ I: 10, U: 0, D: 0, X: 0, N: 0 });
     psql(`DELETE FROM pgs.small WHERE id IN (2, 3); UPDATE pgs.small SET v = 'new' WHERE id IN (5, 6, 9);`);
-    const day2 = tableResult(await runDataset(h, config, DAY2), 'small');
+    const dump = await runDump(h, config, { requestId: 'day2', businessDate: DAY2 });
+    const day2 = tableResult({ ok: true, result: dump.run! }, 'small');
     expect(day2.counts).toEqual({ I: 0, U: 3, D: 2, X: 0, N: 5 });
     const old = '1999-12-31';
     expect(await readRows(h.engine, day2.historyPath, 'id')).toEqual([

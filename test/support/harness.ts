@@ -20,7 +20,7 @@ import { engineSettings, type TemporalSettings, temporalSettings } from '../../s
 import { lakeTables, withCatalog } from '../../src/warehouse/catalog';
 import { readCommitLog } from '../../src/warehouse/commits';
 import { createWorker } from '../../src/worker';
-import type { DatasetRunResult } from '../../src/workflows';
+import type { DatasetRunResult, DatasetWorkflowInput } from '../../src/workflows';
 
 export interface Harness {
   client: Client;
@@ -67,8 +67,14 @@ export async function startHarness(deps: Partial<ActivityDeps> = {}): Promise<Ha
 
 export type RunOutcome = { ok: true; result: DatasetRunResult } | { ok: false; error: string; type?: string; result?: DatasetRunResult };
 
-export async function runDataset(h: Pick<Harness, 'client' | 'settings'>, config: DatasetConfig, businessDate: string, tables?: string[]): Promise<RunOutcome> {
-  const { handle } = await startDatasetRun(h.client, h.settings, { config, businessDate, tables });
+export async function runDataset(
+  h: Pick<Harness, 'client' | 'settings'>,
+  config: DatasetConfig,
+  businessDate: string,
+  tables?: string[],
+  input: Partial<DatasetWorkflowInput> = {},
+): Promise<RunOutcome> {
+  const { handle } = await startDatasetRun(h.client, h.settings, { ...input, config, businessDate, tables });
   try {
     return { ok: true, result: await handle.result() };
   } catch (err) {

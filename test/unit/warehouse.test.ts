@@ -18,6 +18,7 @@ const commit: CommitRecord = {
   counts: { I: 1, U: 2, D: 3, X: 0, N: 4 },
   currentRows: 7,
   historyRows: 6,
+  watermark: '2024-01-02 10:00:00',
 };
 const tag = (dataset: string, table: string, date: string, keep = 2): CommitTag => ({ cdcflow: 1, dataset, table, date, commit: `${table}-${date}`, keep });
 
@@ -37,7 +38,7 @@ describe('the commit transaction', () => {
       `DELETE FROM ${lake.history} WHERE EFF_START_DATE = DATE '2024-01-02'`,
       `CALL ducklake_add_data_files('lake_1', 'orders__history', '/l/h.parquet', schema => 'shop')`,
       `DELETE FROM ${lake.commits} WHERE business_date = DATE '2024-01-02'`,
-      `INSERT INTO ${lake.commits} VALUES (DATE '2024-01-02', 'c-2', DATE '2024-01-01', 'fp', 'sh', 1, 2, 3, 0, 4, 7, 6)`,
+      `INSERT INTO ${lake.commits} VALUES (DATE '2024-01-02', 'c-2', DATE '2024-01-01', 'fp', 'sh', 1, 2, 3, 0, 4, 7, 6, '2024-01-02 10:00:00')`,
       `DELETE FROM ${lake.head}`,
       `INSERT INTO ${lake.head} VALUES ('c-2', DATE '2024-01-02')`,
     ]);

@@ -1,0 +1,57 @@
+/**
+ * SQL for a keys-only dump, as pure functions: the requested keys typed and hashed as the hash
+ * stage hashes keys, the committed state without them, and the requested keys found nowhere.
+ */
+import type { ColumnSpec, TableConfig } from '../config/types';
+import { hashExpression } from './hashing';
+import { quoteIdent, quoteLiteral } from './sql';
+import { readOwnParquet } from './stage-sql';
+
+type KeyShape = Pick<TableConfig, 'keys'>;
+
+const rawAlias = (i: number) => `k${i + 1}`;
+
+/** The requested keys as text (k1, k2, ...), one row each. */
+function requestedTextSql(t: KeyShape, values: readonly (readonly string[])[]): string {
+  const rows = values.map((v) => `(${v.map(quoteLiteral).join(', ')})`).join(', ');
+  return `(SELECT * FROM (VALUES ${rows}) AS requested(${t.keys.map((_, i) => rawAlias(i)).join(', ')}))`;
+}
+
+/** A requested key's readable name, `(id=5, region=eu)`, from its text. */
+function keyNameSql(keys: readonly ColumnSpec[]): string {
+  return `'(' || concat_ws(', ', ${keys.map((k, i) => `${quoteLiteral(`${k.name}=`)} || ${rawAlias(i)}`).join(', ')}) || ')'`;
+}
+
+/** The first requested key value that does not cast to its column's type: key_name, column. */
+export function uncastKeySql(t: KeyShape, values: readonly (readonly string[])[]): string {
+  const failures = t.keys.map((k, i) => `WHEN TRY_CAST(${rawAlias(i)} AS ${k.type.toUpperCase()}) IS NULL THEN ${quoteLiteral(k.name)}`);
+  return `SELECT ${keyNameSql(t.keys)} AS key_name, CASE ${failures.join(' ')} END AS column_name FROM ${requestedTextSql(t, values)} WHERE CASE ${failures.join(' ')} END IS NOT NULL LIMIT 1`;
+}
+
+/** The requested keys with their readable name and KEY_HASH (as the hash stage computes it). */
+export function requestedKeysSql(t: KeyShape, values: readonly (readonly string[])[]): string {
+  const typed = t.keys.map((k, i) => `CAST(${rawAlias(i)} AS ${k.type.toUpperCase()}) AS ${quoteIdent(k.name)}`);
+  return (
+    `(SELECT key_name, ${hashExpression(t.keys, 'typed')} AS KEY_HASH FROM ` +
+    `(SELECT ${keyNameSql(t.keys)} AS key_name, ${typed.join(', ')} FROM ${requestedTextSql(t, values)}) typed)`
+  );
+}
+
+/** The committed state's data columns, all keys but the requested ones (those come from the source). */
+export function stateWithoutKeysSql(t: Pick<TableConfig, 'keys' | 'columns'>, currentPath: string, requested: string, outPath: string): string {
+  const columns = [...t.keys, ...t.columns].map((c) => `s.${quoteIdent(c.name)}`).join(', ');
+  return (
+    `COPY (SELECT ${columns} FROM ${readOwnParquet(currentPath)} s WHERE s.KEY_HASH NOT IN (SELECT KEY_HASH FROM ${requested})) ` +
+    `TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION lz4_raw)`
+  );
+}
+
+/** Names of requested keys in neither the source's chunks nor the committed state, in request order. */
+export function missingKeysSql(t: KeyShape, requested: string, chunkFiles: readonly string[], currentPath: string | null): string {
+  const sources = [
+    ...(chunkFiles.length ? [`SELECT ${hashExpression(t.keys, 'c')} AS KEY_HASH FROM ${readOwnParquet(chunkFiles)} c`] : []),
+    ...(currentPath ? [`SELECT KEY_HASH FROM ${readOwnParquet(currentPath)}`] : []),
+  ];
+  const found = sources.length ? ` WHERE r.KEY_HASH NOT IN (${sources.join(' UNION ALL ')})` : '';
+  return `SELECT r.key_name FROM ${requested} r${found}`;
+}

@@ -1,0 +1,33 @@
+/**
+ * A dataset run takes its turn from the dataset's queue workflow before any table runs, and
+ * gives it back at the end, so runs and dumps of one dataset never commit at the same time.
+ * Runs the queue starts itself (dumps) already hold the turn.
+ */
+import { CancellationScope, condition, getExternalWorkflowHandle, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { DatasetConfig } from '../config/types';
+import { turnGrantedSignal, turnReleasedSignal } from './backfill';
+import { datasetQueueWorkflowId } from './ids';
+
+const { requestDatasetTurn } = proxyActivities<Pick<Activities, 'requestDatasetTurn'>>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumInterval: '30 seconds' },
+});
+
+export async function withDatasetTurn<T>(config: DatasetConfig, holdsTurn: boolean, work: () => Promise<T>): Promise<T> {
+  // Runs recorded before the queue existed replay without it.
+  if (holdsTurn || !patched('dataset-turn')) return work();
+  let granted = false;
+  setHandler(turnGrantedSignal, () => void (granted = true));
+  const { workflowId, runId } = workflowInfo();
+  await requestDatasetTurn({ dataset: config.dataset, turn: { workflowId, runId, config } });
+  await condition(() => granted);
+  try {
+    return await work();
+  } finally {
+    await CancellationScope.nonCancellable(() =>
+      // The queue also notices a run that ended without this (terminated, say).
+      getExternalWorkflowHandle(datasetQueueWorkflowId(config.dataset)).signal(turnReleasedSignal, { workflowId, runId }).catch(() => undefined),
+    );
+  }
+}

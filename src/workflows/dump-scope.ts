@@ -1,0 +1,44 @@
+/** What a backfill request asks for, checked against the config and turned into a dataset run's input. */
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { DatasetConfig } from '../config/types';
+import type { BackfillRequest, DumpLink } from './backfill';
+import type { DatasetWorkflowInput } from './dataset-workflow';
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** How the request reads in the status, and the date it commits as (today in UTC when not given). */
+export function dumpScope(request: BackfillRequest, now: Date): { description: string; businessDate: string } {
+  const businessDate = request.businessDate ?? now.toISOString().slice(0, 10);
+  if (request.keys) return { description: `${request.keys.rows.length} key(s) of ${request.keys.table}`, businessDate };
+  return { description: request.tables?.length ? `tables ${request.tables.join(', ')}` : 'all tables', businessDate };
+}
+
+function refuse(config: DatasetConfig, message: string): never {
+  throw ApplicationFailure.nonRetryable(`backfill of dataset ${config.dataset}: ${message}`, 'ConfigError');
+}
+
+/** The dump as a `full` dataset run that already holds the dataset's turn. */
+export function dumpRunInput(request: BackfillRequest, config: DatasetConfig, businessDate: string, link: Omit<DumpLink, 'keys'>): DatasetWorkflowInput {
+  if (!DATE.test(businessDate)) refuse(config, `businessDate ${JSON.stringify(businessDate)} is not YYYY-MM-DD`);
+  const names = config.tables.map((t) => t.name);
+  const input: DatasetWorkflowInput = { config, businessDate, mode: 'full', holdsTurn: true, dump: link };
+  if (!request.keys) {
+    const unknown = (request.tables ?? []).filter((t) => !names.includes(t));
+    if (unknown.length) refuse(config, `no table(s) ${unknown.join(', ')} (tables: ${names.join(', ')})`);
+    return { ...input, tables: request.tables?.length ? request.tables : undefined };
+  }
+  const { table: name, rows } = request.keys;
+  const table = config.tables.find((t) => t.name === name) ?? refuse(config, `no table ${name} (tables: ${names.join(', ')})`);
+  if (!table.source.extract) refuse(config, `a keys-only dump reads a database source; table ${name} is read from files`);
+  if (!rows.length) refuse(config, `no keys given for table ${name}`);
+  const keyNames = table.keys.map((k) => k.name);
+  const values = rows.map((row, i) => {
+    const extra = Object.keys(row).filter((c) => !keyNames.includes(c));
+    const missing = keyNames.filter((k) => typeof row[k] !== 'string');
+    if (extra.length || missing.length) {
+      refuse(config, `key ${i + 1} of table ${name} must give exactly the key column(s) ${keyNames.join(', ')} as text (${JSON.stringify(row)})`);
+    }
+    return keyNames.map((k) => row[k]);
+  });
+  return { ...input, tables: [name], dump: { ...link, keys: { table: name, values } } };
+}

@@ -1,0 +1,265 @@
+/**
+ * Dumps through the dataset's queue workflow, against the real Temporal dev server and the
+ * real PostgreSQL cluster: a keys-only dump, a dump requested during a run, pause, resume and
+ * cancel, the same request sent twice, and delta runs by watermark. (The worker killed
+ * mid-dump and the full dump's D and U rows are in postgres-source.test.ts.)
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { startDatasetRun } from '../../src/client/start-run';
+import { signalDatasetQueue } from '../../src/client/dataset-queue';
+import type { DatasetConfig } from '../../src/config/types';
+import { lakeTables, withCatalog } from '../../src/warehouse/catalog';
+import { readCommitLog } from '../../src/warehouse/commits';
+import { tableLayout } from '../../src/warehouse/layout';
+import { cancelSignal, pauseSignal, resumeSignal } from '../../src/workflows/backfill';
+import { backfillWorkflowId, datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
+import { dumpFinished, dumpStatus, queueStatus, requestDump, runDump, waitForDump } from '../support/backfill';
+import { cdcflow } from '../support/cli';
+import { committedDates, datasetFolders, type Harness, readRows, runDataset, startHarness, tableResult } from '../support/harness';
+import { PG_URL_VAR, psql } from '../support/postgres';
+import { sleep, waitForRunningActivity } from '../support/worker-process';
+
+const D1 = '2024-01-01';
+const D2 = '2024-01-02';
+const D3 = '2024-01-03';
+
+let h: Harness;
+// Holds the first write of a run started with `holdNextWrite` until released.
+let writeGate: { arrived: () => void; released: Promise<void> } | undefined;
+const folders = datasetFolders('backfill');
+
+beforeAll(async () => {
+  h = await startHarness({
+    beforeStage: async (stage) => {
+      const gate = writeGate;
+      if (stage !== 'write' || !gate) return;
+      writeGate = undefined;
+      gate.arrived();
+      await gate.released;
+    },
+  });
+  psql('DROP SCHEMA IF EXISTS bf CASCADE; CREATE SCHEMA bf;');
+});
+afterAll(async () => {
+  await h?.stop();
+  folders.removeAll();
+});
+
+/** Holds the next run's write stage: `atWrite` resolves when it is reached, `release` lets it go. */
+function holdNextWrite(): { atWrite: Promise<void>; release: () => void } {
+  let arrived!: () => void;
+  const atWrite = new Promise<void>((resolve) => (arrived = resolve));
+  let release!: () => void;
+  writeGate = { arrived, released: new Promise<void>((resolve) => (release = resolve)) };
+  return { atWrite, release };
+}
+
+/** A PostgreSQL table bf.<name> of `rows` rows (id, v, updated_at) and a dataset reading it. */
+function pgTable(name: string, rows: number, table: object = {}): DatasetConfig {
+  psql(`CREATE TABLE bf.${name} (id integer PRIMARY KEY, v text, updated_at timestamp);
+    INSERT INTO bf.${name} SELECT g, 'v' || g, TIMESTAMP '2024-01-01 00:00:00' + g * INTERVAL '1 second' FROM generate_series(1, ${rows}) g;`);
+  return folders.setup([
+    {
+      name,
+      keys: [{ name: 'id', type: 'integer' }],
+      columns: [
+        { name: 'v', type: 'varchar' },
+        { name: 'updated_at', type: 'timestamp' },
+      ],
+      source: { format: 'postgres', connection: PG_URL_VAR, table: `bf.${name}`, chunkRows: 4 },
+      ...table,
+    },
+  ]).config;
+}
+
+const signal = (config: DatasetConfig, s: typeof pauseSignal | typeof resumeSignal) => signalDatasetQueue(h.client, h.settings.taskQueue, config.dataset, s, []);
+
+/** Holds an ACCESS EXCLUSIVE lock on the table (every read of it waits) until `release`. */
+async function lockTable(qualified: string): Promise<{ release: () => Promise<void> }> {
+  const child: ChildProcess = spawn('psql', [process.env[PG_URL_VAR]!, '-X', '-q', '-c', `BEGIN; LOCK TABLE ${qualified} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT;`], {
+    stdio: 'ignore',
+    env: { ...process.env, PGAPPNAME: 'cdcflow-test-lock' },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  while (psql(`SELECT count(*) FROM pg_locks WHERE relation = '${qualified}'::regclass AND mode = 'AccessExclusiveLock' AND granted`) !== '1') await sleep(20);
+  return {
+    async release() {
+      // Killing psql alone would leave the server session (and its lock) sleeping.
+      psql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'cdcflow-test-lock'`);
+      await exited;
+    },
+  };
+}
+
+describe('backfill', () => {
+  it('a keys-only dump upserts the keys found, deletes the others asked for, touches no other key and names the missing ones', async () => {
+    const config = pgTable('keys', 10);
+    tableResult(await runDataset(h, config, D1), 'keys');
+    psql(`UPDATE bf.keys SET v = 'new' WHERE id IN (2, 5); DELETE FROM bf.keys WHERE id IN (3, 6); INSERT INTO bf.keys VALUES (11, 'v11', NULL), (12, 'v12', NULL);`);
+
+    // 5, 6 and 12 changed too but are not asked for; 99 exists nowhere.
+    const rows = ['2', '3', '11', '99'].map((id) => ({ id }));
+    const { status, run } = await runDump(h, config, { requestId: 'k1', businessDate: D2, keys: { table: 'keys', rows } });
+    expect(status).toMatchObject({ state: 'completed', tables: { keys: { phase: 'done', missingKeys: ['(id=99)'] } } });
+    const result = tableResult({ ok: true, result: run! }, 'keys');
+    expect(result).toMatchObject({ mode: 'full', counts: { I: 1, U: 1, D: 1, X: 0, N: 8 }, missingKeys: ['(id=99)'] });
+    expect(await readRows(h.engine, result.historyPath, 'id', ['KEY_HASH', 'NONKEY_HASH', 'updated_at'])).toEqual([
+      { id: 2, v: 'new', OPERATION: 'U', eff_start_date: D2 },
+      { id: 3, v: 'v3', OPERATION: 'D', eff_start_date: D2 },
+      { id: 11, v: 'v11', OPERATION: 'I', eff_start_date: D2 },
+    ]);
+    const current = await readRows(h.engine, result.currentPath, 'id', ['KEY_HASH', 'NONKEY_HASH', 'updated_at', 'EFF_START_DATE']);
+    expect(current.map((r) => `${r.id}:${r.v}`)).toEqual(['1:v1', '2:new', '4:v4', '5:v5', '6:v6', '7:v7', '8:v8', '9:v9', '10:v10', '11:v11']);
+
+    // Another keys dump on the date already committed: the date's history becomes the net change since D1.
+    const again = await runDump(h, config, { requestId: 'k2', businessDate: D2, keys: { table: 'keys', rows: [{ id: '5' }] } });
+    const amended = tableResult({ ok: true, result: again.run! }, 'keys');
+    expect(amended).toMatchObject({ baseDate: D1, counts: { I: 1, U: 2, D: 1, X: 0, N: 7 }, missingKeys: [] });
+    expect((await readRows(h.engine, amended.historyPath, 'id', ['KEY_HASH', 'NONKEY_HASH', 'updated_at'])).map((r) => `${r.id}:${r.OPERATION}`)).toEqual([
+      '2:U',
+      '3:D',
+      '5:U',
+      '11:I',
+    ]);
+    expect(await committedDates(h.engine, config.warehouse, config.dataset, 'keys')).toEqual([D1, D2]);
+  });
+
+  it('cdcflow backfill sends a keys dump, waits, prints counts and missing keys; --status lists it with its chunks', async () => {
+    const dir = path.dirname(pgTable('clikeys', 6).warehouse);
+    const file = path.join(dir, 'dataset.yaml');
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue, CDCFLOW_SEARCH_ATTRIBUTES: 'off' };
+    writeFileSync(path.join(dir, 'keys.csv'), 'id\n4\n404\n');
+    psql(`UPDATE bf.clikeys SET v = 'new' WHERE id IN (2, 4);`);
+    const out = await cdcflow(['backfill', '--config', file, '--tables', 'clikeys', '--key', 'id=2', '--keys-file', path.join(dir, 'keys.csv'), '--date', D1, '--request-id', 'cli'], env);
+    expect(out).toMatchObject({ code: 0 });
+    expect(out.stdout).toMatch(/^clikeys\s+full\s+2\s+0\s+0\s+0\s+0\s/m);
+    expect(out.stdout).toContain('keys found neither at the source nor in the committed state:\n  clikeys (id=404)\n');
+    const status = await cdcflow(['backfill', '--config', file, '--status'], env);
+    expect(status.stdout).toMatch(/^cli\s+2024-01-01\s+completed\s+3 key\(s\) of clikeys\s+clikeys\s+done\s+1\s+2$/m);
+  });
+
+  it('a dump requested while a run of the dataset is in progress waits for it, then runs', async () => {
+    const config = pgTable('during', 10);
+    const { atWrite, release } = holdNextWrite();
+    const { handle } = await startDatasetRun(h.client, h.settings, { config, businessDate: D1 });
+    await atWrite;
+
+    await requestDump(h, config, { requestId: 'after-run', businessDate: D2 });
+    await waitForDump(h, config.dataset, 'after-run', (d) => d.state === 'queued');
+    await sleep(1500);
+    expect(await queueStatus(h, config.dataset)).toMatchObject({ active: datasetWorkflowId(config.dataset, D1), waiting: ['after-run'] });
+    expect((await dumpStatus(h, config.dataset, 'after-run'))?.state).toBe('queued');
+
+    release();
+    await handle.result();
+    const done = await waitForDump(h, config.dataset, 'after-run', dumpFinished);
+    expect(done.state).toBe('completed');
+    // The run gives its turn back once its tables are done: the dump starts after their commits.
+    const tableClosed = (await h.client.workflow.getHandle(tableWorkflowId(config.dataset, D1, 'during')).describe()).closeTime!;
+    const dumpStarted = (await h.client.workflow.getHandle(done.workflowId).describe()).startTime;
+    expect(dumpStarted.getTime()).toBeGreaterThanOrEqual(tableClosed.getTime());
+    expect(await committedDates(h.engine, config.warehouse, config.dataset, 'during')).toEqual([D1, D2]);
+  });
+
+  it('a run terminated while it holds the turn: the next run of the same date gets the turn and completes', async () => {
+    const config = pgTable('terminated', 5);
+    const { atWrite, release } = holdNextWrite();
+    const first = await startDatasetRun(h.client, h.settings, { config, businessDate: D1 });
+    await atWrite;
+    await first.handle.terminate('abandoned by the test');
+    release();
+    // Same workflow ID, another run: asks for the turn while the terminated one still holds it.
+    const again = await runDataset(h, config, D1);
+    expect(tableResult(again, 'terminated').counts).toMatchObject({ I: 5 });
+  });
+
+  it('pause holds a dump (queued, or running at its next chunk), resume goes on, cancel stops it with nothing committed', async () => {
+    const config = pgTable('pause', 40);
+    const dumpTable = (requestId: string) => `${backfillWorkflowId(config.dataset, requestId)}/pause`;
+
+    // Paused: a dump requested now stays queued; cancelled while queued, it never starts.
+    await signal(config, pauseSignal);
+    await requestDump(h, config, { requestId: 'queued', businessDate: D1 });
+    await sleep(1000);
+    expect(await dumpStatus(h, config.dataset, 'queued')).toMatchObject({ state: 'queued', tables: {} });
+    await signalDatasetQueue(h.client, h.settings.taskQueue, config.dataset, cancelSignal, [{ requestId: 'queued' }]);
+    expect((await waitForDump(h, config.dataset, 'queued', dumpFinished)).state).toBe('cancelled');
+    await expect(h.client.workflow.getHandle(dumpTable('queued')).describe()).rejects.toThrow();
+    await signal(config, resumeSignal);
+
+    /** Starts a dump held at its first read by a table lock, pauses it, and lets it read: it stops at a chunk. */
+    async function pausedMidDump(requestId: string): Promise<number> {
+      const lock = await lockTable('bf.pause');
+      await requestDump(h, config, { requestId, businessDate: D1 });
+      await waitForRunningActivity(h.client, dumpTable(requestId), 'extractSource');
+      await signal(config, pauseSignal);
+      await lock.release();
+      await sleep(1500);
+      const held = (await dumpStatus(h, config.dataset, requestId))!;
+      await sleep(2000);
+      expect(await dumpStatus(h, config.dataset, requestId)).toEqual(held);
+      expect(held.state).toBe('running');
+      const chunks = held.tables.pause?.chunks ?? 0;
+      expect(chunks).toBeLessThan(10);
+      return chunks;
+    }
+
+    await pausedMidDump('paused');
+    await signal(config, resumeSignal);
+    const resumed = await waitForDump(h, config.dataset, 'paused', dumpFinished);
+    expect(resumed).toMatchObject({ state: 'completed', tables: { pause: { phase: 'done', chunks: 10, rows: 40 } } });
+    const layout = tableLayout(config.warehouse, config.dataset, 'pause');
+    const published = () => [readFileSync(layout.current), readFileSync(layout.history(D1))];
+    const before = published();
+
+    psql(`UPDATE bf.pause SET v = 'changed' WHERE id = 1;`);
+    await pausedMidDump('cancelled');
+    await signalDatasetQueue(h.client, h.settings.taskQueue, config.dataset, cancelSignal, [{}]);
+    expect((await waitForDump(h, config.dataset, 'cancelled', dumpFinished)).state).toBe('cancelled');
+    await signal(config, resumeSignal);
+    expect(await committedDates(h.engine, config.warehouse, config.dataset, 'pause')).toEqual([D1]);
+    expect(published()).toEqual(before);
+  });
+
+  it('the same request sent twice is one dump; another request of the same dump commits nothing new', async () => {
+    const config = pgTable('twice', 12);
+    const first = await runDump(h, config, { requestId: 'once', businessDate: D1 });
+    expect(tableResult({ ok: true, result: first.run! }, 'twice').counts).toMatchObject({ I: 12 });
+    const { runId } = await h.client.workflow.getHandle(first.status.workflowId).describe();
+    const layout = tableLayout(config.warehouse, config.dataset, 'twice');
+    const before = [readFileSync(layout.current), readFileSync(layout.history(D1))];
+
+    await requestDump(h, config, { requestId: 'once', businessDate: D1 });
+    await requestDump(h, config, { requestId: 'once', businessDate: D1 });
+    await sleep(1000);
+    const status = await queueStatus(h, config.dataset);
+    expect(status.dumps.filter((d) => d.requestId === 'once')).toHaveLength(1);
+    expect(status.waiting).toEqual([]);
+    expect((await h.client.workflow.getHandle(first.status.workflowId).describe()).runId).toBe(runId);
+
+    const second = await runDump(h, config, { requestId: 'again', businessDate: D1 });
+    expect(tableResult({ ok: true, result: second.run! }, 'twice').counts).toEqual(tableResult({ ok: true, result: first.run! }, 'twice').counts);
+    expect([readFileSync(layout.current), readFileSync(layout.history(D1))]).toEqual(before);
+    expect(await committedDates(h.engine, config.warehouse, config.dataset, 'twice')).toEqual([D1]);
+  });
+
+  it('delta runs by watermark read only the rows changed since the watermark committed with their base', async () => {
+    const config = pgTable('delta', 10, { mode: 'delta', source: { format: 'postgres', connection: PG_URL_VAR, table: 'bf.delta', chunkRows: 4, watermark: { column: 'updated_at' } } });
+    const watermarks = () =>
+      withCatalog(h.engine, config.warehouse, async (s, alias) => (await readCommitLog(s, lakeTables(alias, config.dataset, 'delta'))).map((c) => c.watermark));
+    expect(tableResult(await runDataset(h, config, D1), 'delta').counts).toMatchObject({ I: 10 });
+    expect(await watermarks()).toEqual(['2024-01-01 00:00:10']);
+
+    psql(`UPDATE bf.delta SET v = 'new', updated_at = TIMESTAMP '2024-01-02 08:00:00' WHERE id IN (3, 7);`);
+    // Unchanged rows are not read: a delta reports them as not supplied (X), not unchanged (N).
+    expect(tableResult(await runDataset(h, config, D2), 'delta').counts).toEqual({ I: 0, U: 2, D: 0, X: 8, N: 0 });
+    expect(await watermarks()).toEqual(['2024-01-01 00:00:10', '2024-01-02 08:00:00']);
+
+    // Running D2 again reads from D1's watermark (its base's), so it gives the same result.
+    psql(`INSERT INTO bf.delta VALUES (11, 'v11', TIMESTAMP '2024-01-03 09:00:00');`);
+    expect(tableResult(await runDataset(h, config, D3), 'delta').counts).toEqual({ I: 1, U: 0, D: 0, X: 10, N: 0 });
+    expect(tableResult(await runDataset(h, config, D3), 'delta').counts).toEqual({ I: 1, U: 0, D: 0, X: 10, N: 0 });
+  });
+});

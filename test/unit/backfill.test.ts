@@ -1,0 +1,95 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { parseKeyOption, readKeysFile } from '../../src/client/backfill-keys';
+import type { DatasetConfig, TableConfig } from '../../src/config/types';
+import { missingKeysSql, requestedKeysSql, stateWithoutKeysSql, uncastKeySql } from '../../src/engine/key-scope-sql';
+import { chunkQuerySql, type SourceColumn } from '../../src/sources/postgres-sql';
+import { dumpRunInput, dumpScope } from '../../src/workflows/dump-scope';
+
+const hostile = `k"; DROP TABLE x; --`;
+const table = {
+  dataset: 'shop',
+  name: 'orders',
+  keys: [
+    { name: 'region', type: 'varchar' },
+    { name: 'id', type: 'integer' },
+  ],
+  columns: [{ name: 'v', type: 'varchar' }],
+  source: { format: 'postgres', extract: true },
+} as unknown as TableConfig;
+const config = { dataset: 'shop', tables: [table, { ...table, name: 'files', source: { format: 'csv', extract: false } }] } as unknown as DatasetConfig;
+const link = { queueWorkflowId: 'cdcflow/shop', requestId: 'r1' };
+
+describe('keys-only dumps', () => {
+  it('push the requested keys down to PostgreSQL as untyped, quoted literals', () => {
+    const keys: SourceColumn[] = [{ name: 'id', type: 'integer', sourceName: hostile }];
+    const source = { table: { schema: 'public', name: 'orders' }, query: null, chunkRows: 10, watermark: null };
+    expect(chunkQuerySql(source, keys, keys, { after: ['3'], since: null, keys: [['3'], ["5' OR '1'='1"]] })).toBe(
+      `SELECT "k""; DROP TABLE x; --" AS c1 FROM "public"."orders" WHERE ("k""; DROP TABLE x; --") IN (('3'), ('5'' OR ''1''=''1')) ` +
+        `AND ("k""; DROP TABLE x; --") > ('3') ORDER BY "k""; DROP TABLE x; --" FETCH FIRST 10 ROWS WITH TIES`,
+    );
+  });
+
+  it('type and hash the requested keys like the hash stage, and name them by their text', () => {
+    const t = { keys: [{ name: hostile, type: 'integer' }] };
+    const raw = `(SELECT * FROM (VALUES ('7'), ('x''y')) AS requested(k1))`;
+    const name = `'(' || concat_ws(', ', 'k"; DROP TABLE x; --=' || k1) || ')'`;
+    expect(uncastKeySql(t, [['7'], ["x'y"]])).toBe(
+      `SELECT ${name} AS key_name, CASE WHEN TRY_CAST(k1 AS INTEGER) IS NULL THEN 'k"; DROP TABLE x; --' END AS column_name FROM ${raw} ` +
+        `WHERE CASE WHEN TRY_CAST(k1 AS INTEGER) IS NULL THEN 'k"; DROP TABLE x; --' END IS NOT NULL LIMIT 1`,
+    );
+    const requested = requestedKeysSql(t, [['7'], ["x'y"]]);
+    expect(requested).toBe(
+      `(SELECT key_name, CAST(md5(CASE WHEN typed."k""; DROP TABLE x; --" IS NULL THEN 'N' ELSE 'V' || strlen(CAST(typed."k""; DROP TABLE x; --" AS VARCHAR)) || ':' || ` +
+        `CAST(typed."k""; DROP TABLE x; --" AS VARCHAR) END) AS UUID) AS KEY_HASH FROM (SELECT ${name} AS key_name, CAST(k1 AS INTEGER) AS "k""; DROP TABLE x; --" FROM ${raw}) typed)`,
+    );
+    expect(stateWithoutKeysSql({ keys: t.keys, columns: [{ name: 'v', type: 'varchar' }] }, "/w/it's/current.parquet", 'R', '/o.parquet')).toBe(
+      `COPY (SELECT s."k""; DROP TABLE x; --", s."v" FROM read_parquet('/w/it''s/current.parquet', hive_partitioning = false) s WHERE s.KEY_HASH NOT IN (SELECT KEY_HASH FROM R)) ` +
+        `TO '/o.parquet' (FORMAT parquet, COMPRESSION lz4_raw)`,
+    );
+    expect(missingKeysSql({ keys: [{ name: 'id', type: 'varchar' }] }, 'R', ['/c1.parquet'], null)).toBe(
+      `SELECT r.key_name FROM R r WHERE r.KEY_HASH NOT IN (SELECT CAST(md5(CASE WHEN c."id" IS NULL THEN 'N' ELSE 'V' || strlen(c."id") || ':' || c."id" END) AS UUID) AS KEY_HASH ` +
+        `FROM read_parquet(['/c1.parquet'], hive_partitioning = false) c)`,
+    );
+    expect(missingKeysSql(t, 'R', [], null)).toBe('SELECT r.key_name FROM R r');
+  });
+
+  it('read keys from --key options and a CSV file naming the key columns, refusing anything else', () => {
+    expect(parseKeyOption('id=5,region=eu=1', table)).toEqual({ id: '5', region: 'eu=1' });
+    expect(() => parseKeyOption('id=5', table)).toThrow('--key id=5: the key of orders is region, id');
+    expect(() => parseKeyOption('id=5,region=eu,x=1', table)).toThrow('not key columns: x');
+    expect(() => parseKeyOption('id5', table)).toThrow('expected column=value pairs');
+    const dir = mkdtempSync(path.join(tmpdir(), 'cdcflow-keys-'));
+    try {
+      const file = path.join(dir, 'keys.csv');
+      writeFileSync(file, 'id,region\n5,"eu, ""west"""\n\n6,us\n');
+      expect(readKeysFile(file, table)).toEqual([
+        { id: '5', region: 'eu, "west"' },
+        { id: '6', region: 'us' },
+      ]);
+      writeFileSync(file, 'id,region\n5,eu\n6\n');
+      expect(() => readKeysFile(file, table)).toThrow(`keys file ${file} line 3: 1 field(s), the header has 2`);
+      writeFileSync(file, 'id\n5\n');
+      expect(() => readKeysFile(file, table)).toThrow(`keys file ${file} line 2: the key of orders is region, id`);
+      writeFileSync(file, 'id,region\n');
+      expect(() => readKeysFile(file, table)).toThrow('holds no key');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a request becomes a full run holding the turn; unknown tables, file tables and partial keys are refused by name', () => {
+    expect(dumpScope({ requestId: 'r' }, new Date('2024-03-04T23:00:00Z'))).toEqual({ description: 'all tables', businessDate: '2024-03-04' });
+    expect(dumpScope({ requestId: 'r', tables: ['orders'], businessDate: '2024-01-01' }, new Date())).toEqual({ description: 'tables orders', businessDate: '2024-01-01' });
+    expect(dumpRunInput({ requestId: 'r' }, config, '2024-01-01', link)).toEqual({ config, businessDate: '2024-01-01', mode: 'full', holdsTurn: true, dump: link, tables: undefined });
+    const keys = { table: 'orders', rows: [{ id: '5', region: 'eu' }] };
+    expect(dumpRunInput({ requestId: 'r', keys }, config, '2024-01-01', link)).toMatchObject({ tables: ['orders'], dump: { ...link, keys: { table: 'orders', values: [['eu', '5']] } } });
+    expect(() => dumpRunInput({ requestId: 'r', tables: ['nope'] }, config, '2024-01-01', link)).toThrow('backfill of dataset shop: no table(s) nope (tables: orders, files)');
+    expect(() => dumpRunInput({ requestId: 'r' }, config, '2024-1-1', link)).toThrow('is not YYYY-MM-DD');
+    expect(() => dumpRunInput({ requestId: 'r', keys: { ...keys, table: 'files' } }, config, '2024-01-01', link)).toThrow('table files is read from files');
+    expect(() => dumpRunInput({ requestId: 'r', keys: { table: 'orders', rows: [{ id: '5' }] } }, config, '2024-01-01', link)).toThrow(
+      'key 1 of table orders must give exactly the key column(s) region, id as text ({"id":"5"})',
+    );
+  });
+});
