@@ -6,12 +6,11 @@
  *
  * Each test has its own temp folder (config, sources, warehouse) and its own dataset name.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { StageName } from '../../src/activities/stage-runner';
 import type { DatasetConfig } from '../../src/config/types';
-import type { TableOutcome } from '../../src/workflows';
-import { datasetFolders, type Harness, readRows, type RunOutcome, runDataset, startHarness, tableResult } from '../support/harness';
+import { datasetFolders, failedTable, type Harness, readRows, runDataset, startHarness, succeeded, tableResult, writeLines } from '../support/harness';
 
 const DAY1 = '2024-01-01';
 const DAY2 = '2024-01-02';
@@ -33,11 +32,6 @@ describe('change detection', () => {
   });
 
 
-  /** Writes text lines as a file (creating folders), exactly as given. */
-  function writeLines(file: string, lines: string[]): void {
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, `${lines.join('\n')}\n`);
-  }
 
   const csvTable = (name: string, keys: object[], columns: object[], more: object = {}) => ({
     name,
@@ -52,16 +46,7 @@ describe('change detection', () => {
   const historyOf = (config: DatasetConfig, table: string, date: string) =>
     path.join(tableRoot(config, table), 'history', `eff_start_date=${date}`, 'data.parquet');
 
-  function failedTable(outcome: RunOutcome, table: string): string {
-    const t = outcome.result?.tables.find((o) => o.table === table);
-    if (!t || t.status !== 'failed') throw new Error(`table ${table} did not fail: ${JSON.stringify(outcome)}`);
-    return (t as Extract<TableOutcome, { status: 'failed' }>).error;
-  }
 
-  const ok = (outcome: RunOutcome): RunOutcome => {
-    if (!outcome.ok) throw new Error(`run failed: ${outcome.error}`);
-    return outcome;
-  };
 
   it('delta mode: absent keys become X (values and date kept, not in history), changed U, new I', async () => {
     const { dir, config } = setup([csvTable('t', [{ name: 'id', type: 'integer' }], [{ name: 'v', type: 'varchar' }], { mode: 'delta' })]);
@@ -70,9 +55,9 @@ describe('change detection', () => {
     writeLines(path.join(dir, 't', `${DAY2}.csv`), ['id,v', '1,a', '2,B', '5,e']);
     writeLines(path.join(dir, 't', `${DAY3}.csv`), ['id,v', '3,c', '4,D']);
 
-    expect(tableResult(ok(await runDataset(h, config, DAY1)), 't').counts).toEqual({ I: 4, U: 0, D: 0, X: 0, N: 0 });
+    expect(tableResult(succeeded(await runDataset(h, config, DAY1)), 't').counts).toEqual({ I: 4, U: 0, D: 0, X: 0, N: 0 });
 
-    const day2 = tableResult(ok(await runDataset(h, config, DAY2)), 't');
+    const day2 = tableResult(succeeded(await runDataset(h, config, DAY2)), 't');
     expect(day2.counts).toEqual({ I: 1, U: 1, D: 0, X: 2, N: 1 });
     expect(day2.currentRows).toBe(5);
     expect(day2.historyRows).toBe(2);
@@ -89,7 +74,7 @@ describe('change detection', () => {
     ]);
 
     // Day 3: X rows that come back unchanged are N with their first date; X rows stay X across days.
-    const day3 = tableResult(ok(await runDataset(h, config, DAY3)), 't');
+    const day3 = tableResult(succeeded(await runDataset(h, config, DAY3)), 't');
     expect(day3.counts).toEqual({ I: 0, U: 1, D: 0, X: 3, N: 1 });
     expect(await readRows(h.engine, currentOf(config, 't'), 'id')).toEqual([
       { id: 1, v: 'a', OPERATION: 'X', EFF_START_DATE: DAY1 },
@@ -120,8 +105,8 @@ describe('change detection', () => {
     writeLines(path.join(dir, 't', `${DAY1}.csv`), ['id,name,score,updated_at', '1,ann,10,t1', '2,bob,20,t1', '3,cy,30,t1']);
     writeLines(path.join(dir, 't', `${DAY2}.csv`), ['id,name,score,updated_at', '1,ann,10,t2', '2,bob,21,t2', '3,cy,30,t1']);
 
-    expect(tableResult(ok(await runDataset(h, config, DAY1)), 't').counts).toEqual({ I: 3, U: 0, D: 0, X: 0, N: 0 });
-    const day2 = tableResult(ok(await runDataset(h, config, DAY2)), 't');
+    expect(tableResult(succeeded(await runDataset(h, config, DAY1)), 't').counts).toEqual({ I: 3, U: 0, D: 0, X: 0, N: 0 });
+    const day2 = tableResult(succeeded(await runDataset(h, config, DAY2)), 't');
     expect(day2.counts).toEqual({ I: 0, U: 1, D: 0, X: 0, N: 2 });
     expect(await readRows(h.engine, currentOf(config, 't'), 'id')).toEqual([
       { id: 1, name: 'ann', score: 10, updated_at: 't2', OPERATION: 'N', EFF_START_DATE: DAY1 },
@@ -134,7 +119,7 @@ describe('change detection', () => {
 
     // A later delete carries the last values the source sent, ignored ones included.
     writeLines(path.join(dir, 't', `${DAY3}.csv`), ['id,name,score,updated_at', '2,bob,21,t2', '3,cy,30,t1']);
-    ok(await runDataset(h, config, DAY3));
+    succeeded(await runDataset(h, config, DAY3));
     expect(await readRows(h.engine, historyOf(config, 't', DAY3), 'id')).toEqual([
       { id: 1, name: 'ann', score: 10, updated_at: 't2', OPERATION: 'D', eff_start_date: DAY3 },
     ]);
@@ -172,8 +157,8 @@ describe('change detection', () => {
       '1,2a,2024-01-01,x6',
     ]);
 
-    expect(tableResult(ok(await runDataset(h, config, DAY1)), 't').counts).toEqual({ I: 6, U: 0, D: 0, X: 0, N: 0 });
-    const day2 = tableResult(ok(await runDataset(h, config, DAY2)), 't');
+    expect(tableResult(succeeded(await runDataset(h, config, DAY1)), 't').counts).toEqual({ I: 6, U: 0, D: 0, X: 0, N: 0 });
+    const day2 = tableResult(succeeded(await runDataset(h, config, DAY2)), 't');
     expect(day2.counts).toEqual({ I: 1, U: 1, D: 1, X: 0, N: 4 });
     expect(day2.currentRows).toBe(6);
     expect(await readRows(h.engine, currentOf(config, 't'), 'id, code, valid_from')).toEqual([
@@ -233,12 +218,12 @@ describe('change detection', () => {
       '9,\\N,p,q,1', // '' -> NULL: U
     ]);
 
-    expect(tableResult(ok(await runDataset(h, config, DAY1)), 't').counts).toEqual({ I: 9, U: 0, D: 0, X: 0, N: 0 });
+    expect(tableResult(succeeded(await runDataset(h, config, DAY1)), 't').counts).toEqual({ I: 9, U: 0, D: 0, X: 0, N: 0 });
     const day1 = await readRows(h.engine, currentOf(config, 't'), 'k');
     expect(day1.map((r) => r.v)).toEqual([null, 'x', null, 'NULL', null, 'NULL', 'z', 'z', '']);
     expect(day1[7].n).toBeNull();
 
-    const day2 = tableResult(ok(await runDataset(h, config, DAY2)), 't');
+    const day2 = tableResult(succeeded(await runDataset(h, config, DAY2)), 't');
     expect(day2.counts).toEqual({ I: 0, U: 7, D: 0, X: 0, N: 2 });
     const rows = await readRows(h.engine, currentOf(config, 't'), 'k');
     expect(rows.map((r) => [r.k, r.v, r.a, r.b, r.n, r.OPERATION])).toEqual([
@@ -286,7 +271,7 @@ describe('change detection', () => {
       '3,y,0,0,2.5,3,true,2000-01-01,2000-01-01 00:00:00', // double 2.50 -> 2.5, decimal 3.00 -> 3: N
     ]);
 
-    expect(tableResult(ok(await runDataset(h, config, DAY1)), 't').counts).toEqual({ I: 3, U: 0, D: 0, X: 0, N: 0 });
+    expect(tableResult(succeeded(await runDataset(h, config, DAY1)), 't').counts).toEqual({ I: 3, U: 0, D: 0, X: 0, N: 0 });
     const current = currentOf(config, 't');
     const types = await h.engine.withSession((s) =>
       s.rows<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet('${current}')`),
@@ -338,7 +323,7 @@ describe('change detection', () => {
       'NONKEY_HASH UUID',
     ]);
 
-    const day2 = tableResult(ok(await runDataset(h, config, DAY2)), 't');
+    const day2 = tableResult(succeeded(await runDataset(h, config, DAY2)), 't');
     expect(day2.counts).toEqual({ I: 0, U: 1, D: 0, X: 0, N: 2 });
     const after = await readRows(h.engine, current, 'id');
     expect(after.map((r) => [r.id, r.m, r.OPERATION, r.EFF_START_DATE])).toEqual([
@@ -359,7 +344,7 @@ describe('change detection', () => {
     const bad = path.join(dir, 'orders', `${DAY2}.csv`);
     writeLines(bad, ['id,qty,note', '1,5,a', '2,6,b', '3,seven,c', '4,8,d']);
 
-    ok(await runDataset(h, config, DAY1));
+    succeeded(await runDataset(h, config, DAY1));
     const current = currentOf(config, 'orders');
     const before = readFileSync(current);
 
@@ -389,7 +374,7 @@ describe('change detection', () => {
 
     // Once the data is fixed, the same date runs against day 1.
     writeLines(bad, ['id,qty,note', '1,5,a', '2,6,b', '3,7,c']);
-    const fixed = tableResult(ok(await runDataset(h, config, DAY2)), 'orders');
+    const fixed = tableResult(succeeded(await runDataset(h, config, DAY2)), 'orders');
     expect(fixed.counts).toEqual({ I: 1, U: 0, D: 0, X: 0, N: 2 });
     expect(fixed.baseDate).toBe(DAY1);
   });
@@ -402,7 +387,7 @@ describe('change detection', () => {
       ], [{ name: 'v', type: 'varchar' }]),
     ]);
     writeLines(path.join(dir, 't', `${DAY1}.csv`), ['id,code,v', '1,a,x', '2,b,y']);
-    ok(await runDataset(h, config, DAY1));
+    succeeded(await runDataset(h, config, DAY1));
     const current = currentOf(config, 't');
     const before = readFileSync(current);
     const day2 = path.join(dir, 't', `${DAY2}.csv`);
@@ -512,7 +497,7 @@ describe('change detection', () => {
     writeLines(path.join(dir, 'a', `${DAY1}.csv`), ['id', '1', '2']);
     writeLines(path.join(dir, 'b', `${DAY1}.csv`), ['id', '1']);
 
-    const out = ok(await runDataset(h, config, DAY1, ['a']));
+    const out = succeeded(await runDataset(h, config, DAY1, ['a']));
     expect(out.result?.tables.map((t) => t.table)).toEqual(['a']);
     expect(tableResult(out, 'a').counts).toEqual({ I: 2, U: 0, D: 0, X: 0, N: 0 });
     expect(existsSync(currentOf(config, 'a'))).toBe(true);
@@ -559,11 +544,11 @@ describe('change detection', () => {
       );
     });
 
-    const day1 = ok(await runDataset(h, config, DAY1));
+    const day1 = succeeded(await runDataset(h, config, DAY1));
     expect(tableResult(day1, 'j').counts).toEqual({ I: 2, U: 0, D: 0, X: 0, N: 0 });
     expect(tableResult(day1, 'p').counts).toEqual({ I: 2, U: 0, D: 0, X: 0, N: 0 });
 
-    const day2 = ok(await runDataset(h, config, DAY2));
+    const day2 = succeeded(await runDataset(h, config, DAY2));
     expect(tableResult(day2, 'j').counts).toEqual({ I: 1, U: 0, D: 1, X: 0, N: 1 });
     expect(tableResult(day2, 'p').counts).toEqual({ I: 0, U: 1, D: 0, X: 0, N: 1 });
     expect(await readRows(h.engine, currentOf(config, 'j'), 'id')).toEqual([

@@ -2,13 +2,12 @@
  * Change-record tables (mode: changes) through the real workflow: the employees worked example,
  * re-delivered and out-of-order batches, re-runs, Debezium change events, and bad events.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig } from '../../src/config/load';
 import type { DatasetConfig } from '../../src/config/types';
 import { generateChanges } from '../../src/generator/generate-changes';
-import type { TableOutcome } from '../../src/workflows';
-import { datasetFolders, type Harness, readRows, renameDataset, type RunOutcome, runDataset, startHarness, tableResult, tempDir, uniqueDataset } from '../support/harness';
+import { datasetFolders, failedTable, type Harness, readRows, renameDataset, runDataset, startHarness, succeeded, tableResult, tempDir, uniqueDataset, writeLines } from '../support/harness';
 
 const DAY1 = '2024-01-01';
 const DAY2 = '2024-01-02';
@@ -27,21 +26,8 @@ describe('change-record tables', () => {
     folders.removeAll();
   });
 
-  function writeLines(file: string, lines: string[]): void {
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, `${lines.join('\n')}\n`);
-  }
 
-  const ok = (outcome: RunOutcome): RunOutcome => {
-    if (!outcome.ok) throw new Error(`run failed: ${outcome.error}`);
-    return outcome;
-  };
 
-  function failedTable(outcome: RunOutcome, table: string): string {
-    const t = outcome.result?.tables.find((o) => o.table === table);
-    if (!t || t.status !== 'failed') throw new Error(`table ${table} did not fail: ${JSON.stringify(outcome)}`);
-    return (t as Extract<TableOutcome, { status: 'failed' }>).error;
-  }
 
   const tableRoot = (config: DatasetConfig, table: string) => path.join(config.warehouse, config.dataset, table);
   const current = (config: DatasetConfig, table: string) => readRows(h.engine, path.join(tableRoot(config, table), 'current.parquet'), 'id');
@@ -73,9 +59,9 @@ describe('change-record tables', () => {
       'U,7,2,Bob,210',
       'I,8,3,Cid,300',
     ]);
-    expect(tableResult(ok(await runDataset(h, config, DAY1)), 'employees').counts).toEqual({ I: 2, U: 0, D: 0, X: 0, N: 0 });
+    expect(tableResult(succeeded(await runDataset(h, config, DAY1)), 'employees').counts).toEqual({ I: 2, U: 0, D: 0, X: 0, N: 0 });
 
-    const day2 = tableResult(ok(await runDataset(h, config, DAY2)), 'employees');
+    const day2 = tableResult(succeeded(await runDataset(h, config, DAY2)), 'employees');
     expect(day2.counts).toEqual({ I: 2, U: 0, D: 1, X: 1, N: 0 });
     expect(day2.changes).toEqual({ events: 6, inserts: 2, updates: 3, deletes: 1, duplicates: 0, stale: 0 });
     expect(await current(config, 'employees')).toEqual([
@@ -94,7 +80,7 @@ describe('change-record tables', () => {
     const root = tableRoot(config, 'employees');
     const bytes = () => [readFileSync(path.join(root, 'current.parquet')), readFileSync(path.join(root, 'history', `eff_start_date=${DAY2}`, 'data.parquet'))];
     const before = bytes();
-    const again = tableResult(ok(await runDataset(h, config, DAY2)), 'employees');
+    const again = tableResult(succeeded(await runDataset(h, config, DAY2)), 'employees');
     expect(again.counts).toEqual(day2.counts);
     expect(again.changes).toEqual(day2.changes);
     expect(bytes()).toEqual(before);
@@ -109,7 +95,7 @@ describe('change-record tables', () => {
       );
     await parquet('a.parquet', `('I', 1::BIGINT, 1, 'Ann', 100), ('I', 2::BIGINT, 2, 'Bob', 200)`);
     await parquet('b.parquet', `('D', 3::BIGINT, 1, NULL, NULL), ('U', 4::BIGINT, 2, 'Bob', 250)`);
-    const day1 = tableResult(ok(await runDataset(h, config, DAY1)), 'employees');
+    const day1 = tableResult(succeeded(await runDataset(h, config, DAY1)), 'employees');
     expect(day1.counts).toEqual({ I: 1, U: 0, D: 0, X: 0, N: 0 });
     expect(await current(config, 'employees')).toEqual([{ id: 2, name: 'Bob', salary: 250, OPERATION: 'I', EFF_START_DATE: DAY1 }]);
 
@@ -129,11 +115,11 @@ describe('change-record tables', () => {
     // A genuinely new event for a deleted key re-inserts it.
     writeLines(path.join(dir, 'employees', `${DAY4}.csv`), ['op,seq,id,name,salary', 'I,20,1,Ann II,500']);
 
-    ok(await runDataset(h, config, DAY1));
-    const day2 = tableResult(ok(await runDataset(h, config, DAY2)), 'employees');
+    succeeded(await runDataset(h, config, DAY1));
+    const day2 = tableResult(succeeded(await runDataset(h, config, DAY2)), 'employees');
     expect(day2.counts).toEqual({ I: 0, U: 1, D: 1, X: 0, N: 1 });
 
-    const day3 = tableResult(ok(await runDataset(h, config, DAY3)), 'employees');
+    const day3 = tableResult(succeeded(await runDataset(h, config, DAY3)), 'employees');
     expect(day3.counts).toEqual({ I: 0, U: 0, D: 0, X: 2, N: 0 });
     expect(day3.changes).toEqual({ events: 6, inserts: 3, updates: 3, deletes: 0, duplicates: 1, stale: 6 });
     expect(day3.historyRows).toBe(0);
@@ -142,7 +128,7 @@ describe('change-record tables', () => {
       { id: 3, name: 'Cid', salary: 300, OPERATION: 'X', EFF_START_DATE: DAY1 },
     ]);
 
-    const day4 = tableResult(ok(await runDataset(h, config, DAY4)), 'employees');
+    const day4 = tableResult(succeeded(await runDataset(h, config, DAY4)), 'employees');
     expect(day4.counts).toEqual({ I: 1, U: 0, D: 0, X: 2, N: 0 });
     expect((await current(config, 'employees')).map((r) => r.name)).toEqual(['Ann II', 'Bob', 'Cid']);
   });
@@ -152,11 +138,11 @@ describe('change-record tables', () => {
     writeLines(path.join(dir, 'employees', `${DAY1}.csv`), ['op,seq,id,name,salary', 'I,1,1,Ann,100', 'D,2,1,,']);
     writeLines(path.join(dir, 'employees', `${DAY2}.csv`), ['op,seq,id,name,salary', 'U,1,1,Ann,100']);
     writeLines(path.join(dir, 'employees', `${DAY3}.csv`), ['op,seq,id,name,salary', 'U,1,1,Ann,100']);
-    expect(tableResult(ok(await runDataset(h, config, DAY1)), 'employees').counts).toEqual({ I: 0, U: 0, D: 0, X: 0, N: 0 });
+    expect(tableResult(succeeded(await runDataset(h, config, DAY1)), 'employees').counts).toEqual({ I: 0, U: 0, D: 0, X: 0, N: 0 });
     // Day 2: the tombstone of day 1 is one day old, still kept: the late update is stale.
-    expect(tableResult(ok(await runDataset(h, config, DAY2)), 'employees').changes?.stale).toBe(1);
+    expect(tableResult(succeeded(await runDataset(h, config, DAY2)), 'employees').changes?.stale).toBe(1);
     // Day 2's commit dropped it (older than one day by then): the same late update inserts.
-    const day3 = tableResult(ok(await runDataset(h, config, DAY3)), 'employees');
+    const day3 = tableResult(succeeded(await runDataset(h, config, DAY3)), 'employees');
     expect(day3.counts.I).toBe(1);
     expect(day3.changes?.stale).toBe(0);
   });
@@ -244,7 +230,7 @@ describe('change-record tables', () => {
       debezium('d', 500, { before: { id: 1004 } }, false),
     ]);
 
-    const day1 = tableResult(ok(await runDataset(h, config, DAY1)), 'customers');
+    const day1 = tableResult(succeeded(await runDataset(h, config, DAY1)), 'customers');
     expect(day1.counts).toEqual({ I: 3, U: 0, D: 0, X: 0, N: 0 });
     expect(day1.changes).toEqual({ events: 8, inserts: 4, updates: 3, deletes: 1, duplicates: 0, stale: 0 });
     expect(await current(config, 'customers')).toEqual([
@@ -253,7 +239,7 @@ describe('change-record tables', () => {
       { id: 1004, email: 'anne@acme.com', created: DAY1, updated_at: '2024-01-01 10:00:00', OPERATION: 'I', EFF_START_DATE: DAY1 },
     ]);
 
-    const day2 = tableResult(ok(await runDataset(h, config, DAY2)), 'customers');
+    const day2 = tableResult(succeeded(await runDataset(h, config, DAY2)), 'customers');
     expect(day2.counts).toEqual({ I: 0, U: 0, D: 1, X: 2, N: 0 });
     expect(day2.changes).toMatchObject({ events: 3, stale: 2 });
     expect((await current(config, 'customers')).map((r) => r.id)).toEqual([1001, 1003]);
@@ -299,8 +285,8 @@ describe('change-record tables', () => {
     const dataset = uniqueDataset('chggen');
     const at = (day: string) => renameDataset(loadConfig(gen.files.config, { inputDir: path.join(out, day) }), dataset);
     try {
-      expect(tableResult(ok(await runDataset(h, at('day1'), gen.dates[0])), 'events').counts).toEqual({ I: 3000, U: 0, D: 0, X: 0, N: 0 });
-      const day2 = tableResult(ok(await runDataset(h, at('day2'), gen.dates[1])), 'events');
+      expect(tableResult(succeeded(await runDataset(h, at('day1'), gen.dates[0])), 'events').counts).toEqual({ I: 3000, U: 0, D: 0, X: 0, N: 0 });
+      const day2 = tableResult(succeeded(await runDataset(h, at('day2'), gen.dates[1])), 'events');
       expect(day2.counts).toEqual(gen.expected.counts);
       expect(day2.changes).toEqual(gen.expected.changes);
     } finally {

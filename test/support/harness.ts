@@ -3,7 +3,7 @@
  * against the real Temporal dev server started by global-setup, with a real DuckDB engine.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
@@ -20,7 +20,7 @@ import { engineSettings, type TemporalSettings, temporalSettings } from '../../s
 import { lakeTables, withCatalog } from '../../src/warehouse/catalog';
 import { readCommitLog } from '../../src/warehouse/commits';
 import { createWorker } from '../../src/worker';
-import type { DatasetRunResult, DatasetWorkflowInput } from '../../src/workflows';
+import type { DatasetRunResult, DatasetWorkflowInput, TableOutcome } from '../../src/workflows';
 
 export interface Harness {
   client: Client;
@@ -87,6 +87,25 @@ export async function runDataset(
 }
 
 /** The completed result of one table, or a test failure that says what happened instead. */
+/** The run, which must have succeeded. */
+export function succeeded(outcome: RunOutcome): RunOutcome {
+  if (!outcome.ok) throw new Error(`run failed: ${outcome.error}`);
+  return outcome;
+}
+
+/** The error of `table`, which must have failed in the run. */
+export function failedTable(outcome: RunOutcome, table: string): string {
+  const t = outcome.result?.tables.find((o) => o.table === table);
+  if (!t || t.status !== 'failed') throw new Error(`table ${table} did not fail: ${JSON.stringify(outcome)}`);
+  return (t as Extract<TableOutcome, { status: 'failed' }>).error;
+}
+
+/** Writes text lines as a file (creating folders), exactly as given. */
+export function writeLines(file: string, lines: string[]): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${lines.join('\n')}\n`);
+}
+
 export function tableResult(outcome: RunOutcome, table: string) {
   const t = outcome.result?.tables.find((o) => o.table === table);
   if (!t || t.status !== 'completed') {
