@@ -14,17 +14,14 @@ import type { Engine } from '../src/engine/duckdb';
 import { generateChanges } from '../src/generator/generate-changes';
 import type { TemporalSettings } from '../src/settings';
 import { tableWorkflowId } from '../src/workflows/ids';
+import { mb, sampleMemory, stageSeconds } from './measure';
 import { plainChangesApply } from './plain-changes';
 
 export interface ChangeBenchDeps {
   client: Client;
   settings: TemporalSettings;
   engine: Engine;
-  sampleMemory: () => { peak: { rss: number; heap: number }; stop: () => void };
-  stageSeconds: (workflowId: string) => Promise<Record<string, number>>;
 }
-
-const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 export async function changeRecordsBench(deps: ChangeBenchDeps, rows: number, dir: string): Promise<void> {
   const touched = Math.floor(rows / 2);
@@ -33,7 +30,7 @@ export async function changeRecordsBench(deps: ChangeBenchDeps, rows: number, di
   const data = await generateChanges({ outDir: path.join(dir, 'data'), initial: rows, events: rows, touched, seed: 1 });
   process.stdout.write(`generated in ${((performance.now() - t) / 1000).toFixed(1)} s (day 2: ${data.expected.changes.events.toLocaleString('en')} lines)\n`);
 
-  const memory = deps.sampleMemory();
+  const memory = sampleMemory();
   let day2Seconds = 0;
   for (const [i, day] of (['day1', 'day2'] as const).entries()) {
     const config = loadConfig(data.files.config, { inputDir: path.join(dir, 'data', day) });
@@ -46,7 +43,7 @@ export async function changeRecordsBench(deps: ChangeBenchDeps, rows: number, di
     const seconds = (performance.now() - t) / 1000;
     const table = result.tables[0];
     if (table.status !== 'completed') throw new Error(`change-record bench run failed: ${JSON.stringify(table)}`);
-    const stages = await deps.stageSeconds(tableWorkflowId(config.dataset, date, table.table));
+    const stages = await stageSeconds(deps.client, tableWorkflowId(config.dataset, date, table.table));
     const events = i === 0 ? rows : data.expected.changes.events;
     const c = table.result.counts;
     const e = table.result.changes;

@@ -12,6 +12,7 @@ import { startDatasetRun } from '../src/client/start-run';
 import { loadConfig } from '../src/config/load';
 import type { TemporalSettings } from '../src/settings';
 import { tableWorkflowId } from '../src/workflows/ids';
+import { stageSeconds } from './measure';
 
 /** Set by scripts/bench.sh: a throw-away cluster of its own. */
 const URL_VAR = 'CDCFLOW_BENCH_PG_URL';
@@ -44,7 +45,6 @@ export async function postgresDump(
   settings: TemporalSettings,
   rows: number,
   dir: string,
-  stageSeconds: (workflowId: string) => Promise<Record<string, number>>,
 ): Promise<void> {
   const url = process.env[URL_VAR];
   if (!url) throw new Error(`${URL_VAR} is not set (scripts/bench.sh starts the cluster)`);
@@ -94,7 +94,7 @@ export async function postgresDump(
   const result = await handle.result();
   const seconds = (performance.now() - t) / 1000;
   if (result.tables[0].status !== 'completed') throw new Error(`PostgreSQL bench run failed: ${JSON.stringify(result.tables[0])}`);
-  const stages = await stageSeconds(tableWorkflowId(config.dataset, '2024-01-01', 'records'));
+  const stages = await stageSeconds(client, tableWorkflowId(config.dataset, '2024-01-01', 'records'));
   const copyAfter = await copyToFile(url, path.join(dir, 'copy.tsv'));
   const copy = Math.min(copyBefore, copyAfter);
   const extract = stages.extractSource;

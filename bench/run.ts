@@ -20,7 +20,7 @@ import { engineSettings, temporalSettings } from '../src/settings';
 import { createWorker } from '../src/worker';
 import { tableWorkflowId } from '../src/workflows/ids';
 import { changeRecordsBench } from './changes';
-import { folderBytes, samplePeakBytes } from './disk-use';
+import { folderBytes, mb, sampleMemory, samplePeakBytes, stageSeconds } from './measure';
 import { plainSqlDiff } from './plain-sql';
 import { postgresDump } from './postgres-dump';
 import { smallTables } from './small-tables';
@@ -29,38 +29,6 @@ const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const dir = path.resolve(process.env.BENCH_DIR ?? '.cdcflow/bench');
 /** The worker's activity slots (`cdcflow worker --max-activities`), and the small tables' maxConcurrentTables. */
 const WORKER_ACTIVITY_SLOTS = Number(process.env.BENCH_ACTIVITY_SLOTS ?? 4);
-
-/** Peak resident memory (DuckDB included: the worker runs in this process) and peak JS heap. */
-function sampleMemory() {
-  const peak = { rss: 0, heap: 0 };
-  const timer = setInterval(() => {
-    const m = process.memoryUsage();
-    peak.rss = Math.max(peak.rss, m.rss);
-    peak.heap = Math.max(peak.heap, m.heapUsed);
-  }, 50);
-  return { peak, stop: () => clearInterval(timer) };
-}
-
-const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
-
-async function stageSeconds(client: Client, workflowId: string): Promise<Record<string, number>> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  const scheduled = new Map<string, string>();
-  const started = new Map<string, number>();
-  const seconds: Record<string, number> = {};
-  for (const e of history.events ?? []) {
-    const at = Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
-    const id = String(e.eventId);
-    if (e.activityTaskScheduledEventAttributes) scheduled.set(id, e.activityTaskScheduledEventAttributes.activityType?.name ?? '?');
-    if (e.activityTaskStartedEventAttributes) started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), at);
-    const done = e.activityTaskCompletedEventAttributes;
-    if (done) {
-      const key = String(done.scheduledEventId);
-      seconds[scheduled.get(key)!] = at - started.get(key)!;
-    }
-  }
-  return seconds;
-}
 
 /** Which cases run: BENCH_CASES, a comma-separated subset of these (all by default). */
 const CASES = (process.env.BENCH_CASES ?? 'big,small,changes,postgres').split(',').map((c) => c.trim());
@@ -149,9 +117,9 @@ async function main() {
   if (CASES.includes('big')) await oneBigTable(bench);
   if (CASES.includes('small')) await smallTables(client, settings, engine, path.join(dir, 'small'), WORKER_ACTIVITY_SLOTS);
   if (CASES.includes('changes')) {
-    await changeRecordsBench({ client, settings, engine, sampleMemory, stageSeconds: (id) => stageSeconds(client, id) }, rows, path.join(dir, 'changes'));
+    await changeRecordsBench({ client, settings, engine }, rows, path.join(dir, 'changes'));
   }
-  if (CASES.includes('postgres')) await postgresDump(client, settings, rows, path.join(dir, 'postgres'), (id) => stageSeconds(client, id));
+  if (CASES.includes('postgres')) await postgresDump(client, settings, rows, path.join(dir, 'postgres'));
 
   worker.shutdown();
   await running;

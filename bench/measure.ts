@@ -1,0 +1,71 @@
+/** What the bench measures besides wall time: stage seconds, peak memory, disk use. */
+import { readdirSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import type { Client } from '@temporalio/client';
+
+export const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+/** Seconds each activity of a workflow ran (started to completed), from its history. */
+export async function stageSeconds(client: Client, workflowId: string): Promise<Record<string, number>> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const scheduled = new Map<string, string>();
+  const started = new Map<string, number>();
+  const seconds: Record<string, number> = {};
+  for (const e of history.events ?? []) {
+    const at = Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
+    const id = String(e.eventId);
+    if (e.activityTaskScheduledEventAttributes) scheduled.set(id, e.activityTaskScheduledEventAttributes.activityType?.name ?? '?');
+    if (e.activityTaskStartedEventAttributes) started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), at);
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done) {
+      const key = String(done.scheduledEventId);
+      seconds[scheduled.get(key)!] = at - started.get(key)!;
+    }
+  }
+  return seconds;
+}
+
+/** Samples `measure` every `ms` until stopped. */
+function sampleEvery(ms: number, measure: () => void): () => void {
+  const timer = setInterval(measure, ms);
+  return () => clearInterval(timer);
+}
+
+/** Peak resident memory (DuckDB included: the worker runs in this process) and peak JS heap. */
+export function sampleMemory() {
+  const peak = { rss: 0, heap: 0 };
+  const stop = sampleEvery(50, () => {
+    const m = process.memoryUsage();
+    peak.rss = Math.max(peak.rss, m.rss);
+    peak.heap = Math.max(peak.heap, m.heapUsed);
+  });
+  return { peak, stop };
+}
+
+export function folderBytes(dir: string): number {
+  let total = 0;
+  let entries: string[];
+  try {
+    entries = readdirSync(dir, { recursive: true, encoding: 'utf8' });
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    try {
+      const s = statSync(path.join(dir, entry));
+      if (s.isFile()) total += s.size;
+    } catch {
+      // Removed while we looked: a spill file DuckDB no longer needs.
+    }
+  }
+  return total;
+}
+
+/** Samples `dir`'s size every second until stopped; `peak` is the largest seen. */
+export function samplePeakBytes(dir: string) {
+  const peak = { bytes: 0 };
+  const stop = sampleEvery(1000, () => {
+    peak.bytes = Math.max(peak.bytes, folderBytes(dir));
+  });
+  return { peak, stop };
+}
