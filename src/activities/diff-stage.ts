@@ -1,6 +1,7 @@
 /** What the three diff stages share: find their inputs, skip when committed, write, count. */
 import { changeDiffSql } from '../changes/diff';
 import type { TableConfig } from '../config/types';
+import { keyRangeSql } from '../engine/key-buckets';
 import { type DiffPaths, readOwnParquet } from '../engine/stage-sql';
 import { type StageName as OutputName, tableLayout } from '../warehouse/layout';
 import { runFingerprint } from './fingerprint';
@@ -11,20 +12,24 @@ import type { DiffInput, DiffResult } from './types';
 export function diffStage(
   deps: ActivityDeps,
   stage: StageName,
-  output: Exclude<OutputName, 'hashed'>,
+  output: Extract<OutputName, 'inserts' | 'deletes' | 'updates'>,
   buildSql: (table: TableConfig, businessDate: string, paths: DiffPaths) => string,
 ) {
-  return ({ table, businessDate, base, hashFingerprint }: DiffInput): Promise<DiffResult> =>
+  return ({ table, businessDate, base, hashFingerprint, bucket }: DiffInput): Promise<DiffResult> =>
     runStage(deps, stage, async (session) => {
       const layout = tableLayout(table.warehouse, table.dataset, table.name);
       const fingerprint = runFingerprint(hashFingerprint, table, businessDate, base);
-      const outputPath = layout.stageFile(businessDate, output);
-      const manifestPath = layout.stageManifest(businessDate, output);
+      const outputPath = layout.stageFile(businessDate, output, bucket);
+      const manifestPath = layout.stageManifest(businessDate, output, bucket);
       const done = await committedStage<DiffResult>(outputPath, manifestPath, fingerprint);
       if (done) return { ...done, skipped: true };
 
       // An empty committed state reads like no state: every key of the batch is new.
-      const paths = { hashed: layout.stageFile(businessDate, 'hashed'), base: base?.files.length ? readOwnParquet(base.files) : null };
+      const paths = {
+        hashed: layout.stageFile(businessDate, 'hashed'),
+        base: base?.files.length ? readOwnParquet(base.files) : null,
+        keyRange: keyRangeSql(bucket, 'KEY_HASH'),
+      };
       return commitStage<DiffResult>({
         outputPath,
         manifestPath,

@@ -11,6 +11,7 @@ import { extractSource } from './extract-source';
 import { hashBatch } from './hash-batch';
 import { planTableRun } from './plan-table-run';
 import type { ActivityDeps } from './stage-runner';
+import { writeBucket } from './write-bucket';
 import { writeOutputs } from './write-outputs';
 
 export type { ActivityDeps };
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     determineInserts: determineInserts(deps),
     determineDeletes: determineDeletes(deps),
     determineUpdates: determineUpdates(deps),
+    writeBucket: writeBucket(deps),
     writeOutputs: writeOutputs(deps),
     applySink: applySink(deps),
     requestDatasetTurn: requestDatasetTurn(),

@@ -1,5 +1,6 @@
 /** Inputs and results of the stage activities: references and counts, never rows. */
 import type { TableConfig } from '../config/types';
+import type { Bucket } from '../engine/key-buckets';
 import type { ChangeCounts, EventCounts } from '../changes/counts';
 import type { DumpLink } from '../workflows/backfill';
 import type { OperationCounts } from '../warehouse/commits';
@@ -56,6 +57,13 @@ export interface DiffInput extends StageInput {
   hashFingerprint: string;
   /** Committed with the date: the next delta reads rows above it. */
   watermark?: string | null;
+  /** The diff stages and the bucket write: the key-hash bucket they work on (absent: all keys). */
+  bucket?: Bucket;
+}
+
+export interface WriteInput extends DiffInput {
+  /** The run's bucket count: above one, the commit registers the files each bucket's write made. */
+  buckets?: number;
 }
 
 export interface SinkInput extends StageInput {

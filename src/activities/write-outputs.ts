@@ -13,21 +13,25 @@ import { committedChangeCounts, prepareChangeCommit } from '../changes/commit-ch
 import type { ChangeCounts } from '../changes/counts';
 import type { TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
+import type { Bucket } from '../engine/key-buckets';
 import { isRemotePath } from '../engine/s3';
-import { historyFileSql, stateFileSql } from '../engine/stage-sql';
+import { publishCurrentSql, readOwnParquet } from '../engine/stage-sql';
+import { linkOrCopy } from '../warehouse/atomic';
 import { lakeDataFile, lakeTables, withCatalog } from '../warehouse/catalog';
 import { type CommitFiles, commitDate } from '../warehouse/commit';
 import { type CommitRecord, readCommitLog } from '../warehouse/commits';
-import { tableLayout } from '../warehouse/layout';
+import { type TableLayout, tableLayout } from '../warehouse/layout';
 import { publishExports, type StepHook } from '../warehouse/publish';
 import { applyRetention } from '../warehouse/retention';
 import { hashShape, runFingerprint } from './fingerprint';
 import { type ActivityDeps, runStage } from './stage-runner';
 import { countOperations } from './stage-output';
-import type { DiffInput, OperationCounts, WriteResult } from './types';
+import type { OperationCounts, WriteInput, WriteResult } from './types';
+import { bucketFiles, diffStageFiles, writeStateAndHistory } from './write-bucket';
+import { tableBuckets } from '../workflows/buckets';
 
 export function writeOutputs(deps: ActivityDeps) {
-  return (input: DiffInput): Promise<WriteResult> =>
+  return (input: WriteInput): Promise<WriteResult> =>
     runStage(deps, 'write', async (session) => {
       const { table, businessDate, base, head, hashFingerprint, watermark } = input;
       const layout = tableLayout(table.warehouse, table.dataset, table.name);
@@ -45,7 +49,8 @@ export function writeOutputs(deps: ActivityDeps) {
       if (!commit || !skipped) {
         const change = table.mode === 'changes' ? await prepareChangeCommit(session, lake, input) : undefined;
         changes = change?.counts;
-        const stageFiles = (['inserts', 'updates', 'deletes'] as const).map((s) => layout.stageFile(businessDate, s));
+        const buckets = tableBuckets(input.buckets ?? 1);
+        const stageFiles = buckets.flatMap((b) => diffStageFiles(layout, businessDate, b));
         const counts: OperationCounts = { I: 0, U: 0, D: 0, X: 0, N: 0, ...(await countOperations(session, stageFiles)) };
         const record: CommitRecord = {
           businessDate,
@@ -58,7 +63,7 @@ export function writeOutputs(deps: ActivityDeps) {
           historyRows: counts.I + counts.U + counts.D,
           watermark: watermark ?? null,
         };
-        const files = await writeCommitFiles(session, table, deps.engine.dataPath, stageFiles, record.commitId);
+        const files = await commitFiles(session, table, deps.engine.dataPath, layout, businessDate, buckets, record.commitId);
         const tag = { cdcflow: 1, dataset: table.dataset, table: table.name, date: businessDate, commit: record.commitId, keep: table.retention.keepDates } as const;
         await step('commit');
         try {
@@ -67,7 +72,7 @@ export function writeOutputs(deps: ActivityDeps) {
           );
         } catch (err) {
           // Not registered, so nobody reads them (a crash, or S3, leaves them to `cdcflow vacuum`).
-          await Promise.all(Object.values(files).filter((f) => !isRemotePath(f)).map((f) => rm(f, { force: true })));
+          await Promise.all([...files.current, ...files.history].filter((f) => !isRemotePath(f)).map((f) => rm(f, { force: true })));
           throw err;
         }
         commit = record;
@@ -94,14 +99,40 @@ export function writeOutputs(deps: ActivityDeps) {
     });
 }
 
-/** The commit's files, in the catalog's data folder under names no other commit uses. */
-async function writeCommitFiles(session: Session, table: TableConfig, base: string | undefined, stageFiles: readonly string[], commitId: string): Promise<CommitFiles> {
-  const files: CommitFiles = {
-    current: lakeDataFile(table.warehouse, base, table.dataset, table.name, 'current', commitId),
-    history: lakeDataFile(table.warehouse, base, table.dataset, table.name, 'history', commitId),
-  };
-  for (const file of Object.values(files)) if (!isRemotePath(file)) await mkdir(path.dirname(file), { recursive: true });
-  await session.run(stateFileSql(table, stageFiles, files.current));
-  await session.run(historyFileSql(table, stageFiles, files.history));
+/**
+ * The commit's files, in the catalog's data folder under names no other commit uses: written
+ * here from the diff stages' outputs, or, for a run of several buckets, the files each bucket's
+ * write made, linked in (copied, in KEY_HASH order, to a remote data path).
+ */
+async function commitFiles(
+  session: Session,
+  table: TableConfig,
+  base: string | undefined,
+  layout: TableLayout,
+  businessDate: string,
+  buckets: readonly (Bucket | undefined)[],
+  commitId: string,
+): Promise<CommitFiles> {
+  const target = (part: 'current' | 'history', bucket?: Bucket) => lakeDataFile(table.warehouse, base, table.dataset, table.name, part, commitId, bucket);
+  const [only] = buckets;
+  if (!only) {
+    const files = { current: target('current'), history: target('history') };
+    await writeStateAndHistory(session, table, diffStageFiles(layout, businessDate), files);
+    return { current: [files.current], history: [files.history] };
+  }
+  const files: { current: string[]; history: string[] } = { current: [], history: [] };
+  for (const bucket of buckets as Bucket[]) {
+    const written = bucketFiles(layout, businessDate, bucket);
+    for (const part of ['current', 'history'] as const) {
+      const file = target(part, bucket);
+      if (isRemotePath(file)) {
+        await session.run(publishCurrentSql(readOwnParquet(written[part]), file));
+      } else {
+        await mkdir(path.dirname(file), { recursive: true });
+        await linkOrCopy(written[part], file);
+      }
+      files[part].push(file);
+    }
+  }
   return files;
 }

@@ -46,7 +46,7 @@ async function progressLine(client: Client, settings: TemporalSettings, handle: 
         const p = await quickly(client, () => child.query(tableProgressQuery)).catch(() => undefined);
         const described = await quickly(client, () => child.describe()).catch(() => undefined);
         const note = retryNote(described?.raw.pendingActivities ?? []);
-        return p ? `${t.table}: ${p.stage} (${p.stagesDone}/${p.stagesTotal})${note}` : t.table;
+        return p ? `${t.table}: ${p.stage} (${Math.floor(p.stagesDone)}/${p.stagesTotal})${note}` : t.table;
       }),
   );
   return [`${progress.dataset} ${progress.businessDate}: ${done}/${progress.tables.length} tables done`, ...running, elapsed].join(' | ');

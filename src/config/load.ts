@@ -121,6 +121,7 @@ export function resolveConfig(file: DatasetFile, configDir: string, options: Res
       ignore: t.ignore,
       maxDeleteShare: t.maxDeleteShare ?? file.maxDeleteShare,
       allowDeletes: t.allowDeletes ?? file.allowDeletes,
+      ...(t.buckets ? { buckets: t.buckets } : {}),
       source: resolveSource(t.source, sourceBase),
       warehouse,
       retention: file.retention,

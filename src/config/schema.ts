@@ -76,6 +76,9 @@ const fileSource = z.strictObject({
     .describe('Columns in a file that the config does not name: ignored (default) or refused.'),
 });
 
+/** The most key-hash buckets a table may be split into. */
+export const MAX_BUCKETS = 256;
+
 const maxDeleteShare = z
   .number()
   .min(0)
@@ -123,6 +126,13 @@ const table = z
     ignore: z.array(columnName).default([]).describe('Non-key columns carried along but left out of change detection.'),
     maxDeleteShare: maxDeleteShare.optional(),
     allowDeletes: allowDeletes.optional(),
+    buckets: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_BUCKETS)
+      .optional()
+      .describe('Key-hash buckets the diff and write are split into, run as parallel activities that several workers share (default: one per 2,000,000 batch rows). Change-record tables use one.'),
     operation: z
       .strictObject({
         column: columnName.describe('The column holding the event type.'),

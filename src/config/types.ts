@@ -62,6 +62,8 @@ export interface TableConfig<S extends SourceSpec = SourceSpec> {
   maxDeleteShare: number;
   /** The delete guard is switched off for this table. */
   allowDeletes: boolean;
+  /** Key-hash buckets of the diff and write (absent: from the batch's size; see workflows/buckets.ts). */
+  buckets?: number;
   /** Absolute warehouse root; the table's outputs live in `<warehouse>/<dataset>/<table>`. */
   warehouse: string;
   retention: Retention;

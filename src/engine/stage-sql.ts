@@ -41,14 +41,19 @@ export function readOwnParquet(paths: string | readonly string[]): string {
 /**
  * The base state the batch is diffed against: the committed state (a relation, e.g. a time-travel
  * read of the catalog), or, for the first run, an empty relation with the same columns
- * (derived from the hashed batch).
+ * (derived from the hashed batch). `keyRange` keeps one key-hash bucket (key-buckets.ts).
  */
-export function baseRelationSql(t: TableShape, hashedPath: string, base: string | null): string {
-  if (base) return `(SELECT * FROM ${base})`;
+export function baseRelationSql(t: TableShape, hashedPath: string, base: string | null, keyRange: string | null = null): string {
+  if (base) return `(SELECT * FROM ${base}${keyRange ? ` WHERE ${keyRange}` : ''})`;
   return (
     `(SELECT ${list('h', dataColumns(t).map((c) => c.name))}, CAST(NULL AS VARCHAR) AS OPERATION, ` +
     `CAST(NULL AS DATE) AS EFF_START_DATE, h.KEY_HASH, h.NONKEY_HASH FROM ${readOwnParquet(hashedPath)} h LIMIT 0)`
   );
+}
+
+/** The hashed batch, or its share of one key-hash bucket. */
+function batchRelationSql(p: DiffPaths): string {
+  return p.keyRange ? `(SELECT * FROM ${readOwnParquet(p.hashed)} WHERE ${p.keyRange})` : readOwnParquet(p.hashed);
 }
 
 /**
@@ -76,13 +81,15 @@ export interface DiffPaths {
   /** The committed state of the base date as a relation (see baseRelationSql), or null on the first run. */
   base: string | null;
   out: string;
+  /** A condition on KEY_HASH keeping one bucket of keys (key-buckets.ts); absent: all keys. */
+  keyRange?: string | null;
 }
 
 /** Stage 2: keys in the batch and not in the base are inserts (I). */
 export function insertsSql(t: TableShape, businessDate: string, p: DiffPaths): string {
   const select =
     `SELECT ${list('h', dataColumns(t).map((c) => c.name))}, 'I' AS OPERATION, ${dateLiteral(businessDate)} AS EFF_START_DATE, ` +
-    `h.KEY_HASH, h.NONKEY_HASH FROM ${readOwnParquet(p.hashed)} h ANTI JOIN ${baseRelationSql(t, p.hashed, p.base)} b ` +
+    `h.KEY_HASH, h.NONKEY_HASH FROM ${batchRelationSql(p)} h ANTI JOIN ${baseRelationSql(t, p.hashed, p.base, p.keyRange)} b ` +
     `ON h.KEY_HASH = b.KEY_HASH`;
   return copyTo(select, p.out);
 }
@@ -96,7 +103,7 @@ export function deletesSql(t: TableShape, mode: Mode, businessDate: string, p: D
   const date = mode === 'full' ? dateLiteral(businessDate) : 'b.EFF_START_DATE';
   const select =
     `SELECT ${list('b', dataColumns(t).map((c) => c.name))}, ${op} AS OPERATION, ${date} AS EFF_START_DATE, ` +
-    `b.KEY_HASH, b.NONKEY_HASH FROM ${baseRelationSql(t, p.hashed, p.base)} b ANTI JOIN ${readOwnParquet(p.hashed)} h ` +
+    `b.KEY_HASH, b.NONKEY_HASH FROM ${baseRelationSql(t, p.hashed, p.base, p.keyRange)} b ANTI JOIN ${batchRelationSql(p)} h ` +
     `ON b.KEY_HASH = h.KEY_HASH`;
   return copyTo(select, p.out);
 }
@@ -118,7 +125,7 @@ export function updatesSql(t: TableShape, businessDate: string, p: DiffPaths): s
     `SELECT ${list('h', t.keys.map((c) => c.name))}${t.columns.length ? ', ' : ''}${t.columns.map(pick).join(', ')}, ` +
     `CASE WHEN ${changed} THEN 'U' ELSE 'N' END AS OPERATION, ` +
     `CASE WHEN ${changed} THEN ${dateLiteral(businessDate)} ELSE b.EFF_START_DATE END AS EFF_START_DATE, ` +
-    `h.KEY_HASH, h.NONKEY_HASH FROM ${readOwnParquet(p.hashed)} h JOIN ${baseRelationSql(t, p.hashed, p.base)} b ` +
+    `h.KEY_HASH, h.NONKEY_HASH FROM ${batchRelationSql(p)} h JOIN ${baseRelationSql(t, p.hashed, p.base, p.keyRange)} b ` +
     `ON h.KEY_HASH = b.KEY_HASH`;
   return copyTo(select, p.out);
 }
@@ -137,14 +144,15 @@ export function stateFileSql(t: Pick<TableShape, 'keys' | 'columns'>, stageFiles
   return copyTo(`SELECT ${stateColumns(t)} FROM ${readOwnParquet(stageFiles)} WHERE OPERATION <> 'D' ORDER BY KEY_HASH`, outPath, 'output');
 }
 
-/** A commit's history file, from the run's stage files: its net changes (I, U, D). */
+/** A commit's history file, from the run's stage files: its net changes (I, U, D), sorted as the state file is. */
 export function historyFileSql(t: Pick<TableShape, 'keys' | 'columns'>, stageFiles: readonly string[], outPath: string): string {
-  return copyTo(`SELECT ${stateColumns(t)} FROM ${readOwnParquet(stageFiles)} WHERE OPERATION IN ('I', 'U', 'D')`, outPath, 'output');
+  return copyTo(`SELECT ${stateColumns(t)} FROM ${readOwnParquet(stageFiles)} WHERE OPERATION IN ('I', 'U', 'D') ORDER BY KEY_HASH`, outPath, 'output');
 }
 
 /**
- * The published current state from the catalog, for a state the catalog wrote itself (a
- * warehouse committed before states were written once), sorted by KEY_HASH.
+ * A state file of `state`'s rows sorted by KEY_HASH: the published current state from the
+ * catalog when it is not one local file of the commit's own (sensitive columns split off, a
+ * state the catalog wrote itself), or a bucket's file copied to a remote data path.
  */
 export function publishCurrentSql(state: string, outPath: string, select = '*'): string {
   return copyTo(`SELECT ${select} FROM ${state} ORDER BY KEY_HASH`, outPath, 'output');

@@ -1,6 +1,6 @@
 /** Atomic file commits: write under a temporary name in the same folder, then rename. */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 
 /** A temporary file for `finalPath` in `tmpDir` (which must be on the same file system). */
@@ -37,5 +37,15 @@ export async function readJsonIfExists<T>(file: string): Promise<T | undefined> 
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
+  }
+}
+
+/** `to` shares `from`'s bytes (a hard link); a copy where links are not possible. */
+export async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to);
+  } catch (err) {
+    if (!['EXDEV', 'EPERM', 'ENOTSUP', 'EMLINK'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    await copyFile(from, to);
   }
 }

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Engine, Session } from '../engine/duckdb';
+import { type Bucket, bucketLabel } from '../engine/key-buckets';
 import { isRemotePath } from '../engine/s3';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { assertPathName } from './layout';
@@ -55,12 +56,21 @@ function dataPath(warehouse: string, base?: string): string {
 }
 
 /**
- * Where a commit's own state file goes: in the catalog's data folder (`base`: the shared data
- * path, if any), where DuckLake keeps the table's files, so that vacuum's orphan sweep also
- * removes the file of a commit that failed.
+ * Where a commit's own files go: in the catalog's data folder (`base`: the shared data path, if
+ * any), where DuckLake keeps the table's files, so that vacuum's orphan sweep also removes the
+ * files of a commit that failed. A run of several key-hash buckets has one file per bucket.
  */
-export function lakeDataFile(warehouse: string, base: string | undefined, dataset: string, table: string, part: 'current' | 'history', commitId: string): string {
-  return `${dataPath(warehouse, base)}${assertPathName(dataset)}/${assertPathName(table)}__${part}/cdcflow-${commitId}.parquet`;
+export function lakeDataFile(
+  warehouse: string,
+  base: string | undefined,
+  dataset: string,
+  table: string,
+  part: 'current' | 'history',
+  commitId: string,
+  bucket?: Bucket,
+): string {
+  const suffix = bucket && bucket.count > 1 ? `-${bucketLabel(bucket)}` : '';
+  return `${dataPath(warehouse, base)}${assertPathName(dataset)}/${assertPathName(table)}__${part}/cdcflow-${commitId}${suffix}.parquet`;
 }
 
 function attachCatalogSql(warehouse: string, catalogUrl?: string, base?: string): string {

@@ -33,10 +33,10 @@ export function createTablesSql(t: TableShape, lake: LakeTables): string[] {
 
 /** The files a commit registers: written beforehand by the run, outside the catalog's connection. */
 export interface CommitFiles {
-  /** The whole new state (stateFileSql). */
-  current: string;
-  /** The date's net changes (historyFileSql). */
-  history: string;
+  /** The whole new state (stateFileSql): one file, or one per key-hash bucket in bucket order. */
+  current: readonly string[];
+  /** The date's net changes (historyFileSql), likewise. */
+  history: readonly string[];
 }
 
 function addDataFileSql(lake: LakeTables, table: string, file: string): string {
@@ -49,9 +49,9 @@ export function commitDataSql(lake: LakeTables, files: CommitFiles, commit: Comm
   const date = `DATE ${quoteLiteral(commit.businessDate)}`;
   return [
     `DELETE FROM ${lake.current}`,
-    addDataFileSql(lake, lake.names.current, files.current),
+    ...files.current.map((f) => addDataFileSql(lake, lake.names.current, f)),
     `DELETE FROM ${lake.history} WHERE EFF_START_DATE = ${date}`,
-    addDataFileSql(lake, lake.names.history, files.history),
+    ...files.history.map((f) => addDataFileSql(lake, lake.names.history, f)),
     `DELETE FROM ${lake.commits} WHERE business_date = ${date}`,
     `INSERT INTO ${lake.commits} VALUES ${commitLogRowSql(commit)}`,
     `DELETE FROM ${lake.head}`,

@@ -17,8 +17,10 @@
  */
 import * as path from 'node:path';
 import { PATH_NAME } from '../config/schema';
+import { type Bucket, bucketLabel } from '../engine/key-buckets';
 
-export type StageName = 'hashed' | 'inserts' | 'deletes' | 'updates';
+/** Stage outputs; `state` and `history` are a bucket's share of the commit's files (write-bucket.ts). */
+export type StageName = 'hashed' | 'inserts' | 'deletes' | 'updates' | 'state' | 'history';
 
 export interface TableLayout {
   root: string;
@@ -30,8 +32,9 @@ export interface TableLayout {
   publishTmp: string;
   tableWork: string;
   workDir(date: string): string;
-  stageFile(date: string, stage: StageName): string;
-  stageManifest(date: string, stage: StageName): string;
+  /** A stage's output; a bucket's own when the run has more than one. */
+  stageFile(date: string, stage: StageName, bucket?: Bucket): string;
+  stageManifest(date: string, stage: StageName, bucket?: Bucket): string;
 }
 
 export function assertIsoDate(date: string): string {
@@ -51,6 +54,7 @@ export function tableLayout(warehouse: string, dataset: string, table: string): 
   const root = path.join(warehouse, assertPathName(dataset), assertPathName(table));
   const tableWork = path.join(warehouse, '_work', dataset, table);
   const workDir = (d: string) => path.join(tableWork, `business_date=${assertIsoDate(d)}`);
+  const stageName = (stage: StageName, bucket?: Bucket) => (bucket && bucket.count > 1 ? `${stage}.${bucketLabel(bucket)}` : stage);
   return {
     root,
     current: path.join(root, 'current.parquet'),
@@ -60,7 +64,7 @@ export function tableLayout(warehouse: string, dataset: string, table: string): 
     publishTmp: path.join(tableWork, 'publish'),
     tableWork,
     workDir,
-    stageFile: (d, stage) => path.join(workDir(d), `${stage}.parquet`),
-    stageManifest: (d, stage) => path.join(workDir(d), `${stage}.json`),
+    stageFile: (d, stage, bucket) => path.join(workDir(d), `${stageName(stage, bucket)}.parquet`),
+    stageManifest: (d, stage, bucket) => path.join(workDir(d), `${stageName(stage, bucket)}.json`),
   };
 }

@@ -7,14 +7,14 @@
  * exported from the catalog. Both are sorted by KEY_HASH, so the same commit always gives the
  * same bytes.
  */
-import { copyFile, link, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import { isRemotePath } from '../engine/s3';
 import { quoteLiteral } from '../engine/sql';
 import { publishCurrentSql, publishHistorySql } from '../engine/stage-sql';
-import { readJsonIfExists, writeAtomically, writeJsonAtomically } from './atomic';
+import { linkOrCopy, readJsonIfExists, writeAtomically, writeJsonAtomically } from './atomic';
 import type { LakeTables } from './catalog';
 import { type CommitRecord, readCommitLog } from './commits';
 import type { TableLayout } from './layout';
@@ -111,16 +111,6 @@ async function commitStateFile(session: Session, lake: LakeTables, commitId: str
   const [file] = files.map((f) => f.data_file);
   // A file on S3 (a shared data path) cannot be linked to: the export is written from the catalog.
   return files.length === 1 && !isRemotePath(file) && path.basename(file) === `cdcflow-${commitId}.parquet` ? file : undefined;
-}
-
-/** The published file shares the committed file's bytes; a copy where links are not possible. */
-async function linkOrCopy(from: string, to: string): Promise<void> {
-  try {
-    await link(from, to);
-  } catch (err) {
-    if (!['EXDEV', 'EPERM', 'ENOTSUP', 'EMLINK'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
-    await copyFile(from, to);
-  }
 }
 
 function upToDate(published: PublishedManifest, log: readonly CommitRecord[]): boolean {

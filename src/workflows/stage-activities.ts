@@ -4,6 +4,7 @@
  */
 import { type ActivityOptions, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { type Bucket, bucketLabel } from '../engine/key-buckets';
 import { NON_RETRYABLE_ERROR_TYPES } from '../errors';
 
 const STAGE_OF: Record<keyof Activities, string> = {
@@ -13,6 +14,7 @@ const STAGE_OF: Record<keyof Activities, string> = {
   determineInserts: 'inserts',
   determineDeletes: 'deletes',
   determineUpdates: 'updates',
+  writeBucket: 'write',
   writeOutputs: 'write',
   applySink: 'sink',
   requestDatasetTurn: 'queue',
@@ -36,8 +38,9 @@ export function stageActivities(heartbeatTimeoutSeconds: number, table: string, 
   return new Proxy(proxies, {
     get(target, name: keyof Activities) {
       return (...args: unknown[]) => {
-        const sink = (args[0] as { sink?: string } | undefined)?.sink;
-        const summary = `${STAGE_OF[name] ?? name}${sink ? ` ${sink}` : ''} · ${table} · ${businessDate}`;
+        const { sink, bucket } = (args[0] ?? {}) as { sink?: string; bucket?: Bucket };
+        const detail = sink ?? (bucket ? `bucket ${bucketLabel(bucket)}` : undefined);
+        const summary = `${STAGE_OF[name] ?? name}${detail ? ` ${detail}` : ''} · ${table} · ${businessDate}`;
         return target[name].executeWithOptions({ ...options, summary }, args as never);
       };
     },

@@ -1,9 +1,10 @@
 /** One table's run for a business date: the stage activities, in order. */
 import { ApplicationFailure, defineQuery, setHandler, upsertMemo } from '@temporalio/workflow';
-import type { ExtractResult, OperationCounts, SinkReport, WriteResult } from '../activities/types';
+import type { DiffInput, ExtractResult, OperationCounts, SinkReport, WriteResult } from '../activities/types';
 import type { ChangeCounts } from '../changes/counts';
 import type { Mode, TableConfig } from '../config/types';
 import type { DumpLink } from './backfill';
+import { bucketCount, tableBuckets } from './buckets';
 import { DELETE_GUARD_OVERRIDE_HINT, evaluateDeleteGuard } from './delete-guard';
 import { plainStageFailure } from './failures';
 import { recordCounts } from './run-attributes';
@@ -72,13 +73,14 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
   const stages = TABLE_STAGES.filter((s) => (s !== 'extract' || table.source.extract) && (s !== 'sinks' || sinks.length > 0));
   setHandler(tableProgressQuery, () => ({ stage, stagesDone, stagesTotal: stages.length }));
   const skippedStages: string[] = [];
-  async function step<R extends object>(name: TableProgress['stage'], run: () => Promise<R>): Promise<R> {
+  // A stage of one of n buckets counts as 1/n of the stage.
+  async function step<R extends object>(name: TableProgress['stage'], run: () => Promise<R>, share = 1): Promise<R> {
     stage = name;
     const result = await run().catch((err: unknown) => {
       throw plainStageFailure(name, err);
     });
-    if ('skipped' in result && result.skipped) skippedStages.push(name);
-    stagesDone += 1;
+    if ('skipped' in result && result.skipped && !skippedStages.includes(name)) skippedStages.push(name);
+    stagesDone = Math.round((stagesDone + share) * 100) / 100;
     return result;
   }
 
@@ -90,16 +92,24 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
   if (table.source.extract) extracted = await step('extract', () => a.extractSource({ ...input, since, ...(dump ? { dump } : {}) }));
   const hashed = await step('hash', () => a.hashBatch(input));
   const stagesBeforeDiff = stagesDone;
+  // Big tables run their diff and write as key-hash buckets, in parallel, on any worker.
+  const buckets = tableBuckets(bucketCount(table, hashed.rows));
+  const share = 1 / buckets.length;
+  async function diffBucket(bucketInput: DiffInput): Promise<Partial<OperationCounts>> {
+    await step('inserts', () => a.determineInserts(bucketInput), share);
+    const deleted = await step('deletes', () => a.determineDeletes(bucketInput), share);
+    const updated = await step('updates', () => a.determineUpdates(bucketInput), share);
+    if (bucketInput.bucket) await step('write', () => a.writeBucket(bucketInput), share / 2);
+    return { ...deleted.counts, ...updated.counts };
+  }
   let rebases = 0;
   let written: WriteResult | undefined;
   let guard: ReturnType<typeof evaluateDeleteGuard> | undefined;
   while (!written) {
     const diffInput = { ...input, base: plan.base, head: plan.head, hashFingerprint: hashed.fingerprint, watermark: extracted?.watermark ?? null };
-    await step('inserts', () => a.determineInserts(diffInput));
-    const deleted = await step('deletes', () => a.determineDeletes(diffInput));
-    const updated = await step('updates', () => a.determineUpdates(diffInput));
-    const { D = 0, X = 0 } = deleted.counts;
-    const { U = 0, N = 0 } = updated.counts;
+    const bucketCounts = await Promise.all(buckets.map((bucket) => diffBucket(bucket ? { ...diffInput, bucket } : diffInput)));
+    const sum = (op: keyof OperationCounts) => bucketCounts.reduce((n, c) => n + (c[op] ?? 0), 0);
+    const [D, X, U, N] = [sum('D'), sum('X'), sum('U'), sum('N')];
     guard = evaluateDeleteGuard({
       mode: table.mode,
       batchRows: hashed.rows,
@@ -116,7 +126,8 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
       });
     }
     try {
-      written = await step('write', () => a.writeOutputs(diffInput));
+      const writeInput = buckets.length > 1 ? { ...diffInput, buckets: buckets.length } : diffInput;
+      written = await step('write', () => a.writeOutputs(writeInput), buckets.length > 1 ? 0.5 : 1);
     } catch (err) {
       if (!isStaleBase(err) || rebases >= MAX_REBASES) throw err;
       // Another run of the table committed first: diff again on its state (or be refused as older).

@@ -29,6 +29,14 @@ describe('stage SQL', () => {
     );
   });
 
+  it('keeps one key-hash bucket on both sides of the diff', () => {
+    const keyRange = `KEY_HASH >= '40000000-0000-0000-0000-000000000000'::UUID`;
+    expect(insertsSql(table, '2024-01-02', { hashed: '/w/h.parquet', base: readOwnParquet('/w/b.parquet'), out: '/w/o.parquet', keyRange })).toContain(
+      `FROM (SELECT * FROM read_parquet('/w/h.parquet', hive_partitioning = false) WHERE ${keyRange}) h ANTI JOIN ` +
+        `(SELECT * FROM read_parquet('/w/b.parquet', hive_partitioning = false) WHERE ${keyRange}) b ON h.KEY_HASH = b.KEY_HASH`,
+    );
+  });
+
   it('marks absent keys D in full mode and X (keeping their date) in delta mode', () => {
     const p = { hashed: '/h', base: '/b', out: '/o' };
     expect(deletesSql(table, 'full', '2024-01-02', p)).toContain(`'D' AS OPERATION, DATE '2024-01-02' AS EFF_START_DATE`);
@@ -59,7 +67,7 @@ describe('stage SQL', () => {
       `COPY (SELECT ${columns} FROM ${stages} WHERE OPERATION <> 'D' ORDER BY KEY_HASH) TO '/l/c.parquet' (FORMAT parquet)`,
     );
     expect(historyFileSql(table, ['/w/i.parquet', '/w/u.parquet'], '/l/h.parquet')).toBe(
-      `COPY (SELECT ${columns} FROM ${stages} WHERE OPERATION IN ('I', 'U', 'D')) TO '/l/h.parquet' (FORMAT parquet)`,
+      `COPY (SELECT ${columns} FROM ${stages} WHERE OPERATION IN ('I', 'U', 'D') ORDER BY KEY_HASH) TO '/l/h.parquet' (FORMAT parquet)`,
     );
   });
 

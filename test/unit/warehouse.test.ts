@@ -31,7 +31,7 @@ describe('the commit transaction', () => {
 
   it('replaces the state and the date history with the run\'s files, the commit row and the head row', () => {
     const lake = lakeTables('lake_1', 'shop', 'orders');
-    const sql = commitDataSql(lake, { current: `/l/it's.parquet`, history: '/l/h.parquet' }, commit, tag('shop', 'orders', '2024-01-02'));
+    const sql = commitDataSql(lake, { current: [`/l/it's.parquet`], history: ['/l/h.parquet'] }, commit, tag('shop', 'orders', '2024-01-02'));
     expect(sql.slice(0, 8)).toEqual([
       `DELETE FROM ${lake.current}`,
       `CALL ducklake_add_data_files('lake_1', 'orders__current', '/l/it''s.parquet', schema => 'shop')`,
