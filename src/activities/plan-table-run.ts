@@ -7,7 +7,7 @@
 import type { TableConfig } from '../config/types';
 import { StateError } from '../errors';
 import { lakeTables, withCatalog } from '../warehouse/catalog';
-import { type CommitRecord, commitSnapshots, readCommitLog } from '../warehouse/commits';
+import { type CommitRecord, commitSnapshots } from '../warehouse/commits';
 import { tableLayout } from '../warehouse/layout';
 import { publishExports } from '../warehouse/publish';
 import type { Session } from '../engine/duckdb';
@@ -21,9 +21,7 @@ export function planTableRun(deps: ActivityDeps) {
     runStage(deps, 'plan', () => withCatalog(deps.engine, table.warehouse, async (session, alias) => {
       const lake = lakeTables(alias, table.dataset, table.name);
       await session.run(`CREATE SCHEMA IF NOT EXISTS ${lake.schema}`);
-      await publishExports(session, { table, lake, layout: tableLayout(table.warehouse, table.dataset, table.name) });
-
-      const log = await readCommitLog(session, lake);
+      const log = await publishExports(session, { table, lake, layout: tableLayout(table.warehouse, table.dataset, table.name) });
       const latest = log.at(-1) ?? null;
       const context = { dataset: table.dataset, table: table.name, businessDate };
       if (latest && businessDate < latest.businessDate) {

@@ -54,6 +54,8 @@ export interface HashResult {
 export interface DiffInput extends StageInput {
   base: BaseRef | null;
   head: string | null;
+  /** The business date of `head` (null: no commit yet; absent: not known, from an older workflow). */
+  headDate?: string | null;
   hashFingerprint: string;
   /** Committed with the date: the next delta reads rows above it. */
   watermark?: string | null;

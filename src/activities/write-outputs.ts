@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import * as path from 'node:path';
+import { Context } from '@temporalio/activity';
 import { committedChangeCounts, prepareChangeCommit } from '../changes/commit-changes';
 import type { ChangeCounts } from '../changes/counts';
 import type { TableConfig } from '../config/types';
@@ -17,18 +18,18 @@ import type { Bucket } from '../engine/key-buckets';
 import { isRemotePath } from '../engine/s3';
 import { publishCurrentSql, readOwnParquet } from '../engine/stage-sql';
 import { linkOrCopy } from '../warehouse/atomic';
-import { lakeDataFile, lakeTables, withCatalog } from '../warehouse/catalog';
+import { catalogAlias, lakeDataFile, lakeTables, withCatalog } from '../warehouse/catalog';
 import { type CommitFiles, commitDate } from '../warehouse/commit';
 import { type CommitRecord, readCommitLog } from '../warehouse/commits';
 import { type TableLayout, tableLayout } from '../warehouse/layout';
 import { publishExports, type StepHook } from '../warehouse/publish';
+import { tableBuckets } from '../workflows/buckets';
 import { applyRetention } from '../warehouse/retention';
 import { hashShape, runFingerprint } from './fingerprint';
 import { type ActivityDeps, runStage } from './stage-runner';
 import { countOperations } from './stage-output';
 import type { OperationCounts, WriteInput, WriteResult } from './types';
 import { bucketFiles, diffStageFiles, writeStateAndHistory } from './write-bucket';
-import { tableBuckets } from '../workflows/buckets';
 
 export function writeOutputs(deps: ActivityDeps) {
   return (input: WriteInput): Promise<WriteResult> =>
@@ -37,12 +38,16 @@ export function writeOutputs(deps: ActivityDeps) {
       const layout = tableLayout(table.warehouse, table.dataset, table.name);
       const step: StepHook = async (name) => deps.atStep?.(name);
       const fingerprint = runFingerprint(hashFingerprint, table, businessDate, base);
-      const { committed, lake, committedChanges } = await withCatalog(deps.engine, table.warehouse, async (s, alias) => {
-        const lake = lakeTables(alias, table.dataset, table.name);
-        const committed = (await readCommitLog(s, lake)).find((c) => c.businessDate === businessDate);
-        const done = committed?.fingerprint === fingerprint && table.mode === 'changes';
-        return { committed, lake, committedChanges: done ? await committedChangeCounts(s, lake, table.name, businessDate) : undefined };
-      });
+      const lake = lakeTables(catalogAlias(table.warehouse, deps.engine.catalogUrl), table.dataset, table.name);
+      // Only a retry, or a run of the date the plan found committed last, can find its date committed already.
+      const mayBeCommitted = Context.current().info.attempt > 1 || input.headDate === undefined || input.headDate === businessDate;
+      const { committed, committedChanges } = mayBeCommitted
+        ? await withCatalog(deps.engine, table.warehouse, async (s) => {
+            const committed = (await readCommitLog(s, lake)).find((c) => c.businessDate === businessDate);
+            const done = committed?.fingerprint === fingerprint && table.mode === 'changes';
+            return { committed, committedChanges: done ? await committedChangeCounts(s, lake, table.name, businessDate) : undefined };
+          })
+        : { committed: undefined, committedChanges: undefined };
       const skipped = committed?.fingerprint === fingerprint;
       let commit = committed;
       let changes: ChangeCounts | undefined = committedChanges;

@@ -32,7 +32,7 @@ export interface LakeTables {
   head: string;
 }
 
-function catalogAlias(warehouse: string, catalogUrl?: string): string {
+export function catalogAlias(warehouse: string, catalogUrl?: string): string {
   return `lake_${createHash('sha256').update(JSON.stringify([warehouse, catalogUrl ?? null])).digest('hex').slice(0, 12)}`;
 }
 

@@ -106,9 +106,14 @@ export interface TaggedSnapshot {
 
 /** Every snapshot of the catalog that a cdcflow commit made, oldest first. */
 export async function commitSnapshots(session: Session, alias: string): Promise<TaggedSnapshot[]> {
-  const rows = await session.rows<{ snapshot_id: string; info: string }>(
-    `SELECT snapshot_id, commit_extra_info AS info FROM ducklake_snapshots(${quoteLiteral(alias)}) ` +
-      `WHERE commit_extra_info LIKE '{"cdcflow":1,%' ORDER BY snapshot_id`,
+  return (await catalogSnapshots(session, alias)).tagged;
+}
+
+/** Every snapshot of the catalog, oldest first, and those of cdcflow's commits with their tags. */
+export async function catalogSnapshots(session: Session, alias: string): Promise<{ all: number[]; tagged: TaggedSnapshot[] }> {
+  const rows = await session.rows<{ snapshot_id: string; info: string | null }>(
+    `SELECT snapshot_id, commit_extra_info AS info FROM ducklake_snapshots(${quoteLiteral(alias)}) ORDER BY snapshot_id`,
   );
-  return rows.map((r) => ({ snapshot: Number(r.snapshot_id), tag: JSON.parse(r.info) as CommitTag }));
+  const tagged = rows.filter((r) => r.info?.startsWith('{"cdcflow":1,'));
+  return { all: rows.map((r) => Number(r.snapshot_id)), tagged: tagged.map((r) => ({ snapshot: Number(r.snapshot_id), tag: JSON.parse(r.info!) as CommitTag })) };
 }

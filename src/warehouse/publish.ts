@@ -37,22 +37,24 @@ const ROUNDS = 5;
 /**
  * Brings the exports up to the catalog's latest commit. Another run may publish at the same
  * time: after writing, the log is read again and the round repeats until nothing changed, so
- * whichever publisher finishes last leaves the latest state.
+ * whichever publisher finishes last leaves the latest state. Returns the commit log it last
+ * read (the plan builds on it instead of reading it again).
  */
 export async function publishExports(
   session: Session,
   opts: { table: Pick<TableConfig, 'keys' | 'columns' | 'warehouse' | 'dataset' | 'name'>; lake: LakeTables; layout: TableLayout; step?: StepHook },
-): Promise<void> {
+): Promise<CommitRecord[]> {
   const { layout, lake } = opts;
   const sensitive = sensitiveLayout(opts.table.warehouse, opts.table.dataset, opts.table.name);
+  let log: CommitRecord[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    const log = await readCommitLog(session, lake);
+    log = await readCommitLog(session, lake);
     const split = sensitiveNames(opts.table);
     const manifest = (await readJsonIfExists<PublishedManifest>(layout.publishManifest)) ?? { current: null, history: {} };
     // Exports written with other sensitive columns split off are all written again.
     const sameSplit = JSON.stringify(manifest.sensitive ?? []) === JSON.stringify(split);
     const published = sameSplit ? manifest : { current: null, history: Object.fromEntries(Object.keys(manifest.history).map((d) => [d, ''])) };
-    if (upToDate(published, log)) return;
+    if (upToDate(published, log)) return log;
     if (!sameSplit) await rm(sensitive.root, { recursive: true, force: true });
 
     const next: PublishedManifest = { current: published.current, history: {}, ...(split.length ? { sensitive: split } : {}) };
@@ -96,6 +98,7 @@ export async function publishExports(
     await opts.step?.('publish:manifest');
     await writeJsonAtomically(layout.publishManifest, next, layout.publishTmp);
   }
+  return log;
 }
 
 /**

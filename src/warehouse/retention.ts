@@ -7,7 +7,7 @@
  */
 import type { Session } from '../engine/duckdb';
 import { quoteLiteral } from '../engine/sql';
-import { commitSnapshots, type TaggedSnapshot } from './commits';
+import { catalogSnapshots, type TaggedSnapshot } from './commits';
 
 /** The snapshots to expire, given every commit snapshot (oldest first) and the catalog's latest. */
 export function snapshotsToExpire(commits: readonly TaggedSnapshot[], allSnapshots: readonly number[]): number[] {
@@ -28,8 +28,8 @@ export function snapshotsToExpire(commits: readonly TaggedSnapshot[], allSnapsho
 }
 
 export async function applyRetention(session: Session, alias: string): Promise<number> {
-  const all = await session.rows<{ id: string }>(`SELECT snapshot_id AS id FROM ducklake_snapshots(${quoteLiteral(alias)})`);
-  const expire = snapshotsToExpire(await commitSnapshots(session, alias), all.map((r) => Number(r.id)));
+  const { all, tagged } = await catalogSnapshots(session, alias);
+  const expire = snapshotsToExpire(tagged, all);
   if (expire.length === 0) return 0;
   await session.run(`CALL ducklake_expire_snapshots(${quoteLiteral(alias)}, versions => [${expire.join(', ')}])`);
   await session.run(`CALL ducklake_cleanup_old_files(${quoteLiteral(alias)}, cleanup_all => true)`);

@@ -106,7 +106,14 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
   let written: WriteResult | undefined;
   let guard: ReturnType<typeof evaluateDeleteGuard> | undefined;
   while (!written) {
-    const diffInput = { ...input, base: plan.base, head: plan.head, hashFingerprint: hashed.fingerprint, watermark: extracted?.watermark ?? null };
+    const diffInput = {
+      ...input,
+      base: plan.base,
+      head: plan.head,
+      headDate: plan.latestCommitted,
+      hashFingerprint: hashed.fingerprint,
+      watermark: extracted?.watermark ?? null,
+    };
     const bucketCounts = await Promise.all(buckets.map((bucket) => diffBucket(bucket ? { ...diffInput, bucket } : diffInput)));
     const sum = (op: keyof OperationCounts) => bucketCounts.reduce((n, c) => n + (c[op] ?? 0), 0);
     const [D, X, U, N] = [sum('D'), sum('X'), sum('U'), sum('N')];
