@@ -5,12 +5,15 @@ import type { Client } from '@temporalio/client';
 
 export const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
-/** Seconds each activity of a workflow ran (started to completed), from its history. */
+/**
+ * Seconds each stage of a workflow ran, from its history: for an activity type that ran several
+ * times at once (a table's key-hash buckets), from the first start to the last completion.
+ */
 export async function stageSeconds(client: Client, workflowId: string): Promise<Record<string, number>> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const scheduled = new Map<string, string>();
   const started = new Map<string, number>();
-  const seconds: Record<string, number> = {};
+  const spans: Record<string, { from: number; to: number }> = {};
   for (const e of history.events ?? []) {
     const at = Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
     const id = String(e.eventId);
@@ -19,10 +22,12 @@ export async function stageSeconds(client: Client, workflowId: string): Promise<
     const done = e.activityTaskCompletedEventAttributes;
     if (done) {
       const key = String(done.scheduledEventId);
-      seconds[scheduled.get(key)!] = at - started.get(key)!;
+      const type = scheduled.get(key)!;
+      const from = started.get(key)!;
+      spans[type] = { from: Math.min(from, spans[type]?.from ?? from), to: Math.max(at, spans[type]?.to ?? at) };
     }
   }
-  return seconds;
+  return Object.fromEntries(Object.entries(spans).map(([type, s]) => [type, s.to - s.from]));
 }
 
 /** Samples `measure` every `ms` until stopped. */
