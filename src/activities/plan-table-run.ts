@@ -6,7 +6,7 @@
  */
 import type { TableConfig } from '../config/types';
 import { StateError } from '../errors';
-import { lakeTables, withCatalog } from '../warehouse/catalog';
+import { catalogAlias, lakeTables, withCatalog } from '../warehouse/catalog';
 import { type CommitRecord, commitSnapshots } from '../warehouse/commits';
 import { tableLayout } from '../warehouse/layout';
 import { publishExports } from '../warehouse/publish';
@@ -18,10 +18,9 @@ import type { BaseRef, PlanResult, StageInput } from './types';
 
 export function planTableRun(deps: ActivityDeps) {
   return ({ table, businessDate }: StageInput): Promise<PlanResult> =>
-    runStage(deps, 'plan', () => withCatalog(deps.engine, table.warehouse, async (session, alias) => {
-      const lake = lakeTables(alias, table.dataset, table.name);
-      await session.run(`CREATE SCHEMA IF NOT EXISTS ${lake.schema}`);
-      const log = await publishExports(session, { table, lake, layout: tableLayout(table.warehouse, table.dataset, table.name) });
+    runStage(deps, 'plan', async (data) => {
+      const lake = lakeTables(catalogAlias(table.warehouse, deps.engine.catalogUrl), table.dataset, table.name);
+      const log = await publishExports(deps.engine, data, { table, lake, layout: tableLayout(table.warehouse, table.dataset, table.name) });
       const latest = log.at(-1) ?? null;
       const context = { dataset: table.dataset, table: table.name, businessDate };
       if (latest && businessDate < latest.businessDate) {
@@ -33,12 +32,15 @@ export function planTableRun(deps: ActivityDeps) {
         );
       }
       const baseCommit = log.filter((c) => c.businessDate < businessDate).at(-1);
-      return {
-        base: baseCommit ? await baseRef(session, alias, table, baseCommit, context) : null,
-        head: latest?.commitId ?? null,
-        latestCommitted: latest?.businessDate ?? null,
-      };
-    }));
+      return withCatalog(deps.engine, table.warehouse, async (session, alias) => {
+        await session.run(`CREATE SCHEMA IF NOT EXISTS ${lake.schema}`);
+        return {
+          base: baseCommit ? await baseRef(session, alias, table, baseCommit, context) : null,
+          head: latest?.commitId ?? null,
+          latestCommitted: latest?.businessDate ?? null,
+        };
+      });
+    });
 }
 
 async function baseRef(session: Session, alias: string, table: TableConfig, commit: CommitRecord, context: Record<string, string>): Promise<BaseRef> {

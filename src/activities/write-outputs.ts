@@ -82,12 +82,10 @@ export function writeOutputs(deps: ActivityDeps) {
         }
         commit = record;
       }
-      await withCatalog(deps.engine, table.warehouse, async (s, alias) => {
-        await step('publish');
-        await publishExports(s, { table, lake, layout, step });
-        await step('retention');
-        await applyRetention(s, alias);
-      });
+      await step('publish');
+      await publishExports(deps.engine, session, { table, lake, layout, step });
+      await step('retention');
+      await withCatalog(deps.engine, table.warehouse, (s, alias) => applyRetention(s, alias));
       await rm(layout.workDir(businessDate), { recursive: true, force: true });
       // The folders go too once no other date is in progress.
       for (const dir of [layout.publishTmp, layout.tableWork]) await rmdir(dir).catch(() => undefined);

@@ -10,12 +10,12 @@
 import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { TableConfig } from '../config/types';
-import type { Session } from '../engine/duckdb';
+import type { Engine, Session } from '../engine/duckdb';
 import { isRemotePath } from '../engine/s3';
 import { quoteLiteral } from '../engine/sql';
-import { publishCurrentSql, publishHistorySql } from '../engine/stage-sql';
+import { publishCurrentSql, publishHistorySql, readOwnParquet } from '../engine/stage-sql';
 import { linkOrCopy, readJsonIfExists, writeAtomically, writeJsonAtomically } from './atomic';
-import type { LakeTables } from './catalog';
+import { type LakeTables, withCatalog } from './catalog';
 import { type CommitRecord, readCommitLog } from './commits';
 import type { TableLayout } from './layout';
 import { publishSensitiveCurrentSql, publishSensitiveHistorySql, sensitiveLayout, sensitiveNames, withoutSensitiveSql } from './sensitive';
@@ -34,47 +34,64 @@ export type StepHook = (step: string) => void | Promise<void>;
 
 const ROUNDS = 5;
 
+/** A round's reading of the catalog: the log, and the files each commit registered itself. */
+interface CatalogView {
+  log: CommitRecord[];
+  /** The commits' own files (write-once, named by commit id), by table part. */
+  files: { current: string[]; history: string[] };
+}
+
 /**
  * Brings the exports up to the catalog's latest commit. Another run may publish at the same
  * time: after writing, the log is read again and the round repeats until nothing changed, so
- * whichever publisher finishes last leaves the latest state. Returns the commit log it last
- * read (the plan builds on it instead of reading it again).
+ * whichever publisher finishes last leaves the latest state. Only the reading takes the
+ * catalog's connection: exports of the commits' own files are written on `data`, so a big
+ * export does not hold up other tables' catalog work. Returns the commit log it last read
+ * (the plan builds on it instead of reading it again).
  */
 export async function publishExports(
-  session: Session,
+  engine: Engine,
+  data: Session,
   opts: { table: Pick<TableConfig, 'keys' | 'columns' | 'warehouse' | 'dataset' | 'name'>; lake: LakeTables; layout: TableLayout; step?: StepHook },
 ): Promise<CommitRecord[]> {
-  const { layout, lake } = opts;
-  const sensitive = sensitiveLayout(opts.table.warehouse, opts.table.dataset, opts.table.name);
+  const { layout, lake, table } = opts;
+  const sensitive = sensitiveLayout(table.warehouse, table.dataset, table.name);
+  const split = sensitiveNames(table);
   let log: CommitRecord[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    log = await readCommitLog(session, lake);
-    const split = sensitiveNames(opts.table);
     const manifest = (await readJsonIfExists<PublishedManifest>(layout.publishManifest)) ?? { current: null, history: {} };
     // Exports written with other sensitive columns split off are all written again.
     const sameSplit = JSON.stringify(manifest.sensitive ?? []) === JSON.stringify(split);
     const published = sameSplit ? manifest : { current: null, history: Object.fromEntries(Object.keys(manifest.history).map((d) => [d, ''])) };
+    const view = await withCatalog(engine, table.warehouse, async (s): Promise<CatalogView> => {
+      const read = await readCommitLog(s, lake);
+      return { log: read, files: upToDate(published, read) ? { current: [], history: [] } : await ownFiles(s, lake) };
+    });
+    log = view.log;
     if (upToDate(published, log)) return log;
     if (!sameSplit) await rm(sensitive.root, { recursive: true, force: true });
 
+    // A commit's own files are read directly; a state the catalog wrote itself, through the catalog.
+    const exportFrom = async (part: 'current' | 'history', commitId: string, sql: (relation: string) => string) => {
+      const own = filesOfCommit(view.files[part], commitId);
+      if (own.length) await data.run(sql(readOwnParquet(own)));
+      else await withCatalog(engine, table.warehouse, (s) => s.run(sql(part === 'current' ? lake.current : lake.history)));
+    };
     const next: PublishedManifest = { current: published.current, history: {}, ...(split.length ? { sensitive: split } : {}) };
     for (const commit of log) {
-      if (published.history[commit.businessDate] !== commit.commitId) {
-        await opts.step?.(`publish:history:${commit.businessDate}`);
-        await writeAtomically(
-          layout.history(commit.businessDate),
-          (tmp) => session.run(publishHistorySql(opts.table, lake.history, commit.businessDate, tmp)),
-          layout.publishTmp,
-        );
+      const date = commit.businessDate;
+      if (published.history[date] !== commit.commitId) {
+        await opts.step?.(`publish:history:${date}`);
+        await writeAtomically(layout.history(date), (tmp) => exportFrom('history', commit.commitId, (h) => publishHistorySql(table, h, date, tmp)), layout.publishTmp);
         if (split.length) {
           await writeAtomically(
-            sensitive.history(commit.businessDate),
-            (tmp) => session.run(publishSensitiveHistorySql(opts.table, lake.history, commit.businessDate, tmp)),
+            sensitive.history(date),
+            (tmp) => exportFrom('history', commit.commitId, (h) => publishSensitiveHistorySql(table, h, date, tmp)),
             layout.publishTmp,
           );
         }
       }
-      next.history[commit.businessDate] = commit.commitId;
+      next.history[date] = commit.commitId;
     }
     for (const date of Object.keys(published.history).filter((d) => !next.history[d])) {
       await rm(path.dirname(layout.history(date)), { recursive: true, force: true });
@@ -83,15 +100,16 @@ export async function publishExports(
     const latest = log.at(-1);
     if (latest && published.current !== latest.commitId) {
       await opts.step?.('publish:current');
-      // The commit's own state file is current.parquet as it is, unless columns are split off.
-      const stateFile = split.length ? undefined : await commitStateFile(session, lake, latest.commitId);
+      // The commit's one local state file is current.parquet as it is, unless columns are split off.
+      const own = filesOfCommit(view.files.current, latest.commitId);
+      const linkable = !split.length && own.length === 1 && !isRemotePath(own[0]);
       await writeAtomically(
         layout.current,
-        (tmp) => (stateFile ? linkOrCopy(stateFile, tmp) : session.run(publishCurrentSql(lake.current, tmp, withoutSensitiveSql(opts.table)))),
+        (tmp) => (linkable ? linkOrCopy(own[0], tmp) : exportFrom('current', latest.commitId, (c) => publishCurrentSql(c, tmp, withoutSensitiveSql(table)))),
         layout.publishTmp,
       );
       if (split.length) {
-        await writeAtomically(sensitive.current, (tmp) => session.run(publishSensitiveCurrentSql(opts.table, lake.current, tmp)), layout.publishTmp);
+        await writeAtomically(sensitive.current, (tmp) => exportFrom('current', latest.commitId, (c) => publishSensitiveCurrentSql(table, c, tmp)), layout.publishTmp);
       }
       next.current = latest.commitId;
     }
@@ -101,19 +119,23 @@ export async function publishExports(
   return log;
 }
 
-/**
- * The state file the commit registered (see stateFileSql), if it is the table's whole current
- * state and local: not so for an empty state (DuckLake lists no file) or one the catalog
- * wrote itself.
- */
-async function commitStateFile(session: Session, lake: LakeTables, commitId: string): Promise<string | undefined> {
-  const { catalog, schema, current } = lake.names;
-  const files = await session.rows<{ data_file: string }>(
-    `SELECT data_file FROM ducklake_list_files(${quoteLiteral(catalog)}, ${quoteLiteral(current)}, schema => ${quoteLiteral(schema)})`,
-  );
-  const [file] = files.map((f) => f.data_file);
-  // A file on S3 (a shared data path) cannot be linked to: the export is written from the catalog.
-  return files.length === 1 && !isRemotePath(file) && path.basename(file) === `cdcflow-${commitId}.parquet` ? file : undefined;
+/** The data files of the table's current state and history that commits wrote themselves (see lakeDataFile). */
+async function ownFiles(session: Session, lake: LakeTables): Promise<CatalogView['files']> {
+  const { catalog, schema, current, history } = lake.names;
+  const list = async (name: string) =>
+    (
+      await session.rows<{ data_file: string }>(
+        `SELECT data_file FROM ducklake_list_files(${quoteLiteral(catalog)}, ${quoteLiteral(name)}, schema => ${quoteLiteral(schema)})`,
+      )
+    ).map((f) => f.data_file);
+  return { current: await list(current), history: await list(history) };
+}
+
+/** A commit's own files among `files`, in bucket order (`cdcflow-<commit>.parquet` or `cdcflow-<commit>-<k>of<n>.parquet`). */
+export function filesOfCommit(files: readonly string[], commitId: string): string[] {
+  const own = new RegExp(`^cdcflow-${commitId.replace(/[^0-9a-f-]/gi, '')}(?:-(\\d+)of\\d+)?\\.parquet$`);
+  const bucketOf = (f: string) => Number(own.exec(path.basename(f))?.[1] ?? 0);
+  return files.filter((f) => own.test(path.basename(f))).sort((a, b) => bucketOf(a) - bucketOf(b));
 }
 
 function upToDate(published: PublishedManifest, log: readonly CommitRecord[]): boolean {

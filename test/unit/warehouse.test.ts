@@ -7,6 +7,7 @@ import { engineSettings } from '../../src/settings';
 import { lakeTables, withCatalog } from '../../src/warehouse/catalog';
 import { commitDataSql, createTablesSql } from '../../src/warehouse/commit';
 import type { CommitRecord, CommitTag } from '../../src/warehouse/commits';
+import { filesOfCommit } from '../../src/warehouse/publish';
 import { snapshotsToExpire } from '../../src/warehouse/retention';
 
 const commit: CommitRecord = {
@@ -64,6 +65,16 @@ describe('the commit transaction', () => {
     } finally {
       await engine.close();
     }
+  });
+});
+
+describe('the published exports', () => {
+  it('read a commit\'s own files in bucket order, and nothing of other commits', () => {
+    const id = '3a4a81b2-08aa-4c5e-9d7e-0123456789ab';
+    const files = [`/l/t__current/cdcflow-${id}-10of12.parquet`, `/l/t__current/cdcflow-${id}-2of12.parquet`, `/l/t__current/cdcflow-x${id}.parquet`, '/l/t__current/ducklake-1.parquet', `s3://b/t__current/cdcflow-${id}-1of12.parquet`];
+    expect(filesOfCommit(files, id)).toEqual([`s3://b/t__current/cdcflow-${id}-1of12.parquet`, `/l/t__current/cdcflow-${id}-2of12.parquet`, `/l/t__current/cdcflow-${id}-10of12.parquet`]);
+    expect(filesOfCommit([`/l/cdcflow-${id}.parquet`], id)).toEqual([`/l/cdcflow-${id}.parquet`]);
+    expect(filesOfCommit([`/l/cdcflow-${id}.parquet`], 'other')).toEqual([]);
   });
 });
 
