@@ -18,9 +18,9 @@ import type { BaseRef, PlanResult, StageInput } from './types';
 
 export function planTableRun(deps: ActivityDeps) {
   return ({ table, businessDate }: StageInput): Promise<PlanResult> =>
-    runStage(deps, 'plan', async (data) => {
+    runStage(deps, 'plan', async () => {
       const lake = lakeTables(catalogAlias(table.warehouse, deps.engine.catalogUrl), table.dataset, table.name);
-      const log = await publishExports(deps.engine, data, { table, lake, layout: tableLayout(table.warehouse, table.dataset, table.name) });
+      const log = await publishExports(deps.engine, { table, lake, layout: tableLayout(table.warehouse, table.dataset, table.name) });
       const latest = log.at(-1) ?? null;
       const context = { dataset: table.dataset, table: table.name, businessDate };
       if (latest && businessDate < latest.businessDate) {

@@ -13,7 +13,7 @@ import { Context } from '@temporalio/activity';
 import { committedChangeCounts, prepareChangeCommit } from '../changes/commit-changes';
 import type { ChangeCounts } from '../changes/counts';
 import type { TableConfig } from '../config/types';
-import type { Session } from '../engine/duckdb';
+import type { Engine, Session } from '../engine/duckdb';
 import type { Bucket } from '../engine/key-buckets';
 import { isRemotePath } from '../engine/s3';
 import { publishCurrentSql, readOwnParquet } from '../engine/stage-sql';
@@ -68,7 +68,7 @@ export function writeOutputs(deps: ActivityDeps) {
           historyRows: counts.I + counts.U + counts.D,
           watermark: watermark ?? null,
         };
-        const files = await commitFiles(session, table, deps.engine.dataPath, layout, businessDate, buckets, record.commitId);
+        const files = await commitFiles(deps.engine, session, table, layout, businessDate, buckets, record.commitId);
         const tag = { cdcflow: 1, dataset: table.dataset, table: table.name, date: businessDate, commit: record.commitId, keep: table.retention.keepDates } as const;
         await step('commit');
         try {
@@ -83,7 +83,7 @@ export function writeOutputs(deps: ActivityDeps) {
         commit = record;
       }
       await step('publish');
-      await publishExports(deps.engine, session, { table, lake, layout, step });
+      await publishExports(deps.engine, { table, lake, layout, step });
       await step('retention');
       await withCatalog(deps.engine, table.warehouse, (s, alias) => applyRetention(s, alias));
       await rm(layout.workDir(businessDate), { recursive: true, force: true });
@@ -108,15 +108,15 @@ export function writeOutputs(deps: ActivityDeps) {
  * write made, linked in (copied, in KEY_HASH order, to a remote data path).
  */
 async function commitFiles(
+  engine: Engine,
   session: Session,
   table: TableConfig,
-  base: string | undefined,
   layout: TableLayout,
   businessDate: string,
   buckets: readonly (Bucket | undefined)[],
   commitId: string,
 ): Promise<CommitFiles> {
-  const target = (part: 'current' | 'history', bucket?: Bucket) => lakeDataFile(table.warehouse, base, table.dataset, table.name, part, commitId, bucket);
+  const target = (part: 'current' | 'history', bucket?: Bucket) => lakeDataFile(table.warehouse, engine.dataPath, table.dataset, table.name, part, commitId, bucket);
   const [only] = buckets;
   if (!only) {
     const files = { current: target('current'), history: target('history') };
@@ -129,7 +129,7 @@ async function commitFiles(
     for (const part of ['current', 'history'] as const) {
       const file = target(part, bucket);
       if (isRemotePath(file)) {
-        await session.run(publishCurrentSql(readOwnParquet(written[part]), file));
+        await engine.withOrderedSession((s) => s.run(publishCurrentSql(readOwnParquet(written[part]), file, '*', 'as-read')));
       } else {
         await mkdir(path.dirname(file), { recursive: true });
         await linkOrCopy(written[part], file);

@@ -4,6 +4,7 @@
  * a connection runs one statement at a time.
  */
 import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { isRemotePath, type S3Settings, s3SecretSql } from './s3';
 
@@ -42,47 +43,41 @@ export interface Session {
   interrupt(): void;
 }
 
+/** The order-keeping instance's buffers (see withOrderedSession): a streaming copy needs little. */
+const ORDERED_MEMORY_LIMIT = '256MB';
+
 export class Engine {
   private catalogConnection?: Promise<DuckDBConnection>;
   private catalogQueue: Promise<unknown> = Promise.resolve();
+  private ordered?: Promise<DuckDBInstance>;
 
   private constructor(
     private readonly instance: DuckDBInstance,
+    private readonly settings: EngineSettings,
     readonly catalogUrl?: string,
     readonly dataPath?: string,
   ) {}
 
   static async create(settings: EngineSettings = {}): Promise<Engine> {
-    const options: Record<string, string> = {
-      // Row order is set explicitly (ORDER BY) wherever it matters; this lets DuckDB stream.
-      preserve_insertion_order: 'false',
-    };
-    if (settings.memoryLimit) options.memory_limit = settings.memoryLimit;
-    if (settings.threads) options.threads = String(settings.threads);
-    if (settings.tempDirectory) {
-      mkdirSync(settings.tempDirectory, { recursive: true });
-      options.temp_directory = settings.tempDirectory;
-    }
-    if (settings.extensionDirectory) options.extension_directory = settings.extensionDirectory;
-    const instance = await DuckDBInstance.create(':memory:', options);
-    // timestamptz text without an offset means UTC, on every machine.
-    const connection = await instance.connect();
-    await connection.run(`SET GLOBAL TimeZone = 'UTC'`);
-    if (settings.dataPath && isRemotePath(settings.dataPath)) {
-      await connection.run('LOAD httpfs');
-      if (settings.s3) await connection.run(s3SecretSql(settings.s3));
-    }
-    connection.closeSync();
-    return new Engine(instance, settings.catalogUrl, settings.dataPath);
+    // Row order is set explicitly (ORDER BY) wherever it matters; this lets DuckDB stream.
+    const instance = await createInstance(settings, { preserve_insertion_order: 'false' });
+    return new Engine(instance, settings, settings.catalogUrl, settings.dataPath);
   }
 
   async withSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {
-    const connection = await this.instance.connect();
-    try {
-      return await fn(sessionOf(connection));
-    } finally {
-      connection.closeSync();
-    }
+    return withConnection(this.instance, fn);
+  }
+
+  /**
+   * A session of a second, small instance that keeps the order rows are read in (DuckDB's
+   * setting is per instance): a copy of files that are each sorted, read in order, comes out
+   * sorted without sorting again, in bounded memory.
+   */
+  async withOrderedSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {
+    // Its own spill folder: two instances must not share temporary file names.
+    const tempDirectory = this.settings.tempDirectory && path.join(this.settings.tempDirectory, 'ordered');
+    this.ordered ??= createInstance({ ...this.settings, memoryLimit: ORDERED_MEMORY_LIMIT, tempDirectory }, { preserve_insertion_order: 'true' });
+    return withConnection(await this.ordered, fn);
   }
 
   /**
@@ -104,7 +99,38 @@ export class Engine {
   async close(): Promise<void> {
     await this.catalogQueue;
     (await this.catalogConnection)?.closeSync();
+    (await this.ordered)?.closeSync();
     this.instance.closeSync();
+  }
+}
+
+async function createInstance(settings: EngineSettings, base: Record<string, string>): Promise<DuckDBInstance> {
+  const options = { ...base };
+  if (settings.memoryLimit) options.memory_limit = settings.memoryLimit;
+  if (settings.threads) options.threads = String(settings.threads);
+  if (settings.tempDirectory) {
+    mkdirSync(settings.tempDirectory, { recursive: true });
+    options.temp_directory = settings.tempDirectory;
+  }
+  if (settings.extensionDirectory) options.extension_directory = settings.extensionDirectory;
+  const instance = await DuckDBInstance.create(':memory:', options);
+  // timestamptz text without an offset means UTC, on every machine.
+  const connection = await instance.connect();
+  await connection.run(`SET GLOBAL TimeZone = 'UTC'`);
+  if (settings.dataPath && isRemotePath(settings.dataPath)) {
+    await connection.run('LOAD httpfs');
+    if (settings.s3) await connection.run(s3SecretSql(settings.s3));
+  }
+  connection.closeSync();
+  return instance;
+}
+
+async function withConnection<T>(instance: DuckDBInstance, fn: (session: Session) => Promise<T>): Promise<T> {
+  const connection = await instance.connect();
+  try {
+    return await fn(sessionOf(connection));
+  } finally {
+    connection.closeSync();
   }
 }
 

@@ -150,26 +150,31 @@ export function historyFileSql(t: Pick<TableShape, 'keys' | 'columns'>, stageFil
 }
 
 /**
- * A state file of `state`'s rows sorted by KEY_HASH: the published current state from the
- * catalog when it is not one local file of the commit's own (sensitive columns split off, a
- * state the catalog wrote itself), or a bucket's file copied to a remote data path.
+ * How an export gets its rows in KEY_HASH order: sorted here, or `as-read` from files that are
+ * each sorted and listed in bucket order, on an instance that keeps insertion order
+ * (Engine.withOrderedSession).
  */
-export function publishCurrentSql(state: string, outPath: string, select = '*'): string {
-  return copyTo(`SELECT ${select} FROM ${state} ORDER BY KEY_HASH`, outPath, 'output');
+export type ExportOrder = 'sort' | 'as-read';
+
+/** The ORDER BY of an export, if it sorts. */
+export const keyHashOrder = (order: ExportOrder) => (order === 'sort' ? ' ORDER BY KEY_HASH' : '');
+
+/**
+ * A state file of `state`'s rows in KEY_HASH order: the published current state, or a bucket's
+ * file copied to a remote data path.
+ */
+export function publishCurrentSql(state: string, outPath: string, select = '*', order: ExportOrder = 'sort'): string {
+  return copyTo(`SELECT ${select} FROM ${state}${keyHashOrder(order)}`, outPath, 'output');
 }
 
 /**
  * A published history partition: the net changes (I, U, D) of one date. EFF_START_DATE is the
  * Hive partition (eff_start_date=...), so it is not repeated inside the file.
  */
-export function publishHistorySql(t: Pick<TableShape, 'keys' | 'columns'>, history: string, businessDate: string, outPath: string): string {
+export function publishHistorySql(t: Pick<TableShape, 'keys' | 'columns'>, history: string, businessDate: string, outPath: string, order: ExportOrder = 'sort'): string {
   // Sensitive columns go to their own dataset (warehouse/sensitive.ts).
   const columns = [...dataColumns(t).filter((c) => !c.sensitive).map((c) => quoteIdent(c.name)), 'OPERATION', 'KEY_HASH', 'NONKEY_HASH'].join(', ');
-  return copyTo(
-    `SELECT ${columns} FROM ${history} WHERE EFF_START_DATE = ${dateLiteral(businessDate)} ORDER BY KEY_HASH`,
-    outPath,
-    'output',
-  );
+  return copyTo(`SELECT ${columns} FROM ${history} WHERE EFF_START_DATE = ${dateLiteral(businessDate)}${keyHashOrder(order)}`, outPath, 'output');
 }
 
 /** Rows per OPERATION in Parquet files. */

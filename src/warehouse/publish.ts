@@ -13,7 +13,7 @@ import type { TableConfig } from '../config/types';
 import type { Engine, Session } from '../engine/duckdb';
 import { isRemotePath } from '../engine/s3';
 import { quoteLiteral } from '../engine/sql';
-import { publishCurrentSql, publishHistorySql, readOwnParquet } from '../engine/stage-sql';
+import { type ExportOrder, publishCurrentSql, publishHistorySql, readOwnParquet } from '../engine/stage-sql';
 import { linkOrCopy, readJsonIfExists, writeAtomically, writeJsonAtomically } from './atomic';
 import { type LakeTables, withCatalog } from './catalog';
 import { type CommitRecord, readCommitLog } from './commits';
@@ -45,13 +45,12 @@ interface CatalogView {
  * Brings the exports up to the catalog's latest commit. Another run may publish at the same
  * time: after writing, the log is read again and the round repeats until nothing changed, so
  * whichever publisher finishes last leaves the latest state. Only the reading takes the
- * catalog's connection: exports of the commits' own files are written on `data`, so a big
- * export does not hold up other tables' catalog work. Returns the commit log it last read
- * (the plan builds on it instead of reading it again).
+ * catalog's connection: the commits' own files (each sorted, in bucket order) are copied as
+ * read on Engine.withOrderedSession, so a big export neither sorts again nor holds up other
+ * tables' catalog work. Returns the commit log it last read (the plan builds on it).
  */
 export async function publishExports(
   engine: Engine,
-  data: Session,
   opts: { table: Pick<TableConfig, 'keys' | 'columns' | 'warehouse' | 'dataset' | 'name'>; lake: LakeTables; layout: TableLayout; step?: StepHook },
 ): Promise<CommitRecord[]> {
   const { layout, lake, table } = opts;
@@ -72,21 +71,21 @@ export async function publishExports(
     if (!sameSplit) await rm(sensitive.root, { recursive: true, force: true });
 
     // A commit's own files are read directly; a state the catalog wrote itself, through the catalog.
-    const exportFrom = async (part: 'current' | 'history', commitId: string, sql: (relation: string) => string) => {
+    const exportFrom = async (part: 'current' | 'history', commitId: string, sql: (relation: string, order: ExportOrder) => string) => {
       const own = filesOfCommit(view.files[part], commitId);
-      if (own.length) await data.run(sql(readOwnParquet(own)));
-      else await withCatalog(engine, table.warehouse, (s) => s.run(sql(part === 'current' ? lake.current : lake.history)));
+      if (own.length) await engine.withOrderedSession((s) => s.run(sql(readOwnParquet(own), 'as-read')));
+      else await withCatalog(engine, table.warehouse, (s) => s.run(sql(part === 'current' ? lake.current : lake.history, 'sort')));
     };
     const next: PublishedManifest = { current: published.current, history: {}, ...(split.length ? { sensitive: split } : {}) };
     for (const commit of log) {
       const date = commit.businessDate;
       if (published.history[date] !== commit.commitId) {
         await opts.step?.(`publish:history:${date}`);
-        await writeAtomically(layout.history(date), (tmp) => exportFrom('history', commit.commitId, (h) => publishHistorySql(table, h, date, tmp)), layout.publishTmp);
+        await writeAtomically(layout.history(date), (tmp) => exportFrom('history', commit.commitId, (h, order) => publishHistorySql(table, h, date, tmp, order)), layout.publishTmp);
         if (split.length) {
           await writeAtomically(
             sensitive.history(date),
-            (tmp) => exportFrom('history', commit.commitId, (h) => publishSensitiveHistorySql(table, h, date, tmp)),
+            (tmp) => exportFrom('history', commit.commitId, (h, order) => publishSensitiveHistorySql(table, h, date, tmp, order)),
             layout.publishTmp,
           );
         }
@@ -105,11 +104,11 @@ export async function publishExports(
       const linkable = !split.length && own.length === 1 && !isRemotePath(own[0]);
       await writeAtomically(
         layout.current,
-        (tmp) => (linkable ? linkOrCopy(own[0], tmp) : exportFrom('current', latest.commitId, (c) => publishCurrentSql(c, tmp, withoutSensitiveSql(table)))),
+        (tmp) => (linkable ? linkOrCopy(own[0], tmp) : exportFrom('current', latest.commitId, (c, order) => publishCurrentSql(c, tmp, withoutSensitiveSql(table), order))),
         layout.publishTmp,
       );
       if (split.length) {
-        await writeAtomically(sensitive.current, (tmp) => exportFrom('current', latest.commitId, (c) => publishSensitiveCurrentSql(table, c, tmp)), layout.publishTmp);
+        await writeAtomically(sensitive.current, (tmp) => exportFrom('current', latest.commitId, (c, order) => publishSensitiveCurrentSql(table, c, tmp, order)), layout.publishTmp);
       }
       next.current = latest.commitId;
     }

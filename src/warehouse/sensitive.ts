@@ -9,6 +9,7 @@
 import * as path from 'node:path';
 import type { ColumnSpec, TableConfig } from '../config/types';
 import { dateLiteral, quoteIdent, quoteLiteral } from '../engine/sql';
+import { type ExportOrder, keyHashOrder, publishCurrentSql } from '../engine/stage-sql';
 import { assertIsoDate, assertPathName } from './layout';
 
 type Shape = Pick<TableConfig, 'columns'>;
@@ -45,14 +46,14 @@ export function withoutSensitiveSql(t: Shape): string {
 const sensitiveList = (t: Shape) => sensitiveNames(t).map(quoteIdent).join(', ');
 
 /** The sensitive current export: KEY_HASH and the sensitive columns, sorted like current.parquet. */
-export function publishSensitiveCurrentSql(t: Shape, state: string, outPath: string): string {
-  return `COPY (SELECT KEY_HASH, ${sensitiveList(t)} FROM ${state} ORDER BY KEY_HASH) TO ${quoteLiteral(outPath)} (FORMAT parquet)`;
+export function publishSensitiveCurrentSql(t: Shape, state: string, outPath: string, order: ExportOrder = 'sort'): string {
+  return publishCurrentSql(state, outPath, `KEY_HASH, ${sensitiveList(t)}`, order);
 }
 
 /** A sensitive history partition: the date's I, U and D rows' sensitive values. */
-export function publishSensitiveHistorySql(t: Shape, history: string, businessDate: string, outPath: string): string {
+export function publishSensitiveHistorySql(t: Shape, history: string, businessDate: string, outPath: string, order: ExportOrder = 'sort'): string {
   return (
-    `COPY (SELECT KEY_HASH, OPERATION, ${sensitiveList(t)} FROM ${history} WHERE EFF_START_DATE = ${dateLiteral(businessDate)} ` +
-    `ORDER BY KEY_HASH) TO ${quoteLiteral(outPath)} (FORMAT parquet)`
+    `COPY (SELECT KEY_HASH, OPERATION, ${sensitiveList(t)} FROM ${history} WHERE EFF_START_DATE = ${dateLiteral(businessDate)}${keyHashOrder(order)}) ` +
+    `TO ${quoteLiteral(outPath)} (FORMAT parquet)`
   );
 }
