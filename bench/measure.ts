@@ -6,6 +6,15 @@ import type { Client } from '@temporalio/client';
 export const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 /**
+ * CPU seconds this process used since `start` (process.cpuUsage()): DuckDB's threads and an
+ * in-process worker included. Less sensitive than wall time to other work on the machine.
+ */
+export function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
+/**
  * Seconds each stage of a workflow ran, from its history: for an activity type that ran several
  * times at once (a table's key-hash buckets), from the first start to the last completion.
  */

@@ -9,7 +9,7 @@ import type { Session } from '../engine/duckdb';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { DataError } from '../errors';
 import type { EventCounts } from './counts';
-import { type ChangeTable, conflictingEventsSql, duplicateEventsSql, EVENT, type EventCheck, orderColumn, scanEventsSql } from './event-sql';
+import { type ChangeTable, conflictingEventsSql, duplicateEventsSql, EVENT, type EventCheck, firstMatchingEventSql, orderColumn, scanEventsSql } from './event-sql';
 
 interface EventPlace {
   file: string;
@@ -88,13 +88,16 @@ function checks(table: Table): Check[] {
 /**
  * Checks the batch's events and counts them: the first event that breaks the contract (in the
  * order of the checks) or a conflict is a DataError; otherwise the events per kind and duplicates.
+ * `events` is the relation of the events; `located` the same events with file and line, read
+ * only to name the offending event when a check fails.
  */
-export async function checkEvents(session: Session, table: Table, eventsPath: string): Promise<EventCounts> {
+export async function checkEvents(session: Session, table: Table, events: string, located: string): Promise<EventCounts> {
   const list = checks(table);
-  const [scan] = await session.rows<Record<string, EventPlace | null | string | number>>(scanEventsSql(eventsPath, list));
+  const [scan] = await session.rows<Record<string, string | number>>(scanEventsSql(events, list));
   for (const [i, check] of list.entries()) {
-    const hit = scan[`check_${i}`] as EventPlace | null;
-    if (!hit) continue;
+    if (Number(scan[`check_${i}`]) === 0) continue;
+    const [hit] = await session.rows<EventPlace>(firstMatchingEventSql(located, check));
+    if (!hit) throw new Error(`check ${i} matched ${scan[`check_${i}`]} events of ${table.dataset}.${table.name}, locating found none`);
     const { unit, context } = eventPlace(table, hit);
     const quoted = check.quoteLine ? `: ${JSON.stringify(await lineText(session, hit.file, Number(hit.line)))}` : '';
     throw new DataError(`event at ${unit} ${hit.line} ${check.message(hit.value)}${quoted}`, {
@@ -103,8 +106,8 @@ export async function checkEvents(session: Session, table: Table, eventsPath: st
       ...(hit.value !== null ? { value: hit.value } : {}),
     });
   }
-  const [{ duplicates, conflicts }] = await session.rows<{ duplicates: string | number; conflicts: string | number }>(duplicateEventsSql(table, eventsPath));
-  if (Number(conflicts) > 0 && !table.changes.positionBreaksTies) throw await describeConflict(session, table, eventsPath);
+  const [{ duplicates, conflicts }] = await session.rows<{ duplicates: string | number; conflicts: string | number }>(duplicateEventsSql(table, events));
+  if (Number(conflicts) > 0 && !table.changes.positionBreaksTies) throw await describeConflict(session, table, located);
   const n = (k: string) => Number(scan[k]);
   return { events: n('events'), inserts: n('inserts'), updates: n('updates'), deletes: n('deletes'), duplicates: Number(duplicates) };
 }
@@ -113,10 +116,10 @@ export async function checkEvents(session: Session, table: Table, eventsPath: st
  * Two different events of one key with equal ordering values: neither is newer, so the batch is
  * refused (not for Debezium, where the later position in the batch wins).
  */
-async function describeConflict(session: Session, table: Table, eventsPath: string): Promise<DataError> {
-  const rows = await session.rows<{ file: string; line: string | number; hash: string; key_text: string }>(conflictingEventsSql(table, eventsPath));
+async function describeConflict(session: Session, table: Table, located: string): Promise<DataError> {
+  const rows = await session.rows<{ file: string; line: string | number; content: string; key_text: string }>(conflictingEventsSql(table, located));
   const [first] = rows;
-  const second = rows.find((r) => r.hash !== first?.hash);
+  const second = rows.find((r) => r.content !== first?.content);
   if (!first || !second) return new DataError('two different events of one key have equal ordering values', { dataset: table.dataset, table: table.name });
   const { unit, context } = eventPlace(table, second);
   const order = table.changes.orderBy.map((o) => o.name).join(', ');

@@ -29,8 +29,6 @@ export const EVENT = {
   valid: '__cdcflow_valid',
   /** False for a Debezium event without the row image it needs (`after`, or `before` for a delete). */
   present: '__cdcflow_present',
-  /** Identifies an event's content: equal ordering and equal hash is a duplicate delivery. */
-  hash: '__cdcflow_event_hash',
 } as const;
 
 /** The i-th ordering value (0-based) in the events and ordering-state files. */
@@ -45,6 +43,7 @@ function dataColumns(t: Pick<TableConfig, 'keys' | 'columns'>): ColumnSpec[] {
 
 const orderNames = (t: ChangeTable) => t.changes.orderBy.map((_, i) => orderColumn(i));
 const tuple = (alias: string, names: readonly string[]) => `(${names.map((n) => `${alias}.${quoteIdent(n)}`).join(', ')})`;
+const copyTo = (select: string, out: string) => `COPY (${select}) TO ${quoteLiteral(out)} (FORMAT parquet, COMPRESSION lz4_raw)`;
 
 /** A file of the batch as the raw-events reader needs it. */
 export interface EventFile {
@@ -57,21 +56,28 @@ export interface EventFile {
 
 /**
  * One file of a CSV, Parquet or JSON source as raw events: the configured columns, the
- * operation and ordering columns under internal names, file and line. `read` reads the file.
+ * operation and ordering columns under internal names, and, given a `lineOffset`, file, line and
+ * position. Numbering rows costs a sequential read, so the happy path leaves them out and only
+ * locating a bad event asks for them. `read` reads the file.
  */
-export function tabularEventsSql(t: ChangeTable, read: string, file: EventFile, lineOffset: number): string {
+export function tabularEventsSql(t: ChangeTable, read: string, file: EventFile, lineOffset: number | null): string {
   const row = '__cdcflow_row';
-  const names = [...file.columns, row].map(quoteIdent).join(', ');
   const cols = [
     ...dataColumns(t).map((c) => `n.${quoteIdent(c.name)}`),
     `n.${quoteIdent(t.changes.operation.column)} AS ${EVENT.op}`,
     ...t.changes.orderBy.map((o, i) => `n.${quoteIdent(o.name)} AS ${orderColumn(i)}`),
-    `${quoteLiteral(file.path)} AS ${EVENT.file}`,
-    `n.${row} + ${lineOffset} AS ${EVENT.line}`,
-    `CAST(${file.index * FILE_STRIDE} + n.${row} AS BIGINT) AS ${EVENT.position}`,
+    ...(lineOffset === null
+      ? []
+      : [
+          `${quoteLiteral(file.path)} AS ${EVENT.file}`,
+          `n.${row} + ${lineOffset} AS ${EVENT.line}`,
+          `CAST(${file.index * FILE_STRIDE} + n.${row} AS BIGINT) AS ${EVENT.position}`,
+        ]),
     `true AS ${EVENT.valid}`,
     `true AS ${EVENT.present}`,
   ];
+  if (lineOffset === null) return `SELECT ${cols.join(', ')} FROM ${read} n`;
+  const names = [...file.columns, row].map(quoteIdent).join(', ');
   return `SELECT ${cols.join(', ')} FROM ${read} WITH ORDINALITY AS n(${names})`;
 }
 
@@ -142,12 +148,11 @@ export function eventKindSql(spec: ChangesSpec, debezium: boolean, op: string): 
 }
 
 /**
- * The events file: every event of the batch with its columns strictly cast (the ordering values
- * too), its kind, file, line and position, the key and non-key hashes, and a hash of its content
- * (kind and every non-key value) that tells a duplicate delivery from a conflicting event.
- * `sourceTypes`: the raw relation's DuckDB type per lower-cased column name.
+ * Every event of the batch with its columns strictly cast (the ordering values too), its kind,
+ * file, line and position when `places` (the raw relation has them), and the key and non-key
+ * hashes. `sourceTypes`: the raw relation's DuckDB type per lower-cased column name.
  */
-export function eventsSql(t: ChangeTable, debezium: boolean, raw: string, sourceTypes: ReadonlyMap<string, string>, outPath: string): string {
+export function eventsSelectSql(t: ChangeTable, debezium: boolean, raw: string, sourceTypes: ReadonlyMap<string, string>, places: boolean): string {
   const typeOf = (name: string) => sourceTypes.get(name.toLowerCase()) ?? 'VARCHAR';
   const cast = (ref: string, name: string, c: ColumnSpec, label: string) => `${strictCastSql(ref, typeOf(name), c.type, label)} AS ${quoteIdent(name)}`;
   const typed = [
@@ -155,18 +160,29 @@ export function eventsSql(t: ChangeTable, debezium: boolean, raw: string, source
     `${eventKindSql(t.changes, debezium, `s.${EVENT.op}`)} AS ${EVENT.kind}`,
     `CAST(s.${EVENT.op} AS VARCHAR) AS ${EVENT.op}`,
     ...t.changes.orderBy.map((o, i) => cast(`s.${orderColumn(i)}`, orderColumn(i), o, o.name)),
-    `s.${EVENT.file}`,
-    `s.${EVENT.line}`,
-    `s.${EVENT.position}`,
+    ...(places ? [`s.${EVENT.file}`, `s.${EVENT.line}`, `s.${EVENT.position}`] : []),
     `s.${EVENT.valid}`,
     `s.${EVENT.present}`,
   ];
-  const content = [{ name: EVENT.kind, type: 'varchar' }, ...t.columns];
-  const select =
+  return (
     `WITH typed AS (SELECT ${typed.join(', ')} FROM ${raw} s) ` +
-    `SELECT *, ${hashExpression(t.keys, 'typed')} AS KEY_HASH, ${hashExpression(comparedColumns(t), 'typed')} AS NONKEY_HASH, ` +
-    `${hashExpression(content, 'typed')} AS ${EVENT.hash} FROM typed`;
-  return `COPY (${select}) TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION lz4_raw)`;
+    `SELECT *, ${hashExpression(t.keys, 'typed')} AS KEY_HASH, ${hashExpression(comparedColumns(t), 'typed')} AS NONKEY_HASH FROM typed`
+  );
+}
+
+/** The events file (eventsSelectSql) of the happy path. */
+export function eventsSql(t: ChangeTable, debezium: boolean, raw: string, sourceTypes: ReadonlyMap<string, string>, places: boolean, outPath: string): string {
+  return copyTo(eventsSelectSql(t, debezium, raw, sourceTypes, places), outPath);
+}
+
+/**
+ * What tells a duplicate delivery from a conflicting event of the same key and ordering values:
+ * the kind and every non-key value (the compared ones through their hash, the ignored ones as
+ * they are).
+ */
+function eventContentSql(t: ChangeTable, alias?: string): string {
+  const ref = (n: string) => (alias ? `${alias}.${n}` : n);
+  return `row(${[ref(EVENT.kind), ref('NONKEY_HASH'), ...t.ignore.map((n) => ref(quoteIdent(n)))].join(', ')})`;
 }
 
 /** A condition every event must fail, and the value worth quoting when one does not. */
@@ -175,28 +191,30 @@ export interface EventCheck {
   value?: string;
 }
 
-/**
- * One pass over the events: per check, the first matching event by file and line (a struct of
- * file, line and value, NULL when none matches), and the events per kind.
- */
-export function scanEventsSql(eventsPath: string, checks: readonly EventCheck[]): string {
-  const place = `struct_pack(f := ${EVENT.file}, l := ${EVENT.line})`;
-  const first = (c: EventCheck, i: number) =>
-    `arg_min(struct_pack(file := ${EVENT.file}, line := ${EVENT.line}, value := CAST(${c.value ?? 'NULL'} AS VARCHAR)), ${place}) ` +
-    `FILTER (WHERE ${c.condition}) AS check_${i}`;
+/** One pass over the events: per check, how many events match it (check_0, …), and the events per kind. */
+export function scanEventsSql(events: string, checks: readonly EventCheck[]): string {
+  const matching = (c: EventCheck, i: number) => `count(*) FILTER (WHERE ${c.condition}) AS check_${i}`;
   const kinds = (['I', 'U', 'D'] as const).map((k, i) => `count(*) FILTER (WHERE ${EVENT.kind} = '${k}') AS ${['inserts', 'updates', 'deletes'][i]}`);
-  return `SELECT ${['count(*) AS events', ...kinds, ...checks.map(first)].join(', ')} FROM ${readOwnParquet(eventsPath)}`;
+  return `SELECT ${['count(*) AS events', ...kinds, ...checks.map(matching)].join(', ')} FROM ${events}`;
+}
+
+/** The first event by file and line matching a check: file, line and the value worth quoting. */
+export function firstMatchingEventSql(located: string, check: EventCheck): string {
+  return (
+    `SELECT ${EVENT.file} AS file, ${EVENT.line} AS line, CAST(${check.value ?? 'NULL'} AS VARCHAR) AS value FROM ${located} ` +
+    `WHERE ${check.condition} ORDER BY ${EVENT.file}, ${EVENT.line} LIMIT 1`
+  );
 }
 
 /**
  * Per key and ordering values: the copies of identical events beyond the first (duplicate
  * deliveries), and how many such groups hold different events (conflicts).
  */
-export function duplicateEventsSql(t: ChangeTable, eventsPath: string): string {
+export function duplicateEventsSql(t: ChangeTable, events: string): string {
   const group = ['KEY_HASH', ...orderNames(t)].map(quoteIdent).join(', ');
   return (
     `SELECT coalesce(sum(n - d), 0) AS duplicates, count(*) FILTER (WHERE d > 1) AS conflicts FROM (` +
-    `SELECT count(*) AS n, count(DISTINCT ${EVENT.hash}) AS d FROM ${readOwnParquet(eventsPath)} GROUP BY ${group} HAVING count(*) > 1)`
+    `SELECT count(*) AS n, count(DISTINCT ${eventContentSql(t)}) AS d FROM ${events} GROUP BY ${group} HAVING count(*) > 1)`
   );
 }
 
@@ -204,28 +222,29 @@ export function duplicateEventsSql(t: ChangeTable, eventsPath: string): string {
  * The events of the first key (by hash) that has two different events with equal ordering
  * values, by file and line: a DataError, since neither can be called the newer one.
  */
-export function conflictingEventsSql(t: ChangeTable, eventsPath: string): string {
+export function conflictingEventsSql(t: ChangeTable, located: string): string {
   const group = ['KEY_HASH', ...orderNames(t)].map(quoteIdent).join(', ');
   const keyText = `'(' || concat_ws(', ', ${t.keys.map((k) => `${quoteLiteral(`${k.name}=`)} || CAST(e.${quoteIdent(k.name)} AS VARCHAR)`).join(', ')}) || ')'`;
   return (
-    `WITH g AS (SELECT ${group} FROM ${readOwnParquet(eventsPath)} GROUP BY ${group} ` +
-    `HAVING count(DISTINCT ${EVENT.hash}) > 1 ORDER BY KEY_HASH LIMIT 1) ` +
-    `SELECT e.${EVENT.file} AS file, e.${EVENT.line} AS line, CAST(e.${EVENT.hash} AS VARCHAR) AS hash, ${keyText} AS key_text ` +
-    `FROM ${readOwnParquet(eventsPath)} e SEMI JOIN g USING (${group}) ORDER BY e.${EVENT.file}, e.${EVENT.line}`
+    `WITH e AS (SELECT * FROM ${located}), g AS (SELECT ${group} FROM e GROUP BY ${group} ` +
+    `HAVING count(DISTINCT ${eventContentSql(t)}) > 1 ORDER BY KEY_HASH LIMIT 1) ` +
+    `SELECT e.${EVENT.file} AS file, e.${EVENT.line} AS line, CAST(${eventContentSql(t, 'e')} AS VARCHAR) AS content, ${keyText} AS key_text ` +
+    `FROM e SEMI JOIN g USING (${group}) ORDER BY e.${EVENT.file}, e.${EVENT.line}`
   );
 }
 
 /**
- * Compaction: per key, the newest event by the ordering values (then by position: later wins
- * where positions break ties; elsewhere equal events are identical by then).
+ * Compaction: per key, the newest event by the ordering values (then by position where positions
+ * break ties; elsewhere events with equal ordering values are identical by then).
  */
 export function compactSql(t: ChangeTable, eventsPath: string, outPath: string): string {
-  const newestFirst = [...orderNames(t), EVENT.position].map((n) => `${quoteIdent(n)} DESC`).join(', ');
+  const tieBreak = t.changes.positionBreaksTies ? [EVENT.position] : [];
+  const newestFirst = [...orderNames(t), ...tieBreak].map((n) => `${quoteIdent(n)} DESC`).join(', ');
   const cols = [...dataColumns(t).map((c) => quoteIdent(c.name)), 'KEY_HASH', 'NONKEY_HASH', EVENT.kind, ...orderNames(t)].join(', ');
   const select =
     `SELECT ${cols} FROM ${readOwnParquet(eventsPath)} ` +
     `QUALIFY row_number() OVER (PARTITION BY KEY_HASH ORDER BY ${newestFirst}) = 1`;
-  return `COPY (${select}) TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION lz4_raw)`;
+  return copyTo(select, outPath);
 }
 
 /** The ordering state's columns: per key the ordering value it reflects, and the delete's date for a tombstone. */
@@ -258,7 +277,6 @@ export interface ChangePaths {
 }
 
 const list = (alias: string, columns: readonly ColumnSpec[]) => columns.map((c) => `${alias}.${quoteIdent(c.name)}`).join(', ');
-const copyTo = (select: string, out: string) => `COPY (${select}) TO ${quoteLiteral(out)} (FORMAT parquet, COMPRESSION lz4_raw)`;
 
 /** Inserts: the newest event upserts a key the state does not hold (I). */
 export function changeInsertsSql(t: ChangeTable, businessDate: string, p: ChangePaths): string {

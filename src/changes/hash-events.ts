@@ -1,7 +1,8 @@
 /**
  * Stage 1 of a change-record table: read the batch's events, cast and check them, write them
- * with their file and line (`events.parquet`, for the stale count at the write), and compact
- * them to the newest event per key (`hashed.parquet`, what the diff stages apply).
+ * (`events.parquet`, for the stale count at the write), and compact them to the newest event per
+ * key (`hashed.parquet`, what the diff stages apply). Files and lines are read again only to
+ * name an event that fails a check (Debezium events keep theirs: the position breaks ties).
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
@@ -9,9 +10,9 @@ import type { FileTableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import { quoteIdent } from '../engine/sql';
 import { readOwnParquet } from '../engine/stage-sql';
+import { checkColumns } from '../sources/check-columns';
 import { exactCastCondition } from '../engine/strict-cast';
 import { DataError } from '../errors';
-import { checkColumns } from '../activities/hash-batch';
 import { hashFingerprint } from '../activities/fingerprint';
 import { type ActivityDeps, runStage } from '../activities/stage-runner';
 import { commitStage, committedStage } from '../activities/stage-output';
@@ -29,6 +30,7 @@ import {
   debeziumEventsSql,
   EVENT,
   type EventFile,
+  eventsSelectSql,
   eventsSql,
   orderColumn,
   tabularEventsSql,
@@ -60,15 +62,18 @@ export function hashChangeEvents(deps: ActivityDeps) {
       if (done && existsSync(eventsPath)) return { ...done, skipped: true };
 
       const files = await eventFiles(session, table, batch.files);
-      const raw = rawEventsSql(table, files);
       let events: EventCounts | undefined;
       return commitStage<HashResult>({
         outputPath,
         manifestPath,
         fingerprint,
         write: async (tmp) => {
-          await writeAtomically(eventsPath, (eventsTmp) => writeEvents(session, table, files, raw, eventsTmp));
-          events = await checkEvents(session, table, eventsPath);
+          let types = new Map<string, string>();
+          await writeAtomically(eventsPath, async (eventsTmp) => {
+            types = await writeEvents(session, table, files, eventsTmp);
+          });
+          const located = isDebezium(table) ? readOwnParquet(eventsPath) : `(${eventsSelectSql(table, false, rawEventsSql(table, files, true), types, true)})`;
+          events = await checkEvents(session, table, readOwnParquet(eventsPath), located);
           await session.run(compactSql(table, eventsPath, tmp));
         },
         result: async (tmp) => {
@@ -95,32 +100,37 @@ async function eventFiles(session: Session, table: ChangeFileTable, sourceFiles:
   );
 }
 
-/** Every file's raw events, combined by column name. */
-function rawEventsSql(table: ChangeFileTable, files: readonly EventFile[]): string {
+/** Every file's raw events, combined by column name; with file, line and position when `places` (always for Debezium). */
+function rawEventsSql(table: ChangeFileTable, files: readonly EventFile[], places: boolean): string {
   // CSV data row N is line N + 1 below a header; JSON and Parquet events are numbered from 1.
   const lineOffset = table.source.format === 'csv' && table.source.csv.header ? 1 : 0;
   const one = (f: EventFile) =>
-    isDebezium(table) ? debeziumEventsSql(table, f) : tabularEventsSql(table, readSourceSql(table.source, [{ path: f.path, columns: f.columns }]), f, lineOffset);
+    isDebezium(table)
+      ? debeziumEventsSql(table, f)
+      : tabularEventsSql(table, readSourceSql(table.source, [{ path: f.path, columns: f.columns }]), f, places ? lineOffset : null);
   return `(${files.map(one).join(' UNION ALL BY NAME ')})`;
 }
 
-async function writeEvents(session: Session, table: ChangeFileTable, files: readonly EventFile[], raw: string, out: string): Promise<void> {
-  let types: Map<string, string>;
+/** Writes the events file; returns the raw relation's DuckDB type per lower-cased column name. */
+async function writeEvents(session: Session, table: ChangeFileTable, files: readonly EventFile[], out: string): Promise<Map<string, string>> {
+  const raw = rawEventsSql(table, files, false);
   try {
     const described = await session.rows<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${raw}`);
-    types = new Map(described.map((r) => [r.column_name.toLowerCase(), r.column_type]));
-    await session.run(eventsSql(table, isDebezium(table), raw, types, out));
+    const types = new Map(described.map((r) => [r.column_name.toLowerCase(), r.column_type]));
+    await session.run(eventsSql(table, isDebezium(table), raw, types, isDebezium(table), out));
+    return types;
   } catch (err) {
     if (!PERMANENT_DUCKDB_ERROR.test((err as Error).message)) throw err;
-    throw await diagnoseUnreadable(session, table, files, raw, err);
+    throw await diagnoseUnreadable(session, table, files, err);
   }
 }
 
 /** Why the events could not be read or cast: the first file, line and value at fault. */
-async function diagnoseUnreadable(session: Session, table: ChangeFileTable, files: readonly EventFile[], raw: string, err: unknown): Promise<unknown> {
+async function diagnoseUnreadable(session: Session, table: ChangeFileTable, files: readonly EventFile[], err: unknown): Promise<unknown> {
+  const raw = rawEventsSql(table, files, true);
   for (const f of files) {
     try {
-      await session.rows(`SELECT max(hash(COLUMNS(*))) FROM ${rawEventsSql(table, [f])}`);
+      await session.rows(`SELECT max(hash(COLUMNS(*))) FROM ${rawEventsSql(table, [f], false)}`);
     } catch (readErr) {
       return classifyReadError(session, readErr, table, f.path);
     }

@@ -16,6 +16,7 @@ import {
   duplicateEventsSql,
   effectiveEventsSql,
   eventKindSql,
+  firstMatchingEventSql,
   jsonPath,
   nextOrderStateSql,
   scanEventsSql,
@@ -40,27 +41,33 @@ describe('change-record SQL', () => {
     expect(eventKindSql({ ...changes, operation: { ...changes.operation, insert: ["it's"] } }, false, 'x')).toContain(`IN ('it''s') THEN 'I'`);
   });
 
-  it('compacts to the newest event per key by the ordering values, then the position', () => {
+  it('compacts to the newest event per key by the ordering values, then the position where it breaks ties', () => {
     expect(compactSql(table, '/w/events.parquet', '/w/hashed.parquet')).toBe(
       `COPY (SELECT "id", "v", KEY_HASH, NONKEY_HASH, __cdcflow_kind, __cdcflow_order_1, __cdcflow_order_2 ` +
         `FROM read_parquet('/w/events.parquet', hive_partitioning = false) ` +
-        `QUALIFY row_number() OVER (PARTITION BY KEY_HASH ORDER BY "__cdcflow_order_1" DESC, "__cdcflow_order_2" DESC, "__cdcflow_position" DESC) = 1) ` +
+        `QUALIFY row_number() OVER (PARTITION BY KEY_HASH ORDER BY "__cdcflow_order_1" DESC, "__cdcflow_order_2" DESC) = 1) ` +
         `TO '/w/hashed.parquet' (FORMAT parquet, COMPRESSION lz4_raw)`,
+    );
+    expect(compactSql({ ...table, changes: { ...changes, positionBreaksTies: true } }, '/w/events.parquet', '/w/hashed.parquet')).toContain(
+      `ORDER BY "__cdcflow_order_1" DESC, "__cdcflow_order_2" DESC, "__cdcflow_position" DESC) = 1`,
     );
   });
 
-  it('checks every event in one pass (the first offender per check) and counts duplicates and conflicts per key and ordering value', () => {
-    expect(scanEventsSql('/w/e.parquet', [{ condition: 'k IS NULL' }, { condition: 'op IS NULL', value: 'op' }])).toBe(
+  it('counts every check in one pass, locates the first offender separately, and counts duplicates and conflicts per key and ordering value', () => {
+    expect(scanEventsSql('ev', [{ condition: 'k IS NULL' }, { condition: 'op IS NULL', value: 'op' }])).toBe(
       `SELECT count(*) AS events, count(*) FILTER (WHERE __cdcflow_kind = 'I') AS inserts, count(*) FILTER (WHERE __cdcflow_kind = 'U') AS updates, ` +
-        `count(*) FILTER (WHERE __cdcflow_kind = 'D') AS deletes, ` +
-        `arg_min(struct_pack(file := __cdcflow_file, line := __cdcflow_line, value := CAST(NULL AS VARCHAR)), struct_pack(f := __cdcflow_file, l := __cdcflow_line)) FILTER (WHERE k IS NULL) AS check_0, ` +
-        `arg_min(struct_pack(file := __cdcflow_file, line := __cdcflow_line, value := CAST(op AS VARCHAR)), struct_pack(f := __cdcflow_file, l := __cdcflow_line)) FILTER (WHERE op IS NULL) AS check_1 ` +
-        `FROM read_parquet('/w/e.parquet', hive_partitioning = false)`,
+        `count(*) FILTER (WHERE __cdcflow_kind = 'D') AS deletes, count(*) FILTER (WHERE k IS NULL) AS check_0, count(*) FILTER (WHERE op IS NULL) AS check_1 FROM ev`,
     );
-    expect(duplicateEventsSql(table, '/w/e.parquet')).toBe(
-      `SELECT coalesce(sum(n - d), 0) AS duplicates, count(*) FILTER (WHERE d > 1) AS conflicts FROM (SELECT count(*) AS n, count(DISTINCT __cdcflow_event_hash) AS d ` +
-        `FROM read_parquet('/w/e.parquet', hive_partitioning = false) GROUP BY "KEY_HASH", "__cdcflow_order_1", "__cdcflow_order_2" HAVING count(*) > 1)`,
+    expect(firstMatchingEventSql('located', { condition: 'op IS NULL', value: 'op' })).toBe(
+      `SELECT __cdcflow_file AS file, __cdcflow_line AS line, CAST(op AS VARCHAR) AS value FROM located ` +
+        `WHERE op IS NULL ORDER BY __cdcflow_file, __cdcflow_line LIMIT 1`,
     );
+    expect(duplicateEventsSql(table, 'ev')).toBe(
+      `SELECT coalesce(sum(n - d), 0) AS duplicates, count(*) FILTER (WHERE d > 1) AS conflicts FROM (SELECT count(*) AS n, count(DISTINCT row(__cdcflow_kind, NONKEY_HASH)) AS d ` +
+        `FROM ev GROUP BY "KEY_HASH", "__cdcflow_order_1", "__cdcflow_order_2" HAVING count(*) > 1)`,
+    );
+    // Ignored columns are not in the non-key hash, so they count as content of their own.
+    expect(duplicateEventsSql({ ...table, ignore: ['it"s'] }, 'ev')).toContain(`count(DISTINCT row(__cdcflow_kind, NONKEY_HASH, "it""s"))`);
   });
 
   it('applies only events newer than the ordering state, comparing the ordering values as a tuple', () => {

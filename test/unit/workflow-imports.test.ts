@@ -2,18 +2,14 @@
  * Workflow code runs in Temporal's deterministic sandbox: it may import only the workflow SDK,
  * other workflow files and pure modules; activities, DuckDB and Node built-ins only as types.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { valueImports } from '../support/value-imports';
 
 const WORKFLOWS = path.resolve(__dirname, '../../src/workflows');
 const PURE = ['../errors', '../engine/key-buckets'];
 const ALLOWED = ['@temporalio/workflow', '@temporalio/common', ...PURE];
-
-function valueImports(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/^(?:import|export)\s+(?!type\b)[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1]);
-}
 
 describe('workflow code', () => {
   const files = readdirSync(WORKFLOWS).filter((f) => f.endsWith('.ts'));
