@@ -38,8 +38,13 @@ export interface Session {
   rows<T = Record<string, unknown>>(sql: string): Promise<T[]>;
   /** Fraction (0..100) of the running statement done, -1 when unknown. */
   progress(): number;
-  /** Stops the running statement. */
+  /** Stops the running statement, and those of the siblings open at the time. */
   interrupt(): void;
+  /**
+   * Runs `fn` on another connection of the same instance (same attached databases), for
+   * statements that run beside this session's; closed when `fn` settles.
+   */
+  withSibling<T>(fn: (sibling: Session) => Promise<T>): Promise<T>;
 }
 
 export class Engine {
@@ -76,13 +81,8 @@ export class Engine {
     return new Engine(instance, settings.catalogUrl, settings.dataPath);
   }
 
-  async withSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {
-    const connection = await this.instance.connect();
-    try {
-      return await fn(sessionOf(connection));
-    } finally {
-      connection.closeSync();
-    }
+  withSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {
+    return withConnection(this.instance, fn);
   }
 
   /**
@@ -94,7 +94,7 @@ export class Engine {
   withCatalogSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {
     const run = async () => {
       this.catalogConnection ??= this.instance.connect();
-      return fn(sessionOf(await this.catalogConnection));
+      return fn(sessionOf(this.instance, await this.catalogConnection));
     };
     const result = this.catalogQueue.then(run, run);
     this.catalogQueue = result.catch(() => undefined);
@@ -108,7 +108,17 @@ export class Engine {
   }
 }
 
-function sessionOf(connection: DuckDBConnection): Session {
+async function withConnection<T>(instance: DuckDBInstance, fn: (session: Session) => Promise<T>): Promise<T> {
+  const connection = await instance.connect();
+  try {
+    return await fn(sessionOf(instance, connection));
+  } finally {
+    connection.closeSync();
+  }
+}
+
+function sessionOf(instance: DuckDBInstance, connection: DuckDBConnection): Session {
+  const siblings = new Set<Session>();
   return {
     async run(sql) {
       await connection.run(sql);
@@ -122,6 +132,17 @@ function sessionOf(connection: DuckDBConnection): Session {
     },
     interrupt() {
       connection.interrupt();
+      for (const sibling of siblings) sibling.interrupt();
+    },
+    withSibling(fn) {
+      return withConnection(instance, async (sibling) => {
+        siblings.add(sibling);
+        try {
+          return await fn(sibling);
+        } finally {
+          siblings.delete(sibling);
+        }
+      });
     },
   };
 }
