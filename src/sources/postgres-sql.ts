@@ -77,7 +77,8 @@ export function chunkQuerySql(
 /**
  * The PostgreSQL text that ends the chunk after `after`: the keys' text of the `chunkRows`-th
  * row of the scope after it and of the row following that, if any. No second row: the rest of
- * the table fits in this chunk, which is then the last.
+ * the table fits in this chunk, which is then the last. The keys become text outside the
+ * OFFSET, so only for the two rows returned.
  */
 export function chunkEndSql(
   source: Pick<PostgresSourceSpec, 'table' | 'query' | 'chunkRows' | 'watermark'>,
@@ -85,8 +86,13 @@ export function chunkEndSql(
   scope: ReadScope,
   after: string[] | null,
 ): string {
-  const select = keys.map((k, i) => `${quoteIdent(k.sourceName)}::text AS ${keyAlias(i)}`);
-  return `SELECT ${select.join(', ')} ${chunkRange(source, keys, { ...scope, after, upTo: null })} OFFSET ${source.chunkRows - 1} LIMIT 2`;
+  const aliases = keys.map((_, i) => keyAlias(i));
+  const inner = keys.map((k, i) => `${quoteIdent(k.sourceName)} AS ${aliases[i]}`);
+  const range = chunkRange(source, keys, { ...scope, after, upTo: null });
+  return (
+    `SELECT ${aliases.map((a) => `${a}::text AS ${a}`).join(', ')} ` +
+    `FROM (SELECT ${inner.join(', ')} ${range} OFFSET ${source.chunkRows - 1} LIMIT 2) AS chunk_end ORDER BY ${aliases.join(', ')}`
+  );
 }
 
 /** A DuckDB relation running `pgSql` in the attached PostgreSQL database. */
