@@ -105,6 +105,8 @@ export async function postgresDump(
   const stages = await stageSeconds(client, tableWorkflowId(config.dataset, '2024-01-01', 'records'));
   const copyAfter = await copyToFile(url, path.join(dir, 'copy.tsv'));
   const copy = Math.min(copyBefore, copyAfter);
+  // The two COPY runs bracket the dump; on a machine whose load varies, their mean is the fairer match.
+  const copyMean = (copyBefore + copyAfter) / 2;
   const extract = stages.extractSource;
   const rate = (s: number) => `${Math.round(rows / s).toLocaleString('en')} rows/s`;
   const { chunkRows, concurrentChunks } = config.tables[0].source as PostgresSourceSpec;
@@ -114,6 +116,6 @@ export async function postgresDump(
       Object.entries(stages).map(([name, s]) => `  ${name.padEnd(17)} ${s.toFixed(2)} s\n`).join('') +
       `chunked dump (extractSource, chunks of ${chunkRows.toLocaleString('en')}, ${concurrentChunks} at a time): ${extract.toFixed(2)} s, ${rate(extract)}\n` +
       `psql COPY (SELECT ...) TO STDOUT to a file: ${copy.toFixed(2)} s, ${rate(copy)} (best of ${copyBefore.toFixed(2)} s before, ${copyAfter.toFixed(2)} s after)\n` +
-      `chunked dump / COPY throughput: ${((copy / extract) * 100).toFixed(0)}% (target: at least 80%)\n`,
+      `chunked dump / COPY throughput: ${((copy / extract) * 100).toFixed(0)}% of the best COPY, ${((copyMean / extract) * 100).toFixed(0)}% of their mean (target: at least 80%)\n`,
   );
 }

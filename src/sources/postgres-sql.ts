@@ -78,7 +78,8 @@ export function chunkQuerySql(
  * The PostgreSQL text that ends the chunk after `after`: the keys' text of the `chunkRows`-th
  * row of the scope after it and of the row following that, if any. No second row: the rest of
  * the table fits in this chunk, which is then the last. The keys become text outside the
- * OFFSET, so only for the two rows returned.
+ * OFFSET, so only for the two rows returned; the outer ORDER BY names the inner columns
+ * qualified, as a bare name would sort by the text.
  */
 export function chunkEndSql(
   source: Pick<PostgresSourceSpec, 'table' | 'query' | 'chunkRows' | 'watermark'>,
@@ -91,7 +92,7 @@ export function chunkEndSql(
   const range = chunkRange(source, keys, { ...scope, after, upTo: null });
   return (
     `SELECT ${aliases.map((a) => `${a}::text AS ${a}`).join(', ')} ` +
-    `FROM (SELECT ${inner.join(', ')} ${range} OFFSET ${source.chunkRows - 1} LIMIT 2) AS chunk_end ORDER BY ${aliases.join(', ')}`
+    `FROM (SELECT ${inner.join(', ')} ${range} OFFSET ${source.chunkRows - 1} LIMIT 2) AS chunk_end ORDER BY ${aliases.map((a) => `chunk_end.${a}`).join(', ')}`
   );
 }
 

@@ -53,11 +53,11 @@ describe('PostgreSQL source SQL', () => {
   it("finds a chunk's end: the keys' text of the chunkRows-th row after the previous end, and of the row after it", () => {
     expect(chunkEndSql(source(), keys, { since: null }, ['eu', '7'])).toBe(
       'SELECT k1::text AS k1, k2::text AS k2 FROM (SELECT "Region" AS k1, "id" AS k2 FROM "public"."orders" ' +
-        `WHERE ("Region", "id") > ('eu', '7') ORDER BY "Region", "id" OFFSET 999 LIMIT 2) AS chunk_end ORDER BY k1, k2`,
+        `WHERE ("Region", "id") > ('eu', '7') ORDER BY "Region", "id" OFFSET 999 LIMIT 2) AS chunk_end ORDER BY chunk_end.k1, chunk_end.k2`,
     );
     expect(chunkEndSql(source({ watermark: 'updated_at' }), keys, { since: '2024-01-01', keys: [['eu', '1']] }, null)).toBe(
       'SELECT k1::text AS k1, k2::text AS k2 FROM (SELECT "Region" AS k1, "id" AS k2 FROM "public"."orders" ' +
-        `WHERE "updated_at" > '2024-01-01' AND ("Region", "id") IN (('eu', '1')) ORDER BY "Region", "id" OFFSET 999 LIMIT 2) AS chunk_end ORDER BY k1, k2`,
+        `WHERE "updated_at" > '2024-01-01' AND ("Region", "id") IN (('eu', '1')) ORDER BY "Region", "id" OFFSET 999 LIMIT 2) AS chunk_end ORDER BY chunk_end.k1, chunk_end.k2`,
     );
   });
 
@@ -75,7 +75,7 @@ describe('PostgreSQL source SQL', () => {
     );
     expect(chunkEndSql(hostile, k, { since: null }, ["x'); DROP TABLE y;--"])).toBe(
       'SELECT k1::text AS k1 FROM (SELECT "A""b; --" AS k1 FROM "we""ird;--"."Ta""ble; DROP TABLE x;--" ' +
-        `WHERE ("A""b; --") > ('x''); DROP TABLE y;--') ORDER BY "A""b; --" OFFSET 999 LIMIT 2) AS chunk_end ORDER BY k1`,
+        `WHERE ("A""b; --") > ('x''); DROP TABLE y;--') ORDER BY "A""b; --" OFFSET 999 LIMIT 2) AS chunk_end ORDER BY chunk_end.k1`,
     );
     // Inside DuckDB's postgres_query, the PostgreSQL text is one string literal.
     expect(describeRelationSql('pg', hostile)).toBe(
