@@ -119,7 +119,7 @@ async function main() {
   if (CASES.includes('changes')) {
     await changeRecordsBench({ client, settings, engine }, rows, path.join(dir, 'changes'));
   }
-  if (CASES.includes('postgres')) await postgresDump(client, settings, rows, path.join(dir, 'postgres'));
+  if (CASES.includes('postgres')) await postgresDump(client, settings, engine, rows, path.join(dir, 'postgres'));
 
   worker.shutdown();
   await running;

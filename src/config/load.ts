@@ -97,6 +97,7 @@ function resolveSource(source: DatasetFile['tables'][number]['source'], sourceBa
       table: source.table ? { schema, name } : null,
       query: source.query ?? null,
       chunkRows: source.chunkRows,
+      concurrentChunks: source.concurrentChunks,
       watermark: source.watermark?.column ?? null,
       extract,
     };

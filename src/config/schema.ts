@@ -109,6 +109,7 @@ const postgresSource = z.strictObject({
     .optional()
     .describe('A SELECT whose result is read instead of a table; it is wrapped as a subquery.'),
   chunkRows: z.number().int().min(1).max(10_000_000).default(50_000).describe('Rows per keyset chunk.'),
+  concurrentChunks: z.number().int().min(1).max(16).default(2).describe('Chunks read at once, each on a PostgreSQL connection of its own.'),
   watermark: z
     .strictObject({ column: columnName.describe('A column that grows with every change, e.g. updated_at.') })
     .optional()

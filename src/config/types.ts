@@ -43,6 +43,8 @@ export interface PostgresSourceSpec extends SourceStages {
   table: { schema: string; name: string } | null;
   query: string | null;
   chunkRows: number;
+  /** Chunks read at once, each on a PostgreSQL connection of its own. */
+  concurrentChunks: number;
   /** Column whose values grow with every change (`updated_at`); delta runs read rows above a bound. */
   watermark: string | null;
 }

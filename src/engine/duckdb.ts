@@ -39,8 +39,13 @@ export interface Session {
   rows<T = Record<string, unknown>>(sql: string): Promise<T[]>;
   /** Fraction (0..100) of the running statement done, -1 when unknown. */
   progress(): number;
-  /** Stops the running statement. */
+  /** Stops the running statement, and those of the siblings open at the time. */
   interrupt(): void;
+  /**
+   * Runs `fn` on another connection of the same instance (same attached databases), for
+   * statements that run beside this session's; closed when `fn` settles.
+   */
+  withSibling<T>(fn: (sibling: Session) => Promise<T>): Promise<T>;
 }
 
 /** The order-keeping instance's buffers (see withOrderedSession): a streaming copy needs little. */
@@ -89,7 +94,7 @@ export class Engine {
   withCatalogSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {
     const run = async () => {
       this.catalogConnection ??= this.instance.connect();
-      return fn(sessionOf(await this.catalogConnection));
+      return fn(sessionOf(this.instance, await this.catalogConnection));
     };
     const result = this.catalogQueue.then(run, run);
     this.catalogQueue = result.catch(() => undefined);
@@ -128,13 +133,14 @@ async function createInstance(settings: EngineSettings, base: Record<string, str
 async function withConnection<T>(instance: DuckDBInstance, fn: (session: Session) => Promise<T>): Promise<T> {
   const connection = await instance.connect();
   try {
-    return await fn(sessionOf(connection));
+    return await fn(sessionOf(instance, connection));
   } finally {
     connection.closeSync();
   }
 }
 
-function sessionOf(connection: DuckDBConnection): Session {
+function sessionOf(instance: DuckDBInstance, connection: DuckDBConnection): Session {
+  const siblings = new Set<Session>();
   return {
     async run(sql) {
       await connection.run(sql);
@@ -148,6 +154,17 @@ function sessionOf(connection: DuckDBConnection): Session {
     },
     interrupt() {
       connection.interrupt();
+      for (const sibling of siblings) sibling.interrupt();
+    },
+    withSibling(fn) {
+      return withConnection(instance, async (sibling) => {
+        siblings.add(sibling);
+        try {
+          return await fn(sibling);
+        } finally {
+          siblings.delete(sibling);
+        }
+      });
     },
   };
 }

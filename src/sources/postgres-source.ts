@@ -6,7 +6,7 @@
  * chunk files like a Parquet source.
  */
 import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { DEFAULT_CSV_OPTIONS } from '../config/schema';
 import type { ColumnSpec, FileTableConfig, PostgresSourceSpec, TableConfig } from '../config/types';
@@ -19,17 +19,19 @@ import { listSourceFiles } from './file-source';
 import {
   castFailureSql,
   type ChunkBounds,
+  chunkEndSql,
   chunkQuerySql,
   copyChunkSql,
   describeRelationSql,
   highWatermarkSql,
   keyAlias,
   keysDeclaredNotNullSql,
-  lastKeySql,
   nullKeySql,
   postgresQuerySql,
+  type ReadScope,
   type SourceColumn,
 } from './postgres-sql';
+import { runOnLanes } from './ordered-lanes';
 import type { ChunkCheckpoint, ExtractRequest, ExtractResult, Source, SourceBatch } from './source';
 
 type PostgresTable = TableConfig<PostgresSourceSpec>;
@@ -43,6 +45,9 @@ interface ExtractManifest {
   complete: boolean;
 }
 
+/** TIMESTAMPTZ becomes a UTC timestamp whatever the worker's time zone. */
+const UTC_SQL = `SET SESSION TimeZone = 'UTC'`;
+
 /** DuckDB errors that mean a value does not fit its configured type. */
 const CAST_ERROR = /^(Conversion|Invalid Input|Out of Range) Error/;
 
@@ -52,6 +57,13 @@ export function extractFolder(table: TableConfig, businessDate: string): string 
 
 const manifestPath = (folder: string) => path.join(folder, 'manifest.json');
 export const chunkFile = (folder: string, chunk: number) => path.join(folder, `chunk-${String(chunk).padStart(6, '0')}.parquet`);
+const CHUNK_FILE = /^chunk-(\d+)\.parquet$/;
+
+/** Chunk files past the checkpointed ones: read beside a chunk that was not finished. */
+async function removeChunksAfter(folder: string, chunks: number): Promise<void> {
+  const stray = (await readdir(folder)).filter((f) => Number(CHUNK_FILE.exec(f)?.[1] ?? 0) > chunks);
+  await Promise.all(stray.map((f) => rm(path.join(folder, f))));
+}
 
 function describeSourceName(source: PostgresSourceSpec): string {
   return source.table ? `${source.table.schema}.${source.table.name}` : 'query';
@@ -134,9 +146,15 @@ async function castFailure(session: Session, attached: string, pgSql: string, ta
 }
 
 /**
- * One chunk to `outPath`, and its last key. Both queries run in one transaction, so in one
- * PostgreSQL snapshot: the last key is that of the rows written, whatever changes meanwhile.
+ * Where the chunk after `after` ends: its last key, or null when the rest of the scope fits in
+ * it. Runs ahead of the chunk reads, on the extract's own session.
  */
+async function chunkEnd(session: Session, attached: string, table: PostgresTable, keys: SourceColumn[], scope: ReadScope, after: string[] | null): Promise<string[] | null> {
+  const found = await session.rows<Record<string, string>>(`SELECT * FROM ${postgresQuerySql(attached, chunkEndSql(table.source, keys, scope, after))}`);
+  return found.length < 2 ? null : keys.map((_, i) => found[0][keyAlias(i)]);
+}
+
+/** One chunk's key range to `outPath`; the number of rows written. */
 async function readChunk(
   session: Session,
   attached: string,
@@ -145,30 +163,24 @@ async function readChunk(
   keys: SourceColumn[],
   bounds: ChunkBounds,
   outPath: string,
-): Promise<{ rows: number; lastKey: string[] }> {
+): Promise<number> {
   const pgSql = chunkQuerySql(table.source, columns, keys, bounds);
-  await session.run('BEGIN TRANSACTION');
   try {
-    let written: { Count: string | number }[];
-    try {
-      written = await session.rows<{ Count: string | number }>(copyChunkSql(attached, pgSql, columns, outPath));
-    } catch (err) {
-      if (!CAST_ERROR.test((err as Error).message)) throw err;
-      await session.run('ROLLBACK');
-      throw (await castFailure(session, attached, pgSql, table, columns, keys)) ?? err;
-    }
-    const rows = Number(written[0].Count);
-    let lastKey: string[] = [];
-    if (rows >= table.source.chunkRows) {
-      const [last] = await session.rows<Record<string, string>>(`SELECT * FROM ${postgresQuerySql(attached, lastKeySql(table.source, keys, bounds))}`);
-      lastKey = keys.map((_, i) => last[keyAlias(i)]);
-    }
-    await session.run('COMMIT');
-    return { rows, lastKey };
+    const [written] = await session.rows<{ Count: string | number }>(copyChunkSql(attached, pgSql, columns, outPath));
+    return Number(written.Count);
   } catch (err) {
-    await session.run('ROLLBACK').catch(() => undefined);
-    throw err;
+    if (!CAST_ERROR.test((err as Error).message)) throw err;
+    throw (await castFailure(session, attached, pgSql, table, columns, keys)) ?? err;
   }
+}
+
+/** Runs `fn` with `count` sibling sessions of `session`, each in UTC like it. */
+async function withLanes<T>(session: Session, count: number, fn: (lanes: Session[]) => Promise<T>, opened: Session[] = []): Promise<T> {
+  if (opened.length === count) return fn(opened);
+  return session.withSibling(async (lane) => {
+    await lane.run(UTC_SQL);
+    return withLanes(session, count, fn, [...opened, lane]);
+  });
 }
 
 /** Same run, same config, same lower bound: the chunks on disk belong to this extract. */
@@ -179,7 +191,10 @@ function extractFingerprint(table: PostgresTable, request: ExtractRequest): stri
 
 async function startOrResume(folder: string, fingerprint: string, watermark: () => Promise<string | null>): Promise<ExtractManifest> {
   const found = await readJsonIfExists<ExtractManifest>(manifestPath(folder));
-  if (found?.fingerprint === fingerprint) return found;
+  if (found?.fingerprint === fingerprint) {
+    await removeChunksAfter(folder, found.chunks.length);
+    return found;
+  }
   await rm(folder, { recursive: true, force: true });
   const manifest: ExtractManifest = { fingerprint, watermark: await watermark(), chunks: [], complete: false };
   await writeJsonAtomically(manifestPath(folder), manifest);
@@ -200,34 +215,49 @@ async function extract(
   checkpoint: (done: ChunkCheckpoint) => void | Promise<void>,
 ): Promise<ExtractResult> {
   const folder = extractFolder(table, request.businessDate);
-  // TIMESTAMPTZ becomes a UTC timestamp whatever the worker's time zone.
-  await session.run(`SET SESSION TimeZone = 'UTC'`);
+  await session.run(UTC_SQL);
   return withAttached(session, table, async (attached) => {
     const { keys, columns } = await sourceColumns(session, attached, table);
     const manifest = await startOrResume(folder, extractFingerprint(table, request), () => highWatermark(session, attached, table));
     const resumedChunks = manifest.chunks.length;
     if (!manifest.complete) await assertNoNullKeys(session, attached, table, keys);
-    while (!manifest.complete) {
-      const chunk = manifest.chunks.length + 1;
-      const bounds: ChunkBounds = { after: manifest.chunks.at(-1)?.lastKey ?? null, since: request.since, keys: request.keys ?? null };
-      const file = chunkFile(folder, chunk);
-      let read: { rows: number; lastKey: string[] } | undefined;
-      await writeAtomically(file, async (tmp) => {
-        read = await readChunk(session, attached, table, columns, keys, bounds, tmp);
+    const scope: ReadScope = { since: request.since, keys: request.keys ?? null };
+    let after = manifest.chunks.at(-1)?.lastKey ?? null;
+    let planned = manifest.chunks.length;
+    let ended = manifest.complete;
+    // The next chunk's range: from the end of the one before to its own end, found ahead.
+    const nextChunk = async () => {
+      if (ended) return undefined;
+      const upTo = await chunkEnd(session, attached, table, keys, scope, after);
+      const chunk = { number: ++planned, bounds: { ...scope, after, upTo } };
+      ended = upTo === null;
+      after = upTo;
+      return chunk;
+    };
+    const read = async (lane: Session, chunk: { number: number; bounds: ChunkBounds }) => {
+      let rows = 0;
+      await writeAtomically(chunkFile(folder, chunk.number), async (tmp) => {
+        rows = await readChunk(lane, attached, table, columns, keys, chunk.bounds, tmp);
       });
+      return rows;
+    };
+    const record = async ({ number, bounds }: { number: number; bounds: ChunkBounds }, rows: number) => {
+      const last = bounds.upTo === null;
       let done: ChunkCheckpoint | undefined;
-      if (read!.rows === 0 && chunk > 1) {
-        // The previous chunk ended exactly at the end of the table.
-        await rm(file);
+      if (last && rows === 0 && number > 1) {
+        // The chunk before ended exactly at the end of the table.
+        await rm(chunkFile(folder, number));
       } else {
-        done = { chunk, ...read!, rowsRead: (manifest.chunks.at(-1)?.rowsRead ?? 0) + read!.rows };
+        done = { chunk: number, rows, lastKey: bounds.upTo ?? [], rowsRead: (manifest.chunks.at(-1)?.rowsRead ?? 0) + rows };
         manifest.chunks.push(done);
       }
-      manifest.complete = read!.rows < table.source.chunkRows;
+      manifest.complete = last;
       await writeJsonAtomically(manifestPath(folder), manifest);
       // After the manifest: a checkpoint names a chunk that is durable.
       if (done) await checkpoint(done);
-    }
+    };
+    // Each chunk on a connection of its own: one chunk's Parquet is written while the next is read.
+    if (!manifest.complete) await withLanes(session, table.source.concurrentChunks, (lanes) => runOnLanes(lanes, nextChunk, read, record));
     return {
       folder,
       chunks: manifest.chunks.length,

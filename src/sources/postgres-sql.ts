@@ -25,54 +25,75 @@ export function relationSql(source: Pick<PostgresSourceSpec, 'table' | 'query'>)
   return `(${source.query}) AS source`;
 }
 
-export interface ChunkBounds {
-  /** The last key of the previous chunk, as PostgreSQL's text of each key column; null for the first chunk. */
-  after: string[] | null;
+/** Which rows a dump reads, whatever the chunk. */
+export interface ReadScope {
   /** Delta runs: only rows whose watermark is above this (its PostgreSQL text). */
   since: string | null;
   /** A keys-only dump: only rows with these keys (each key's text per key column). */
   keys?: string[][] | null;
 }
 
-/** Rows after the previous chunk's last key (and above the watermark), in key order. */
+/** One chunk's key range, each end as PostgreSQL's text of each key column. */
+export interface ChunkBounds extends ReadScope {
+  /** The previous chunk's last key (excluded); null for the first chunk. */
+  after: string[] | null;
+  /** The chunk's last key (included); null for the last chunk, which reads to the end. */
+  upTo: string[] | null;
+}
+
+/** Rows of the scope within the bounds, in key order. Literals are left untyped: PostgreSQL reads each as its column's type. */
 function chunkRange(source: Pick<PostgresSourceSpec, 'table' | 'query' | 'watermark'>, keys: readonly SourceColumn[], bounds: ChunkBounds): string {
   const keyRefs = keys.map((k) => quoteIdent(k.sourceName));
+  const keyTuple = (values: string[], which: string) => {
+    if (values.length !== keys.length) throw new Error(`${which} of ${values.length} values for ${keys.length} key columns`);
+    return `(${values.map(quoteLiteral).join(', ')})`;
+  };
   const conditions: string[] = [];
   if (bounds.since !== null && source.watermark) conditions.push(`${quoteIdent(source.watermark)} > ${quoteLiteral(bounds.since)}`);
   if (bounds.keys?.length) {
     if (bounds.keys.some((k) => k.length !== keys.length)) throw new Error(`a requested key of other than ${keys.length} values`);
     conditions.push(`(${keyRefs.join(', ')}) IN (${bounds.keys.map((k) => `(${k.map(quoteLiteral).join(', ')})`).join(', ')})`);
   }
-  if (bounds.after) {
-    if (bounds.after.length !== keys.length) throw new Error(`a last key of ${bounds.after.length} values for ${keys.length} key columns`);
-    conditions.push(`(${keyRefs.join(', ')}) > (${bounds.after.map(quoteLiteral).join(', ')})`);
-  }
+  if (bounds.after) conditions.push(`(${keyRefs.join(', ')}) > ${keyTuple(bounds.after, 'a last key')}`);
+  if (bounds.upTo) conditions.push(`(${keyRefs.join(', ')}) <= ${keyTuple(bounds.upTo, 'a chunk end')}`);
   return `FROM ${relationSql(source)}${conditions.length ? ` WHERE ${conditions.join(' AND ')}` : ''} ORDER BY ${keyRefs.join(', ')}`;
 }
 
 /**
- * The PostgreSQL text of one chunk. Literals are left untyped so that PostgreSQL reads each as
- * its column's own type, from the very text it printed. WITH TIES keeps rows sharing the last
- * key in one chunk: a duplicate key is then seen (and refused) by the hash stage instead of
- * being split across the boundary.
+ * The PostgreSQL text of one chunk: every row of its key range. Rows sharing a key fall in one
+ * range, so a duplicate key is seen (and refused) by the hash stage instead of being split
+ * across a boundary.
  */
 export function chunkQuerySql(
-  source: Pick<PostgresSourceSpec, 'table' | 'query' | 'chunkRows' | 'watermark'>,
+  source: Pick<PostgresSourceSpec, 'table' | 'query' | 'watermark'>,
   columns: readonly SourceColumn[],
   keys: readonly SourceColumn[],
   bounds: ChunkBounds,
 ): string {
   const select = columns.map((c, i) => `${quoteIdent(c.sourceName)} AS ${dataAlias(i)}`);
-  return `SELECT ${select.join(', ')} ${chunkRange(source, keys, bounds)} FETCH FIRST ${source.chunkRows} ROWS WITH TIES`;
+  return `SELECT ${select.join(', ')} ${chunkRange(source, keys, bounds)}`;
 }
 
 /**
- * The PostgreSQL text of a full chunk's last key: the keys' text of its `chunkRows`-th row (any
- * tied rows share it). Run in the chunk's own transaction, so it sees the same snapshot.
+ * The PostgreSQL text that ends the chunk after `after`: the keys' text of the `chunkRows`-th
+ * row of the scope after it and of the row following that, if any. No second row: the rest of
+ * the table fits in this chunk, which is then the last. The keys become text outside the
+ * OFFSET, so only for the two rows returned; the outer ORDER BY names the inner columns
+ * qualified, as a bare name would sort by the text.
  */
-export function lastKeySql(source: Pick<PostgresSourceSpec, 'table' | 'query' | 'chunkRows' | 'watermark'>, keys: readonly SourceColumn[], bounds: ChunkBounds): string {
-  const select = keys.map((k, i) => `${quoteIdent(k.sourceName)}::text AS ${keyAlias(i)}`);
-  return `SELECT ${select.join(', ')} ${chunkRange(source, keys, bounds)} OFFSET ${source.chunkRows - 1} LIMIT 1`;
+export function chunkEndSql(
+  source: Pick<PostgresSourceSpec, 'table' | 'query' | 'chunkRows' | 'watermark'>,
+  keys: readonly SourceColumn[],
+  scope: ReadScope,
+  after: string[] | null,
+): string {
+  const aliases = keys.map((_, i) => keyAlias(i));
+  const inner = keys.map((k, i) => `${quoteIdent(k.sourceName)} AS ${aliases[i]}`);
+  const range = chunkRange(source, keys, { ...scope, after, upTo: null });
+  return (
+    `SELECT ${aliases.map((a) => `${a}::text AS ${a}`).join(', ')} ` +
+    `FROM (SELECT ${inner.join(', ')} ${range} OFFSET ${source.chunkRows - 1} LIMIT 2) AS chunk_end ORDER BY ${aliases.map((a) => `chunk_end.${a}`).join(', ')}`
+  );
 }
 
 /** A DuckDB relation running `pgSql` in the attached PostgreSQL database. */
@@ -80,10 +101,14 @@ export function postgresQuerySql(attached: string, pgSql: string): string {
   return `postgres_query(${quoteLiteral(attached)}, ${quoteLiteral(pgSql)})`;
 }
 
-/** Writes one chunk: the configured columns cast to their types, under their configured names. */
+/**
+ * Writes one chunk: the configured columns cast to their types, under their configured names.
+ * Parquet v2 encodings (delta, byte stream split) cost less CPU to write than v1's and give
+ * smaller files; only the hash stage reads them.
+ */
 export function copyChunkSql(attached: string, pgSql: string, columns: readonly SourceColumn[], outPath: string): string {
   const select = columns.map((c, i) => `CAST(${dataAlias(i)} AS ${c.type.toUpperCase()}) AS ${quoteIdent(c.name)}`);
-  return `COPY (SELECT ${select.join(', ')} FROM ${postgresQuerySql(attached, pgSql)}) TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION lz4_raw)`;
+  return `COPY (SELECT ${select.join(', ')} FROM ${postgresQuerySql(attached, pgSql)}) TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION lz4_raw, PARQUET_VERSION v2)`;
 }
 
 /** The first row of a chunk whose value in `column` does not cast to its configured type, with its key (the first columns). */

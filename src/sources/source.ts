@@ -26,7 +26,7 @@ export interface ExtractRequest {
 export interface ChunkCheckpoint {
   chunk: number;
   rows: number;
-  /** PostgreSQL's text of each key column of the chunk's last row. */
+  /** PostgreSQL's text of each key column of the chunk's end (its last row's key); empty for the last chunk. */
   lastKey: string[];
   /** Rows of every chunk so far, this one included. */
   rowsRead: number;

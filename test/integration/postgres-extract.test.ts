@@ -2,7 +2,8 @@
  * The PostgreSQL source's extract on its own (the extract activity's body, given a DuckDB
  * session): keyset chunks, the lower bound of delta runs, the watermark, types and names.
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, readdirSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
 import type { PostgresSourceSpec, TableConfig } from '../../src/config/types';
 import { Engine } from '../../src/engine/duckdb';
 import { engineSettings } from '../../src/settings';
@@ -29,7 +30,7 @@ function table(schema: string, name: string, source: Partial<PostgresSourceSpec>
     allowDeletes: false,
     retention: { keepDates: 2 },
     ...shape,
-    source: { format: 'postgres', connection: PG_URL_VAR, table: { schema, name }, query: null, chunkRows: 3, watermark: null, extract: true, ...source },
+    source: { format: 'postgres', connection: PG_URL_VAR, table: { schema, name }, query: null, chunkRows: 3, concurrentChunks: 2, watermark: null, extract: true, ...source },
   };
 }
 
@@ -37,9 +38,9 @@ let engine: Engine;
 let dir: string;
 let run = 0;
 
-async function extract(t: TableConfig<PostgresSourceSpec>, since: string | null = null) {
+async function extract(t: TableConfig<PostgresSourceSpec>, since: string | null = null, runId = `run-${++run}`) {
   const checkpoints: ChunkCheckpoint[] = [];
-  const request: ExtractRequest = { businessDate: DATE, since, runId: `run-${++run}` };
+  const request: ExtractRequest = { businessDate: DATE, since, runId };
   const result = await engine.withSession((s) => postgresSource.extract!(s, t, request, (c) => void checkpoints.push(c)));
   const rows = await engine.withSession((s) =>
     s.rows<Record<string, unknown>>(`SELECT COLUMNS(c -> c NOT LIKE '__cdcflow_%') FROM read_parquet('${result.folder}/*.parquet', hive_partitioning = false) ORDER BY 1`),
@@ -60,8 +61,8 @@ afterAll(async () => {
 });
 
 describe('postgres extract', () => {
-  it('reads the table in keyset chunks of chunkRows, checkpointing each', async () => {
-    const { result, checkpoints, rows, files } = await extract(table('pgx', 'items', {}));
+  it.each([1, 2, 3])('reads the table in keyset chunks of chunkRows, %i at a time, checkpointing each in order', async (concurrentChunks) => {
+    const { result, checkpoints, rows, files } = await extract(table('pgx', 'items', { concurrentChunks }));
     expect(result).toMatchObject({ chunks: 4, rows: 10, resumedChunks: 0, watermark: null });
     expect(files).toEqual(['chunk-000001.parquet', 'chunk-000002.parquet', 'chunk-000003.parquet', 'chunk-000004.parquet']);
     expect(checkpoints).toEqual([
@@ -72,6 +73,35 @@ describe('postgres extract', () => {
     ]);
     expect(rows.map((r) => Number(r.id))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(result.folder).toBe(extractFolder(table('pgx', 'items', {}), DATE));
+  });
+
+  it('rows sharing a key stay in one chunk (the hash stage then refuses the duplicate)', async () => {
+    psql(`CREATE TABLE pgx.dups (id bigint, v text, updated_at timestamp);
+      INSERT INTO pgx.dups SELECT id, 'v' || n, TIMESTAMP '2024-01-01' FROM unnest(ARRAY[1, 2, 3, 3, 3, 4, 5]) WITH ORDINALITY AS u(id, n);`);
+    const { result, checkpoints, rows } = await extract(table('pgx', 'dups', {}));
+    expect(checkpoints).toEqual([
+      { chunk: 1, rows: 5, lastKey: ['3'], rowsRead: 5 },
+      { chunk: 2, rows: 2, lastKey: [], rowsRead: 7 },
+    ]);
+    expect(result).toMatchObject({ chunks: 2, rows: 7 });
+    expect(rows.map((r) => Number(r.id))).toEqual([1, 2, 3, 3, 3, 4, 5]);
+  });
+
+  it('a resumed extract keeps its checkpointed chunks and drops chunk files past them (read beside one that failed)', async () => {
+    const t = table('pgx', 'items', {});
+    const request: ExtractRequest = { businessDate: DATE, since: null, runId: 'resume-strays' };
+    const lost = (c: ChunkCheckpoint) => {
+      if (c.chunk === 2) throw new Error('worker lost after chunk 2');
+    };
+    await expect(engine.withSession((s) => postgresSource.extract!(s, t, request, lost))).rejects.toThrow('worker lost after chunk 2');
+    // A chunk file no checkpoint names, as a lane reading ahead leaves it.
+    const folder = extractFolder(t, DATE);
+    copyFileSync(path.join(folder, 'chunk-000001.parquet'), path.join(folder, 'chunk-000007.parquet'));
+    const { result, checkpoints, rows, files } = await extract(t, null, request.runId);
+    expect(result).toMatchObject({ chunks: 4, rows: 10, resumedChunks: 2 });
+    expect(checkpoints.map((c) => c.chunk)).toEqual([3, 4]);
+    expect(files).toEqual(['chunk-000001.parquet', 'chunk-000002.parquet', 'chunk-000003.parquet', 'chunk-000004.parquet']);
+    expect(rows.map((r) => Number(r.id))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   });
 
   it('the last key round-trips exactly: every row once, whatever the key types and collation', async () => {

@@ -47,13 +47,15 @@ describe('config', () => {
       table: { schema: 'Sales', name: 'Order Lines' },
       query: null,
       chunkRows: 50_000,
+      concurrentChunks: 2,
       watermark: 'updated_at',
       extract: true,
     });
-    expect(resolveConfig(config('{ format: postgres, connection: U, query: "SELECT 1 AS id", chunkRows: 10 }').file!, '/').tables[0].source).toMatchObject({
+    expect(resolveConfig(config('{ format: postgres, connection: U, query: "SELECT 1 AS id", chunkRows: 10, concurrentChunks: 1 }').file!, '/').tables[0].source).toMatchObject({
       table: null,
       query: 'SELECT 1 AS id',
       chunkRows: 10,
+      concurrentChunks: 1,
     });
     expect(resolveConfig(config('{ format: csv, path: t.csv }').file!, '/').tables[0].source).toMatchObject({ extract: false });
 
@@ -64,8 +66,9 @@ describe('config', () => {
     expect(config('{ format: postgres, connection: U }').problems).toEqual([
       expect.objectContaining({ path: 'tables[0].source', message: 'needs exactly one of table and query' }),
     ]);
-    expect(config('{ format: postgres, connection: U, table: a.b, query: "SELECT 1;", chunkRows: 0 }').problems.map((p) => p.message)).toEqual([
+    expect(config('{ format: postgres, connection: U, table: a.b, query: "SELECT 1;", chunkRows: 0, concurrentChunks: 0 }').problems.map((p) => p.message)).toEqual([
       'must be one SELECT without a trailing semicolon',
+      expect.stringContaining('>=1'),
       expect.stringContaining('>=1'),
       'needs exactly one of table and query',
     ]);

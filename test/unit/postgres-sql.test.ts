@@ -1,12 +1,12 @@
 import type { PostgresSourceSpec } from '../../src/config/types';
 import {
   castFailureSql,
+  chunkEndSql,
   chunkQuerySql,
   copyChunkSql,
   describeRelationSql,
   highWatermarkSql,
   keysDeclaredNotNullSql,
-  lastKeySql,
   nullKeySql,
   relationSql,
   type SourceColumn,
@@ -26,23 +26,38 @@ const keys: SourceColumn[] = [
 const columns: SourceColumn[] = [...keys, { name: 'amount', type: 'decimal(12,2)', sourceName: 'amount' }];
 
 describe('PostgreSQL source SQL', () => {
-  it('reads the first chunk in key order, with ties', () => {
-    expect(chunkQuerySql(source(), columns, keys, { after: null, since: null })).toBe(
-      'SELECT "Region" AS c1, "id" AS c2, "amount" AS c3 FROM "public"."orders" ' +
-        'ORDER BY "Region", "id" FETCH FIRST 1000 ROWS WITH TIES',
+  it('reads the first chunk up to its end, in key order', () => {
+    expect(chunkQuerySql(source(), columns, keys, { after: null, upTo: ['eu', '7'], since: null })).toBe(
+      'SELECT "Region" AS c1, "id" AS c2, "amount" AS c3 FROM "public"."orders" ' + `WHERE ("Region", "id") <= ('eu', '7') ORDER BY "Region", "id"`,
+    );
+    // A table that fits in one chunk: no bound at all.
+    expect(chunkQuerySql(source(), columns, keys, { after: null, upTo: null, since: null })).toBe(
+      'SELECT "Region" AS c1, "id" AS c2, "amount" AS c3 FROM "public"."orders" ORDER BY "Region", "id"',
     );
   });
 
-  it('reads later chunks after the last key, and delta rows above the watermark, with untyped literals', () => {
-    expect(chunkQuerySql(source({ watermark: 'updated_at' }), columns, keys, { after: ["o'hare", '42'], since: '2024-01-01 00:00:00' })).toBe(
+  it('reads later chunks between the two ends, and delta rows above the watermark, with untyped literals', () => {
+    expect(chunkQuerySql(source({ watermark: 'updated_at' }), columns, keys, { after: ["o'hare", '42'], upTo: ['us', '1'], since: '2024-01-01 00:00:00' })).toBe(
       'SELECT "Region" AS c1, "id" AS c2, "amount" AS c3 FROM "public"."orders" ' +
-        `WHERE "updated_at" > '2024-01-01 00:00:00' AND ("Region", "id") > ('o''hare', '42') ` +
-        'ORDER BY "Region", "id" FETCH FIRST 1000 ROWS WITH TIES',
+        `WHERE "updated_at" > '2024-01-01 00:00:00' AND ("Region", "id") > ('o''hare', '42') AND ("Region", "id") <= ('us', '1') ` +
+        'ORDER BY "Region", "id"',
     );
-    expect(() => chunkQuerySql(source(), columns, keys, { after: ['1'], since: null })).toThrow(/1 values for 2 key columns/);
-    // A full chunk's last key: the keys' text of its chunkRows-th row, over the same range.
-    expect(lastKeySql(source(), keys, { after: ['eu', '7'], since: null })).toBe(
-      `SELECT "Region"::text AS k1, "id"::text AS k2 FROM "public"."orders" WHERE ("Region", "id") > ('eu', '7') ORDER BY "Region", "id" OFFSET 999 LIMIT 1`,
+    // The last chunk reads to the end of the table.
+    expect(chunkQuerySql(source(), columns, keys, { after: ['eu', '7'], upTo: null, since: null })).toBe(
+      'SELECT "Region" AS c1, "id" AS c2, "amount" AS c3 FROM "public"."orders" ' + `WHERE ("Region", "id") > ('eu', '7') ORDER BY "Region", "id"`,
+    );
+    expect(() => chunkQuerySql(source(), columns, keys, { after: ['1'], upTo: null, since: null })).toThrow(/a last key of 1 values for 2 key columns/);
+    expect(() => chunkQuerySql(source(), columns, keys, { after: null, upTo: ['1', '2', '3'], since: null })).toThrow(/a chunk end of 3 values for 2 key columns/);
+  });
+
+  it("finds a chunk's end: the keys' text of the chunkRows-th row after the previous end, and of the row after it", () => {
+    expect(chunkEndSql(source(), keys, { since: null }, ['eu', '7'])).toBe(
+      'SELECT k1::text AS k1, k2::text AS k2 FROM (SELECT "Region" AS k1, "id" AS k2 FROM "public"."orders" ' +
+        `WHERE ("Region", "id") > ('eu', '7') ORDER BY "Region", "id" OFFSET 999 LIMIT 2) AS chunk_end ORDER BY chunk_end.k1, chunk_end.k2`,
+    );
+    expect(chunkEndSql(source({ watermark: 'updated_at' }), keys, { since: '2024-01-01', keys: [['eu', '1']] }, null)).toBe(
+      'SELECT k1::text AS k1, k2::text AS k2 FROM (SELECT "Region" AS k1, "id" AS k2 FROM "public"."orders" ' +
+        `WHERE "updated_at" > '2024-01-01' AND ("Region", "id") IN (('eu', '1')) ORDER BY "Region", "id" OFFSET 999 LIMIT 2) AS chunk_end ORDER BY chunk_end.k1, chunk_end.k2`,
     );
   });
 
@@ -53,10 +68,14 @@ describe('PostgreSQL source SQL', () => {
   it('quotes hostile names: a quote, a semicolon, --, mixed case', () => {
     const hostile = source({ table: { schema: 'we"ird;--', name: 'Ta"ble; DROP TABLE x;--' }, watermark: 'up"d;--' });
     const k: SourceColumn[] = [{ name: 'a"b', type: 'integer', sourceName: 'A"b; --' }];
-    const sql = chunkQuerySql(hostile, k, k, { after: ["x'); DROP TABLE y;--"], since: "'; --" });
+    const sql = chunkQuerySql(hostile, k, k, { after: ["x'); DROP TABLE y;--"], upTo: ["z'--"], since: "'; --" });
     expect(sql).toBe(
       'SELECT "A""b; --" AS c1 FROM "we""ird;--"."Ta""ble; DROP TABLE x;--" ' +
-        `WHERE "up""d;--" > '''; --' AND ("A""b; --") > ('x''); DROP TABLE y;--') ORDER BY "A""b; --" FETCH FIRST 1000 ROWS WITH TIES`,
+        `WHERE "up""d;--" > '''; --' AND ("A""b; --") > ('x''); DROP TABLE y;--') AND ("A""b; --") <= ('z''--') ORDER BY "A""b; --"`,
+    );
+    expect(chunkEndSql(hostile, k, { since: null }, ["x'); DROP TABLE y;--"])).toBe(
+      'SELECT k1::text AS k1 FROM (SELECT "A""b; --" AS k1 FROM "we""ird;--"."Ta""ble; DROP TABLE x;--" ' +
+        `WHERE ("A""b; --") > ('x''); DROP TABLE y;--') ORDER BY "A""b; --" OFFSET 999 LIMIT 2) AS chunk_end ORDER BY chunk_end.k1`,
     );
     // Inside DuckDB's postgres_query, the PostgreSQL text is one string literal.
     expect(describeRelationSql('pg', hostile)).toBe(
@@ -71,7 +90,7 @@ describe('PostgreSQL source SQL', () => {
   it('writes a chunk cast to the configured types under the configured names', () => {
     expect(copyChunkSql('pg', "SELECT 'x'", columns, '/w/c.parquet')).toBe(
       'COPY (SELECT CAST(c1 AS VARCHAR) AS "region", CAST(c2 AS BIGINT) AS "id", CAST(c3 AS DECIMAL(12,2)) AS "amount" ' +
-        `FROM postgres_query('pg', 'SELECT ''x''')) TO '/w/c.parquet' (FORMAT parquet, COMPRESSION lz4_raw)`,
+        `FROM postgres_query('pg', 'SELECT ''x''')) TO '/w/c.parquet' (FORMAT parquet, COMPRESSION lz4_raw, PARQUET_VERSION v2)`,
     );
   });
 
