@@ -48,8 +48,23 @@ export interface Session {
   withSibling<T>(fn: (sibling: Session) => Promise<T>): Promise<T>;
 }
 
-/** The order-keeping instance's buffers (see withOrderedSession): a streaming copy needs little. */
-const ORDERED_MEMORY_LIMIT = '256MB';
+const UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+
+/** Bytes of a DuckDB memory setting such as '2GB' or '512MiB' (undefined if not of that form). */
+export function memoryBytes(setting: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(setting);
+  const unit = UNITS[(m?.[2] || 'b').toLowerCase()];
+  return m && unit ? Number(m[1]) * unit : undefined;
+}
+
+/**
+ * The order-keeping instance's buffers (see withOrderedSession): a quarter of the main limit
+ * (a streaming copy needs little, but runs slower on much less), 1 GB without one.
+ */
+export function orderedMemoryLimit(memoryLimit?: string): string {
+  const bytes = memoryLimit ? memoryBytes(memoryLimit) : undefined;
+  return bytes ? `${Math.max(64, Math.floor(bytes / 4 / 2 ** 20))}MiB` : '1GB';
+}
 
 export class Engine {
   private catalogConnection?: Promise<DuckDBConnection>;
@@ -81,7 +96,7 @@ export class Engine {
   async withOrderedSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {
     // Its own spill folder: two instances must not share temporary file names.
     const tempDirectory = this.settings.tempDirectory && path.join(this.settings.tempDirectory, 'ordered');
-    this.ordered ??= createInstance({ ...this.settings, memoryLimit: ORDERED_MEMORY_LIMIT, tempDirectory }, { preserve_insertion_order: 'true' });
+    this.ordered ??= createInstance({ ...this.settings, memoryLimit: orderedMemoryLimit(this.settings.memoryLimit), tempDirectory }, { preserve_insertion_order: 'true' });
     return withConnection(await this.ordered, fn);
   }
 
