@@ -129,7 +129,7 @@ async function commitFiles(
     for (const part of ['current', 'history'] as const) {
       const file = target(part, bucket);
       if (isRemotePath(file)) {
-        await engine.withOrderedSession((s) => s.run(publishCurrentSql(readOwnParquet(written[part]), file, '*', 'as-read')));
+        await engine.withExportSession((s, keepsOrder) => s.run(publishCurrentSql(readOwnParquet(written[part]), file, '*', keepsOrder ? 'as-read' : 'sort')));
       } else {
         await mkdir(path.dirname(file), { recursive: true });
         await linkOrCopy(written[part], file);

@@ -57,13 +57,17 @@ export function memoryBytes(setting: string): number | undefined {
   return m && unit ? Number(m[1]) * unit : undefined;
 }
 
+/** Below this, an order-keeping copy runs slower than a sort, or runs out of memory. */
+const MIN_ORDERED_BYTES = 256 * 2 ** 20;
+
 /**
- * The order-keeping instance's buffers (see withOrderedSession): a quarter of the main limit
- * (a streaming copy needs little, but runs slower on much less), 1 GB without one.
+ * The order-keeping instance's buffers (see withExportSession): a quarter of the main limit,
+ * 1 GB without one; none (exports sort on the main instance) when a quarter is under 256 MiB.
  */
-export function orderedMemoryLimit(memoryLimit?: string): string {
+export function orderedMemoryLimit(memoryLimit?: string): string | undefined {
   const bytes = memoryLimit ? memoryBytes(memoryLimit) : undefined;
-  return bytes ? `${Math.max(64, Math.floor(bytes / 4 / 2 ** 20))}MiB` : '1GB';
+  if (!bytes) return '1GB';
+  return bytes / 4 >= MIN_ORDERED_BYTES ? `${Math.floor(bytes / 4 / 2 ** 20)}MiB` : undefined;
 }
 
 export class Engine {
@@ -89,15 +93,18 @@ export class Engine {
   }
 
   /**
-   * A session of a second, small instance that keeps the order rows are read in (DuckDB's
-   * setting is per instance): a copy of files that are each sorted, read in order, comes out
-   * sorted without sorting again, in bounded memory.
+   * A session for writing exports of files that are each sorted and read in order. Where the
+   * memory limit allows, it is on a second, small instance that keeps the order rows are read
+   * in (DuckDB's setting is per instance), so the export comes out sorted without sorting again
+   * (`keepsOrder`); otherwise on the main instance, and the export sorts.
    */
-  async withOrderedSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {
+  async withExportSession<T>(fn: (session: Session, keepsOrder: boolean) => Promise<T>): Promise<T> {
+    const memoryLimit = orderedMemoryLimit(this.settings.memoryLimit);
+    if (!memoryLimit) return this.withSession((s) => fn(s, false));
     // Its own spill folder: two instances must not share temporary file names.
     const tempDirectory = this.settings.tempDirectory && path.join(this.settings.tempDirectory, 'ordered');
-    this.ordered ??= createInstance({ ...this.settings, memoryLimit: orderedMemoryLimit(this.settings.memoryLimit), tempDirectory }, { preserve_insertion_order: 'true' });
-    return withConnection(await this.ordered, fn);
+    this.ordered ??= createInstance({ ...this.settings, memoryLimit, tempDirectory }, { preserve_insertion_order: 'true' });
+    return withConnection(await this.ordered, (s) => fn(s, true));
   }
 
   /**

@@ -152,7 +152,7 @@ export function historyFileSql(t: Pick<TableShape, 'keys' | 'columns'>, stageFil
 /**
  * How an export gets its rows in KEY_HASH order: sorted here, or `as-read` from files that are
  * each sorted and listed in bucket order, on an instance that keeps insertion order
- * (Engine.withOrderedSession).
+ * (Engine.withExportSession).
  */
 export type ExportOrder = 'sort' | 'as-read';
 

@@ -46,7 +46,7 @@ interface CatalogView {
  * time: after writing, the log is read again and the round repeats until nothing changed, so
  * whichever publisher finishes last leaves the latest state. Only the reading takes the
  * catalog's connection: the commits' own files (each sorted, in bucket order) are copied as
- * read on Engine.withOrderedSession, so a big export neither sorts again nor holds up other
+ * read on Engine.withExportSession, so a big export neither sorts again nor holds up other
  * tables' catalog work. Returns the commit log it last read (the plan builds on it).
  */
 export async function publishExports(
@@ -73,7 +73,7 @@ export async function publishExports(
     // A commit's own files are read directly; a state the catalog wrote itself, through the catalog.
     const exportFrom = async (part: 'current' | 'history', commitId: string, sql: (relation: string, order: ExportOrder) => string) => {
       const own = filesOfCommit(view.files[part], commitId);
-      if (own.length) await engine.withOrderedSession((s) => s.run(sql(readOwnParquet(own), 'as-read')));
+      if (own.length) await engine.withExportSession((s, keepsOrder) => s.run(sql(readOwnParquet(own), keepsOrder ? 'as-read' : 'sort')));
       else await withCatalog(engine, table.warehouse, (s) => s.run(sql(part === 'current' ? lake.current : lake.history, 'sort')));
     };
     const next: PublishedManifest = { current: published.current, history: {}, ...(split.length ? { sensitive: split } : {}) };
