@@ -3,9 +3,10 @@
  * history), written from the catalog after a commit by roll-forward: each export whose commit
  * differs from what `_published.json` records is written again (to a temporary file outside
  * the readers' folders, then renamed), so a retry or the next run completes what a crash left.
- * current.parquet is a link to the state file the commit registered; history partitions are
- * exported from the catalog. Both are sorted by KEY_HASH, so the same commit always gives the
- * same bytes.
+ * current.parquet is a link to the state file the commit registered (a copy of its bucket
+ * files in order, for several); history partitions are copied from the commit's own history
+ * files (through the catalog for a commit that wrote none). Both are in KEY_HASH order, so the
+ * same commit always gives the same bytes.
  */
 import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
