@@ -15,7 +15,7 @@ import { tableLayout } from '../../src/warehouse/layout';
 import { tableWorkflowId } from '../../src/workflows/ids';
 import { difference } from '../support/compare';
 import { type Harness, runDataset, succeeded, startHarness, tempDir, uniqueDataset, writeConfig, writeCsv } from '../support/harness';
-import { killAllWorkers, spawnWorker, type WorkerProcess } from '../support/worker-process';
+import { activityStarts, killAllWorkers, spawnWorker, type WorkerProcess } from '../support/worker-process';
 
 const DATES = ['2024-03-01', '2024-03-02'];
 const ROWS = 40_000;
@@ -79,15 +79,8 @@ async function runBoth(name: string, buckets?: number): Promise<void> {
 async function bucketActivityWorkers(dataset: string): Promise<Map<string, number>> {
   const byWorker = new Map<string, number>();
   for (const date of DATES) {
-    const history = await h.client.workflow.getHandle(tableWorkflowId(dataset, date, 'items')).fetchHistory();
-    const typeOf = new Map<string, string>();
-    for (const e of history.events ?? []) {
-      const scheduled = e.activityTaskScheduledEventAttributes;
-      if (scheduled) typeOf.set(String(e.eventId), scheduled.activityType?.name ?? '?');
-      const started = e.activityTaskStartedEventAttributes;
-      if (started && BUCKET_ACTIVITIES.includes(typeOf.get(String(started.scheduledEventId)) ?? '')) {
-        byWorker.set(started.identity ?? '?', (byWorker.get(started.identity ?? '?') ?? 0) + 1);
-      }
+    for (const { type, identity } of await activityStarts(h.client, tableWorkflowId(dataset, date, 'items'))) {
+      if (BUCKET_ACTIVITIES.includes(type)) byWorker.set(identity, (byWorker.get(identity) ?? 0) + 1);
     }
   }
   return byWorker;

@@ -20,7 +20,7 @@ import { difference } from '../support/compare';
 import { type Harness, runDataset, startHarness, tempDir, uniqueDataset, writeConfig, writeCsv } from '../support/harness';
 import { PG_URL_VAR } from '../support/postgres';
 import { type S3TestServer, startS3Server } from '../support/s3-server';
-import { killAllWorkers, spawnWorker } from '../support/worker-process';
+import { activityStarts, killAllWorkers, spawnWorker } from '../support/worker-process';
 
 const DATES = ['2024-01-01', '2024-01-02'];
 const TABLES = Array.from({ length: 20 }, (_, i) => `t${String(i + 1).padStart(2, '0')}`);
@@ -89,11 +89,7 @@ test('two workers on one task queue, PostgreSQL catalog and S3 data path: both d
   const identities = new Map<string, number>();
   for (const date of DATES) {
     for (const t of TABLES) {
-      const history = await h.client.workflow.getHandle(tableWorkflowId(shared, date, t)).fetchHistory();
-      for (const e of history.events ?? []) {
-        const identity = e.activityTaskStartedEventAttributes?.identity;
-        if (identity) identities.set(identity, (identities.get(identity) ?? 0) + 1);
-      }
+      for (const { identity } of await activityStarts(h.client, tableWorkflowId(shared, date, t))) identities.set(identity, (identities.get(identity) ?? 0) + 1);
     }
   }
   const expected = workers.map((w) => `${w.child.pid}@${hostname()}`).sort();

@@ -102,20 +102,24 @@ export async function waitForRunningActivity(client: Client, workflowId: string,
   }
 }
 
-/** The ActivityTaskStarted events of a workflow's history, by activity type: their attempts. */
-export async function activityAttempts(client: Client, workflowId: string): Promise<Record<string, number[]>> {
+/** Every ActivityTaskStarted event of a workflow's history: its activity type, attempt and worker identity. */
+export async function activityStarts(client: Client, workflowId: string): Promise<{ type: string; attempt: number; identity: string }[]> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const typeOf = new Map<string, string>();
-  const attempts: Record<string, number[]> = {};
+  const starts: { type: string; attempt: number; identity: string }[] = [];
   for (const e of history.events ?? []) {
     const scheduled = e.activityTaskScheduledEventAttributes;
     if (scheduled) typeOf.set(String(e.eventId), scheduled.activityType?.name ?? '?');
     const started = e.activityTaskStartedEventAttributes;
-    if (started) {
-      const type = typeOf.get(String(started.scheduledEventId)) ?? '?';
-      (attempts[type] ??= []).push(started.attempt ?? 0);
-    }
+    if (started) starts.push({ type: typeOf.get(String(started.scheduledEventId)) ?? '?', attempt: started.attempt ?? 0, identity: started.identity ?? '?' });
   }
+  return starts;
+}
+
+/** The ActivityTaskStarted events of a workflow's history, by activity type: their attempts. */
+export async function activityAttempts(client: Client, workflowId: string): Promise<Record<string, number[]>> {
+  const attempts: Record<string, number[]> = {};
+  for (const { type, attempt } of await activityStarts(client, workflowId)) (attempts[type] ??= []).push(attempt);
   return attempts;
 }
 
