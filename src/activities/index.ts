@@ -4,14 +4,11 @@
  */
 import { applySink } from './apply-sink';
 import { datasetRunOpen, requestDatasetTurn } from './dataset-queue';
-import { determineDeletes } from './determine-deletes';
-import { determineInserts } from './determine-inserts';
-import { determineUpdates } from './determine-updates';
+import { diffBatch } from './diff-batch';
 import { extractSource } from './extract-source';
 import { hashBatch } from './hash-batch';
 import { planTableRun } from './plan-table-run';
 import type { ActivityDeps } from './stage-runner';
-import { writeBucket } from './write-bucket';
 import { writeOutputs } from './write-outputs';
 
 export type { ActivityDeps };
@@ -21,10 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     planTableRun: planTableRun(deps),
     extractSource: extractSource(deps),
     hashBatch: hashBatch(deps),
-    determineInserts: determineInserts(deps),
-    determineDeletes: determineDeletes(deps),
-    determineUpdates: determineUpdates(deps),
-    writeBucket: writeBucket(deps),
+    diffBatch: diffBatch(deps),
     writeOutputs: writeOutputs(deps),
     applySink: applySink(deps),
     requestDatasetTurn: requestDatasetTurn(),

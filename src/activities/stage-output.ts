@@ -42,7 +42,8 @@ export async function commitStage<R>(opts: {
   return result as R;
 }
 
-export async function countOperations(session: Session, files: readonly string[]): Promise<Partial<OperationCounts>> {
-  const rows = await session.rows<{ op: keyof OperationCounts; n: string | number }>(countByOperationSql(files));
+/** Rows per OPERATION of a relation. */
+export async function countOperations(session: Session, relation: string): Promise<Partial<OperationCounts>> {
+  const rows = await session.rows<{ op: keyof OperationCounts; n: string | number }>(countByOperationSql(relation));
   return Object.fromEntries(rows.map((r) => [r.op, Number(r.n)]));
 }

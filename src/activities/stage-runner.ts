@@ -12,7 +12,7 @@ import { classifyOutOfMemory } from '../engine/out-of-memory';
 import type { StepHook } from '../warehouse/publish';
 import { CdcflowError, ConfigError, describeContext, NON_RETRYABLE_ERROR_TYPES } from '../errors';
 
-export type StageName = 'plan' | 'extract' | 'hash' | 'inserts' | 'deletes' | 'updates' | 'write' | 'sink';
+export type StageName = 'plan' | 'extract' | 'hash' | 'diff' | 'write' | 'sink';
 
 export interface ActivityDeps {
   engine: Engine;

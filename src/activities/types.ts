@@ -59,12 +59,12 @@ export interface DiffInput extends StageInput {
   hashFingerprint: string;
   /** Committed with the date: the next delta reads rows above it. */
   watermark?: string | null;
-  /** The diff stages and the bucket write: the key-hash bucket they work on (absent: all keys). */
+  /** The diff stage: the key-hash bucket it works on (absent: all keys). */
   bucket?: Bucket;
 }
 
 export interface WriteInput extends DiffInput {
-  /** The run's bucket count: above one, the commit registers the files each bucket's write made. */
+  /** The run's bucket count (absent: one): the commit registers the files each bucket's diff made. */
   buckets?: number;
 }
 
@@ -78,6 +78,8 @@ export type { SinkReport } from '../sinks/apply-sink';
 export interface DiffResult {
   counts: Partial<OperationCounts>;
   skipped: boolean;
+  /** Change-record tables: events not newer than what the state holds for their key. */
+  stale?: number;
 }
 
 export interface WriteResult {

@@ -1,10 +1,9 @@
 /**
- * Stage 5: write the new state and the date's history as files, commit the date in one DuckLake
- * transaction that registers them (with the commit log and head), then publish the exports,
- * apply retention and remove the run's stage files. The files are written on the stage's own
- * connection, so the catalog's one connection per process is held only for the metadata. A
- * retry after the commit finds the date committed with the same fingerprint and only completes
- * what follows it.
+ * Stage 5: commit the date in one DuckLake transaction that registers the state and history
+ * files the diff wrote (with the commit log and head), then publish the exports, apply retention
+ * and remove the run's stage files. The catalog's one connection per process is held only for
+ * the metadata. A retry after the commit finds the date committed with the same fingerprint and
+ * only completes what follows it.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
@@ -13,7 +12,7 @@ import { Context } from '@temporalio/activity';
 import { committedChangeCounts, prepareChangeCommit } from '../changes/commit-changes';
 import type { ChangeCounts } from '../changes/counts';
 import type { TableConfig } from '../config/types';
-import type { Engine, Session } from '../engine/duckdb';
+import type { Engine } from '../engine/duckdb';
 import type { Bucket } from '../engine/key-buckets';
 import { isRemotePath } from '../engine/s3';
 import { publishCurrentSql, readOwnParquet } from '../engine/stage-sql';
@@ -27,13 +26,12 @@ import { tableBuckets } from '../workflows/buckets';
 import { applyRetention } from '../warehouse/retention';
 import { hashShape, runFingerprint } from './fingerprint';
 import { type ActivityDeps, runStage } from './stage-runner';
-import { countOperations } from './stage-output';
 import type { OperationCounts, WriteInput, WriteResult } from './types';
-import { bucketFiles, diffStageFiles, writeStateAndHistory } from './write-bucket';
+import { bucketFiles, diffOf } from './diff-batch';
 
 export function writeOutputs(deps: ActivityDeps) {
   return (input: WriteInput): Promise<WriteResult> =>
-    runStage(deps, 'write', async (session) => {
+    runStage(deps, 'write', async () => {
       const { table, businessDate, base, head, hashFingerprint, watermark } = input;
       const layout = tableLayout(table.warehouse, table.dataset, table.name);
       const step: StepHook = async (name) => deps.atStep?.(name);
@@ -52,11 +50,13 @@ export function writeOutputs(deps: ActivityDeps) {
       let commit = committed;
       let changes: ChangeCounts | undefined = committedChanges;
       if (!commit || !skipped) {
-        const change = table.mode === 'changes' ? await prepareChangeCommit(session, lake, input) : undefined;
-        changes = change?.counts;
         const buckets = tableBuckets(input.buckets ?? 1);
-        const stageFiles = buckets.flatMap((b) => diffStageFiles(layout, businessDate, b));
-        const counts: OperationCounts = { I: 0, U: 0, D: 0, X: 0, N: 0, ...(await countOperations(session, stageFiles)) };
+        const diffs = await Promise.all(buckets.map((b) => diffOf(layout, businessDate, fingerprint, b)));
+        if (diffs.some((d) => !d)) throw new Error(`the diff of ${table.dataset}.${table.name} ${businessDate} is missing: run the table again`);
+        const counts: OperationCounts = { I: 0, U: 0, D: 0, X: 0, N: 0 };
+        for (const d of diffs) for (const [op, n] of Object.entries(d!.counts) as [keyof OperationCounts, number][]) counts[op] += n;
+        const change = table.mode === 'changes' ? await prepareChangeCommit(lake, input, diffs[0]!.stale ?? 0) : undefined;
+        changes = change?.counts;
         const record: CommitRecord = {
           businessDate,
           commitId: randomUUID(),
@@ -68,7 +68,7 @@ export function writeOutputs(deps: ActivityDeps) {
           historyRows: counts.I + counts.U + counts.D,
           watermark: watermark ?? null,
         };
-        const files = await commitFiles(deps.engine, session, table, layout, businessDate, buckets, record.commitId);
+        const files = await commitFiles(deps.engine, table, layout, businessDate, buckets, record.commitId);
         const tag = { cdcflow: 1, dataset: table.dataset, table: table.name, date: businessDate, commit: record.commitId, keep: table.retention.keepDates } as const;
         await step('commit');
         try {
@@ -103,31 +103,22 @@ export function writeOutputs(deps: ActivityDeps) {
 }
 
 /**
- * The commit's files, in the catalog's data folder under names no other commit uses: written
- * here from the diff stages' outputs, or, for a run of several buckets, the files each bucket's
- * write made, linked in (copied, in KEY_HASH order, to a remote data path).
+ * The commit's files, in the catalog's data folder under names no other commit uses: the files
+ * each bucket's diff wrote, linked in (copied, in KEY_HASH order, to a remote data path).
  */
 async function commitFiles(
   engine: Engine,
-  session: Session,
   table: TableConfig,
   layout: TableLayout,
   businessDate: string,
   buckets: readonly (Bucket | undefined)[],
   commitId: string,
 ): Promise<CommitFiles> {
-  const target = (part: 'current' | 'history', bucket?: Bucket) => lakeDataFile(table.warehouse, engine.dataPath, table.dataset, table.name, part, commitId, bucket);
-  const [only] = buckets;
-  if (!only) {
-    const files = { current: target('current'), history: target('history') };
-    await writeStateAndHistory(session, table, diffStageFiles(layout, businessDate), files);
-    return { current: [files.current], history: [files.history] };
-  }
   const files: { current: string[]; history: string[] } = { current: [], history: [] };
-  for (const bucket of buckets as Bucket[]) {
+  for (const bucket of buckets) {
     const written = bucketFiles(layout, businessDate, bucket);
     for (const part of ['current', 'history'] as const) {
-      const file = target(part, bucket);
+      const file = lakeDataFile(table.warehouse, engine.dataPath, table.dataset, table.name, part, commitId, bucket);
       if (isRemotePath(file)) {
         await engine.withExportSession((s, keepsOrder) => s.run(publishCurrentSql(readOwnParquet(written[part]), file, '*', keepsOrder ? 'as-read' : 'sort')));
       } else {

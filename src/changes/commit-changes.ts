@@ -6,9 +6,7 @@
  *   <table>__order           KEY_HASH, the ordering values, DELETED_ON (set for a tombstone)
  *   <table>__change_counts   one row per committed date: events by kind, duplicates, stale
  */
-import * as path from 'node:path';
-import { runFingerprint } from '../activities/fingerprint';
-import { commitStage, committedStage, type StageManifest } from '../activities/stage-output';
+import type { StageManifest } from '../activities/stage-output';
 import type { DiffInput, HashResult } from '../activities/types';
 import type { Session } from '../engine/duckdb';
 import { dateLiteral, quoteIdent, quoteLiteral } from '../engine/sql';
@@ -17,8 +15,8 @@ import { readJsonIfExists } from '../warehouse/atomic';
 import type { LakeTables } from '../warehouse/catalog';
 import { tableLayout } from '../warehouse/layout';
 import type { ChangeCounts } from './counts';
-import { type ChangeTable, nextOrderStateSql, orderColumn, orderStateColumnsDdl, orderStateRelationSql, staleEventsSql } from './event-sql';
-import { asChangeTable, eventsFile } from './hash-events';
+import { type ChangeTable, orderColumn, orderStateColumnsDdl } from './event-sql';
+import { asChangeTable } from './hash-events';
 
 export interface ChangeLakeTables {
   order: string;
@@ -46,36 +44,18 @@ export function changeCommitSql(t: ChangeTable, lake: ChangeLakeTables, orderSta
 }
 
 /**
- * Writes the next ordering state as a stage file (skipped when committed with the same
- * fingerprint, like the diff stages), counts the stale events, and returns what the commit adds.
+ * What a change-record table's commit adds to the transaction: the ordering state its diff wrote,
+ * and the date's counts (events from the hash stage, stale events from the diff).
  */
-export async function prepareChangeCommit(session: Session, lake: LakeTables, input: DiffInput): Promise<{ statements: string[]; counts: ChangeCounts }> {
-  const { businessDate, base } = input;
+export async function prepareChangeCommit(lake: LakeTables, input: DiffInput, stale: number): Promise<{ statements: string[]; counts: ChangeCounts }> {
+  const { businessDate } = input;
   const table = asChangeTable(input.table);
   const layout = tableLayout(table.warehouse, table.dataset, table.name);
-  const outputPath = path.join(layout.workDir(businessDate), 'order.parquet');
-  const manifestPath = path.join(layout.workDir(businessDate), 'order.json');
-  const fingerprint = runFingerprint(input.hashFingerprint, table, businessDate, base);
-  const orderState = orderStateRelationSql(table, base?.orderFiles ?? []);
-  const hashed = layout.stageFile(businessDate, 'hashed');
-  const staleOf = async () => {
-    const [{ stale }] = await session.rows<{ stale: string | number }>(staleEventsSql(table, eventsFile(table.warehouse, table.dataset, table.name, businessDate), orderState));
-    return { stale: Number(stale) };
-  };
-  const { stale } =
-    (await committedStage<{ stale: number }>(outputPath, manifestPath, fingerprint)) ??
-    (await commitStage({
-      outputPath,
-      manifestPath,
-      fingerprint,
-      write: (tmp) => session.run(nextOrderStateSql(table, businessDate, { hashed, orderState, out: tmp })),
-      result: staleOf,
-    }));
   const hashManifest = await readJsonIfExists<StageManifest<HashResult>>(layout.stageManifest(businessDate, 'hashed'));
   const events = hashManifest?.result.events;
   if (!events) throw new Error(`the hash stage's event counts of ${table.dataset}.${table.name} ${businessDate} are missing`);
   const counts = { ...events, stale };
-  return { statements: changeCommitSql(table, changeLakeTables(lake, table.name), outputPath, businessDate, counts), counts };
+  return { statements: changeCommitSql(table, changeLakeTables(lake, table.name), layout.stageFile(businessDate, 'order'), businessDate, counts), counts };
 }
 
 /** The counts committed with a date (a write retried after its commit reports them again). */

@@ -1,18 +1,26 @@
-/** The diff stages of a change-record table: the SQL each stage runs instead of the snapshot diff. */
-import type { TableConfig } from '../config/types';
+/**
+ * The diff of a change-record table. The compacted events are joined with the ordering state
+ * once, into the effective events (newer than what the state holds for their key); from those
+ * come the next ordering state (written beside the diff's other files) and the diff itself.
+ */
 import type { BaseRef } from '../activities/types';
-import { asChangeTable } from './hash-events';
-import { changeDeletesSql, changeInsertsSql, changeUpdatesSql, orderStateRelationSql } from './event-sql';
+import type { TableConfig } from '../config/types';
+import type { Session } from '../engine/duckdb';
+import { baseRelationSql } from '../engine/stage-sql';
+import { changeDiffSql, effectiveEventsSql, nextOrderStateSql, orderStateRelationSql, staleEventsSql } from './event-sql';
+import { asChangeTable, eventsFile } from './hash-events';
 
-const STAGES = { inserts: changeInsertsSql, deletes: changeDeletesSql, updates: changeUpdatesSql };
-
-export function changeDiffSql(
-  stage: keyof typeof STAGES,
+export async function prepareChangeDiff(
+  session: Session,
   table: TableConfig,
   businessDate: string,
   base: BaseRef | null,
-  paths: { hashed: string; base: string | null; out: string },
-): string {
+  paths: { hashed: string; base: string | null; order: string },
+): Promise<{ diff: string; stale: number }> {
   const t = asChangeTable(table);
-  return STAGES[stage](t, businessDate, { ...paths, orderState: orderStateRelationSql(t, base?.orderFiles ?? []) });
+  const orderState = orderStateRelationSql(t, base?.orderFiles ?? []);
+  await session.run(`CREATE TEMP TABLE effective AS ${effectiveEventsSql(t, paths.hashed, orderState)}`);
+  await session.run(nextOrderStateSql(t, businessDate, { effective: 'effective', orderState, out: paths.order }));
+  const [{ stale }] = await session.rows<{ stale: string | number }>(staleEventsSql(t, eventsFile(t.warehouse, t.dataset, t.name, businessDate), orderState));
+  return { diff: changeDiffSql(t, businessDate, { effective: 'effective', base: baseRelationSql(t, paths.hashed, paths.base) }), stale: Number(stale) };
 }

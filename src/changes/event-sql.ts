@@ -10,7 +10,7 @@
 import type { ChangesSpec, ColumnSpec, TableConfig } from '../config/types';
 import { hashExpression } from '../engine/hashing';
 import { dateLiteral, quoteIdent, quoteLiteral } from '../engine/sql';
-import { baseRelationSql, comparedColumns, readOwnParquet } from '../engine/stage-sql';
+import { comparedColumns, diffSql, readOwnParquet } from '../engine/stage-sql';
 import { strictCastSql } from '../engine/strict-cast';
 
 export type ChangeTable = Pick<TableConfig, 'keys' | 'columns' | 'ignore'> & { changes: ChangesSpec };
@@ -262,75 +262,36 @@ export function orderStateRelationSql(t: ChangeTable, files: readonly string[]):
 /** Compacted events newer than what the ordering state holds for their key (or for a key it does not know). */
 export function effectiveEventsSql(t: ChangeTable, hashedPath: string, orderState: string): string {
   return (
-    `(SELECT h.* FROM ${readOwnParquet(hashedPath)} h LEFT JOIN ${orderState} s ON h.KEY_HASH = s.KEY_HASH ` +
-    `WHERE s.KEY_HASH IS NULL OR ${tuple('h', orderNames(t))} > ${tuple('s', orderNames(t))})`
+    `SELECT h.* FROM ${readOwnParquet(hashedPath)} h LEFT JOIN ${orderState} s ON h.KEY_HASH = s.KEY_HASH ` +
+    `WHERE s.KEY_HASH IS NULL OR ${tuple('h', orderNames(t))} > ${tuple('s', orderNames(t))}`
   );
 }
 
-export interface ChangePaths {
-  hashed: string;
-  /** The committed state of the base date as a relation, or null on the first run. */
-  base: string | null;
-  /** The base's ordering state as a relation (orderStateRelationSql). */
-  orderState: string;
-  out: string;
-}
-
-const list = (alias: string, columns: readonly ColumnSpec[]) => columns.map((c) => `${alias}.${quoteIdent(c.name)}`).join(', ');
-
-/** Inserts: the newest event upserts a key the state does not hold (I). */
-export function changeInsertsSql(t: ChangeTable, businessDate: string, p: ChangePaths): string {
-  const select =
-    `SELECT ${list('e', dataColumns(t))}, 'I' AS OPERATION, ${dateLiteral(businessDate)} AS EFF_START_DATE, e.KEY_HASH, e.NONKEY_HASH ` +
-    `FROM ${effectiveEventsSql(t, p.hashed, p.orderState)} e ANTI JOIN ${baseRelationSql(t, p.hashed, p.base)} b ON e.KEY_HASH = b.KEY_HASH ` +
-    `WHERE e.${EVENT.kind} <> 'D'`;
-  return copyTo(select, p.out);
-}
-
 /**
- * The state's keys without an upsert: the newest event deletes the key (D, dated by the run,
- * last known values), or it has no effective event (X: row and date kept).
+ * Applies the effective events (a relation) to the base state: the newest event upserts its key
+ * (I, U or N) or deletes it (D, last known values; nothing if the state never held it); a key
+ * with no effective event keeps its row and date (X).
  */
-export function changeDeletesSql(t: ChangeTable, businessDate: string, p: ChangePaths): string {
-  const select =
-    `SELECT ${list('b', dataColumns(t))}, CASE WHEN e.KEY_HASH IS NULL THEN 'X' ELSE 'D' END AS OPERATION, ` +
-    `CASE WHEN e.KEY_HASH IS NULL THEN b.EFF_START_DATE ELSE ${dateLiteral(businessDate)} END AS EFF_START_DATE, b.KEY_HASH, b.NONKEY_HASH ` +
-    `FROM ${baseRelationSql(t, p.hashed, p.base)} b LEFT JOIN ${effectiveEventsSql(t, p.hashed, p.orderState)} e ON b.KEY_HASH = e.KEY_HASH ` +
-    `WHERE e.KEY_HASH IS NULL OR e.${EVENT.kind} = 'D'`;
-  return copyTo(select, p.out);
-}
-
-/**
- * The state's keys that the newest event upserts: U when the compared values changed, else N
- * (the base's compared values and date; the event's ignored columns, as in the snapshot modes).
- */
-export function changeUpdatesSql(t: ChangeTable, businessDate: string, p: ChangePaths): string {
-  const changed = 'e.NONKEY_HASH <> b.NONKEY_HASH';
-  const ignored = new Set(t.ignore.map((n) => n.toLowerCase()));
-  const pick = (c: ColumnSpec) =>
-    ignored.has(c.name.toLowerCase())
-      ? `e.${quoteIdent(c.name)}`
-      : `CASE WHEN ${changed} THEN e.${quoteIdent(c.name)} ELSE b.${quoteIdent(c.name)} END AS ${quoteIdent(c.name)}`;
-  const select =
-    `SELECT ${[list('e', t.keys), ...t.columns.map(pick)].join(', ')}, CASE WHEN ${changed} THEN 'U' ELSE 'N' END AS OPERATION, ` +
-    `CASE WHEN ${changed} THEN ${dateLiteral(businessDate)} ELSE b.EFF_START_DATE END AS EFF_START_DATE, e.KEY_HASH, e.NONKEY_HASH ` +
-    `FROM ${effectiveEventsSql(t, p.hashed, p.orderState)} e JOIN ${baseRelationSql(t, p.hashed, p.base)} b ON e.KEY_HASH = b.KEY_HASH ` +
-    `WHERE e.${EVENT.kind} <> 'D'`;
-  return copyTo(select, p.out);
+export function changeDiffSql(t: ChangeTable, businessDate: string, p: { effective: string; base: string }): string {
+  return diffSql(t, businessDate, {
+    upserts: `(SELECT * FROM ${p.effective} WHERE ${EVENT.kind} <> 'D')`,
+    base: p.base,
+    gone: `LEFT JOIN ${p.effective} e ON b.KEY_HASH = e.KEY_HASH WHERE e.KEY_HASH IS NULL OR e.${EVENT.kind} = 'D'`,
+    goneOperation: `CASE WHEN e.KEY_HASH IS NULL THEN 'X' ELSE 'D' END`,
+  });
 }
 
 /**
  * The new ordering state: the effective events' ordering values (a tombstone dated by the run
  * for a delete), the base's entries of every other key, minus tombstones past retention.
  */
-export function nextOrderStateSql(t: ChangeTable, businessDate: string, p: Omit<ChangePaths, 'base'>): string {
+export function nextOrderStateSql(t: ChangeTable, businessDate: string, p: { effective: string; orderState: string; out: string }): string {
   const orders = orderNames(t);
-  const effective = effectiveEventsSql(t, p.hashed, p.orderState);
   const retention = t.changes.tombstoneRetentionDays;
   const select =
     `SELECT KEY_HASH, ${orders.join(', ')}, DELETED_ON FROM (` +
-    `SELECT e.KEY_HASH, ${orders.map((o) => `e.${o}`).join(', ')}, CASE WHEN e.${EVENT.kind} = 'D' THEN ${dateLiteral(businessDate)} END AS DELETED_ON FROM ${effective} e ` +
-    `UNION ALL SELECT s.KEY_HASH, ${orders.map((o) => `s.${o}`).join(', ')}, s.DELETED_ON FROM ${p.orderState} s ANTI JOIN ${effective} e ON s.KEY_HASH = e.KEY_HASH)` +
+    `SELECT e.KEY_HASH, ${orders.map((o) => `e.${o}`).join(', ')}, CASE WHEN e.${EVENT.kind} = 'D' THEN ${dateLiteral(businessDate)} END AS DELETED_ON FROM ${p.effective} e ` +
+    `UNION ALL SELECT s.KEY_HASH, ${orders.map((o) => `s.${o}`).join(', ')}, s.DELETED_ON FROM ${p.orderState} s ANTI JOIN ${p.effective} e ON s.KEY_HASH = e.KEY_HASH)` +
     (retention === null ? '' : ` WHERE DELETED_ON IS NULL OR DELETED_ON > ${dateLiteral(businessDate)} - INTERVAL ${retention} DAY`);
   return copyTo(select, p.out);
 }

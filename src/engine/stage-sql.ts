@@ -1,9 +1,10 @@
 /**
  * SQL for the stages, as pure functions of the table config and file paths, so that each can
- * be unit-tested on its exact text. Every diff stage output has the same columns, in order:
+ * be unit-tested on its exact text. The diff (diffSql), the state and the history have the same
+ * columns, in order:
  *   <key columns> <non-key columns> OPERATION EFF_START_DATE KEY_HASH NONKEY_HASH
  * Only the committed outputs are sorted (by KEY_HASH), which makes their Parquet bytes a
- * function of their content; intermediate files skip the sort.
+ * function of their content; the hashed batch skips the sort.
  */
 import type { ColumnSpec, Mode, TableConfig } from '../config/types';
 import { hashExpression } from './hashing';
@@ -80,54 +81,59 @@ export interface DiffPaths {
   hashed: string;
   /** The committed state of the base date as a relation (see baseRelationSql), or null on the first run. */
   base: string | null;
-  out: string;
   /** A condition on KEY_HASH keeping one bucket of keys (key-buckets.ts); absent: all keys. */
   keyRange?: string | null;
 }
 
-/** Stage 2: keys in the batch and not in the base are inserts (I). */
-export function insertsSql(t: TableShape, businessDate: string, p: DiffPaths): string {
-  const select =
-    `SELECT ${list('h', dataColumns(t).map((c) => c.name))}, 'I' AS OPERATION, ${dateLiteral(businessDate)} AS EFF_START_DATE, ` +
-    `h.KEY_HASH, h.NONKEY_HASH FROM ${batchRelationSql(p)} h ANTI JOIN ${baseRelationSql(t, p.hashed, p.base, p.keyRange)} b ` +
-    `ON h.KEY_HASH = b.KEY_HASH`;
-  return copyTo(select, p.out);
+/** The two sides of a diff and what becomes of base keys the batch brings no values for. */
+export interface DiffSides {
+  /** Batch rows that bring values for their key (one per key; change records: not deletes), alias h. */
+  upserts: string;
+  /** The base state (baseRelationSql), alias b. */
+  base: string;
+  /** What follows `FROM <base> b` to keep the base keys without an upsert, e.g. an anti join. */
+  gone: string;
+  /** Their OPERATION: D (dated by the run, last known values) or X (row and date kept). */
+  goneOperation: string;
 }
 
 /**
- * Stage 3: keys in the base and not in the batch. A full snapshot deletes them (D, dated by the
- * run, last known values); a delta did not supply them (X: values and date kept).
+ * Stages 2-4 in one statement. The upserts left-joined to the base: a key the base lacks is an
+ * insert (I); one it holds is an update (U: the batch's values, dated by the run) when the
+ * non-key hash differs, else unchanged (N: the base's compared values and date, the batch's
+ * ignored columns, so that current is the latest view and a later D carries the last values
+ * the source sent). Then the base keys without an upsert, as D or X. Two joins rather than one
+ * full outer join: the base's key columns never enter a join's hash table, which keeps the
+ * memory a join needs small enough to spill under a tight limit.
  */
-export function deletesSql(t: TableShape, mode: Mode, businessDate: string, p: DiffPaths): string {
-  const op = mode === 'full' ? `'D'` : `'X'`;
-  const date = mode === 'full' ? dateLiteral(businessDate) : 'b.EFF_START_DATE';
-  const select =
-    `SELECT ${list('b', dataColumns(t).map((c) => c.name))}, ${op} AS OPERATION, ${date} AS EFF_START_DATE, ` +
-    `b.KEY_HASH, b.NONKEY_HASH FROM ${baseRelationSql(t, p.hashed, p.base, p.keyRange)} b ANTI JOIN ${batchRelationSql(p)} h ` +
-    `ON b.KEY_HASH = h.KEY_HASH`;
-  return copyTo(select, p.out);
+export function diffSql(t: TableShape, businessDate: string, sides: DiffSides): string {
+  const date = dateLiteral(businessDate);
+  const takeNew = 'b.KEY_HASH IS NULL OR h.NONKEY_HASH <> b.NONKEY_HASH';
+  const compared = new Set(comparedColumns(t).map((c) => c.name.toLowerCase()));
+  const value = (c: ColumnSpec) => (compared.has(c.name.toLowerCase()) ? `CASE WHEN ${takeNew} THEN h.${quoteIdent(c.name)} ELSE b.${quoteIdent(c.name)} END AS ${quoteIdent(c.name)}` : `h.${quoteIdent(c.name)}`);
+  const upserted =
+    `SELECT ${dataColumns(t).map(value).join(', ')}, CASE WHEN b.KEY_HASH IS NULL THEN 'I' WHEN h.NONKEY_HASH <> b.NONKEY_HASH THEN 'U' ELSE 'N' END AS OPERATION, ` +
+    `CASE WHEN ${takeNew} THEN ${date} ELSE b.EFF_START_DATE END AS EFF_START_DATE, h.KEY_HASH, h.NONKEY_HASH ` +
+    `FROM ${sides.upserts} h LEFT JOIN ${sides.base} b ON h.KEY_HASH = b.KEY_HASH`;
+  const gone =
+    `SELECT ${list('b', dataColumns(t).map((c) => c.name))}, ${sides.goneOperation} AS OPERATION, b.EFF_START_DATE, b.KEY_HASH, b.NONKEY_HASH ` +
+    `FROM ${sides.base} b ${sides.gone}`;
+  const names = dataColumns(t).map((c) => quoteIdent(c.name)).join(', ');
+  return (
+    `${upserted} UNION ALL SELECT ${names}, OPERATION, CASE WHEN OPERATION = 'D' THEN ${date} ELSE EFF_START_DATE END AS EFF_START_DATE, ` +
+    `KEY_HASH, NONKEY_HASH FROM (${gone})`
+  );
 }
 
-/**
- * Stage 4: keys in both. A different non-key hash is an update (U: the batch's values, dated by
- * the run); an equal one is unchanged (N: the base row's compared values and date, and the
- * batch's values of the ignored columns, so that current is the latest view and a later D
- * carries the last values the source sent).
- */
-export function updatesSql(t: TableShape, businessDate: string, p: DiffPaths): string {
-  const changed = 'h.NONKEY_HASH <> b.NONKEY_HASH';
-  const ignored = new Set(t.ignore.map((n) => n.toLowerCase()));
-  const pick = (c: ColumnSpec) =>
-    ignored.has(c.name.toLowerCase())
-      ? `h.${quoteIdent(c.name)}`
-      : `CASE WHEN ${changed} THEN h.${quoteIdent(c.name)} ELSE b.${quoteIdent(c.name)} END AS ${quoteIdent(c.name)}`;
-  const select =
-    `SELECT ${list('h', t.keys.map((c) => c.name))}${t.columns.length ? ', ' : ''}${t.columns.map(pick).join(', ')}, ` +
-    `CASE WHEN ${changed} THEN 'U' ELSE 'N' END AS OPERATION, ` +
-    `CASE WHEN ${changed} THEN ${dateLiteral(businessDate)} ELSE b.EFF_START_DATE END AS EFF_START_DATE, ` +
-    `h.KEY_HASH, h.NONKEY_HASH FROM ${batchRelationSql(p)} h JOIN ${baseRelationSql(t, p.hashed, p.base, p.keyRange)} b ` +
-    `ON h.KEY_HASH = b.KEY_HASH`;
-  return copyTo(select, p.out);
+/** The diff of a snapshot: a full one deletes the keys it lacks (D), a delta did not supply them (X). */
+export function snapshotDiffSql(t: TableShape, mode: Mode, businessDate: string, p: DiffPaths): string {
+  const batch = batchRelationSql(p);
+  return diffSql(t, businessDate, {
+    upserts: batch,
+    base: baseRelationSql(t, p.hashed, p.base, p.keyRange),
+    gone: `ANTI JOIN ${batch} h ON b.KEY_HASH = h.KEY_HASH`,
+    goneOperation: mode === 'full' ? `'D'` : `'X'`,
+  });
 }
 
 /** The columns of the committed state, in the catalog tables' order. */
@@ -136,17 +142,17 @@ function stateColumns(t: Pick<TableShape, 'keys' | 'columns'>): string {
 }
 
 /**
- * A commit's state file, from the run's stage files: every row but the deletes, sorted by
+ * A commit's state file, from the diff (diffSql's rows): every row but the deletes, sorted by
  * KEY_HASH so that its bytes are a function of its content. The catalog registers this very
  * file and current.parquet is a link to it: the state is written once.
  */
-export function stateFileSql(t: Pick<TableShape, 'keys' | 'columns'>, stageFiles: readonly string[], outPath: string): string {
-  return copyTo(`SELECT ${stateColumns(t)} FROM ${readOwnParquet(stageFiles)} WHERE OPERATION <> 'D' ORDER BY KEY_HASH`, outPath, 'output');
+export function stateFileSql(t: Pick<TableShape, 'keys' | 'columns'>, diff: string, outPath: string): string {
+  return copyTo(`SELECT ${stateColumns(t)} FROM ${diff} WHERE OPERATION <> 'D' ORDER BY KEY_HASH`, outPath, 'output');
 }
 
-/** A commit's history file, from the run's stage files: its net changes (I, U, D), sorted as the state file is. */
-export function historyFileSql(t: Pick<TableShape, 'keys' | 'columns'>, stageFiles: readonly string[], outPath: string): string {
-  return copyTo(`SELECT ${stateColumns(t)} FROM ${readOwnParquet(stageFiles)} WHERE OPERATION IN ('I', 'U', 'D') ORDER BY KEY_HASH`, outPath, 'output');
+/** A commit's history file, from the diff: its net changes (I, U, D), sorted as the state file is. */
+export function historyFileSql(t: Pick<TableShape, 'keys' | 'columns'>, diff: string, outPath: string): string {
+  return copyTo(`SELECT ${stateColumns(t)} FROM ${diff} WHERE OPERATION IN ('I', 'U', 'D') ORDER BY KEY_HASH`, outPath, 'output');
 }
 
 /**
@@ -177,7 +183,7 @@ export function publishHistorySql(t: Pick<TableShape, 'keys' | 'columns'>, histo
   return copyTo(`SELECT ${columns} FROM ${history} WHERE EFF_START_DATE = ${dateLiteral(businessDate)}${keyHashOrder(order)}`, outPath, 'output');
 }
 
-/** Rows per OPERATION in Parquet files. */
-export function countByOperationSql(files: readonly string[]): string {
-  return `SELECT OPERATION AS op, count(*) AS n FROM ${readOwnParquet(files)} GROUP BY OPERATION ORDER BY OPERATION`;
+/** Rows per OPERATION of a relation. */
+export function countByOperationSql(relation: string): string {
+  return `SELECT OPERATION AS op, count(*) AS n FROM ${relation} GROUP BY OPERATION ORDER BY OPERATION`;
 }

@@ -19,8 +19,11 @@ import * as path from 'node:path';
 import { PATH_NAME } from '../config/schema';
 import { type Bucket, bucketLabel } from '../engine/key-buckets';
 
-/** Stage outputs; `state` and `history` are a bucket's share of the commit's files (write-bucket.ts). */
-export type StageName = 'hashed' | 'inserts' | 'deletes' | 'updates' | 'state' | 'history';
+/**
+ * Stage outputs: the hashed batch, and a bucket's share of the commit's files as the diff wrote
+ * them (diff-batch.ts): the state, the history and, for change records, the ordering state.
+ */
+export type StageName = 'hashed' | 'state' | 'history' | 'order';
 
 export interface TableLayout {
   root: string;

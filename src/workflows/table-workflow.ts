@@ -52,7 +52,7 @@ function isStaleBase(err: unknown): boolean {
   return err instanceof ApplicationFailure && err.type === 'StaleBaseError';
 }
 
-export const TABLE_STAGES = ['plan', 'extract', 'hash', 'inserts', 'deletes', 'updates', 'write', 'sinks'] as const;
+export const TABLE_STAGES = ['plan', 'extract', 'hash', 'diff', 'write', 'sinks'] as const;
 
 export interface TableProgress {
   stage: (typeof TABLE_STAGES)[number] | 'done';
@@ -92,16 +92,10 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
   if (table.source.extract) extracted = await step('extract', () => a.extractSource({ ...input, since, ...(dump ? { dump } : {}) }));
   const hashed = await step('hash', () => a.hashBatch(input));
   const stagesBeforeDiff = stagesDone;
-  // Big tables run their diff and write as key-hash buckets, in parallel, on any worker.
+  // Big tables run their diff as key-hash buckets, in parallel, on any worker.
   const buckets = tableBuckets(bucketCount(table, hashed.rows));
   const share = 1 / buckets.length;
-  async function diffBucket(bucketInput: DiffInput): Promise<Partial<OperationCounts>> {
-    await step('inserts', () => a.determineInserts(bucketInput), share);
-    const deleted = await step('deletes', () => a.determineDeletes(bucketInput), share);
-    const updated = await step('updates', () => a.determineUpdates(bucketInput), share);
-    if (bucketInput.bucket) await step('write', () => a.writeBucket(bucketInput), share / 2);
-    return { ...deleted.counts, ...updated.counts };
-  }
+  const diffBucket = async (bucketInput: DiffInput) => (await step('diff', () => a.diffBatch(bucketInput), share)).counts;
   let rebases = 0;
   let written: WriteResult | undefined;
   let guard: ReturnType<typeof evaluateDeleteGuard> | undefined;
@@ -134,7 +128,7 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
     }
     try {
       const writeInput = buckets.length > 1 ? { ...diffInput, buckets: buckets.length } : diffInput;
-      written = await step('write', () => a.writeOutputs(writeInput), buckets.length > 1 ? 0.5 : 1);
+      written = await step('write', () => a.writeOutputs(writeInput));
     } catch (err) {
       if (!isStaleBase(err) || rebases >= MAX_REBASES) throw err;
       // Another run of the table committed first: diff again on its state (or be refused as older).

@@ -69,7 +69,7 @@ describe('generated 10,000-record example', () => {
     expect(readFileSync(t.historyPath).equals(day2History)).toBe(true);
   });
 
-  it.each<StageName>(['hash', 'updates', 'write'])('a failed %s stage is retried and the outputs stay identical', async (stage) => {
+  it.each<StageName>(['hash', 'diff', 'write'])('a failed %s stage is retried and the outputs stay identical', async (stage) => {
     failOnce.add(stage);
     const out = await runDataset(h, config('day2'), '2024-01-02');
     expect(failOnce.has(stage)).toBe(false);

@@ -57,7 +57,7 @@ describe('Temporal Web UI', () => {
     await shot('1-runs-with-deletes');
 
     await page.getByRole('link', { name: day2, exact: true }).click();
-    for (const stage of ['plan', 'hash', 'inserts', 'deletes', 'updates', 'write']) {
+    for (const stage of ['plan', 'hash', 'diff', 'write']) {
       await page.getByText(`${stage} · items · 2024-01-02`).first().waitFor();
     }
     await shot('2-table-run-stages');

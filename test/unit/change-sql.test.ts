@@ -11,6 +11,7 @@ import {
   changeLakeTables,
 } from '../../src/changes/commit-changes';
 import {
+  changeDiffSql,
   compactSql,
   debeziumEventsSql,
   duplicateEventsSql,
@@ -72,14 +73,23 @@ describe('change-record SQL', () => {
 
   it('applies only events newer than the ordering state, comparing the ordering values as a tuple', () => {
     expect(effectiveEventsSql(table, '/w/h.parquet', 'st')).toBe(
-      `(SELECT h.* FROM read_parquet('/w/h.parquet', hive_partitioning = false) h LEFT JOIN st s ON h.KEY_HASH = s.KEY_HASH ` +
-        `WHERE s.KEY_HASH IS NULL OR (h."__cdcflow_order_1", h."__cdcflow_order_2") > (s."__cdcflow_order_1", s."__cdcflow_order_2"))`,
+      `SELECT h.* FROM read_parquet('/w/h.parquet', hive_partitioning = false) h LEFT JOIN st s ON h.KEY_HASH = s.KEY_HASH ` +
+        `WHERE s.KEY_HASH IS NULL OR (h."__cdcflow_order_1", h."__cdcflow_order_2") > (s."__cdcflow_order_1", s."__cdcflow_order_2")`,
     );
     expect(staleEventsSql(table, '/w/e.parquet', 'st')).toContain(`WHERE NOT ((ev."__cdcflow_order_1", ev."__cdcflow_order_2") > (s."__cdcflow_order_1", s."__cdcflow_order_2"))`);
   });
 
+  it('applies the effective events in one join: a delete removes a held key and drops an unknown one, no event keeps the row (X)', () => {
+    const sql = changeDiffSql(table, '2024-01-05', { effective: 'effective', base: 'base' });
+    expect(sql).toContain(`FROM (SELECT * FROM effective WHERE __cdcflow_kind <> 'D') h LEFT JOIN base b ON h.KEY_HASH = b.KEY_HASH`);
+    expect(sql).toContain(
+      `CASE WHEN e.KEY_HASH IS NULL THEN 'X' ELSE 'D' END AS OPERATION, b.EFF_START_DATE, b.KEY_HASH, b.NONKEY_HASH ` +
+        `FROM base b LEFT JOIN effective e ON b.KEY_HASH = e.KEY_HASH WHERE e.KEY_HASH IS NULL OR e.__cdcflow_kind = 'D'`,
+    );
+  });
+
   it('drops tombstones past retention only when one is configured', () => {
-    const paths = { hashed: '/w/h.parquet', orderState: 'st', out: '/w/o.parquet' };
+    const paths = { effective: 'effective', orderState: 'st', out: '/w/o.parquet' };
     expect(nextOrderStateSql(table, '2024-01-05', paths)).not.toContain('DELETED_ON >');
     expect(nextOrderStateSql({ ...table, changes: { ...changes, tombstoneRetentionDays: 30 } }, '2024-01-05', paths)).toContain(
       `WHERE DELETED_ON IS NULL OR DELETED_ON > DATE '2024-01-05' - INTERVAL 30 DAY`,

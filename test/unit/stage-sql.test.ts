@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Engine } from '../../src/engine/duckdb';
 import { dateLiteral, fileListLiteral, quoteIdent, quoteLiteral } from '../../src/engine/sql';
-import { deletesSql, hashBatchSql, historyFileSql, insertsSql, readOwnParquet, stateFileSql, updatesSql } from '../../src/engine/stage-sql';
+import { hashBatchSql, historyFileSql, readOwnParquet, snapshotDiffSql, stateFileSql } from '../../src/engine/stage-sql';
 
 const table = { keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }, { name: 'seen', type: 'date' }], ignore: ['seen'] };
 
@@ -21,26 +21,34 @@ describe('quoting', () => {
 });
 
 describe('stage SQL', () => {
-  it('builds the inserts stage as an anti join on the key hash', () => {
-    expect(insertsSql(table, '2024-01-02', { hashed: '/w/h.parquet', base: readOwnParquet('/w/b.parquet'), out: '/w/o.parquet' })).toBe(
-      `COPY (SELECT h."id", h."v", h."seen", 'I' AS OPERATION, DATE '2024-01-02' AS EFF_START_DATE, h.KEY_HASH, h.NONKEY_HASH ` +
-        `FROM read_parquet('/w/h.parquet', hive_partitioning = false) h ANTI JOIN (SELECT * FROM read_parquet('/w/b.parquet', hive_partitioning = false)) b ` +
-        `ON h.KEY_HASH = b.KEY_HASH) TO '/w/o.parquet' (FORMAT parquet, COMPRESSION lz4_raw)`,
+  it('diffs in one statement: the batch left-joined to the base (I, U, N), then the base keys it lacks', () => {
+    const h = `read_parquet('/w/h.parquet', hive_partitioning = false)`;
+    const b = `(SELECT * FROM read_parquet('/w/b.parquet', hive_partitioning = false))`;
+    const changed = 'b.KEY_HASH IS NULL OR h.NONKEY_HASH <> b.NONKEY_HASH';
+    expect(snapshotDiffSql(table, 'full', '2024-01-02', { hashed: '/w/h.parquet', base: readOwnParquet('/w/b.parquet') })).toBe(
+      // N rows: the base's compared values and date, the batch's ignored column ("seen").
+      `SELECT h."id", CASE WHEN ${changed} THEN h."v" ELSE b."v" END AS "v", h."seen", ` +
+        `CASE WHEN b.KEY_HASH IS NULL THEN 'I' WHEN h.NONKEY_HASH <> b.NONKEY_HASH THEN 'U' ELSE 'N' END AS OPERATION, ` +
+        `CASE WHEN ${changed} THEN DATE '2024-01-02' ELSE b.EFF_START_DATE END AS EFF_START_DATE, h.KEY_HASH, h.NONKEY_HASH ` +
+        `FROM ${h} h LEFT JOIN ${b} b ON h.KEY_HASH = b.KEY_HASH UNION ALL ` +
+        `SELECT "id", "v", "seen", OPERATION, CASE WHEN OPERATION = 'D' THEN DATE '2024-01-02' ELSE EFF_START_DATE END AS EFF_START_DATE, KEY_HASH, NONKEY_HASH ` +
+        `FROM (SELECT b."id", b."v", b."seen", 'D' AS OPERATION, b.EFF_START_DATE, b.KEY_HASH, b.NONKEY_HASH FROM ${b} b ANTI JOIN ${h} h ON b.KEY_HASH = h.KEY_HASH)`,
     );
   });
 
   it('keeps one key-hash bucket on both sides of the diff', () => {
     const keyRange = `KEY_HASH >= '40000000-0000-0000-0000-000000000000'::UUID`;
-    expect(insertsSql(table, '2024-01-02', { hashed: '/w/h.parquet', base: readOwnParquet('/w/b.parquet'), out: '/w/o.parquet', keyRange })).toContain(
-      `FROM (SELECT * FROM read_parquet('/w/h.parquet', hive_partitioning = false) WHERE ${keyRange}) h ANTI JOIN ` +
-        `(SELECT * FROM read_parquet('/w/b.parquet', hive_partitioning = false) WHERE ${keyRange}) b ON h.KEY_HASH = b.KEY_HASH`,
-    );
+    const sql = snapshotDiffSql(table, 'full', '2024-01-02', { hashed: '/w/h.parquet', base: readOwnParquet('/w/b.parquet'), keyRange });
+    const h = `(SELECT * FROM read_parquet('/w/h.parquet', hive_partitioning = false) WHERE ${keyRange})`;
+    const b = `(SELECT * FROM read_parquet('/w/b.parquet', hive_partitioning = false) WHERE ${keyRange})`;
+    expect(sql).toContain(`FROM ${h} h LEFT JOIN ${b} b ON h.KEY_HASH = b.KEY_HASH`);
+    expect(sql).toContain(`FROM ${b} b ANTI JOIN ${h} h ON b.KEY_HASH = h.KEY_HASH`);
   });
 
   it('marks absent keys D in full mode and X (keeping their date) in delta mode', () => {
-    const p = { hashed: '/h', base: '/b', out: '/o' };
-    expect(deletesSql(table, 'full', '2024-01-02', p)).toContain(`'D' AS OPERATION, DATE '2024-01-02' AS EFF_START_DATE`);
-    expect(deletesSql(table, 'delta', '2024-01-02', p)).toContain(`'X' AS OPERATION, b.EFF_START_DATE AS EFF_START_DATE`);
+    const p = { hashed: '/h', base: '/b' };
+    expect(snapshotDiffSql(table, 'full', '2024-01-02', p)).toContain(`'D' AS OPERATION, b.EFF_START_DATE`);
+    expect(snapshotDiffSql(table, 'delta', '2024-01-02', p)).toContain(`'X' AS OPERATION, b.EFF_START_DATE`);
   });
 
   it('leaves ignored columns out of the non-key hash', () => {
@@ -50,24 +58,11 @@ describe('stage SQL', () => {
     expect(nonKeyHash).not.toContain('typed."seen"');
   });
 
-  it('gives N rows the base values of compared columns and the batch values of ignored ones', () => {
-    expect(updatesSql(table, '2024-01-02', { hashed: '/w/h.parquet', base: readOwnParquet('/w/b.parquet'), out: '/w/o.parquet' })).toBe(
-      `COPY (SELECT h."id", CASE WHEN h.NONKEY_HASH <> b.NONKEY_HASH THEN h."v" ELSE b."v" END AS "v", h."seen", ` +
-        `CASE WHEN h.NONKEY_HASH <> b.NONKEY_HASH THEN 'U' ELSE 'N' END AS OPERATION, ` +
-        `CASE WHEN h.NONKEY_HASH <> b.NONKEY_HASH THEN DATE '2024-01-02' ELSE b.EFF_START_DATE END AS EFF_START_DATE, ` +
-        `h.KEY_HASH, h.NONKEY_HASH FROM read_parquet('/w/h.parquet', hive_partitioning = false) h ` +
-        `JOIN (SELECT * FROM read_parquet('/w/b.parquet', hive_partitioning = false)) b ON h.KEY_HASH = b.KEY_HASH) TO '/w/o.parquet' (FORMAT parquet, COMPRESSION lz4_raw)`,
-    );
-  });
-
   it('writes a commit\'s state sorted by key hash and its history, in the catalog tables\' column order', () => {
-    const stages = `read_parquet(['/w/i.parquet', '/w/u.parquet'], hive_partitioning = false)`;
     const columns = `"id", "v", "seen", OPERATION, EFF_START_DATE, KEY_HASH, NONKEY_HASH`;
-    expect(stateFileSql(table, ['/w/i.parquet', '/w/u.parquet'], '/l/c.parquet')).toBe(
-      `COPY (SELECT ${columns} FROM ${stages} WHERE OPERATION <> 'D' ORDER BY KEY_HASH) TO '/l/c.parquet' (FORMAT parquet)`,
-    );
-    expect(historyFileSql(table, ['/w/i.parquet', '/w/u.parquet'], '/l/h.parquet')).toBe(
-      `COPY (SELECT ${columns} FROM ${stages} WHERE OPERATION IN ('I', 'U', 'D') ORDER BY KEY_HASH) TO '/l/h.parquet' (FORMAT parquet)`,
+    expect(stateFileSql(table, 'diff', '/l/c.parquet')).toBe(`COPY (SELECT ${columns} FROM diff WHERE OPERATION <> 'D' ORDER BY KEY_HASH) TO '/l/c.parquet' (FORMAT parquet)`);
+    expect(historyFileSql(table, 'diff', '/l/h.parquet')).toBe(
+      `COPY (SELECT ${columns} FROM diff WHERE OPERATION IN ('I', 'U', 'D') ORDER BY KEY_HASH) TO '/l/h.parquet' (FORMAT parquet)`,
     );
   });
 
@@ -92,8 +87,8 @@ describe('stage SQL', () => {
         await s.run(`CREATE TABLE victim AS SELECT 1 AS x`);
         await s.run(`COPY (SELECT 'a' AS ${quoteIdent(hostile.keys[0].name)}, '7' AS "it's") TO ${quoteLiteral(`${dir}/src.csv`)} (HEADER)`);
         await s.run(hashBatchSql(hostile, `read_csv(${quoteLiteral(`${dir}/src.csv`)}, all_varchar = true)`, `${dir}/h.parquet`));
-        await s.run(insertsSql(hostile, '2024-01-01', { hashed: `${dir}/h.parquet`, base: null, out: `${dir}/i.parquet` }));
-        await s.run(updatesSql(hostile, '2024-01-01', { hashed: `${dir}/h.parquet`, base: readOwnParquet(`${dir}/i.parquet`), out: `${dir}/u.parquet` }));
+        await s.run(`COPY (${snapshotDiffSql(hostile, 'full', '2024-01-01', { hashed: `${dir}/h.parquet`, base: null })}) TO ${quoteLiteral(`${dir}/i.parquet`)}`);
+        await s.run(`COPY (${snapshotDiffSql(hostile, 'full', '2024-01-01', { hashed: `${dir}/h.parquet`, base: readOwnParquet(`${dir}/i.parquet`) })}) TO ${quoteLiteral(`${dir}/u.parquet`)}`);
         const victim = await s.rows(`SELECT * FROM victim`);
         const out = await s.rows(`SELECT * EXCLUDE (KEY_HASH, NONKEY_HASH) FROM read_parquet(${quoteLiteral(`${dir}/u.parquet`)})`);
         return { victim, out };
