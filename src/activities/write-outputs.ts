@@ -55,8 +55,6 @@ export function writeOutputs(deps: ActivityDeps) {
         if (diffs.some((d) => !d)) throw new Error(`the diff of ${table.dataset}.${table.name} ${businessDate} is missing: run the table again`);
         const counts: OperationCounts = { I: 0, U: 0, D: 0, X: 0, N: 0 };
         for (const d of diffs) for (const [op, n] of Object.entries(d!.counts) as [keyof OperationCounts, number][]) counts[op] += n;
-        const change = table.mode === 'changes' ? await prepareChangeCommit(lake, input, diffs[0]!.stale ?? 0) : undefined;
-        changes = change?.counts;
         const record: CommitRecord = {
           businessDate,
           commitId: randomUUID(),
@@ -69,6 +67,10 @@ export function writeOutputs(deps: ActivityDeps) {
           watermark: watermark ?? null,
         };
         const files = await commitFiles(deps.engine, table, layout, businessDate, buckets, record.commitId);
+        const orderFile = table.mode === 'changes' ? lakeDataFile(table.warehouse, deps.engine.dataPath, table.dataset, table.name, 'order', record.commitId) : undefined;
+        if (orderFile) await placeInLake(deps.engine, layout.stageFile(businessDate, 'order'), orderFile);
+        const change = orderFile ? await prepareChangeCommit(lake, input, diffs[0]!.stale ?? 0, orderFile) : undefined;
+        changes = change?.counts;
         const tag = { cdcflow: 1, dataset: table.dataset, table: table.name, date: businessDate, commit: record.commitId, keep: table.retention.keepDates } as const;
         await step('commit');
         try {
@@ -77,7 +79,8 @@ export function writeOutputs(deps: ActivityDeps) {
           );
         } catch (err) {
           // Not registered, so nobody reads them (a crash, or S3, leaves them to `cdcflow vacuum`).
-          await Promise.all([...files.current, ...files.history].filter((f) => !isRemotePath(f)).map((f) => rm(f, { force: true })));
+          const placed = [...files.current, ...files.history, ...(orderFile ? [orderFile] : [])];
+          await Promise.all(placed.filter((f) => !isRemotePath(f)).map((f) => rm(f, { force: true })));
           throw err;
         }
         commit = record;
@@ -119,14 +122,19 @@ async function commitFiles(
     const written = bucketFiles(layout, businessDate, bucket);
     for (const part of ['current', 'history'] as const) {
       const file = lakeDataFile(table.warehouse, engine.dataPath, table.dataset, table.name, part, commitId, bucket);
-      if (isRemotePath(file)) {
-        await engine.withExportSession((s, keepsOrder) => s.run(publishCurrentSql(readOwnParquet(written[part]), file, '*', keepsOrder ? 'as-read' : 'sort')));
-      } else {
-        await mkdir(path.dirname(file), { recursive: true });
-        await linkOrCopy(written[part], file);
-      }
+      await placeInLake(engine, written[part], file);
       files[part].push(file);
     }
   }
   return files;
+}
+
+/** Puts a stage file in the catalog's data folder: a link, or a copy in KEY_HASH order to a remote data path. */
+async function placeInLake(engine: Engine, written: string, file: string): Promise<void> {
+  if (isRemotePath(file)) {
+    await engine.withExportSession((s, keepsOrder) => s.run(publishCurrentSql(readOwnParquet(written), file, '*', keepsOrder ? 'as-read' : 'sort')));
+  } else {
+    await mkdir(path.dirname(file), { recursive: true });
+    await linkOrCopy(written, file);
+  }
 }

@@ -10,12 +10,12 @@ import type { StageManifest } from '../activities/stage-output';
 import type { DiffInput, HashResult } from '../activities/types';
 import type { Session } from '../engine/duckdb';
 import { dateLiteral, quoteIdent, quoteLiteral } from '../engine/sql';
-import { readOwnParquet } from '../engine/stage-sql';
 import { readJsonIfExists } from '../warehouse/atomic';
 import type { LakeTables } from '../warehouse/catalog';
+import { addDataFileSql } from '../warehouse/commit';
 import { tableLayout } from '../warehouse/layout';
 import type { ChangeCounts } from './counts';
-import { type ChangeTable, orderColumn, orderStateColumnsDdl } from './event-sql';
+import { type ChangeTable, orderStateColumnsDdl } from './event-sql';
 import { asChangeTable } from './hash-events';
 
 export interface ChangeLakeTables {
@@ -29,25 +29,29 @@ export function changeLakeTables(lake: LakeTables, table: string): ChangeLakeTab
 
 const COUNT_COLUMNS = ['events', 'inserts', 'updates', 'deletes', 'duplicates', 'stale'] as const;
 
-/** The statements a change-record table's commit adds to the transaction. */
-export function changeCommitSql(t: ChangeTable, lake: ChangeLakeTables, orderStatePath: string, businessDate: string, counts: ChangeCounts): string[] {
+/**
+ * The statements a change-record table's commit adds to the transaction; `orderFile` is the next
+ * ordering state as the diff wrote it, placed in the catalog's data folder like the state files.
+ */
+export function changeCommitSql(t: ChangeTable & { name: string }, lake: LakeTables, orderFile: string, businessDate: string, counts: ChangeCounts): string[] {
   const date = dateLiteral(businessDate);
-  const orders = t.changes.orderBy.map((_, i) => orderColumn(i));
+  const tables = changeLakeTables(lake, t.name);
   return [
-    `CREATE TABLE IF NOT EXISTS ${lake.order} (${orderStateColumnsDdl(t)})`,
-    `CREATE TABLE IF NOT EXISTS ${lake.counts} (business_date DATE, ${COUNT_COLUMNS.map((c) => `${c} BIGINT`).join(', ')})`,
-    `DELETE FROM ${lake.order}`,
-    `INSERT INTO ${lake.order} SELECT KEY_HASH, ${orders.join(', ')}, DELETED_ON FROM ${readOwnParquet(orderStatePath)}`,
-    `DELETE FROM ${lake.counts} WHERE business_date = ${date}`,
-    `INSERT INTO ${lake.counts} VALUES (${date}, ${COUNT_COLUMNS.map((c) => String(Math.trunc(counts[c]))).join(', ')})`,
+    `CREATE TABLE IF NOT EXISTS ${tables.order} (${orderStateColumnsDdl(t)})`,
+    `CREATE TABLE IF NOT EXISTS ${tables.counts} (business_date DATE, ${COUNT_COLUMNS.map((c) => `${c} BIGINT`).join(', ')})`,
+    `DELETE FROM ${tables.order}`,
+    addDataFileSql(lake, `${t.name}__order`, orderFile),
+    `DELETE FROM ${tables.counts} WHERE business_date = ${date}`,
+    `INSERT INTO ${tables.counts} VALUES (${date}, ${COUNT_COLUMNS.map((c) => String(Math.trunc(counts[c]))).join(', ')})`,
   ];
 }
 
 /**
- * What a change-record table's commit adds to the transaction: the ordering state its diff wrote,
- * and the date's counts (events from the hash stage, stale events from the diff).
+ * What a change-record table's commit adds to the transaction: the ordering state its diff wrote
+ * (placed at `orderFile`), and the date's counts (events from the hash stage, stale events from
+ * the diff).
  */
-export async function prepareChangeCommit(lake: LakeTables, input: DiffInput, stale: number): Promise<{ statements: string[]; counts: ChangeCounts }> {
+export async function prepareChangeCommit(lake: LakeTables, input: DiffInput, stale: number, orderFile: string): Promise<{ statements: string[]; counts: ChangeCounts }> {
   const { businessDate } = input;
   const table = asChangeTable(input.table);
   const layout = tableLayout(table.warehouse, table.dataset, table.name);
@@ -55,7 +59,7 @@ export async function prepareChangeCommit(lake: LakeTables, input: DiffInput, st
   const events = hashManifest?.result.events;
   if (!events) throw new Error(`the hash stage's event counts of ${table.dataset}.${table.name} ${businessDate} are missing`);
   const counts = { ...events, stale };
-  return { statements: changeCommitSql(table, changeLakeTables(lake, table.name), layout.stageFile(businessDate, 'order'), businessDate, counts), counts };
+  return { statements: changeCommitSql(table, lake, orderFile, businessDate, counts), counts };
 }
 
 /** The counts committed with a date (a write retried after its commit reports them again). */

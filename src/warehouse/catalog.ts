@@ -65,7 +65,7 @@ export function lakeDataFile(
   base: string | undefined,
   dataset: string,
   table: string,
-  part: 'current' | 'history',
+  part: 'current' | 'history' | 'order',
   commitId: string,
   bucket?: Bucket,
 ): string {

@@ -39,7 +39,8 @@ export interface CommitFiles {
   history: readonly string[];
 }
 
-function addDataFileSql(lake: LakeTables, table: string, file: string): string {
+/** Registers a file the commit wrote as data of a catalog table (given by its unquoted name). */
+export function addDataFileSql(lake: LakeTables, table: string, file: string): string {
   const { catalog, schema } = lake.names;
   return `CALL ducklake_add_data_files(${quoteLiteral(catalog)}, ${quoteLiteral(table)}, ${quoteLiteral(file)}, schema => ${quoteLiteral(schema)})`;
 }

@@ -102,8 +102,8 @@ describe('change-record SQL', () => {
     const lake = changeLakeTables(lakeTables('l', 'd', 'x'), 'x"y');
     expect(lake).toEqual({ order: `"l"."d"."x""y__order"`, counts: `"l"."d"."x""y__change_counts"` });
     const counts = { events: 1, inserts: 1, updates: 0, deletes: 0, duplicates: 0, stale: 0 };
-    expect(changeCommitSql(table, lake, "/w/it's.parquet", '2024-01-02', counts)[3]).toBe(
-      `INSERT INTO "l"."d"."x""y__order" SELECT KEY_HASH, __cdcflow_order_1, __cdcflow_order_2, DELETED_ON FROM read_parquet('/w/it''s.parquet', hive_partitioning = false)`,
+    expect(changeCommitSql({ ...table, name: 'x"y' }, lakeTables('l', 'd', 'x'), "/w/it's.parquet", '2024-01-02', counts)[3]).toBe(
+      `CALL ducklake_add_data_files('l', 'x"y__order', '/w/it''s.parquet', schema => 'd')`,
     );
   });
 
