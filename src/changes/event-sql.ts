@@ -10,7 +10,7 @@
 import type { ChangesSpec, ColumnSpec, TableConfig } from '../config/types';
 import { hashExpression } from '../engine/hashing';
 import { dateLiteral, quoteIdent, quoteLiteral } from '../engine/sql';
-import { baseRelationSql, comparedColumns, readOwnParquet } from '../engine/stage-sql';
+import { baseRelationSql, comparedColumns, copyTo, readOwnParquet } from '../engine/stage-sql';
 import { strictCastSql } from '../engine/strict-cast';
 
 export type ChangeTable = Pick<TableConfig, 'keys' | 'columns' | 'ignore'> & { changes: ChangesSpec };
@@ -43,7 +43,6 @@ function dataColumns(t: Pick<TableConfig, 'keys' | 'columns'>): ColumnSpec[] {
 
 const orderNames = (t: ChangeTable) => t.changes.orderBy.map((_, i) => orderColumn(i));
 const tuple = (alias: string, names: readonly string[]) => `(${names.map((n) => `${alias}.${quoteIdent(n)}`).join(', ')})`;
-const copyTo = (select: string, out: string) => `COPY (${select}) TO ${quoteLiteral(out)} (FORMAT parquet, COMPRESSION lz4_raw)`;
 
 /** A file of the batch as the raw-events reader needs it. */
 export interface EventFile {

@@ -46,7 +46,7 @@ describe('change-record SQL', () => {
       `COPY (SELECT "id", "v", KEY_HASH, NONKEY_HASH, __cdcflow_kind, __cdcflow_order_1, __cdcflow_order_2 ` +
         `FROM read_parquet('/w/events.parquet', hive_partitioning = false) ` +
         `QUALIFY row_number() OVER (PARTITION BY KEY_HASH ORDER BY "__cdcflow_order_1" DESC, "__cdcflow_order_2" DESC) = 1) ` +
-        `TO '/w/hashed.parquet' (FORMAT parquet, COMPRESSION lz4_raw)`,
+        `TO '/w/hashed.parquet' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION v2)`,
     );
     expect(compactSql({ ...table, changes: { ...changes, positionBreaksTies: true } }, '/w/events.parquet', '/w/hashed.parquet')).toContain(
       `ORDER BY "__cdcflow_order_1" DESC, "__cdcflow_order_2" DESC, "__cdcflow_position" DESC) = 1`,

@@ -25,7 +25,7 @@ describe('stage SQL', () => {
     expect(insertsSql(table, '2024-01-02', { hashed: '/w/h.parquet', base: readOwnParquet('/w/b.parquet'), out: '/w/o.parquet' })).toBe(
       `COPY (SELECT h."id", h."v", h."seen", 'I' AS OPERATION, DATE '2024-01-02' AS EFF_START_DATE, h.KEY_HASH, h.NONKEY_HASH ` +
         `FROM read_parquet('/w/h.parquet', hive_partitioning = false) h ANTI JOIN (SELECT * FROM read_parquet('/w/b.parquet', hive_partitioning = false)) b ` +
-        `ON h.KEY_HASH = b.KEY_HASH) TO '/w/o.parquet' (FORMAT parquet, COMPRESSION lz4_raw)`,
+        `ON h.KEY_HASH = b.KEY_HASH) TO '/w/o.parquet' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION v2)`,
     );
   });
 
@@ -56,7 +56,7 @@ describe('stage SQL', () => {
         `CASE WHEN h.NONKEY_HASH <> b.NONKEY_HASH THEN 'U' ELSE 'N' END AS OPERATION, ` +
         `CASE WHEN h.NONKEY_HASH <> b.NONKEY_HASH THEN DATE '2024-01-02' ELSE b.EFF_START_DATE END AS EFF_START_DATE, ` +
         `h.KEY_HASH, h.NONKEY_HASH FROM read_parquet('/w/h.parquet', hive_partitioning = false) h ` +
-        `JOIN (SELECT * FROM read_parquet('/w/b.parquet', hive_partitioning = false)) b ON h.KEY_HASH = b.KEY_HASH) TO '/w/o.parquet' (FORMAT parquet, COMPRESSION lz4_raw)`,
+        `JOIN (SELECT * FROM read_parquet('/w/b.parquet', hive_partitioning = false)) b ON h.KEY_HASH = b.KEY_HASH) TO '/w/o.parquet' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION v2)`,
     );
   });
 
