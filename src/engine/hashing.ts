@@ -32,8 +32,9 @@ export function canonicalText(column: string, type: string): string {
 
 /**
  * One value's encoding as arguments of a single concat(): 'N' for NULL, else 'V', the byte
- * length, ':' and the text (concat skips the NULL arguments). One concat of every argument
- * builds the encoding once, where chained `||` would copy the growing prefix at each step.
+ * length, ':' and the text (concat skips NULL arguments, and the canonical text is NULL only for
+ * a NULL value). One concat of every argument builds the encoding once, where chained `||`
+ * copied the growing prefix at each step.
  */
 function encodeValueArgs(column: ColumnSpec, tableAlias?: string): string {
   const ref = tableAlias ? `${tableAlias}.${quoteIdent(column.name)}` : quoteIdent(column.name);
