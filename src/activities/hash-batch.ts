@@ -13,7 +13,7 @@ import { classifyReadError, PERMANENT_DUCKDB_ERROR } from '../sources/read-error
 import { tableLayout } from '../warehouse/layout';
 import { hashFingerprint } from './fingerprint';
 import { type ActivityDeps, runStage } from './stage-runner';
-import { commitStage, committedStage } from './stage-output';
+import { commitStage, committedStage, copyRows } from './stage-output';
 import type { HashResult, StageInput } from './types';
 
 export function hashBatch(deps: ActivityDeps) {
@@ -31,13 +31,14 @@ export function hashBatch(deps: ActivityDeps) {
 
       const files = await batchFiles(table, sourceFiles.map((f) => f.path));
       const sourceTypes = await checkColumns(session, table, files);
+      let rows = 0;
       return commitStage<HashResult>({
         outputPath,
         manifestPath,
         fingerprint,
         write: async (tmp) => {
           try {
-            await session.run(hashBatchSql(table, readSourceSql(table.source, files), tmp, sourceTypes));
+            rows = await copyRows(session, hashBatchSql(table, readSourceSql(table.source, files), tmp, sourceTypes));
           } catch (err) {
             if (!PERMANENT_DUCKDB_ERROR.test((err as Error).message)) throw err;
             throw await diagnoseFailedRead(session, table, files, err);
@@ -45,10 +46,7 @@ export function hashBatch(deps: ActivityDeps) {
           await assertNoRepeatedHeader(session, table, files, tmp);
           await assertKeysValid(session, table, files, tmp);
         },
-        result: async (tmp) => {
-          const [{ n }] = await session.rows<{ n: string | number }>(`SELECT count(*) AS n FROM ${readOwnParquet(tmp)}`);
-          return { rows: Number(n), files: files.length, fingerprint, skipped: false };
-        },
+        result: async () => ({ rows, files: files.length, fingerprint, skipped: false }),
       });
     });
 }

@@ -10,7 +10,7 @@
 import type { ChangesSpec, ColumnSpec, TableConfig } from '../config/types';
 import { hashExpression } from '../engine/hashing';
 import { dateLiteral, quoteIdent, quoteLiteral } from '../engine/sql';
-import { comparedColumns, diffSql, readOwnParquet } from '../engine/stage-sql';
+import { comparedColumns, copyTo, diffSql, readOwnParquet } from '../engine/stage-sql';
 import { strictCastSql } from '../engine/strict-cast';
 
 export type ChangeTable = Pick<TableConfig, 'keys' | 'columns' | 'ignore'> & { changes: ChangesSpec };
@@ -43,7 +43,6 @@ function dataColumns(t: Pick<TableConfig, 'keys' | 'columns'>): ColumnSpec[] {
 
 const orderNames = (t: ChangeTable) => t.changes.orderBy.map((_, i) => orderColumn(i));
 const tuple = (alias: string, names: readonly string[]) => `(${names.map((n) => `${alias}.${quoteIdent(n)}`).join(', ')})`;
-const copyTo = (select: string, out: string) => `COPY (${select}) TO ${quoteLiteral(out)} (FORMAT parquet, COMPRESSION lz4_raw)`;
 
 /** A file of the batch as the raw-events reader needs it. */
 export interface EventFile {
@@ -208,13 +207,17 @@ export function firstMatchingEventSql(located: string, check: EventCheck): strin
 
 /**
  * Per key and ordering values: the copies of identical events beyond the first (duplicate
- * deliveries), and how many such groups hold different events (conflicts).
+ * deliveries), and how many such groups hold different events (conflicts). Identical events are
+ * grouped first, then their groups per key: two plain aggregates cost a third less than one with
+ * count(DISTINCT content).
  */
 export function duplicateEventsSql(t: ChangeTable, events: string): string {
   const group = ['KEY_HASH', ...orderNames(t)].map(quoteIdent).join(', ');
+  const content = [EVENT.kind, 'NONKEY_HASH', ...t.ignore.map(quoteIdent)].join(', ');
   return (
     `SELECT coalesce(sum(n - d), 0) AS duplicates, count(*) FILTER (WHERE d > 1) AS conflicts FROM (` +
-    `SELECT count(*) AS n, count(DISTINCT ${eventContentSql(t)}) AS d FROM ${events} GROUP BY ${group} HAVING count(*) > 1)`
+    `SELECT sum(copies) AS n, count(*) AS d FROM (SELECT ${group}, count(*) AS copies FROM ${events} GROUP BY ${group}, ${content}) ` +
+    `GROUP BY ${group} HAVING sum(copies) > 1)`
   );
 }
 

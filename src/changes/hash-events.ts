@@ -15,7 +15,7 @@ import { exactCastCondition } from '../engine/strict-cast';
 import { DataError } from '../errors';
 import { hashFingerprint } from '../activities/fingerprint';
 import { type ActivityDeps, runStage } from '../activities/stage-runner';
-import { commitStage, committedStage } from '../activities/stage-output';
+import { commitStage, committedStage, copyRows } from '../activities/stage-output';
 import type { HashResult, StageInput } from '../activities/types';
 import { batchFiles, describeSource, readSourceSql, type SourceFile } from '../sources/file-source';
 import { classifyReadError, PERMANENT_DUCKDB_ERROR } from '../sources/read-errors';
@@ -63,6 +63,7 @@ export function hashChangeEvents(deps: ActivityDeps) {
 
       const files = await eventFiles(session, table, batch.files);
       let events: EventCounts | undefined;
+      let rows = 0;
       return commitStage<HashResult>({
         outputPath,
         manifestPath,
@@ -74,12 +75,9 @@ export function hashChangeEvents(deps: ActivityDeps) {
           });
           const located = isDebezium(table) ? readOwnParquet(eventsPath) : `(${eventsSelectSql(table, false, rawEventsSql(table, files, true), types, true)})`;
           events = await checkEvents(session, table, readOwnParquet(eventsPath), located);
-          await session.run(compactSql(table, eventsPath, tmp));
+          rows = await copyRows(session, compactSql(table, eventsPath, tmp));
         },
-        result: async (tmp) => {
-          const [{ n }] = await session.rows<{ n: string | number }>(`SELECT count(*) AS n FROM ${readOwnParquet(tmp)}`);
-          return { rows: Number(n), files: files.length, fingerprint, skipped: false, events };
-        },
+        result: async () => ({ rows, files: files.length, fingerprint, skipped: false, events }),
       });
     });
 }

@@ -30,14 +30,20 @@ export function canonicalText(column: string, type: string): string {
   return `CAST(${c} AS VARCHAR)`;
 }
 
-function encodeValue(column: ColumnSpec, tableAlias?: string): string {
+/**
+ * One value's encoding as arguments of a single concat(): 'N' for NULL, else 'V', the byte
+ * length, ':' and the text (concat skips NULL arguments, and the canonical text is NULL only for
+ * a NULL value). One concat of every argument builds the encoding once, where chained `||`
+ * copied the growing prefix at each step.
+ */
+function encodeValueArgs(column: ColumnSpec, tableAlias?: string): string {
   const ref = tableAlias ? `${tableAlias}.${quoteIdent(column.name)}` : quoteIdent(column.name);
   const text = canonicalText(ref, column.type);
-  return `CASE WHEN ${ref} IS NULL THEN 'N' ELSE 'V' || strlen(${text}) || ':' || ${text} END`;
+  return `CASE WHEN ${ref} IS NULL THEN 'N' ELSE 'V' END, strlen(${text}), CASE WHEN ${ref} IS NOT NULL THEN ':' END, ${text}`;
 }
 
 /** SQL for the UUID-typed hash of the given columns (md5 of the empty string when none). */
 export function hashExpression(columns: readonly ColumnSpec[], tableAlias?: string): string {
   if (columns.length === 0) return `CAST(md5('') AS UUID)`;
-  return `CAST(md5(${columns.map((c) => encodeValue(c, tableAlias)).join(' || ')}) AS UUID)`;
+  return `CAST(md5(concat(${columns.map((c) => encodeValueArgs(c, tableAlias)).join(', ')})) AS UUID)`;
 }

@@ -41,15 +41,16 @@ describe('keys-only dumps', () => {
     );
     const requested = requestedKeysSql(t, [['7'], ["x'y"]]);
     expect(requested).toBe(
-      `(SELECT key_name, CAST(md5(CASE WHEN typed."k""; DROP TABLE x; --" IS NULL THEN 'N' ELSE 'V' || strlen(CAST(typed."k""; DROP TABLE x; --" AS VARCHAR)) || ':' || ` +
-        `CAST(typed."k""; DROP TABLE x; --" AS VARCHAR) END) AS UUID) AS KEY_HASH FROM (SELECT ${name} AS key_name, CAST(k1 AS INTEGER) AS "k""; DROP TABLE x; --" FROM ${raw}) typed)`,
+      `(SELECT key_name, CAST(md5(concat(CASE WHEN typed."k""; DROP TABLE x; --" IS NULL THEN 'N' ELSE 'V' END, strlen(CAST(typed."k""; DROP TABLE x; --" AS VARCHAR)), ` +
+        `CASE WHEN typed."k""; DROP TABLE x; --" IS NOT NULL THEN ':' END, CAST(typed."k""; DROP TABLE x; --" AS VARCHAR))) AS UUID) AS KEY_HASH FROM (SELECT ${name} AS key_name, CAST(k1 AS INTEGER) AS "k""; DROP TABLE x; --" FROM ${raw}) typed)`,
     );
     expect(stateWithoutKeysSql({ keys: t.keys, columns: [{ name: 'v', type: 'varchar' }] }, "/w/it's/current.parquet", 'R', '/o.parquet')).toBe(
       `COPY (SELECT s."k""; DROP TABLE x; --", s."v" FROM read_parquet('/w/it''s/current.parquet', hive_partitioning = false) s WHERE s.KEY_HASH NOT IN (SELECT KEY_HASH FROM R)) ` +
         `TO '/o.parquet' (FORMAT parquet, COMPRESSION lz4_raw)`,
     );
     expect(missingKeysSql({ keys: [{ name: 'id', type: 'varchar' }] }, 'R', ['/c1.parquet'], null)).toBe(
-      `SELECT r.key_name FROM R r WHERE r.KEY_HASH NOT IN (SELECT CAST(md5(CASE WHEN c."id" IS NULL THEN 'N' ELSE 'V' || strlen(c."id") || ':' || c."id" END) AS UUID) AS KEY_HASH ` +
+      `SELECT r.key_name FROM R r WHERE r.KEY_HASH NOT IN (SELECT CAST(md5(concat(CASE WHEN c."id" IS NULL THEN 'N' ELSE 'V' END, strlen(c."id"), ` +
+        `CASE WHEN c."id" IS NOT NULL THEN ':' END, c."id")) AS UUID) AS KEY_HASH ` +
         `FROM read_parquet(['/c1.parquet'], hive_partitioning = false) c)`,
     );
     expect(missingKeysSql(t, 'R', [], null)).toBe('SELECT r.key_name FROM R r');

@@ -47,7 +47,7 @@ describe('change-record SQL', () => {
       `COPY (SELECT "id", "v", KEY_HASH, NONKEY_HASH, __cdcflow_kind, __cdcflow_order_1, __cdcflow_order_2 ` +
         `FROM read_parquet('/w/events.parquet', hive_partitioning = false) ` +
         `QUALIFY row_number() OVER (PARTITION BY KEY_HASH ORDER BY "__cdcflow_order_1" DESC, "__cdcflow_order_2" DESC) = 1) ` +
-        `TO '/w/hashed.parquet' (FORMAT parquet, COMPRESSION lz4_raw)`,
+        `TO '/w/hashed.parquet' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION v2)`,
     );
     expect(compactSql({ ...table, changes: { ...changes, positionBreaksTies: true } }, '/w/events.parquet', '/w/hashed.parquet')).toContain(
       `ORDER BY "__cdcflow_order_1" DESC, "__cdcflow_order_2" DESC, "__cdcflow_position" DESC) = 1`,
@@ -64,11 +64,31 @@ describe('change-record SQL', () => {
         `WHERE op IS NULL ORDER BY __cdcflow_file, __cdcflow_line LIMIT 1`,
     );
     expect(duplicateEventsSql(table, 'ev')).toBe(
-      `SELECT coalesce(sum(n - d), 0) AS duplicates, count(*) FILTER (WHERE d > 1) AS conflicts FROM (SELECT count(*) AS n, count(DISTINCT row(__cdcflow_kind, NONKEY_HASH)) AS d ` +
-        `FROM ev GROUP BY "KEY_HASH", "__cdcflow_order_1", "__cdcflow_order_2" HAVING count(*) > 1)`,
+      `SELECT coalesce(sum(n - d), 0) AS duplicates, count(*) FILTER (WHERE d > 1) AS conflicts FROM (SELECT sum(copies) AS n, count(*) AS d FROM (` +
+        `SELECT "KEY_HASH", "__cdcflow_order_1", "__cdcflow_order_2", count(*) AS copies FROM ev ` +
+        `GROUP BY "KEY_HASH", "__cdcflow_order_1", "__cdcflow_order_2", __cdcflow_kind, NONKEY_HASH) ` +
+        `GROUP BY "KEY_HASH", "__cdcflow_order_1", "__cdcflow_order_2" HAVING sum(copies) > 1)`,
     );
     // Ignored columns are not in the non-key hash, so they count as content of their own.
-    expect(duplicateEventsSql({ ...table, ignore: ['it"s'] }, 'ev')).toContain(`count(DISTINCT row(__cdcflow_kind, NONKEY_HASH, "it""s"))`);
+    expect(duplicateEventsSql({ ...table, ignore: ['it"s'] }, 'ev')).toContain(`GROUP BY "KEY_HASH", "__cdcflow_order_1", "__cdcflow_order_2", __cdcflow_kind, NONKEY_HASH, "it""s")`);
+  });
+
+  it('counts copies of identical events beyond the first as duplicates and groups of different events as conflicts', async () => {
+    // Per key and seq: a three copies; b two different events, one of them twice; c two seqs; d twice
+    // with a NULL ignored value; e two events apart only in an ignored column.
+    const events =
+      `(SELECT * FROM (VALUES ('a', 1, 'I', 'h1', 'x'), ('a', 1, 'I', 'h1', 'x'), ('a', 1, 'I', 'h1', 'x'), ` +
+      `('b', 1, 'U', 'h1', 'x'), ('b', 1, 'U', 'h2', 'x'), ('b', 1, 'U', 'h1', 'x'), ('c', 1, 'I', 'h1', 'x'), ('c', 2, 'D', 'h1', 'x'), ` +
+      `('d', 1, 'U', 'h1', NULL), ('d', 1, 'U', 'h1', NULL), ('e', 1, 'U', 'h1', 'x'), ('e', 1, 'U', 'h1', 'y')) ` +
+      `AS ev(KEY_HASH, __cdcflow_order_1, __cdcflow_kind, NONKEY_HASH, note))`;
+    const oneOrder = { ...table, ignore: ['note'], changes: { ...changes, orderBy: [changes.orderBy[0]] } };
+    const engine = await Engine.create({ threads: 1 });
+    try {
+      const [counts] = await engine.withSession((s) => s.rows(duplicateEventsSql(oneOrder, events)));
+      expect(counts).toEqual({ duplicates: '4', conflicts: '2' });
+    } finally {
+      await engine.close();
+    }
   });
 
   it('applies only events newer than the ordering state, comparing the ordering values as a tuple', () => {
