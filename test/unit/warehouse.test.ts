@@ -5,8 +5,8 @@ import * as path from 'node:path';
 import { Engine } from '../../src/engine/duckdb';
 import { engineSettings } from '../../src/settings';
 import { lakeTables, withCatalog } from '../../src/warehouse/catalog';
-import { commitDataSql, createTablesSql } from '../../src/warehouse/commit';
-import type { CommitRecord, CommitTag } from '../../src/warehouse/commits';
+import { commitDataSql, commitMessageSql, createTablesSql } from '../../src/warehouse/commit';
+import { type CommitRecord, type CommitTag, commitTag, headAndBase } from '../../src/warehouse/commits';
 import { filesOfCommit } from '../../src/warehouse/publish';
 import { snapshotsToExpire } from '../../src/warehouse/retention';
 
@@ -32,8 +32,8 @@ describe('the commit transaction', () => {
 
   it('replaces the state and the date history with the run\'s files, the commit row and the head row', () => {
     const lake = lakeTables('lake_1', 'shop', 'orders');
-    const sql = commitDataSql(lake, { current: [`/l/it's.parquet`], history: ['/l/h.parquet'] }, commit, tag('shop', 'orders', '2024-01-02'));
-    expect(sql.slice(0, 8)).toEqual([
+    const sql = commitDataSql(lake, { current: [`/l/it's.parquet`], history: ['/l/h.parquet'] }, commit);
+    expect(sql).toEqual([
       `DELETE FROM ${lake.current}`,
       `CALL ducklake_add_data_files('lake_1', 'orders__current', '/l/it''s.parquet', schema => 'shop')`,
       `DELETE FROM ${lake.history} WHERE EFF_START_DATE = DATE '2024-01-02'`,
@@ -43,7 +43,45 @@ describe('the commit transaction', () => {
       `DELETE FROM ${lake.head}`,
       `INSERT INTO ${lake.head} VALUES ('c-2', DATE '2024-01-02')`,
     ]);
-    expect(sql[8]).toContain(`extra_info => '{"cdcflow":1,"dataset":"shop","table":"orders","date":"2024-01-02","commit":"orders-2024-01-02","keep":2}'`);
+  });
+
+  it('tags the snapshot with the table\'s commit, or with each table\'s of a transaction that commits several', () => {
+    expect(commitMessageSql('"lake_1"', [tag('shop', 'orders', '2024-01-02')])).toBe(
+      `CALL "lake_1".set_commit_message('cdcflow', 'shop.orders 2024-01-02', extra_info => '{"cdcflow":1,"dataset":"shop","table":"orders","date":"2024-01-02","commit":"orders-2024-01-02","keep":2}')`,
+    );
+    expect(commitMessageSql('"lake_1"', [tag('shop', 'orders', '2024-01-02'), tag('shop', `it's`, '2024-01-03')])).toBe(
+      `CALL "lake_1".set_commit_message('cdcflow', 'shop.orders 2024-01-02, shop.it''s 2024-01-03', extra_info => ` +
+        `'{"cdcflow":1,"commits":[{"cdcflow":1,"dataset":"shop","table":"orders","date":"2024-01-02","commit":"orders-2024-01-02","keep":2},` +
+        `{"cdcflow":1,"dataset":"shop","table":"it''s","date":"2024-01-03","commit":"it''s-2024-01-03","keep":2}]}')`,
+    );
+  });
+
+  it('leaves out the deletes of the date when the date is newer than the head (nothing to replace)', () => {
+    const lake = lakeTables('lake_1', 'shop', 'orders');
+    const sql = commitDataSql(lake, { current: ['/l/c.parquet'], history: ['/l/h.parquet'] }, commit, true);
+    expect(sql).toEqual([
+      `DELETE FROM ${lake.current}`,
+      `CALL ducklake_add_data_files('lake_1', 'orders__current', '/l/c.parquet', schema => 'shop')`,
+      `CALL ducklake_add_data_files('lake_1', 'orders__history', '/l/h.parquet', schema => 'shop')`,
+      `INSERT INTO ${lake.commits} VALUES (DATE '2024-01-02', 'c-2', DATE '2024-01-01', 'fp', 'sh', 1, 2, 3, 0, 4, 7, 6, '2024-01-02 10:00:00')`,
+      `DELETE FROM ${lake.head}`,
+      `INSERT INTO ${lake.head} VALUES ('c-2', DATE '2024-01-02')`,
+    ]);
+  });
+
+  it('tags the snapshot with what the next plan needs of the commit', () => {
+    expect(commitTag({ dataset: 'shop', name: 'orders', retention: { keepDates: 3 } }, commit)).toEqual({
+      cdcflow: 1,
+      dataset: 'shop',
+      table: 'orders',
+      date: '2024-01-02',
+      commit: 'c-2',
+      keep: 3,
+      baseDate: '2024-01-01',
+      fingerprint: 'fp',
+      shape: 'sh',
+      watermark: '2024-01-02 10:00:00',
+    });
   });
 
   it('keeps hostile column names quoted and touches nothing else', async () => {
@@ -75,6 +113,46 @@ describe('the published exports', () => {
     expect(filesOfCommit(files, id)).toEqual([`s3://b/t__current/cdcflow-${id}-1of12.parquet`, `/l/t__current/cdcflow-${id}-2of12.parquet`, `/l/t__current/cdcflow-${id}-10of12.parquet`]);
     expect(filesOfCommit([`/l/cdcflow-${id}.parquet`], id)).toEqual([`/l/cdcflow-${id}.parquet`]);
     expect(filesOfCommit([`/l/cdcflow-${id}.parquet`], 'other')).toEqual([]);
+  });
+});
+
+describe('the head and base commits, from the snapshots\' tags', () => {
+  const tagged = (snapshot: number, date: string, baseDate: string | null) => ({
+    snapshot,
+    tag: commitTag({ dataset: 'd', name: 't', retention: { keepDates: 2 } }, { ...commit, businessDate: date, commitId: `c${snapshot}`, baseDate }),
+  });
+  const planned = (snapshot: number, date: string, baseDate: string | null) => ({
+    businessDate: date,
+    commitId: `c${snapshot}`,
+    baseDate,
+    fingerprint: 'fp',
+    shape: 'sh',
+    watermark: '2024-01-02 10:00:00',
+  });
+  const log = [tagged(3, '2024-01-01', null), tagged(5, '2024-01-02', '2024-01-01'), tagged(8, '2024-01-02', '2024-01-01')];
+
+  it('builds a newer date on the latest commit', () => {
+    expect(headAndBase(log, '2024-01-03')).toEqual({ latest: planned(8, '2024-01-02', '2024-01-01'), base: { commit: planned(8, '2024-01-02', '2024-01-01'), snapshot: 8 } });
+  });
+
+  it('builds the latest date again on the commit the latest was built on', () => {
+    expect(headAndBase(log, '2024-01-02')).toEqual({ latest: planned(8, '2024-01-02', '2024-01-01'), base: { commit: planned(3, '2024-01-01', null), snapshot: 3 } });
+    expect(headAndBase(log.slice(0, 1), '2024-01-01')).toEqual({ latest: planned(3, '2024-01-01', null), base: null });
+  });
+
+  it('names the base date whose snapshot retention expired', () => {
+    expect(headAndBase(log.slice(1), '2024-01-02')?.base).toEqual({ expired: '2024-01-01' });
+  });
+
+  it('cannot tell without a commit, or from the tags of an older version (the commit log can)', () => {
+    const old = (snapshot: number, date: string) => ({ snapshot, tag: tag('d', 't', date) });
+    expect(headAndBase([], '2024-01-01')).toBeUndefined();
+    expect(headAndBase([old(3, '2024-01-01')], '2024-01-02')).toBeUndefined();
+    expect(headAndBase([old(3, '2024-01-01'), tagged(5, '2024-01-02', '2024-01-01')], '2024-01-02')).toBeUndefined();
+    expect(headAndBase([old(3, '2024-01-01'), tagged(5, '2024-01-02', '2024-01-01')], '2024-01-03')?.base).toEqual({
+      commit: planned(5, '2024-01-02', '2024-01-01'),
+      snapshot: 5,
+    });
   });
 });
 
