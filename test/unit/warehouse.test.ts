@@ -5,8 +5,9 @@ import * as path from 'node:path';
 import { Engine } from '../../src/engine/duckdb';
 import { engineSettings } from '../../src/settings';
 import { lakeTables, withCatalog } from '../../src/warehouse/catalog';
-import { commitDataSql, commitMessageSql, createTablesSql } from '../../src/warehouse/commit';
-import { type CommitRecord, type CommitTag, commitTag, headAndBase } from '../../src/warehouse/commits';
+import { type CommitRequest, commitDataSql, commitDate, commitMessageSql, createTablesSql } from '../../src/warehouse/commit';
+import { type CommitRecord, type CommitTag, commitSnapshots, commitTag, headAndBase } from '../../src/warehouse/commits';
+import { StaleBaseError } from '../../src/errors';
 import { filesOfCommit } from '../../src/warehouse/publish';
 import { snapshotsToExpire } from '../../src/warehouse/retention';
 
@@ -103,6 +104,79 @@ describe('the commit transaction', () => {
     } finally {
       await engine.close();
     }
+  });
+});
+
+describe('commits that wait for the catalog connection at the same moment', () => {
+  const shape = { keys: [{ name: 'k', type: 'varchar' }], columns: [{ name: 'v', type: 'integer' }] };
+  const D1 = '2024-01-01';
+  let engine: Engine;
+  let warehouse: string;
+
+  beforeAll(async () => {
+    engine = await Engine.create({ extensionDirectory: engineSettings().extensionDirectory });
+    warehouse = mkdtempSync(path.join(tmpdir(), 'cdcflow-group-'));
+    await withCatalog(engine, warehouse, (s, alias) => s.run(`CREATE SCHEMA "${alias}"."d"`));
+  });
+  afterAll(() => engine.close());
+
+  /** A first commit of `table` on D1 (its files written here), planned on `expectedHead`. */
+  async function request(table: string, commitId: string, expectedHead: string | null): Promise<CommitRequest> {
+    const lake = await withCatalog(engine, warehouse, async (_s, alias) => lakeTables(alias, 'd', table));
+    const files = { current: [path.join(warehouse, `${commitId}-c.parquet`)], history: [path.join(warehouse, `${commitId}-h.parquet`)] };
+    const row = `SELECT '${table}' AS k, 1 AS v, 'I' AS OPERATION, DATE '${D1}' AS EFF_START_DATE, uuid() AS KEY_HASH, uuid() AS NONKEY_HASH`;
+    await engine.withSession(async (s) => {
+      for (const f of [...files.current, ...files.history]) await s.run(`COPY (${row}) TO '${f}' (FORMAT parquet)`);
+    });
+    const record = { ...commit, businessDate: D1, commitId, baseDate: null };
+    const t = { ...shape, dataset: 'd', name: table, retention: { keepDates: 2 } };
+    return { table: t, lake, files, commit: record, tag: commitTag(t, record), expectedHead, expectedHeadDate: null };
+  }
+
+  /** Runs the commits while the catalog connection is held, so that they all wait for it. */
+  async function whileHeld(requests: CommitRequest[]): Promise<PromiseSettledResult<void>[]> {
+    let release!: () => void;
+    let holding!: () => void;
+    const holds = new Promise<void>((resolve) => (holding = resolve));
+    const held = withCatalog(engine, warehouse, async () => {
+      holding();
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    await holds;
+    const outcomes = Promise.allSettled(requests.map((r) => commitDate(engine, warehouse, r)));
+    release();
+    await held;
+    return outcomes;
+  }
+
+  const snapshotsOf = () => withCatalog(engine, warehouse, (s, _alias, metadata) => commitSnapshots(s, metadata));
+
+  it('share one transaction, each with its own head check: a stale one is refused, the others commit', async () => {
+    const stale = await request('b', 'b-1', 'not-the-head');
+    await withCatalog(engine, warehouse, async (s) => {
+      for (const sql of createTablesSql(shape, stale.lake)) await s.run(sql);
+    });
+    const outcomes = await whileHeld([await request('a', 'a-1', null), stale, await request('c', 'c-1', null)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(StaleBaseError);
+    const tagged = await snapshotsOf();
+    expect(tagged.map((t) => t.tag.commit)).toEqual(['a-1', 'c-1']);
+    expect(tagged[0].snapshot).toBe(tagged[1].snapshot);
+  });
+
+  it('never two of one table: the second sees the first as head and is refused', async () => {
+    const outcomes = await whileHeld([await request('e', 'e-1', null), await request('e', 'e-2', null), await request('f', 'f-1', null)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(StaleBaseError);
+    const e = await withCatalog(engine, warehouse, (s, alias) => s.rows<{ k: string }>(`SELECT k FROM "${alias}"."d"."e__current"`));
+    expect(e).toEqual([{ k: 'e' }]);
+  });
+
+  it('when the shared transaction fails, each commits on its own: only the broken one fails', async () => {
+    const broken = await request('g', 'g-1', null);
+    const outcomes = await whileHeld([await request('h', 'h-1', null), { ...broken, files: { ...broken.files, current: [path.join(warehouse, 'missing.parquet')] } }]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected']);
+    expect((await snapshotsOf()).map((t) => t.tag.commit)).toContain('h-1');
   });
 });
 
