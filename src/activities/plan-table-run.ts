@@ -3,47 +3,90 @@
  * so that every stage reads the same base. The latest committed date may be run again (its
  * base is the commit before it); an older date would rewrite what later dates built on.
  * Exports a crash left behind are rolled forward first.
+ *
+ * The head and base commits come from the tags of the table's commit snapshots (one catalog
+ * read); the commit log is read only for a table without commits yet, or commits of older
+ * versions whose tags lack the commit record.
  */
 import type { TableConfig } from '../config/types';
 import { StateError } from '../errors';
-import { catalogAlias, lakeTables, withCatalog } from '../warehouse/catalog';
-import { type CommitRecord, commitSnapshots } from '../warehouse/commits';
-import { tableLayout } from '../warehouse/layout';
-import { publishExports } from '../warehouse/publish';
-import type { Session } from '../engine/duckdb';
+import { catalogAlias, type LakeTables, lakeTables, withCatalog } from '../warehouse/catalog';
+import { type CommitRecord, commitSnapshots, headAndBase, type PlannedCommit, tableSnapshots } from '../warehouse/commits';
+import { type TableLayout, tableLayout } from '../warehouse/layout';
+import { exportsAtHead, publishExports } from '../warehouse/publish';
+import type { Engine, Session } from '../engine/duckdb';
 import { quoteLiteral } from '../engine/sql';
 import { hashShape } from './fingerprint';
 import { type ActivityDeps, runStage } from './stage-runner';
 import type { BaseRef, PlanResult, StageInput } from './types';
 
+interface Planning {
+  table: TableConfig;
+  businessDate: string;
+  context: Record<string, string>;
+}
+
 export function planTableRun(deps: ActivityDeps) {
   return ({ table, businessDate }: StageInput): Promise<PlanResult> =>
     runStage(deps, 'plan', async () => {
       const lake = lakeTables(catalogAlias(table.warehouse, deps.engine.catalogUrl), table.dataset, table.name);
-      const log = await publishExports(deps.engine, { table, lake, layout: tableLayout(table.warehouse, table.dataset, table.name) });
-      const latest = log.at(-1) ?? null;
-      const context = { dataset: table.dataset, table: table.name, businessDate };
-      if (latest && businessDate < latest.businessDate) {
-        throw new StateError(
-          `business date ${businessDate} is older than the latest committed date ${latest.businessDate}; only the latest date can be ` +
-            `run again. To rebuild from ${businessDate}, run the table into a new warehouse from its first date, ` +
-            `or run ${latest.businessDate} again with the corrected input`,
-          { ...context, latestCommitted: latest.businessDate },
-        );
-      }
-      const baseCommit = log.filter((c) => c.businessDate < businessDate).at(-1);
-      return withCatalog(deps.engine, table.warehouse, async (session, alias) => {
-        await session.run(`CREATE SCHEMA IF NOT EXISTS ${lake.schema}`);
-        return {
-          base: baseCommit ? await baseRef(session, alias, table, baseCommit, context) : null,
-          head: latest?.commitId ?? null,
-          latestCommitted: latest?.businessDate ?? null,
-        };
-      });
+      const layout = tableLayout(table.warehouse, table.dataset, table.name);
+      const planning: Planning = { table, businessDate, context: { dataset: table.dataset, table: table.name, businessDate } };
+      const fromTags = await withCatalog(deps.engine, table.warehouse, (session, alias, metadata) => planFromTags(session, alias, metadata, planning));
+      if (!fromTags) return planFromLog(deps.engine, lake, layout, planning);
+      // Only a crash between a commit and its exports leaves them behind the head.
+      if (!(await exportsAtHead({ table, lake, layout }, fromTags.latest))) await publishExports(deps.engine, { table, lake, layout });
+      return fromTags.plan;
     });
 }
 
-async function baseRef(session: Session, alias: string, table: TableConfig, commit: CommitRecord, context: Record<string, string>): Promise<BaseRef> {
+/** The plan from the table's commit snapshots alone; undefined when they cannot tell (see headAndBase). */
+async function planFromTags(session: Session, alias: string, metadata: string, p: Planning): Promise<{ plan: PlanResult; latest: PlannedCommit } | undefined> {
+  const pinned = headAndBase(tableSnapshots(await commitSnapshots(session, metadata), p.table.dataset, p.table.name), p.businessDate);
+  if (!pinned) return undefined;
+  const { latest, base } = pinned;
+  refuseOlderDate(latest, p);
+  if (base && 'expired' in base) throw expiredBase(base.expired, p);
+  return {
+    plan: { base: base && (await baseRef(session, alias, p, base.commit, base.snapshot)), head: latest.commitId, latestCommitted: latest.businessDate },
+    latest,
+  };
+}
+
+/** The plan from the commit log, which the roll-forward of the exports reads. */
+async function planFromLog(engine: Engine, lake: LakeTables, layout: TableLayout, p: Planning): Promise<PlanResult> {
+  const log = await publishExports(engine, { table: p.table, lake, layout });
+  const latest = log.at(-1) ?? null;
+  if (latest) refuseOlderDate(latest, p);
+  const baseCommit = log.filter((c) => c.businessDate < p.businessDate).at(-1);
+  return withCatalog(engine, p.table.warehouse, async (session, alias, metadata) => {
+    await session.run(`CREATE SCHEMA IF NOT EXISTS ${lake.schema}`);
+    const snapshot = baseCommit && (await commitSnapshots(session, metadata)).find((s) => s.tag.commit === baseCommit.commitId)?.snapshot;
+    return {
+      base: baseCommit ? await baseRef(session, alias, p, baseCommit, snapshot) : null,
+      head: latest?.commitId ?? null,
+      latestCommitted: latest?.businessDate ?? null,
+    };
+  });
+}
+
+function refuseOlderDate(latest: Pick<CommitRecord, 'businessDate'>, { businessDate, context }: Planning): void {
+  if (businessDate >= latest.businessDate) return;
+  throw new StateError(
+    `business date ${businessDate} is older than the latest committed date ${latest.businessDate}; only the latest date can be ` +
+      `run again. To rebuild from ${businessDate}, run the table into a new warehouse from its first date, ` +
+      `or run ${latest.businessDate} again with the corrected input`,
+    { ...context, latestCommitted: latest.businessDate },
+  );
+}
+
+function expiredBase(baseDate: string, { context }: Planning): StateError {
+  return new StateError(`the snapshot of ${baseDate} was expired by retention; raise retention.keepDates to re-run older dates`, { ...context, baseDate });
+}
+
+/** The base at its commit's snapshot (undefined: expired by retention). */
+async function baseRef(session: Session, alias: string, p: Planning, commit: PlannedCommit, snapshot: number | undefined): Promise<BaseRef> {
+  const { table, context } = p;
   if (commit.shape !== hashShape(table)) {
     throw new StateError(
       `the table's keys, columns, types or ignore list changed since ${commit.businessDate}, so stored hashes no longer compare; ` +
@@ -51,13 +94,7 @@ async function baseRef(session: Session, alias: string, table: TableConfig, comm
       { ...context, baseDate: commit.businessDate },
     );
   }
-  const snapshot = (await commitSnapshots(session, alias)).find((s) => s.tag.commit === commit.commitId)?.snapshot;
-  if (snapshot === undefined) {
-    throw new StateError(`the snapshot of ${commit.businessDate} was expired by retention; raise retention.keepDates to re-run older dates`, {
-      ...context,
-      baseDate: commit.businessDate,
-    });
-  }
+  if (snapshot === undefined) throw expiredBase(commit.businessDate, p);
   return {
     date: commit.businessDate,
     fingerprint: commit.fingerprint,
@@ -82,4 +119,3 @@ async function stateFiles(session: Session, alias: string, table: TableConfig, s
   if (rows.some((r) => r.delete_file)) throw new Error(`the state of ${table.dataset}.${table.name} at snapshot ${snapshot} has delete files`);
   return rows.map((r) => r.data_file);
 }
-

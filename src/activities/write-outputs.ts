@@ -19,9 +19,9 @@ import { publishCurrentSql, readOwnParquet } from '../engine/stage-sql';
 import { linkOrCopy } from '../warehouse/atomic';
 import { catalogAlias, lakeDataFile, lakeTables, withCatalog } from '../warehouse/catalog';
 import { type CommitFiles, commitDate } from '../warehouse/commit';
-import { type CommitRecord, readCommitLog } from '../warehouse/commits';
+import { type CommitRecord, commitTag, readCommitLog, tableSnapshots } from '../warehouse/commits';
 import { type TableLayout, tableLayout } from '../warehouse/layout';
-import { publishExports, type StepHook } from '../warehouse/publish';
+import { publishCommit, publishExports, type StepHook } from '../warehouse/publish';
 import { tableBuckets } from '../workflows/buckets';
 import { applyRetention } from '../warehouse/retention';
 import { hashShape, runFingerprint } from './fingerprint';
@@ -49,6 +49,8 @@ export function writeOutputs(deps: ActivityDeps) {
       const skipped = committed?.fingerprint === fingerprint;
       let commit = committed;
       let changes: ChangeCounts | undefined = committedChanges;
+      // The files this attempt committed: its exports are published from them.
+      let files: CommitFiles | undefined;
       if (!commit || !skipped) {
         const buckets = tableBuckets(input.buckets ?? 1);
         const diffs = await Promise.all(buckets.map((b) => diffOf(layout, businessDate, fingerprint, b)));
@@ -66,29 +68,42 @@ export function writeOutputs(deps: ActivityDeps) {
           historyRows: counts.I + counts.U + counts.D,
           watermark: watermark ?? null,
         };
-        const files = await commitFiles(deps.engine, table, layout, businessDate, buckets, record.commitId);
+        const registered = await commitFiles(deps.engine, table, layout, businessDate, buckets, record.commitId);
         const orderFile = table.mode === 'changes' ? lakeDataFile(table.warehouse, deps.engine.dataPath, table.dataset, table.name, 'order', record.commitId) : undefined;
         if (orderFile) await placeInLake(deps.engine, layout.stageFile(businessDate, 'order'), orderFile);
         const change = orderFile ? await prepareChangeCommit(lake, input, diffs[0]!.stale ?? 0, orderFile) : undefined;
         changes = change?.counts;
-        const tag = { cdcflow: 1, dataset: table.dataset, table: table.name, date: businessDate, commit: record.commitId, keep: table.retention.keepDates } as const;
+        const tag = commitTag(table, record);
         await step('commit');
         try {
-          await withCatalog(deps.engine, table.warehouse, (s) =>
-            commitDate(s, { table, lake, files, commit: record, tag, expectedHead: head, step, extraStatements: change?.statements }),
-          );
+          await commitDate(deps.engine, table.warehouse, {
+            table,
+            lake,
+            files: registered,
+            commit: record,
+            tag,
+            expectedHead: head,
+            expectedHeadDate: input.headDate,
+            step,
+            extraStatements: change?.statements,
+          });
         } catch (err) {
           // Not registered, so nobody reads them (a crash, or S3, leaves them to `cdcflow vacuum`).
-          const placed = [...files.current, ...files.history, ...(orderFile ? [orderFile] : [])];
+          const placed = [...registered.current, ...registered.history, ...(orderFile ? [orderFile] : [])];
           await Promise.all(placed.filter((f) => !isRemotePath(f)).map((f) => rm(f, { force: true })));
           throw err;
         }
         commit = record;
+        files = registered;
       }
       await step('publish');
-      await publishExports(deps.engine, { table, lake, layout, step });
+      const publish = { table, lake, layout, step };
+      if (files) await publishCommit(deps.engine, { ...publish, commit, replacedHead: head, files });
+      else await publishExports(deps.engine, publish);
       await step('retention');
-      await withCatalog(deps.engine, table.warehouse, (s, alias) => applyRetention(s, alias));
+      const tagged = await withCatalog(deps.engine, table.warehouse, (s, alias, metadata) => applyRetention(s, alias, metadata));
+      // A commit that followed this one may have been published first: roll forward to it.
+      if (tableSnapshots(tagged, table.dataset, table.name).at(-1)?.tag.commit !== commit.commitId) await publishExports(deps.engine, publish);
       await rm(layout.workDir(businessDate), { recursive: true, force: true });
       // The folders go too once no other date is in progress.
       for (const dir of [layout.publishTmp, layout.tableWork]) await rmdir(dir).catch(() => undefined);

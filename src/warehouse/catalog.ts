@@ -83,12 +83,29 @@ function attachCatalogSql(warehouse: string, catalogUrl?: string, base?: string)
   );
 }
 
-/** Attaches the warehouse's catalog to the session's DuckDB instance (once; later calls are cheap). */
-async function attachCatalog(session: Session, warehouse: string, catalogUrl?: string, base?: string): Promise<string> {
+/** The catalogs attached to each engine's instance: attaching again is a statement saved per catalog session. */
+const attached = new WeakMap<Engine, Set<string>>();
+
+/** Attaches the warehouse's catalog to the engine's DuckDB instance, once. */
+async function attachCatalog(engine: Engine, session: Session, warehouse: string): Promise<string> {
+  const { catalogUrl, dataPath: base } = engine;
+  const alias = catalogAlias(warehouse, catalogUrl);
+  const aliases = attached.get(engine) ?? new Set<string>();
+  if (aliases.has(alias)) return alias;
   // A file where the warehouse should be fails here with ENOTDIR, a ConfigError (stage-runner.ts).
   mkdirSync(base && isRemotePath(base) ? warehouse : dataPath(warehouse, base), { recursive: true });
   await session.run(attachCatalogSql(warehouse, catalogUrl, base));
-  return catalogAlias(warehouse, catalogUrl);
+  attached.set(engine, aliases.add(alias));
+  return alias;
+}
+
+/**
+ * Where DuckLake keeps the catalog's own tables (ducklake_snapshot and the others of its
+ * specification): the database it attaches beside the catalog. Reading them directly costs a
+ * fraction of DuckLake's table functions, which open a catalog transaction first.
+ */
+function metadataSchema(warehouse: string, catalogUrl?: string): string {
+  return `${quoteIdent(`__ducklake_metadata_${catalogAlias(warehouse, catalogUrl)}`)}.${quoteIdent(catalogUrl ? postgresMetadataSchema(warehouse) : 'main')}`;
 }
 
 /** The catalog's connection string is a secret: never in an error message. */
@@ -101,16 +118,17 @@ const LOCKED_RETRIES = 30;
 
 /**
  * Runs `work` on the engine's catalog connection (one at a time per process, see
- * Engine.withCatalogSession) with the warehouse's catalog attached. The SQLite catalog takes one
+ * Engine.withCatalogSession) with the warehouse's catalog attached (`alias`; `metadata`: the
+ * schema of its metadata tables). The SQLite catalog takes one
  * writer at a time and DuckLake does not wait for its lock: a transaction that overlaps
  * another process's commit fails with "database is locked". That is waited out here (a few
  * seconds at most) before the error goes to Temporal's retries. `work` must be safe to run again.
  */
-export function withCatalog<T>(engine: Engine, warehouse: string, work: (session: Session, alias: string) => Promise<T>): Promise<T> {
+export function withCatalog<T>(engine: Engine, warehouse: string, work: (session: Session, alias: string, metadata: string) => Promise<T>): Promise<T> {
   return engine.withCatalogSession(async (session) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await work(session, await attachCatalog(session, warehouse, engine.catalogUrl, engine.dataPath));
+        return await work(session, await attachCatalog(engine, session, warehouse), metadataSchema(warehouse, engine.catalogUrl));
       } catch (err) {
         if (!/database is locked/i.test((err as Error).message) || attempt >= LOCKED_RETRIES) throw withoutSecret(err, engine.catalogUrl);
         await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));

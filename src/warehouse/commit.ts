@@ -5,10 +5,10 @@
  * makes DuckLake refuse one of the two at COMMIT. Either way a run never commits on a stale base.
  */
 import type { TableConfig } from '../config/types';
-import type { Session } from '../engine/duckdb';
+import type { Engine, Session } from '../engine/duckdb';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { StaleBaseError } from '../errors';
-import type { LakeTables } from './catalog';
+import { type LakeTables, withCatalog } from './catalog';
 import type { StepHook } from './publish';
 import { COMMIT_LOG_COLUMNS, type CommitRecord, type CommitTag, commitLogRowSql } from './commits';
 
@@ -45,60 +45,142 @@ export function addDataFileSql(lake: LakeTables, table: string, file: string): s
   return `CALL ducklake_add_data_files(${quoteLiteral(catalog)}, ${quoteLiteral(table)}, ${quoteLiteral(file)}, schema => ${quoteLiteral(schema)})`;
 }
 
-/** The data statements of a commit: its files replace the state and the date's history. */
-export function commitDataSql(lake: LakeTables, files: CommitFiles, commit: CommitRecord, tag: CommitTag): string[] {
+/**
+ * The data statements of a commit: its files replace the state and the date's history. A date
+ * known to be newer than the head (`newDate`) has no rows to replace: those deletes, which scan
+ * the history and the log, are left out.
+ */
+export function commitDataSql(lake: LakeTables, files: CommitFiles, commit: CommitRecord, newDate = false): string[] {
   const date = `DATE ${quoteLiteral(commit.businessDate)}`;
+  const replace = (sql: string) => (newDate ? [] : [sql]);
   return [
     `DELETE FROM ${lake.current}`,
     ...files.current.map((f) => addDataFileSql(lake, lake.names.current, f)),
-    `DELETE FROM ${lake.history} WHERE EFF_START_DATE = ${date}`,
+    ...replace(`DELETE FROM ${lake.history} WHERE EFF_START_DATE = ${date}`),
     ...files.history.map((f) => addDataFileSql(lake, lake.names.history, f)),
-    `DELETE FROM ${lake.commits} WHERE business_date = ${date}`,
+    ...replace(`DELETE FROM ${lake.commits} WHERE business_date = ${date}`),
     `INSERT INTO ${lake.commits} VALUES ${commitLogRowSql(commit)}`,
     `DELETE FROM ${lake.head}`,
     `INSERT INTO ${lake.head} VALUES (${quoteLiteral(commit.commitId)}, ${date})`,
-    `CALL ${lake.alias}.set_commit_message('cdcflow', ${quoteLiteral(`${tag.dataset}.${tag.table} ${tag.date}`)}, extra_info => ${quoteLiteral(JSON.stringify(tag))})`,
   ];
 }
 
 /**
- * Runs the commit. `expectedHead` is the latest commit when the run was planned (null: none);
- * a different head means another run committed meanwhile: StaleBaseError, nothing written.
+ * The snapshot's message and tags (see CommitTag): one table's tag, or for a transaction that
+ * commits several tables, `{"cdcflow":1,"commits":[…]}`.
  */
-export async function commitDate(
-  session: Session,
-  opts: {
-    table: TableShape & { dataset: string; name: string };
-    lake: LakeTables;
-    files: CommitFiles;
-    commit: CommitRecord;
-    tag: CommitTag;
-    expectedHead: string | null;
-    step?: StepHook;
-    /** More statements of the same transaction (a change-record table's ordering state). */
-    extraStatements?: readonly string[];
-  },
-): Promise<void> {
-  const { lake, commit } = opts;
+export function commitMessageSql(alias: string, tags: readonly CommitTag[]): string {
+  const message = tags.map((t) => `${t.dataset}.${t.table} ${t.date}`).join(', ');
+  const info = tags.length === 1 ? tags[0] : { cdcflow: 1, commits: tags };
+  return `CALL ${alias}.set_commit_message('cdcflow', ${quoteLiteral(message)}, extra_info => ${quoteLiteral(JSON.stringify(info))})`;
+}
+
+export interface CommitRequest {
+  table: TableShape & { dataset: string; name: string };
+  lake: LakeTables;
+  files: CommitFiles;
+  commit: CommitRecord;
+  tag: CommitTag;
+  /** The latest commit when the run was planned (null: none). */
+  expectedHead: string | null;
+  /** The business date of `expectedHead` (null: none), when known: a newer date has nothing to replace. */
+  expectedHeadDate?: string | null;
+  step?: StepHook;
+  /** More statements of the same transaction (a change-record table's ordering state). */
+  extraStatements?: readonly string[];
+}
+
+interface Waiting extends CommitRequest {
+  settle(err?: unknown): void;
+}
+
+/** Per engine and warehouse, the commits waiting for the catalog connection. */
+const waiting = new WeakMap<Engine, Map<string, Waiting[]>>();
+
+/**
+ * Commits a date. A different head than `expectedHead` means another run committed meanwhile:
+ * StaleBaseError, nothing written. Commits of other tables that wait for the process's catalog
+ * connection at the same time go into the same DuckLake transaction: each table's head is
+ * checked in it and each gets its own rows, and one COMMIT (the catalog's costliest statement)
+ * serves them all. Should that transaction fail, each commits again on its own, so that every
+ * run gets its own outcome.
+ */
+export function commitDate(engine: Engine, warehouse: string, request: CommitRequest): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const entry: Waiting = { ...request, settle: (err) => (err === undefined ? resolve() : reject(err)) };
+    const byWarehouse = waiting.get(engine) ?? new Map<string, Waiting[]>();
+    waiting.set(engine, byWarehouse);
+    const open = byWarehouse.get(warehouse);
+    if (open) {
+      open.push(entry);
+      return;
+    }
+    const batch = [entry];
+    byWarehouse.set(warehouse, batch);
+    void commitBatch(engine, warehouse, batch, () => byWarehouse.get(warehouse) === batch && byWarehouse.delete(warehouse));
+  });
+}
+
+async function commitBatch(engine: Engine, warehouse: string, batch: readonly Waiting[], close: () => void): Promise<void> {
+  let together: Waiting[] = [];
+  let alone: Waiting[] = [];
+  let grouped = true;
+  try {
+    await withCatalog(engine, warehouse, async (session) => {
+      close();
+      // Two runs of one table never share a transaction: the second would not see the first's head.
+      together = [];
+      alone = [];
+      for (const w of batch) (together.some((t) => t.lake.head === w.lake.head) ? alone : together).push(w);
+      await commitTogether(session, together);
+    });
+  } catch (err) {
+    close();
+    grouped = together.length <= 1;
+    if (grouped) for (const w of together.length ? together : batch) w.settle(err);
+  }
+  for (const w of grouped ? alone : [...together, ...alone]) {
+    await withCatalog(engine, warehouse, (session) => commitTogether(session, [w])).catch((err: unknown) => w.settle(err));
+  }
+}
+
+/** One transaction for the commits of `requests`; settles each that it commits or finds stale. */
+async function commitTogether(session: Session, requests: readonly Waiting[]): Promise<void> {
+  const staged: Waiting[] = [];
   await session.run('BEGIN TRANSACTION');
   try {
-    // A head to build on means a commit made the tables already: DDL costs the catalog time.
-    if (opts.expectedHead === null) for (const sql of createTablesSql(opts.table, lake)) await session.run(sql);
-    const [head] = await session.rows<{ commit_id: string | null }>(`SELECT commit_id FROM ${lake.head}`);
-    const headNow = head?.commit_id ?? null;
-    if (headNow !== opts.expectedHead) {
-      throw new StaleBaseError(`another run committed ${opts.table.name} while this one ran (planned on ${opts.expectedHead ?? 'no commit'}, now ${headNow})`, {
-        dataset: opts.table.dataset,
-        table: opts.table.name,
-        businessDate: commit.businessDate,
-      });
+    for (const r of requests) {
+      // A head to build on means a commit made the tables already: DDL costs the catalog time.
+      if (r.expectedHead === null) for (const sql of createTablesSql(r.table, r.lake)) await session.run(sql);
+      const [head] = await session.rows<{ commit_id: string | null }>(`SELECT commit_id FROM ${r.lake.head}`);
+      const headNow = head?.commit_id ?? null;
+      if (headNow === r.expectedHead) staged.push(r);
+      else {
+        r.settle(
+          new StaleBaseError(`another run committed ${r.table.name} while this one ran (planned on ${r.expectedHead ?? 'no commit'}, now ${headNow})`, {
+            dataset: r.table.dataset,
+            table: r.table.name,
+            businessDate: r.commit.businessDate,
+          }),
+        );
+      }
     }
-    for (const sql of commitDataSql(lake, opts.files, commit, opts.tag)) await session.run(sql);
-    for (const sql of opts.extraStatements ?? []) await session.run(sql);
-    await opts.step?.('commit:before-commit');
+    for (const r of staged) {
+      // The head is as planned, so no commit of a date after the head's exists.
+      const newDate = r.expectedHeadDate !== undefined && (r.expectedHeadDate === null || r.expectedHeadDate < r.commit.businessDate);
+      for (const sql of commitDataSql(r.lake, r.files, r.commit, newDate)) await session.run(sql);
+      for (const sql of r.extraStatements ?? []) await session.run(sql);
+    }
+    if (staged.length === 0) {
+      await session.run('ROLLBACK');
+      return;
+    }
+    await session.run(commitMessageSql(staged[0].lake.alias, staged.map((r) => r.tag)));
+    for (const r of staged) await r.step?.('commit:before-commit');
     await session.run('COMMIT');
   } catch (err) {
     await session.run('ROLLBACK').catch(() => undefined);
     throw err;
   }
+  for (const r of staged) r.settle();
 }

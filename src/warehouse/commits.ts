@@ -32,7 +32,10 @@ export interface CommitRecord {
   watermark: string | null;
 }
 
-/** What a commit's snapshot carries in `commit_extra_info`, so retention can read it alone. */
+/**
+ * What a commit's snapshot carries in `commit_extra_info`, so that retention, and the plan of
+ * the next run (its head and base commits), read the snapshots alone, not every commit log.
+ */
 export interface CommitTag {
   cdcflow: 1;
   dataset: string;
@@ -41,6 +44,26 @@ export interface CommitTag {
   commit: string;
   /** How many committed dates of the table keep their snapshots. */
   keep: number;
+  /** The commit record's fields the plan needs; absent in the tags of older versions. */
+  baseDate?: string | null;
+  fingerprint?: string;
+  shape?: string;
+  watermark?: string | null;
+}
+
+export function commitTag(table: { dataset: string; name: string; retention: { keepDates: number } }, c: CommitRecord): CommitTag {
+  return {
+    cdcflow: 1,
+    dataset: table.dataset,
+    table: table.name,
+    date: c.businessDate,
+    commit: c.commitId,
+    keep: table.retention.keepDates,
+    baseDate: c.baseDate,
+    fingerprint: c.fingerprint,
+    shape: c.shape,
+    watermark: c.watermark,
+  };
 }
 
 export const COMMIT_LOG_COLUMNS =
@@ -104,16 +127,62 @@ export interface TaggedSnapshot {
   tag: CommitTag;
 }
 
-/** Every snapshot of the catalog that a cdcflow commit made, oldest first. */
-export async function commitSnapshots(session: Session, alias: string): Promise<TaggedSnapshot[]> {
-  return (await catalogSnapshots(session, alias)).tagged;
+/** Every snapshot of the catalog that a cdcflow commit made, oldest first (`metadata`: see withCatalog). */
+export async function commitSnapshots(session: Session, metadata: string): Promise<TaggedSnapshot[]> {
+  return (await catalogSnapshots(session, metadata)).tagged;
+}
+
+/** What the plan needs of a commit; its snapshot's tag carries it. */
+export type PlannedCommit = Pick<CommitRecord, 'businessDate' | 'commitId' | 'baseDate' | 'fingerprint' | 'shape' | 'watermark'>;
+
+/** The commit a tag describes; undefined for a tag of an older version, which lacks the record. */
+function taggedCommit(tag: CommitTag): PlannedCommit | undefined {
+  if (tag.fingerprint === undefined || tag.shape === undefined || tag.baseDate === undefined) return undefined;
+  return { businessDate: tag.date, commitId: tag.commit, baseDate: tag.baseDate, fingerprint: tag.fingerprint, shape: tag.shape, watermark: tag.watermark ?? null };
+}
+
+export interface HeadAndBase {
+  latest: PlannedCommit;
+  /** null: the run has no base (the table's first date); `expired`: the base's date, whose snapshot retention expired. */
+  base: { commit: PlannedCommit; snapshot: number } | null | { expired: string };
+}
+
+/**
+ * The table's latest commit and the one a run of `businessDate` builds on, from the tags of the
+ * table's commit snapshots (tableSnapshots): a newer date builds on the latest commit, the
+ * latest date again on the commit the latest was built on. Undefined when the tags cannot tell
+ * (no commit yet, or tags of an older version): the commit log can.
+ */
+export function headAndBase(snapshots: readonly TaggedSnapshot[], businessDate: string): HeadAndBase | undefined {
+  const head = snapshots.at(-1);
+  const latest = head && taggedCommit(head.tag);
+  if (!latest) return undefined;
+  const baseDate = businessDate > latest.businessDate ? latest.businessDate : latest.baseDate;
+  if (baseDate === null) return { latest, base: null };
+  // Retention keeps the newest snapshot of a date: the commit the log holds for it.
+  const base = snapshots.filter((s) => s.tag.date === baseDate).at(-1);
+  if (!base) return { latest, base: { expired: baseDate } };
+  const commit = taggedCommit(base.tag);
+  return commit && { latest, base: { commit, snapshot: base.snapshot } };
+}
+
+/** The snapshots of one table's commits among `tagged`, oldest first: the last one is its latest commit. */
+export function tableSnapshots(tagged: readonly TaggedSnapshot[], dataset: string, table: string): TaggedSnapshot[] {
+  return tagged.filter(({ tag }) => tag.dataset === dataset && tag.table === table);
 }
 
 /** Every snapshot of the catalog, oldest first, and those of cdcflow's commits with their tags. */
-export async function catalogSnapshots(session: Session, alias: string): Promise<{ all: number[]; tagged: TaggedSnapshot[] }> {
+export async function catalogSnapshots(session: Session, metadata: string): Promise<{ all: number[]; tagged: TaggedSnapshot[] }> {
   const rows = await session.rows<{ snapshot_id: string; info: string | null }>(
-    `SELECT snapshot_id, commit_extra_info AS info FROM ducklake_snapshots(${quoteLiteral(alias)}) ORDER BY snapshot_id`,
+    `SELECT s.snapshot_id, c.commit_extra_info AS info FROM ${metadata}.ducklake_snapshot s ` +
+      `LEFT JOIN ${metadata}.ducklake_snapshot_changes c ON c.snapshot_id = s.snapshot_id ORDER BY s.snapshot_id`,
   );
-  const tagged = rows.filter((r) => r.info?.startsWith('{"cdcflow":1,'));
-  return { all: rows.map((r) => Number(r.snapshot_id)), tagged: tagged.map((r) => ({ snapshot: Number(r.snapshot_id), tag: JSON.parse(r.info!) as CommitTag })) };
+  // One table's tag, or several tables' committed in one transaction (commitMessageSql).
+  const tagged = rows
+    .filter((r) => r.info?.startsWith('{"cdcflow":1,'))
+    .flatMap((r) => {
+      const info = JSON.parse(r.info!) as CommitTag | { commits: CommitTag[] };
+      return ('commits' in info ? info.commits : [info]).map((tag) => ({ snapshot: Number(r.snapshot_id), tag }));
+    });
+  return { all: rows.map((r) => Number(r.snapshot_id)), tagged };
 }

@@ -37,9 +37,23 @@ const ROUNDS = 5;
 
 /** A round's reading of the catalog: the log, and the files each commit registered itself. */
 interface CatalogView {
-  log: CommitRecord[];
+  log: readonly Pick<CommitRecord, 'businessDate' | 'commitId'>[];
   /** The commits' own files (write-once, named by commit id), by table part. */
-  files: { current: string[]; history: string[] };
+  files: { current: readonly string[]; history: readonly string[] };
+}
+
+interface PublishOptions {
+  table: Pick<TableConfig, 'keys' | 'columns' | 'warehouse' | 'dataset' | 'name'>;
+  lake: LakeTables;
+  layout: TableLayout;
+  step?: StepHook;
+}
+
+/** What `_published.json` says is published; exports written with other sensitive columns split off count as none. */
+async function readPublished(opts: PublishOptions): Promise<{ published: PublishedManifest; sameSplit: boolean }> {
+  const manifest = (await readJsonIfExists<PublishedManifest>(opts.layout.publishManifest)) ?? { current: null, history: {} };
+  const sameSplit = JSON.stringify(manifest.sensitive ?? []) === JSON.stringify(sensitiveNames(opts.table));
+  return { sameSplit, published: sameSplit ? manifest : { current: null, history: Object.fromEntries(Object.keys(manifest.history).map((d) => [d, ''])) } };
 }
 
 /**
@@ -50,73 +64,104 @@ interface CatalogView {
  * read on Engine.withExportSession, so a big export neither sorts again nor holds up other
  * tables' catalog work. Returns the commit log it last read (the plan builds on it).
  */
-export async function publishExports(
-  engine: Engine,
-  opts: { table: Pick<TableConfig, 'keys' | 'columns' | 'warehouse' | 'dataset' | 'name'>; lake: LakeTables; layout: TableLayout; step?: StepHook },
-): Promise<CommitRecord[]> {
-  const { layout, lake, table } = opts;
-  const sensitive = sensitiveLayout(table.warehouse, table.dataset, table.name);
-  const split = sensitiveNames(table);
+export async function publishExports(engine: Engine, opts: PublishOptions): Promise<CommitRecord[]> {
   let log: CommitRecord[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    const manifest = (await readJsonIfExists<PublishedManifest>(layout.publishManifest)) ?? { current: null, history: {} };
-    // Exports written with other sensitive columns split off are all written again.
-    const sameSplit = JSON.stringify(manifest.sensitive ?? []) === JSON.stringify(split);
-    const published = sameSplit ? manifest : { current: null, history: Object.fromEntries(Object.keys(manifest.history).map((d) => [d, ''])) };
-    const view = await withCatalog(engine, table.warehouse, async (s): Promise<CatalogView> => {
-      const read = await readCommitLog(s, lake);
-      return { log: read, files: upToDate(published, read) ? { current: [], history: [] } : await ownFiles(s, lake) };
+    const { published, sameSplit } = await readPublished(opts);
+    const view = await withCatalog(engine, opts.table.warehouse, async (s) => {
+      const read = await readCommitLog(s, opts.lake);
+      return { log: read, files: upToDate(published, read) ? { current: [], history: [] } : await ownFiles(s, opts.lake) };
     });
     log = view.log;
     if (upToDate(published, log)) return log;
-    if (!sameSplit) await rm(sensitive.root, { recursive: true, force: true });
-
-    // A commit's own files are read directly; a state the catalog wrote itself, through the catalog.
-    const exportFrom = async (part: 'current' | 'history', commitId: string, sql: (relation: string, order: ExportOrder) => string) => {
-      const own = filesOfCommit(view.files[part], commitId);
-      if (own.length) await engine.withExportSession((s, keepsOrder) => s.run(sql(readOwnParquet(own), keepsOrder ? 'as-read' : 'sort')));
-      else await withCatalog(engine, table.warehouse, (s) => s.run(sql(part === 'current' ? lake.current : lake.history, 'sort')));
-    };
-    const next: PublishedManifest = { current: published.current, history: {}, ...(split.length ? { sensitive: split } : {}) };
-    for (const commit of log) {
-      const date = commit.businessDate;
-      if (published.history[date] !== commit.commitId) {
-        await opts.step?.(`publish:history:${date}`);
-        await writeAtomically(layout.history(date), (tmp) => exportFrom('history', commit.commitId, (h, order) => publishHistorySql(table, h, date, tmp, order)), layout.publishTmp);
-        if (split.length) {
-          await writeAtomically(
-            sensitive.history(date),
-            (tmp) => exportFrom('history', commit.commitId, (h, order) => publishSensitiveHistorySql(table, h, date, tmp, order)),
-            layout.publishTmp,
-          );
-        }
-      }
-      next.history[date] = commit.commitId;
-    }
-    for (const date of Object.keys(published.history).filter((d) => !next.history[d])) {
-      await rm(path.dirname(layout.history(date)), { recursive: true, force: true });
-      await rm(path.dirname(sensitive.history(date)), { recursive: true, force: true });
-    }
-    const latest = log.at(-1);
-    if (latest && published.current !== latest.commitId) {
-      await opts.step?.('publish:current');
-      // The commit's one local state file is current.parquet as it is, unless columns are split off.
-      const own = filesOfCommit(view.files.current, latest.commitId);
-      const linkable = !split.length && own.length === 1 && !isRemotePath(own[0]);
-      await writeAtomically(
-        layout.current,
-        (tmp) => (linkable ? linkOrCopy(own[0], tmp) : exportFrom('current', latest.commitId, (c, order) => publishCurrentSql(c, tmp, withoutSensitiveSql(table), order))),
-        layout.publishTmp,
-      );
-      if (split.length) {
-        await writeAtomically(sensitive.current, (tmp) => exportFrom('current', latest.commitId, (c, order) => publishSensitiveCurrentSql(table, c, tmp, order)), layout.publishTmp);
-      }
-      next.current = latest.commitId;
-    }
-    await opts.step?.('publish:manifest');
-    await writeJsonAtomically(layout.publishManifest, next, layout.publishTmp);
+    await publishView(engine, opts, view, published, sameSplit);
   }
   return log;
+}
+
+/**
+ * Publishes the commit just made from what it knows (its record and files), without reading
+ * the catalog, when the exports are those of the head it replaced; otherwise by roll-forward.
+ * Another commit may have followed it: the caller compares the table's head afterwards.
+ */
+export async function publishCommit(
+  engine: Engine,
+  opts: PublishOptions & { commit: Pick<CommitRecord, 'businessDate' | 'commitId'>; replacedHead: string | null; files: CatalogView['files'] },
+): Promise<void> {
+  const { published, sameSplit } = await readPublished(opts);
+  if (!sameSplit || published.current !== opts.replacedHead) {
+    await publishExports(engine, opts);
+    return;
+  }
+  // The exports hold the log up to the replaced head: dates before this one are final.
+  const before = Object.keys(published.history)
+    .filter((d) => d < opts.commit.businessDate)
+    .sort()
+    .map((businessDate) => ({ businessDate, commitId: published.history[businessDate] }));
+  await publishView(engine, opts, { log: [...before, opts.commit], files: opts.files }, published, sameSplit);
+}
+
+/**
+ * True when the exports are those of the table's latest commit (`head`; null: none). Only the
+ * latest date is ever committed again, so exports written at the head hold every date of its log.
+ */
+export async function exportsAtHead(opts: PublishOptions, head: Pick<CommitRecord, 'businessDate' | 'commitId'> | null): Promise<boolean> {
+  const { published, sameSplit } = await readPublished(opts);
+  const dates = Object.keys(published.history);
+  return sameSplit && published.current === (head?.commitId ?? null) && (head ? published.history[head.businessDate] === head.commitId : dates.length === 0);
+}
+
+/** Writes every export that differs from `view`, then the manifest. */
+async function publishView(engine: Engine, opts: PublishOptions, view: CatalogView, published: PublishedManifest, sameSplit: boolean): Promise<void> {
+  const { layout, lake, table, log } = { ...opts, log: view.log };
+  const sensitive = sensitiveLayout(table.warehouse, table.dataset, table.name);
+  const split = sensitiveNames(table);
+  if (!sameSplit) await rm(sensitive.root, { recursive: true, force: true });
+
+  // A commit's own files are read directly; a state the catalog wrote itself, through the catalog.
+  const exportFrom = async (part: 'current' | 'history', commitId: string, sql: (relation: string, order: ExportOrder) => string) => {
+    const own = filesOfCommit(view.files[part], commitId);
+    if (own.length) await engine.withExportSession((s, keepsOrder) => s.run(sql(readOwnParquet(own), keepsOrder ? 'as-read' : 'sort')));
+    else await withCatalog(engine, table.warehouse, (s) => s.run(sql(part === 'current' ? lake.current : lake.history, 'sort')));
+  };
+  const next: PublishedManifest = { current: published.current, history: {}, ...(split.length ? { sensitive: split } : {}) };
+  for (const commit of log) {
+    const date = commit.businessDate;
+    if (published.history[date] !== commit.commitId) {
+      await opts.step?.(`publish:history:${date}`);
+      await writeAtomically(layout.history(date), (tmp) => exportFrom('history', commit.commitId, (h, order) => publishHistorySql(table, h, date, tmp, order)), layout.publishTmp);
+      if (split.length) {
+        await writeAtomically(
+          sensitive.history(date),
+          (tmp) => exportFrom('history', commit.commitId, (h, order) => publishSensitiveHistorySql(table, h, date, tmp, order)),
+          layout.publishTmp,
+        );
+      }
+    }
+    next.history[date] = commit.commitId;
+  }
+  for (const date of Object.keys(published.history).filter((d) => !next.history[d])) {
+    await rm(path.dirname(layout.history(date)), { recursive: true, force: true });
+    await rm(path.dirname(sensitive.history(date)), { recursive: true, force: true });
+  }
+  const latest = log.at(-1);
+  if (latest && published.current !== latest.commitId) {
+    await opts.step?.('publish:current');
+    // The commit's one local state file is current.parquet as it is, unless columns are split off.
+    const own = filesOfCommit(view.files.current, latest.commitId);
+    const linkable = !split.length && own.length === 1 && !isRemotePath(own[0]);
+    await writeAtomically(
+      layout.current,
+      (tmp) => (linkable ? linkOrCopy(own[0], tmp) : exportFrom('current', latest.commitId, (c, order) => publishCurrentSql(c, tmp, withoutSensitiveSql(table), order))),
+      layout.publishTmp,
+    );
+    if (split.length) {
+      await writeAtomically(sensitive.current, (tmp) => exportFrom('current', latest.commitId, (c, order) => publishSensitiveCurrentSql(table, c, tmp, order)), layout.publishTmp);
+    }
+    next.current = latest.commitId;
+  }
+  await opts.step?.('publish:manifest');
+  await writeJsonAtomically(layout.publishManifest, next, layout.publishTmp);
 }
 
 /** The data files of the table's current state and history that commits wrote themselves (see lakeDataFile). */
@@ -138,7 +183,7 @@ export function filesOfCommit(files: readonly string[], commitId: string): strin
   return files.filter((f) => own.test(path.basename(f))).sort((a, b) => bucketOf(a) - bucketOf(b));
 }
 
-function upToDate(published: PublishedManifest, log: readonly CommitRecord[]): boolean {
+function upToDate(published: PublishedManifest, log: CatalogView['log']): boolean {
   const dates = Object.keys(published.history);
   return (
     published.current === (log.at(-1)?.commitId ?? null) &&

@@ -27,11 +27,12 @@ export function snapshotsToExpire(commits: readonly TaggedSnapshot[], allSnapsho
   return allSnapshots.filter((s) => !needed.has(s));
 }
 
-export async function applyRetention(session: Session, alias: string): Promise<number> {
-  const { all, tagged } = await catalogSnapshots(session, alias);
+/** Expires what no table needs; returns the commit snapshots it read (the caller finds its table's head in them). */
+export async function applyRetention(session: Session, alias: string, metadata: string): Promise<TaggedSnapshot[]> {
+  const { all, tagged } = await catalogSnapshots(session, metadata);
   const expire = snapshotsToExpire(tagged, all);
-  if (expire.length === 0) return 0;
+  if (expire.length === 0) return tagged;
   await session.run(`CALL ducklake_expire_snapshots(${quoteLiteral(alias)}, versions => [${expire.join(', ')}])`);
   await session.run(`CALL ducklake_cleanup_old_files(${quoteLiteral(alias)}, cleanup_all => true)`);
-  return expire.length;
+  return tagged;
 }

@@ -301,6 +301,33 @@ describe('commits', () => {
     expect(await committedDates(h.engine, c.warehouse, c.dataset, TABLE)).toEqual([D1, D2]);
   });
 
+  it('plans on commits of an older version, whose snapshot tags lack the commit record, from the commit log: same outputs', async () => {
+    const current = configFor('newtags');
+    const older = configFor('oldtags');
+    for (const c of [current, older]) tableResult(await runDataset(h, c.at('day1'), D1), TABLE);
+    // What an older version tagged its commits with: table, date, commit and keep only.
+    const stripped = await withCatalog(h.engine, older.warehouse, async (s, _alias, metadata) => {
+      const tags = await s.rows<{ id: string; info: string }>(
+        `SELECT snapshot_id AS id, commit_extra_info AS info FROM ${metadata}.ducklake_snapshot_changes WHERE commit_extra_info LIKE '{"cdcflow":1,%'`,
+      );
+      for (const { id, info } of tags) {
+        const { cdcflow, dataset, table, date, commit, keep } = JSON.parse(info) as Record<string, unknown>;
+        const old = JSON.stringify({ cdcflow, dataset, table, date, commit, keep }).replace(/'/g, "''");
+        await s.run(`UPDATE ${metadata}.ducklake_snapshot_changes SET commit_extra_info = '${old}' WHERE snapshot_id = ${id}`);
+      }
+      return tags.length;
+    });
+    expect(stripped).toBe(1);
+    for (const c of [current, older]) {
+      const day2 = tableResult(await runDataset(h, c.at('day2'), D2), TABLE);
+      expect(day2.counts).toEqual(expectedDay2());
+      expect(day2.baseDate).toBe(D1);
+      // The latest date again, on the same input: planned on the same base, so nothing is committed.
+      expect(tableResult(await runDataset(h, c.at('day2'), D2), TABLE).skippedStages).toContain('write');
+    }
+    expect(published(older.warehouse, older.dataset)).toEqual(published(current.warehouse, current.dataset));
+  });
+
   it('keeps the snapshots of the newest committed dates only, and deletes the files of the others', async () => {
     const c = configFor('retention');
     for (const [date, day] of [[D1, 'day1'], [D2, 'day2'], [D3, 'day1']] as const) tableResult(await runDataset(h, c.at(day), date), TABLE);

@@ -5,8 +5,9 @@ import * as path from 'node:path';
 import { Engine } from '../../src/engine/duckdb';
 import { engineSettings } from '../../src/settings';
 import { lakeTables, withCatalog } from '../../src/warehouse/catalog';
-import { commitDataSql, createTablesSql } from '../../src/warehouse/commit';
-import type { CommitRecord, CommitTag } from '../../src/warehouse/commits';
+import { type CommitRequest, commitDataSql, commitDate, commitMessageSql, createTablesSql } from '../../src/warehouse/commit';
+import { type CommitRecord, type CommitTag, commitSnapshots, commitTag, headAndBase } from '../../src/warehouse/commits';
+import { StaleBaseError } from '../../src/errors';
 import { filesOfCommit } from '../../src/warehouse/publish';
 import { snapshotsToExpire } from '../../src/warehouse/retention';
 
@@ -32,8 +33,8 @@ describe('the commit transaction', () => {
 
   it('replaces the state and the date history with the run\'s files, the commit row and the head row', () => {
     const lake = lakeTables('lake_1', 'shop', 'orders');
-    const sql = commitDataSql(lake, { current: [`/l/it's.parquet`], history: ['/l/h.parquet'] }, commit, tag('shop', 'orders', '2024-01-02'));
-    expect(sql.slice(0, 8)).toEqual([
+    const sql = commitDataSql(lake, { current: [`/l/it's.parquet`], history: ['/l/h.parquet'] }, commit);
+    expect(sql).toEqual([
       `DELETE FROM ${lake.current}`,
       `CALL ducklake_add_data_files('lake_1', 'orders__current', '/l/it''s.parquet', schema => 'shop')`,
       `DELETE FROM ${lake.history} WHERE EFF_START_DATE = DATE '2024-01-02'`,
@@ -43,7 +44,45 @@ describe('the commit transaction', () => {
       `DELETE FROM ${lake.head}`,
       `INSERT INTO ${lake.head} VALUES ('c-2', DATE '2024-01-02')`,
     ]);
-    expect(sql[8]).toContain(`extra_info => '{"cdcflow":1,"dataset":"shop","table":"orders","date":"2024-01-02","commit":"orders-2024-01-02","keep":2}'`);
+  });
+
+  it('tags the snapshot with the table\'s commit, or with each table\'s of a transaction that commits several', () => {
+    expect(commitMessageSql('"lake_1"', [tag('shop', 'orders', '2024-01-02')])).toBe(
+      `CALL "lake_1".set_commit_message('cdcflow', 'shop.orders 2024-01-02', extra_info => '{"cdcflow":1,"dataset":"shop","table":"orders","date":"2024-01-02","commit":"orders-2024-01-02","keep":2}')`,
+    );
+    expect(commitMessageSql('"lake_1"', [tag('shop', 'orders', '2024-01-02'), tag('shop', `it's`, '2024-01-03')])).toBe(
+      `CALL "lake_1".set_commit_message('cdcflow', 'shop.orders 2024-01-02, shop.it''s 2024-01-03', extra_info => ` +
+        `'{"cdcflow":1,"commits":[{"cdcflow":1,"dataset":"shop","table":"orders","date":"2024-01-02","commit":"orders-2024-01-02","keep":2},` +
+        `{"cdcflow":1,"dataset":"shop","table":"it''s","date":"2024-01-03","commit":"it''s-2024-01-03","keep":2}]}')`,
+    );
+  });
+
+  it('leaves out the deletes of the date when the date is newer than the head (nothing to replace)', () => {
+    const lake = lakeTables('lake_1', 'shop', 'orders');
+    const sql = commitDataSql(lake, { current: ['/l/c.parquet'], history: ['/l/h.parquet'] }, commit, true);
+    expect(sql).toEqual([
+      `DELETE FROM ${lake.current}`,
+      `CALL ducklake_add_data_files('lake_1', 'orders__current', '/l/c.parquet', schema => 'shop')`,
+      `CALL ducklake_add_data_files('lake_1', 'orders__history', '/l/h.parquet', schema => 'shop')`,
+      `INSERT INTO ${lake.commits} VALUES (DATE '2024-01-02', 'c-2', DATE '2024-01-01', 'fp', 'sh', 1, 2, 3, 0, 4, 7, 6, '2024-01-02 10:00:00')`,
+      `DELETE FROM ${lake.head}`,
+      `INSERT INTO ${lake.head} VALUES ('c-2', DATE '2024-01-02')`,
+    ]);
+  });
+
+  it('tags the snapshot with what the next plan needs of the commit', () => {
+    expect(commitTag({ dataset: 'shop', name: 'orders', retention: { keepDates: 3 } }, commit)).toEqual({
+      cdcflow: 1,
+      dataset: 'shop',
+      table: 'orders',
+      date: '2024-01-02',
+      commit: 'c-2',
+      keep: 3,
+      baseDate: '2024-01-01',
+      fingerprint: 'fp',
+      shape: 'sh',
+      watermark: '2024-01-02 10:00:00',
+    });
   });
 
   it('keeps hostile column names quoted and touches nothing else', async () => {
@@ -68,6 +107,79 @@ describe('the commit transaction', () => {
   });
 });
 
+describe('commits that wait for the catalog connection at the same moment', () => {
+  const shape = { keys: [{ name: 'k', type: 'varchar' }], columns: [{ name: 'v', type: 'integer' }] };
+  const D1 = '2024-01-01';
+  let engine: Engine;
+  let warehouse: string;
+
+  beforeAll(async () => {
+    engine = await Engine.create({ extensionDirectory: engineSettings().extensionDirectory });
+    warehouse = mkdtempSync(path.join(tmpdir(), 'cdcflow-group-'));
+    await withCatalog(engine, warehouse, (s, alias) => s.run(`CREATE SCHEMA "${alias}"."d"`));
+  });
+  afterAll(() => engine.close());
+
+  /** A first commit of `table` on D1 (its files written here), planned on `expectedHead`. */
+  async function request(table: string, commitId: string, expectedHead: string | null): Promise<CommitRequest> {
+    const lake = await withCatalog(engine, warehouse, async (_s, alias) => lakeTables(alias, 'd', table));
+    const files = { current: [path.join(warehouse, `${commitId}-c.parquet`)], history: [path.join(warehouse, `${commitId}-h.parquet`)] };
+    const row = `SELECT '${table}' AS k, 1 AS v, 'I' AS OPERATION, DATE '${D1}' AS EFF_START_DATE, uuid() AS KEY_HASH, uuid() AS NONKEY_HASH`;
+    await engine.withSession(async (s) => {
+      for (const f of [...files.current, ...files.history]) await s.run(`COPY (${row}) TO '${f}' (FORMAT parquet)`);
+    });
+    const record = { ...commit, businessDate: D1, commitId, baseDate: null };
+    const t = { ...shape, dataset: 'd', name: table, retention: { keepDates: 2 } };
+    return { table: t, lake, files, commit: record, tag: commitTag(t, record), expectedHead, expectedHeadDate: null };
+  }
+
+  /** Runs the commits while the catalog connection is held, so that they all wait for it. */
+  async function whileHeld(requests: CommitRequest[]): Promise<PromiseSettledResult<void>[]> {
+    let release!: () => void;
+    let holding!: () => void;
+    const holds = new Promise<void>((resolve) => (holding = resolve));
+    const held = withCatalog(engine, warehouse, async () => {
+      holding();
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    await holds;
+    const outcomes = Promise.allSettled(requests.map((r) => commitDate(engine, warehouse, r)));
+    release();
+    await held;
+    return outcomes;
+  }
+
+  const snapshotsOf = () => withCatalog(engine, warehouse, (s, _alias, metadata) => commitSnapshots(s, metadata));
+
+  it('share one transaction, each with its own head check: a stale one is refused, the others commit', async () => {
+    const stale = await request('b', 'b-1', 'not-the-head');
+    await withCatalog(engine, warehouse, async (s) => {
+      for (const sql of createTablesSql(shape, stale.lake)) await s.run(sql);
+    });
+    const outcomes = await whileHeld([await request('a', 'a-1', null), stale, await request('c', 'c-1', null)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(StaleBaseError);
+    const tagged = await snapshotsOf();
+    expect(tagged.map((t) => t.tag.commit)).toEqual(['a-1', 'c-1']);
+    expect(tagged[0].snapshot).toBe(tagged[1].snapshot);
+  });
+
+  it('never two of one table: the second sees the first as head and is refused', async () => {
+    const outcomes = await whileHeld([await request('e', 'e-1', null), await request('e', 'e-2', null), await request('f', 'f-1', null)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(StaleBaseError);
+    const e = await withCatalog(engine, warehouse, (s, alias) => s.rows<{ k: string }>(`SELECT k FROM "${alias}"."d"."e__current"`));
+    expect(e).toEqual([{ k: 'e' }]);
+  });
+
+  it('when the shared transaction fails, each commits on its own: only the broken one fails', async () => {
+    const broken = await request('g', 'g-1', null);
+    const outcomes = await whileHeld([await request('h', 'h-1', null), { ...broken, files: { ...broken.files, current: [path.join(warehouse, 'missing.parquet')] } }]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected']);
+    expect((await snapshotsOf()).map((t) => t.tag.commit)).toContain('h-1');
+  });
+});
+
 describe('the published exports', () => {
   it('read a commit\'s own files in bucket order, and nothing of other commits', () => {
     const id = '3a4a81b2-08aa-4c5e-9d7e-0123456789ab';
@@ -75,6 +187,46 @@ describe('the published exports', () => {
     expect(filesOfCommit(files, id)).toEqual([`s3://b/t__current/cdcflow-${id}-1of12.parquet`, `/l/t__current/cdcflow-${id}-2of12.parquet`, `/l/t__current/cdcflow-${id}-10of12.parquet`]);
     expect(filesOfCommit([`/l/cdcflow-${id}.parquet`], id)).toEqual([`/l/cdcflow-${id}.parquet`]);
     expect(filesOfCommit([`/l/cdcflow-${id}.parquet`], 'other')).toEqual([]);
+  });
+});
+
+describe('the head and base commits, from the snapshots\' tags', () => {
+  const tagged = (snapshot: number, date: string, baseDate: string | null) => ({
+    snapshot,
+    tag: commitTag({ dataset: 'd', name: 't', retention: { keepDates: 2 } }, { ...commit, businessDate: date, commitId: `c${snapshot}`, baseDate }),
+  });
+  const planned = (snapshot: number, date: string, baseDate: string | null) => ({
+    businessDate: date,
+    commitId: `c${snapshot}`,
+    baseDate,
+    fingerprint: 'fp',
+    shape: 'sh',
+    watermark: '2024-01-02 10:00:00',
+  });
+  const log = [tagged(3, '2024-01-01', null), tagged(5, '2024-01-02', '2024-01-01'), tagged(8, '2024-01-02', '2024-01-01')];
+
+  it('builds a newer date on the latest commit', () => {
+    expect(headAndBase(log, '2024-01-03')).toEqual({ latest: planned(8, '2024-01-02', '2024-01-01'), base: { commit: planned(8, '2024-01-02', '2024-01-01'), snapshot: 8 } });
+  });
+
+  it('builds the latest date again on the commit the latest was built on', () => {
+    expect(headAndBase(log, '2024-01-02')).toEqual({ latest: planned(8, '2024-01-02', '2024-01-01'), base: { commit: planned(3, '2024-01-01', null), snapshot: 3 } });
+    expect(headAndBase(log.slice(0, 1), '2024-01-01')).toEqual({ latest: planned(3, '2024-01-01', null), base: null });
+  });
+
+  it('names the base date whose snapshot retention expired', () => {
+    expect(headAndBase(log.slice(1), '2024-01-02')?.base).toEqual({ expired: '2024-01-01' });
+  });
+
+  it('cannot tell without a commit, or from the tags of an older version (the commit log can)', () => {
+    const old = (snapshot: number, date: string) => ({ snapshot, tag: tag('d', 't', date) });
+    expect(headAndBase([], '2024-01-01')).toBeUndefined();
+    expect(headAndBase([old(3, '2024-01-01')], '2024-01-02')).toBeUndefined();
+    expect(headAndBase([old(3, '2024-01-01'), tagged(5, '2024-01-02', '2024-01-01')], '2024-01-02')).toBeUndefined();
+    expect(headAndBase([old(3, '2024-01-01'), tagged(5, '2024-01-02', '2024-01-01')], '2024-01-03')?.base).toEqual({
+      commit: planned(5, '2024-01-02', '2024-01-01'),
+      snapshot: 5,
+    });
   });
 });
 
