@@ -1,7 +1,7 @@
 /** Stage 1: read the batch, cast it to the configured types, add key and non-key hashes. */
 import { hashChangeEvents } from '../changes/hash-events';
 import type { FileTableConfig } from '../config/types';
-import type { Session } from '../engine/duckdb';
+import { copyRows, type Session } from '../engine/duckdb';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { hashBatchSql, readOwnParquet } from '../engine/stage-sql';
 import { DataError } from '../errors';
@@ -13,7 +13,7 @@ import { classifyReadError, PERMANENT_DUCKDB_ERROR } from '../sources/read-error
 import { tableLayout } from '../warehouse/layout';
 import { hashFingerprint } from './fingerprint';
 import { type ActivityDeps, runStage } from './stage-runner';
-import { commitStage, committedStage, copyRows } from './stage-output';
+import { commitStage, committedStage } from './stage-output';
 import type { HashResult, StageInput } from './types';
 
 export function hashBatch(deps: ActivityDeps) {

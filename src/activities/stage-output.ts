@@ -47,9 +47,3 @@ export async function countOperations(session: Session, relation: string): Promi
   const rows = await session.rows<{ op: keyof OperationCounts; n: string | number }>(countByOperationSql(relation));
   return Object.fromEntries(rows.map((r) => [r.op, Number(r.n)]));
 }
-
-/** Runs a COPY and returns the rows it wrote (DuckDB reports them), sparing a count over the file. */
-export async function copyRows(session: Session, copySql: string): Promise<number> {
-  const [written] = await session.rows<{ Count: string | number }>(copySql);
-  return Number(written.Count);
-}

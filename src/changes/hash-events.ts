@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { FileTableConfig } from '../config/types';
-import type { Session } from '../engine/duckdb';
+import { copyRows, type Session } from '../engine/duckdb';
 import { quoteIdent } from '../engine/sql';
 import { readOwnParquet } from '../engine/stage-sql';
 import { checkColumns } from '../sources/check-columns';
@@ -15,7 +15,7 @@ import { exactCastCondition } from '../engine/strict-cast';
 import { DataError } from '../errors';
 import { hashFingerprint } from '../activities/fingerprint';
 import { type ActivityDeps, runStage } from '../activities/stage-runner';
-import { commitStage, committedStage, copyRows } from '../activities/stage-output';
+import { commitStage, committedStage } from '../activities/stage-output';
 import type { HashResult, StageInput } from '../activities/types';
 import { batchFiles, describeSource, readSourceSql, type SourceFile } from '../sources/file-source';
 import { classifyReadError, PERMANENT_DUCKDB_ERROR } from '../sources/read-errors';

@@ -48,6 +48,12 @@ export interface Session {
   withSibling<T>(fn: (sibling: Session) => Promise<T>): Promise<T>;
 }
 
+/** Runs a COPY and returns the rows it wrote (DuckDB reports them), sparing a count over the file. */
+export async function copyRows(session: Session, copySql: string): Promise<number> {
+  const [written] = await session.rows<{ Count: string | number }>(copySql);
+  return Number(written.Count);
+}
+
 const UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
 
 /** Bytes of a DuckDB memory setting such as '2GB' or '512MiB' (undefined if not of that form). */

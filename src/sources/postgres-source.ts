@@ -10,7 +10,7 @@ import { readdir, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { DEFAULT_CSV_OPTIONS } from '../config/schema';
 import type { ColumnSpec, FileTableConfig, PostgresSourceSpec, TableConfig } from '../config/types';
-import type { Session } from '../engine/duckdb';
+import { copyRows, type Session } from '../engine/duckdb';
 import { withPostgresAttached } from '../engine/postgres-attach';
 import { ConfigError, DataError, StateError } from '../errors';
 import { readJsonIfExists, writeAtomically, writeJsonAtomically } from '../warehouse/atomic';
@@ -166,8 +166,7 @@ async function readChunk(
 ): Promise<number> {
   const pgSql = chunkQuerySql(table.source, columns, keys, bounds);
   try {
-    const [written] = await session.rows<{ Count: string | number }>(copyChunkSql(attached, pgSql, columns, outPath));
-    return Number(written.Count);
+    return await copyRows(session, copyChunkSql(attached, pgSql, columns, outPath));
   } catch (err) {
     if (!CAST_ERROR.test((err as Error).message)) throw err;
     throw (await castFailure(session, attached, pgSql, table, columns, keys)) ?? err;

@@ -69,8 +69,18 @@ export function lakeDataFile(
   commitId: string,
   bucket?: Bucket,
 ): string {
-  const suffix = bucket && bucket.count > 1 ? `-${bucketLabel(bucket)}` : '';
-  return `${dataPath(warehouse, base)}${assertPathName(dataset)}/${assertPathName(table)}__${part}/cdcflow-${commitId}${suffix}.parquet`;
+  return `${dataPath(warehouse, base)}${assertPathName(dataset)}/${assertPathName(table)}__${part}/${commitFileName(commitId, bucket)}`;
+}
+
+/** The name of a commit's own data file: `cdcflow-<commit>.parquet`, or `cdcflow-<commit>-<k>of<n>.parquet` for bucket k of n. */
+function commitFileName(commitId: string, bucket?: Bucket): string {
+  return `cdcflow-${commitId}${bucket && bucket.count > 1 ? `-${bucketLabel(bucket)}` : ''}.parquet`;
+}
+
+/** The bucket number k in the name of a commit's own file (commitFileName; 0: its only file), undefined for any other name. */
+export function commitFileBucket(name: string, commitId: string): number | undefined {
+  const match = new RegExp(`^cdcflow-${commitId.replace(/[^0-9a-f-]/gi, '')}(?:-(\\d+)of\\d+)?\\.parquet$`).exec(name);
+  return match ? Number(match[1] ?? 0) : undefined;
 }
 
 function attachCatalogSql(warehouse: string, catalogUrl?: string, base?: string): string {

@@ -16,7 +16,7 @@ import { isRemotePath } from '../engine/s3';
 import { quoteLiteral } from '../engine/sql';
 import { type ExportOrder, publishCurrentSql, publishHistorySql, readOwnParquet } from '../engine/stage-sql';
 import { linkOrCopy, readJsonIfExists, writeAtomically, writeJsonAtomically } from './atomic';
-import { type LakeTables, withCatalog } from './catalog';
+import { commitFileBucket, type LakeTables, withCatalog } from './catalog';
 import { type CommitRecord, readCommitLog } from './commits';
 import type { TableLayout } from './layout';
 import { publishSensitiveCurrentSql, publishSensitiveHistorySql, sensitiveLayout, sensitiveNames, withoutSensitiveSql } from './sensitive';
@@ -176,11 +176,10 @@ async function ownFiles(session: Session, lake: LakeTables): Promise<CatalogView
   return { current: await list(current), history: await list(history) };
 }
 
-/** A commit's own files among `files`, in bucket order (`cdcflow-<commit>.parquet` or `cdcflow-<commit>-<k>of<n>.parquet`). */
+/** A commit's own files among `files` (see commitFileBucket), in bucket order. */
 export function filesOfCommit(files: readonly string[], commitId: string): string[] {
-  const own = new RegExp(`^cdcflow-${commitId.replace(/[^0-9a-f-]/gi, '')}(?:-(\\d+)of\\d+)?\\.parquet$`);
-  const bucketOf = (f: string) => Number(own.exec(path.basename(f))?.[1] ?? 0);
-  return files.filter((f) => own.test(path.basename(f))).sort((a, b) => bucketOf(a) - bucketOf(b));
+  const bucketOf = (f: string) => commitFileBucket(path.basename(f), commitId);
+  return files.filter((f) => bucketOf(f) !== undefined).sort((a, b) => bucketOf(a)! - bucketOf(b)!);
 }
 
 function upToDate(published: PublishedManifest, log: CatalogView['log']): boolean {
