@@ -9,10 +9,14 @@ function sha256(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex');
 }
 
-/** What the hashed batch depends on: the table's shape, how it is read, and the files (content checksums included). */
-export function hashFingerprint(table: FileTableConfig, files: readonly SourceFile[]): string {
+/**
+ * What the hashed batch depends on: the table's shape, how it is read, and the files (content
+ * checksums included). `output` names what the stage writes when it is not the hashed rows (a
+ * change-record table's events), so that no other kind of file is ever taken for it.
+ */
+export function hashFingerprint(table: FileTableConfig, files: readonly SourceFile[], output?: string): string {
   const { keys, columns, ignore, source, changes } = table;
-  return sha256({ v: HASH_ENCODING_VERSION, keys, columns, ignore, format: source.format, csv: source.csv, extraColumns: source.extraColumns, files, changes });
+  return sha256({ v: HASH_ENCODING_VERSION, keys, columns, ignore, format: source.format, csv: source.csv, extraColumns: source.extraColumns, files, changes, output });
 }
 
 /** What the stored hashes mean: two states compare only when their shapes are equal. */

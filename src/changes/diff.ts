@@ -1,14 +1,15 @@
 /**
- * The diff of a change-record table. The compacted events are joined with the ordering state
- * once, into the effective events (newer than what the state holds for their key); from those
- * come the next ordering state (written beside the diff's other files) and the diff itself.
+ * The diff of a change-record table. The batch's events are compacted and joined with the
+ * ordering state once, into the effective events (the newest per key, if newer than what the
+ * state holds for it); from those come the next ordering state (written beside the diff's other
+ * files) and the diff itself.
  */
 import type { BaseRef } from '../activities/types';
 import type { TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import { baseRelationSql } from '../engine/stage-sql';
 import { changeDiffSql, effectiveEventsSql, nextOrderStateSql, orderStateRelationSql, staleEventsSql } from './event-sql';
-import { asChangeTable, eventsFile } from './hash-events';
+import { asChangeTable } from './hash-events';
 
 export async function prepareChangeDiff(
   session: Session,
@@ -21,6 +22,6 @@ export async function prepareChangeDiff(
   const orderState = orderStateRelationSql(t, base?.orderFiles ?? []);
   await session.run(`CREATE TEMP TABLE effective AS ${effectiveEventsSql(t, paths.hashed, orderState)}`);
   await session.run(nextOrderStateSql(t, businessDate, { effective: 'effective', orderState, out: paths.order }));
-  const [{ stale }] = await session.rows<{ stale: string | number }>(staleEventsSql(t, eventsFile(t.warehouse, t.dataset, t.name, businessDate), orderState));
+  const [{ stale }] = await session.rows<{ stale: string | number }>(staleEventsSql(t, paths.hashed, orderState));
   return { diff: changeDiffSql(t, businessDate, { effective: 'effective', base: baseRelationSql(t, paths.hashed, paths.base) }), stale: Number(stale) };
 }

@@ -1,11 +1,11 @@
 /**
  * SQL for change-record tables, as pure functions of the table config and file paths.
  *
- * The hash stage turns the batch's files into one events file (every event, typed, with its
- * file and line) and compacts it to one row per key, the newest event by `orderBy`. The diff
- * stages then apply the events that are newer than what the state holds for their key (the
- * "effective" events) to the base state, and the write stage derives the new ordering state:
- * per key the ordering value of the event its row reflects, and tombstones for deleted keys.
+ * The hash stage turns the batch's files into one events file (every event, typed and hashed).
+ * The diff compacts it to one row per key, the newest event by `orderBy`, keeps the events that
+ * are newer than what the state holds for their key (the "effective" events), applies them to the
+ * base state and derives the new ordering state: per key the ordering value of the event its row
+ * reflects, and tombstones for deleted keys.
  */
 import type { ChangesSpec, ColumnSpec, TableConfig } from '../config/types';
 import { hashExpression } from '../engine/hashing';
@@ -237,17 +237,15 @@ export function conflictingEventsSql(t: ChangeTable, located: string): string {
 }
 
 /**
- * Compaction: per key, the newest event by the ordering values (then by position where positions
- * break ties; elsewhere events with equal ordering values are identical by then).
+ * Compaction: per key, the newest event of the batch's events file by the ordering values (then
+ * by position where positions break ties; elsewhere events with equal ordering values are
+ * identical by then). A relation the diff reads once, rather than a file of its own.
  */
-export function compactSql(t: ChangeTable, eventsPath: string, outPath: string): string {
+export function newestEventsSql(t: ChangeTable, eventsPath: string): string {
   const tieBreak = t.changes.positionBreaksTies ? [EVENT.position] : [];
   const newestFirst = [...orderNames(t), ...tieBreak].map((n) => `${quoteIdent(n)} DESC`).join(', ');
   const cols = [...dataColumns(t).map((c) => quoteIdent(c.name)), 'KEY_HASH', 'NONKEY_HASH', EVENT.kind, ...orderNames(t)].join(', ');
-  const select =
-    `SELECT ${cols} FROM ${readOwnParquet(eventsPath)} ` +
-    `QUALIFY row_number() OVER (PARTITION BY KEY_HASH ORDER BY ${newestFirst}) = 1`;
-  return copyTo(select, outPath);
+  return `(SELECT ${cols} FROM ${readOwnParquet(eventsPath)} QUALIFY row_number() OVER (PARTITION BY KEY_HASH ORDER BY ${newestFirst}) = 1)`;
 }
 
 /** The ordering state's columns: per key the ordering value it reflects, and the delete's date for a tombstone. */
@@ -263,9 +261,9 @@ export function orderStateRelationSql(t: ChangeTable, files: readonly string[]):
 }
 
 /** Compacted events newer than what the ordering state holds for their key (or for a key it does not know). */
-export function effectiveEventsSql(t: ChangeTable, hashedPath: string, orderState: string): string {
+export function effectiveEventsSql(t: ChangeTable, eventsPath: string, orderState: string): string {
   return (
-    `SELECT h.* FROM ${readOwnParquet(hashedPath)} h LEFT JOIN ${orderState} s ON h.KEY_HASH = s.KEY_HASH ` +
+    `SELECT h.* FROM ${newestEventsSql(t, eventsPath)} h LEFT JOIN ${orderState} s ON h.KEY_HASH = s.KEY_HASH ` +
     `WHERE s.KEY_HASH IS NULL OR ${tuple('h', orderNames(t))} > ${tuple('s', orderNames(t))}`
   );
 }

@@ -1,11 +1,9 @@
 /**
- * Stage 1 of a change-record table: read the batch's events, cast and check them, write them
- * (`events.parquet`, for the stale count at the write), and compact them to the newest event per
- * key (`hashed.parquet`, what the diff stages apply). Files and lines are read again only to
- * name an event that fails a check (Debezium events keep theirs: the position breaks ties).
+ * Stage 1 of a change-record table: read the batch's events, cast, hash and check them, and write
+ * every one of them as the stage's output (`hashed.parquet`); the diff compacts them to the newest
+ * event per key and counts the stale ones. Files and lines are read again only to name an event
+ * that fails a check (Debezium events keep theirs: the position breaks ties).
  */
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
 import type { FileTableConfig } from '../config/types';
 import { copyRows, type Session } from '../engine/duckdb';
 import { quoteIdent } from '../engine/sql';
@@ -20,13 +18,11 @@ import type { HashResult, StageInput } from '../activities/types';
 import { batchFiles, describeSource, readSourceSql, type SourceFile } from '../sources/file-source';
 import { classifyReadError, PERMANENT_DUCKDB_ERROR } from '../sources/read-errors';
 import { sourceOf } from '../sources/registry';
-import { writeAtomically } from '../warehouse/atomic';
 import { tableLayout } from '../warehouse/layout';
 import type { EventCounts } from './counts';
 import { checkEvents, eventPlace } from './event-checks';
 import {
   type ChangeTable,
-  compactSql,
   debeziumEventsSql,
   EVENT,
   type EventFile,
@@ -43,23 +39,17 @@ export function asChangeTable<T extends { changes?: ChangeTable['changes']; name
   return table as T & ChangeTable;
 }
 
-/** Where the hash stage keeps every event of the batch, beside its other stage files. */
-export function eventsFile(warehouse: string, dataset: string, table: string, businessDate: string): string {
-  return path.join(tableLayout(warehouse, dataset, table).workDir(businessDate), 'events.parquet');
-}
-
 export function hashChangeEvents(deps: ActivityDeps) {
   return ({ table: configured, businessDate }: StageInput): Promise<HashResult> =>
     runStage(deps, 'hash', async (session) => {
       const batch = await sourceOf(configured).batch(session, configured, businessDate);
       const table = asChangeTable(batch.table);
       const layout = tableLayout(table.warehouse, table.dataset, table.name);
-      const fingerprint = hashFingerprint(table, batch.files);
+      const fingerprint = hashFingerprint(table, batch.files, 'events');
       const outputPath = layout.stageFile(businessDate, 'hashed');
       const manifestPath = layout.stageManifest(businessDate, 'hashed');
-      const eventsPath = eventsFile(table.warehouse, table.dataset, table.name, businessDate);
       const done = await committedStage<HashResult>(outputPath, manifestPath, fingerprint);
-      if (done && existsSync(eventsPath)) return { ...done, skipped: true };
+      if (done) return { ...done, skipped: true };
 
       const files = await eventFiles(session, table, batch.files);
       let events: EventCounts | undefined;
@@ -69,13 +59,10 @@ export function hashChangeEvents(deps: ActivityDeps) {
         manifestPath,
         fingerprint,
         write: async (tmp) => {
-          let types = new Map<string, string>();
-          await writeAtomically(eventsPath, async (eventsTmp) => {
-            types = await writeEvents(session, table, files, eventsTmp);
-          });
-          const located = isDebezium(table) ? readOwnParquet(eventsPath) : `(${eventsSelectSql(table, false, rawEventsSql(table, files, true), types, true)})`;
-          events = await checkEvents(session, table, readOwnParquet(eventsPath), located);
-          rows = await copyRows(session, compactSql(table, eventsPath, tmp));
+          let types: Map<string, string>;
+          ({ types, rows } = await writeEvents(session, table, files, tmp));
+          const located = isDebezium(table) ? readOwnParquet(tmp) : `(${eventsSelectSql(table, false, rawEventsSql(table, files, true), types, true)})`;
+          events = await checkEvents(session, table, readOwnParquet(tmp), located);
         },
         result: async () => ({ rows, files: files.length, fingerprint, skipped: false, events }),
       });
@@ -109,14 +96,14 @@ function rawEventsSql(table: ChangeFileTable, files: readonly EventFile[], place
   return `(${files.map(one).join(' UNION ALL BY NAME ')})`;
 }
 
-/** Writes the events file; returns the raw relation's DuckDB type per lower-cased column name. */
-async function writeEvents(session: Session, table: ChangeFileTable, files: readonly EventFile[], out: string): Promise<Map<string, string>> {
+/** Writes the events file; returns its rows and the raw relation's DuckDB type per lower-cased column name. */
+async function writeEvents(session: Session, table: ChangeFileTable, files: readonly EventFile[], out: string): Promise<{ types: Map<string, string>; rows: number }> {
   const raw = rawEventsSql(table, files, false);
   try {
     const described = await session.rows<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${raw}`);
     const types = new Map(described.map((r) => [r.column_name.toLowerCase(), r.column_type]));
-    await session.run(eventsSql(table, isDebezium(table), raw, types, isDebezium(table), out));
-    return types;
+    const rows = await copyRows(session, eventsSql(table, isDebezium(table), raw, types, isDebezium(table), out));
+    return { types, rows };
   } catch (err) {
     if (!PERMANENT_DUCKDB_ERROR.test((err as Error).message)) throw err;
     throw await diagnoseUnreadable(session, table, files, err);

@@ -12,13 +12,13 @@ import {
 } from '../../src/changes/commit-changes';
 import {
   changeDiffSql,
-  compactSql,
   debeziumEventsSql,
   duplicateEventsSql,
   effectiveEventsSql,
   eventKindSql,
   firstMatchingEventSql,
   jsonPath,
+  newestEventsSql,
   nextOrderStateSql,
   scanEventsSql,
   staleEventsSql,
@@ -43,13 +43,12 @@ describe('change-record SQL', () => {
   });
 
   it('compacts to the newest event per key by the ordering values, then the position where it breaks ties', () => {
-    expect(compactSql(table, '/w/events.parquet', '/w/hashed.parquet')).toBe(
-      `COPY (SELECT "id", "v", KEY_HASH, NONKEY_HASH, __cdcflow_kind, __cdcflow_order_1, __cdcflow_order_2 ` +
+    expect(newestEventsSql(table, '/w/events.parquet')).toBe(
+      `(SELECT "id", "v", KEY_HASH, NONKEY_HASH, __cdcflow_kind, __cdcflow_order_1, __cdcflow_order_2 ` +
         `FROM read_parquet('/w/events.parquet', hive_partitioning = false) ` +
-        `QUALIFY row_number() OVER (PARTITION BY KEY_HASH ORDER BY "__cdcflow_order_1" DESC, "__cdcflow_order_2" DESC) = 1) ` +
-        `TO '/w/hashed.parquet' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION v2)`,
+        `QUALIFY row_number() OVER (PARTITION BY KEY_HASH ORDER BY "__cdcflow_order_1" DESC, "__cdcflow_order_2" DESC) = 1)`,
     );
-    expect(compactSql({ ...table, changes: { ...changes, positionBreaksTies: true } }, '/w/events.parquet', '/w/hashed.parquet')).toContain(
+    expect(newestEventsSql({ ...table, changes: { ...changes, positionBreaksTies: true } }, '/w/events.parquet')).toContain(
       `ORDER BY "__cdcflow_order_1" DESC, "__cdcflow_order_2" DESC, "__cdcflow_position" DESC) = 1`,
     );
   });
@@ -93,7 +92,7 @@ describe('change-record SQL', () => {
 
   it('applies only events newer than the ordering state, comparing the ordering values as a tuple', () => {
     expect(effectiveEventsSql(table, '/w/h.parquet', 'st')).toBe(
-      `SELECT h.* FROM read_parquet('/w/h.parquet', hive_partitioning = false) h LEFT JOIN st s ON h.KEY_HASH = s.KEY_HASH ` +
+      `SELECT h.* FROM ${newestEventsSql(table, '/w/h.parquet')} h LEFT JOIN st s ON h.KEY_HASH = s.KEY_HASH ` +
         `WHERE s.KEY_HASH IS NULL OR (h."__cdcflow_order_1", h."__cdcflow_order_2") > (s."__cdcflow_order_1", s."__cdcflow_order_2")`,
     );
     expect(staleEventsSql(table, '/w/e.parquet', 'st')).toContain(`WHERE NOT ((ev."__cdcflow_order_1", ev."__cdcflow_order_2") > (s."__cdcflow_order_1", s."__cdcflow_order_2"))`);
