@@ -9,7 +9,17 @@ import type { Session } from '../engine/duckdb';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { DataError } from '../errors';
 import type { EventCounts } from './counts';
-import { type ChangeTable, conflictingEventsSql, duplicateEventsSql, EVENT, type EventCheck, firstMatchingEventSql, orderColumn, scanEventsSql } from './event-sql';
+import {
+  type ChangeTable,
+  conflictingEventsSql,
+  duplicateEventsSql,
+  EVENT,
+  type EventCheck,
+  exactDuplicateEventsSql,
+  firstMatchingEventSql,
+  orderColumn,
+  scanEventsSql,
+} from './event-sql';
 
 interface EventPlace {
   file: string;
@@ -106,8 +116,11 @@ export async function checkEvents(session: Session, table: Table, events: string
       ...(hit.value !== null ? { value: hit.value } : {}),
     });
   }
-  const [{ duplicates, conflicts }] = await session.rows<{ duplicates: string | number; conflicts: string | number }>(duplicateEventsSql(table, events));
-  if (Number(conflicts) > 0 && !table.changes.positionBreaksTies) throw await describeConflict(session, table, located);
+  let [{ duplicates, conflicts }] = await session.rows<{ duplicates: string | number; conflicts: string | number }>(duplicateEventsSql(table, events));
+  if (Number(conflicts) > 0) {
+    if (!table.changes.positionBreaksTies) throw await describeConflict(session, table, located);
+    [{ duplicates }] = await session.rows<{ duplicates: string | number }>(exactDuplicateEventsSql(table, events));
+  }
   const n = (k: string) => Number(scan[k]);
   return { events: n('events'), inserts: n('inserts'), updates: n('updates'), deletes: n('deletes'), duplicates: Number(duplicates) };
 }

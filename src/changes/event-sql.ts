@@ -207,15 +207,30 @@ export function firstMatchingEventSql(located: string, check: EventCheck): strin
 
 /**
  * Per key and ordering values: the copies of identical events beyond the first (duplicate
- * deliveries), and how many such groups hold different events (conflicts). Identical events are
- * grouped first, then their groups per key: two plain aggregates cost a third less than one with
- * count(DISTINCT content).
+ * deliveries), and how many such groups hold different events (conflicts). One aggregate: a
+ * group's events are identical when each content column has one value (NULL counting as one).
+ * Duplicates are exact when there are no conflicts; otherwise see exactDuplicateEventsSql.
  */
 export function duplicateEventsSql(t: ChangeTable, events: string): string {
   const group = ['KEY_HASH', ...orderNames(t)].map(quoteIdent).join(', ');
+  const single = (c: string) => `min(${c}) = max(${c})`;
+  const singleOrNull = (c: string) => `min(${c}) IS NOT DISTINCT FROM max(${c}) AND count(${c}) IN (0, count(*))`;
+  const identical = [single(EVENT.kind), single('NONKEY_HASH'), ...t.ignore.map((n) => singleOrNull(quoteIdent(n)))].join(' AND ');
+  return (
+    `SELECT coalesce(sum(n - 1) FILTER (WHERE identical), 0) AS duplicates, count(*) FILTER (WHERE NOT identical) AS conflicts FROM (` +
+    `SELECT count(*) AS n, ${identical} AS identical FROM ${events} GROUP BY ${group} HAVING count(*) > 1)`
+  );
+}
+
+/**
+ * Duplicate deliveries counted where conflicting events may exist too (Debezium, where the
+ * position breaks ties): identical events are grouped first, then their groups per key.
+ */
+export function exactDuplicateEventsSql(t: ChangeTable, events: string): string {
+  const group = ['KEY_HASH', ...orderNames(t)].map(quoteIdent).join(', ');
   const content = [EVENT.kind, 'NONKEY_HASH', ...t.ignore.map(quoteIdent)].join(', ');
   return (
-    `SELECT coalesce(sum(n - d), 0) AS duplicates, count(*) FILTER (WHERE d > 1) AS conflicts FROM (` +
+    `SELECT coalesce(sum(n - d), 0) AS duplicates FROM (` +
     `SELECT sum(copies) AS n, count(*) AS d FROM (SELECT ${group}, count(*) AS copies FROM ${events} GROUP BY ${group}, ${content}) ` +
     `GROUP BY ${group} HAVING sum(copies) > 1)`
   );

@@ -16,6 +16,7 @@ import {
   duplicateEventsSql,
   effectiveEventsSql,
   eventKindSql,
+  exactDuplicateEventsSql,
   firstMatchingEventSql,
   jsonPath,
   newestEventsSql,
@@ -63,28 +64,34 @@ describe('change-record SQL', () => {
         `WHERE op IS NULL ORDER BY __cdcflow_file, __cdcflow_line LIMIT 1`,
     );
     expect(duplicateEventsSql(table, 'ev')).toBe(
-      `SELECT coalesce(sum(n - d), 0) AS duplicates, count(*) FILTER (WHERE d > 1) AS conflicts FROM (SELECT sum(copies) AS n, count(*) AS d FROM (` +
-        `SELECT "KEY_HASH", "__cdcflow_order_1", "__cdcflow_order_2", count(*) AS copies FROM ev ` +
-        `GROUP BY "KEY_HASH", "__cdcflow_order_1", "__cdcflow_order_2", __cdcflow_kind, NONKEY_HASH) ` +
-        `GROUP BY "KEY_HASH", "__cdcflow_order_1", "__cdcflow_order_2" HAVING sum(copies) > 1)`,
+      `SELECT coalesce(sum(n - 1) FILTER (WHERE identical), 0) AS duplicates, count(*) FILTER (WHERE NOT identical) AS conflicts FROM (` +
+        `SELECT count(*) AS n, min(__cdcflow_kind) = max(__cdcflow_kind) AND min(NONKEY_HASH) = max(NONKEY_HASH) AS identical FROM ev ` +
+        `GROUP BY "KEY_HASH", "__cdcflow_order_1", "__cdcflow_order_2" HAVING count(*) > 1)`,
     );
     // Ignored columns are not in the non-key hash, so they count as content of their own.
-    expect(duplicateEventsSql({ ...table, ignore: ['it"s'] }, 'ev')).toContain(`GROUP BY "KEY_HASH", "__cdcflow_order_1", "__cdcflow_order_2", __cdcflow_kind, NONKEY_HASH, "it""s")`);
+    expect(duplicateEventsSql({ ...table, ignore: ['it"s'] }, 'ev')).toContain(
+      `AND min("it""s") IS NOT DISTINCT FROM max("it""s") AND count("it""s") IN (0, count(*)) AS identical`,
+    );
+    expect(exactDuplicateEventsSql({ ...table, ignore: ['it"s'] }, 'ev')).toContain(`GROUP BY "KEY_HASH", "__cdcflow_order_1", "__cdcflow_order_2", __cdcflow_kind, NONKEY_HASH, "it""s")`);
   });
 
   it('counts copies of identical events beyond the first as duplicates and groups of different events as conflicts', async () => {
     // Per key and seq: a three copies; b two different events, one of them twice; c two seqs; d twice
-    // with a NULL ignored value; e two events apart only in an ignored column.
+    // with a NULL ignored value; e two events apart only in an ignored column; f apart in NULL or not.
     const events =
       `(SELECT * FROM (VALUES ('a', 1, 'I', 'h1', 'x'), ('a', 1, 'I', 'h1', 'x'), ('a', 1, 'I', 'h1', 'x'), ` +
       `('b', 1, 'U', 'h1', 'x'), ('b', 1, 'U', 'h2', 'x'), ('b', 1, 'U', 'h1', 'x'), ('c', 1, 'I', 'h1', 'x'), ('c', 2, 'D', 'h1', 'x'), ` +
-      `('d', 1, 'U', 'h1', NULL), ('d', 1, 'U', 'h1', NULL), ('e', 1, 'U', 'h1', 'x'), ('e', 1, 'U', 'h1', 'y')) ` +
+      `('d', 1, 'U', 'h1', NULL), ('d', 1, 'U', 'h1', NULL), ('e', 1, 'U', 'h1', 'x'), ('e', 1, 'U', 'h1', 'y'), ` +
+      `('f', 1, 'U', 'h1', NULL), ('f', 1, 'U', 'h1', 'x')) ` +
       `AS ev(KEY_HASH, __cdcflow_order_1, __cdcflow_kind, NONKEY_HASH, note))`;
     const oneOrder = { ...table, ignore: ['note'], changes: { ...changes, orderBy: [changes.orderBy[0]] } };
     const engine = await Engine.create({ threads: 1 });
     try {
+      // Where groups conflict (b, e, f), only the exact count says that b holds a duplicate too.
       const [counts] = await engine.withSession((s) => s.rows(duplicateEventsSql(oneOrder, events)));
-      expect(counts).toEqual({ duplicates: '4', conflicts: '2' });
+      expect(counts).toEqual({ duplicates: '3', conflicts: '3' });
+      const [exact] = await engine.withSession((s) => s.rows(exactDuplicateEventsSql(oneOrder, events)));
+      expect(exact).toEqual({ duplicates: '4' });
     } finally {
       await engine.close();
     }
