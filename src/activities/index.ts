@@ -8,6 +8,7 @@ import { diffBatch } from './diff-batch';
 import { extractSource } from './extract-source';
 import { hashBatch } from './hash-batch';
 import { planTableRun } from './plan-table-run';
+import { runTableStages } from './run-table-stages';
 import type { ActivityDeps } from './stage-runner';
 import { writeOutputs } from './write-outputs';
 
@@ -15,6 +16,7 @@ export type { ActivityDeps };
 
 export function createActivities(deps: ActivityDeps) {
   return {
+    runTableStages: runTableStages(deps),
     planTableRun: planTableRun(deps),
     extractSource: extractSource(deps),
     hashBatch: hashBatch(deps),

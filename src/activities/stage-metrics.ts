@@ -7,6 +7,7 @@
 import type { Context } from '@temporalio/activity';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { TableConfig } from '../config/types';
+import type { TableStagesResult } from './run-table-stages';
 import type { HashResult, WriteResult } from './types';
 
 export const ROWS_METRIC = 'cdcflow_rows_processed';
@@ -14,14 +15,18 @@ export const OPERATIONS_METRIC = 'cdcflow_operations';
 
 function recordStage(ctx: Context, args: unknown[], result: unknown): void {
   const table = (args[0] as { table?: TableConfig } | undefined)?.table;
-  if (!table || !result || (result as { skipped?: boolean }).skipped) return;
+  if (!table || !result) return;
   const meter = ctx.metricMeter.withTags({ dataset: table.dataset, table: table.name });
   const activity = ctx.info.activityType;
-  if (activity === 'hashBatch') {
-    meter.createCounter(ROWS_METRIC, 'rows', 'Rows of source batches read and hashed').add((result as HashResult).rows);
-  } else if (activity === 'writeOutputs') {
+  // A table's stages run in one activity, or each in its own.
+  const { hashed, written } =
+    activity === 'runTableStages'
+      ? (result as TableStagesResult)
+      : { hashed: activity === 'hashBatch' ? (result as HashResult) : undefined, written: activity === 'writeOutputs' ? (result as WriteResult) : undefined };
+  if (hashed && !hashed.skipped) meter.createCounter(ROWS_METRIC, 'rows', 'Rows of source batches read and hashed').add(hashed.rows);
+  if (written && !written.skipped) {
     const operations = meter.createCounter(OPERATIONS_METRIC, 'rows', 'Rows committed per operation: I, U, D, X, N');
-    for (const [operation, n] of Object.entries((result as WriteResult).counts)) operations.add(n, { operation });
+    for (const [operation, n] of Object.entries(written.counts)) operations.add(n, { operation });
   }
 }
 

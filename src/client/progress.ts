@@ -3,6 +3,7 @@
  * is in, and a plain warning when no worker is there to make progress at all.
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { TemporalSettings } from '../settings';
 import { datasetProgressQuery, tableProgressQuery, type datasetWorkflow } from '../workflows';
 import { tableWorkflowId } from '../workflows/ids';
@@ -26,6 +27,20 @@ export function retryNote(pending: readonly { attempt?: number | null; lastFailu
   return retrying.map((a) => ` · retrying (attempt ${a.attempt}): ${(a.lastFailure?.message ?? '').split('\n')[0]}`).join('');
 }
 
+/**
+ * The stage a running activity last named in its heartbeat: an activity that runs several stages
+ * (runTableStages) heartbeats each one's name, which the table run's own progress cannot know.
+ */
+export function heartbeatStage(pending: readonly { heartbeatDetails?: { payloads?: Payload[] | null } | null }[]): string | undefined {
+  for (const a of pending) {
+    const [payload] = a.heartbeatDetails?.payloads ?? [];
+    if (!payload) continue;
+    const details = defaultPayloadConverter.fromPayload<{ stage?: unknown } | null>(payload);
+    if (typeof details?.stage === 'string') return details.stage;
+  }
+  return undefined;
+}
+
 async function progressLine(client: Client, settings: TemporalSettings, handle: WorkflowHandle<typeof datasetWorkflow>, startedAt: number): Promise<string> {
   const elapsed = `${Math.round((Date.now() - startedAt) / 1000)}s`;
   let progress;
@@ -45,8 +60,9 @@ async function progressLine(client: Client, settings: TemporalSettings, handle: 
         const child = client.workflow.getHandle(tableWorkflowId(progress.dataset, progress.businessDate, t.table));
         const p = await quickly(client, () => child.query(tableProgressQuery)).catch(() => undefined);
         const described = await quickly(client, () => child.describe()).catch(() => undefined);
-        const note = retryNote(described?.raw.pendingActivities ?? []);
-        return p ? `${t.table}: ${p.stage} (${Math.floor(p.stagesDone)}/${p.stagesTotal})${note}` : t.table;
+        const pending = described?.raw.pendingActivities ?? [];
+        const note = retryNote(pending);
+        return p ? `${t.table}: ${heartbeatStage(pending) ?? p.stage} (${Math.floor(p.stagesDone)}/${p.stagesTotal})${note}` : t.table;
       }),
   );
   return [`${progress.dataset} ${progress.businessDate}: ${done}/${progress.tables.length} tables done`, ...running, elapsed].join(' | ');

@@ -3,7 +3,8 @@
  * share of the current keys, is almost always a broken export rather than the truth. Pure, so
  * workflow code can call it, from counts the stages already returned.
  */
-import type { Mode } from '../config/types';
+import type { OperationCounts } from '../activities/types';
+import type { Mode, TableConfig } from '../config/types';
 
 export interface DeleteGuardInput {
   mode: Mode;
@@ -47,3 +48,21 @@ export function evaluateDeleteGuard(g: DeleteGuardInput): DeleteGuardVerdict {
 
 /** How to let a refused batch through, for the refusal's message. */
 export const DELETE_GUARD_OVERRIDE_HINT = 'If this is intended, run again with --allow-deletes, or set allowDeletes or maxDeleteShare in the config.';
+
+/** The verdict on a run from its diff's counts (all buckets' together). */
+export function guardDiff(table: Pick<TableConfig, 'mode' | 'maxDeleteShare'>, batchRows: number, counts: Partial<OperationCounts>, allowDeletes: boolean): DeleteGuardVerdict {
+  const n = (op: keyof OperationCounts) => counts[op] ?? 0;
+  return evaluateDeleteGuard({
+    mode: table.mode,
+    batchRows,
+    baseKeys: n('D') + n('X') + n('U') + n('N'),
+    deletes: n('D'),
+    maxDeleteShare: table.maxDeleteShare,
+    allowDeletes,
+  });
+}
+
+/** The refused run's failure message. */
+export function refusalMessage(reason: string, table: Pick<TableConfig, 'dataset' | 'name'>, businessDate: string): string {
+  return `${reason}; nothing was written. ${DELETE_GUARD_OVERRIDE_HINT} (dataset=${table.dataset} table=${table.name} businessDate=${businessDate})`;
+}

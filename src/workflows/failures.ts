@@ -1,5 +1,6 @@
 /** Failures as a person reads them: the innermost message, which names file, row and column. */
 import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
+import type { InnerStageDetail } from './whole-run';
 
 interface Chain {
   message?: string;
@@ -31,4 +32,10 @@ export function plainStageFailure(stage: string, err: unknown): unknown {
     nonRetryable: true,
     cause: err instanceof Error ? err : undefined,
   });
+}
+
+/** The stage that failed inside an activity running several (runTableStages), if it was one. */
+export function innerStage(err: unknown): string | undefined {
+  const detail = ((err as Chain)?.cause as { details?: unknown[] } | undefined)?.details?.[0] as Partial<InnerStageDetail> | undefined;
+  return typeof detail?.innerStage === 'string' ? detail.innerStage : undefined;
 }

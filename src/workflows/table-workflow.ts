@@ -1,15 +1,16 @@
 /** One table's run for a business date: the stage activities, in order. */
 import { ApplicationFailure, defineQuery, setHandler, upsertMemo } from '@temporalio/workflow';
-import type { DiffInput, ExtractResult, OperationCounts, SinkReport, WriteResult } from '../activities/types';
+import type { DiffInput, ExtractResult, HashResult, OperationCounts, PlanResult, SinkReport, WriteResult } from '../activities/types';
 import type { ChangeCounts } from '../changes/counts';
 import type { Mode, TableConfig } from '../config/types';
 import type { DumpLink } from './backfill';
 import { bucketCount, tableBuckets } from './buckets';
-import { DELETE_GUARD_OVERRIDE_HINT, evaluateDeleteGuard } from './delete-guard';
-import { plainStageFailure } from './failures';
+import { type DeleteGuardVerdict, guardDiff, refusalMessage } from './delete-guard';
+import { innerStage, plainStageFailure } from './failures';
 import { recordCounts } from './run-attributes';
 import { applySinks } from './sink-stage';
 import { stageActivities } from './stage-activities';
+import { MAX_REBASES } from './whole-run';
 
 export interface TableWorkflowInput {
   table: TableConfig;
@@ -44,9 +45,6 @@ export interface TableRunResult {
   missingKeys?: string[];
 }
 
-/** Bounds the rebase loop: each round means another run committed the table meanwhile. */
-const MAX_REBASES = 5;
-
 function isStaleBase(err: unknown): boolean {
   // Stage failures arrive restated by plainStageFailure, which keeps the activity's error type.
   return err instanceof ApplicationFailure && err.type === 'StaleBaseError';
@@ -72,12 +70,13 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
   const sinks = table.sinks ?? [];
   const stages = TABLE_STAGES.filter((s) => (s !== 'extract' || table.source.extract) && (s !== 'sinks' || sinks.length > 0));
   setHandler(tableProgressQuery, () => ({ stage, stagesDone, stagesTotal: stages.length }));
+  const deleteGuardRefusal = (reason: string) => ApplicationFailure.create({ type: 'DataError', message: refusalMessage(reason, table, businessDate), nonRetryable: true });
   const skippedStages: string[] = [];
   // A stage of one of n buckets counts as 1/n of the stage.
   async function step<R extends object>(name: TableProgress['stage'], run: () => Promise<R>, share = 1): Promise<R> {
     stage = name;
     const result = await run().catch((err: unknown) => {
-      throw plainStageFailure(name, err);
+      throw plainStageFailure(innerStage(err) ?? name, err);
     });
     if ('skipped' in result && result.skipped && !skippedStages.includes(name)) skippedStages.push(name);
     stagesDone = Math.round((stagesDone + share) * 100) / 100;
@@ -85,20 +84,32 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
   }
 
   const input = { table, businessDate };
-  let plan = await step('plan', () => a.planTableRun(input));
-  // A delta reads rows changed since the watermark committed with its base.
-  const since = table.mode === 'delta' ? (plan.base?.watermark ?? null) : null;
+  const allowAll = Boolean(allowDeletes || table.allowDeletes);
+  let plan: PlanResult;
   let extracted: ExtractResult | undefined;
-  if (table.source.extract) extracted = await step('extract', () => a.extractSource({ ...input, since, ...(dump ? { dump } : {}) }));
-  const hashed = await step('hash', () => a.hashBatch(input));
+  let hashed: HashResult;
+  let rebases = 0;
+  let written: WriteResult | undefined;
+  let guard: DeleteGuardVerdict | undefined;
+  if (table.source.extract) {
+    plan = await step('plan', () => a.planTableRun(input));
+    // A delta reads rows changed since the watermark committed with its base.
+    const since = table.mode === 'delta' ? (plan.base?.watermark ?? null) : null;
+    extracted = await step('extract', () => a.extractSource({ ...input, since, ...(dump ? { dump } : {}) }));
+    hashed = await step('hash', () => a.hashBatch(input));
+  } else {
+    // Plan and hash in one activity, and a small batch's diff and write too (see whole-run.ts).
+    const together = await step('plan', () => a.runTableStages({ ...input, allowDeletes: allowAll }), 0);
+    ({ plan, hashed, rebases, guard, written } = together);
+    for (const s of together.skippedStages) if (!skippedStages.includes(s)) skippedStages.push(s);
+    stagesDone = written ? 4 : guard ? 3 : 2;
+  }
+  if (guard?.verdict === 'refuse') throw deleteGuardRefusal(guard.reason);
   const stagesBeforeDiff = stagesDone;
   // Big tables run their diff as key-hash buckets, in parallel, on any worker.
   const buckets = tableBuckets(bucketCount(table, hashed.rows));
   const share = 1 / buckets.length;
   const diffBucket = async (bucketInput: DiffInput) => (await step('diff', () => a.diffBatch(bucketInput), share)).counts;
-  let rebases = 0;
-  let written: WriteResult | undefined;
-  let guard: ReturnType<typeof evaluateDeleteGuard> | undefined;
   while (!written) {
     const diffInput = {
       ...input,
@@ -109,23 +120,10 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
       watermark: extracted?.watermark ?? null,
     };
     const bucketCounts = await Promise.all(buckets.map((bucket) => diffBucket(bucket ? { ...diffInput, bucket } : diffInput)));
-    const sum = (op: keyof OperationCounts) => bucketCounts.reduce((n, c) => n + (c[op] ?? 0), 0);
-    const [D, X, U, N] = [sum('D'), sum('X'), sum('U'), sum('N')];
-    guard = evaluateDeleteGuard({
-      mode: table.mode,
-      batchRows: hashed.rows,
-      baseKeys: D + X + U + N,
-      deletes: D,
-      maxDeleteShare: table.maxDeleteShare,
-      allowDeletes: Boolean(allowDeletes || table.allowDeletes),
-    });
-    if (guard.verdict === 'refuse') {
-      throw ApplicationFailure.create({
-        type: 'DataError',
-        message: `${guard.reason}; nothing was written. ${DELETE_GUARD_OVERRIDE_HINT} (dataset=${table.dataset} table=${table.name} businessDate=${businessDate})`,
-        nonRetryable: true,
-      });
-    }
+    const counts: Partial<OperationCounts> = {};
+    for (const c of bucketCounts) for (const [op, n] of Object.entries(c) as [keyof OperationCounts, number][]) counts[op] = (counts[op] ?? 0) + n;
+    guard = guardDiff(table, hashed.rows, counts, allowAll);
+    if (guard.verdict === 'refuse') throw deleteGuardRefusal(guard.reason);
     try {
       const writeInput = buckets.length > 1 ? { ...diffInput, buckets: buckets.length } : diffInput;
       written = await step('write', () => a.writeOutputs(writeInput));

@@ -78,7 +78,7 @@ describe('cdcflow setup and worker metrics', () => {
       expect(sample('cdcflow_rows_processed', tags)).toMatch(/ 3$/);
       expect(sample('cdcflow_operations', [...tags, 'operation="I"'])).toMatch(/ 3$/);
       expect(sample('cdcflow_operations', [...tags, 'operation="D"'])).toMatch(/ 0$/);
-      expect(sample('temporal_activity_execution_latency_count', [`task_queue="${taskQueue}"`, 'activity_type="hashBatch"'])).toMatch(/ 1$/);
+      expect(sample('temporal_activity_execution_latency_count', [`task_queue="${taskQueue}"`, 'activity_type="runTableStages"'])).toMatch(/ 1$/);
     } finally {
       worker.kill('SIGTERM');
       await new Promise((resolve) => worker.once('close', resolve));

@@ -1,5 +1,5 @@
 /** The mass-delete guard decides from counts alone. */
-import { evaluateDeleteGuard, type DeleteGuardInput } from '../../src/workflows/delete-guard';
+import { evaluateDeleteGuard, type DeleteGuardInput, guardDiff, refusalMessage } from '../../src/workflows/delete-guard';
 
 const base: DeleteGuardInput = { mode: 'full', batchRows: 10, baseKeys: 10, deletes: 0, maxDeleteShare: 0.5, allowDeletes: false };
 
@@ -39,5 +39,19 @@ describe('delete guard', () => {
 
   it('maxDeleteShare 1 allows deleting every key of a non-empty snapshot', () => {
     expect(evaluateDeleteGuard({ ...base, batchRows: 2, baseKeys: 10, deletes: 10, maxDeleteShare: 1 })).toEqual({ verdict: 'pass' });
+  });
+
+  it('judges a diff from its counts: the base keys are D + X + U + N, inserts aside', () => {
+    const table = { mode: 'full' as const, maxDeleteShare: 0.5 };
+    expect(guardDiff(table, 4, { I: 100, D: 6, U: 1, N: 3 }, false)).toEqual(evaluateDeleteGuard({ ...base, batchRows: 4, baseKeys: 10, deletes: 6 }));
+    expect(guardDiff(table, 4, { D: 5, N: 5 }, false)).toEqual({ verdict: 'pass' });
+    expect(guardDiff(table, 0, {}, false)).toEqual({ verdict: 'refuse', reason: 'the full snapshot has no rows; applying it would delete all 0 keys of the current state' });
+    expect(guardDiff(table, 4, { D: 6, N: 4 }, true).verdict).toBe('override');
+  });
+
+  it('a refusal says nothing was written, how to let it through, and where', () => {
+    expect(refusalMessage('the reason', { dataset: 'd', name: 't' }, '2024-01-02')).toBe(
+      'the reason; nothing was written. If this is intended, run again with --allow-deletes, or set allowDeletes or maxDeleteShare in the config. (dataset=d table=t businessDate=2024-01-02)',
+    );
   });
 });
