@@ -18,7 +18,7 @@ import { isRemotePath } from '../engine/s3';
 import { publishCurrentSql, readOwnParquet } from '../engine/stage-sql';
 import { linkOrCopy } from '../warehouse/atomic';
 import { catalogAlias, lakeDataFile, lakeTables, withCatalog } from '../warehouse/catalog';
-import { type CommitFiles, commitDate } from '../warehouse/commit';
+import { type CommitFiles, commitDate, replacesByDrop } from '../warehouse/commit';
 import { type CommitRecord, commitTag, readCommitLog, tableSnapshots } from '../warehouse/commits';
 import { type TableLayout, tableLayout } from '../warehouse/layout';
 import { publishCommit, publishExports, type StepHook } from '../warehouse/publish';
@@ -71,7 +71,7 @@ export function writeOutputs(deps: ActivityDeps) {
         const registered = await commitFiles(deps.engine, table, layout, businessDate, buckets, record.commitId);
         const orderFile = table.mode === 'changes' ? lakeDataFile(table.warehouse, deps.engine.dataPath, table.dataset, table.name, 'order', record.commitId) : undefined;
         if (orderFile) await placeInLake(deps.engine, layout.stageFile(businessDate, 'order'), orderFile);
-        const change = orderFile ? await prepareChangeCommit(lake, input, diffs[0]!.stale ?? 0, orderFile) : undefined;
+        const change = orderFile ? await prepareChangeCommit(lake, input, diffs[0]!.stale ?? 0, orderFile, replacesByDrop(record, head)) : undefined;
         changes = change?.counts;
         const tag = commitTag(table, record);
         await step('commit');

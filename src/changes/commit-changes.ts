@@ -12,7 +12,7 @@ import type { Session } from '../engine/duckdb';
 import { dateLiteral, quoteIdent, quoteLiteral } from '../engine/sql';
 import { readJsonIfExists } from '../warehouse/atomic';
 import type { LakeTables } from '../warehouse/catalog';
-import { addDataFileSql } from '../warehouse/commit';
+import { addDataFileSql, emptyStateSql } from '../warehouse/commit';
 import { tableLayout } from '../warehouse/layout';
 import type { ChangeCounts } from './counts';
 import { type ChangeTable, orderStateColumnsDdl } from './event-sql';
@@ -32,14 +32,22 @@ const COUNT_COLUMNS = ['events', 'inserts', 'updates', 'deletes', 'duplicates', 
 /**
  * The statements a change-record table's commit adds to the transaction; `orderFile` is the next
  * ordering state as the diff wrote it, placed in the catalog's data folder like the state files.
+ * `drop`: the ordering state is emptied by DROP + CREATE, as the current state (replacesByDrop).
  */
-export function changeCommitSql(t: ChangeTable & { name: string }, lake: LakeTables, orderFile: string, businessDate: string, counts: ChangeCounts): string[] {
+export function changeCommitSql(
+  t: ChangeTable & { name: string },
+  lake: LakeTables,
+  orderFile: string,
+  businessDate: string,
+  counts: ChangeCounts,
+  drop = false,
+): string[] {
   const date = dateLiteral(businessDate);
   const tables = changeLakeTables(lake, t.name);
   return [
     `CREATE TABLE IF NOT EXISTS ${tables.order} (${orderStateColumnsDdl(t)})`,
     `CREATE TABLE IF NOT EXISTS ${tables.counts} (business_date DATE, ${COUNT_COLUMNS.map((c) => `${c} BIGINT`).join(', ')})`,
-    `DELETE FROM ${tables.order}`,
+    ...emptyStateSql(tables.order, orderStateColumnsDdl(t), drop),
     addDataFileSql(lake, `${t.name}__order`, orderFile),
     `DELETE FROM ${tables.counts} WHERE business_date = ${date}`,
     `INSERT INTO ${tables.counts} VALUES (${date}, ${COUNT_COLUMNS.map((c) => String(Math.trunc(counts[c]))).join(', ')})`,
@@ -49,9 +57,15 @@ export function changeCommitSql(t: ChangeTable & { name: string }, lake: LakeTab
 /**
  * What a change-record table's commit adds to the transaction: the ordering state its diff wrote
  * (placed at `orderFile`), and the date's counts (events from the hash stage, stale events from
- * the diff).
+ * the diff); `drop`: see changeCommitSql.
  */
-export async function prepareChangeCommit(lake: LakeTables, input: DiffInput, stale: number, orderFile: string): Promise<{ statements: string[]; counts: ChangeCounts }> {
+export async function prepareChangeCommit(
+  lake: LakeTables,
+  input: DiffInput,
+  stale: number,
+  orderFile: string,
+  drop: boolean,
+): Promise<{ statements: string[]; counts: ChangeCounts }> {
   const { businessDate } = input;
   const table = asChangeTable(input.table);
   const layout = tableLayout(table.warehouse, table.dataset, table.name);
@@ -59,7 +73,7 @@ export async function prepareChangeCommit(lake: LakeTables, input: DiffInput, st
   const events = hashManifest?.result.events;
   if (!events) throw new Error(`the hash stage's event counts of ${table.dataset}.${table.name} ${businessDate} are missing`);
   const counts = { ...events, stale };
-  return { statements: changeCommitSql(table, lake, orderFile, businessDate, counts), counts };
+  return { statements: changeCommitSql(table, lake, orderFile, businessDate, counts, drop), counts };
 }
 
 /** The counts committed with a date (a write retried after its commit reports them again). */

@@ -5,7 +5,8 @@
  * the warehouse; data files under the warehouse's `_lake/`. Each dataset is a schema;
  * each configured table is four DuckLake tables:
  *
- *   <table>__current   the current state (what later dates diff against, by time travel)
+ *   <table>__current   the current state (what later dates diff against, by time travel;
+ *                      a large one is replaced by dropping and creating the table, see DROP_STATE_ROWS)
  *   <table>__history   the net changes of every committed date (EFF_START_DATE = the date)
  *   <table>__commits   the commit log: one row per committed business date
  *   <table>__head      one row, replaced by every commit: it makes two commits on one base

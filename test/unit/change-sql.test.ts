@@ -131,6 +131,10 @@ describe('change-record SQL', () => {
     expect(changeCommitSql({ ...table, name: 'x"y' }, lakeTables('l', 'd', 'x'), "/w/it's.parquet", '2024-01-02', counts)[3]).toBe(
       `CALL ducklake_add_data_files('l', 'x"y__order', '/w/it''s.parquet', schema => 'd')`,
     );
+    expect(changeCommitSql({ ...table, name: 'x"y' }, lakeTables('l', 'd', 'x'), '/w/o.parquet', '2024-01-02', counts, true).slice(2, 4)).toEqual([
+      `DROP TABLE "l"."d"."x""y__order"`,
+      `CREATE TABLE "l"."d"."x""y__order" (KEY_HASH UUID, __cdcflow_order_1 BIGINT, __cdcflow_order_2 INTEGER, DELETED_ON DATE)`,
+    ]);
   });
 
   it('reads Debezium events with and without the wrapper; hostile field names; deletes from before; tombstone lines skipped', async () => {

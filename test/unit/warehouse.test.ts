@@ -1,15 +1,15 @@
 /** The DuckLake commit's SQL (exact text, hostile names) and which snapshots retention expires. */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Engine } from '../../src/engine/duckdb';
 import { engineSettings } from '../../src/settings';
 import { lakeTables, withCatalog } from '../../src/warehouse/catalog';
-import { type CommitRequest, commitDataSql, commitDate, commitMessageSql, createTablesSql } from '../../src/warehouse/commit';
+import { type CommitRequest, commitDataSql, commitDate, commitMessageSql, createTablesSql, DROP_STATE_ROWS, replacesByDrop } from '../../src/warehouse/commit';
 import { type CommitRecord, type CommitTag, commitSnapshots, commitTag, headAndBase } from '../../src/warehouse/commits';
 import { StaleBaseError } from '../../src/errors';
 import { filesOfCommit } from '../../src/warehouse/publish';
-import { snapshotsToExpire } from '../../src/warehouse/retention';
+import { applyRetention, snapshotsToExpire } from '../../src/warehouse/retention';
 
 const commit: CommitRecord = {
   businessDate: '2024-01-02',
@@ -22,6 +22,7 @@ const commit: CommitRecord = {
   historyRows: 6,
   watermark: '2024-01-02 10:00:00',
 };
+const shape = { keys: [{ name: 'k', type: 'varchar' }], columns: [{ name: 'v', type: 'integer' }] };
 const tag = (dataset: string, table: string, date: string, keep = 2): CommitTag => ({ cdcflow: 1, dataset, table, date, commit: `${table}-${date}`, keep });
 
 describe('the commit transaction', () => {
@@ -33,7 +34,7 @@ describe('the commit transaction', () => {
 
   it('replaces the state and the date history with the run\'s files, the commit row and the head row', () => {
     const lake = lakeTables('lake_1', 'shop', 'orders');
-    const sql = commitDataSql(lake, { current: [`/l/it's.parquet`], history: ['/l/h.parquet'] }, commit);
+    const sql = commitDataSql(lake, shape, { current: [`/l/it's.parquet`], history: ['/l/h.parquet'] }, commit);
     expect(sql).toEqual([
       `DELETE FROM ${lake.current}`,
       `CALL ducklake_add_data_files('lake_1', 'orders__current', '/l/it''s.parquet', schema => 'shop')`,
@@ -59,7 +60,7 @@ describe('the commit transaction', () => {
 
   it('leaves out the deletes of the date when the date is newer than the head (nothing to replace)', () => {
     const lake = lakeTables('lake_1', 'shop', 'orders');
-    const sql = commitDataSql(lake, { current: ['/l/c.parquet'], history: ['/l/h.parquet'] }, commit, true);
+    const sql = commitDataSql(lake, shape, { current: ['/l/c.parquet'], history: ['/l/h.parquet'] }, commit, true);
     expect(sql).toEqual([
       `DELETE FROM ${lake.current}`,
       `CALL ducklake_add_data_files('lake_1', 'orders__current', '/l/c.parquet', schema => 'shop')`,
@@ -68,6 +69,24 @@ describe('the commit transaction', () => {
       `DELETE FROM ${lake.head}`,
       `INSERT INTO ${lake.head} VALUES ('c-2', DATE '2024-01-02')`,
     ]);
+  });
+
+  it('empties a large state by dropping its table and creating it again with the same columns', () => {
+    const lake = lakeTables('lake_1', 'shop', 'orders');
+    const sql = commitDataSql(lake, { keys: [{ name: `it's`, type: 'varchar' }], columns: [] }, { current: ['/l/c.parquet'], history: ['/l/h.parquet'] }, commit, true, true);
+    expect(sql.slice(0, 3)).toEqual([
+      `DROP TABLE ${lake.current}`,
+      `CREATE TABLE ${lake.current} ("it's" VARCHAR, OPERATION VARCHAR, EFF_START_DATE DATE, KEY_HASH UUID, NONKEY_HASH UUID)`,
+      `CALL ducklake_add_data_files('lake_1', 'orders__current', '/l/c.parquet', schema => 'shop')`,
+    ]);
+  });
+
+  it('drops a state only when the state it replaces or writes is large, never at the first commit', () => {
+    const sized = (currentRows: number, U: number) => ({ ...commit, currentRows, counts: { I: 0, U, D: 0, X: 0, N: 0 } });
+    expect(replacesByDrop(sized(DROP_STATE_ROWS - 1, DROP_STATE_ROWS - 1), 'head')).toBe(false);
+    expect(replacesByDrop(sized(DROP_STATE_ROWS, 0), 'head')).toBe(true);
+    expect(replacesByDrop({ ...sized(0, 0), counts: { I: 0, U: 1, D: DROP_STATE_ROWS - 3, X: 1, N: 1 } }, 'head')).toBe(true);
+    expect(replacesByDrop(sized(DROP_STATE_ROWS, 0), null)).toBe(false);
   });
 
   it('tags the snapshot with what the next plan needs of the commit', () => {
@@ -108,7 +127,6 @@ describe('the commit transaction', () => {
 });
 
 describe('commits that wait for the catalog connection at the same moment', () => {
-  const shape = { keys: [{ name: 'k', type: 'varchar' }], columns: [{ name: 'v', type: 'integer' }] };
   const D1 = '2024-01-01';
   let engine: Engine;
   let warehouse: string;
@@ -246,5 +264,69 @@ describe('retention', () => {
   it('follows the keep of the table’s newest commit', () => {
     const commits = [1, 2, 3, 4].map((n) => ({ snapshot: n, tag: tag('d', 'a', `2024-01-0${n}`, n === 4 ? 3 : 2) }));
     expect(snapshotsToExpire(commits, [1, 2, 3, 4])).toEqual([1]);
+  });
+});
+
+describe('a large state, replaced by dropping and creating its table', () => {
+  const dates = ['2024-01-01', '2024-01-02', '2024-01-03'];
+  let engine: Engine;
+  let warehouse: string;
+
+  beforeAll(async () => {
+    engine = await Engine.create({ extensionDirectory: engineSettings().extensionDirectory });
+    warehouse = mkdtempSync(path.join(tmpdir(), 'cdcflow-drop-'));
+    await withCatalog(engine, warehouse, (s, alias) => s.run(`CREATE SCHEMA "${alias}"."d"`));
+  });
+  afterAll(() => engine.close());
+
+  /** A commit of `date` whose state holds the one row `k`; its record claims a large state, which makes it drop the table. */
+  async function request(on: Engine, date: string, k: string, expectedHead: string | null, name = 'big'): Promise<CommitRequest> {
+    const lake = await withCatalog(on, warehouse, async (_s, alias) => lakeTables(alias, 'd', name));
+    const files = { current: [path.join(warehouse, `${k}-c.parquet`)], history: [path.join(warehouse, `${k}-h.parquet`)] };
+    const row = `SELECT '${k}' AS k, 1 AS v, 'I' AS OPERATION, DATE '${date}' AS EFF_START_DATE, uuid() AS KEY_HASH, uuid() AS NONKEY_HASH`;
+    await on.withSession(async (s) => {
+      for (const f of [...files.current, ...files.history]) await s.run(`COPY (${row}) TO '${f}' (FORMAT parquet)`);
+    });
+    const record = { ...commit, businessDate: date, commitId: k, baseDate: null, currentRows: DROP_STATE_ROWS };
+    const t = { ...shape, dataset: 'd', name, retention: { keepDates: 2 } };
+    return { table: t, lake, files, commit: record, tag: commitTag(t, record), expectedHead, expectedHeadDate: expectedHead && dates[dates.indexOf(date) - 1] };
+  }
+
+  const snapshotOf = async (commitId: string) =>
+    (await withCatalog(engine, warehouse, (s, _alias, metadata) => commitSnapshots(s, metadata))).find((t) => t.tag.commit === commitId)!.snapshot;
+  const rowsAt = (snapshot: number | undefined) =>
+    withCatalog(engine, warehouse, (s, alias) => s.rows<{ k: string }>(`SELECT k FROM "${alias}"."d"."big__current"${snapshot === undefined ? '' : ` AT (VERSION => ${snapshot})`}`));
+  const filesAt = (snapshot: number) =>
+    withCatalog(engine, warehouse, (s, alias) => s.rows<{ f: string }>(`SELECT data_file AS f FROM ducklake_list_files('${alias}', 'big__current', schema => 'd', snapshot_version => ${snapshot})`));
+
+  it('reads each commit\'s state at its snapshot, by name, and retention deletes the files of expired ones', async () => {
+    await commitDate(engine, warehouse, await request(engine, dates[0], 'one', null));
+    await commitDate(engine, warehouse, await request(engine, dates[1], 'two', 'one'));
+    await commitDate(engine, warehouse, await request(engine, dates[2], 'three', 'two'));
+    const tables = await withCatalog(engine, warehouse, (s, _alias, metadata) =>
+      s.rows<{ n: string }>(`SELECT count(*) AS n FROM ${metadata}.ducklake_table WHERE table_name = 'big__current'`),
+    );
+    expect(Number(tables[0].n)).toBe(3);
+    expect(await rowsAt(await snapshotOf('one'))).toEqual([{ k: 'one' }]);
+    expect(await rowsAt(await snapshotOf('two'))).toEqual([{ k: 'two' }]);
+    expect(await rowsAt(undefined)).toEqual([{ k: 'three' }]);
+    expect(await filesAt(await snapshotOf('two'))).toEqual([{ f: path.join(warehouse, 'two-c.parquet') }]);
+
+    await withCatalog(engine, warehouse, (s, alias, metadata) => applyRetention(s, alias, metadata));
+    expect(existsSync(path.join(warehouse, 'one-c.parquet'))).toBe(false);
+    expect(existsSync(path.join(warehouse, 'two-c.parquet'))).toBe(true);
+    expect(await filesAt(await snapshotOf('two'))).toEqual([{ f: path.join(warehouse, 'two-c.parquet') }]);
+  });
+
+  it('commits of two tables that share one transaction each replace their own state', async () => {
+    for (const name of ['x', 'y']) await commitDate(engine, warehouse, await request(engine, dates[0], `${name}-1`, null, name));
+    const requests = await Promise.all(['x', 'y'].map((name) => request(engine, dates[1], `${name}-2`, `${name}-1`, name)));
+    await Promise.all(requests.map((r) => commitDate(engine, warehouse, r)));
+    const [x, y] = [await snapshotOf('x-2'), await snapshotOf('y-2')];
+    expect(x).toBe(y);
+    const states = await withCatalog(engine, warehouse, (s, alias) =>
+      s.rows<{ k: string }>(`SELECT k FROM "${alias}"."d"."x__current" UNION ALL SELECT k FROM "${alias}"."d"."y__current" ORDER BY k`),
+    );
+    expect(states).toEqual([{ k: 'x-2' }, { k: 'y-2' }]);
   });
 });
