@@ -23,6 +23,34 @@ const commit: CommitRecord = {
   watermark: '2024-01-02 10:00:00',
 };
 const shape = { keys: [{ name: 'k', type: 'varchar' }], columns: [{ name: 'v', type: 'integer' }] };
+
+/** An engine and a new warehouse whose catalog has the schema "d", for the describe block that calls it. */
+function catalogFixture(prefix: string): { engine: Engine; warehouse: string } {
+  const fixture = {} as { engine: Engine; warehouse: string };
+  beforeAll(async () => {
+    fixture.engine = await Engine.create({ extensionDirectory: engineSettings().extensionDirectory });
+    fixture.warehouse = mkdtempSync(path.join(tmpdir(), prefix));
+    await withCatalog(fixture.engine, fixture.warehouse, (s, alias) => s.run(`CREATE SCHEMA "${alias}"."d"`));
+  });
+  afterAll(() => fixture.engine.close());
+  return fixture;
+}
+
+/** A commit of `table` on `date` whose state and history are the one row `k` (its files written here). */
+async function oneRowCommit(
+  { engine, warehouse }: { engine: Engine; warehouse: string },
+  c: { table: string; k: string; date: string; commitId: string; expectedHead: string | null; expectedHeadDate: string | null; currentRows?: number },
+): Promise<CommitRequest> {
+  const lake = await withCatalog(engine, warehouse, async (_s, alias) => lakeTables(alias, 'd', c.table));
+  const files = { current: [path.join(warehouse, `${c.commitId}-c.parquet`)], history: [path.join(warehouse, `${c.commitId}-h.parquet`)] };
+  const row = `SELECT '${c.k}' AS k, 1 AS v, 'I' AS OPERATION, DATE '${c.date}' AS EFF_START_DATE, uuid() AS KEY_HASH, uuid() AS NONKEY_HASH`;
+  await engine.withSession(async (s) => {
+    for (const f of [...files.current, ...files.history]) await s.run(`COPY (${row}) TO '${f}' (FORMAT parquet)`);
+  });
+  const record = { ...commit, businessDate: c.date, commitId: c.commitId, baseDate: null, currentRows: c.currentRows ?? commit.currentRows };
+  const t = { ...shape, dataset: 'd', name: c.table, retention: { keepDates: 2 } };
+  return { table: t, lake, files, commit: record, tag: commitTag(t, record), expectedHead: c.expectedHead, expectedHeadDate: c.expectedHeadDate };
+}
 const tag = (dataset: string, table: string, date: string, keep = 2): CommitTag => ({ cdcflow: 1, dataset, table, date, commit: `${table}-${date}`, keep });
 
 describe('the commit transaction', () => {
@@ -127,51 +155,33 @@ describe('the commit transaction', () => {
 });
 
 describe('commits that wait for the catalog connection at the same moment', () => {
-  const D1 = '2024-01-01';
-  let engine: Engine;
-  let warehouse: string;
+  const fixture = catalogFixture('cdcflow-group-');
 
-  beforeAll(async () => {
-    engine = await Engine.create({ extensionDirectory: engineSettings().extensionDirectory });
-    warehouse = mkdtempSync(path.join(tmpdir(), 'cdcflow-group-'));
-    await withCatalog(engine, warehouse, (s, alias) => s.run(`CREATE SCHEMA "${alias}"."d"`));
-  });
-  afterAll(() => engine.close());
-
-  /** A first commit of `table` on D1 (its files written here), planned on `expectedHead`. */
-  async function request(table: string, commitId: string, expectedHead: string | null): Promise<CommitRequest> {
-    const lake = await withCatalog(engine, warehouse, async (_s, alias) => lakeTables(alias, 'd', table));
-    const files = { current: [path.join(warehouse, `${commitId}-c.parquet`)], history: [path.join(warehouse, `${commitId}-h.parquet`)] };
-    const row = `SELECT '${table}' AS k, 1 AS v, 'I' AS OPERATION, DATE '${D1}' AS EFF_START_DATE, uuid() AS KEY_HASH, uuid() AS NONKEY_HASH`;
-    await engine.withSession(async (s) => {
-      for (const f of [...files.current, ...files.history]) await s.run(`COPY (${row}) TO '${f}' (FORMAT parquet)`);
-    });
-    const record = { ...commit, businessDate: D1, commitId, baseDate: null };
-    const t = { ...shape, dataset: 'd', name: table, retention: { keepDates: 2 } };
-    return { table: t, lake, files, commit: record, tag: commitTag(t, record), expectedHead, expectedHeadDate: null };
-  }
+  /** A first commit of `table` on 2024-01-01, planned on `expectedHead`. */
+  const request = (table: string, commitId: string, expectedHead: string | null) =>
+    oneRowCommit(fixture, { table, k: table, date: '2024-01-01', commitId, expectedHead, expectedHeadDate: null });
 
   /** Runs the commits while the catalog connection is held, so that they all wait for it. */
   async function whileHeld(requests: CommitRequest[]): Promise<PromiseSettledResult<void>[]> {
     let release!: () => void;
     let holding!: () => void;
     const holds = new Promise<void>((resolve) => (holding = resolve));
-    const held = withCatalog(engine, warehouse, async () => {
+    const held = withCatalog(fixture.engine, fixture.warehouse, async () => {
       holding();
       await new Promise<void>((resolve) => (release = resolve));
     });
     await holds;
-    const outcomes = Promise.allSettled(requests.map((r) => commitDate(engine, warehouse, r)));
+    const outcomes = Promise.allSettled(requests.map((r) => commitDate(fixture.engine, fixture.warehouse, r)));
     release();
     await held;
     return outcomes;
   }
 
-  const snapshotsOf = () => withCatalog(engine, warehouse, (s, _alias, metadata) => commitSnapshots(s, metadata));
+  const snapshotsOf = () => withCatalog(fixture.engine, fixture.warehouse, (s, _alias, metadata) => commitSnapshots(s, metadata));
 
   it('share one transaction, each with its own head check: a stale one is refused, the others commit', async () => {
     const stale = await request('b', 'b-1', 'not-the-head');
-    await withCatalog(engine, warehouse, async (s) => {
+    await withCatalog(fixture.engine, fixture.warehouse, async (s) => {
       for (const sql of createTablesSql(shape, stale.lake)) await s.run(sql);
     });
     const outcomes = await whileHeld([await request('a', 'a-1', null), stale, await request('c', 'c-1', null)]);
@@ -186,13 +196,13 @@ describe('commits that wait for the catalog connection at the same moment', () =
     const outcomes = await whileHeld([await request('e', 'e-1', null), await request('e', 'e-2', null), await request('f', 'f-1', null)]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(StaleBaseError);
-    const e = await withCatalog(engine, warehouse, (s, alias) => s.rows<{ k: string }>(`SELECT k FROM "${alias}"."d"."e__current"`));
+    const e = await withCatalog(fixture.engine, fixture.warehouse, (s, alias) => s.rows<{ k: string }>(`SELECT k FROM "${alias}"."d"."e__current"`));
     expect(e).toEqual([{ k: 'e' }]);
   });
 
   it('when the shared transaction fails, each commits on its own: only the broken one fails', async () => {
     const broken = await request('g', 'g-1', null);
-    const outcomes = await whileHeld([await request('h', 'h-1', null), { ...broken, files: { ...broken.files, current: [path.join(warehouse, 'missing.parquet')] } }]);
+    const outcomes = await whileHeld([await request('h', 'h-1', null), { ...broken, files: { ...broken.files, current: [path.join(fixture.warehouse, 'missing.parquet')] } }]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected']);
     expect((await snapshotsOf()).map((t) => t.tag.commit)).toContain('h-1');
   });
@@ -269,62 +279,45 @@ describe('retention', () => {
 
 describe('a large state, replaced by dropping and creating its table', () => {
   const dates = ['2024-01-01', '2024-01-02', '2024-01-03'];
-  let engine: Engine;
-  let warehouse: string;
-
-  beforeAll(async () => {
-    engine = await Engine.create({ extensionDirectory: engineSettings().extensionDirectory });
-    warehouse = mkdtempSync(path.join(tmpdir(), 'cdcflow-drop-'));
-    await withCatalog(engine, warehouse, (s, alias) => s.run(`CREATE SCHEMA "${alias}"."d"`));
-  });
-  afterAll(() => engine.close());
+  const fixture = catalogFixture('cdcflow-drop-');
 
   /** A commit of `date` whose state holds the one row `k`; its record claims a large state, which makes it drop the table. */
-  async function request(on: Engine, date: string, k: string, expectedHead: string | null, name = 'big'): Promise<CommitRequest> {
-    const lake = await withCatalog(on, warehouse, async (_s, alias) => lakeTables(alias, 'd', name));
-    const files = { current: [path.join(warehouse, `${k}-c.parquet`)], history: [path.join(warehouse, `${k}-h.parquet`)] };
-    const row = `SELECT '${k}' AS k, 1 AS v, 'I' AS OPERATION, DATE '${date}' AS EFF_START_DATE, uuid() AS KEY_HASH, uuid() AS NONKEY_HASH`;
-    await on.withSession(async (s) => {
-      for (const f of [...files.current, ...files.history]) await s.run(`COPY (${row}) TO '${f}' (FORMAT parquet)`);
-    });
-    const record = { ...commit, businessDate: date, commitId: k, baseDate: null, currentRows: DROP_STATE_ROWS };
-    const t = { ...shape, dataset: 'd', name, retention: { keepDates: 2 } };
-    return { table: t, lake, files, commit: record, tag: commitTag(t, record), expectedHead, expectedHeadDate: expectedHead && dates[dates.indexOf(date) - 1] };
-  }
+  const request = (date: string, k: string, expectedHead: string | null, table = 'big') =>
+    oneRowCommit(fixture, { table, k, date, commitId: k, expectedHead, expectedHeadDate: expectedHead && dates[dates.indexOf(date) - 1], currentRows: DROP_STATE_ROWS });
 
   const snapshotOf = async (commitId: string) =>
-    (await withCatalog(engine, warehouse, (s, _alias, metadata) => commitSnapshots(s, metadata))).find((t) => t.tag.commit === commitId)!.snapshot;
+    (await withCatalog(fixture.engine, fixture.warehouse, (s, _alias, metadata) => commitSnapshots(s, metadata))).find((t) => t.tag.commit === commitId)!.snapshot;
   const rowsAt = (snapshot: number | undefined) =>
-    withCatalog(engine, warehouse, (s, alias) => s.rows<{ k: string }>(`SELECT k FROM "${alias}"."d"."big__current"${snapshot === undefined ? '' : ` AT (VERSION => ${snapshot})`}`));
+    withCatalog(fixture.engine, fixture.warehouse, (s, alias) => s.rows<{ k: string }>(`SELECT k FROM "${alias}"."d"."big__current"${snapshot === undefined ? '' : ` AT (VERSION => ${snapshot})`}`));
   const filesAt = (snapshot: number) =>
-    withCatalog(engine, warehouse, (s, alias) => s.rows<{ f: string }>(`SELECT data_file AS f FROM ducklake_list_files('${alias}', 'big__current', schema => 'd', snapshot_version => ${snapshot})`));
+    withCatalog(fixture.engine, fixture.warehouse, (s, alias) => s.rows<{ f: string }>(`SELECT data_file AS f FROM ducklake_list_files('${alias}', 'big__current', schema => 'd', snapshot_version => ${snapshot})`));
 
   it('reads each commit\'s state at its snapshot, by name, and retention deletes the files of expired ones', async () => {
-    await commitDate(engine, warehouse, await request(engine, dates[0], 'one', null));
-    await commitDate(engine, warehouse, await request(engine, dates[1], 'two', 'one'));
-    await commitDate(engine, warehouse, await request(engine, dates[2], 'three', 'two'));
-    const tables = await withCatalog(engine, warehouse, (s, _alias, metadata) =>
+    await commitDate(fixture.engine, fixture.warehouse, await request(dates[0], 'one', null));
+    await commitDate(fixture.engine, fixture.warehouse, await request(dates[1], 'two', 'one'));
+    await commitDate(fixture.engine, fixture.warehouse, await request(dates[2], 'three', 'two'));
+    const tables = await withCatalog(fixture.engine, fixture.warehouse, (s, _alias, metadata) =>
       s.rows<{ n: string }>(`SELECT count(*) AS n FROM ${metadata}.ducklake_table WHERE table_name = 'big__current'`),
     );
     expect(Number(tables[0].n)).toBe(3);
     expect(await rowsAt(await snapshotOf('one'))).toEqual([{ k: 'one' }]);
     expect(await rowsAt(await snapshotOf('two'))).toEqual([{ k: 'two' }]);
     expect(await rowsAt(undefined)).toEqual([{ k: 'three' }]);
-    expect(await filesAt(await snapshotOf('two'))).toEqual([{ f: path.join(warehouse, 'two-c.parquet') }]);
+    expect(await filesAt(await snapshotOf('two'))).toEqual([{ f: path.join(fixture.warehouse, 'two-c.parquet') }]);
 
-    await withCatalog(engine, warehouse, (s, alias, metadata) => applyRetention(s, alias, metadata));
-    expect(existsSync(path.join(warehouse, 'one-c.parquet'))).toBe(false);
-    expect(existsSync(path.join(warehouse, 'two-c.parquet'))).toBe(true);
-    expect(await filesAt(await snapshotOf('two'))).toEqual([{ f: path.join(warehouse, 'two-c.parquet') }]);
+    await withCatalog(fixture.engine, fixture.warehouse, (s, alias, metadata) => applyRetention(s, alias, metadata));
+    expect(existsSync(path.join(fixture.warehouse, 'one-c.parquet'))).toBe(false);
+    expect(existsSync(path.join(fixture.warehouse, 'two-c.parquet'))).toBe(true);
+    expect(await filesAt(await snapshotOf('two'))).toEqual([{ f: path.join(fixture.warehouse, 'two-c.parquet') }]);
   });
 
   it('commits of two tables that share one transaction each replace their own state', async () => {
-    for (const name of ['x', 'y']) await commitDate(engine, warehouse, await request(engine, dates[0], `${name}-1`, null, name));
-    const requests = await Promise.all(['x', 'y'].map((name) => request(engine, dates[1], `${name}-2`, `${name}-1`, name)));
-    await Promise.all(requests.map((r) => commitDate(engine, warehouse, r)));
+    for (const name of ['x', 'y']) await commitDate(fixture.engine, fixture.warehouse, await request(dates[0], `${name}-1`, null, name));
+    const requests = await Promise.all(['x', 'y'].map((name) => request(dates[1], `${name}-2`, `${name}-1`, name)));
+    await Promise.all(requests.map((r) => commitDate(fixture.engine, fixture.warehouse, r)));
     const [x, y] = [await snapshotOf('x-2'), await snapshotOf('y-2')];
     expect(x).toBe(y);
-    const states = await withCatalog(engine, warehouse, (s, alias) =>
+    const states = await withCatalog(fixture.engine, fixture.warehouse, (s, alias) =>
       s.rows<{ k: string }>(`SELECT k FROM "${alias}"."d"."x__current" UNION ALL SELECT k FROM "${alias}"."d"."y__current" ORDER BY k`),
     );
     expect(states).toEqual([{ k: 'x-2' }, { k: 'y-2' }]);
