@@ -29,7 +29,10 @@ export function hashShape(table: TableConfig): string {
   return sha256({ v: HASH_ENCODING_VERSION, keys: plain(keys), columns: plain(columns), ignore: ignore.map((n) => n.toLowerCase()).sort(), orderTypes });
 }
 
+/** The diff's files as this version writes them (2: history files without EFF_START_DATE), so no stage file of another is taken for them. */
+const DIFF_FILES_VERSION = 2;
+
 /** What the diff stages and the write depend on. */
 export function runFingerprint(hashFp: string, table: TableConfig, businessDate: string, base: BaseRef | null): string {
-  return sha256({ hashFp, mode: table.mode, businessDate, base });
+  return sha256({ hashFp, mode: table.mode, businessDate, base, files: DIFF_FILES_VERSION });
 }

@@ -68,8 +68,8 @@ export function writeOutputs(deps: ActivityDeps) {
           historyRows: counts.I + counts.U + counts.D,
           watermark: watermark ?? null,
         };
-        const registered = await commitFiles(deps.engine, table, layout, businessDate, buckets, record.commitId);
-        const orderFile = table.mode === 'changes' ? lakeDataFile(table.warehouse, deps.engine.dataPath, table.dataset, table.name, 'order', record.commitId) : undefined;
+        const registered = await commitFiles(deps.engine, table, layout, buckets, record);
+        const orderFile = table.mode === 'changes' ? lakeDataFile(table.warehouse, deps.engine.dataPath, table.dataset, table.name, 'order', record) : undefined;
         if (orderFile) await placeInLake(deps.engine, layout.stageFile(businessDate, 'order'), orderFile);
         const change = orderFile ? await prepareChangeCommit(lake, input, diffs[0]!.stale ?? 0, orderFile, replacesByDrop(record, head)) : undefined;
         changes = change?.counts;
@@ -128,15 +128,14 @@ async function commitFiles(
   engine: Engine,
   table: TableConfig,
   layout: TableLayout,
-  businessDate: string,
   buckets: readonly (Bucket | undefined)[],
-  commitId: string,
+  commit: Pick<CommitRecord, 'commitId' | 'businessDate'>,
 ): Promise<CommitFiles> {
   const files: { current: string[]; history: string[] } = { current: [], history: [] };
   for (const bucket of buckets) {
-    const written = bucketFiles(layout, businessDate, bucket);
+    const written = bucketFiles(layout, commit.businessDate, bucket);
     for (const part of ['current', 'history'] as const) {
-      const file = lakeDataFile(table.warehouse, engine.dataPath, table.dataset, table.name, part, commitId, bucket);
+      const file = lakeDataFile(table.warehouse, engine.dataPath, table.dataset, table.name, part, commit, bucket);
       await placeInLake(engine, written[part], file);
       files[part].push(file);
     }

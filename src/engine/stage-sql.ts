@@ -154,9 +154,18 @@ export function stateFileSql(t: Pick<TableShape, 'keys' | 'columns'>, diff: stri
   return copyTo(`SELECT ${stateColumns(t)} FROM ${diff} WHERE OPERATION <> 'D' ORDER BY KEY_HASH`, outPath, 'output');
 }
 
-/** A commit's history file, from the diff: its net changes (I, U, D), sorted as the state file is. */
+/**
+ * A commit's history file, from the diff: its net changes (I, U, D), sorted as the state file is.
+ * Without EFF_START_DATE: the catalog takes the date from the file's folder (historyLakeFolder),
+ * so the file has the published partition's columns and, with no columns split off, is that partition.
+ */
 export function historyFileSql(t: Pick<TableShape, 'keys' | 'columns'>, diff: string, outPath: string): string {
-  return copyTo(`SELECT ${stateColumns(t)} FROM ${diff} WHERE OPERATION IN ('I', 'U', 'D') ORDER BY KEY_HASH`, outPath, 'output');
+  return copyTo(`SELECT ${historyColumns(t)} FROM ${diff} WHERE OPERATION IN ('I', 'U', 'D') ORDER BY KEY_HASH`, outPath, 'output');
+}
+
+/** The columns of a history partition: the state's but EFF_START_DATE, which its folder names. */
+function historyColumns(t: Pick<TableShape, 'keys' | 'columns'>, select: (c: ColumnSpec) => boolean = () => true): string {
+  return [...dataColumns(t).filter(select).map((c) => quoteIdent(c.name)), 'OPERATION', 'KEY_HASH', 'NONKEY_HASH'].join(', ');
 }
 
 /**
@@ -178,13 +187,12 @@ export function publishCurrentSql(state: string, outPath: string, select = '*', 
 }
 
 /**
- * A published history partition: the net changes (I, U, D) of one date. EFF_START_DATE is the
- * Hive partition (eff_start_date=...), so it is not repeated inside the file.
+ * A published history partition from `history`, the net changes (I, U, D) of its date.
+ * EFF_START_DATE is the Hive partition (eff_start_date=...), so it is not repeated inside the file.
  */
-export function publishHistorySql(t: Pick<TableShape, 'keys' | 'columns'>, history: string, businessDate: string, outPath: string, order: ExportOrder = 'sort'): string {
+export function publishHistorySql(t: Pick<TableShape, 'keys' | 'columns'>, history: string, outPath: string, order: ExportOrder = 'sort'): string {
   // Sensitive columns go to their own dataset (warehouse/sensitive.ts).
-  const columns = [...dataColumns(t).filter((c) => !c.sensitive).map((c) => quoteIdent(c.name)), 'OPERATION', 'KEY_HASH', 'NONKEY_HASH'].join(', ');
-  return copyTo(`SELECT ${columns} FROM ${history} WHERE EFF_START_DATE = ${dateLiteral(businessDate)}${keyHashOrder(order)}`, outPath, 'output');
+  return copyTo(`SELECT ${historyColumns(t, (c) => !c.sensitive)} FROM ${history}${keyHashOrder(order)}`, outPath, 'output');
 }
 
 /** Rows per OPERATION of a relation. */

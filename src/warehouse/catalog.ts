@@ -19,7 +19,7 @@ import type { Engine, Session } from '../engine/duckdb';
 import { type Bucket, bucketLabel } from '../engine/key-buckets';
 import { isRemotePath } from '../engine/s3';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
-import { assertPathName } from './layout';
+import { assertIsoDate, assertPathName } from './layout';
 
 export interface LakeTables {
   /** The attached catalog's alias (quoted, as are the names below). */
@@ -60,6 +60,7 @@ function dataPath(warehouse: string, base?: string): string {
  * Where a commit's own files go: in the catalog's data folder (`base`: the shared data path, if
  * any), where DuckLake keeps the table's files, so that vacuum's orphan sweep also removes the
  * files of a commit that failed. A run of several key-hash buckets has one file per bucket.
+ * History files go in their date's folder (historyLakeFolder).
  */
 export function lakeDataFile(
   warehouse: string,
@@ -67,10 +68,19 @@ export function lakeDataFile(
   dataset: string,
   table: string,
   part: 'current' | 'history' | 'order',
-  commitId: string,
+  commit: { commitId: string; businessDate: string },
   bucket?: Bucket,
 ): string {
-  return `${dataPath(warehouse, base)}${assertPathName(dataset)}/${assertPathName(table)}__${part}/${commitFileName(commitId, bucket)}`;
+  const folder = `${dataPath(warehouse, base)}${assertPathName(dataset)}/${assertPathName(table)}__${part}/`;
+  return `${folder}${part === 'history' ? `${historyLakeFolder(commit.businessDate)}/` : ''}${commitFileName(commit.commitId, bucket)}`;
+}
+
+/**
+ * The folder of a date's history files: a Hive partition of EFF_START_DATE, from which
+ * `ducklake_add_data_files` takes the column's value, so the files need not hold it.
+ */
+export function historyLakeFolder(businessDate: string): string {
+  return `EFF_START_DATE=${assertIsoDate(businessDate)}`;
 }
 
 /** The name of a commit's own data file: `cdcflow-<commit>.parquet`, or `cdcflow-<commit>-<k>of<n>.parquet` for bucket k of n. */

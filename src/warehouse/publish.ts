@@ -3,20 +3,20 @@
  * history), written from the catalog after a commit by roll-forward: each export whose commit
  * differs from what `_published.json` records is written again (to a temporary file outside
  * the readers' folders, then renamed), so a retry or the next run completes what a crash left.
- * current.parquet is a link to the state file the commit registered (a copy of its bucket
- * files in order, for several); history partitions are copied from the commit's own history
- * files (through the catalog for a commit that wrote none). Both are in KEY_HASH order, so the
- * same commit always gives the same bytes.
+ * current.parquet is a link to the state file the commit registered, and a history partition
+ * to its history file (copies of their bucket files in order, for several, or without the
+ * columns split off; through the catalog for a commit that wrote none). Both are in KEY_HASH
+ * order, so the same commit always gives the same bytes.
  */
 import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { TableConfig } from '../config/types';
 import type { Engine, Session } from '../engine/duckdb';
 import { isRemotePath } from '../engine/s3';
-import { quoteLiteral } from '../engine/sql';
+import { dateLiteral, quoteLiteral } from '../engine/sql';
 import { type ExportOrder, publishCurrentSql, publishHistorySql, readOwnParquet } from '../engine/stage-sql';
 import { linkOrCopy, readJsonIfExists, writeAtomically, writeJsonAtomically } from './atomic';
-import { commitFileBucket, type LakeTables, withCatalog } from './catalog';
+import { commitFileBucket, historyLakeFolder, type LakeTables, withCatalog } from './catalog';
 import { type CommitRecord, readCommitLog } from './commits';
 import type { TableLayout } from './layout';
 import { publishSensitiveCurrentSql, publishSensitiveHistorySql, sensitiveLayout, sensitiveNames, withoutSensitiveSql } from './sensitive';
@@ -118,24 +118,28 @@ async function publishView(engine: Engine, opts: PublishOptions, view: CatalogVi
   const split = sensitiveNames(table);
   if (!sameSplit) await rm(sensitive.root, { recursive: true, force: true });
 
-  // A commit's own files are read directly; a state the catalog wrote itself, through the catalog.
-  const exportFrom = async (part: 'current' | 'history', commitId: string, sql: (relation: string, order: ExportOrder) => string) => {
-    const own = filesOfCommit(view.files[part], commitId);
+  // A commit's own files are read directly (a history file holds its date alone); what the catalog wrote itself, through the catalog.
+  const exportFrom = async (part: 'current' | 'history', commit: CatalogView['log'][number], sql: (relation: string, order: ExportOrder) => string) => {
+    const own = filesOfCommit(view.files[part], commit.commitId);
+    const inCatalog = part === 'current' ? lake.current : `(SELECT * FROM ${lake.history} WHERE EFF_START_DATE = ${dateLiteral(commit.businessDate)})`;
     if (own.length) await engine.withExportSession((s, keepsOrder) => s.run(sql(readOwnParquet(own), keepsOrder ? 'as-read' : 'sort')));
-    else await withCatalog(engine, table.warehouse, (s) => s.run(sql(part === 'current' ? lake.current : lake.history, 'sort')));
+    else await withCatalog(engine, table.warehouse, (s) => s.run(sql(inCatalog, 'sort')));
   };
   const next: PublishedManifest = { current: published.current, history: {}, ...(split.length ? { sensitive: split } : {}) };
   for (const commit of log) {
     const date = commit.businessDate;
     if (published.history[date] !== commit.commitId) {
       await opts.step?.(`publish:history:${date}`);
-      await writeAtomically(layout.history(date), (tmp) => exportFrom('history', commit.commitId, (h, order) => publishHistorySql(table, h, date, tmp, order)), layout.publishTmp);
+      // A commit's one local history file in its date's folder is the partition as it is, unless columns are split off.
+      const own = filesOfCommit(view.files.history, commit.commitId);
+      const linkable = !split.length && own.length === 1 && !isRemotePath(own[0]) && path.basename(path.dirname(own[0])) === historyLakeFolder(date);
+      await writeAtomically(
+        layout.history(date),
+        (tmp) => (linkable ? linkOrCopy(own[0], tmp) : exportFrom('history', commit, (h, order) => publishHistorySql(table, h, tmp, order))),
+        layout.publishTmp,
+      );
       if (split.length) {
-        await writeAtomically(
-          sensitive.history(date),
-          (tmp) => exportFrom('history', commit.commitId, (h, order) => publishSensitiveHistorySql(table, h, date, tmp, order)),
-          layout.publishTmp,
-        );
+        await writeAtomically(sensitive.history(date), (tmp) => exportFrom('history', commit, (h, order) => publishSensitiveHistorySql(table, h, tmp, order)), layout.publishTmp);
       }
     }
     next.history[date] = commit.commitId;
@@ -152,11 +156,11 @@ async function publishView(engine: Engine, opts: PublishOptions, view: CatalogVi
     const linkable = !split.length && own.length === 1 && !isRemotePath(own[0]);
     await writeAtomically(
       layout.current,
-      (tmp) => (linkable ? linkOrCopy(own[0], tmp) : exportFrom('current', latest.commitId, (c, order) => publishCurrentSql(c, tmp, withoutSensitiveSql(table), order))),
+      (tmp) => (linkable ? linkOrCopy(own[0], tmp) : exportFrom('current', latest, (c, order) => publishCurrentSql(c, tmp, withoutSensitiveSql(table), order))),
       layout.publishTmp,
     );
     if (split.length) {
-      await writeAtomically(sensitive.current, (tmp) => exportFrom('current', latest.commitId, (c, order) => publishSensitiveCurrentSql(table, c, tmp, order)), layout.publishTmp);
+      await writeAtomically(sensitive.current, (tmp) => exportFrom('current', latest, (c, order) => publishSensitiveCurrentSql(table, c, tmp, order)), layout.publishTmp);
     }
     next.current = latest.commitId;
   }

@@ -8,7 +8,7 @@
  */
 import * as path from 'node:path';
 import type { ColumnSpec, TableConfig } from '../config/types';
-import { dateLiteral, quoteIdent, quoteLiteral } from '../engine/sql';
+import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { type ExportOrder, keyHashOrder, publishCurrentSql } from '../engine/stage-sql';
 import { assertIsoDate, assertPathName } from './layout';
 
@@ -50,10 +50,10 @@ export function publishSensitiveCurrentSql(t: Shape, state: string, outPath: str
   return publishCurrentSql(state, outPath, `KEY_HASH, ${sensitiveList(t)}`, order);
 }
 
-/** A sensitive history partition: the date's I, U and D rows' sensitive values. */
-export function publishSensitiveHistorySql(t: Shape, history: string, businessDate: string, outPath: string, order: ExportOrder = 'sort'): string {
+/** A sensitive history partition from `history`, a date's I, U and D rows: their sensitive values. */
+export function publishSensitiveHistorySql(t: Shape, history: string, outPath: string, order: ExportOrder = 'sort'): string {
   return (
-    `COPY (SELECT KEY_HASH, OPERATION, ${sensitiveList(t)} FROM ${history} WHERE EFF_START_DATE = ${dateLiteral(businessDate)}${keyHashOrder(order)}) ` +
+    `COPY (SELECT KEY_HASH, OPERATION, ${sensitiveList(t)} FROM ${history}${keyHashOrder(order)}) ` +
     `TO ${quoteLiteral(outPath)} (FORMAT parquet)`
   );
 }

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import type { DatasetConfig } from '../../src/config/types';
 import { quoteLiteral } from '../../src/engine/sql';
 import { tableLayout } from '../../src/warehouse/layout';
+import { historyLakeFolder } from '../../src/warehouse/catalog';
 import { tableWorkflowId } from '../../src/workflows/ids';
 import { difference } from '../support/compare';
 import { type Harness, runDataset, succeeded, startHarness, tempDir, uniqueDataset, writeConfig, writeCsv } from '../support/harness';
@@ -88,7 +89,8 @@ async function bucketActivityWorkers(dataset: string): Promise<Map<string, numbe
 
 /** The latest commit's data files of a catalog table part, by bucket label, with their bytes' digest. */
 function lakeFiles(warehouse: string, dataset: string, part: 'current' | 'history'): Map<string, string> {
-  const folder = path.join(warehouse, '_lake', dataset, `items__${part}`);
+  // History files are in their date's folder (day 2's here).
+  const folder = path.join(warehouse, '_lake', dataset, `items__${part}`, part === 'history' ? historyLakeFolder(DATES[1]) : '');
   const files = readdirSync(folder).filter((f) => /^cdcflow-.*-\dof4\.parquet$/.test(f));
   const newest = new Map<string, { name: string; mtime: number }>();
   for (const name of files) {

@@ -7,7 +7,7 @@
  * Needs dist/ (the test script builds it; run `npm run build` when running jest directly).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { startDatasetRun } from '../../src/client/start-run';
 import { Engine } from '../../src/engine/duckdb';
@@ -299,6 +299,30 @@ describe('commits', () => {
     expect(older.ok).toBe(false);
     expect(older.ok ? '' : older.error).toMatch(/business date 2024-01-01 is older than the latest committed date 2024-01-02; only the latest date can be run again/);
     expect(await committedDates(h.engine, c.warehouse, c.dataset, TABLE)).toEqual([D1, D2]);
+  });
+
+  it('a history partition is the commit\'s own history file, whose date the catalog reads from its folder', async () => {
+    const c = configFor('histlink');
+    const counts = [tableResult(await runDataset(h, c.at('day1'), D1), TABLE).counts, tableResult(await runDataset(h, c.at('day2'), D2), TABLE).counts];
+    const layout = tableLayout(c.warehouse, c.dataset, TABLE);
+    const lakeHistory = () =>
+      withCatalog(h.engine, c.warehouse, async (s, alias) => ({
+        files: (await s.rows<{ f: string }>(`SELECT data_file AS f FROM ducklake_list_files('${alias}', '${TABLE}__history', schema => '${c.dataset}') ORDER BY f`)).map((r) => r.f),
+        perDate: await s.rows<{ d: string; n: number }>(
+          `SELECT CAST(EFF_START_DATE AS VARCHAR) AS d, count(*)::INT AS n FROM "${alias}"."${c.dataset}"."${TABLE}__history" GROUP BY ALL ORDER BY d`,
+        ),
+      }));
+    const { files, perDate } = await lakeHistory();
+    expect(files.map((f) => path.basename(path.dirname(f)))).toEqual([`EFF_START_DATE=${D1}`, `EFF_START_DATE=${D2}`]);
+    for (const [i, d] of [D1, D2].entries()) expect(statSync(layout.history(d)).ino).toBe(statSync(files[i]).ino);
+    expect(perDate).toEqual(counts.map((n, i) => ({ d: [D1, D2][i], n: n.I + n.U + n.D })));
+    const columns = await h.engine.withSession((s) => s.rows<{ column_name: string }>(`DESCRIBE SELECT * FROM '${layout.history(D2)}'`));
+    expect(columns.map((col) => col.column_name)).not.toContain('EFF_START_DATE');
+
+    // D2 again with day 1's data: the catalog's delete of D2's history finds the rows by the folder's date.
+    tableResult(await runDataset(h, c.at('day1'), D2), TABLE);
+    expect((await lakeHistory()).perDate).toEqual([{ d: D1, n: counts[0].I }]);
+    await assertHistoryReplaysToCurrent(c.warehouse, c.dataset);
   });
 
   it('plans on commits of an older version, whose snapshot tags lack the commit record, from the commit log: same outputs', async () => {

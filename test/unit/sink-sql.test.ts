@@ -87,8 +87,8 @@ describe('sensitive columns in the published exports', () => {
     expect(withoutSensitiveSql(table)).toBe(`* EXCLUDE ("ssn")`);
     expect(withoutSensitiveSql({ columns: [{ name: 'v', type: 'varchar' }] })).toBe('*');
     expect(publishSensitiveCurrentSql(table, 'lake.cur', '/o.parquet')).toBe(`COPY (SELECT KEY_HASH, "ssn" FROM lake.cur ORDER BY KEY_HASH) TO '/o.parquet' (FORMAT parquet)`);
-    expect(publishSensitiveHistorySql(table, 'lake.hist', '2024-01-02', '/o.parquet')).toBe(
-      `COPY (SELECT KEY_HASH, OPERATION, "ssn" FROM lake.hist WHERE EFF_START_DATE = DATE '2024-01-02' ORDER BY KEY_HASH) TO '/o.parquet' (FORMAT parquet)`,
+    expect(publishSensitiveHistorySql(table, 'lake.hist', '/o.parquet')).toBe(
+      `COPY (SELECT KEY_HASH, OPERATION, "ssn" FROM lake.hist ORDER BY KEY_HASH) TO '/o.parquet' (FORMAT parquet)`,
     );
   });
 });
