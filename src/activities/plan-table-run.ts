@@ -100,9 +100,10 @@ async function baseRef(session: Session, alias: string, p: Planning, commit: Pla
     fingerprint: commit.fingerprint,
     commitId: commit.commitId,
     snapshot,
-    files: await stateFiles(session, alias, table, snapshot),
+    // Listed in the commit's tag since this version: no catalog transaction needed to list them.
+    files: commit.files ? [...commit.files.current] : await stateFiles(session, alias, table, snapshot),
     watermark: commit.watermark,
-    ...(table.mode === 'changes' ? { orderFiles: await stateFiles(session, alias, table, snapshot, 'order') } : {}),
+    ...(table.mode === 'changes' ? { orderFiles: commit.files?.order ? [...commit.files.order] : await stateFiles(session, alias, table, snapshot, 'order') } : {}),
   };
 }
 

@@ -73,7 +73,7 @@ export function writeOutputs(deps: ActivityDeps) {
         if (orderFile) await placeInLake(deps.engine, layout.stageFile(businessDate, 'order'), orderFile);
         const change = orderFile ? await prepareChangeCommit(lake, input, diffs[0]!.stale ?? 0, orderFile, replacesByDrop(record, head)) : undefined;
         changes = change?.counts;
-        const tag = commitTag(table, record);
+        const tag = commitTag(table, record, { current: registered.current, ...(orderFile ? { order: [orderFile] } : {}) });
         await step('commit');
         try {
           await commitDate(deps.engine, table.warehouse, {

@@ -49,9 +49,17 @@ export interface CommitTag {
   fingerprint?: string;
   shape?: string;
   watermark?: string | null;
+  /** The files of the state it committed (and of a change-record table's ordering state), as the catalog lists them. */
+  files?: StateFiles;
 }
 
-export function commitTag(table: { dataset: string; name: string; retention: { keepDates: number } }, c: CommitRecord): CommitTag {
+/** A committed state's files, sorted as `ducklake_list_files` lists them (by path). */
+export interface StateFiles {
+  current: readonly string[];
+  order?: readonly string[];
+}
+
+export function commitTag(table: { dataset: string; name: string; retention: { keepDates: number } }, c: CommitRecord, files: StateFiles): CommitTag {
   return {
     cdcflow: 1,
     dataset: table.dataset,
@@ -63,6 +71,7 @@ export function commitTag(table: { dataset: string; name: string; retention: { k
     fingerprint: c.fingerprint,
     shape: c.shape,
     watermark: c.watermark,
+    files: { current: [...files.current].sort(), ...(files.order ? { order: [...files.order].sort() } : {}) },
   };
 }
 
@@ -132,13 +141,14 @@ export async function commitSnapshots(session: Session, metadata: string): Promi
   return (await catalogSnapshots(session, metadata)).tagged;
 }
 
-/** What the plan needs of a commit; its snapshot's tag carries it. */
-export type PlannedCommit = Pick<CommitRecord, 'businessDate' | 'commitId' | 'baseDate' | 'fingerprint' | 'shape' | 'watermark'>;
+/** What the plan needs of a commit; its snapshot's tag carries it (the files, since this version). */
+export type PlannedCommit = Pick<CommitRecord, 'businessDate' | 'commitId' | 'baseDate' | 'fingerprint' | 'shape' | 'watermark'> & { files?: StateFiles };
 
 /** The commit a tag describes; undefined for a tag of an older version, which lacks the record. */
 function taggedCommit(tag: CommitTag): PlannedCommit | undefined {
   if (tag.fingerprint === undefined || tag.shape === undefined || tag.baseDate === undefined) return undefined;
-  return { businessDate: tag.date, commitId: tag.commit, baseDate: tag.baseDate, fingerprint: tag.fingerprint, shape: tag.shape, watermark: tag.watermark ?? null };
+  const { files } = tag;
+  return { businessDate: tag.date, commitId: tag.commit, baseDate: tag.baseDate, fingerprint: tag.fingerprint, shape: tag.shape, watermark: tag.watermark ?? null, ...(files ? { files } : {}) };
 }
 
 export interface HeadAndBase {

@@ -14,6 +14,7 @@ import { Engine } from '../../src/engine/duckdb';
 import { generate, type GenerateResult } from '../../src/generator/generate';
 import { engineSettings, type TemporalSettings } from '../../src/settings';
 import { withCatalog } from '../../src/warehouse/catalog';
+import { commitSnapshots, tableSnapshots } from '../../src/warehouse/commits';
 import { tableLayout } from '../../src/warehouse/layout';
 import { committedDates, generatedConfig, type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset } from '../support/harness';
 import { cdcflow } from '../support/cli';
@@ -301,7 +302,7 @@ describe('commits', () => {
     expect(await committedDates(h.engine, c.warehouse, c.dataset, TABLE)).toEqual([D1, D2]);
   });
 
-  it('a history partition is the commit\'s own history file, whose date the catalog reads from its folder', async () => {
+  it('a history partition is the commit\'s own history file, whose date the catalog reads from its folder; the tag lists the state\'s files', async () => {
     const c = configFor('histlink');
     const counts = [tableResult(await runDataset(h, c.at('day1'), D1), TABLE).counts, tableResult(await runDataset(h, c.at('day2'), D2), TABLE).counts];
     const layout = tableLayout(c.warehouse, c.dataset, TABLE);
@@ -323,6 +324,16 @@ describe('commits', () => {
     tableResult(await runDataset(h, c.at('day1'), D2), TABLE);
     expect((await lakeHistory()).perDate).toEqual([{ d: D1, n: counts[0].I }]);
     await assertHistoryReplaysToCurrent(c.warehouse, c.dataset);
+
+    // The plan reads the base's files from the commit's tag: the files the catalog lists for its snapshot.
+    const listed = await withCatalog(h.engine, c.warehouse, async (s, alias, metadata) => {
+      const head = tableSnapshots(await commitSnapshots(s, metadata), c.dataset, TABLE).at(-1)!;
+      const files = await s.rows<{ f: string }>(
+        `SELECT data_file AS f FROM ducklake_list_files('${alias}', '${TABLE}__current', schema => '${c.dataset}', snapshot_version => ${head.snapshot}) ORDER BY f`,
+      );
+      return { tagged: head.tag.files?.current, files: files.map((r) => r.f) };
+    });
+    expect(listed.tagged).toEqual(listed.files);
   });
 
   it('plans on commits of an older version, whose snapshot tags lack the commit record, from the commit log: same outputs', async () => {

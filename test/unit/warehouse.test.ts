@@ -49,7 +49,7 @@ async function oneRowCommit(
   });
   const record = { ...commit, businessDate: c.date, commitId: c.commitId, baseDate: null, currentRows: c.currentRows ?? commit.currentRows };
   const t = { ...shape, dataset: 'd', name: c.table, retention: { keepDates: 2 } };
-  return { table: t, lake, files, commit: record, tag: commitTag(t, record), expectedHead: c.expectedHead, expectedHeadDate: c.expectedHeadDate };
+  return { table: t, lake, files, commit: record, tag: commitTag(t, record, files), expectedHead: c.expectedHead, expectedHeadDate: c.expectedHeadDate };
 }
 const tag = (dataset: string, table: string, date: string, keep = 2): CommitTag => ({ cdcflow: 1, dataset, table, date, commit: `${table}-${date}`, keep });
 
@@ -118,7 +118,8 @@ describe('the commit transaction', () => {
   });
 
   it('tags the snapshot with what the next plan needs of the commit', () => {
-    expect(commitTag({ dataset: 'shop', name: 'orders', retention: { keepDates: 3 } }, commit)).toEqual({
+    const files = { current: ['/l/c-2-2of2.parquet', '/l/c-2-1of2.parquet'], order: ['/l/o.parquet'] };
+    expect(commitTag({ dataset: 'shop', name: 'orders', retention: { keepDates: 3 } }, commit, files)).toEqual({
       cdcflow: 1,
       dataset: 'shop',
       table: 'orders',
@@ -129,6 +130,7 @@ describe('the commit transaction', () => {
       fingerprint: 'fp',
       shape: 'sh',
       watermark: '2024-01-02 10:00:00',
+      files: { current: ['/l/c-2-1of2.parquet', '/l/c-2-2of2.parquet'], order: ['/l/o.parquet'] },
     });
   });
 
@@ -221,7 +223,7 @@ describe('the published exports', () => {
 describe('the head and base commits, from the snapshots\' tags', () => {
   const tagged = (snapshot: number, date: string, baseDate: string | null) => ({
     snapshot,
-    tag: commitTag({ dataset: 'd', name: 't', retention: { keepDates: 2 } }, { ...commit, businessDate: date, commitId: `c${snapshot}`, baseDate }),
+    tag: commitTag({ dataset: 'd', name: 't', retention: { keepDates: 2 } }, { ...commit, businessDate: date, commitId: `c${snapshot}`, baseDate }, { current: [`/l/c${snapshot}.parquet`] }),
   });
   const planned = (snapshot: number, date: string, baseDate: string | null) => ({
     businessDate: date,
@@ -230,6 +232,7 @@ describe('the head and base commits, from the snapshots\' tags', () => {
     fingerprint: 'fp',
     shape: 'sh',
     watermark: '2024-01-02 10:00:00',
+    files: { current: [`/l/c${snapshot}.parquet`] },
   });
   const log = [tagged(3, '2024-01-01', null), tagged(5, '2024-01-02', '2024-01-01'), tagged(8, '2024-01-02', '2024-01-01')];
 
