@@ -35,6 +35,20 @@ postgres_server_running || started_postgres=1
 CDCFLOW_PG_URL="$(ensure_postgres_server | tail -n1)"
 export CDCFLOW_PG_URL
 
+# The server keeps its history: runs on the demo's queue that an earlier demo left open (a
+# scheduled run that started after that demo's worker stopped) would otherwise run first, with
+# today's date, into this demo's fresh warehouse. They are ended before the worker starts.
+temporal_cli="$(ensure_temporal_cli | tail -n1)"
+leftover="TaskQueue = '$CDCFLOW_TASK_QUEUE' AND WorkflowType = 'datasetWorkflow' AND ExecutionStatus = 'Running'"
+if [[ "$("$temporal_cli" workflow count --address "$TEMPORAL_ADDRESS" --query "$leftover" 2>/dev/null)" =~ Total:\ *[1-9] ]]; then
+  note "Ending the runs an earlier demo left open on task queue $CDCFLOW_TASK_QUEUE..."
+  "$temporal_cli" workflow terminate --address "$TEMPORAL_ADDRESS" --query "$leftover" --reason "left open by an earlier demo" --yes >/dev/null
+  for _ in $(seq 1 30); do
+    [[ "$("$temporal_cli" workflow count --address "$TEMPORAL_ADDRESS" --query "$leftover")" =~ Total:\ *0 ]] && break
+    sleep 1
+  done
+fi
+
 DEMO_DIR="$STATE_DIR/demo"
 rm -rf "$DEMO_DIR"
 mkdir -p "$DEMO_DIR"
