@@ -35,10 +35,11 @@ postgres_server_running || started_postgres=1
 CDCFLOW_PG_URL="$(ensure_postgres_server | tail -n1)"
 export CDCFLOW_PG_URL
 
-# The server keeps its history: runs on the demo's queue that an earlier demo left open (a
-# scheduled run that started after that demo's worker stopped) would otherwise run first, with
-# today's date, into this demo's fresh warehouse. They are ended before the worker starts.
+# The server keeps its history: an earlier demo stopped without its cleanup leaves its schedule,
+# and runs on the demo's queue that no worker took; they would run first, with today's date, into
+# this demo's fresh warehouse. The schedule goes and the runs are ended before the worker starts.
 temporal_cli="$(ensure_temporal_cli | tail -n1)"
+"$temporal_cli" schedule delete --address "$TEMPORAL_ADDRESS" --schedule-id cdcflow/generated/schedule/demo >/dev/null 2>&1 || true
 leftover="TaskQueue = '$CDCFLOW_TASK_QUEUE' AND WorkflowType = 'datasetWorkflow' AND ExecutionStatus = 'Running'"
 if [[ "$("$temporal_cli" workflow count --address "$TEMPORAL_ADDRESS" --query "$leftover" 2>/dev/null)" =~ Total:\ *[1-9] ]]; then
   note "Ending the runs an earlier demo left open on task queue $CDCFLOW_TASK_QUEUE..."
