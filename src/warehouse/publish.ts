@@ -119,27 +119,28 @@ async function publishView(engine: Engine, opts: PublishOptions, view: CatalogVi
   if (!sameSplit) await rm(sensitive.root, { recursive: true, force: true });
 
   // A commit's own files are read directly (a history file holds its date alone); what the catalog wrote itself, through the catalog.
-  const exportFrom = async (part: 'current' | 'history', commit: CatalogView['log'][number], sql: (relation: string, order: ExportOrder) => string) => {
-    const own = filesOfCommit(view.files[part], commit.commitId);
+  const exportFrom = async (own: readonly string[], part: 'current' | 'history', commit: CatalogView['log'][number], sql: (relation: string, order: ExportOrder) => string) => {
     const inCatalog = part === 'current' ? lake.current : `(SELECT * FROM ${lake.history} WHERE EFF_START_DATE = ${dateLiteral(commit.businessDate)})`;
     if (own.length) await engine.withExportSession((s, keepsOrder) => s.run(sql(readOwnParquet(own), keepsOrder ? 'as-read' : 'sort')));
     else await withCatalog(engine, table.warehouse, (s) => s.run(sql(inCatalog, 'sort')));
   };
+  // A commit's one local file is the export as it is, unless columns are split off (a history file: in its date's folder, without the date).
+  const linkable = (own: readonly string[], folder?: string) =>
+    !split.length && own.length === 1 && !isRemotePath(own[0]) && (folder === undefined || path.basename(path.dirname(own[0])) === folder);
   const next: PublishedManifest = { current: published.current, history: {}, ...(split.length ? { sensitive: split } : {}) };
   for (const commit of log) {
     const date = commit.businessDate;
     if (published.history[date] !== commit.commitId) {
       await opts.step?.(`publish:history:${date}`);
-      // A commit's one local history file in its date's folder is the partition as it is, unless columns are split off.
       const own = filesOfCommit(view.files.history, commit.commitId);
-      const linkable = !split.length && own.length === 1 && !isRemotePath(own[0]) && path.basename(path.dirname(own[0])) === historyLakeFolder(date);
       await writeAtomically(
         layout.history(date),
-        (tmp) => (linkable ? linkOrCopy(own[0], tmp) : exportFrom('history', commit, (h, order) => publishHistorySql(table, h, tmp, order))),
+        (tmp) =>
+          linkable(own, historyLakeFolder(date)) ? linkOrCopy(own[0], tmp) : exportFrom(own, 'history', commit, (h, order) => publishHistorySql(table, h, tmp, order)),
         layout.publishTmp,
       );
       if (split.length) {
-        await writeAtomically(sensitive.history(date), (tmp) => exportFrom('history', commit, (h, order) => publishSensitiveHistorySql(table, h, tmp, order)), layout.publishTmp);
+        await writeAtomically(sensitive.history(date), (tmp) => exportFrom(own, 'history', commit, (h, order) => publishSensitiveHistorySql(table, h, tmp, order)), layout.publishTmp);
       }
     }
     next.history[date] = commit.commitId;
@@ -151,16 +152,14 @@ async function publishView(engine: Engine, opts: PublishOptions, view: CatalogVi
   const latest = log.at(-1);
   if (latest && published.current !== latest.commitId) {
     await opts.step?.('publish:current');
-    // The commit's one local state file is current.parquet as it is, unless columns are split off.
     const own = filesOfCommit(view.files.current, latest.commitId);
-    const linkable = !split.length && own.length === 1 && !isRemotePath(own[0]);
     await writeAtomically(
       layout.current,
-      (tmp) => (linkable ? linkOrCopy(own[0], tmp) : exportFrom('current', latest, (c, order) => publishCurrentSql(c, tmp, withoutSensitiveSql(table), order))),
+      (tmp) => (linkable(own) ? linkOrCopy(own[0], tmp) : exportFrom(own, 'current', latest, (c, order) => publishCurrentSql(c, tmp, withoutSensitiveSql(table), order))),
       layout.publishTmp,
     );
     if (split.length) {
-      await writeAtomically(sensitive.current, (tmp) => exportFrom('current', latest, (c, order) => publishSensitiveCurrentSql(table, c, tmp, order)), layout.publishTmp);
+      await writeAtomically(sensitive.current, (tmp) => exportFrom(own, 'current', latest, (c, order) => publishSensitiveCurrentSql(table, c, tmp, order)), layout.publishTmp);
     }
     next.current = latest.commitId;
   }
