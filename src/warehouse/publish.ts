@@ -4,9 +4,10 @@
  * differs from what `_published.json` records is written again (to a temporary file outside
  * the readers' folders, then renamed), so a retry or the next run completes what a crash left.
  * current.parquet is a link to the state file the commit registered, and a history partition
- * to its history file (copies of their bucket files in order, for several, or without the
- * columns split off; through the catalog for a commit that wrote none). Both are in KEY_HASH
- * order, so the same commit always gives the same bytes.
+ * to its history file; for several bucket files, their bytes joined in bucket order
+ * (parquet-concat.ts). Copies through DuckDB remain for exports without the columns split off,
+ * files on a remote data path, and a commit that wrote none (through the catalog). All are in
+ * KEY_HASH order, so the same commit always gives the same bytes.
  */
 import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -19,6 +20,7 @@ import { linkOrCopy, readJsonIfExists, writeAtomically, writeJsonAtomically } fr
 import { commitFileBucket, historyLakeFolder, type LakeTables, withCatalog } from './catalog';
 import { type CommitRecord, readCommitLog } from './commits';
 import type { TableLayout } from './layout';
+import { concatParquet } from './parquet-concat';
 import { publishSensitiveCurrentSql, publishSensitiveHistorySql, sensitiveLayout, sensitiveNames, withoutSensitiveSql } from './sensitive';
 
 export interface PublishedManifest {
@@ -124,9 +126,14 @@ async function publishView(engine: Engine, opts: PublishOptions, view: CatalogVi
     if (own.length) await engine.withExportSession((s, keepsOrder) => s.run(sql(readOwnParquet(own), keepsOrder ? 'as-read' : 'sort')));
     else await withCatalog(engine, table.warehouse, (s) => s.run(sql(inCatalog, 'sort')));
   };
-  // A commit's one local file is the export as it is, unless columns are split off (a history file: in its date's folder, without the date).
-  const linkable = (own: readonly string[], folder?: string) =>
-    !split.length && own.length === 1 && !isRemotePath(own[0]) && (folder === undefined || path.basename(path.dirname(own[0])) === folder);
+  // A commit's local files are the export as they are, unless columns are split off (history files: in their date's folder,
+  // without the date): one is linked, several are joined by their bytes; otherwise `copy` writes it through DuckDB.
+  const fromOwnFiles = async (own: readonly string[], tmp: string, copy: () => Promise<void>, folder?: string) => {
+    const asTheyAre = !split.length && own.length > 0 && own.every((f) => !isRemotePath(f) && (folder === undefined || path.basename(path.dirname(f)) === folder));
+    if (!asTheyAre) await copy();
+    else if (own.length === 1) await linkOrCopy(own[0], tmp);
+    else if (!(await concatParquet(own, tmp))) await copy();
+  };
   const next: PublishedManifest = { current: published.current, history: {}, ...(split.length ? { sensitive: split } : {}) };
   for (const commit of log) {
     const date = commit.businessDate;
@@ -135,8 +142,7 @@ async function publishView(engine: Engine, opts: PublishOptions, view: CatalogVi
       const own = filesOfCommit(view.files.history, commit.commitId);
       await writeAtomically(
         layout.history(date),
-        (tmp) =>
-          linkable(own, historyLakeFolder(date)) ? linkOrCopy(own[0], tmp) : exportFrom(own, 'history', commit, (h, order) => publishHistorySql(table, h, tmp, order)),
+        (tmp) => fromOwnFiles(own, tmp, () => exportFrom(own, 'history', commit, (h, order) => publishHistorySql(table, h, tmp, order)), historyLakeFolder(date)),
         layout.publishTmp,
       );
       if (split.length) {
@@ -155,7 +161,7 @@ async function publishView(engine: Engine, opts: PublishOptions, view: CatalogVi
     const own = filesOfCommit(view.files.current, latest.commitId);
     await writeAtomically(
       layout.current,
-      (tmp) => (linkable(own) ? linkOrCopy(own[0], tmp) : exportFrom(own, 'current', latest, (c, order) => publishCurrentSql(c, tmp, withoutSensitiveSql(table), order))),
+      (tmp) => fromOwnFiles(own, tmp, () => exportFrom(own, 'current', latest, (c, order) => publishCurrentSql(c, tmp, withoutSensitiveSql(table), order))),
       layout.publishTmp,
     );
     if (split.length) {

@@ -3,7 +3,8 @@
  * buckets that run as parallel activities on two worker processes of one task queue (sharing
  * the warehouse). Both workers ran bucket activities (from the histories); the committed
  * outputs hold the same rows as the one-bucket run of the same data; one commit registers
- * the four buckets' files; and a run of the same inputs gives the same bytes.
+ * the four buckets' files, which the exports join by their bytes; and a run of the same inputs
+ * gives the same bytes.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -87,7 +88,7 @@ async function bucketActivityWorkers(dataset: string): Promise<Map<string, numbe
   return byWorker;
 }
 
-/** The latest commit's data files of a catalog table part, by bucket label, with their bytes' digest. */
+/** The latest commit's data files of a catalog table part, by bucket label, in bucket order. */
 function lakeFiles(warehouse: string, dataset: string, part: 'current' | 'history'): Map<string, string> {
   // History files are in their date's folder (day 2's here).
   const folder = path.join(warehouse, '_lake', dataset, `items__${part}`, part === 'history' ? historyLakeFolder(DATES[1]) : '');
@@ -98,10 +99,17 @@ function lakeFiles(warehouse: string, dataset: string, part: 'current' | 'histor
     const { mtimeMs } = statSync(path.join(folder, name));
     if (!newest.has(label) || newest.get(label)!.mtime < mtimeMs) newest.set(label, { name, mtime: mtimeMs });
   }
-  return new Map([...newest].map(([label, f]) => [label, createHash('sha256').update(readFileSync(path.join(folder, f.name))).digest('hex')]));
+  return new Map([...newest].sort(([x], [y]) => x.localeCompare(y)).map(([label, f]) => [label, path.join(folder, f.name)]));
 }
 
 const digest = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+const digests = (files: Map<string, string>) => new Map([...files].map(([label, file]) => [label, digest(file)]));
+
+/** A Parquet file's bytes between its leading magic and its footer: its row groups. */
+function rowGroupBytes(file: string): Buffer {
+  const bytes = readFileSync(file);
+  return bytes.subarray(4, bytes.length - 8 - bytes.readUInt32LE(bytes.length - 8));
+}
 
 test('a table in 4 buckets on two workers: both ran buckets, rows equal the one-bucket run, a second run gives the same bytes', async () => {
   const one = uniqueDataset('onebucket');
@@ -129,8 +137,17 @@ test('a table in 4 buckets on two workers: both ran buckets, rows equal the one-
     expect(current.rows).toBe(ROWS - Math.ceil((ROWS - 3) / 7) + 3000);
   });
 
+  // The exports are the bucket files joined by their bytes (row groups copied in bucket order), not written again.
+  for (const [part, exported] of [
+    ['current', b.current],
+    ['history', b.history(DATES[1])],
+  ] as const) {
+    const joined = rowGroupBytes(exported);
+    expect(joined.equals(Buffer.concat([...lakeFiles(warehouse(four), four, part).values()].map(rowGroupBytes)))).toBe(true);
+  }
+
   // The same inputs and bucket count give the same bytes, in the lake and in the exports.
-  for (const part of ['current', 'history'] as const) expect(lakeFiles(warehouse(again), again, part)).toEqual(lakeFiles(warehouse(four), four, part));
+  for (const part of ['current', 'history'] as const) expect(digests(lakeFiles(warehouse(again), again, part))).toEqual(digests(lakeFiles(warehouse(four), four, part)));
   expect(digest(c.current)).toBe(digest(b.current));
   for (const date of DATES) expect(digest(c.history(date))).toBe(digest(b.history(date)));
 }, 600_000);
