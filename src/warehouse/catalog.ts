@@ -83,6 +83,11 @@ export function historyLakeFolder(businessDate: string): string {
   return `EFF_START_DATE=${assertIsoDate(businessDate)}`;
 }
 
+/** Whether a folder's name is a date's history folder (historyLakeFolder). */
+export function isHistoryLakeFolder(name: string): boolean {
+  return /^EFF_START_DATE=\d{4}-\d{2}-\d{2}$/.test(name);
+}
+
 /** The name of a commit's own data file: `cdcflow-<commit>.parquet`, or `cdcflow-<commit>-<k>of<n>.parquet` for bucket k of n. */
 function commitFileName(commitId: string, bucket?: Bucket): string {
   return `cdcflow-${commitId}${bucket && bucket.count > 1 ? `-${bucketLabel(bucket)}` : ''}.parquet`;

@@ -1,14 +1,16 @@
 /**
  * Removes what abandoned runs left behind, outside anything a reader or the catalog uses: data
  * files in `_lake/` that no catalog snapshot references (written by a transaction that never
- * committed; DuckLake's own orphan cleanup) and stage and temporary files under `_work/`. Only
- * what is older than `olderThanHours` goes, so runs in progress keep their files.
+ * committed; DuckLake's own orphan cleanup), the history date folders that leaves empty, and
+ * stage and temporary files under `_work/`. Only what is older than `olderThanHours` goes, so
+ * runs in progress keep their files.
  */
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Engine } from '../engine/duckdb';
 import { quoteLiteral } from '../engine/sql';
-import { withCatalog } from './catalog';
+import { isRemotePath } from '../engine/s3';
+import { isHistoryLakeFolder, withCatalog } from './catalog';
 
 export interface VacuumResult {
   lakeFiles: string[];
@@ -23,7 +25,24 @@ export async function vacuumWarehouse(engine: Engine, warehouse: string, olderTh
     );
     return rows.map((r) => r.path);
   });
+  await removeEmptyDateFolders(lakeFiles);
   return { lakeFiles, workEntries: await removeStale(path.join(warehouse, '_work'), cutoff) };
+}
+
+/**
+ * The history date folders of removed files that are now empty (a new date whose commit never
+ * happened). Removing the file made the folder's time new, so only emptiness decides.
+ */
+async function removeEmptyDateFolders(removed: readonly string[]): Promise<void> {
+  const folders = new Set(removed.filter((f) => !isRemotePath(f)).map((f) => path.dirname(f)));
+  for (const folder of [...folders].filter((f) => isHistoryLakeFolder(path.basename(f)))) {
+    try {
+      await rmdir(folder);
+    } catch (err) {
+      // Gone already, or a file of another run is in it.
+      if (!['ENOENT', 'ENOTEMPTY', 'EEXIST'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    }
+  }
 }
 
 /** Deletes files older than the cutoff below `dir`, then the folders left empty; returns the files. */

@@ -13,7 +13,7 @@ import { startDatasetRun } from '../../src/client/start-run';
 import { Engine } from '../../src/engine/duckdb';
 import { generate, type GenerateResult } from '../../src/generator/generate';
 import { engineSettings, type TemporalSettings } from '../../src/settings';
-import { withCatalog } from '../../src/warehouse/catalog';
+import { historyLakeFolder, withCatalog } from '../../src/warehouse/catalog';
 import { commitSnapshots, tableSnapshots } from '../../src/warehouse/commits';
 import { tableLayout } from '../../src/warehouse/layout';
 import { committedDates, generatedConfig, type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset } from '../support/harness';
@@ -262,6 +262,9 @@ describe('commits', () => {
     expect(vacuum.code).toBe(0);
     expect(vacuum.stdout).toMatch(/: [1-9]\d* uncommitted data file\(s\), [1-9]\d* stage or temporary file\(s\) removed/);
     expect(lakeFiles().length).toBeLessThan(filesBefore);
+    // Day 2's history folder held only the abandoned run's file: it goes too.
+    expect(existsSync(path.join(c.warehouse, '_lake', c.dataset, `${TABLE}__history`, historyLakeFolder(D1)))).toBe(true);
+    expect(existsSync(path.join(c.warehouse, '_lake', c.dataset, `${TABLE}__history`, historyLakeFolder(D2)))).toBe(false);
     expect(readdirSync(work, { recursive: true, encoding: 'utf8' }).filter((f) => f.includes('.'))).toEqual([]);
     expect(published(c.warehouse, c.dataset)).toEqual(before);
 
