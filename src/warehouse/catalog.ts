@@ -19,7 +19,7 @@ import type { Engine, Session } from '../engine/duckdb';
 import { type Bucket, bucketLabel } from '../engine/key-buckets';
 import { isRemotePath } from '../engine/s3';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
-import { assertIsoDate, assertPathName } from './layout';
+import { assertIsoDate, assertPathName, isIsoDate } from './layout';
 
 export interface LakeTables {
   /** The attached catalog's alias (quoted, as are the names below). */
@@ -75,17 +75,19 @@ export function lakeDataFile(
   return `${folder}${part === 'history' ? `${historyLakeFolder(commit.businessDate)}/` : ''}${commitFileName(commit.commitId, bucket)}`;
 }
 
+const HISTORY_FOLDER_PREFIX = 'EFF_START_DATE=';
+
 /**
  * The folder of a date's history files: a Hive partition of EFF_START_DATE, from which
  * `ducklake_add_data_files` takes the column's value, so the files need not hold it.
  */
 export function historyLakeFolder(businessDate: string): string {
-  return `EFF_START_DATE=${assertIsoDate(businessDate)}`;
+  return `${HISTORY_FOLDER_PREFIX}${assertIsoDate(businessDate)}`;
 }
 
 /** Whether a folder's name is a date's history folder (historyLakeFolder). */
 export function isHistoryLakeFolder(name: string): boolean {
-  return /^EFF_START_DATE=\d{4}-\d{2}-\d{2}$/.test(name);
+  return name.startsWith(HISTORY_FOLDER_PREFIX) && isIsoDate(name.slice(HISTORY_FOLDER_PREFIX.length));
 }
 
 /** The name of a commit's own data file: `cdcflow-<commit>.parquet`, or `cdcflow-<commit>-<k>of<n>.parquet` for bucket k of n. */

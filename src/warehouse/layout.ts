@@ -40,11 +40,14 @@ export interface TableLayout {
   stageManifest(date: string, stage: StageName, bucket?: Bucket): string;
 }
 
-export function assertIsoDate(date: string): string {
+export function isIsoDate(date: string): boolean {
   const parsed = new Date(`${date}T00:00:00Z`);
   // Date rolls 2024-02-30 over to March instead of refusing it; the round trip catches that.
-  const valid = /^\d{4}-\d{2}-\d{2}$/.test(date) && !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(date);
-  if (!valid) throw new Error(`not a valid YYYY-MM-DD date: ${JSON.stringify(date)}`);
+  return /^\d{4}-\d{2}-\d{2}$/.test(date) && !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(date);
+}
+
+export function assertIsoDate(date: string): string {
+  if (!isIsoDate(date)) throw new Error(`not a valid YYYY-MM-DD date: ${JSON.stringify(date)}`);
   return date;
 }
 

@@ -5,8 +5,8 @@
  * the readers' folders, then renamed), so a retry or the next run completes what a crash left.
  * current.parquet is a link to the state file the commit registered, and a history partition
  * to its history file; for several bucket files, their bytes joined in bucket order
- * (parquet-concat.ts). Copies through DuckDB remain for exports without the columns split off,
- * files on a remote data path, and a commit that wrote none (through the catalog). All are in
+ * (parquet-concat.ts). Copies through DuckDB remain for exports with columns split off, files
+ * on a remote data path, and a commit that wrote none (through the catalog). All are in
  * KEY_HASH order, so the same commit always gives the same bytes.
  */
 import { rm } from 'node:fs/promises';

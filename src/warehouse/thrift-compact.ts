@@ -27,7 +27,7 @@ export interface ThriftMap {
 }
 
 export class ThriftReader {
-  pos = 0;
+  private pos = 0;
   constructor(private readonly buf: Buffer) {}
 
   private byte(): number {
