@@ -17,10 +17,10 @@ pg_dir="$STATE_DIR/bench-postgres"
 cleanup() {
   if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; fi
   (stop_postgres_server "$pg_dir") || true
-  rm -rf "$pg_dir"
+  rm -rf "$(postgres_cluster_dir "$pg_dir")" "$pg_dir"
 }
 trap cleanup EXIT
-rm -rf "$pg_dir"
+rm -rf "$(postgres_cluster_dir "$pg_dir")" "$pg_dir"
 CDCFLOW_BENCH_PG_URL="$(ensure_postgres_server "$pg_dir" "$(free_port)" | tail -n1)"
 export CDCFLOW_BENCH_PG_URL
 

@@ -272,18 +272,49 @@ as_postgres() {
   fi
 }
 
+# The folder a cluster really lives in: $1, or where $1 links to (reachable_postgres_dir).
+postgres_cluster_dir() {
+  if [[ -L "$1" ]]; then readlink -f "$1"; else echo "$1"; fi
+}
+
+# As root: a folder for the cluster of $1 that the postgres user can write. $1 itself when it
+# can; otherwise (a checkout under a private home, such as /root) a folder of its own under
+# /var/tmp, which $1 becomes a link to. Prints the folder.
+reachable_postgres_dir() {
+  local dir outside
+  dir="$(postgres_cluster_dir "$1")"
+  mkdir -p "$dir"
+  chown postgres: "$dir"
+  if as_postgres test -w "$dir"; then
+    echo "$dir"
+    return 0
+  fi
+  outside="/var/tmp/cdcflow-postgres-$(printf '%s' "$dir" | sha256sum | cut -c1-16)"
+  mkdir -p "$outside"
+  chown postgres: "$outside"
+  chmod 700 "$outside"
+  as_postgres test -w "$outside" || die "the postgres user can write neither $dir nor $outside"
+  rmdir "$dir" 2>/dev/null || die "the postgres user cannot reach $dir (a parent folder is closed to it), which is not empty"
+  ln -s "$outside" "$dir"
+  note "The postgres user cannot reach $dir (a parent folder is closed to it): the cluster lives in $outside, which $dir links to"
+  echo "$outside"
+}
+
 # Make sure the cluster in folder $1 (default $STATE_DIR/postgres) runs on port $2 (default
 # $CDCFLOW_PG_DEFAULT_PORT), creating it on first use, and print its connection string
 # (database and superuser `cdcflow`, a password generated at creation) on stdout.
 ensure_postgres_server() {
   local dir="${1:-$STATE_DIR/postgres}" port="${2:-$CDCFLOW_PG_DEFAULT_PORT}"
-  local bin data="$dir/data" log="$dir/server.log"
+  local bin data log
   bin="$(postgres_bin_dir)"
-  mkdir -p "$dir"
   if [[ "$(id -u)" == 0 ]]; then
-    chown postgres: "$dir"
-    as_postgres test -w "$dir" || die "the postgres user cannot write $dir (a parent folder is closed to it); put the checkout where postgres can reach it"
+    dir="$(reachable_postgres_dir "$dir")"
+  else
+    dir="$(postgres_cluster_dir "$dir")"
+    mkdir -p "$dir"
   fi
+  data="$dir/data"
+  log="$dir/server.log"
   if [[ ! -s "$data/PG_VERSION" ]]; then
     note "Creating a PostgreSQL cluster in $data..."
     rm -rf "$data"
@@ -310,13 +341,15 @@ ensure_postgres_server() {
 
 # True if the cluster in folder $1 (default $STATE_DIR/postgres) runs.
 postgres_server_running() {
-  local dir="${1:-$STATE_DIR/postgres}"
+  local dir
+  dir="$(postgres_cluster_dir "${1:-$STATE_DIR/postgres}")"
   [[ -s "$dir/data/PG_VERSION" ]] && as_postgres "$(postgres_bin_dir)/pg_ctl" -D "$dir/data" status >/dev/null 2>&1
 }
 
 # Stop the cluster in folder $1 (default $STATE_DIR/postgres), if it runs.
 stop_postgres_server() {
-  local dir="${1:-$STATE_DIR/postgres}" bin
+  local dir bin
+  dir="$(postgres_cluster_dir "${1:-$STATE_DIR/postgres}")"
   [[ -s "$dir/data/PG_VERSION" ]] || return 0
   bin="$(postgres_bin_dir)"
   if postgres_server_running "$dir"; then

@@ -7,17 +7,17 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from './free-port';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const CLUSTERS_DIR = tmpdir();
 const PREFIX = 'cdcflow-test-postgres-';
 
-/** Runs one of the scripts (asynchronously: the Temporal server and the bundle start meanwhile). */
-async function script(name: 'start-postgres.sh' | 'stop-postgres.sh', dir: string, port?: number): Promise<string> {
+/** Runs one of the scripts (asynchronously: the Temporal server and the bundle start meanwhile); its stdout. */
+export async function postgresScript(name: 'start-postgres.sh' | 'stop-postgres.sh', dir: string, port?: number): Promise<string> {
   try {
     const { stdout } = await promisify(execFile)('bash', [path.join(PROJECT_ROOT, 'scripts', name)], {
       cwd: PROJECT_ROOT,
@@ -40,20 +40,9 @@ function alive(pid: number): boolean {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 async function stopAndRemove(dir: string): Promise<void> {
   try {
-    await script('stop-postgres.sh', dir);
+    await postgresScript('stop-postgres.sh', dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -74,7 +63,7 @@ const clusterDir = () => path.join(CLUSTERS_DIR, `${PREFIX}${process.pid}`);
 /** Starts the cluster and sets CDCFLOW_TEST_PG_URL; stopPostgres() stops and removes it. */
 export async function startPostgres(): Promise<void> {
   await removeOrphans();
-  const lines = (await script('start-postgres.sh', clusterDir(), await freePort())).trim().split('\n');
+  const lines = (await postgresScript('start-postgres.sh', clusterDir(), await freePort())).trim().split('\n');
   process.env.CDCFLOW_TEST_PG_URL = lines[lines.length - 1];
 }
 

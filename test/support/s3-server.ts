@@ -3,8 +3,8 @@
  * scripts/lib.sh ensure_moto_server), on a free port, with one bucket.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import * as net from 'node:net';
 import * as path from 'node:path';
+import { freePort } from './free-port';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -16,14 +16,6 @@ export interface S3TestServer {
   /** Object keys in the bucket under `prefix`. */
   keys(prefix: string): Promise<string[]>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export async function startS3Server(bucket = 'cdcflow-test'): Promise<S3TestServer> {
