@@ -14,9 +14,29 @@ ensure_duckdb_extensions
 note "Building cdcflow..."
 npm run --silent build
 
+cdcflow() { node "$PROJECT_ROOT/dist/cli/main.js" "$@"; }
+DEMO_DIR="$STATE_DIR/demo"
+started_server=""
+started_postgres=""
+worker_pid=""
+# Set before anything starts, so that a demo failing half-way stops what it started.
+cleanup() {
+  if [[ -n "$worker_pid" ]]; then
+    # The schedule is applied once the worker runs.
+    if [[ -f "$DEMO_DIR/data/dataset.yaml" ]]; then
+      cdcflow schedule delete --config "$DEMO_DIR/data/dataset.yaml" >/dev/null 2>&1 || true
+    fi
+    kill "$worker_pid" 2>/dev/null || true
+    wait "$worker_pid" 2>/dev/null || true
+  fi
+  if [[ -n "$started_server" ]]; then bash scripts/stop-temporal.sh >&2 || true; fi
+  if [[ -n "$started_postgres" ]]; then bash scripts/stop-postgres.sh >&2 || true; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
 export TEMPORAL_ADDRESS="${TEMPORAL_ADDRESS:-localhost:7233}"
 split_address "$TEMPORAL_ADDRESS"
-started_server=""
 if ! port_open "$ADDR_HOST" "$ADDR_PORT"; then
   bash scripts/start-temporal.sh >&2
   started_server=1
@@ -25,12 +45,10 @@ export TEMPORAL_UI_URL="${TEMPORAL_UI_URL:-http://localhost:$((ADDR_PORT + 1000)
 # A queue of its own, so that a worker left over from other work cannot take the demo's tasks.
 export CDCFLOW_TASK_QUEUE="${CDCFLOW_TASK_QUEUE:-cdcflow-demo}"
 
-cdcflow() { node "$PROJECT_ROOT/dist/cli/main.js" "$@"; }
 # A server started before the count search attributes existed gets them now (no-op otherwise).
 cdcflow setup >/dev/null || note "cdcflow setup failed: runs may lack the count search attributes"
 
 # The worker reads the PostgreSQL table with the connection string from its environment.
-started_postgres=""
 postgres_server_running || started_postgres=1
 CDCFLOW_PG_URL="$(ensure_postgres_server | tail -n1)"
 export CDCFLOW_PG_URL
@@ -50,7 +68,6 @@ if [[ "$("$temporal_cli" workflow count --address "$TEMPORAL_ADDRESS" --query "$
   done
 fi
 
-DEMO_DIR="$STATE_DIR/demo"
 rm -rf "$DEMO_DIR"
 mkdir -p "$DEMO_DIR"
 worker_log="$DEMO_DIR/worker.log"
@@ -58,17 +75,6 @@ worker_log="$DEMO_DIR/worker.log"
 node "$PROJECT_ROOT/dist/cli/main.js" worker >"$worker_log" 2>&1 &
 worker_pid=$!
 
-cleanup() {
-  if [[ -f "$DEMO_DIR/data/dataset.yaml" ]]; then
-    cdcflow schedule delete --config "$DEMO_DIR/data/dataset.yaml" >/dev/null 2>&1 || true
-  fi
-  kill "$worker_pid" 2>/dev/null || true
-  wait "$worker_pid" 2>/dev/null || true
-  if [[ -n "$started_server" ]]; then bash scripts/stop-temporal.sh >&2 || true; fi
-  if [[ -n "$started_postgres" ]]; then bash scripts/stop-postgres.sh >&2 || true; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 cdcflow generate --initial 10000 --keys 5 --nonkeys 10 --delete 0.2 --update 0.4 --unchanged 0.4 \
   --seed 42 --out "$DEMO_DIR/data"
