@@ -263,18 +263,20 @@ postgres_bin_dir() {
   echo "$dir"
 }
 
-# Run a command as the cluster's owner: `postgres` when we are root, else ourselves.
+# Run a command as the cluster's owner: `postgres` when we are root (from /, since it may not
+# enter the current folder; paths given are absolute), else ourselves.
 as_postgres() {
   if [[ "$(id -u)" == 0 ]]; then
-    runuser -u postgres -- "$@"
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
 }
 
-# The folder a cluster really lives in: $1, or where $1 links to (reachable_postgres_dir).
+# The folder a cluster really lives in, as an absolute path: $1, or where $1 links to
+# (reachable_postgres_dir).
 postgres_cluster_dir() {
-  if [[ -L "$1" ]]; then readlink -f "$1"; else echo "$1"; fi
+  if [[ -L "$1" ]]; then readlink -f "$1"; else realpath -m "$1"; fi
 }
 
 # As root: a folder for the cluster of $1 that the postgres user can write. $1 itself when it
