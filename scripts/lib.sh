@@ -302,8 +302,8 @@ reachable_postgres_dir() {
   echo "$outside"
 }
 
-# Make sure the cluster in folder $1 (default $STATE_DIR/postgres) runs on port $2 (default
-# $CDCFLOW_PG_DEFAULT_PORT), creating it on first use, and print its connection string
+# Make sure the cluster in folder $1 (default $STATE_DIR/postgres) runs, started on port $2
+# (default $CDCFLOW_PG_DEFAULT_PORT), creating it on first use, and print its connection string
 # (database and superuser `cdcflow`, a password generated at creation) on stdout.
 ensure_postgres_server() {
   local dir="${1:-$STATE_DIR/postgres}" port="${2:-$CDCFLOW_PG_DEFAULT_PORT}"
@@ -331,6 +331,8 @@ ensure_postgres_server() {
     as_postgres "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 -o "-p $port" start >/dev/null ||
       { tail -n 20 "$log" >&2; die "PostgreSQL did not start (log: $log)"; }
   fi
+  # A cluster that was already running keeps its port (the 4th line of its pid file).
+  port="$(sed -n 4p "$data/postmaster.pid")"
   local password url
   password="$(cat "$dir/password")"
   url="postgresql://cdcflow:$password@127.0.0.1:$port/cdcflow"

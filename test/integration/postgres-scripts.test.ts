@@ -1,8 +1,8 @@
 /**
  * scripts/start-postgres.sh from a checkout the `postgres` user cannot reach (a clone under a
  * private home such as /root, mode 700, where `npm run demo` keeps its cluster): the cluster
- * starts in a folder of its own that the checkout's folder links to, answers, and
- * scripts/stop-postgres.sh stops it. Only as root: otherwise the server runs as ourselves.
+ * starts in a folder of its own that the checkout's folder links to, answers, is found again
+ * with its port by a second start, and scripts/stop-postgres.sh stops it. Only as root: otherwise the server runs as ourselves.
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, lstatSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
@@ -40,8 +40,9 @@ describe('the local PostgreSQL scripts', () => {
     expect(outside).toMatch(/^\/var\/tmp\/cdcflow-postgres-[0-9a-f]{16}$/);
     expect((await psql(url, 'SELECT 40 + 2')).stdout.trim()).toBe('42');
 
-    // A second start finds the running cluster through the link; a stop then stops it.
-    expect((await postgresScript('start-postgres.sh', dir, port)).trim().split('\n').at(-1)).toBe(url);
+    // A second start, with no port given, finds the running cluster through the link and names
+    // the port it listens on; a stop then stops it.
+    expect((await postgresScript('start-postgres.sh', dir)).trim().split('\n').at(-1)).toBe(url);
     await postgresScript('stop-postgres.sh', dir);
     await expect(psql(url, 'SELECT 1')).rejects.toThrow();
   }, 120_000);
