@@ -29,8 +29,11 @@ export function hashShape(table: TableConfig): string {
   return sha256({ v: HASH_ENCODING_VERSION, keys: plain(keys), columns: plain(columns), ignore: ignore.map((n) => n.toLowerCase()).sort(), orderTypes });
 }
 
-/** The diff's files as this version writes them (2: history files without EFF_START_DATE), so no stage file of another is taken for them. */
-const DIFF_FILES_VERSION = 2;
+/**
+ * The diff's files as this version writes them (2: history files without EFF_START_DATE; 3: row
+ * groups of OUTPUT_ROW_GROUP_ROWS), so no stage file of another is taken for them.
+ */
+const DIFF_FILES_VERSION = 3;
 
 /** What the diff stages and the write depend on. */
 export function runFingerprint(hashFp: string, table: TableConfig, businessDate: string, base: BaseRef | null): string {

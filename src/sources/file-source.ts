@@ -78,11 +78,17 @@ export async function batchFiles(table: FileTableConfig, paths: readonly string[
  * guesses rows to skip and picks a later header), strict rows, every column as text so that
  * the configured type decides. Only the configured null string, unquoted, is NULL.
  */
+/**
+ * Each thread reading a CSV file holds buffers of this size: DuckDB's default, 32 MB, would take
+ * half of a 64 MB limit on its own. At least DuckDB's longest line (max_line_size, 2 MB).
+ */
+const CSV_BUFFER_BYTES = 8_000_000;
+
 function readCsvSql(source: FileSourceSpec, file: BatchFile): string {
   const { header, delimiter, quote, nullString } = source.csv;
   const columns = (file.columns ?? []).map((c) => `${quoteLiteral(c)}: 'VARCHAR'`).join(', ');
   return (
-    `read_csv(${quoteLiteral(file.path)}, auto_detect = false, columns = {${columns}}, header = ${header}, skip = 0, ` +
+    `read_csv(${quoteLiteral(file.path)}, auto_detect = false, buffer_size = ${CSV_BUFFER_BYTES}, columns = {${columns}}, header = ${header}, skip = 0, ` +
     `delim = ${quoteLiteral(delimiter)}, quote = ${quoteLiteral(quote)}, escape = ${quoteLiteral(quote)}, comment = '', ` +
     `nullstr = ${quoteLiteral(nullString)}, allow_quoted_nulls = false, strict_mode = true)`
   );

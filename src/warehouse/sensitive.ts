@@ -8,8 +8,8 @@
  */
 import * as path from 'node:path';
 import type { ColumnSpec, TableConfig } from '../config/types';
-import { quoteIdent, quoteLiteral } from '../engine/sql';
-import { type ExportOrder, keyHashOrder, publishCurrentSql } from '../engine/stage-sql';
+import { quoteIdent } from '../engine/sql';
+import { copyTo, type ExportOrder, keyHashOrder, publishCurrentSql } from '../engine/stage-sql';
 import { assertIsoDate, assertPathName } from './layout';
 
 type Shape = Pick<TableConfig, 'columns'>;
@@ -52,8 +52,5 @@ export function publishSensitiveCurrentSql(t: Shape, state: string, outPath: str
 
 /** A sensitive history partition from `history`, a date's I, U and D rows: their sensitive values. */
 export function publishSensitiveHistorySql(t: Shape, history: string, outPath: string, order: ExportOrder = 'sort'): string {
-  return (
-    `COPY (SELECT KEY_HASH, OPERATION, ${sensitiveList(t)} FROM ${history}${keyHashOrder(order)}) ` +
-    `TO ${quoteLiteral(outPath)} (FORMAT parquet)`
-  );
+  return copyTo(`SELECT KEY_HASH, OPERATION, ${sensitiveList(t)} FROM ${history}${keyHashOrder(order)}`, outPath, 'output');
 }

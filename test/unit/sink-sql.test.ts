@@ -86,9 +86,9 @@ describe('sensitive columns in the published exports', () => {
   it('are excluded from the main exports and published by KEY_HASH', () => {
     expect(withoutSensitiveSql(table)).toBe(`* EXCLUDE ("ssn")`);
     expect(withoutSensitiveSql({ columns: [{ name: 'v', type: 'varchar' }] })).toBe('*');
-    expect(publishSensitiveCurrentSql(table, 'lake.cur', '/o.parquet')).toBe(`COPY (SELECT KEY_HASH, "ssn" FROM lake.cur ORDER BY KEY_HASH) TO '/o.parquet' (FORMAT parquet)`);
+    expect(publishSensitiveCurrentSql(table, 'lake.cur', '/o.parquet')).toBe(`COPY (SELECT KEY_HASH, "ssn" FROM lake.cur ORDER BY KEY_HASH) TO '/o.parquet' (FORMAT parquet, ROW_GROUP_SIZE 30720)`);
     expect(publishSensitiveHistorySql(table, 'lake.hist', '/o.parquet')).toBe(
-      `COPY (SELECT KEY_HASH, OPERATION, "ssn" FROM lake.hist ORDER BY KEY_HASH) TO '/o.parquet' (FORMAT parquet)`,
+      `COPY (SELECT KEY_HASH, OPERATION, "ssn" FROM lake.hist ORDER BY KEY_HASH) TO '/o.parquet' (FORMAT parquet, ROW_GROUP_SIZE 30720)`,
     );
   });
 });

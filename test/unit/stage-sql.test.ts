@@ -60,9 +60,9 @@ describe('stage SQL', () => {
 
   it('writes a commit\'s state sorted by key hash and its history, in the catalog tables\' column order; history without the date its folder names', () => {
     const columns = `"id", "v", "seen", OPERATION, EFF_START_DATE, KEY_HASH, NONKEY_HASH`;
-    expect(stateFileSql(table, 'diff', '/l/c.parquet')).toBe(`COPY (SELECT ${columns} FROM diff WHERE OPERATION <> 'D' ORDER BY KEY_HASH) TO '/l/c.parquet' (FORMAT parquet)`);
+    expect(stateFileSql(table, 'diff', '/l/c.parquet')).toBe(`COPY (SELECT ${columns} FROM diff WHERE OPERATION <> 'D' ORDER BY KEY_HASH) TO '/l/c.parquet' (FORMAT parquet, ROW_GROUP_SIZE 30720)`);
     expect(historyFileSql(table, 'diff', '/l/h.parquet')).toBe(
-      `COPY (SELECT "id", "v", "seen", OPERATION, KEY_HASH, NONKEY_HASH FROM diff WHERE OPERATION IN ('I', 'U', 'D') ORDER BY KEY_HASH) TO '/l/h.parquet' (FORMAT parquet)`,
+      `COPY (SELECT "id", "v", "seen", OPERATION, KEY_HASH, NONKEY_HASH FROM diff WHERE OPERATION IN ('I', 'U', 'D') ORDER BY KEY_HASH) TO '/l/h.parquet' (FORMAT parquet, ROW_GROUP_SIZE 30720)`,
     );
   });
 
