@@ -32,6 +32,25 @@ status=0
 # Test processes run a worker's DuckDB activities and their own DuckDB checks at once; libuv's
 # default pool of 4 threads can stall DuckDB's connect() under that load (duckdb-node-neo #325).
 export UV_THREADPOOL_SIZE="${UV_THREADPOOL_SIZE:-16}"
+# The tests' temporary folders (warehouses of up to 300 MB, the PostgreSQL cluster, spill) go in
+# one folder of this run, named after its pid and removed when it ends. Under the system's
+# temporary folder, not the checkout: the postgres user must reach the cluster's.
+remove_test_tmp() {
+  # A jest run killed before its teardown leaves its PostgreSQL cluster running.
+  for cluster in "$1"/cdcflow-test-postgres-*; do
+    [[ -d "$cluster" ]] && { stop_postgres_server "$cluster" || true; }
+  done
+  rm -rf "$1"
+}
+tmp_root="${TMPDIR:-/tmp}"
+# Those of runs killed before their own cleanup (SIGKILL, a CI timeout) go now.
+for old in "$tmp_root"/cdcflow-tests-*; do
+  [[ -d "$old" ]] && ! kill -0 "${old##*-}" 2>/dev/null && remove_test_tmp "$old"
+done
+export TMPDIR="$tmp_root/cdcflow-tests-$$"
+mkdir -p "$TMPDIR"
+chmod 755 "$TMPDIR"
+trap 'remove_test_tmp "$TMPDIR"' EXIT
 npx --no-install jest --ci --json --outputFile="$results" "$@" || status=$?
 
 summary=""
