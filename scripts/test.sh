@@ -38,7 +38,8 @@ export UV_THREADPOOL_SIZE="${UV_THREADPOOL_SIZE:-16}"
 remove_test_tmp() {
   # A jest run killed before its teardown leaves its PostgreSQL cluster running.
   for cluster in "$1"/cdcflow-test-postgres-*; do
-    [[ -d "$cluster" ]] && { stop_postgres_server "$cluster" || true; }
+    # In a subshell: its die must not end this cleanup before the folder goes.
+    [[ -d "$cluster" ]] && { (stop_postgres_server "$cluster") || true; }
   done
   rm -rf "$1"
 }

@@ -33,7 +33,7 @@ function list(alias: string, names: readonly string[]): string {
  * run out of memory under limits from 140 to 160 MB on one thread (not under 128 MB). A count
  * of rows, not of bytes, so that the files' bytes do not depend on the memory limit.
  */
-export const OUTPUT_ROW_GROUP_ROWS = 30_720;
+const OUTPUT_ROW_GROUP_ROWS = 30_720;
 
 /**
  * Intermediate files are read once, soon: Parquet v2 with zstd level 1 writes them with a third

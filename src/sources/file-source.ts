@@ -74,16 +74,16 @@ export async function batchFiles(table: FileTableConfig, paths: readonly string[
 }
 
 /**
- * Reads one CSV file exactly as configured: the whole dialect given, no sniffing (a sniffer
- * guesses rows to skip and picks a later header), strict rows, every column as text so that
- * the configured type decides. Only the configured null string, unquoted, is NULL.
- */
-/**
  * Each thread reading a CSV file holds buffers of this size: DuckDB's default, 32 MB, would take
  * half of a 64 MB limit on its own. At least DuckDB's longest line (max_line_size, 2 MB).
  */
 const CSV_BUFFER_BYTES = 8_000_000;
 
+/**
+ * Reads one CSV file exactly as configured: the whole dialect given, no sniffing (a sniffer
+ * guesses rows to skip and picks a later header), strict rows, every column as text so that
+ * the configured type decides. Only the configured null string, unquoted, is NULL.
+ */
 function readCsvSql(source: FileSourceSpec, file: BatchFile): string {
   const { header, delimiter, quote, nullString } = source.csv;
   const columns = (file.columns ?? []).map((c) => `${quoteLiteral(c)}: 'VARCHAR'`).join(', ');
