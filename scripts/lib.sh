@@ -399,3 +399,52 @@ ensure_moto_server() {
   fi
   echo "$dir/bin/moto_server"
 }
+
+# The Go release that builds scripts/compose-check when the machine's go is missing or older
+# than Go 1.21 (which fetch the version a go.mod asks for themselves): Go's own release, from
+# the Go module proxy (the file GOTOOLCHAIN downloads), into $STATE_DIR/tools.
+GO_TOOLCHAIN_VERSION="1.24.13"
+go_command() {
+  local minor
+  if command -v go >/dev/null 2>&1; then
+    minor="$(go env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p')"
+    if [[ -n "$minor" ]] && ((minor >= 21)); then
+      command -v go
+      return 0
+    fi
+  fi
+  local arch dir="$STATE_DIR/tools/go-$GO_TOOLCHAIN_VERSION"
+  if [[ ! -x "$dir/bin/go" ]]; then
+    case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64 | arm64) arch=arm64 ;; *) die "no Go release for $(uname -m)" ;; esac
+    local url="https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-go$GO_TOOLCHAIN_VERSION.linux-$arch.zip"
+    note "Downloading Go $GO_TOOLCHAIN_VERSION from the Go module proxy (builds the Compose file checker)..."
+    rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+    curl -fsSL "$url" -o "$dir.tmp/go.zip" || die "could not download $url"
+    # The zip holds golang.org/toolchain@<version>/: the Go tree itself.
+    (cd "$dir.tmp" && unzip -q go.zip && rm go.zip) || die "could not unpack Go $GO_TOOLCHAIN_VERSION"
+    rm -rf "$dir" && mv "$dir.tmp"/golang.org/toolchain@* "$dir" && rm -rf "$dir.tmp"
+    chmod +x "$dir"/bin/* "$dir"/pkg/tool/*/* 2>/dev/null || true
+  fi
+  echo "$dir/bin/go"
+}
+
+# scripts/compose-check built into $STATE_DIR/bin (again when its sources change); prints its path.
+ensure_compose_check() {
+  local src="$PROJECT_ROOT/scripts/compose-check" out="$STATE_DIR/bin/compose-check" go log
+  if [[ -x "$out" && ! "$src/main.go" -nt "$out" && ! "$src/go.mod" -nt "$out" && ! "$src/go.sum" -nt "$out" ]]; then
+    echo "$out"
+    return 0
+  fi
+  go="$(go_command)"
+  note "Building the Compose file checker (scripts/compose-check)..."
+  mkdir -p "$STATE_DIR/bin"
+  log="$(mktemp)"
+  if ! (cd "$src" && GOFLAGS=-mod=readonly "$go" build -o "$out.tmp" .) >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log" "$out.tmp"
+    die "could not build scripts/compose-check"
+  fi
+  rm -f "$log"
+  mv "$out.tmp" "$out"
+  echo "$out"
+}

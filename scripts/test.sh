@@ -17,11 +17,14 @@ npx --no-install eslint src test bench || die "lint failed (npm run lint)"
 
 npm run --silent build || die "build failed (npm run build)"
 
-# Install the pinned Temporal CLI, PostgreSQL and moto (a local S3) up front so the jest globalSetup finds them
+# Install the pinned Temporal CLI, PostgreSQL, moto (a local S3) and the Compose file checker up front so the jest globalSetup finds them
 # ready (and a failed download shows up as such, not as a test failure).
 ensure_temporal_cli >/dev/null
 postgres_bin_dir >/dev/null
 ensure_moto_server >/dev/null
+# The Compose file is checked as Docker Compose loads it, with or without Docker (test/unit/docker-compose.test.ts).
+CDCFLOW_COMPOSE_CHECK="$(ensure_compose_check)"
+export CDCFLOW_COMPOSE_CHECK
 
 # Jest's own summary is not a line CI recognises, so keep a JSON report and end
 # with a plain "N passed, N failed, N skipped" line.
