@@ -9,8 +9,17 @@ import { hashExpression } from '../src/engine/hashing';
 import { dateLiteral, quoteIdent, quoteLiteral } from '../src/engine/sql';
 import { comparedColumns, typedColumnsSql } from '../src/engine/stage-sql';
 import { batchFiles, readSourceSql } from '../src/sources/file-source';
+import { cpuSecondsSince } from './measure';
 
-export async function plainSqlDiff(engine: Engine, table: FileTableConfig, files: string[], basePath: string, businessDate: string, outDir: string): Promise<number> {
+/** Seconds and CPU seconds (this process: DuckDB's threads included) the script took. */
+export async function plainSqlDiff(
+  engine: Engine,
+  table: FileTableConfig,
+  files: string[],
+  basePath: string,
+  businessDate: string,
+  outDir: string,
+): Promise<{ seconds: number; cpuSeconds: number }> {
   const cols = [...table.keys, ...table.columns];
   const names = cols.map((c) => quoteIdent(c.name));
   const read = readSourceSql(table.source, await batchFiles(table, files));
@@ -29,8 +38,9 @@ export async function plainSqlDiff(engine: Engine, table: FileTableConfig, files
     `COPY (SELECT ${names.join(', ')}, OPERATION, KEY_HASH, NONKEY_HASH FROM diff WHERE OPERATION IN ('I', 'U', 'D')) TO ${quoteLiteral(`${outDir}/history.parquet`)} (FORMAT parquet)`,
   ];
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await engine.withSession(async (s) => {
     for (const statement of script) await s.run(statement);
   });
-  return (performance.now() - started) / 1000;
+  return { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSecondsSince(cpu) };
 }

@@ -47,7 +47,7 @@ export async function smallTables(client: Client, settings: TemporalSettings, en
   for (const table of config.tables as FileTableConfig[]) {
     const out = path.join(dir, 'plain', table.name);
     mkdirSync(out, { recursive: true });
-    plain += await plainSqlDiff(engine, table, [table.source.path], basePaths.get(table.name)!, data.dates[1], out);
+    plain += (await plainSqlDiff(engine, table, [table.source.path], basePaths.get(table.name)!, data.dates[1], out)).seconds;
   }
   const [day1, day2] = seconds;
   const perTable = (s: number) => `${((s / TABLES) * 1000).toFixed(0)} ms/table`;
