@@ -3,15 +3,17 @@
  * connection per activity execution, closed in `finally`. Connections are never shared:
  * a connection runs one statement at a time.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { isRemotePath, type S3Settings, s3SecretSql } from './s3';
+import { ownSpillFolder } from './spill-folder';
 
 export interface EngineSettings {
   /** e.g. '4GB'; DuckDB spills to `tempDirectory` beyond it. */
   memoryLimit?: string;
   threads?: number;
+  /** The folder each engine spills into a folder of its own in (spill-folder.ts). */
   tempDirectory?: string;
   /**
    * DuckDB's extension folder (ducklake, sqlite, postgres), laid out by
@@ -88,7 +90,9 @@ export class Engine {
     readonly dataPath?: string,
   ) {}
 
-  static async create(settings: EngineSettings = {}): Promise<Engine> {
+  static async create(configured: EngineSettings = {}): Promise<Engine> {
+    // Never share a spill folder with another process (spill-folder.ts).
+    const settings = configured.tempDirectory ? { ...configured, tempDirectory: ownSpillFolder(configured.tempDirectory) } : configured;
     // Row order is set explicitly (ORDER BY) wherever it matters; this lets DuckDB stream.
     const instance = await createInstance(settings, { preserve_insertion_order: 'false' });
     return new Engine(instance, settings, settings.catalogUrl, settings.dataPath);
@@ -134,6 +138,7 @@ export class Engine {
     (await this.catalogConnection)?.closeSync();
     (await this.ordered)?.closeSync();
     this.instance.closeSync();
+    if (this.settings.tempDirectory) rmSync(this.settings.tempDirectory, { recursive: true, force: true });
   }
 }
 
