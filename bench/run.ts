@@ -5,7 +5,8 @@
  * day-2 diff as one plain DuckDB SQL script, and the ratio of the two. Then many small tables
  * (bench/small-tables.ts), change records (bench/changes.ts) and a PostgreSQL table of as many rows dumped in chunks beside psql's
  * COPY of it (bench/postgres-dump.ts). BENCH_CASES=big,small,changes,postgres picks the cases;
- * BENCH_ACTIVITY_SLOTS sets the worker's activity slots (and the small tables' concurrency).
+ * BENCH_ACTIVITY_SLOTS sets the worker's activity slots (and the small tables' concurrency);
+ * BENCH_WORKERS the worker processes (bench/more-workers.ts).
  */
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
@@ -21,6 +22,7 @@ import { createWorker } from '../src/worker';
 import { tableWorkflowId } from '../src/workflows/ids';
 import { changeRecordsBench } from './changes';
 import { cpuSecondsSince, folderBytes, mb, sampleMemory, samplePeakBytes, stageSeconds } from './measure';
+import { startMoreWorkers } from './more-workers';
 import { plainSqlDiff } from './plain-sql';
 import { postgresDump } from './postgres-dump';
 import { smallTables } from './small-tables';
@@ -29,6 +31,9 @@ const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const dir = path.resolve(process.env.BENCH_DIR ?? '.cdcflow/bench');
 /** The worker's activity slots (`cdcflow worker --max-activities`), and the small tables' maxConcurrentTables. */
 const WORKER_ACTIVITY_SLOTS = Number(process.env.BENCH_ACTIVITY_SLOTS ?? 4);
+
+/** Worker processes in all: the in-process one and BENCH_WORKERS - 1 `cdcflow worker` processes beside it. */
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
 
 /** Which cases run: BENCH_CASES, a comma-separated subset of these (all by default). */
 const CASES = (process.env.BENCH_CASES ?? 'big,small,changes,postgres').split(',').map((c) => c.trim());
@@ -112,6 +117,8 @@ async function main() {
     workflowBundlePath: process.env.CDCFLOW_WORKFLOW_BUNDLE || undefined,
   });
   const running = worker.run();
+  const stopMoreWorkers = await startMoreWorkers(WORKERS - 1, settings.taskQueue, WORKER_ACTIVITY_SLOTS);
+  if (WORKERS > 1) process.stdout.write(`${WORKERS} worker processes on the task queue\n\n`);
   const connection = await Connection.connect({ address: settings.address });
   const client = new Client({ connection, namespace: settings.namespace });
   const bench: Bench = { client, settings, engine, tempDirectory: engineConfig.tempDirectory! };
@@ -123,6 +130,7 @@ async function main() {
   }
   if (CASES.includes('postgres')) await postgresDump(client, settings, engine, rows, path.join(dir, 'postgres'));
 
+  await stopMoreWorkers();
   worker.shutdown();
   await running;
   await connection.close();

@@ -1,8 +1,9 @@
 /**
  * The DuckLake catalog that holds every table's committed state: one per warehouse, a SQLite
  * file that the worker processes of one machine share (DuckLake's documented choice for
- * several local clients), or a PostgreSQL database (CDCFLOW_CATALOG_URL) when machines share
- * the warehouse; data files under the warehouse's `_lake/`. Each dataset is a schema;
+ * several local clients; in WAL mode, see sqlite-catalog.ts), or a PostgreSQL database
+ * (CDCFLOW_CATALOG_URL) when machines share the warehouse; data files under the warehouse's
+ * `_lake/`. Each dataset is a schema;
  * each configured table is four DuckLake tables:
  *
  *   <table>__current   the current state (what later dates diff against, by time travel;
@@ -20,6 +21,7 @@ import { type Bucket, bucketLabel } from '../engine/key-buckets';
 import { isRemotePath } from '../engine/s3';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { assertIsoDate, assertPathName, isIsoDate } from './layout';
+import { createWalCatalog } from './sqlite-catalog';
 
 export interface LakeTables {
   /** The attached catalog's alias (quoted, as are the names below). */
@@ -122,6 +124,7 @@ async function attachCatalog(engine: Engine, session: Session, warehouse: string
   if (aliases.has(alias)) return alias;
   // A file where the warehouse should be fails here with ENOTDIR, a ConfigError (stage-runner.ts).
   mkdirSync(base && isRemotePath(base) ? warehouse : dataPath(warehouse, base), { recursive: true });
+  if (!catalogUrl) await createWalCatalog(catalogPath(warehouse));
   await session.run(attachCatalogSql(warehouse, catalogUrl, base));
   attached.set(engine, aliases.add(alias));
   return alias;
