@@ -44,6 +44,8 @@ export function ownSpillFolder(base: string): string {
   removeStale(base);
   made += 1;
   const folder = path.join(base, `${host()}-${process.pid}-${made}`);
+  // Left by an earlier process with this pid (a container's worker is often pid 1 every time).
+  rmSync(folder, { recursive: true, force: true });
   mkdirSync(folder, { recursive: true });
   return folder;
 }

@@ -5,7 +5,7 @@
  * overwrote each other's spill files and died with a segmentation fault.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Engine } from '../../src/engine/duckdb';
@@ -71,6 +71,19 @@ describe('spill folders', () => {
     const engine = await Engine.create({ tempDirectory: base });
     const own = path.basename(await setting(engine));
     expect(readdirSync(base).sort()).toEqual([left.live, left.otherHost, left.unrelated, own].sort());
+    await engine.close();
+  });
+
+  it("empties a folder of its own name that an earlier process with this pid left (a container's pid 1)", async () => {
+    const host = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+    for (let n = 1; n <= 200; n++) {
+      mkdirSync(path.join(base, `${host}-${process.pid}-${n}`));
+      writeFileSync(path.join(base, `${host}-${process.pid}-${n}`, 'duckdb_temp_storage_DEFAULT-0.tmp'), 'stale');
+    }
+    const engine = await Engine.create({ tempDirectory: base });
+    const own = await setting(engine);
+    expect(Number(/-(\d+)$/.exec(own)![1])).toBeLessThanOrEqual(200);
+    expect(readdirSync(own)).toEqual([]);
     await engine.close();
   });
 });
