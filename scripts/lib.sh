@@ -419,9 +419,13 @@ go_command() {
     local url="https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-go$GO_TOOLCHAIN_VERSION.linux-$arch.zip"
     note "Downloading Go $GO_TOOLCHAIN_VERSION from the Go module proxy (builds the Compose file checker)..."
     rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
-    curl -fsSL "$url" -o "$dir.tmp/go.zip" || die "could not download $url"
-    # The zip holds golang.org/toolchain@<version>/: the Go tree itself.
-    (cd "$dir.tmp" && unzip -q go.zip && rm go.zip) || die "could not unpack Go $GO_TOOLCHAIN_VERSION"
+    # With the Python the other tools need already (a fresh machine may lack curl or unzip).
+    "$(pip_python)" - "$url" "$dir.tmp" <<'PY' || die "could not download and unpack $url"
+import io, sys, urllib.request, zipfile
+with urllib.request.urlopen(sys.argv[1]) as response:
+    zipfile.ZipFile(io.BytesIO(response.read())).extractall(sys.argv[2])
+PY
+    # The zip holds golang.org/toolchain@<version>/: the Go tree itself (zipfile drops the modes).
     rm -rf "$dir" && mv "$dir.tmp"/golang.org/toolchain@* "$dir" && rm -rf "$dir.tmp"
     chmod +x "$dir"/bin/* "$dir"/pkg/tool/*/* 2>/dev/null || true
   fi

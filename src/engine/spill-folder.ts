@@ -14,6 +14,9 @@ let made = 0;
 
 const host = () => hostname().replace(/[^A-Za-z0-9.-]/g, '_');
 
+/** The spill folder's name of engine `n` of process `pid` on this host: `<host>-<pid>-<n>`. */
+export const spillFolderName = (pid: number, n: number) => `${host()}-${pid}-${n}`;
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -39,11 +42,11 @@ function removeStale(base: string): void {
   }
 }
 
-/** A new spill folder of this engine in `base`: `<host>-<pid>-<n>`. */
+/** A new spill folder of this engine in `base` (spillFolderName). */
 export function ownSpillFolder(base: string): string {
   removeStale(base);
   made += 1;
-  const folder = path.join(base, `${host()}-${process.pid}-${made}`);
+  const folder = path.join(base, spillFolderName(process.pid, made));
   // Left by an earlier process with this pid (a container's worker is often pid 1 every time).
   rmSync(folder, { recursive: true, force: true });
   mkdirSync(folder, { recursive: true });

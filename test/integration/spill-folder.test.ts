@@ -6,9 +6,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Engine } from '../../src/engine/duckdb';
+import { spillFolderName } from '../../src/engine/spill-folder';
 import { engineSettings } from '../../src/settings';
 
 const DIST_ENGINE = path.resolve(__dirname, '../../dist/engine/duckdb.js');
@@ -64,9 +65,8 @@ describe('spill folders', () => {
   });
 
   it("removes the folders that dead processes of this host left, and no other", async () => {
-    const host = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
-    const deadPid = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).stdout.trim();
-    const left = { dead: `${host}-${deadPid}-1`, live: `${host}-${process.pid}-999`, otherHost: `elsewhere-${deadPid}-1`, unrelated: 'notes' };
+    const deadPid = Number(spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).stdout.trim());
+    const left = { dead: spillFolderName(deadPid, 1), live: spillFolderName(process.pid, 999), otherHost: `elsewhere-${deadPid}-1`, unrelated: 'notes' };
     for (const name of Object.values(left)) mkdirSync(path.join(base, name, 'sub'), { recursive: true });
     const engine = await Engine.create({ tempDirectory: base });
     const own = path.basename(await setting(engine));
@@ -75,10 +75,9 @@ describe('spill folders', () => {
   });
 
   it("empties a folder of its own name that an earlier process with this pid left (a container's pid 1)", async () => {
-    const host = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
     for (let n = 1; n <= 200; n++) {
-      mkdirSync(path.join(base, `${host}-${process.pid}-${n}`));
-      writeFileSync(path.join(base, `${host}-${process.pid}-${n}`, 'duckdb_temp_storage_DEFAULT-0.tmp'), 'stale');
+      mkdirSync(path.join(base, spillFolderName(process.pid, n)));
+      writeFileSync(path.join(base, spillFolderName(process.pid, n), 'duckdb_temp_storage_DEFAULT-0.tmp'), 'stale');
     }
     const engine = await Engine.create({ tempDirectory: base });
     const own = await setting(engine);

@@ -73,8 +73,8 @@ describe('docker-compose.yml', () => {
    * `docker compose config` where Docker Compose is installed; elsewhere scripts/compose-check,
    * which loads the file with the library Docker Compose uses (npm test builds it).
    */
+  const docker = spawnSync('docker', ['compose', 'version']).status === 0;
   function composeConfig(env: NodeJS.ProcessEnv) {
-    const docker = spawnSync('docker', ['compose', 'version']).status === 0;
     const checker = process.env.CDCFLOW_COMPOSE_CHECK ?? path.join(root, '.cdcflow/bin/compose-check');
     const [command, args] = docker ? ['docker', ['compose', 'config']] : [checker, ['docker-compose.yml']];
     return spawnSync(command, args, { cwd: root, env, encoding: 'utf8' });
