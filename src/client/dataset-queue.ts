@@ -1,6 +1,7 @@
 /** Signal-with-start of a dataset's queue workflow: started if none runs, so no request is lost. */
-import type { Client } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
+import { ConfigError } from '../errors';
 import type { DatasetQueueInput, datasetQueueWorkflow } from '../workflows/dataset-queue-workflow';
 import { datasetQueueWorkflowId } from '../workflows/ids';
 
@@ -11,9 +12,11 @@ export async function signalDatasetQueue<A extends unknown[]>(
   signal: SignalDefinition<A>,
   args: A,
 ): Promise<string> {
+  const workflowId = datasetQueueWorkflowId(dataset);
+  await refuseQueueElsewhere(client, workflowId, taskQueue, dataset);
   const input: DatasetQueueInput = { dataset };
   const handle = await client.workflow.signalWithStart<typeof datasetQueueWorkflow, unknown[]>('datasetQueueWorkflow', {
-    workflowId: datasetQueueWorkflowId(dataset),
+    workflowId,
     taskQueue,
     args: [input],
     // Typed at this function's signature; the SDK's conditional type does not take a generic tuple.
@@ -21,4 +24,28 @@ export async function signalDatasetQueue<A extends unknown[]>(
     signalArgs: args,
   });
   return handle.workflowId;
+}
+
+/**
+ * The queue workflow keeps the task queue it was started on. A request from another one would
+ * wait there for workers that may never come (the demo's queue, a queue renamed since), so it is
+ * refused, saying where the queue runs.
+ */
+async function refuseQueueElsewhere(client: Client, workflowId: string, taskQueue: string, dataset: string): Promise<void> {
+  const running = await client.workflow
+    .getHandle(workflowId)
+    .describe()
+    .then((d) => (d.status.name === 'RUNNING' ? d : undefined))
+    .catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    });
+  if (!running || running.taskQueue === taskQueue) return;
+  throw new ConfigError(
+    `dataset "${dataset}" has its queue workflow ${workflowId} on task queue "${running.taskQueue}", not on "${taskQueue}": ` +
+      `a dataset's runs, schedules and workers must use one task queue. Set CDCFLOW_TASK_QUEUE=${running.taskQueue}, or, ` +
+      `if no worker will serve "${running.taskQueue}" again, end that queue (its waiting runs and dumps go with it): ` +
+      `temporal workflow terminate --workflow-id ${workflowId}, and start this again`,
+    { dataset },
+  );
 }

@@ -6,12 +6,15 @@
 import { CancellationScope, condition, getExternalWorkflowHandle, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { DatasetConfig } from '../config/types';
+import { NON_RETRYABLE_ERROR_TYPES } from '../errors';
 import { turnGrantedSignal, turnReleasedSignal } from './backfill';
+import { plainStageFailure } from './failures';
 import { datasetQueueWorkflowId } from './ids';
 
 const { requestDatasetTurn } = proxyActivities<Pick<Activities, 'requestDatasetTurn'>>({
   startToCloseTimeout: '1 minute',
-  retry: { maximumInterval: '30 seconds' },
+  // A queue on another task queue (client/dataset-queue.ts) stays there: say so at once.
+  retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
 });
 
 export async function withDatasetTurn<T>(config: DatasetConfig, holdsTurn: boolean, work: () => Promise<T>): Promise<T> {
@@ -20,7 +23,9 @@ export async function withDatasetTurn<T>(config: DatasetConfig, holdsTurn: boole
   let granted = false;
   setHandler(turnGrantedSignal, () => void (granted = true));
   const { workflowId, runId } = workflowInfo();
-  await requestDatasetTurn({ dataset: config.dataset, turn: { workflowId, runId, config } });
+  await requestDatasetTurn({ dataset: config.dataset, turn: { workflowId, runId, config } }).catch((err: unknown) => {
+    throw plainStageFailure('the dataset queue', err);
+  });
   await condition(() => granted);
   try {
     return await work();

@@ -5,10 +5,12 @@
  */
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { datasetWorkflowId } from '../../src/workflows/ids';
+import { signalDatasetQueue } from '../../src/client/dataset-queue';
+import { pauseSignal, resumeSignal } from '../../src/workflows/backfill';
+import { datasetQueueWorkflowId, datasetWorkflowId } from '../../src/workflows/ids';
 import { CLI, cdcflow } from '../support/cli';
 import { type Harness, startHarness, tempDir, uniqueDataset, writeCsv } from '../support/harness';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 
 describe('cdcflow run (CLI)', () => {
@@ -144,6 +146,26 @@ describe('cdcflow CLI: mistakes and failures', () => {
     expect(same.stderr).toContain('attached to the run already in progress');
     await h.client.workflow.getHandle(datasetWorkflowId(dataset, '2024-02-02')).terminate('test over');
   });
+
+  it("refuses at once, naming where it runs, when the dataset's queue workflow is on another task queue", async () => {
+    // As after the demo (task queue cdcflow-demo) when the same dataset is run on the default queue.
+    const other = uniqueDataset('cli-queue');
+    const otherConfig = path.join(dir, `${other}.yaml`);
+    writeFileSync(otherConfig, readFileSync(configPath, 'utf8').replace(`dataset: ${dataset}`, `dataset: ${other}`));
+    const elsewhere = `elsewhere-${other}`;
+    await signalDatasetQueue(h.client, elsewhere, other, pauseSignal, []);
+    try {
+      const refusal = new RegExp(`queue workflow ${datasetQueueWorkflowId(other)} on task queue "${elsewhere}", not on "${h.settings.taskQueue}"`);
+      const out = await cdcflow(['run', '--config', otherConfig, '--date', '2024-01-01'], env());
+      expect(out.code).toBe(1);
+      expect(out.stderr).toMatch(refusal);
+      expect(out.stderr).toContain(`temporal workflow terminate --workflow-id ${datasetQueueWorkflowId(other)}`);
+      // Dump requests (cdcflow backfill) pass through the same call.
+      await expect(signalDatasetQueue(h.client, h.settings.taskQueue, other, resumeSignal, [])).rejects.toThrow(refusal);
+    } finally {
+      await h.client.workflow.getHandle(datasetQueueWorkflowId(other)).terminate('test over');
+    }
+  }, 60_000);
 
   it('the worker logs an expected data error once, without a stack trace', async () => {
     const queue = `logs-${dataset}`;
