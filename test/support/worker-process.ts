@@ -43,8 +43,12 @@ export async function killAllWorkers(): Promise<void> {
  * Starts `cdcflow worker` on `taskQueue` (or, with `killAtStep`, the crash worker) and
  * resolves once it polls (it says so on stderr).
  */
-export async function spawnWorker(taskQueue: string, duckdbTmp: string, opts: { killAtStep?: string; env?: Record<string, string> } = {}): Promise<WorkerProcess> {
-  const args = opts.killAtStep ? [CRASH_WORKER, opts.killAtStep] : [CLI, 'worker', '--max-activities', '2'];
+export async function spawnWorker(
+  taskQueue: string,
+  duckdbTmp: string,
+  opts: { killAtStep?: string; env?: Record<string, string>; maxActivities?: number } = {},
+): Promise<WorkerProcess> {
+  const args = opts.killAtStep ? [CRASH_WORKER, opts.killAtStep] : [CLI, 'worker', '--max-activities', String(opts.maxActivities ?? 2)];
   const child = spawn(process.execPath, args, {
     env: {
       ...process.env,

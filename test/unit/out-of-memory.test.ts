@@ -16,6 +16,11 @@ describe('classifyOutOfMemory', () => {
     expect((classifyOutOfMemory(duckdbOom, 'hash', {}) as Error).message).toMatch(/under DuckDB's default \(80% of RAM\)/);
   });
 
+  it('suggests more buckets where a sort ran out: the diff stage', () => {
+    expect((classifyOutOfMemory(duckdbOom, 'diff', {}) as Error).message).toContain('split the table into more buckets (`buckets:` on the table');
+    expect((classifyOutOfMemory(duckdbOom, 'hash', {}) as Error).message).not.toContain('buckets:');
+  });
+
   it('leaves other errors alone', () => {
     const other = new Error('IO Error: No files found');
     expect(classifyOutOfMemory(other, 'hash', {})).toBe(other);
