@@ -36,7 +36,8 @@ function describeError(err: unknown): string {
   const parts: string[] = [];
   for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
     const message = e instanceof Error ? e.message : String(e);
-    if (message && !parts.includes(message)) parts.push(message);
+    // A message that already quotes its cause's (ConfigError's "cannot read …: ENOENT …") says it once.
+    if (message && !parts.some((p) => p.includes(message))) parts.push(message);
   }
   return parts.join(': ');
 }

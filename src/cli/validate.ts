@@ -1,13 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { checkConfigText, formatProblems } from '../config/load';
+import { checkConfigText, formatProblems, readConfigText } from '../config/load';
 
 export function validateCommand(): Command {
   return new Command('validate')
     .description('check a dataset config and report every problem with its field path and line')
     .argument('<config>', 'dataset config file (YAML)')
     .action((configPath: string) => {
-      const { problems } = checkConfigText(readFileSync(configPath, 'utf8'));
+      const { problems } = checkConfigText(readConfigText(configPath));
       if (problems.length === 0) {
         process.stdout.write(`${configPath}: valid\n`);
         return;

@@ -68,15 +68,18 @@ export function formatProblems(file: string, problems: ConfigProblem[]): string 
     .join('\n');
 }
 
-/** Reads, validates and resolves a config file; throws ConfigError listing every problem. */
-export function loadConfig(configPath: string, options: ResolveOptions = {}): DatasetConfig {
-  let text: string;
+/** A config file's text, or a ConfigError naming the file. */
+export function readConfigText(configPath: string): string {
   try {
-    text = readFileSync(configPath, 'utf8');
+    return readFileSync(configPath, 'utf8');
   } catch (cause) {
     throw new ConfigError(`cannot read config file ${configPath}: ${(cause as Error).message}`, { file: configPath }, { cause });
   }
-  const { problems, file } = checkConfigText(text);
+}
+
+/** Reads, validates and resolves a config file; throws ConfigError listing every problem. */
+export function loadConfig(configPath: string, options: ResolveOptions = {}): DatasetConfig {
+  const { problems, file } = checkConfigText(readConfigText(configPath));
   if (!file) {
     throw new ConfigError(`invalid config:\n${formatProblems(configPath, problems)}`, { file: configPath });
   }
