@@ -13,12 +13,26 @@ function quickly<T>(client: Client, fn: () => Promise<T>): Promise<T> {
   return client.connection.withDeadline(Date.now() + 3000, fn);
 }
 
+/**
+ * A live worker polls again at least every 70 s (the SDK's long-poll timeout); the server keeps
+ * listing a dead one for minutes, with its last poll's time.
+ */
+const POLLED_WITHIN_MS = 90_000;
+
+/** Whether any poller polled lately (pollers' lastAccessTime as describeTaskQueue gives it). */
+export function hasLivePoller(pollers: readonly { lastAccessTime?: { seconds?: unknown } | null }[], now = Date.now()): boolean {
+  return pollers.some((p) => {
+    const seconds = Number(p.lastAccessTime?.seconds ?? NaN);
+    return Number.isNaN(seconds) || now - seconds * 1000 < POLLED_WITHIN_MS;
+  });
+}
+
 async function hasWorker(client: Client, settings: TemporalSettings): Promise<boolean> {
   const response = await client.workflowService.describeTaskQueue({
     namespace: settings.namespace,
     taskQueue: { name: settings.taskQueue },
   });
-  return (response.pollers?.length ?? 0) > 0;
+  return hasLivePoller(response.pollers ?? []);
 }
 
 /** A stage being retried (a sink that is down, a file still being written): which attempt, and why. */
