@@ -113,6 +113,15 @@ describe('cdcflow CLI: mistakes and failures', () => {
     await notStarted('2024-02-01');
   });
 
+  it('names a missing config file once, from validate and from run', async () => {
+    const missing = path.join(dir, 'missing.yaml');
+    const said = `cdcflow: cannot read config file ${missing}: ENOENT: no such file or directory, open '${missing}'\n`;
+    for (const args of [['validate', missing], ['run', '--config', missing, '--date', '2024-01-01']]) {
+      const out = await cdcflow(args, env());
+      expect({ args, code: out.code, stderr: out.stderr }).toEqual({ args, code: 1, stderr: said });
+    }
+  });
+
   it('validates numeric options', async () => {
     const out = await cdcflow(['worker', '--max-activities', '0'], env());
     expect(out.code).toBe(1);
