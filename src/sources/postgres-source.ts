@@ -21,14 +21,17 @@ import {
   type ChunkBounds,
   chunkEndSql,
   chunkQuerySql,
+  columnTypesSql,
   copyChunkSql,
   describeRelationSql,
   highWatermarkSql,
   keyAlias,
   keysDeclaredNotNullSql,
+  mayBeInexactNumeric,
   nullKeySql,
   postgresQuerySql,
   type ReadScope,
+  readPlan,
   type SourceColumn,
 } from './postgres-sql';
 import { runOnLanes } from './ordered-lanes';
@@ -74,12 +77,15 @@ function withAttached<T>(session: Session, table: PostgresTable, fn: (attached: 
   return withPostgresAttached(session, table.source.connection, { dataset: table.dataset, table: table.name }, { readOnly: true }, fn);
 }
 
-/** The configured columns with their names as the relation spells them (matched case-insensitively, exact first). */
+/**
+ * The configured columns with their names as the relation spells them (matched
+ * case-insensitively, exact first) and how each is read (see `readPlan`).
+ */
 async function sourceColumns(session: Session, attached: string, table: PostgresTable): Promise<{ keys: SourceColumn[]; columns: SourceColumn[] }> {
   const context = { dataset: table.dataset, table: table.name, source: describeSourceName(table.source) };
-  let described: { column_name: string }[];
+  let described: { column_name: string; column_type: string }[];
   try {
-    described = await session.rows<{ column_name: string }>(describeRelationSql(attached, table.source));
+    described = await session.rows<{ column_name: string; column_type: string }>(describeRelationSql(attached, table.source));
   } catch (err) {
     const message = (err as Error).message;
     // PostgreSQL refused the relation itself (no such table or column, a bad query): not transient.
@@ -88,17 +94,24 @@ async function sourceColumns(session: Session, attached: string, table: Postgres
   }
   const names = described.map((d) => d.column_name);
   const missing: string[] = [];
-  const match = (c: ColumnSpec): SourceColumn => {
-    const sourceName = names.find((n) => n === c.name) ?? names.find((n) => n.toLowerCase() === c.name.toLowerCase());
-    if (sourceName === undefined) missing.push(c.name);
-    return { ...c, sourceName: sourceName ?? c.name };
-  };
-  const columns = [...table.keys, ...table.columns].map(match);
-  const keys = columns.slice(0, table.keys.length);
+  const found = [...table.keys, ...table.columns].map((c) => {
+    const at = [names.indexOf(c.name), names.findIndex((n) => n.toLowerCase() === c.name.toLowerCase())].find((i) => i >= 0);
+    if (at === undefined) missing.push(c.name);
+    return { spec: c, sourceName: at === undefined ? c.name : names[at], described: at === undefined ? 'VARCHAR' : described[at].column_type };
+  });
   if (missing.length > 0) {
     throw new DataError(`source is missing configured column(s) ${missing.map((m) => `"${m}"`).join(', ')}`, { ...context, column: missing.join(',') });
   }
-  return { keys, columns };
+  const pgTypes = await numericTypes(session, attached, table, found.filter((f) => mayBeInexactNumeric(f.described)).map((f) => f.sourceName));
+  const columns = found.map(({ spec, sourceName, described: d }) => ({ ...spec, sourceName, ...readPlan(d, pgTypes.get(sourceName) ?? null, spec.type) }));
+  return { keys: columns.slice(0, table.keys.length), columns };
+}
+
+/** PostgreSQL's types of the named columns (asked only for those that may be numerics). */
+async function numericTypes(session: Session, attached: string, table: PostgresTable, names: string[]): Promise<Map<string, string>> {
+  if (names.length === 0) return new Map();
+  const [row] = await session.rows<Record<string, string>>(`SELECT * FROM ${postgresQuerySql(attached, columnTypesSql(table.source, names))}`);
+  return new Map(names.map((n, i) => [n, row[`t${i + 1}`]]));
 }
 
 function keyText(keys: readonly ColumnSpec[], values: readonly (string | null)[]): string {
@@ -126,14 +139,14 @@ async function highWatermark(session: Session, attached: string, table: Postgres
   return row?.watermark ?? null;
 }
 
-/** The first value of a chunk that does not cast, named by key and column. */
+/** The first value of a chunk that does not convert exactly, named by key and column. */
 async function castFailure(session: Session, attached: string, pgSql: string, table: PostgresTable, columns: SourceColumn[], keys: SourceColumn[]): Promise<DataError | undefined> {
   for (const [i, column] of columns.entries()) {
-    if (column.type === 'varchar') continue;
-    const [hit] = await session.rows<{ key: string[]; value: string }>(castFailureSql(attached, pgSql, columns, i, keys.length));
+    const sql = castFailureSql(attached, pgSql, columns, i, keys.length);
+    const [hit] = sql ? await session.rows<{ key: string[]; value: string }>(sql) : [];
     if (hit) {
       const key = keyText(keys, hit.key);
-      return new DataError(`value ${JSON.stringify(hit.value)} in column "${column.name}" of the row with key ${key} cannot be cast to ${column.type}`, {
+      return new DataError(`value ${JSON.stringify(hit.value)} in column "${column.name}" of the row with key ${key} does not convert exactly to ${column.type}`, {
         dataset: table.dataset,
         table: table.name,
         key,

@@ -9,10 +9,58 @@
  */
 import type { ColumnSpec, PostgresSourceSpec } from '../config/types';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
+import { exactCastCondition, strictCastSql } from '../engine/strict-cast';
 
-/** A configured column with its name as the PostgreSQL relation spells it. */
+/**
+ * How a column is pushed down: as PostgreSQL sends it; as PostgreSQL's text of it (a `numeric`
+ * the postgres extension would not deliver exactly); or an instant as its UTC time.
+ */
+export type ReadAs = 'value' | 'text' | 'utc';
+
+/** A configured column with its name as the PostgreSQL relation spells it, and how it is read. */
 export interface SourceColumn extends ColumnSpec {
   sourceName: string;
+  readAs: ReadAs;
+  /** The DuckDB type the chunk query delivers it as: what its strict cast starts from. */
+  arrivesAs: string;
+}
+
+/** A DECIMAL the postgres extension delivers exactly: a numeric(p,s) with 0 <= s <= p <= 38. */
+function exactDecimal(described: string): boolean {
+  const m = /^DECIMAL\((\d+),(\d+)\)$/.exec(described);
+  return m !== null && Number(m[2]) <= Number(m[1]);
+}
+
+/**
+ * Whether a column the extension describes so may be a PostgreSQL `numeric` it does not deliver
+ * exactly: an unconstrained or wider than 38 digits one arrives as DOUBLE (rounded to 17
+ * digits), one of negative scale as a DECIMAL of a wrong scale.
+ */
+export function mayBeInexactNumeric(described: string): boolean {
+  return described === 'DOUBLE' || (described.startsWith('DECIMAL') && !exactDecimal(described));
+}
+
+/**
+ * How to read a column the extension describes as `described`, whose PostgreSQL type is
+ * `pgType` (asked only when `mayBeInexactNumeric`, else null), for its configured `type`.
+ */
+export function readPlan(described: string, pgType: string | null, type: string): Pick<SourceColumn, 'readAs' | 'arrivesAs'> {
+  if (pgType === 'numeric') return { readAs: 'text', arrivesAs: 'VARCHAR' };
+  // PostgreSQL's `timestamptz` into a `timestamp` is documented as its UTC time (files refuse it).
+  if (described === 'TIMESTAMP WITH TIME ZONE' && type === 'timestamp') return { readAs: 'utc', arrivesAs: 'TIMESTAMP' };
+  return { readAs: 'value', arrivesAs: described };
+}
+
+/**
+ * The pushed-down expression of a column. A numeric's text is cast from text like a CSV value;
+ * without its trailing zeros (`trim_scale`, PostgreSQL 13) unless text is wanted, so that 20.0
+ * passes into an integer as a numeric(10,1) 20.0 does.
+ */
+function pushedDown(c: SourceColumn): string {
+  const ref = quoteIdent(c.sourceName);
+  if (c.readAs === 'text') return c.type === 'varchar' ? `${ref}::text` : `trim_scale(${ref})::text`;
+  if (c.readAs === 'utc') return `(${ref} AT TIME ZONE 'UTC')`;
+  return ref;
 }
 
 /** Pushed-down columns are named by position (`c<i>`; `k<i>` for the keys' text), never by user names. */
@@ -70,7 +118,7 @@ export function chunkQuerySql(
   keys: readonly SourceColumn[],
   bounds: ChunkBounds,
 ): string {
-  const select = columns.map((c, i) => `${quoteIdent(c.sourceName)} AS ${dataAlias(i)}`);
+  const select = columns.map((c, i) => `${pushedDown(c)} AS ${dataAlias(i)}`);
   return `SELECT ${select.join(', ')} ${chunkRange(source, keys, bounds)}`;
 }
 
@@ -102,28 +150,43 @@ export function postgresQuerySql(attached: string, pgSql: string): string {
 }
 
 /**
- * Writes one chunk: the configured columns cast to their types, under their configured names.
- * Parquet v2 encodings (delta, byte stream split) cost less CPU to write than v1's and give
- * smaller files; only the hash stage reads them.
+ * Writes one chunk: the configured columns cast strictly to their types (as a Parquet source's
+ * typed columns or a CSV's text are: a value that does not convert exactly is refused), under
+ * their configured names. Parquet v2 encodings (delta, byte stream split) cost less CPU to
+ * write than v1's and give smaller files; only the hash stage reads them.
  */
 export function copyChunkSql(attached: string, pgSql: string, columns: readonly SourceColumn[], outPath: string): string {
-  const select = columns.map((c, i) => `CAST(${dataAlias(i)} AS ${c.type.toUpperCase()}) AS ${quoteIdent(c.name)}`);
+  const select = columns.map((c, i) => `${strictCastSql(dataAlias(i), c.arrivesAs, c.type, c.name)} AS ${quoteIdent(c.name)}`);
   return `COPY (SELECT ${select.join(', ')} FROM ${postgresQuerySql(attached, pgSql)}) TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION lz4_raw, PARQUET_VERSION v2)`;
 }
 
-/** The first row of a chunk whose value in `column` does not cast to its configured type, with its key (the first columns). */
-export function castFailureSql(attached: string, pgSql: string, columns: readonly SourceColumn[], column: number, keyCount: number): string {
+/**
+ * The first row of a chunk whose value in `column` does not convert exactly to its configured
+ * type, with its key (the first columns); null when every value of the column does.
+ */
+export function castFailureSql(attached: string, pgSql: string, columns: readonly SourceColumn[], column: number, keyCount: number): string | null {
   const c = dataAlias(column);
+  const exact = exactCastCondition(c, columns[column].arrivesAs, columns[column].type);
+  if (!exact) return null;
   const keys = Array.from({ length: keyCount }, (_, i) => `CAST(${dataAlias(i)} AS VARCHAR)`);
   return (
     `SELECT [${keys.join(', ')}] AS key, CAST(${c} AS VARCHAR) AS value FROM ${postgresQuerySql(attached, pgSql)} WITH ORDINALITY ` +
-    `WHERE ${c} IS NOT NULL AND TRY_CAST(${c} AS ${columns[column].type.toUpperCase()}) IS NULL ORDER BY ordinality LIMIT 1`
+    `WHERE ${c} IS NOT NULL AND NOT (${exact}) ORDER BY ordinality LIMIT 1`
   );
 }
 
 /** The relation's columns as PostgreSQL names them, with the DuckDB types they arrive as. */
 export function describeRelationSql(attached: string, source: Pick<PostgresSourceSpec, 'table' | 'query'>): string {
   return `DESCRIBE SELECT * FROM postgres_query(${quoteLiteral(attached)}, ${quoteLiteral(`SELECT * FROM ${relationSql(source)} LIMIT 0`)})`;
+}
+
+/**
+ * PostgreSQL text: the type of each named column of the relation (`t1`, `t2`, ...), in one row
+ * even when the relation is empty (a column of no row still has its type).
+ */
+export function columnTypesSql(source: Pick<PostgresSourceSpec, 'table' | 'query'>, names: readonly string[]): string {
+  const types = names.map((n, i) => `pg_typeof(s.${quoteIdent(n)})::text AS t${i + 1}`);
+  return `SELECT ${types.join(', ')} FROM (SELECT) AS one LEFT JOIN (SELECT * FROM ${relationSql(source)} LIMIT 0) AS s ON true`;
 }
 
 /**

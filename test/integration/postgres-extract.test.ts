@@ -1,6 +1,7 @@
 /**
  * The PostgreSQL source's extract on its own (the extract activity's body, given a DuckDB
- * session): keyset chunks, the lower bound of delta runs, the watermark, types and names.
+ * session): keyset chunks, the lower bound of delta runs, the watermark, types and names, exact
+ * numerics and strict casts.
  */
 import { copyFileSync, readdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
@@ -127,6 +128,81 @@ describe('postgres extract', () => {
     expect(total).toBe(80);
     expect(result).toMatchObject({ rows: total, chunks: total });
     expect(rows.map((r) => r.v).sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+  });
+
+  it('reads a numeric without precision exactly, as PostgreSQL has it (never through a double)', async () => {
+    psql(`CREATE TABLE pgx.bignums ("ID" bigint PRIMARY KEY, bignum numeric, whole numeric, raw numeric, ratio numeric);
+      INSERT INTO pgx.bignums VALUES
+        (1, 12345678901234567890.123456789, 20.0, 12345678901234567890.123456789, 0.1),
+        (3, 99999999999999999999.123456789, -3.000, 1e-20, 2.50),
+        (5, 0.000000001, 9223372036854775807, 20.0, NULL),
+        (7, NULL, NULL, NULL, 1e300);`);
+    const t = table('pgx', 'bignums', {}, {
+      keys: [{ name: 'ID', type: 'bigint' }],
+      columns: [
+        { name: 'bignum', type: 'decimal(38,9)' },
+        { name: 'whole', type: 'bigint' },
+        { name: 'raw', type: 'varchar' },
+        { name: 'ratio', type: 'double' },
+      ],
+    });
+    const { rows } = await extract(t);
+    expect(rows).toEqual([
+      { ID: '1', bignum: '12345678901234567890.123456789', whole: '20', raw: '12345678901234567890.123456789', ratio: 0.1 },
+      { ID: '3', bignum: '99999999999999999999.123456789', whole: '-3', raw: '0.00000000000000000001', ratio: 2.5 },
+      { ID: '5', bignum: '0.000000001', whole: '9223372036854775807', raw: '20.0', ratio: null },
+      { ID: '7', bignum: null, whole: null, raw: null, ratio: 1e300 },
+    ]);
+  });
+
+  it.each([
+    ['too big', '1e32', '100000000000000000000000000000000'],
+    ['too many decimals', '1e-20', '0.00000000000000000001'],
+  ])('refuses a numeric without precision %s for decimal(38,9), naming the value as PostgreSQL has it', async (_, literal, text) => {
+    const name = `unfit_${literal.replace(/\W/g, '_')}`;
+    psql(`CREATE TABLE pgx.${name} ("ID" bigint PRIMARY KEY, bignum numeric); INSERT INTO pgx.${name} VALUES (1, 1.5), (2, ${literal}), (3, 2);`);
+    const t = table('pgx', name, {}, { keys: [{ name: 'ID', type: 'bigint' }], columns: [{ name: 'bignum', type: 'decimal(38,9)' }] });
+    await expect(extract(t)).rejects.toMatchObject({
+      name: 'DataError',
+      message: `value "${text}" in column "bignum" of the row with key (ID=2) does not convert exactly to decimal(38,9)`,
+      context: { table: 't', key: '(ID=2)', column: 'bignum', value: text },
+    });
+  });
+
+  describe('casts strictly, as files are cast', () => {
+    beforeAll(() =>
+      psql(`CREATE TABLE pgx.strict1 (id integer PRIMARY KEY, n3 numeric(10,3), f double precision, tsx timestamp, tz timestamptz);
+        INSERT INTO pgx.strict1 VALUES (1, 5.000, 7.0, '2024-01-01 00:00:00', '2024-01-01 10:30:00+02'),
+          (2, 5.004, 20.4, '2024-01-01 10:30:00', NULL), (3, 5.1, 8, '2024-01-02', NULL);`),
+    );
+    const strict = (source: Partial<PostgresSourceSpec>, columns: TableConfig['columns']) =>
+      table('pgx', 'strict1', source, { keys: [{ name: 'id', type: 'integer' }], columns });
+
+    it.each([
+      ['n3', 'decimal(10,2)', '5.004'],
+      ['f', 'integer', '20.4'],
+      ['tsx', 'date', '2024-01-01 10:30:00'],
+    ])('refuses %s into %s: %s', async (column, type, value) => {
+      await expect(extract(strict({}, [{ name: column, type }]))).rejects.toMatchObject({
+        name: 'DataError',
+        message: `value "${value}" in column "${column}" of the row with key (id=2) does not convert exactly to ${type}`,
+        context: { dataset: 'pgx', table: 't', key: '(id=2)', column, value },
+      });
+    });
+
+    it('takes the values that convert exactly (trailing zeros, 7.0, midnight) and a timestamptz as its UTC time', async () => {
+      const columns = [
+        { name: 'n3', type: 'decimal(10,2)' },
+        { name: 'f', type: 'integer' },
+        { name: 'tsx', type: 'date' },
+        { name: 'tz', type: 'timestamp' },
+      ];
+      const { rows } = await extract(strict({ table: null, query: 'SELECT * FROM pgx.strict1 WHERE id <> 2' }, columns));
+      expect(rows).toEqual([
+        { id: 1, n3: '5.00', f: 7, tsx: '2024-01-01', tz: '2024-01-01 08:30:00' },
+        { id: 3, n3: '5.10', f: 8, tsx: '2024-01-02', tz: null },
+      ]);
+    });
   });
 
   it('delta: reads only rows above the lower bound and returns the watermark taken before the first chunk', async () => {

@@ -2,7 +2,7 @@
  * PostgreSQL sources through the real workflow, against the real PostgreSQL cluster and the
  * real Temporal dev server: a chunked extract survives its worker being SIGKILLed (it resumes
  * at a later chunk and gives byte-identical outputs), source changes come out as exactly their
- * D and U rows, hostile names, bad values and a missing connection variable.
+ * D and U rows, hostile names, exact numerics, bad values and a missing connection variable.
  *
  * Needs dist/ (the crash test runs the real CLI worker; the test script builds it).
  */
@@ -176,7 +176,25 @@ describe('postgres source', () => {
     expect(psql(`SELECT count(*) FROM pgs.sentinel`)).toBe('1');
   });
 
-  it('a value that does not cast fails the table naming table, key and column', async () => {
+  it('an unconstrained numeric reaches the committed state exactly (it is read as its text, never as a double)', async () => {
+    psql(`CREATE TABLE pgs.bignum ("ID" bigint PRIMARY KEY, bignum numeric);
+      INSERT INTO pgs.bignum VALUES (1, 12345678901234567890.123456789), (3, 99999999999999999999.123456789), (5, 0.000000001);`);
+    const config = pgConfig('bignum', {
+      name: 'bignum',
+      keys: [{ name: 'ID', type: 'bigint' }],
+      columns: [{ name: 'bignum', type: 'decimal(38,9)' }],
+      source: { format: 'postgres', connection: PG_URL_VAR, table: 'pgs.bignum' },
+    });
+    const result = tableResult(await runDataset(h, config, DATE), 'bignum');
+    expect(result.counts.I).toBe(3);
+    expect(await readRows(h.engine, result.currentPath, '"ID"', ['KEY_HASH', 'NONKEY_HASH', 'OPERATION', 'EFF_START_DATE'])).toEqual([
+      { ID: '1', bignum: '12345678901234567890.123456789' },
+      { ID: '3', bignum: '99999999999999999999.123456789' },
+      { ID: '5', bignum: '0.000000001' },
+    ]);
+  });
+
+  it('a value that does not convert exactly fails the table naming table, key and column', async () => {
     psql(`CREATE TABLE pgs.bad (id integer PRIMARY KEY, amount text);
       INSERT INTO pgs.bad SELECT g, CASE WHEN g = 7 THEN 'seven' ELSE g::text END FROM generate_series(1, 10) g;`);
     const config = pgConfig('bad', {
@@ -189,7 +207,7 @@ describe('postgres source', () => {
     expect(outcome.ok).toBe(false);
     expect(outcome.result?.tables[0]).toMatchObject({
       status: 'failed',
-      error: expect.stringMatching(/value "seven" in column "amount" of the row with key \(id=7\) cannot be cast to integer .*table=bad key=\(id=7\) column=amount/),
+      error: expect.stringMatching(/value "seven" in column "amount" of the row with key \(id=7\) does not convert exactly to integer .*table=bad key=\(id=7\) column=amount/),
     });
     expect((await activityAttempts(h.client, tableWorkflowId(config.dataset, DATE, 'bad'))).extractSource).toEqual([1]);
   });

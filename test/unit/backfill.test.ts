@@ -23,7 +23,7 @@ const link = { queueWorkflowId: 'cdcflow/shop', requestId: 'r1' };
 
 describe('keys-only dumps', () => {
   it('push the requested keys down to PostgreSQL as untyped, quoted literals', () => {
-    const keys: SourceColumn[] = [{ name: 'id', type: 'integer', sourceName: hostile }];
+    const keys: SourceColumn[] = [{ name: 'id', type: 'integer', sourceName: hostile, readAs: 'value', arrivesAs: 'INTEGER' }];
     const source = { table: { schema: 'public', name: 'orders' }, query: null, chunkRows: 10, watermark: null };
     expect(chunkQuerySql(source, keys, keys, { after: ['3'], upTo: null, since: null, keys: [['3'], ["5' OR '1'='1"]] })).toBe(
       `SELECT "k""; DROP TABLE x; --" AS c1 FROM "public"."orders" WHERE ("k""; DROP TABLE x; --") IN (('3'), ('5'' OR ''1''=''1')) ` +

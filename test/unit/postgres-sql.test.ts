@@ -3,11 +3,14 @@ import {
   castFailureSql,
   chunkEndSql,
   chunkQuerySql,
+  columnTypesSql,
   copyChunkSql,
   describeRelationSql,
   highWatermarkSql,
   keysDeclaredNotNullSql,
+  mayBeInexactNumeric,
   nullKeySql,
+  readPlan,
   relationSql,
   type SourceColumn,
 } from '../../src/sources/postgres-sql';
@@ -20,10 +23,10 @@ const source = (over: Partial<PostgresSourceSpec> = {}) => ({
   ...over,
 });
 const keys: SourceColumn[] = [
-  { name: 'region', type: 'varchar', sourceName: 'Region' },
-  { name: 'id', type: 'bigint', sourceName: 'id' },
+  { name: 'region', type: 'varchar', sourceName: 'Region', readAs: 'value', arrivesAs: 'VARCHAR' },
+  { name: 'id', type: 'bigint', sourceName: 'id', readAs: 'value', arrivesAs: 'BIGINT' },
 ];
-const columns: SourceColumn[] = [...keys, { name: 'amount', type: 'decimal(12,2)', sourceName: 'amount' }];
+const columns: SourceColumn[] = [...keys, { name: 'amount', type: 'decimal(12,2)', sourceName: 'amount', readAs: 'value', arrivesAs: 'DECIMAL(12,2)' }];
 
 describe('PostgreSQL source SQL', () => {
   it('reads the first chunk up to its end, in key order', () => {
@@ -67,7 +70,7 @@ describe('PostgreSQL source SQL', () => {
 
   it('quotes hostile names: a quote, a semicolon, --, mixed case', () => {
     const hostile = source({ table: { schema: 'we"ird;--', name: 'Ta"ble; DROP TABLE x;--' }, watermark: 'up"d;--' });
-    const k: SourceColumn[] = [{ name: 'a"b', type: 'integer', sourceName: 'A"b; --' }];
+    const k: SourceColumn[] = [{ name: 'a"b', type: 'integer', sourceName: 'A"b; --', readAs: 'value', arrivesAs: 'INTEGER' }];
     const sql = chunkQuerySql(hostile, k, k, { after: ["x'); DROP TABLE y;--"], upTo: ["z'--"], since: "'; --" });
     expect(sql).toBe(
       'SELECT "A""b; --" AS c1 FROM "we""ird;--"."Ta""ble; DROP TABLE x;--" ' +
@@ -94,11 +97,56 @@ describe('PostgreSQL source SQL', () => {
     );
   });
 
-  it('finds the value that does not cast, and NULL keys, and the high watermark', () => {
-    expect(castFailureSql('pg', 'SELECT 1', columns, 2, 2)).toBe(
-      `SELECT [CAST(c1 AS VARCHAR), CAST(c2 AS VARCHAR)] AS key, CAST(c3 AS VARCHAR) AS value FROM postgres_query('pg', 'SELECT 1') WITH ORDINALITY ` +
-        'WHERE c3 IS NOT NULL AND TRY_CAST(c3 AS DECIMAL(12,2)) IS NULL ORDER BY ordinality LIMIT 1',
+  // A numeric(10,3) into decimal(10,2), a double precision into integer, numerics read as their text, an instant.
+  const loose: SourceColumn[] = [
+    keys[1],
+    { name: 'n3', type: 'decimal(10,2)', sourceName: 'n3', readAs: 'value', arrivesAs: 'DECIMAL(10,3)' },
+    { name: 'f', type: 'integer', sourceName: 'f', readAs: 'value', arrivesAs: 'DOUBLE' },
+    { name: 'big', type: 'decimal(38,9)', sourceName: 'Big', readAs: 'text', arrivesAs: 'VARCHAR' },
+    { name: 'raw', type: 'varchar', sourceName: 'raw', readAs: 'text', arrivesAs: 'VARCHAR' },
+    { name: 'at', type: 'timestamp', sourceName: 'at', readAs: 'utc', arrivesAs: 'TIMESTAMP' },
+  ];
+
+  it('pushes down a numeric the extension would not deliver exactly as its text, and an instant for a timestamp as its UTC time', () => {
+    expect(chunkQuerySql(source(), loose, [keys[1]], { after: null, upTo: null, since: null })).toBe(
+      `SELECT "id" AS c1, "n3" AS c2, "f" AS c3, trim_scale("Big")::text AS c4, "raw"::text AS c5, ("at" AT TIME ZONE 'UTC') AS c6 ` +
+        'FROM "public"."orders" ORDER BY "id"',
     );
+  });
+
+  it('casts each column strictly from the type it arrives as', () => {
+    const sql = copyChunkSql('pg', 'SELECT 1', loose, '/w/c.parquet');
+    expect(sql).toContain(
+      'CASE WHEN c2 IS NULL OR (TRY_CAST(c2 AS DECIMAL(10,2)) IS NOT NULL AND CAST(TRY_CAST(c2 AS DECIMAL(10,2)) AS DECIMAL(10,3)) = c2) ' +
+        `THEN CAST(c2 AS DECIMAL(10,2)) ELSE error('a value of column "n3" does not convert exactly to decimal(10,2)') END AS "n3"`,
+    );
+    expect(sql).toContain('CAST(TRY_CAST(c3 AS INTEGER) AS DOUBLE) = c3');
+    expect(sql).toContain(`regexp_full_match(c4, '\\s*[+-]?[0-9]*(\\.[0-9]{0,9}0*)?\\s*')`);
+    expect(sql).toContain('CAST(c5 AS VARCHAR) AS "raw", CAST(c6 AS TIMESTAMP) AS "at"');
+  });
+
+  it('asks PostgreSQL for the types only of columns that may be inexact numerics, and reads those that are as text', () => {
+    expect(['DOUBLE', 'DECIMAL(5,254)', 'DECIMAL(3,5)', 'DECIMAL(12,2)', 'DECIMAL(38,38)', 'BIGINT'].map(mayBeInexactNumeric)).toEqual([true, true, true, false, false, false]);
+    expect(readPlan('DOUBLE', 'numeric', 'decimal(38,9)')).toEqual({ readAs: 'text', arrivesAs: 'VARCHAR' });
+    expect(readPlan('DOUBLE', 'double precision', 'integer')).toEqual({ readAs: 'value', arrivesAs: 'DOUBLE' });
+    expect(readPlan('DECIMAL(10,3)', null, 'decimal(10,2)')).toEqual({ readAs: 'value', arrivesAs: 'DECIMAL(10,3)' });
+    expect(readPlan('TIMESTAMP WITH TIME ZONE', null, 'timestamp')).toEqual({ readAs: 'utc', arrivesAs: 'TIMESTAMP' });
+    expect(readPlan('TIMESTAMP WITH TIME ZONE', null, 'timestamptz')).toEqual({ readAs: 'value', arrivesAs: 'TIMESTAMP WITH TIME ZONE' });
+    expect(columnTypesSql(source({ table: { schema: 'we"ird;--', name: 'T' } }), ['a"b; --', 'n'])).toBe(
+      'SELECT pg_typeof(s."a""b; --")::text AS t1, pg_typeof(s."n")::text AS t2 FROM (SELECT) AS one ' +
+        'LEFT JOIN (SELECT * FROM "we""ird;--"."T" LIMIT 0) AS s ON true',
+    );
+  });
+
+  it('finds the value that does not convert exactly, and NULL keys, and the high watermark', () => {
+    expect(castFailureSql('pg', 'SELECT 1', loose, 1, 1)).toBe(
+      `SELECT [CAST(c1 AS VARCHAR)] AS key, CAST(c2 AS VARCHAR) AS value FROM postgres_query('pg', 'SELECT 1') WITH ORDINALITY ` +
+        'WHERE c2 IS NOT NULL AND NOT (TRY_CAST(c2 AS DECIMAL(10,2)) IS NOT NULL AND CAST(TRY_CAST(c2 AS DECIMAL(10,2)) AS DECIMAL(10,3)) = c2) ' +
+        'ORDER BY ordinality LIMIT 1',
+    );
+    // Every value of a column arriving as its type, or wanted as text, converts.
+    expect(castFailureSql('pg', 'SELECT 1', columns, 2, 2)).toBeNull();
+    expect(castFailureSql('pg', 'SELECT 1', loose, 4, 1)).toBeNull();
     expect(nullKeySql(source(), keys)).toBe(
       'SELECT "Region"::text AS k1, "id"::text AS k2 FROM "public"."orders" WHERE "Region" IS NULL OR "id" IS NULL LIMIT 1',
     );
