@@ -7,6 +7,7 @@ import { withClient } from '../client/with-client';
 import { loadConfig } from '../config/load';
 import { ConfigError } from '../errors';
 import { runUrl, temporalSettings } from '../settings';
+import { tableList } from './options';
 import { formatRunReport } from './report';
 
 interface RetryOptions {
@@ -31,10 +32,10 @@ export function retryCommand(): Command {
 async function retry(opts: RetryOptions): Promise<number> {
   checkedDate('--date', opts.date);
   const config = loadConfig(opts.config, { inputDir: opts.input });
+  const named = tableList(config, opts.tables);
   const settings = temporalSettings();
   return withClient(settings, async (client) => {
     const failed = failedTables(await tableRunStates(client, config, opts.date));
-    const named = opts.tables?.split(',').map((t) => t.trim()).filter(Boolean);
     const notFailed = (named ?? []).filter((t) => !failed.some((f) => f.table === t));
     if (notFailed.length > 0) {
       throw new ConfigError(`${notFailed.join(', ')} did not fail on ${opts.date} (failed: ${failed.map((f) => f.table).join(', ') || 'none'}); use cdcflow run --tables to run a table again`);

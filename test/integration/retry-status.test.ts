@@ -45,6 +45,9 @@ describe('cdcflow retry and status', () => {
     const notFailed = await cdcflow(['retry', '--config', configPath, '--date', '2024-01-01', '--tables', 'orders'], env());
     expect(notFailed.code).toBe(1);
     expect(notFailed.stderr).toContain('orders did not fail on 2024-01-01 (failed: refunds)');
+    const noneNamed = await cdcflow(['retry', '--config', configPath, '--date', '2024-01-01', '--tables', ''], env());
+    expect(noneNamed.code).toBe(1);
+    expect(noneNamed.stderr).toContain(`--tables names no table (tables of ${dataset}: orders, refunds); leave it out for all of them`);
 
     write('2024-01-01', good.refunds);
     const retried = await cdcflow(['retry', '--config', configPath, '--date', '2024-01-01'], env());
