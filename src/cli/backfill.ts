@@ -12,6 +12,7 @@ import { runUrl, type TemporalSettings, temporalSettings } from '../settings';
 import type { DatasetRunResult } from '../workflows';
 import { backfillSignal, type BackfillRequest, cancelSignal, type DatasetQueueStatus, type DumpStatus, pauseSignal, queueStatusQuery, resumeSignal } from '../workflows/backfill';
 import { datasetQueueWorkflowId } from '../workflows/ids';
+import { tableList } from './options';
 import { formatRunReport, pad } from './report';
 
 interface BackfillOptions {
@@ -96,9 +97,7 @@ async function backfill(opts: BackfillOptions): Promise<number> {
 function backfillRequest(config: DatasetConfig, opts: BackfillOptions): BackfillRequest {
   if (opts.date) checkedDate('--date', opts.date);
   const request: BackfillRequest = { requestId: opts.requestId ?? randomUUID(), config, ...(opts.date ? { businessDate: opts.date } : {}) };
-  const tables = opts.tables?.split(',').map((t) => t.trim()).filter(Boolean);
-  const unknown = (tables ?? []).filter((name) => !config.tables.some((t) => t.name === name));
-  if (unknown.length) throw new ConfigError(`--tables: dataset ${config.dataset} has no table(s) ${unknown.join(', ')}`);
+  const tables = tableList(config, opts.tables);
   if (!opts.key.length && !opts.keysFile) return { ...request, ...(tables?.length ? { tables } : {}) };
   if (tables?.length !== 1) throw new ConfigError('--key and --keys-file need --tables naming the one table the keys belong to');
   const table = config.tables.find((t) => t.name === tables[0])!;

@@ -1,12 +1,15 @@
 import { Command } from 'commander';
-import { failedTables, tableRunStates } from '../client/failed-tables';
+import { type FailedTable, failedTables } from '../client/failed-tables';
 import { runFailure } from '../client/run-failure';
 import { checkedDate } from '../client/checked-date';
 import { startDatasetRun } from '../client/start-run';
 import { withClient } from '../client/with-client';
 import { loadConfig } from '../config/load';
+import type { DatasetConfig } from '../config/types';
 import { ConfigError } from '../errors';
 import { runUrl, temporalSettings } from '../settings';
+import { tableMode } from '../workflows/mode-override';
+import { tableList } from './options';
 import { formatRunReport } from './report';
 
 interface RetryOptions {
@@ -14,6 +17,7 @@ interface RetryOptions {
   date: string;
   input?: string;
   tables?: string;
+  allowDeletes?: boolean;
 }
 
 export function retryCommand(): Command {
@@ -23,18 +27,44 @@ export function retryCommand(): Command {
     .requiredOption('--date <YYYY-MM-DD>', 'business date of the failed run')
     .option('--input <dir>', 'folder that relative source paths resolve against')
     .option('--tables <a,b>', 'only these of the failed tables')
+    .option('--allow-deletes', 'apply a full snapshot that the delete guard refuses (a failed run started with --allow-deletes keeps it without this)')
     .action(async (opts: RetryOptions) => {
       process.exitCode = await retry(opts);
     });
 }
 
+/**
+ * The config the tables re-run with: each in the mode its failed run used (a schedule's full on
+ * a delta table, say; a snapshot mode and change records never swap) and with the deletes that
+ * run allowed.
+ */
+function asTheyRan(config: DatasetConfig, chosen: FailedTable[]): DatasetConfig {
+  const tables = config.tables.map((t) => {
+    const failed = chosen.find((f) => f.table === t.name);
+    if (!failed) return t;
+    return { ...t, mode: failed.mode === 'changes' ? t.mode : tableMode(t, failed.mode), allowDeletes: t.allowDeletes || failed.allowDeletes };
+  });
+  return { ...config, tables };
+}
+
+/** A chosen table as the retry names it, with what it keeps of its failed run. */
+function retryLabel(config: DatasetConfig, failed: FailedTable): string {
+  const table = config.tables.find((t) => t.name === failed.table)!;
+  const notes = [
+    ...(failed.state === 'NOT_STARTED' ? ['never started'] : []),
+    ...(failed.mode !== table.mode ? [`${failed.mode} mode`] : []),
+    ...(failed.allowDeletes && !table.allowDeletes ? ['--allow-deletes'] : []),
+  ];
+  return notes.length ? `${failed.table} (${notes.join('; ')})` : failed.table;
+}
+
 async function retry(opts: RetryOptions): Promise<number> {
   checkedDate('--date', opts.date);
   const config = loadConfig(opts.config, { inputDir: opts.input });
+  const named = tableList(config, opts.tables);
   const settings = temporalSettings();
   return withClient(settings, async (client) => {
-    const failed = failedTables(await tableRunStates(client, config, opts.date));
-    const named = opts.tables?.split(',').map((t) => t.trim()).filter(Boolean);
+    const failed = await failedTables(client, config, opts.date);
     const notFailed = (named ?? []).filter((t) => !failed.some((f) => f.table === t));
     if (notFailed.length > 0) {
       throw new ConfigError(`${notFailed.join(', ')} did not fail on ${opts.date} (failed: ${failed.map((f) => f.table).join(', ') || 'none'}); use cdcflow run --tables to run a table again`);
@@ -44,12 +74,14 @@ async function retry(opts: RetryOptions): Promise<number> {
       process.stdout.write(`nothing to retry: no table of ${config.dataset} failed on ${opts.date}\n`);
       return 0;
     }
-    // Keep a schedule's mode override: the tables re-run as they ran.
-    const modes = new Set(chosen.map((f) => f.mode));
-    const mode = modes.size === 1 ? [...modes][0] : undefined;
     const tables = chosen.map((f) => f.table);
-    const { handle, runId } = await startDatasetRun(client, settings, { config, businessDate: opts.date, tables, ...(mode ? { mode } : {}) });
-    process.stderr.write(`retrying ${tables.join(', ')} of ${config.dataset} ${opts.date}: ${handle.workflowId}\n  ${runUrl(settings, handle.workflowId, runId)}\n`);
+    const { handle, runId } = await startDatasetRun(client, settings, {
+      config: asTheyRan(config, chosen),
+      businessDate: opts.date,
+      tables,
+      ...(opts.allowDeletes ? { allowDeletes: true } : {}),
+    });
+    process.stderr.write(`retrying ${chosen.map((f) => retryLabel(config, f)).join(', ')} of ${config.dataset} ${opts.date}: ${handle.workflowId}\n  ${runUrl(settings, handle.workflowId, runId)}\n`);
     try {
       process.stdout.write(`${formatRunReport(await handle.result())}\n`);
       return 0;

@@ -6,10 +6,9 @@ import { startDatasetRun } from '../client/start-run';
 import { withClient } from '../client/with-client';
 import { watchProgress } from '../client/progress';
 import { loadConfig } from '../config/load';
-import type { DatasetConfig } from '../config/types';
-import { ConfigError } from '../errors';
 import { runUrl, temporalSettings } from '../settings';
 import type { DatasetRunResult } from '../workflows';
+import { tableList } from './options';
 import { formatRunReport } from './report';
 
 interface RunOptions {
@@ -38,7 +37,7 @@ export function runCommand(): Command {
 async function run(opts: RunOptions): Promise<number> {
   checkedDate('--date', opts.date);
   const config = loadConfig(opts.config, { inputDir: opts.input });
-  const tables = selectedTables(config, opts.tables);
+  const tables = tableList(config, opts.tables);
   const settings = temporalSettings();
   return withClient(settings, async (client) => {
     const { handle, runId, attached } = await startDatasetRun(client, settings, {
@@ -73,14 +72,4 @@ async function run(opts: RunOptions): Promise<number> {
     }
     return outcome.status === 'completed' ? 0 : 1;
   });
-}
-
-/** The --tables list, each name checked against the config before anything starts. */
-function selectedTables(config: DatasetConfig, option: string | undefined): string[] | undefined {
-  const tables = option?.split(',').map((t) => t.trim()).filter(Boolean);
-  const unknown = (tables ?? []).filter((name) => !config.tables.some((t) => t.name === name));
-  if (unknown.length > 0) {
-    throw new ConfigError(`--tables: dataset ${config.dataset} has no table(s) ${unknown.join(', ')} (tables: ${config.tables.map((t) => t.name).join(', ')})`);
-  }
-  return tables;
 }

@@ -1,35 +1,80 @@
 /**
- * The tables of a dataset's date whose latest run did not complete. Table runs have fixed IDs
- * (cdcflow/<dataset>/<date>/<table>), so each is described directly: no reliance on the
- * visibility store, which may lag a run that just ended.
+ * The tables of a dataset's date that need a run again: those whose latest table run did not
+ * complete, and those a dataset run of the date was asked to run but never started (it failed
+ * or was terminated first). Table runs have fixed IDs (cdcflow/<dataset>/<date>/<table>) and are
+ * described directly, as is the latest dataset run (cdcflow/<dataset>/<date>): no reliance on the
+ * visibility store, which may lag a run that just ended; only the earlier dataset runs of the
+ * date come from it.
  */
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { DatasetConfig, Mode } from '../config/types';
-import { tableWorkflowId } from '../workflows/ids';
-import { MODE_KEY } from '../workflows/search-attributes';
+import type { DatasetWorkflowInput, TableWorkflowInput } from '../workflows';
+import { datasetWorkflowId, tableWorkflowId } from '../workflows/ids';
+import { tableMode } from '../workflows/mode-override';
+import { queryString } from './find-runs';
+import { startInput } from './start-input';
 
-export interface TableRunState {
+export interface FailedTable {
   table: string;
+  /** Temporal's status of the table's latest run, or NOT_STARTED: a dataset run of the date never started it. */
   state: string;
-  /** The mode the run used (a schedule may have overridden the config's). */
-  mode?: Mode;
+  /** The mode that run used or would have used (a schedule may have overridden the config's). */
+  mode: Mode;
+  /** That run was started with --allow-deletes. */
+  allowDeletes: boolean;
+}
+
+interface Execution {
+  workflowId: string;
+  runId: string;
+  startTime: Date;
+  status: { name: string };
 }
 
 const FAILED_STATES = ['FAILED', 'TERMINATED', 'TIMED_OUT', 'CANCELLED'];
 
-export async function tableRunStates(client: Client, config: DatasetConfig, businessDate: string): Promise<TableRunState[]> {
-  const states: TableRunState[] = [];
-  for (const table of config.tables) {
-    try {
-      const d = await client.workflow.getHandle(tableWorkflowId(config.dataset, businessDate, table.name)).describe();
-      states.push({ table: table.name, state: d.status.name, mode: d.typedSearchAttributes.get(MODE_KEY) as Mode | undefined });
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-    }
+async function latestRun(client: Client, workflowId: string): Promise<Execution | undefined> {
+  try {
+    return await client.workflow.getHandle(workflowId).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
   }
-  return states;
 }
 
-export function failedTables(states: TableRunState[]): TableRunState[] {
-  return states.filter((s) => FAILED_STATES.includes(s.state));
+/** The closed dataset runs of the date, newest first. */
+async function datasetRuns(client: Client, workflowId: string): Promise<Execution[]> {
+  const latest = await latestRun(client, workflowId);
+  if (!latest) return [];
+  const runs = new Map([[latest.runId, latest]]);
+  for await (const run of client.workflow.list({ query: `WorkflowId = ${queryString(workflowId)}` })) if (!runs.has(run.runId)) runs.set(run.runId, run);
+  return [...runs.values()].filter((r) => r.status.name !== 'RUNNING').sort((a, b) => b.startTime.getTime() - a.startTime.getTime());
+}
+
+export async function failedTables(client: Client, config: DatasetConfig, businessDate: string): Promise<FailedTable[]> {
+  const runs = await datasetRuns(client, datasetWorkflowId(config.dataset, businessDate));
+  const inputs = new Map<string, Promise<DatasetWorkflowInput | undefined>>();
+  const inputOf = (run: Execution) => {
+    if (!inputs.has(run.runId)) inputs.set(run.runId, startInput<DatasetWorkflowInput>(client, run.workflowId, run.runId));
+    return inputs.get(run.runId)!;
+  };
+  const failed: FailedTable[] = [];
+  for (const table of config.tables) {
+    const run = await latestRun(client, tableWorkflowId(config.dataset, businessDate, table.name));
+    if (run && FAILED_STATES.includes(run.status.name)) {
+      // The table re-runs as it ran: its input holds the mode it used and whether deletes were allowed.
+      const input = await startInput<TableWorkflowInput>(client, run.workflowId, run.runId);
+      failed.push({ table: table.name, state: run.status.name, mode: input?.table.mode ?? table.mode, allowDeletes: Boolean(input?.allowDeletes) });
+      continue;
+    }
+    // A dataset run started after the table's latest run, and asked to run the table, never started it.
+    for (const datasetRun of runs.filter((r) => !run || r.startTime > run.startTime)) {
+      const input = await inputOf(datasetRun);
+      if (input && (!input.tables?.length || input.tables.includes(table.name))) {
+        failed.push({ table: table.name, state: 'NOT_STARTED', mode: tableMode(table, input.mode), allowDeletes: Boolean(input.allowDeletes) });
+        break;
+      }
+    }
+  }
+  return failed;
 }

@@ -19,23 +19,36 @@ export interface StartedRun {
 interface RunRequest {
   digest: string;
   sources: string[];
+  /** The tables it runs (absent in the memo of runs started by older versions). */
+  tables?: string[];
 }
 
 function runRequest(input: DatasetWorkflowInput): RunRequest {
+  const selected = input.config.tables.filter((t) => !input.tables?.length || input.tables.includes(t.name));
   return {
     digest: createHash('sha256').update(JSON.stringify(input)).digest('hex'),
-    sources: input.config.tables.filter((t) => !input.tables?.length || input.tables.includes(t.name)).map((t) => ('path' in t.source ? t.source.path : `postgres ${t.source.table ? `${t.source.table.schema}.${t.source.table.name}` : t.source.query}`)),
+    sources: selected.map((t) => ('path' in t.source ? t.source.path : `postgres ${t.source.table ? `${t.source.table.schema}.${t.source.table.name}` : t.source.query}`)),
+    tables: selected.map((t) => t.name),
   };
+}
+
+/** What differs between the running request and ours, for the refusal: the tables first, since they decide the sources. */
+function difference(running: RunRequest, request: RunRequest): string {
+  const both = (field: 'tables' | 'sources') => {
+    const [its, yours] = [running[field]?.join(', '), request[field]?.join(', ')];
+    return its === undefined || its === yours ? undefined : `(its ${field}: ${its}; yours: ${yours})`;
+  };
+  const tables = both('tables');
+  if (tables) return `other tables ${tables}`;
+  const sources = both('sources');
+  return `other input or config${sources ? ` ${sources}` : ''}`;
 }
 
 /** Attaching is for the same request; a run started with other input would not be ours to report. */
 async function assertSameRequest(handle: WorkflowHandle, request: RunRequest): Promise<void> {
   const running = (await handle.describe()).memo?.request as RunRequest | undefined;
   if (!running || running.digest === request.digest) return;
-  const sources = running.sources.join(', ') === request.sources.join(', ') ? '' : ` (its sources: ${running.sources.join(', ')}; yours: ${request.sources.join(', ')})`;
-  throw new StateError(
-    `${handle.workflowId} is already running with other input or config${sources}; wait for it to end (or cancel it) and run again`,
-  );
+  throw new StateError(`${handle.workflowId} is already running with ${difference(running, request)}; wait for it to end (or cancel it) and run again`);
 }
 
 /** A run started by hand names its business date (scheduled runs derive theirs). */

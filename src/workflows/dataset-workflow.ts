@@ -9,6 +9,7 @@ import { withDatasetTurn } from './dataset-turn';
 import { type ScheduledDateRule, scheduledBusinessDate } from './business-date';
 import { rootMessage } from './failures';
 import { backfillWorkflowId, tableWorkflowId } from './ids';
+import { tableMode } from './mode-override';
 import { recordBusinessDate, recordCounts, sumCounts, tableRunAttributes } from './run-attributes';
 import { type TableRunResult, tableWorkflow } from './table-workflow';
 
@@ -52,8 +53,7 @@ export async function datasetWorkflow({ config, tables, mode, allowDeletes, hold
       'ConfigError',
     );
   }
-  // A snapshot mode cannot read change records: a schedule's mode leaves change-record tables alone.
-  const selected = config.tables.filter((t) => !tables?.length || tables.includes(t.name)).map((t) => (mode && t.mode !== 'changes' ? { ...t, mode } : t));
+  const selected = config.tables.filter((t) => !tables?.length || tables.includes(t.name)).map((t) => ({ ...t, mode: tableMode(t, mode) }));
   const outcomes: TableOutcome[] = selected.map((t) => ({ table: t.name, status: 'pending' }));
   const progress = (): DatasetRunResult => ({ dataset: config.dataset, businessDate, tables: outcomes });
   setHandler(datasetProgressQuery, progress);

@@ -122,6 +122,13 @@ describe('cdcflow CLI: mistakes and failures', () => {
     }
   });
 
+  it.each(['', ' , '])('refuses --tables %j, which names no table, before anything starts', async (tables) => {
+    const out = await cdcflow(['run', '--config', configPath, '--date', '2024-02-01', '--input', path.join(dir, 'a'), '--tables', tables], env());
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain(`--tables names no table (tables of ${dataset}: items); leave it out for all of them`);
+    await notStarted('2024-02-01');
+  });
+
   it('validates numeric options', async () => {
     const out = await cdcflow(['worker', '--max-activities', '0'], env());
     expect(out.code).toBe(1);
@@ -175,6 +182,22 @@ describe('cdcflow CLI: mistakes and failures', () => {
       await h.client.workflow.getHandle(datasetQueueWorkflowId(other)).terminate('test over');
     }
   }, 60_000);
+
+  it('attaching to a running run of other --tables names the tables of both', async () => {
+    const queue = `idle-tables-${dataset}`;
+    const other = uniqueDataset('cli-t');
+    const table = (name: string) => ({ name, keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }], source: { format: 'csv', path: `${name}/{date}.csv` } });
+    const twoTables = path.join(dir, 'two-tables.yaml');
+    writeFileSync(twoTables, stringify({ dataset: other, warehouse: 'wh', tables: [table('t'), table('u')] }));
+    const first = await cdcflow(['run', '--config', twoTables, '--date', '2024-02-02', '--tables', 't'], env(queue), (stderr) => stderr.includes('waiting for a worker'));
+    expect(first.stderr).toContain(`started: ${datasetWorkflowId(other, '2024-02-02')}`);
+    const second = await cdcflow(['run', '--config', twoTables, '--date', '2024-02-02', '--tables', 'u'], env(queue));
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(
+      `cdcflow: ${datasetWorkflowId(other, '2024-02-02')} is already running with other tables (its tables: t; yours: u); wait for it to end (or cancel it) and run again`,
+    );
+    await h.client.workflow.getHandle(datasetWorkflowId(other, '2024-02-02')).terminate('test over');
+  });
 
   it('the worker logs an expected data error once, without a stack trace', async () => {
     const queue = `logs-${dataset}`;

@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
+import { startDatasetRun } from '../../src/client/start-run';
 import { loadConfig } from '../../src/config/load';
 import { tableWorkflowId } from '../../src/workflows/ids';
 import { cdcflow } from '../support/cli';
@@ -45,6 +46,9 @@ describe('cdcflow retry and status', () => {
     const notFailed = await cdcflow(['retry', '--config', configPath, '--date', '2024-01-01', '--tables', 'orders'], env());
     expect(notFailed.code).toBe(1);
     expect(notFailed.stderr).toContain('orders did not fail on 2024-01-01 (failed: refunds)');
+    const noneNamed = await cdcflow(['retry', '--config', configPath, '--date', '2024-01-01', '--tables', ''], env());
+    expect(noneNamed.code).toBe(1);
+    expect(noneNamed.stderr).toContain(`--tables names no table (tables of ${dataset}: orders, refunds); leave it out for all of them`);
 
     write('2024-01-01', good.refunds);
     const retried = await cdcflow(['retry', '--config', configPath, '--date', '2024-01-01'], env());
@@ -78,6 +82,119 @@ describe('cdcflow retry and status', () => {
     expect(status.runs.filter((r) => r.kind === 'dataset').map((r) => r.state)).toEqual(['COMPLETED', 'FAILED']);
     const plain = await cdcflow(['status', '--config', configPath, '--days', '1'], env());
     expect(plain.stdout).toMatch(/2024-01-01\s+refunds\s+COMPLETED\s+2\s+0\s+0\s+0\s+\d+\.\d\s+http:\/\/\S+refunds/);
+  });
+
+  it("re-runs each failed table in the mode its failed run used: a schedule's full beside a change-record table", async () => {
+    const dir = tempDir();
+    const dataset = uniqueDataset('retry-mode');
+    const configPath = path.join(dir, 'dataset.yaml');
+    const plain = { keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }] };
+    writeFileSync(
+      configPath,
+      stringify({
+        dataset,
+        warehouse: 'wh',
+        mode: 'delta',
+        tables: [
+          { name: 'a', ...plain, source: { format: 'csv', path: 'a/{date}.csv' } },
+          { name: 'c', mode: 'changes', ...plain, orderBy: [{ name: 'seq', type: 'bigint' }], source: { format: 'csv', path: 'c/{date}.csv' } },
+        ],
+        schedules: [{ name: 'weekly-full', every: '7d', mode: 'full', paused: true }],
+      }),
+    );
+    for (const t of ['a', 'c']) mkdirSync(path.join(dir, t));
+    writeCsv(path.join(dir, 'a', '2024-04-01.csv'), ['id', 'v'], [[1, 'a'], [2, 'b'], [3, 'c'], [4, 'd']]);
+    writeCsv(path.join(dir, 'c', '2024-04-01.csv'), ['op', 'seq', 'id', 'v'], [['I', 1, 1, 'x']]);
+    expect((await runDataset(h, loadConfig(configPath), '2024-04-01')).ok).toBe(true);
+
+    writeCsv(path.join(dir, 'a', '2024-04-02.csv'), ['id', 'v'], [[1, 'a'], [2, 'b'], [3, 'c'], ['bad', 'd']]);
+    writeCsv(path.join(dir, 'c', '2024-04-02.csv'), ['op', 'seq', 'id', 'v'], [['Q', 2, 1, 'y']]);
+    const backfill = await cdcflow(['schedule', 'backfill', '--config', configPath, '--from', '2024-04-02', '--to', '2024-04-02', '--name', 'weekly-full'], env());
+    expect(backfill.code).toBe(1);
+    expect(backfill.stdout).toMatch(/a: FAILED: .*"bad"/);
+    expect(backfill.stdout).toMatch(/c: FAILED: .*unknown operation "Q"/);
+
+    writeCsv(path.join(dir, 'a', '2024-04-02.csv'), ['id', 'v'], [[1, 'a'], [2, 'b'], [3, 'c']]);
+    writeCsv(path.join(dir, 'c', '2024-04-02.csv'), ['op', 'seq', 'id', 'v'], [['U', 2, 1, 'y']]);
+    const retried = await cdcflow(['retry', '--config', configPath, '--date', '2024-04-02'], env());
+    // Full, as the schedule's run was: key 4 is deleted, not kept as absent from a delta (X).
+    expect(retried.stdout).toMatch(/^a\s+full\s+0\s+0\s+1\s+0\s+3\s/m);
+    expect(retried.stdout).toMatch(/^c\s+changes\s+0\s+1\s+0\s+0\s+0\s/m);
+    expect(retried.code).toBe(0);
+    expect(retried.stderr).toContain(`retrying a (full mode), c of ${dataset} 2024-04-02`);
+  });
+
+  it('keeps the --allow-deletes of the failed run, and takes --allow-deletes itself', async () => {
+    const dir = tempDir();
+    const dataset = uniqueDataset('retry-deletes');
+    const configPath = path.join(dir, 'dataset.yaml');
+    writeFileSync(
+      configPath,
+      stringify({ dataset, warehouse: 'wh', tables: [{ name: 't', keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }], source: { format: 'csv', path: '{date}.csv' } }] }),
+    );
+    const config = loadConfig(configPath);
+    writeCsv(path.join(dir, '2024-03-01.csv'), ['id', 'v'], [[1, 'a'], [2, 'b'], [3, 'c'], [4, 'd'], [5, 'e']]);
+    expect((await runDataset(h, config, '2024-03-01')).ok).toBe(true);
+
+    // Approved, but the file has a bad value; fixed, it deletes 3 of 5 keys (more than half).
+    writeCsv(path.join(dir, '2024-03-02.csv'), ['id', 'v'], [[1, 'a'], ['two', 'b']]);
+    expect(await runDataset(h, config, '2024-03-02', undefined, { allowDeletes: true })).toMatchObject({ ok: false });
+    writeCsv(path.join(dir, '2024-03-02.csv'), ['id', 'v'], [[1, 'a'], [2, 'b']]);
+    const kept = await cdcflow(['retry', '--config', configPath, '--date', '2024-03-02'], env());
+    expect(kept.stdout).toMatch(/^t\s+full\s+0\s+0\s+3\s+0\s+2\s/m);
+    expect(kept.code).toBe(0);
+    expect(kept.stderr).toContain(`retrying t (--allow-deletes) of ${dataset} 2024-03-02`);
+    const memo = (await h.client.workflow.getHandle(tableWorkflowId(dataset, '2024-03-02', 't')).describe()).memo;
+    expect(memo?.deleteGuardOverridden).toContain('would delete 3 of 5 keys');
+
+    // Refused by the guard, not approved: the retry approves it.
+    writeCsv(path.join(dir, '2024-03-03.csv'), ['id', 'v'], []);
+    expect(await runDataset(h, config, '2024-03-03')).toMatchObject({ ok: false, error: expect.stringContaining('the full snapshot has no rows') });
+    const approved = await cdcflow(['retry', '--config', configPath, '--date', '2024-03-03', '--allow-deletes'], env());
+    expect(approved.stdout).toMatch(/^t\s+full\s+0\s+0\s+2\s+0\s+0\s/m);
+    expect(approved.code).toBe(0);
+    expect(approved.stderr).toContain(`retrying t of ${dataset} 2024-03-03`);
+  });
+
+  it('after a terminated dataset run, also re-runs the tables it never started', async () => {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding = true;
+    const slow = await startHarness({ beforeStage: () => (holding ? held : undefined) });
+    const slowEnv = { TEMPORAL_ADDRESS: slow.settings.address, CDCFLOW_TASK_QUEUE: slow.settings.taskQueue };
+    try {
+      const dir = tempDir();
+      const dataset = uniqueDataset('retry-terminated');
+      const names = ['big', 's1', 's2'];
+      for (const name of names) writeCsv(path.join(dir, `${name}.csv`), ['id', 'v'], [[1, name]]);
+      const table = (name: string) => ({ name, keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }], source: { format: 'csv', path: `${name}.csv` } });
+      const configPath = path.join(dir, 'dataset.yaml');
+      writeFileSync(configPath, stringify({ dataset, warehouse: 'wh', maxConcurrentTables: 1, tables: names.map(table) }));
+
+      const { handle } = await startDatasetRun(slow.client, slow.settings, { config: loadConfig(configPath), businessDate: '2024-05-01' });
+      const big = slow.client.workflow.getHandle(tableWorkflowId(dataset, '2024-05-01', 'big'));
+      for (let i = 0; i < 100 && !(await big.describe().catch(() => undefined)); i++) await sleep(100);
+      await handle.terminate('operator stopped it');
+      holding = false;
+      release();
+      expect((await big.describe()).status.name).toBe('TERMINATED');
+
+      // Narrowed to a table that never started; the others are still found afterwards.
+      const first = await cdcflow(['retry', '--config', configPath, '--date', '2024-05-01', '--tables', 's1'], slowEnv);
+      const completed = (name: string) => new RegExp(`^${name}\\s+full\\s+1\\s+0\\s+0\\s+0\\s+0\\s`, 'm');
+      expect(first.stdout).toMatch(completed('s1'));
+      expect(first.code).toBe(0);
+      expect(first.stderr).toContain(`retrying s1 (never started) of ${dataset} 2024-05-01`);
+      const rest = await cdcflow(['retry', '--config', configPath, '--date', '2024-05-01'], slowEnv);
+      for (const name of ['big', 's2']) expect(rest.stdout).toMatch(completed(name));
+      expect(rest.code).toBe(0);
+      expect(rest.stderr).toContain(`retrying big, s2 (never started) of ${dataset} 2024-05-01`);
+      const again = await cdcflow(['retry', '--config', configPath, '--date', '2024-05-01'], slowEnv);
+      expect(again).toMatchObject({ code: 0, stdout: `nothing to retry: no table of ${dataset} failed on 2024-05-01\n` });
+    } finally {
+      release();
+      await slow.stop();
+    }
   });
 
   it('a cancelled table run ends cancelled, not restated as a failure', async () => {
