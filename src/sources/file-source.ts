@@ -52,8 +52,13 @@ export async function listSourceFiles(session: Session, table: FileTableConfig, 
   if (rows.length === 0) {
     throw new DataError(`no source file matches ${pattern}`, { dataset: table.dataset, table: table.name, file: pattern, businessDate });
   }
+  return describeSourceFiles(table, rows.map((r) => r.file));
+}
+
+/** The given files of a batch, each with its size and checksum; a DataError when one is empty. */
+export function describeSourceFiles(table: FileTableConfig, files: readonly string[]): Promise<SourceFile[]> {
   return Promise.all(
-    rows.map(async ({ file }) => {
+    files.map(async (file) => {
       const s = await stat(file);
       if (s.size === 0) {
         throw new DataError('the file is empty (0 bytes); an export that produced nothing is not a batch', {

@@ -6,16 +6,18 @@
  *
  * Needs dist/ (the crash test runs the real CLI worker; the test script builds it).
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ExtractResult } from '../../src/activities/types';
+import { startDatasetRun } from '../../src/client/start-run';
 import type { DatasetConfig } from '../../src/config/types';
-import { extractFolder } from '../../src/sources/postgres-source';
+import { chunkFile, extractFolder } from '../../src/sources/postgres-source';
 import type { TemporalSettings } from '../../src/settings';
 import { tableLayout } from '../../src/warehouse/layout';
 import type { DatasetRunResult } from '../../src/workflows';
 import { backfillWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
 import { dumpFinished, requestDump, runDump, waitForDump } from '../support/backfill';
+import { cdcflow } from '../support/cli';
 import { type Harness, readRows, runDataset, startHarness, tableResult, tempDir, uniqueDataset, writeConfig } from '../support/harness';
 import { PG_URL_VAR, psql } from '../support/postgres';
 import { activityAttempts, killAllWorkers, sigkill, sleep, spawnWorker, withTimeout } from '../support/worker-process';
@@ -121,6 +123,43 @@ describe('postgres source', () => {
       expect(readFileSync(y).equals(readFileSync(x))).toBe(true);
     }
     expect(existsSync(b.workDir(DATE))).toBe(false);
+    await sigkill(second);
+  });
+
+  it('a run resumed after its worker was killed, and a vacuum in between, still reads every row: no deletes of rows the source has', async () => {
+    const ROWS = 100_000;
+    psql(`CREATE TABLE pgs.vac (id bigint PRIMARY KEY, v text);
+      INSERT INTO pgs.vac SELECT g, md5(g::text) FROM generate_series(1, ${ROWS}) g;`);
+    const config = pgConfig('vac', {
+      name: 'vac',
+      keys: [{ name: 'id', type: 'bigint' }],
+      columns: [{ name: 'v', type: 'varchar' }],
+      source: { format: 'postgres', connection: PG_URL_VAR, table: 'pgs.vac', chunkRows: 2_000, concurrentChunks: 1 },
+    }, { heartbeatTimeoutSeconds: 3 });
+    expect(tableResult(await runDataset(h, config, DATE), 'vac').counts.I).toBe(ROWS);
+
+    // Day 2 on a worker of its own, killed once it has recorded a dozen chunks.
+    const settings: TemporalSettings = { ...h.settings, taskQueue: `test-pg-vacuum-${config.dataset}` };
+    const first = await spawnWorker(settings.taskQueue, path.join(dir, 'duckdb-tmp'));
+    const { handle } = await startDatasetRun(h.client, settings, { config, businessDate: DAY2 });
+    const folder = extractFolder(config.tables[0], DAY2);
+    const manifest = path.join(folder, 'manifest.json');
+    const chunksOnDisk = () => (existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as { chunks: unknown[]; complete: boolean }) : undefined);
+    for (let m = chunksOnDisk(); !m || m.chunks.length < 12; m = chunksOnDisk()) await sleep(5);
+    await sigkill(first);
+    expect(chunksOnDisk()!.complete).toBe(false);
+
+    // Its oldest chunks look old; the manifest and the later chunks do not. The stage folder is
+    // one unit for the vacuum: nothing of it goes.
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    for (let chunk = 1; chunk <= 10; chunk++) utimesSync(chunkFile(folder, chunk), old, old);
+    const vacuum = await cdcflow(['vacuum', '--config', path.join(dir, 'vac', 'dataset.yaml'), '--older-than-hours', '1'], {});
+    expect(vacuum).toMatchObject({ code: 0, stdout: expect.stringContaining(', 0 stage or temporary file(s) removed') });
+    expect(existsSync(chunkFile(folder, 1))).toBe(true);
+
+    const second = await spawnWorker(settings.taskQueue, path.join(dir, 'duckdb-tmp'));
+    const result = await withTimeout(handle.result(), 90_000, () => `day 2 did not end after the restart:\n${second.output()}`);
+    expect(tableResult({ ok: true, result }, 'vac').counts).toEqual({ I: 0, U: 0, D: 0, X: 0, N: ROWS });
     await sigkill(second);
   });
 
