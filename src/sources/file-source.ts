@@ -12,8 +12,10 @@ import type { Source } from './source';
 export interface SourceFile {
   path: string;
   size: number;
-  mtimeMs: number;
-  /** SHA-256 of the bytes: a corrected file is re-read whatever its size and mtime. */
+  /**
+   * SHA-256 of the bytes: a corrected file is re-read whatever its size and mtime, and the same
+   * bytes written again (a file exported anew, a table extracted anew) are the same batch.
+   */
   checksum: string;
 }
 
@@ -67,7 +69,7 @@ export function describeSourceFiles(table: FileTableConfig, files: readonly stri
           file,
         });
       }
-      return { path: file, size: s.size, mtimeMs: s.mtimeMs, checksum: await checksumOf(file) };
+      return { path: file, size: s.size, checksum: await checksumOf(file) };
     }),
   );
 }

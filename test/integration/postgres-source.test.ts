@@ -191,6 +191,43 @@ describe('postgres source', () => {
     ]);
   });
 
+  it('running a date again, or repeating a dump, on an unchanged source commits nothing new and leaves the sink as it was', async () => {
+    psql(`CREATE TABLE pgs.again (id integer PRIMARY KEY, v text, amount numeric(12,2), at timestamptz);
+      INSERT INTO pgs.again SELECT g, md5(g::text), g * 1.25, TIMESTAMPTZ '2024-01-01 00:00:00+02' + g * INTERVAL '1 minute' FROM generate_series(1, 5000) g;`);
+    const config = pgConfig('again', {
+      name: 'again',
+      keys: [{ name: 'id', type: 'integer' }],
+      columns: [
+        { name: 'v', type: 'varchar' },
+        { name: 'amount', type: 'decimal(12,2)' },
+        { name: 'at', type: 'timestamp' },
+      ],
+      source: { format: 'postgres', connection: PG_URL_VAR, table: 'pgs.again', chunkRows: 700 },
+      sinks: [{ type: 'duckdb', path: 'out/again.duckdb' }],
+    });
+    const layout = tableLayout(config.warehouse, config.dataset, 'again');
+    const published = () => [layout.current, layout.history(DATE)].map((f) => readFileSync(f));
+    const first = tableResult(await runDataset(h, config, DATE), 'again');
+    expect(first.counts).toEqual({ I: 5000, U: 0, D: 0, X: 0, N: 0 });
+    const before = published();
+
+    const rerun = tableResult(await runDataset(h, config, DATE), 'again');
+    const dump = tableResult({ ok: true, result: (await runDump(h, config, { requestId: 'again', businessDate: DATE })).run! }, 'again');
+    for (const again of [rerun, dump]) {
+      expect(again.counts).toEqual(first.counts);
+      expect(again.skippedStages).toContain('write');
+      expect(again.sinks?.map((s) => [s.applied, s.lastApplied])).toEqual([[[], DATE]]);
+    }
+    expect(published()).toEqual(before);
+
+    // The source is read again each time: a change made since is committed.
+    psql(`UPDATE pgs.again SET v = 'changed' WHERE id = 4321`);
+    const changed = tableResult(await runDataset(h, config, DATE), 'again');
+    expect(changed.counts).toMatchObject({ I: 5000, U: 0 });
+    expect(changed.skippedStages).not.toContain('write');
+    expect(changed.sinks?.[0].applied).toEqual([expect.objectContaining({ businessDate: DATE, rebuilt: true })]);
+  });
+
   it('quotes hostile schema, table and column names for PostgreSQL (a quote, a semicolon, --, mixed case)', async () => {
     psql(`CREATE TABLE pgs.sentinel (x integer); INSERT INTO pgs.sentinel VALUES (1);
       CREATE SCHEMA "we""ird;--s";
