@@ -12,8 +12,10 @@ import type { Source } from './source';
 export interface SourceFile {
   path: string;
   size: number;
-  mtimeMs: number;
-  /** SHA-256 of the bytes: a corrected file is re-read whatever its size and mtime. */
+  /**
+   * SHA-256 of the bytes: a corrected file is re-read whatever its size and mtime, and the same
+   * bytes written again (a file exported anew, a table extracted anew) are the same batch.
+   */
   checksum: string;
 }
 
@@ -52,8 +54,13 @@ export async function listSourceFiles(session: Session, table: FileTableConfig, 
   if (rows.length === 0) {
     throw new DataError(`no source file matches ${pattern}`, { dataset: table.dataset, table: table.name, file: pattern, businessDate });
   }
+  return describeSourceFiles(table, rows.map((r) => r.file));
+}
+
+/** The given files of a batch, each with its size and checksum; a DataError when one is empty. */
+export function describeSourceFiles(table: FileTableConfig, files: readonly string[]): Promise<SourceFile[]> {
   return Promise.all(
-    rows.map(async ({ file }) => {
+    files.map(async (file) => {
       const s = await stat(file);
       if (s.size === 0) {
         throw new DataError('the file is empty (0 bytes); an export that produced nothing is not a batch', {
@@ -62,7 +69,7 @@ export async function listSourceFiles(session: Session, table: FileTableConfig, 
           file,
         });
       }
-      return { path: file, size: s.size, mtimeMs: s.mtimeMs, checksum: await checksumOf(file) };
+      return { path: file, size: s.size, checksum: await checksumOf(file) };
     }),
   );
 }

@@ -11,11 +11,12 @@ import * as path from 'node:path';
 import { DEFAULT_CSV_OPTIONS } from '../config/schema';
 import type { ColumnSpec, FileTableConfig, PostgresSourceSpec, TableConfig } from '../config/types';
 import { copyRows, type Session } from '../engine/duckdb';
+import { fileListLiteral } from '../engine/sql';
 import { withPostgresAttached } from '../engine/postgres-attach';
 import { ConfigError, DataError, StateError } from '../errors';
 import { readJsonIfExists, writeAtomically, writeJsonAtomically } from '../warehouse/atomic';
 import { tableLayout } from '../warehouse/layout';
-import { listSourceFiles } from './file-source';
+import { describeSourceFiles } from './file-source';
 import {
   castFailureSql,
   type ChunkBounds,
@@ -61,6 +62,23 @@ export function extractFolder(table: TableConfig, businessDate: string): string 
 const manifestPath = (folder: string) => path.join(folder, 'manifest.json');
 export const chunkFile = (folder: string, chunk: number) => path.join(folder, `chunk-${String(chunk).padStart(6, '0')}.parquet`);
 const CHUNK_FILE = /^chunk-(\d+)\.parquet$/;
+
+/**
+ * Where the chunks on disk first differ from the manifest: the index of the first chunk it lists
+ * whose file is missing or holds another number of rows than recorded (removed by hand or by a
+ * vacuum, replaced), with what was found; undefined when every listed chunk is intact.
+ */
+async function firstDamagedChunk(session: Session, folder: string, chunks: readonly ChunkCheckpoint[]): Promise<{ index: number; rows: number | null } | undefined> {
+  const names = new Set(await readdir(folder));
+  const present = chunks.map((c) => chunkFile(folder, c.chunk)).filter((f) => names.has(path.basename(f)));
+  const rows = new Map<string, number>();
+  if (present.length > 0) {
+    const counted = await session.rows<{ file_name: string; num_rows: string | number }>(`SELECT file_name, num_rows FROM parquet_file_metadata(${fileListLiteral(present)})`);
+    for (const r of counted) rows.set(r.file_name, Number(r.num_rows));
+  }
+  const index = chunks.findIndex((c) => rows.get(chunkFile(folder, c.chunk)) !== c.rows);
+  return index < 0 ? undefined : { index, rows: rows.get(chunkFile(folder, chunks[index].chunk)) ?? null };
+}
 
 /** Chunk files past the checkpointed ones: read beside a chunk that was not finished. */
 async function removeChunksAfter(folder: string, chunks: number): Promise<void> {
@@ -201,9 +219,18 @@ function extractFingerprint(table: PostgresTable, request: ExtractRequest): stri
   return createHash('sha256').update(JSON.stringify({ runId: request.runId, since: request.since, requested: request.keys ?? null, keys, columns, source })).digest('hex');
 }
 
-async function startOrResume(folder: string, fingerprint: string, watermark: () => Promise<string | null>): Promise<ExtractManifest> {
+async function startOrResume(session: Session, folder: string, fingerprint: string, watermark: () => Promise<string | null>): Promise<ExtractManifest> {
   const found = await readJsonIfExists<ExtractManifest>(manifestPath(folder));
   if (found?.fingerprint === fingerprint) {
+    // A recorded chunk whose file is gone or changed is read again, and every chunk after it:
+    // the batch never lacks rows its manifest vouches for. The watermark, taken before the
+    // first chunk, still lies below every change the new reads can see.
+    const damaged = await firstDamagedChunk(session, folder, found.chunks);
+    if (damaged) {
+      found.chunks = found.chunks.slice(0, damaged.index);
+      found.complete = false;
+      await writeJsonAtomically(manifestPath(folder), found);
+    }
     await removeChunksAfter(folder, found.chunks.length);
     return found;
   }
@@ -230,7 +257,7 @@ async function extract(
   await session.run(UTC_SQL);
   return withAttached(session, table, async (attached) => {
     const { keys, columns } = await sourceColumns(session, attached, table);
-    const manifest = await startOrResume(folder, extractFingerprint(table, request), () => highWatermark(session, attached, table));
+    const manifest = await startOrResume(session, folder, extractFingerprint(table, request), () => highWatermark(session, attached, table));
     const resumedChunks = manifest.chunks.length;
     if (!manifest.complete) await assertNoNullKeys(session, attached, table, keys);
     const scope: ReadScope = { since: request.since, keys: request.keys ?? null };
@@ -280,18 +307,30 @@ async function extract(
   });
 }
 
-/** The extracted chunks, read as Parquet; the extract stage must have completed. */
+/**
+ * The chunks the manifest lists, read as Parquet; the extract stage must have completed. A chunk
+ * missing or changed since is refused: the batch would silently lack its rows (in a full run,
+ * deletes of keys the source still has).
+ */
 async function batch(session: Session, table: PostgresTable, businessDate: string): Promise<SourceBatch> {
   const folder = extractFolder(table, businessDate);
+  const context = { dataset: table.dataset, table: table.name, businessDate };
   const manifest = await readJsonIfExists<ExtractManifest>(manifestPath(folder));
   if (!manifest?.complete) {
-    throw new StateError(`the extract of ${businessDate} is not complete; run the table's extract stage first`, { dataset: table.dataset, table: table.name, businessDate });
+    throw new StateError(`the extract of ${businessDate} is not complete; run the table's extract stage first`, context);
+  }
+  const damaged = await firstDamagedChunk(session, folder, manifest.chunks);
+  if (damaged) {
+    const { chunk, rows } = manifest.chunks[damaged.index];
+    const file = chunkFile(folder, chunk);
+    const found = damaged.rows === null ? 'is missing' : `holds ${damaged.rows} rows`;
+    throw new StateError(`chunk ${chunk} of the extract of ${businessDate} ${found}, its manifest records ${rows}; run the date again to read the source anew`, { ...context, file });
   }
   const chunks: FileTableConfig = {
     ...table,
     source: { format: 'parquet', path: path.join(folder, 'chunk-*.parquet'), csv: DEFAULT_CSV_OPTIONS, extraColumns: 'ignore', extract: false },
   };
-  return { table: chunks, files: await listSourceFiles(session, chunks, businessDate) };
+  return { table: chunks, files: await describeSourceFiles(chunks, manifest.chunks.map((c) => chunkFile(folder, c.chunk))) };
 }
 
 export const postgresSource: Source<PostgresSourceSpec> = { batch, extract };

@@ -30,14 +30,19 @@ export function writeJsonAtomically(finalPath: string, value: unknown, tmpDir?: 
   return writeAtomically(finalPath, (tmp) => writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`), tmpDir);
 }
 
-/** The parsed JSON file, or undefined when it does not exist. */
-export async function readJsonIfExists<T>(file: string): Promise<T | undefined> {
+/** What `read` returns, or undefined when what it reads does not exist. */
+export async function ifExists<T>(read: () => Promise<T>): Promise<T | undefined> {
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as T;
+    return await read();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+}
+
+/** The parsed JSON file, or undefined when it does not exist. */
+export function readJsonIfExists<T>(file: string): Promise<T | undefined> {
+  return ifExists(async () => JSON.parse(await readFile(file, 'utf8')) as T);
 }
 
 /** `to` shares `from`'s bytes (a hard link); a copy where links are not possible. */

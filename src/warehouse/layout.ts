@@ -56,10 +56,17 @@ export function assertPathName(name: string): string {
   return name;
 }
 
+const WORK_DIR_PREFIX = 'business_date=';
+
+/** Whether a folder's name is a run's stage folder (`workDir`). */
+export function isWorkDirName(name: string): boolean {
+  return name.startsWith(WORK_DIR_PREFIX) && isIsoDate(name.slice(WORK_DIR_PREFIX.length));
+}
+
 export function tableLayout(warehouse: string, dataset: string, table: string): TableLayout {
   const root = path.join(warehouse, assertPathName(dataset), assertPathName(table));
   const tableWork = path.join(warehouse, '_work', dataset, table);
-  const workDir = (d: string) => path.join(tableWork, `business_date=${assertIsoDate(d)}`);
+  const workDir = (d: string) => path.join(tableWork, `${WORK_DIR_PREFIX}${assertIsoDate(d)}`);
   const stageName = (stage: StageName, bucket?: Bucket) => (bucket && bucket.count > 1 ? `${stage}.${bucketLabel(bucket)}` : stage);
   return {
     root,

@@ -3,14 +3,17 @@
  * files in `_lake/` that no catalog snapshot references (written by a transaction that never
  * committed; DuckLake's own orphan cleanup), the history date folders that leaves empty, and
  * stage and temporary files under `_work/`. Only what is older than `olderThanHours` goes, so
- * runs in progress keep their files.
+ * runs in progress keep their files; a run's stage folder goes whole, once all of it is that old.
  */
+import type { Stats } from 'node:fs';
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Engine } from '../engine/duckdb';
 import { quoteLiteral } from '../engine/sql';
 import { isRemotePath } from '../engine/s3';
 import { isHistoryLakeFolder, withCatalog } from './catalog';
+import { ifExists } from './atomic';
+import { isWorkDirName } from './layout';
 
 export interface VacuumResult {
   lakeFiles: string[];
@@ -45,26 +48,47 @@ async function removeEmptyDateFolders(removed: readonly string[]): Promise<void>
   }
 }
 
-/** Deletes files older than the cutoff below `dir`, then the folders left empty; returns the files. */
+/**
+ * Deletes what is older than the cutoff below `dir`, then the folders left empty; returns the
+ * files. A run's stage folder (`business_date=<D>/`) goes as a whole or not at all: its chunks,
+ * stage files and manifests are only meaningful together, and a run in progress (or one that a
+ * retry will resume) keeps its oldest chunks too, while anything in the folder is recent.
+ */
 async function removeStale(dir: string, cutoff: number): Promise<string[]> {
-  let entries: string[];
-  try {
-    entries = await readdir(dir, { recursive: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
+  const entries = await ifExists(() => readdir(dir, { recursive: true }));
+  if (!entries) return [];
+  const infos = new Map<string, Stats>();
+  // The newest time of each stage folder, its own and that of everything in it.
+  const newest = new Map<string, number>();
+  const unitOf = (entry: string) => {
+    const parts = entry.split(path.sep);
+    const at = parts.findIndex(isWorkDirName);
+    return at < 0 ? undefined : parts.slice(0, at + 1).join(path.sep);
+  };
+  for (const entry of entries) {
+    // Gone meanwhile: a run in progress renamed or removed it.
+    const info = await ifExists(() => stat(path.join(dir, entry)));
+    if (!info) continue;
+    infos.set(entry, info);
+    const unit = unitOf(entry);
+    if (unit !== undefined) newest.set(unit, Math.max(newest.get(unit) ?? 0, info.mtimeMs));
   }
+  const stale = (entry: string, info: Stats) => {
+    const unit = unitOf(entry);
+    return (unit === undefined ? info.mtimeMs : newest.get(unit)!) < cutoff;
+  };
   const removed: string[] = [];
   // Deepest first, so a folder is looked at after what it held.
-  for (const entry of entries.sort((a, b) => b.length - a.length)) {
+  for (const [entry, info] of [...infos].sort(([a], [b]) => b.length - a.length)) {
     const full = path.join(dir, entry);
-    const info = await stat(full);
     if (info.isDirectory()) {
-      if ((await readdir(full)).length === 0) await rm(full, { recursive: true });
-    } else if (info.mtimeMs < cutoff) {
+      const inRecentUnit = unitOf(entry) !== undefined && !stale(entry, info);
+      if (!inRecentUnit && (await readdir(full)).length === 0) await rm(full, { recursive: true });
+    } else if (stale(entry, info)) {
       await rm(full);
       removed.push(full);
     }
   }
   return removed;
 }
+

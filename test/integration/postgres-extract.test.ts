@@ -3,7 +3,7 @@
  * session): keyset chunks, the lower bound of delta runs, the watermark, types and names, exact
  * numerics and strict casts.
  */
-import { copyFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import type { PostgresSourceSpec, TableConfig } from '../../src/config/types';
 import { Engine } from '../../src/engine/duckdb';
@@ -103,6 +103,60 @@ describe('postgres extract', () => {
     expect(checkpoints.map((c) => c.chunk)).toEqual([3, 4]);
     expect(files).toEqual(['chunk-000001.parquet', 'chunk-000002.parquet', 'chunk-000003.parquet', 'chunk-000004.parquet']);
     expect(rows.map((r) => Number(r.id))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('a resumed extract reads again a recorded chunk whose file is gone or holds other rows, and every chunk after it', async () => {
+    const t = table('pgx', 'items', {});
+    const folder = extractFolder(t, DATE);
+    const stopAfter = (chunk: number, request: ExtractRequest) =>
+      expect(
+        engine.withSession((s) =>
+          postgresSource.extract!(s, t, request, (c) => {
+            if (c.chunk === chunk) throw new Error(`worker lost after chunk ${chunk}`);
+          }),
+        ),
+      ).rejects.toThrow(`worker lost after chunk ${chunk}`);
+
+    // The oldest chunk removed (as a vacuum of old files did): nothing recorded is kept.
+    await stopAfter(3, { businessDate: DATE, since: null, runId: 'resume-missing' });
+    rmSync(path.join(folder, 'chunk-000001.parquet'));
+    const missing = await extract(t, null, 'resume-missing');
+    expect(missing.result).toMatchObject({ chunks: 4, rows: 10, resumedChunks: 0 });
+    expect(missing.checkpoints.map((c) => c.chunk)).toEqual([1, 2, 3, 4]);
+    expect(missing.rows.map((r) => Number(r.id))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+
+    // Chunk 2 replaced by a file of one row: chunk 1 is kept, 2 and 3 are read again.
+    await stopAfter(3, { businessDate: DATE, since: null, runId: 'resume-short' });
+    const second = path.join(folder, 'chunk-000002.parquet');
+    await engine.withSession((s) => s.run(`COPY (FROM read_parquet('${second}') LIMIT 1) TO '${second}.short' (FORMAT parquet)`));
+    renameSync(`${second}.short`, second);
+    const short = await extract(t, null, 'resume-short');
+    expect(short.result).toMatchObject({ chunks: 4, rows: 10, resumedChunks: 1 });
+    expect(short.checkpoints.map((c) => c.chunk)).toEqual([2, 3, 4]);
+    expect(short.rows.map((r) => Number(r.id))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+
+    // A complete extract whose chunk is gone is read again from there too.
+    rmSync(path.join(folder, 'chunk-000004.parquet'));
+    const ended = await extract(t, null, 'resume-short');
+    expect(ended.result).toMatchObject({ chunks: 4, rows: 10, resumedChunks: 3 });
+    expect(ended.checkpoints.map((c) => c.chunk)).toEqual([4]);
+  });
+
+  it("the batch is the manifest's chunks: a stray chunk file is not read, a missing or changed one is refused", async () => {
+    const t = table('pgx', 'items', {});
+    const { result } = await extract(t);
+    const batchRows = () =>
+      engine.withSession(async (s) => {
+        const { files } = await postgresSource.batch(s, t, DATE);
+        const [{ n }] = await s.rows<{ n: number }>(`SELECT count(*)::INT AS n FROM read_parquet([${files.map((f) => `'${f.path}'`).join(', ')}])`);
+        return { files: files.map((f) => path.basename(f.path)), n };
+      });
+    copyFileSync(path.join(result.folder, 'chunk-000001.parquet'), path.join(result.folder, 'chunk-000005.parquet'));
+    expect(await batchRows()).toEqual({ files: ['chunk-000001.parquet', 'chunk-000002.parquet', 'chunk-000003.parquet', 'chunk-000004.parquet'], n: 10 });
+    copyFileSync(path.join(result.folder, 'chunk-000004.parquet'), path.join(result.folder, 'chunk-000003.parquet'));
+    await expect(batchRows()).rejects.toThrow(/chunk 3 of the extract of 2024-01-01 holds 1 rows, its manifest records 3/);
+    rmSync(path.join(result.folder, 'chunk-000002.parquet'));
+    await expect(batchRows()).rejects.toMatchObject({ name: 'StateError', message: expect.stringMatching(/chunk 2 of the extract of 2024-01-01 is missing/) });
   });
 
   it('the last key round-trips exactly: every row once, whatever the key types and collation', async () => {

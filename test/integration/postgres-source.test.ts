@@ -6,16 +6,18 @@
  *
  * Needs dist/ (the crash test runs the real CLI worker; the test script builds it).
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ExtractResult } from '../../src/activities/types';
+import { startDatasetRun } from '../../src/client/start-run';
 import type { DatasetConfig } from '../../src/config/types';
-import { extractFolder } from '../../src/sources/postgres-source';
+import { chunkFile, extractFolder } from '../../src/sources/postgres-source';
 import type { TemporalSettings } from '../../src/settings';
 import { tableLayout } from '../../src/warehouse/layout';
 import type { DatasetRunResult } from '../../src/workflows';
 import { backfillWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
 import { dumpFinished, requestDump, runDump, waitForDump } from '../support/backfill';
+import { cdcflow } from '../support/cli';
 import { type Harness, readRows, runDataset, startHarness, tableResult, tempDir, uniqueDataset, writeConfig } from '../support/harness';
 import { PG_URL_VAR, psql } from '../support/postgres';
 import { activityAttempts, killAllWorkers, sigkill, sleep, spawnWorker, withTimeout } from '../support/worker-process';
@@ -124,6 +126,43 @@ describe('postgres source', () => {
     await sigkill(second);
   });
 
+  it('a run resumed after its worker was killed, and a vacuum in between, still reads every row: no deletes of rows the source has', async () => {
+    const ROWS = 100_000;
+    psql(`CREATE TABLE pgs.vac (id bigint PRIMARY KEY, v text);
+      INSERT INTO pgs.vac SELECT g, md5(g::text) FROM generate_series(1, ${ROWS}) g;`);
+    const config = pgConfig('vac', {
+      name: 'vac',
+      keys: [{ name: 'id', type: 'bigint' }],
+      columns: [{ name: 'v', type: 'varchar' }],
+      source: { format: 'postgres', connection: PG_URL_VAR, table: 'pgs.vac', chunkRows: 2_000, concurrentChunks: 1 },
+    }, { heartbeatTimeoutSeconds: 3 });
+    expect(tableResult(await runDataset(h, config, DATE), 'vac').counts.I).toBe(ROWS);
+
+    // Day 2 on a worker of its own, killed once it has recorded a dozen chunks.
+    const settings: TemporalSettings = { ...h.settings, taskQueue: `test-pg-vacuum-${config.dataset}` };
+    const first = await spawnWorker(settings.taskQueue, path.join(dir, 'duckdb-tmp'));
+    const { handle } = await startDatasetRun(h.client, settings, { config, businessDate: DAY2 });
+    const folder = extractFolder(config.tables[0], DAY2);
+    const manifest = path.join(folder, 'manifest.json');
+    const chunksOnDisk = () => (existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as { chunks: unknown[]; complete: boolean }) : undefined);
+    for (let m = chunksOnDisk(); !m || m.chunks.length < 12; m = chunksOnDisk()) await sleep(5);
+    await sigkill(first);
+    expect(chunksOnDisk()!.complete).toBe(false);
+
+    // Its oldest chunks look old; the manifest and the later chunks do not. The stage folder is
+    // one unit for the vacuum: nothing of it goes.
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    for (let chunk = 1; chunk <= 10; chunk++) utimesSync(chunkFile(folder, chunk), old, old);
+    const vacuum = await cdcflow(['vacuum', '--config', path.join(dir, 'vac', 'dataset.yaml'), '--older-than-hours', '1'], {});
+    expect(vacuum).toMatchObject({ code: 0, stdout: expect.stringContaining(', 0 stage or temporary file(s) removed') });
+    expect(existsSync(chunkFile(folder, 1))).toBe(true);
+
+    const second = await spawnWorker(settings.taskQueue, path.join(dir, 'duckdb-tmp'));
+    const result = await withTimeout(handle.result(), 90_000, () => `day 2 did not end after the restart:\n${second.output()}`);
+    expect(tableResult({ ok: true, result }, 'vac').counts).toEqual({ I: 0, U: 0, D: 0, X: 0, N: ROWS });
+    await sigkill(second);
+  });
+
   it('rows deleted and updated at the source, then a full dump: D and U for exactly those keys', async () => {
     // A column named like the work folder's partition (business_date=D): the file's value must win.
     psql(`CREATE TABLE pgs.small (id integer PRIMARY KEY, v text, business_date date);
@@ -150,6 +189,43 @@ describe('postgres source', () => {
       { id: 6, v: 'new', business_date: old, OPERATION: 'U', eff_start_date: DAY2 },
       { id: 9, v: 'new', business_date: old, OPERATION: 'U', eff_start_date: DAY2 },
     ]);
+  });
+
+  it('running a date again, or repeating a dump, on an unchanged source commits nothing new and leaves the sink as it was', async () => {
+    psql(`CREATE TABLE pgs.again (id integer PRIMARY KEY, v text, amount numeric(12,2), at timestamptz);
+      INSERT INTO pgs.again SELECT g, md5(g::text), g * 1.25, TIMESTAMPTZ '2024-01-01 00:00:00+02' + g * INTERVAL '1 minute' FROM generate_series(1, 5000) g;`);
+    const config = pgConfig('again', {
+      name: 'again',
+      keys: [{ name: 'id', type: 'integer' }],
+      columns: [
+        { name: 'v', type: 'varchar' },
+        { name: 'amount', type: 'decimal(12,2)' },
+        { name: 'at', type: 'timestamp' },
+      ],
+      source: { format: 'postgres', connection: PG_URL_VAR, table: 'pgs.again', chunkRows: 700 },
+      sinks: [{ type: 'duckdb', path: 'out/again.duckdb' }],
+    });
+    const layout = tableLayout(config.warehouse, config.dataset, 'again');
+    const published = () => [layout.current, layout.history(DATE)].map((f) => readFileSync(f));
+    const first = tableResult(await runDataset(h, config, DATE), 'again');
+    expect(first.counts).toEqual({ I: 5000, U: 0, D: 0, X: 0, N: 0 });
+    const before = published();
+
+    const rerun = tableResult(await runDataset(h, config, DATE), 'again');
+    const dump = tableResult({ ok: true, result: (await runDump(h, config, { requestId: 'again', businessDate: DATE })).run! }, 'again');
+    for (const again of [rerun, dump]) {
+      expect(again.counts).toEqual(first.counts);
+      expect(again.skippedStages).toContain('write');
+      expect(again.sinks?.map((s) => [s.applied, s.lastApplied])).toEqual([[[], DATE]]);
+    }
+    expect(published()).toEqual(before);
+
+    // The source is read again each time: a change made since is committed.
+    psql(`UPDATE pgs.again SET v = 'changed' WHERE id = 4321`);
+    const changed = tableResult(await runDataset(h, config, DATE), 'again');
+    expect(changed.counts).toMatchObject({ I: 5000, U: 0 });
+    expect(changed.skippedStages).not.toContain('write');
+    expect(changed.sinks?.[0].applied).toEqual([expect.objectContaining({ businessDate: DATE, rebuilt: true })]);
   });
 
   it('quotes hostile schema, table and column names for PostgreSQL (a quote, a semicolon, --, mixed case)', async () => {
