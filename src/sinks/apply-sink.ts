@@ -14,7 +14,17 @@ import type { Engine, Session } from '../engine/duckdb';
 import { lakeTables, withCatalog } from '../warehouse/catalog';
 import { readCommitLog } from '../warehouse/commits';
 import { sinkOf } from './registry';
-import { appliedDatesSql, applyDateSql, createSinkTablesSql, type DateToApply, exportChangesSql, exportStateSql, type SinkTarget } from './sink-sql';
+import {
+  appliedDatesSql,
+  applyDateSql,
+  clearSinkSql,
+  createSinkTablesSql,
+  type DateToApply,
+  exportChangesSql,
+  exportStateSql,
+  sinkTableDefinitions,
+  type SinkTarget,
+} from './sink-sql';
 
 export interface SinkDateReport {
   businessDate: string;
@@ -22,7 +32,10 @@ export interface SinkDateReport {
   inserts: number;
   updates: number;
   deletes: number;
-  /** The sink held another commit of the date: its current table was rebuilt from the state. */
+  /**
+   * The sink held the date already and its tables were rebuilt: from the state (the sink held
+   * another commit of the date), or from the first date on (a sink table had gone missing).
+   */
   rebuilt: boolean;
 }
 
@@ -46,18 +59,50 @@ async function inTransaction(session: Session, statements: readonly string[]): P
   }
 }
 
+/** The error of a table (or its schema) that does not exist in the sink. */
+export const MISSING_TABLE = /Catalog Error: (Table|Schema) with name .* does not exist/;
+
 /** The sink's applied dates of the table: business date → commit id. */
 export async function appliedDates(session: Session, table: TableConfig, target: SinkTarget): Promise<Map<string, string>> {
   const rows = await session.rows<{ business_date: string; commit_id: string }>(appliedDatesSql(table, target));
   return new Map(rows.map((r) => [r.business_date, r.commit_id]));
 }
 
+/** Whether the table exists in the attached database. */
+async function exists(session: Session, table: string): Promise<boolean> {
+  try {
+    await session.rows(`DESCRIBE ${table}`);
+    return true;
+  } catch (err) {
+    if (MISSING_TABLE.test((err as Error).message)) return false;
+    throw err;
+  }
+}
+
+/**
+ * Creates the sink's tables where missing and returns the dates they hold. The markers vouch
+ * for the tables only while all of them are there: a table dropped by hand (and created again
+ * empty here) while markers name dates, or markers gone beside filled tables, would leave the
+ * sink incomplete for good. Then the tables are emptied and the markers removed, in the same
+ * transaction, so that every date is applied again from the first, as into a new sink.
+ */
+async function prepareTables(session: Session, table: TableConfig, target: SinkTarget): Promise<{ applied: Map<string, string>; cleared: Map<string, string> }> {
+  const definitions = sinkTableDefinitions(table, target);
+  const found = new Map<string, boolean>();
+  for (const d of definitions) found.set(d.table, await exists(session, d.table));
+  const marker = definitions.find((d) => !d.data)!;
+  const applied = found.get(marker.table) ? await appliedDates(session, table, target) : new Map<string, string>();
+  const lost = definitions.some((d) => d.data && !found.get(d.table));
+  const clear = applied.size === 0 || lost;
+  await inTransaction(session, [...createSinkTablesSql(table, target), ...(clear ? clearSinkSql(table, target) : [])]);
+  return clear ? { applied: new Map(), cleared: applied } : { applied, cleared: new Map() };
+}
+
 export function applySinkChanges(engine: Engine, session: Session, table: TableConfig, sink: SinkSpec, businessDate: string): Promise<SinkReport> {
   const kind = sinkOf(sink);
   return kind.withTarget(session, sink, table, async (db) => {
     const target = { db, schema: sink.schema, native: kind.native };
-    await inTransaction(session, createSinkTablesSql(table, target));
-    const applied = await appliedDates(session, table, target);
+    const { applied, cleared } = await prepareTables(session, table, target);
     const dir = await mkdtemp(path.join(tmpdir(), 'cdcflow-sink-'));
     try {
       const pending = await stageChanges(engine, table, applied, businessDate, dir);
@@ -66,7 +111,14 @@ export function applySinkChanges(engine: Engine, session: Session, table: TableC
       return {
         sink: sink.name,
         type: sink.type,
-        applied: pending.map((d) => ({ businessDate: d.businessDate, commitId: d.commitId, inserts: d.counts.I, updates: d.counts.U, deletes: d.counts.D, rebuilt: d.state !== null })),
+        applied: pending.map((d) => ({
+          businessDate: d.businessDate,
+          commitId: d.commitId,
+          inserts: d.counts.I,
+          updates: d.counts.U,
+          deletes: d.counts.D,
+          rebuilt: d.state !== null || cleared.has(d.businessDate),
+        })),
         lastApplied: dates.at(-1) ?? null,
       };
     } finally {

@@ -2,7 +2,8 @@
  * Sinks through the real workflow: a DuckDB database file and the real PostgreSQL cluster kept
  * equal to the published Parquet outputs after day 1 and day 2, sensitive columns split off
  * everywhere, a repeated day changing nothing, a PostgreSQL sink that refuses connections
- * first, and a sink two dates behind catching up in date order.
+ * first, a sink two dates behind catching up in date order, and a sink whose table was dropped by
+ * hand rebuilt from the first date.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -73,6 +74,17 @@ function datasetWith(name: string, sinks: object[]): { config: (date: string, wi
   };
 }
 
+/** A dataset with a DuckDB-file sink (sink/analytics.duckdb) and a PostgreSQL one (`app`), both in a new schema. */
+function withBothSinks(name: string) {
+  const schema = `s_${randomBytes(4).toString('hex')}`;
+  const file = path.join(dir, name, 'sink', 'analytics.duckdb');
+  const { config } = datasetWith(name, [
+    { type: 'duckdb', path: 'sink/analytics.duckdb', schema },
+    { type: 'postgres', name: 'app', connection: PG_URL_VAR, schema },
+  ]);
+  return { schema, file, config };
+}
+
 /** Runs `fn` with the sink's database attached read-only in the test's DuckDB session. */
 async function withSinkDb<T>(s: Session, kind: 'duckdb' | 'postgres', file: string, fn: (db: string) => Promise<T>): Promise<T> {
   const db = `check_${randomBytes(4).toString('hex')}`;
@@ -118,12 +130,7 @@ async function expectSinkEqualsExports(config: DatasetConfig, kind: 'duckdb' | '
 }
 
 test('DuckDB-file and PostgreSQL sinks equal the published outputs after day 1 and day 2; sensitive columns split off; day 2 again changes nothing', async () => {
-  const schema = `s_${randomBytes(4).toString('hex')}`;
-  const file = path.join(dir, 'both', 'sink', 'analytics.duckdb');
-  const { config } = datasetWith('both', [
-    { type: 'duckdb', path: 'sink/analytics.duckdb', schema },
-    { type: 'postgres', name: 'app', connection: PG_URL_VAR, schema },
-  ]);
+  const { schema, file, config } = withBothSinks('both');
   const checks: Record<string, Awaited<ReturnType<typeof expectSinkEqualsExports>>[]> = { duckdb: [], postgres: [] };
   for (const date of [D1, D2]) {
     const outcome = await runDataset(h, config(date), date);
@@ -258,4 +265,38 @@ test('a sink two dates behind catches up in date order on the next run', async (
   expect(JSON.parse(status.stdout).sinks).toEqual([{ table: 'people', sink: 'postgres', type: 'postgres', lastApplied: D4 }]);
   const plain = await cdcflow(['status', '--config', configPath, '--days', '1'], { TEMPORAL_ADDRESS: h.settings.address });
   expect(plain.stdout).toMatch(/people\s+postgres \(postgres\)\s+2024-01-04/);
+});
+
+test('a sink table dropped by hand is rebuilt from the first date on the next run, not created again nearly empty', async () => {
+  const { schema, file, config } = withBothSinks('dropped');
+  tableResult(await runDataset(h, config(D1), D1), 'people');
+  psql(`DROP TABLE ${quoteIdent(schema)}.people_current`);
+  await h.engine.withSession(async (s) => {
+    await s.run(`ATTACH ${quoteLiteral(file)} AS dropped_sink`);
+    await s.run(`DROP TABLE dropped_sink.${quoteIdent(schema)}.people_history`);
+    await s.run('DETACH dropped_sink');
+  });
+  const equal = { current: { diff: 0, rows: 10 }, history: { diff: 0 }, sensitiveCurrent: { diff: 0 }, sensitiveHistory: { diff: 0 } };
+
+  // Day 2 changes 8 of the keys: applied alone, the sink would miss D1's history and 4 current rows.
+  const d2 = tableResult(await runDataset(h, config(D2), D2), 'people');
+  for (const kind of ['duckdb', 'postgres'] as const) {
+    const check = await expectSinkEqualsExports(config(D2), kind, file, schema);
+    expect({ kind, ...check }).toMatchObject(equal);
+    expect(check.markers.map((m) => m.business_date)).toEqual([D1, D2]);
+  }
+  const applied = (r: typeof d2) => r.sinks?.map((s) => [s.sink, s.applied.map((a) => `${a.businessDate}${a.rebuilt ? ' rebuilt' : ''}`), s.lastApplied]);
+  expect(applied(d2)).toEqual([
+    ['duckdb', [`${D1} rebuilt`, D2], D2],
+    ['app', [`${D1} rebuilt`, D2], D2],
+  ]);
+
+  // A sensitive table dropped: the same date again (nothing new committed) rebuilds the sink.
+  psql(`DROP TABLE ${quoteIdent(`${schema}_sensitive`)}.people_history`);
+  const again = tableResult(await runDataset(h, config(D2), D2), 'people');
+  expect(applied(again)).toEqual([
+    ['duckdb', [], D2],
+    ['app', [`${D1} rebuilt`, `${D2} rebuilt`], D2],
+  ]);
+  expect(await expectSinkEqualsExports(config(D2), 'postgres', file, schema)).toMatchObject(equal);
 });
