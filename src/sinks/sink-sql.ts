@@ -68,6 +68,8 @@ export const MARKER_COLUMNS =
 /** One table of the sink: where it is and what cdcflow creates it with. */
 export interface SinkTableDefinition {
   table: string;
+  /** The table's schema, as `table` names it. */
+  schema: string;
   /** The column definitions (and primary key) inside CREATE TABLE's parentheses. */
   definition: string;
   /** Holds the table's rows (current or history); the marker table does not. */
@@ -78,16 +80,18 @@ export interface SinkTableDefinition {
 export function sinkTableDefinitions(t: Shape, target: SinkTarget): SinkTableDefinition[] {
   const tables = sinkTables(t, target);
   const data = mainColumns(t);
+  const main = schemaRef(target);
   const definitions = [
-    { table: tables.current, definition: [...typed(data), ...META, 'PRIMARY KEY (KEY_HASH)'].join(', '), data: true },
-    { table: tables.history, definition: [...typed(data), ...META].join(', '), data: true },
-    { table: tables.marker, definition: MARKER_COLUMNS, data: false },
+    { table: tables.current, schema: main, definition: [...typed(data), ...META, 'PRIMARY KEY (KEY_HASH)'].join(', '), data: true },
+    { table: tables.history, schema: main, definition: [...typed(data), ...META].join(', '), data: true },
+    { table: tables.marker, schema: main, definition: MARKER_COLUMNS, data: false },
   ];
   if (tables.sensitiveCurrent && tables.sensitiveHistory) {
     const hidden = typed(sensitiveOf(t));
+    const schema = schemaRef(target, true);
     definitions.push(
-      { table: tables.sensitiveCurrent, definition: ['KEY_HASH UUID', ...hidden, 'PRIMARY KEY (KEY_HASH)'].join(', '), data: true },
-      { table: tables.sensitiveHistory, definition: ['KEY_HASH UUID', 'OPERATION VARCHAR', 'EFF_START_DATE DATE', ...hidden].join(', '), data: true },
+      { table: tables.sensitiveCurrent, schema, definition: ['KEY_HASH UUID', ...hidden, 'PRIMARY KEY (KEY_HASH)'].join(', '), data: true },
+      { table: tables.sensitiveHistory, schema, definition: ['KEY_HASH UUID', 'OPERATION VARCHAR', 'EFF_START_DATE DATE', ...hidden].join(', '), data: true },
     );
   }
   return definitions;
@@ -99,6 +103,15 @@ export function createSinkTablesSql(t: Shape, target: SinkTarget): string[] {
   const statements = [`CREATE SCHEMA IF NOT EXISTS ${schemaRef(target)}`, current, history, marker];
   if (sensitive.length) statements.push(`CREATE SCHEMA IF NOT EXISTS ${schemaRef(target, true)}`, ...sensitive);
   return statements;
+}
+
+/**
+ * A table of the definition under another name beside it (`probeId` makes the name unique): its
+ * columns, as the database reports them, are what cdcflow's own CREATE TABLE gives there.
+ */
+export function probeTableSql(d: SinkTableDefinition, probeId: string): { table: string; create: string } {
+  const table = `${d.schema}.${quoteIdent(`cdcflow_probe_${probeId}`)}`;
+  return { table, create: `CREATE TABLE ${table} (${d.definition})` };
 }
 
 /**

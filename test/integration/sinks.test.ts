@@ -2,8 +2,8 @@
  * Sinks through the real workflow: a DuckDB database file and the real PostgreSQL cluster kept
  * equal to the published Parquet outputs after day 1 and day 2, sensitive columns split off
  * everywhere, a repeated day changing nothing, a PostgreSQL sink that refuses connections
- * first, a sink two dates behind catching up in date order, and a sink whose table was dropped by
- * hand rebuilt from the first date.
+ * first, a sink two dates behind catching up in date order, a sink whose table was dropped by hand
+ * rebuilt from the first date, and one whose column type was changed by hand refused at once.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -15,11 +15,11 @@ import type { Session } from '../../src/engine/duckdb';
 import { sensitiveLayout } from '../../src/warehouse/sensitive';
 import { tableLayout } from '../../src/warehouse/layout';
 import { tableWorkflowId } from '../../src/workflows/ids';
-import { type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset, writeConfig, writeCsv } from '../support/harness';
+import { failedTable, type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset, writeConfig, writeCsv } from '../support/harness';
 import { difference } from '../support/compare';
 import { PG_URL_VAR, psql } from '../support/postgres';
 import { cdcflow } from '../support/cli';
-import { sleep } from '../support/worker-process';
+import { activityAttempts, sleep, withTimeout } from '../support/worker-process';
 
 const D1 = '2024-01-01';
 const D2 = '2024-01-02';
@@ -83,6 +83,20 @@ function withBothSinks(name: string) {
     { type: 'postgres', name: 'app', connection: PG_URL_VAR, schema },
   ]);
   return { schema, file, config };
+}
+
+/** Runs `sql` (naming tables without a database) in the DuckDB sink file, as a person would between runs. */
+async function inSinkFile(file: string, sql: string): Promise<void> {
+  await h.engine.withSession(async (s) => {
+    await s.run(`ATTACH ${quoteLiteral(file)} AS by_hand`);
+    try {
+      await s.run('USE by_hand');
+      await s.run(sql);
+    } finally {
+      await s.run('USE memory');
+      await s.run('DETACH by_hand');
+    }
+  });
 }
 
 /** Runs `fn` with the sink's database attached read-only in the test's DuckDB session. */
@@ -271,11 +285,7 @@ test('a sink table dropped by hand is rebuilt from the first date on the next ru
   const { schema, file, config } = withBothSinks('dropped');
   tableResult(await runDataset(h, config(D1), D1), 'people');
   psql(`DROP TABLE ${quoteIdent(schema)}.people_current`);
-  await h.engine.withSession(async (s) => {
-    await s.run(`ATTACH ${quoteLiteral(file)} AS dropped_sink`);
-    await s.run(`DROP TABLE dropped_sink.${quoteIdent(schema)}.people_history`);
-    await s.run('DETACH dropped_sink');
-  });
+  await inSinkFile(file, `DROP TABLE ${quoteIdent(schema)}.people_history`);
   const equal = { current: { diff: 0, rows: 10 }, history: { diff: 0 }, sensitiveCurrent: { diff: 0 }, sensitiveHistory: { diff: 0 } };
 
   // Day 2 changes 8 of the keys: applied alone, the sink would miss D1's history and 4 current rows.
@@ -299,4 +309,28 @@ test('a sink table dropped by hand is rebuilt from the first date on the next ru
     ['app', [`${D1} rebuilt`, `${D2} rebuilt`], D2],
   ]);
   expect(await expectSinkEqualsExports(config(D2), 'postgres', file, schema)).toMatchObject(equal);
+});
+
+test('a sink column whose type was changed by hand fails the table at once, naming it, instead of rounding values or retrying', async () => {
+  const { schema, file, config } = withBothSinks('retyped');
+  tableResult(await runDataset(h, config(D1), D1), 'people');
+  // PostgreSQL: a decimal column made integer (4.50 would be stored as 5); the file: a text column made integer (no insert fits).
+  psql(`ALTER TABLE ${quoteIdent(schema)}.people_current ALTER amount TYPE integer`);
+  await inSinkFile(file, `ALTER TABLE ${quoteIdent(schema)}.people_history ALTER name TYPE integer USING length(name)`);
+
+  const outcome = await withTimeout(runDataset(h, config(D2), D2), 60_000, () => 'the run did not end within 60 s (the sinks retried?)');
+  const error = failedTable(outcome, 'people');
+  expect(error).toContain('2 of 2 sink(s) not applied');
+  expect(error).toContain(`"${schema}"."people_current" column "amount" is INTEGER (cdcflow writes DECIMAL(12,2))`);
+  expect(error).toContain(`"${schema}"."people_history" column "name" is INTEGER (cdcflow writes VARCHAR)`);
+  expect(error).toMatch(/sink=app\b/);
+  const attempts = await activityAttempts(h.client, tableWorkflowId(config(D2).dataset, D2, 'people'));
+  expect(attempts.applySink).toEqual([1, 1]);
+  // The commit stands; the altered tables dropped, the next run rebuilds them.
+  psql(`DROP TABLE ${quoteIdent(schema)}.people_current`);
+  await inSinkFile(file, `DROP TABLE ${quoteIdent(schema)}.people_history`);
+  tableResult(await runDataset(h, config(D2), D2), 'people');
+  for (const kind of ['duckdb', 'postgres'] as const) {
+    expect({ kind, ...(await expectSinkEqualsExports(config(D2), kind, file, schema)) }).toMatchObject({ current: { diff: 0, rows: 10 }, history: { diff: 0 } });
+  }
 });
