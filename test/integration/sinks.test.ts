@@ -3,7 +3,8 @@
  * equal to the published Parquet outputs after day 1 and day 2, sensitive columns split off
  * everywhere, a repeated day changing nothing, a PostgreSQL sink that refuses connections
  * first, a sink two dates behind catching up in date order, a sink whose table was dropped by hand
- * rebuilt from the first date, and one whose column type was changed by hand refused at once.
+ * rebuilt from the first date, and sinks refused at once for what no retry fixes: a column type
+ * changed by hand, a bad option in the connection string.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -332,5 +333,23 @@ test('a sink column whose type was changed by hand fails the table at once, nami
   tableResult(await runDataset(h, config(D2), D2), 'people');
   for (const kind of ['duckdb', 'postgres'] as const) {
     expect({ kind, ...(await expectSinkEqualsExports(config(D2), kind, file, schema)) }).toMatchObject({ current: { diff: 0, rows: 10 }, history: { diff: 0 } });
+  }
+});
+
+test('a PostgreSQL sink whose connection string has a bad option fails at once, not after 10 attempts, and keeps the password out', async () => {
+  const variable = `CDCFLOW_TEST_BAD_OPTION_${randomBytes(3).toString('hex').toUpperCase()}`;
+  const url = new URL(process.env[PG_URL_VAR]!);
+  url.searchParams.set('sslmode', 'bogus');
+  process.env[variable] = url.toString();
+  try {
+    const { config } = datasetWith('badoption', [{ type: 'postgres', connection: variable, schema: `o_${randomBytes(4).toString('hex')}` }]);
+    const outcome = await withTimeout(runDataset(h, config(D1), D1), 30_000, () => 'the run did not end within 30 s (the sink retried?)');
+    const error = failedTable(outcome, 'people');
+    expect(error).toContain('cannot connect to PostgreSQL');
+    expect(error).toContain('invalid sslmode value: "bogus"');
+    expect(JSON.stringify(outcome)).not.toContain(url.password);
+    expect((await activityAttempts(h.client, tableWorkflowId(config(D1).dataset, D1, 'people'))).applySink).toEqual([1]);
+  } finally {
+    delete process.env[variable];
   }
 });
