@@ -9,7 +9,7 @@ import { Context } from '@temporalio/activity';
 import { ConfigError } from '../errors';
 import { sourceOf } from '../sources/registry';
 import { dumpProgress } from './dump-progress';
-import { completeKeyScope } from './key-scope';
+import { checkRequestedKeys, completeKeyScope } from './key-scope';
 import { type ActivityDeps, runStage } from './stage-runner';
 import type { ExtractInput, ExtractResult } from './types';
 
@@ -24,6 +24,7 @@ export function extractSource(deps: ActivityDeps) {
       const runId = run ? `${run.workflowId}/${run.runId}` : activityId;
       const progress = dump ? dumpProgress(dump, table.name) : undefined;
       const keys = dump?.keys?.table === table.name ? dump.keys.values : undefined;
+      if (keys) await checkRequestedKeys(session, table, keys);
       await progress?.holdWhilePaused();
       const result = await source.extract(session, table, { businessDate, since, runId, ...(keys ? { keys } : {}) }, async (done) => {
         checkpoint({ checkpoint: done });

@@ -13,17 +13,27 @@ import { chunkFile } from '../sources/postgres-source';
 import { writeAtomically } from '../warehouse/atomic';
 import { tableLayout } from '../warehouse/layout';
 
-/** Writes the state chunk beside the extracted ones; returns the requested keys found nowhere. */
-export async function completeKeyScope(session: Session, table: TableConfig, extracted: { folder: string; chunks: number }, values: string[][]): Promise<string[]> {
-  const [bad] = await session.rows<{ key_name: string; column_name: string }>(uncastKeySql(table, values));
+/**
+ * Refuses a requested key whose value does not convert exactly to its key column's type, before
+ * anything is read: the source would refuse it on every attempt. The CLI checks the same.
+ */
+export async function checkRequestedKeys(session: Session, table: Pick<TableConfig, 'dataset' | 'name' | 'keys'>, values: string[][]): Promise<void> {
+  const sql = uncastKeySql(table, values);
+  const [bad] = sql ? await session.rows<{ key_name: string; column_name: string; value: string }>(sql) : [];
   if (bad) {
-    throw new DataError(`requested key ${bad.key_name}: the value of "${bad.column_name}" is not a ${table.keys.find((k) => k.name === bad.column_name)?.type}`, {
+    const type = table.keys.find((k) => k.name === bad.column_name)?.type;
+    throw new DataError(`requested key ${bad.key_name}: value ${JSON.stringify(bad.value)} of key column "${bad.column_name}" does not convert exactly to ${type}`, {
       dataset: table.dataset,
       table: table.name,
       key: bad.key_name,
       column: bad.column_name,
+      value: bad.value,
     });
   }
+}
+
+/** Writes the state chunk beside the extracted ones; returns the requested keys found nowhere. */
+export async function completeKeyScope(session: Session, table: TableConfig, extracted: { folder: string; chunks: number }, values: string[][]): Promise<string[]> {
   // The plan stage published the latest commit (rolling forward a crashed publish), and the
   // dataset's turn keeps other runs from committing meanwhile: this is the latest state.
   const current = tableLayout(table.warehouse, table.dataset, table.name).current;

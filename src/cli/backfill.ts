@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
 import type { Client } from '@temporalio/client';
+import { checkRequestedKeys } from '../activities/key-scope';
 import { parseKeyOption, readKeysFile } from '../client/backfill-keys';
 import { checkedDate } from '../client/checked-date';
 import { signalDatasetQueue } from '../client/dataset-queue';
 import { withClient } from '../client/with-client';
 import { loadConfig } from '../config/load';
+import { Engine } from '../engine/duckdb';
 import type { DatasetConfig } from '../config/types';
 import { ConfigError } from '../errors';
 import { runUrl, type TemporalSettings, temporalSettings } from '../settings';
@@ -73,6 +75,7 @@ async function backfill(opts: BackfillOptions): Promise<number> {
       return 0;
     }
     const request = backfillRequest(config, opts);
+    if (request.keys) await checkKeys(config, request.keys);
     await send(backfillSignal, [request]);
     if (!opts.json) process.stderr.write(`requested ${request.requestId}: ${datasetQueueWorkflowId(config.dataset)}\n  ${await latestRunUrl(client, settings, datasetQueueWorkflowId(config.dataset))}\n`);
     if (!opts.wait) {
@@ -103,6 +106,17 @@ function backfillRequest(config: DatasetConfig, opts: BackfillOptions): Backfill
   const table = config.tables.find((t) => t.name === tables[0])!;
   const rows = [...opts.key.map((k) => parseKeyOption(k, table)), ...(opts.keysFile ? readKeysFile(opts.keysFile, table) : [])];
   return { ...request, keys: { table: table.name, rows } };
+}
+
+/** A key value its column's type cannot hold is refused here, before the dump takes the dataset's turn. */
+async function checkKeys(config: DatasetConfig, keys: NonNullable<BackfillRequest['keys']>): Promise<void> {
+  const table = config.tables.find((t) => t.name === keys.table)!;
+  const engine = await Engine.create();
+  try {
+    await engine.withSession((session) => checkRequestedKeys(session, table, keys.rows.map((row) => table.keys.map((k) => row[k.name]))));
+  } finally {
+    await engine.close();
+  }
 }
 
 async function latestRunUrl(client: Client, settings: TemporalSettings, workflowId: string): Promise<string> {

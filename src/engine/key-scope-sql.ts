@@ -5,6 +5,7 @@
 import type { ColumnSpec, TableConfig } from '../config/types';
 import { hashExpression } from './hashing';
 import { quoteIdent, quoteLiteral } from './sql';
+import { exactCastCondition } from './strict-cast';
 import { readOwnParquet } from './stage-sql';
 
 type KeyShape = Pick<TableConfig, 'keys'>;
@@ -22,10 +23,20 @@ function keyNameSql(keys: readonly ColumnSpec[]): string {
   return `'(' || concat_ws(', ', ${keys.map((k, i) => `${quoteLiteral(`${k.name}=`)} || ${rawAlias(i)}`).join(', ')}) || ')'`;
 }
 
-/** The first requested key value that does not cast to its column's type: key_name, column. */
-export function uncastKeySql(t: KeyShape, values: readonly (readonly string[])[]): string {
-  const failures = t.keys.map((k, i) => `WHEN TRY_CAST(${rawAlias(i)} AS ${k.type.toUpperCase()}) IS NULL THEN ${quoteLiteral(k.name)}`);
-  return `SELECT ${keyNameSql(t.keys)} AS key_name, CASE ${failures.join(' ')} END AS column_name FROM ${requestedTextSql(t, values)} WHERE CASE ${failures.join(' ')} END IS NOT NULL LIMIT 1`;
+/**
+ * The first requested key value that does not convert exactly to its column's type (as a
+ * source value must: `1.5` is not an integer): key_name, column_name, value. Null when every
+ * key column is text.
+ */
+export function uncastKeySql(t: KeyShape, values: readonly (readonly string[])[]): string | null {
+  const failing = t.keys.flatMap((k, i) => {
+    const exact = exactCastCondition(rawAlias(i), 'VARCHAR', k.type);
+    return exact ? [{ when: `WHEN NOT (${exact})`, column: quoteLiteral(k.name), value: rawAlias(i) }] : [];
+  });
+  if (!failing.length) return null;
+  const column = `CASE ${failing.map((f) => `${f.when} THEN ${f.column}`).join(' ')} END`;
+  const value = `CASE ${failing.map((f) => `${f.when} THEN ${f.value}`).join(' ')} END`;
+  return `SELECT ${keyNameSql(t.keys)} AS key_name, ${column} AS column_name, ${value} AS value FROM ${requestedTextSql(t, values)} WHERE ${column} IS NOT NULL LIMIT 1`;
 }
 
 /** The requested keys with their readable name and KEY_HASH (as the hash stage computes it). */

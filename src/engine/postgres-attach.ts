@@ -8,8 +8,27 @@ import type { Session } from './duckdb';
 import { quoteLiteral } from './sql';
 import { CdcflowError, ConfigError, type ErrorContext } from '../errors';
 
-/** Connection failures that a retry cannot fix (others, like a server restarting, are retried). */
-const PERMANENT_CONNECT_ERROR = /password authentication failed|no password supplied|role ".*" does not exist|database ".*" does not exist|invalid connection option|missing "=" after/;
+/**
+ * Connection failures that a retry cannot fix (others, like a server restarting, are retried):
+ * refused credentials, and a connection string libpq cannot parse (`invalid sslmode value:
+ * "bogus"`, `invalid integer value "x" for connection option "port"`, an unknown option).
+ */
+const PERMANENT_CONNECT_ERROR = new RegExp(
+  [
+    'password authentication failed',
+    'no password supplied',
+    'role ".*" does not exist',
+    'database ".*" does not exist',
+    'invalid connection option',
+    'missing "=" after',
+    'invalid [a-z_ ]+ value',
+    'invalid port number',
+    'invalid URI query parameter',
+    'invalid percent-encoded token',
+    'unterminated quoted string',
+    'invalid when SSL support is not compiled in',
+  ].join('|'),
+);
 
 /** The connection string from the worker's environment; config holds only the variable's name. */
 export function connectionString(variable: string, context: ErrorContext): string {

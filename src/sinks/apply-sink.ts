@@ -13,8 +13,21 @@ import type { SinkSpec, TableConfig } from '../config/types';
 import type { Engine, Session } from '../engine/duckdb';
 import { lakeTables, withCatalog } from '../warehouse/catalog';
 import { readCommitLog } from '../warehouse/commits';
+import { ConfigError, type ErrorContext } from '../errors';
 import { sinkOf } from './registry';
-import { appliedDatesSql, applyDateSql, createSinkTablesSql, type DateToApply, exportChangesSql, exportStateSql, type SinkTarget } from './sink-sql';
+import {
+  appliedDatesSql,
+  applyDateSql,
+  clearSinkSql,
+  createSinkTablesSql,
+  type DateToApply,
+  exportChangesSql,
+  exportStateSql,
+  probeTableSql,
+  type SinkTableDefinition,
+  sinkTableDefinitions,
+  type SinkTarget,
+} from './sink-sql';
 
 export interface SinkDateReport {
   businessDate: string;
@@ -22,7 +35,10 @@ export interface SinkDateReport {
   inserts: number;
   updates: number;
   deletes: number;
-  /** The sink held another commit of the date: its current table was rebuilt from the state. */
+  /**
+   * The sink held the date already and its tables were rebuilt: from the state (the sink held
+   * another commit of the date), or from the first date on (a sink table had gone missing).
+   */
   rebuilt: boolean;
 }
 
@@ -46,18 +62,93 @@ async function inTransaction(session: Session, statements: readonly string[]): P
   }
 }
 
+/** The error of a table (or its schema) that does not exist in the sink. */
+export const MISSING_TABLE = /Catalog Error: (Table|Schema) with name .* does not exist/;
+
 /** The sink's applied dates of the table: business date → commit id. */
 export async function appliedDates(session: Session, table: TableConfig, target: SinkTarget): Promise<Map<string, string>> {
   const rows = await session.rows<{ business_date: string; commit_id: string }>(appliedDatesSql(table, target));
   return new Map(rows.map((r) => [r.business_date, r.commit_id]));
 }
 
+type Columns = Map<string, string>;
+
+/** The table's columns (name → type, as DuckDB reads them), or null when it does not exist. */
+async function columnsOf(session: Session, table: string): Promise<Columns | null> {
+  try {
+    const rows = await session.rows<{ column_name: string; column_type: string }>(`SELECT column_name, column_type FROM (DESCRIBE ${table})`);
+    return new Map(rows.map((r) => [r.column_name, r.column_type]));
+  } catch (err) {
+    if (MISSING_TABLE.test((err as Error).message)) return null;
+    throw err;
+  }
+}
+
+/**
+ * Refuses sink tables whose columns are not what cdcflow creates: a column dropped, or its type
+ * changed by hand. Applying would fail on every retry (text into an integer column), or worse,
+ * succeed and round (a decimal into an integer column). What cdcflow creates is read from probe
+ * tables made by its own CREATE TABLE in the same database and rolled back, so the types compare
+ * as that database stores them (PostgreSQL keeps a TINYINT as smallint). Extra columns are left
+ * alone.
+ */
+async function checkColumns(session: Session, existing: { d: SinkTableDefinition; found: Columns; shown: string }[], context: ErrorContext): Promise<void> {
+  if (!existing.length) return;
+  const problems: string[] = [];
+  await session.run('BEGIN TRANSACTION');
+  try {
+    for (const { d, found, shown } of existing) {
+      const probe = probeTableSql(d, randomBytes(6).toString('hex'));
+      await session.run(probe.create);
+      for (const [name, type] of (await columnsOf(session, probe.table))!) {
+        const actual = found.get(name);
+        if (actual !== type) problems.push(`${shown} column "${name}" ${actual === undefined ? 'is missing' : `is ${actual}`} (cdcflow writes ${type})`);
+      }
+    }
+  } finally {
+    await session.run('ROLLBACK').catch(() => undefined);
+  }
+  if (problems.length) {
+    throw new ConfigError(
+      `the sink's tables do not have the columns of the config: ${problems.join('; ')}. ` +
+        'Give the columns their types again, or drop the table: the next run creates it and applies every date again',
+      context,
+    );
+  }
+}
+
+/**
+ * Checks the sink's tables that exist (see `checkColumns`), creates those missing and returns
+ * the dates they hold. The markers vouch for the tables only while all of them are there: a
+ * table dropped by hand (and created again empty here) while markers name dates, or markers
+ * gone beside filled tables, would leave the sink incomplete for good. Then the tables are
+ * emptied and the markers removed, in the same transaction, so that every date is applied again
+ * from the first, as into a new sink.
+ */
+async function prepareTables(
+  session: Session,
+  table: TableConfig,
+  target: SinkTarget,
+  context: ErrorContext,
+): Promise<{ applied: Map<string, string>; cleared: Map<string, string> }> {
+  // Named in messages as the database itself names them (without the attached alias).
+  const shown = sinkTableDefinitions(table, { ...target, db: '' });
+  const tables: { d: SinkTableDefinition; found: Columns | null; shown: string }[] = [];
+  for (const [i, d] of sinkTableDefinitions(table, target).entries()) tables.push({ d, found: await columnsOf(session, d.table), shown: shown[i].table });
+  await checkColumns(session, tables.flatMap((t) => (t.found ? [{ ...t, found: t.found }] : [])), context);
+  const markerFound = tables.some((t) => !t.d.data && t.found);
+  const applied = markerFound ? await appliedDates(session, table, target) : new Map<string, string>();
+  const lost = tables.some((t) => t.d.data && !t.found);
+  const clear = applied.size === 0 || lost;
+  await inTransaction(session, [...createSinkTablesSql(table, target), ...(clear ? clearSinkSql(table, target) : [])]);
+  return clear ? { applied: new Map(), cleared: applied } : { applied, cleared: new Map() };
+}
+
 export function applySinkChanges(engine: Engine, session: Session, table: TableConfig, sink: SinkSpec, businessDate: string): Promise<SinkReport> {
   const kind = sinkOf(sink);
   return kind.withTarget(session, sink, table, async (db) => {
     const target = { db, schema: sink.schema, native: kind.native };
-    await inTransaction(session, createSinkTablesSql(table, target));
-    const applied = await appliedDates(session, table, target);
+    const { applied, cleared } = await prepareTables(session, table, target, { dataset: table.dataset, table: table.name, sink: sink.name });
     const dir = await mkdtemp(path.join(tmpdir(), 'cdcflow-sink-'));
     try {
       const pending = await stageChanges(engine, table, applied, businessDate, dir);
@@ -66,7 +157,14 @@ export function applySinkChanges(engine: Engine, session: Session, table: TableC
       return {
         sink: sink.name,
         type: sink.type,
-        applied: pending.map((d) => ({ businessDate: d.businessDate, commitId: d.commitId, inserts: d.counts.I, updates: d.counts.U, deletes: d.counts.D, rebuilt: d.state !== null })),
+        applied: pending.map((d) => ({
+          businessDate: d.businessDate,
+          commitId: d.commitId,
+          inserts: d.counts.I,
+          updates: d.counts.U,
+          deletes: d.counts.D,
+          rebuilt: d.state !== null || cleared.has(d.businessDate),
+        })),
         lastApplied: dates.at(-1) ?? null,
       };
     } finally {

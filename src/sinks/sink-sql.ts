@@ -65,33 +65,86 @@ export const MARKER_COLUMNS =
   'dataset VARCHAR, table_name VARCHAR, business_date DATE, commit_id VARCHAR, inserts BIGINT, updates BIGINT, deletes BIGINT, ' +
   'applied_at TIMESTAMPTZ, PRIMARY KEY (dataset, table_name, business_date)';
 
-/** The schemas and tables, from the config's types, where missing. */
-export function createSinkTablesSql(t: Shape, target: SinkTarget): string[] {
+/** One table of the sink: where it is and what cdcflow creates it with. */
+export interface SinkTableDefinition {
+  table: string;
+  /** The table's schema, as `table` names it. */
+  schema: string;
+  /** The column definitions (and primary key) inside CREATE TABLE's parentheses. */
+  definition: string;
+  /** Holds the table's rows (current or history); the marker table does not. */
+  data: boolean;
+}
+
+/** The sink's tables of one config table, with their definitions from the config's types. */
+export function sinkTableDefinitions(t: Shape, target: SinkTarget): SinkTableDefinition[] {
   const tables = sinkTables(t, target);
   const data = mainColumns(t);
-  const statements = [
-    `CREATE SCHEMA IF NOT EXISTS ${schemaRef(target)}`,
-    `CREATE TABLE IF NOT EXISTS ${tables.current} (${[...typed(data), ...META, 'PRIMARY KEY (KEY_HASH)'].join(', ')})`,
-    `CREATE TABLE IF NOT EXISTS ${tables.history} (${[...typed(data), ...META].join(', ')})`,
-    `CREATE TABLE IF NOT EXISTS ${tables.marker} (${MARKER_COLUMNS})`,
+  const main = schemaRef(target);
+  const definitions = [
+    { table: tables.current, schema: main, definition: [...typed(data), ...META, 'PRIMARY KEY (KEY_HASH)'].join(', '), data: true },
+    { table: tables.history, schema: main, definition: [...typed(data), ...META].join(', '), data: true },
+    { table: tables.marker, schema: main, definition: MARKER_COLUMNS, data: false },
   ];
   if (tables.sensitiveCurrent && tables.sensitiveHistory) {
     const hidden = typed(sensitiveOf(t));
-    statements.push(
-      `CREATE SCHEMA IF NOT EXISTS ${schemaRef(target, true)}`,
-      `CREATE TABLE IF NOT EXISTS ${tables.sensitiveCurrent} (${['KEY_HASH UUID', ...hidden, 'PRIMARY KEY (KEY_HASH)'].join(', ')})`,
-      `CREATE TABLE IF NOT EXISTS ${tables.sensitiveHistory} (${['KEY_HASH UUID', 'OPERATION VARCHAR', 'EFF_START_DATE DATE', ...hidden].join(', ')})`,
+    const schema = schemaRef(target, true);
+    definitions.push(
+      { table: tables.sensitiveCurrent, schema, definition: ['KEY_HASH UUID', ...hidden, 'PRIMARY KEY (KEY_HASH)'].join(', '), data: true },
+      { table: tables.sensitiveHistory, schema, definition: ['KEY_HASH UUID', 'OPERATION VARCHAR', 'EFF_START_DATE DATE', ...hidden].join(', '), data: true },
     );
   }
+  return definitions;
+}
+
+/** The schemas and tables, from the config's types, where missing. */
+export function createSinkTablesSql(t: Shape, target: SinkTarget): string[] {
+  const [current, history, marker, ...sensitive] = sinkTableDefinitions(t, target).map((d) => `CREATE TABLE IF NOT EXISTS ${d.table} (${d.definition})`);
+  const statements = [`CREATE SCHEMA IF NOT EXISTS ${schemaRef(target)}`, current, history, marker];
+  if (sensitive.length) statements.push(`CREATE SCHEMA IF NOT EXISTS ${schemaRef(target, true)}`, ...sensitive);
   return statements;
 }
 
+/**
+ * A table of the definition under another name beside it (`probeId` makes the name unique): its
+ * columns, as the database reports them, are what cdcflow's own CREATE TABLE gives there.
+ */
+export function probeTableSql(d: SinkTableDefinition, probeId: string): { table: string; create: string } {
+  const table = `${d.schema}.${quoteIdent(`cdcflow_probe_${probeId}`)}`;
+  return { table, create: `CREATE TABLE ${table} (${d.definition})` };
+}
+
+/**
+ * Empties the table's sink tables and removes its markers, so that the dates are applied again
+ * from the first, as into a new sink: for a sink whose markers no longer describe its tables
+ * (a table dropped and created again empty, or markers gone).
+ */
+export function clearSinkSql(t: Shape, target: SinkTarget): string[] {
+  const { inside, run } = whereRowsMove(target);
+  return [
+    `DELETE FROM ${sinkTables(t, target).marker} WHERE ${markerOf(t)}`,
+    ...sinkTableDefinitions(t, inside)
+      .filter((d) => d.data)
+      .map((d) => run(`DELETE FROM ${d.table}`)),
+  ];
+}
+
+/**
+ * Where the statements that move rows run, and how they name the tables there: with
+ * `target.native` (PostgreSQL) inside the database itself (`postgres_execute`, same transaction).
+ */
+function whereRowsMove(target: SinkTarget): { inside: SinkTarget; run: (sql: string) => string } {
+  if (!target.native) return { inside: target, run: (sql) => sql };
+  return { inside: { ...target, db: '' }, run: (sql) => `CALL postgres_execute(${quoteLiteral(target.db)}, ${quoteLiteral(sql)})` };
+}
+
+/** The marker rows of the table (of one date when given). */
+const markerOf = (t: Shape, date?: string) =>
+  `dataset = ${quoteLiteral(t.dataset)} AND table_name = ${quoteLiteral(t.name)}${date ? ` AND business_date = ${date}` : ''}`;
+
 /** The marker rows of a table, oldest first. */
 export function appliedDatesSql(t: Shape, target: SinkTarget): string {
-  return (
-    `SELECT CAST(business_date AS VARCHAR) AS business_date, commit_id FROM ${sinkTables(t, target).marker} ` +
-    `WHERE dataset = ${quoteLiteral(t.dataset)} AND table_name = ${quoteLiteral(t.name)} ORDER BY business_date`
-  );
+  return `SELECT CAST(business_date AS VARCHAR) AS business_date, commit_id FROM ${sinkTables(t, target).marker} WHERE ${markerOf(t)} ORDER BY business_date`;
 }
 
 export interface DateToApply {
@@ -114,16 +167,14 @@ export function applyDateSql(t: Shape, target: SinkTarget, d: DateToApply, stage
   const tables = sinkTables(t, target);
   const stageName = quoteIdent(`cdcflow_stage_${stageId}`);
   const stateName = quoteIdent(`cdcflow_state_${stageId}`);
-  // Where the moving statements run, and how they name the tables there.
-  const inside: SinkTarget = target.native ? { ...target, db: '' } : target;
-  const run = (sql: string) => (target.native ? `CALL postgres_execute(${quoteLiteral(target.db)}, ${quoteLiteral(sql)})` : sql);
+  const { inside, run } = whereRowsMove(target);
   const here = sinkTables(t, inside);
   const staging = `${schemaRef(inside)}.${stageName}`;
   const stateStaging = `${schemaRef(inside)}.${stateName}`;
   const date = dateLiteral(d.businessDate);
   const [OPERATION, EFF_START_DATE, KEY_HASH] = META_NAMES.map(quoteIdent);
   const main = [...names(mainColumns(t)), ...META_NAMES.map(quoteIdent)].join(', ');
-  const marker = `dataset = ${quoteLiteral(t.dataset)} AND table_name = ${quoteLiteral(t.name)} AND business_date = ${date}`;
+  const marker = markerOf(t, date);
   const n = (v: number) => String(Math.trunc(v));
   const sql = [
     `DELETE FROM ${tables.marker} WHERE ${marker}`,

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import type { DatasetConfig } from '../config/types';
 import type { Engine } from '../engine/duckdb';
-import { appliedDates } from './apply-sink';
+import { appliedDates, MISSING_TABLE } from './apply-sink';
 import { sinkOf } from './registry';
 
 export interface SinkStatus {
@@ -14,8 +14,6 @@ export interface SinkStatus {
   /** Why the sink could not be read (down, missing variable). */
   error?: string;
 }
-
-const MISSING = /Catalog Error: (Table|Schema) with name .* does not exist/;
 
 export async function sinkStatuses(engine: Engine, config: DatasetConfig): Promise<SinkStatus[]> {
   const statuses: SinkStatus[] = [];
@@ -30,7 +28,7 @@ export async function sinkStatuses(engine: Engine, config: DatasetConfig): Promi
         const dates = await engine.withSession((session) =>
           sinkOf(sink).withTarget(session, sink, table, (db) =>
             appliedDates(session, table, { db, schema: sink.schema }).catch((err: Error) => {
-              if (MISSING.test(err.message)) return new Map<string, string>();
+              if (MISSING_TABLE.test(err.message)) return new Map<string, string>();
               throw err;
             }),
           ),

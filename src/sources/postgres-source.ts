@@ -13,7 +13,7 @@ import type { ColumnSpec, FileTableConfig, PostgresSourceSpec, TableConfig } fro
 import { copyRows, type Session } from '../engine/duckdb';
 import { fileListLiteral } from '../engine/sql';
 import { withPostgresAttached } from '../engine/postgres-attach';
-import { ConfigError, DataError, StateError } from '../errors';
+import { ConfigError, DataError, type ErrorContext, StateError } from '../errors';
 import { readJsonIfExists, writeAtomically, writeJsonAtomically } from '../warehouse/atomic';
 import { tableLayout } from '../warehouse/layout';
 import { describeSourceFiles } from './file-source';
@@ -96,20 +96,31 @@ function withAttached<T>(session: Session, table: PostgresTable, fn: (attached: 
 }
 
 /**
+ * `query`, with PostgreSQL refusing to prepare it (a relation or column that does not exist, a
+ * literal that is not of its column's type) turned into a ConfigError: no retry changes that.
+ */
+async function refusedAsConfig<T>(query: Promise<T>, what: string, context: ErrorContext): Promise<T> {
+  try {
+    return await query;
+  } catch (err) {
+    const message = (err as Error).message;
+    if (/Failed to prepare query/.test(message)) throw new ConfigError(`${what}: ${message.split('\n')[0]}`, context);
+    throw err;
+  }
+}
+
+/**
  * The configured columns with their names as the relation spells them (matched
  * case-insensitively, exact first) and how each is read (see `readPlan`).
  */
 async function sourceColumns(session: Session, attached: string, table: PostgresTable): Promise<{ keys: SourceColumn[]; columns: SourceColumn[] }> {
   const context = { dataset: table.dataset, table: table.name, source: describeSourceName(table.source) };
-  let described: { column_name: string; column_type: string }[];
-  try {
-    described = await session.rows<{ column_name: string; column_type: string }>(describeRelationSql(attached, table.source));
-  } catch (err) {
-    const message = (err as Error).message;
-    // PostgreSQL refused the relation itself (no such table or column, a bad query): not transient.
-    if (/Failed to prepare query/.test(message)) throw new ConfigError(`cannot read the PostgreSQL source: ${message.split('\n')[0]}`, context);
-    throw err;
-  }
+  // PostgreSQL refusing the relation itself (no such table or column, a bad query) is not transient.
+  const described = await refusedAsConfig(
+    session.rows<{ column_name: string; column_type: string }>(describeRelationSql(attached, table.source)),
+    'cannot read the PostgreSQL source',
+    context,
+  );
   const names = described.map((d) => d.column_name);
   const missing: string[] = [];
   const found = [...table.keys, ...table.columns].map((c) => {
@@ -181,7 +192,12 @@ async function castFailure(session: Session, attached: string, pgSql: string, ta
  * it. Runs ahead of the chunk reads, on the extract's own session.
  */
 async function chunkEnd(session: Session, attached: string, table: PostgresTable, keys: SourceColumn[], scope: ReadScope, after: string[] | null): Promise<string[] | null> {
-  const found = await session.rows<Record<string, string>>(`SELECT * FROM ${postgresQuerySql(attached, chunkEndSql(table.source, keys, scope, after))}`);
+  // The first query with the requested keys and the watermark in it: PostgreSQL reads them as its columns' types.
+  const found = await refusedAsConfig(
+    session.rows<Record<string, string>>(`SELECT * FROM ${postgresQuerySql(attached, chunkEndSql(table.source, keys, scope, after))}`),
+    "PostgreSQL refused the chunk query (do the requested keys and the watermark fit the source's column types?)",
+    { dataset: table.dataset, table: table.name },
+  );
   return found.length < 2 ? null : keys.map((_, i) => found[0][keyAlias(i)]);
 }
 

@@ -14,12 +14,12 @@ import { lakeTables, withCatalog } from '../../src/warehouse/catalog';
 import { readCommitLog } from '../../src/warehouse/commits';
 import { tableLayout } from '../../src/warehouse/layout';
 import { cancelSignal, pauseSignal, resumeSignal } from '../../src/workflows/backfill';
-import { backfillWorkflowId, datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
+import { backfillWorkflowId, datasetQueueWorkflowId, datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
 import { dumpFinished, dumpStatus, queueStatus, requestDump, runDump, waitForDump } from '../support/backfill';
 import { cdcflow } from '../support/cli';
 import { committedDates, datasetFolders, type Harness, readRows, runDataset, startHarness, tableResult } from '../support/harness';
 import { PG_URL_VAR, psql } from '../support/postgres';
-import { sleep, waitForRunningActivity } from '../support/worker-process';
+import { activityAttempts, sleep, waitForRunningActivity, withTimeout } from '../support/worker-process';
 
 const D1 = '2024-01-01';
 const D2 = '2024-01-02';
@@ -138,6 +138,30 @@ describe('backfill', () => {
     expect(out.stdout).toContain('keys found neither at the source nor in the committed state:\n  clikeys (id=404)\n');
     const status = await cdcflow(['backfill', '--config', file, '--status'], env);
     expect(status.stdout).toMatch(/^cli\s+2024-01-01\s+completed\s+3 key\(s\) of clikeys\s+clikeys\s+done\s+1\s+2$/m);
+  });
+
+  it('a key value its column cannot hold is refused by the CLI before anything is queued, and by the worker at once', async () => {
+    const table = pgTable('badkey', 3);
+    const file = path.join(path.dirname(table.warehouse), 'dataset.yaml');
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue, CDCFLOW_SEARCH_ATTRIBUTES: 'off' };
+    const cli = await withTimeout(cdcflow(['backfill', '--config', file, '--tables', 'badkey', '--key', 'id=abc', '--date', D1], env), 30_000, () => 'the CLI waited');
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toContain('requested key (id=abc): value "abc" of key column "id" does not convert exactly to integer');
+    await expect(h.client.workflow.getHandle(datasetQueueWorkflowId(table.dataset)).describe()).rejects.toThrow();
+
+    // Sent without the CLI (a signal from the UI): the extract refuses it on its first attempt.
+    const bad = await withTimeout(runDump(h, table, { requestId: 'bad', businessDate: D1, keys: { table: 'badkey', rows: [{ id: '1.5' }] } }), 30_000, () => 'the dump retried');
+    expect(bad.status).toMatchObject({ state: 'failed', error: expect.stringContaining('value "1.5" of key column "id" does not convert exactly to integer') });
+    const attempts = await activityAttempts(h.client, `${backfillWorkflowId(table.dataset, 'bad')}/badkey`);
+    expect(attempts.extractSource).toEqual([1]);
+
+    // Configured as text over an integer column: PostgreSQL refuses the value, and that is not retried either.
+    const text = pgTable('textkey', 3, { keys: [{ name: 'id', type: 'varchar' }] });
+    const refused = await withTimeout(runDump(h, text, { requestId: 'refused', businessDate: D1, keys: { table: 'textkey', rows: [{ id: 'abc' }] } }), 30_000, () => 'the dump retried');
+    expect(refused.status).toMatchObject({ state: 'failed', error: expect.stringContaining('invalid input syntax for type integer: "abc"') });
+    expect((await activityAttempts(h.client, `${backfillWorkflowId(text.dataset, 'refused')}/textkey`)).extractSource).toEqual([1]);
+    // The queue went on: a good dump of the dataset completes.
+    expect((await runDump(h, text, { requestId: 'good', businessDate: D1, keys: { table: 'textkey', rows: [{ id: '2' }] } })).status.state).toBe('completed');
   });
 
   it('a dump requested while a run of the dataset is in progress waits for it, then runs', async () => {

@@ -2,7 +2,9 @@
  * Sinks through the real workflow: a DuckDB database file and the real PostgreSQL cluster kept
  * equal to the published Parquet outputs after day 1 and day 2, sensitive columns split off
  * everywhere, a repeated day changing nothing, a PostgreSQL sink that refuses connections
- * first, and a sink two dates behind catching up in date order.
+ * first, a sink two dates behind catching up in date order, a sink whose table was dropped by hand
+ * rebuilt from the first date, and sinks refused at once for what no retry fixes: a column type
+ * changed by hand, a bad option in the connection string.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -14,11 +16,11 @@ import type { Session } from '../../src/engine/duckdb';
 import { sensitiveLayout } from '../../src/warehouse/sensitive';
 import { tableLayout } from '../../src/warehouse/layout';
 import { tableWorkflowId } from '../../src/workflows/ids';
-import { type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset, writeConfig, writeCsv } from '../support/harness';
+import { failedTable, type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset, writeConfig, writeCsv } from '../support/harness';
 import { difference } from '../support/compare';
 import { PG_URL_VAR, psql } from '../support/postgres';
 import { cdcflow } from '../support/cli';
-import { sleep } from '../support/worker-process';
+import { activityAttempts, sleep, withTimeout } from '../support/worker-process';
 
 const D1 = '2024-01-01';
 const D2 = '2024-01-02';
@@ -73,6 +75,31 @@ function datasetWith(name: string, sinks: object[]): { config: (date: string, wi
   };
 }
 
+/** A dataset with a DuckDB-file sink (sink/analytics.duckdb) and a PostgreSQL one (`app`), both in a new schema. */
+function withBothSinks(name: string) {
+  const schema = `s_${randomBytes(4).toString('hex')}`;
+  const file = path.join(dir, name, 'sink', 'analytics.duckdb');
+  const { config } = datasetWith(name, [
+    { type: 'duckdb', path: 'sink/analytics.duckdb', schema },
+    { type: 'postgres', name: 'app', connection: PG_URL_VAR, schema },
+  ]);
+  return { schema, file, config };
+}
+
+/** Runs `sql` (naming tables without a database) in the DuckDB sink file, as a person would between runs. */
+async function inSinkFile(file: string, sql: string): Promise<void> {
+  await h.engine.withSession(async (s) => {
+    await s.run(`ATTACH ${quoteLiteral(file)} AS by_hand`);
+    try {
+      await s.run('USE by_hand');
+      await s.run(sql);
+    } finally {
+      await s.run('USE memory');
+      await s.run('DETACH by_hand');
+    }
+  });
+}
+
 /** Runs `fn` with the sink's database attached read-only in the test's DuckDB session. */
 async function withSinkDb<T>(s: Session, kind: 'duckdb' | 'postgres', file: string, fn: (db: string) => Promise<T>): Promise<T> {
   const db = `check_${randomBytes(4).toString('hex')}`;
@@ -118,12 +145,7 @@ async function expectSinkEqualsExports(config: DatasetConfig, kind: 'duckdb' | '
 }
 
 test('DuckDB-file and PostgreSQL sinks equal the published outputs after day 1 and day 2; sensitive columns split off; day 2 again changes nothing', async () => {
-  const schema = `s_${randomBytes(4).toString('hex')}`;
-  const file = path.join(dir, 'both', 'sink', 'analytics.duckdb');
-  const { config } = datasetWith('both', [
-    { type: 'duckdb', path: 'sink/analytics.duckdb', schema },
-    { type: 'postgres', name: 'app', connection: PG_URL_VAR, schema },
-  ]);
+  const { schema, file, config } = withBothSinks('both');
   const checks: Record<string, Awaited<ReturnType<typeof expectSinkEqualsExports>>[]> = { duckdb: [], postgres: [] };
   for (const date of [D1, D2]) {
     const outcome = await runDataset(h, config(date), date);
@@ -258,4 +280,76 @@ test('a sink two dates behind catches up in date order on the next run', async (
   expect(JSON.parse(status.stdout).sinks).toEqual([{ table: 'people', sink: 'postgres', type: 'postgres', lastApplied: D4 }]);
   const plain = await cdcflow(['status', '--config', configPath, '--days', '1'], { TEMPORAL_ADDRESS: h.settings.address });
   expect(plain.stdout).toMatch(/people\s+postgres \(postgres\)\s+2024-01-04/);
+});
+
+test('a sink table dropped by hand is rebuilt from the first date on the next run, not created again nearly empty', async () => {
+  const { schema, file, config } = withBothSinks('dropped');
+  tableResult(await runDataset(h, config(D1), D1), 'people');
+  psql(`DROP TABLE ${quoteIdent(schema)}.people_current`);
+  await inSinkFile(file, `DROP TABLE ${quoteIdent(schema)}.people_history`);
+  const equal = { current: { diff: 0, rows: 10 }, history: { diff: 0 }, sensitiveCurrent: { diff: 0 }, sensitiveHistory: { diff: 0 } };
+
+  // Day 2 changes 8 of the keys: applied alone, the sink would miss D1's history and 4 current rows.
+  const d2 = tableResult(await runDataset(h, config(D2), D2), 'people');
+  for (const kind of ['duckdb', 'postgres'] as const) {
+    const check = await expectSinkEqualsExports(config(D2), kind, file, schema);
+    expect({ kind, ...check }).toMatchObject(equal);
+    expect(check.markers.map((m) => m.business_date)).toEqual([D1, D2]);
+  }
+  const applied = (r: typeof d2) => r.sinks?.map((s) => [s.sink, s.applied.map((a) => `${a.businessDate}${a.rebuilt ? ' rebuilt' : ''}`), s.lastApplied]);
+  expect(applied(d2)).toEqual([
+    ['duckdb', [`${D1} rebuilt`, D2], D2],
+    ['app', [`${D1} rebuilt`, D2], D2],
+  ]);
+
+  // A sensitive table dropped: the same date again (nothing new committed) rebuilds the sink.
+  psql(`DROP TABLE ${quoteIdent(`${schema}_sensitive`)}.people_history`);
+  const again = tableResult(await runDataset(h, config(D2), D2), 'people');
+  expect(applied(again)).toEqual([
+    ['duckdb', [], D2],
+    ['app', [`${D1} rebuilt`, `${D2} rebuilt`], D2],
+  ]);
+  expect(await expectSinkEqualsExports(config(D2), 'postgres', file, schema)).toMatchObject(equal);
+});
+
+test('a sink column whose type was changed by hand fails the table at once, naming it, instead of rounding values or retrying', async () => {
+  const { schema, file, config } = withBothSinks('retyped');
+  tableResult(await runDataset(h, config(D1), D1), 'people');
+  // PostgreSQL: a decimal column made integer (4.50 would be stored as 5); the file: a text column made integer (no insert fits).
+  psql(`ALTER TABLE ${quoteIdent(schema)}.people_current ALTER amount TYPE integer`);
+  await inSinkFile(file, `ALTER TABLE ${quoteIdent(schema)}.people_history ALTER name TYPE integer USING length(name)`);
+
+  const outcome = await withTimeout(runDataset(h, config(D2), D2), 60_000, () => 'the run did not end within 60 s (the sinks retried?)');
+  const error = failedTable(outcome, 'people');
+  expect(error).toContain('2 of 2 sink(s) not applied');
+  expect(error).toContain(`"${schema}"."people_current" column "amount" is INTEGER (cdcflow writes DECIMAL(12,2))`);
+  expect(error).toContain(`"${schema}"."people_history" column "name" is INTEGER (cdcflow writes VARCHAR)`);
+  expect(error).toMatch(/sink=app\b/);
+  const attempts = await activityAttempts(h.client, tableWorkflowId(config(D2).dataset, D2, 'people'));
+  expect(attempts.applySink).toEqual([1, 1]);
+  // The commit stands; the altered tables dropped, the next run rebuilds them.
+  psql(`DROP TABLE ${quoteIdent(schema)}.people_current`);
+  await inSinkFile(file, `DROP TABLE ${quoteIdent(schema)}.people_history`);
+  tableResult(await runDataset(h, config(D2), D2), 'people');
+  for (const kind of ['duckdb', 'postgres'] as const) {
+    expect({ kind, ...(await expectSinkEqualsExports(config(D2), kind, file, schema)) }).toMatchObject({ current: { diff: 0, rows: 10 }, history: { diff: 0 } });
+  }
+});
+
+test('a PostgreSQL sink whose connection string has a bad option fails at once, not after 10 attempts, and keeps the password out', async () => {
+  const variable = `CDCFLOW_TEST_BAD_OPTION_${randomBytes(3).toString('hex').toUpperCase()}`;
+  const url = new URL(process.env[PG_URL_VAR]!);
+  url.searchParams.set('sslmode', 'bogus');
+  process.env[variable] = url.toString();
+  try {
+    const { config } = datasetWith('badoption', [{ type: 'postgres', connection: variable, schema: `o_${randomBytes(4).toString('hex')}` }]);
+    const outcome = await withTimeout(runDataset(h, config(D1), D1), 30_000, () => 'the run did not end within 30 s (the sink retried?)');
+    const error = failedTable(outcome, 'people');
+    expect(error).toContain('cannot connect to PostgreSQL');
+    expect(error).toContain('invalid sslmode value: "bogus"');
+    expect(JSON.stringify(outcome)).not.toContain(url.password);
+    expect((await activityAttempts(h.client, tableWorkflowId(config(D1).dataset, D1, 'people'))).applySink).toEqual([1]);
+  } finally {
+    delete process.env[variable];
+  }
 });

@@ -35,10 +35,12 @@ describe('keys-only dumps', () => {
     const t = { keys: [{ name: hostile, type: 'integer' }] };
     const raw = `(SELECT * FROM (VALUES ('7'), ('x''y')) AS requested(k1))`;
     const name = `'(' || concat_ws(', ', 'k"; DROP TABLE x; --=' || k1) || ')'`;
+    const inexact = `WHEN NOT (TRY_CAST(k1 AS INTEGER) IS NOT NULL AND regexp_full_match(k1, '\\s*[+-]?[0-9]+\\s*'))`;
     expect(uncastKeySql(t, [['7'], ["x'y"]])).toBe(
-      `SELECT ${name} AS key_name, CASE WHEN TRY_CAST(k1 AS INTEGER) IS NULL THEN 'k"; DROP TABLE x; --' END AS column_name FROM ${raw} ` +
-        `WHERE CASE WHEN TRY_CAST(k1 AS INTEGER) IS NULL THEN 'k"; DROP TABLE x; --' END IS NOT NULL LIMIT 1`,
+      `SELECT ${name} AS key_name, CASE ${inexact} THEN 'k"; DROP TABLE x; --' END AS column_name, CASE ${inexact} THEN k1 END AS value FROM ${raw} ` +
+        `WHERE CASE ${inexact} THEN 'k"; DROP TABLE x; --' END IS NOT NULL LIMIT 1`,
     );
+    expect(uncastKeySql({ keys: [{ name: 'code', type: 'varchar' }] }, [['x']])).toBeNull();
     const requested = requestedKeysSql(t, [['7'], ["x'y"]]);
     expect(requested).toBe(
       `(SELECT key_name, CAST(md5(concat(CASE WHEN typed."k""; DROP TABLE x; --" IS NULL THEN 'N' ELSE 'V' END, strlen(CAST(typed."k""; DROP TABLE x; --" AS VARCHAR)), ` +

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { checkConfigText, resolveConfig } from '../../src/config/load';
 import { retryNote } from '../../src/client/progress';
 import { s3SecretSql, s3Settings } from '../../src/engine/s3';
-import { appliedDatesSql, applyDateSql, createSinkTablesSql, exportChangesSql, sinkTables } from '../../src/sinks/sink-sql';
+import { appliedDatesSql, applyDateSql, clearSinkSql, createSinkTablesSql, exportChangesSql, probeTableSql, sinkTableDefinitions, sinkTables } from '../../src/sinks/sink-sql';
 import { publishSensitiveCurrentSql, publishSensitiveHistorySql, withoutSensitiveSql } from '../../src/warehouse/sensitive';
 
 const table = {
@@ -28,6 +28,28 @@ describe('sink SQL', () => {
       `CREATE SCHEMA IF NOT EXISTS "sink_db"."shop_sensitive"`,
       `CREATE TABLE IF NOT EXISTS "sink_db"."shop_sensitive"."people_current" (KEY_HASH UUID, "ssn" VARCHAR, PRIMARY KEY (KEY_HASH))`,
       `CREATE TABLE IF NOT EXISTS "sink_db"."shop_sensitive"."people_history" (KEY_HASH UUID, OPERATION VARCHAR, EFF_START_DATE DATE, "ssn" VARCHAR)`,
+    ]);
+  });
+
+  it('probes a columns of a table with its own definition under another name in the same schema', () => {
+    const [, , , sensitiveCurrent] = sinkTableDefinitions(table, target);
+    expect(probeTableSql(sensitiveCurrent, 'ab12')).toEqual({
+      table: `"sink_db"."shop_sensitive"."cdcflow_probe_ab12"`,
+      create: `CREATE TABLE "sink_db"."shop_sensitive"."cdcflow_probe_ab12" (KEY_HASH UUID, "ssn" VARCHAR, PRIMARY KEY (KEY_HASH))`,
+    });
+  });
+
+  it('clears the markers and the sink tables of the table to apply every date again (inside PostgreSQL for a native target)', () => {
+    expect(clearSinkSql(table, target)).toEqual([
+      `DELETE FROM "sink_db"."shop".cdcflow_applied WHERE dataset = 'shop' AND table_name = 'people'`,
+      `DELETE FROM "sink_db"."shop"."people_current"`,
+      `DELETE FROM "sink_db"."shop"."people_history"`,
+      `DELETE FROM "sink_db"."shop_sensitive"."people_current"`,
+      `DELETE FROM "sink_db"."shop_sensitive"."people_history"`,
+    ]);
+    expect(clearSinkSql(table, { db: 'pg', schema: 'shop', native: true }).slice(0, 2)).toEqual([
+      `DELETE FROM "pg"."shop".cdcflow_applied WHERE dataset = 'shop' AND table_name = 'people'`,
+      `CALL postgres_execute('pg', 'DELETE FROM "shop"."people_current"')`,
     ]);
   });
 
