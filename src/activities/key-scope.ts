@@ -4,12 +4,11 @@
  * found at the source, deletes (D) those that are not, and leaves every other key unchanged.
  */
 import { existsSync } from 'node:fs';
-import * as path from 'node:path';
 import type { TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import { missingKeysSql, requestedKeysSql, stateWithoutKeysSql, uncastKeySql } from '../engine/key-scope-sql';
 import { DataError } from '../errors';
-import { chunkFile } from '../sources/postgres-source';
+import { chunkFile, stateChunkFile } from '../sources/postgres-source';
 import { writeAtomically } from '../warehouse/atomic';
 import { tableLayout } from '../warehouse/layout';
 
@@ -39,7 +38,7 @@ export async function completeKeyScope(session: Session, table: TableConfig, ext
   const current = tableLayout(table.warehouse, table.dataset, table.name).current;
   const state = existsSync(current) ? current : null;
   const requested = requestedKeysSql(table, values);
-  if (state) await writeAtomically(path.join(extracted.folder, 'chunk-state.parquet'), (tmp) => session.run(stateWithoutKeysSql(table, state, requested, tmp)));
+  if (state) await writeAtomically(stateChunkFile(extracted.folder), (tmp) => session.run(stateWithoutKeysSql(table, state, requested, tmp)));
   const chunks = Array.from({ length: extracted.chunks }, (_, i) => chunkFile(extracted.folder, i + 1));
   const missing = await session.rows<{ key_name: string }>(missingKeysSql(table, requested, chunks, state));
   return missing.map((m) => m.key_name);

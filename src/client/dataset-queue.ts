@@ -2,6 +2,7 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
 import { ConfigError } from '../errors';
+import { hasLivePoller } from './progress';
 import type { DatasetQueueInput, datasetQueueWorkflow } from '../workflows/dataset-queue-workflow';
 import { datasetQueueWorkflowId } from '../workflows/ids';
 
@@ -27,9 +28,10 @@ export async function signalDatasetQueue<A extends unknown[]>(
 }
 
 /**
- * The queue workflow keeps the task queue it was started on. A request from another one would
- * wait there for workers that may never come (the demo's queue, a queue renamed since), so it is
- * refused, saying where the queue runs.
+ * The queue workflow keeps the task queue it was started on. Served there, it serves requests
+ * from any task queue (signals cross them); with no worker there, a request would wait for
+ * workers that may never come (the demo's queue, a queue renamed since), so it is refused,
+ * saying where the queue runs.
  */
 async function refuseQueueElsewhere(client: Client, workflowId: string, taskQueue: string, dataset: string): Promise<void> {
   const running = await client.workflow
@@ -41,8 +43,10 @@ async function refuseQueueElsewhere(client: Client, workflowId: string, taskQueu
       throw err;
     });
   if (!running || running.taskQueue === taskQueue) return;
+  const { pollers } = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: running.taskQueue } });
+  if (hasLivePoller(pollers ?? [])) return;
   throw new ConfigError(
-    `dataset "${dataset}" has its queue workflow ${workflowId} on task queue "${running.taskQueue}", not on "${taskQueue}": ` +
+    `dataset "${dataset}" has its queue workflow ${workflowId} on task queue "${running.taskQueue}", where no worker polls, not on "${taskQueue}": ` +
       `a dataset's runs, schedules and workers must use one task queue. Set CDCFLOW_TASK_QUEUE=${running.taskQueue}, or, ` +
       `if no worker will serve "${running.taskQueue}" again, end that queue (its waiting runs and dumps go with it): ` +
       `temporal workflow terminate --workflow-id ${workflowId}, and start this again`,

@@ -61,6 +61,8 @@ export function extractFolder(table: TableConfig, businessDate: string): string 
 
 const manifestPath = (folder: string) => path.join(folder, 'manifest.json');
 export const chunkFile = (folder: string, chunk: number) => path.join(folder, `chunk-${String(chunk).padStart(6, '0')}.parquet`);
+/** A keys-only dump's other keys as committed, written beside the chunks (activities/key-scope.ts). */
+export const stateChunkFile = (folder: string) => path.join(folder, 'chunk-state.parquet');
 const CHUNK_FILE = /^chunk-(\d+)\.parquet$/;
 
 /**
@@ -346,7 +348,10 @@ async function batch(session: Session, table: PostgresTable, businessDate: strin
     ...table,
     source: { format: 'parquet', path: path.join(folder, 'chunk-*.parquet'), csv: DEFAULT_CSV_OPTIONS, extraColumns: 'ignore', extract: false },
   };
-  return { table: chunks, files: await describeSourceFiles(chunks, manifest.chunks.map((c) => chunkFile(folder, c.chunk))) };
+  const files = manifest.chunks.map((c) => chunkFile(folder, c.chunk));
+  // Without it, a keys-only dump's full-mode diff would delete every key not asked for.
+  if ((await readdir(folder)).includes(path.basename(stateChunkFile(folder)))) files.push(stateChunkFile(folder));
+  return { table: chunks, files: await describeSourceFiles(chunks, files) };
 }
 
 export const postgresSource: Source<PostgresSourceSpec> = { batch, extract };

@@ -171,7 +171,7 @@ describe('cdcflow CLI: mistakes and failures', () => {
     const elsewhere = `elsewhere-${other}`;
     await signalDatasetQueue(h.client, elsewhere, other, pauseSignal, []);
     try {
-      const refusal = new RegExp(`queue workflow ${datasetQueueWorkflowId(other)} on task queue "${elsewhere}", not on "${h.settings.taskQueue}"`);
+      const refusal = new RegExp(`queue workflow ${datasetQueueWorkflowId(other)} on task queue "${elsewhere}", where no worker polls, not on "${h.settings.taskQueue}"`);
       const out = await cdcflow(['run', '--config', otherConfig, '--date', '2024-01-01'], env());
       expect(out.code).toBe(1);
       expect(out.stderr).toMatch(refusal);
