@@ -1,7 +1,6 @@
 /** The CLI's progress line names the stage a running activity last heartbeated. */
 import { defaultPayloadConverter } from '@temporalio/common';
 import { hasLivePoller, heartbeatStage } from '../../src/client/progress';
-import Long from 'long';
 
 const beat = (details: unknown) => ({ heartbeatDetails: { payloads: [defaultPayloadConverter.toPayload(details)] } });
 
@@ -20,7 +19,7 @@ describe('heartbeatStage', () => {
 
 describe('hasLivePoller', () => {
   const now = Date.parse('2024-01-01T00:10:00Z');
-  const polled = (secondsAgo: number) => ({ lastAccessTime: { seconds: Long.fromNumber(now / 1000 - secondsAgo) } });
+  const polled = (secondsAgo: number) => ({ lastAccessTime: { seconds: now / 1000 - secondsAgo } });
 
   it('counts a worker that polled within the long poll, not one the server still lists after it died', () => {
     expect(hasLivePoller([polled(65)], now)).toBe(true);
