@@ -102,6 +102,7 @@ function resolveSource(source: DatasetFile['tables'][number]['source'], sourceBa
       chunkRows: source.chunkRows,
       concurrentChunks: source.concurrentChunks,
       watermark: source.watermark?.column ?? null,
+      ...(source.watermark?.lookback !== undefined ? { watermarkLookback: source.watermark.lookback } : {}),
       extract,
     };
   }

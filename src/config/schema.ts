@@ -89,6 +89,19 @@ const allowDeletes = z.boolean().describe('Let through what the delete guard ref
 /** `schema.table`: split at the first dot, so a table name may hold dots but a schema name may not. */
 export const QUALIFIED_TABLE = /^([^.]+)\.(.+)$/;
 
+/** PostgreSQL interval text of whole units only, so nothing but a duration reaches the SQL. */
+const INTERVAL = /^\d{1,9} ?(microseconds?|milliseconds?|seconds?|minutes?|hours?|days?|weeks?)( \d{1,9} ?(microseconds?|milliseconds?|seconds?|minutes?|hours?|days?|weeks?))*$/;
+
+const watermarkLookback = z
+  .union([
+    z.string().regex(INTERVAL, 'must be a duration such as "15 minutes" or "1 hour 30 minutes" (for a timestamp or date watermark)'),
+    z.number().positive('must be above 0').max(Number.MAX_SAFE_INTEGER).describe('For a numeric watermark.'),
+  ])
+  .describe(
+    'How far below the column\'s maximum the next delta starts reading: rows of transactions still open when the maximum was taken ' +
+      '(their watermark lands below it) are read by the next delta. Give at least your longest write transaction.',
+  );
+
 const postgresSource = z.strictObject({
   format: z.literal('postgres'),
   connection: z
@@ -111,9 +124,12 @@ const postgresSource = z.strictObject({
   chunkRows: z.number().int().min(1).max(10_000_000).default(50_000).describe('Rows per keyset chunk.'),
   concurrentChunks: z.number().int().min(1).max(16).default(2).describe('Chunks read at once, each on a PostgreSQL connection of its own.'),
   watermark: z
-    .strictObject({ column: columnName.describe('A column that grows with every change, e.g. updated_at.') })
+    .strictObject({
+      column: columnName.describe('A column that grows with every change, e.g. updated_at.'),
+      lookback: watermarkLookback.optional(),
+    })
     .optional()
-    .describe('Delta runs read only rows whose watermark is above the last committed one.'),
+    .describe('Delta runs read only rows whose watermark is above the last committed one (less the lookback).'),
 });
 
 const source = z.discriminatedUnion('format', [fileSource, postgresSource]);

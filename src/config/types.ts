@@ -47,6 +47,8 @@ export interface PostgresSourceSpec extends SourceStages {
   concurrentChunks: number;
   /** Column whose values grow with every change (`updated_at`); delta runs read rows above a bound. */
   watermark: string | null;
+  /** How far below the watermark's maximum the next delta reads from: an interval's text, or a number for a numeric column. */
+  watermarkLookback?: string | number;
 }
 
 export type SourceSpec = FileSourceSpec | PostgresSourceSpec;

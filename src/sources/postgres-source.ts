@@ -166,7 +166,11 @@ async function assertNoNullKeys(session: Session, attached: string, table: Postg
 
 async function highWatermark(session: Session, attached: string, table: PostgresTable): Promise<string | null> {
   if (!table.source.watermark) return null;
-  const [row] = await session.rows<{ watermark: string | null }>(`SELECT * FROM ${postgresQuerySql(attached, highWatermarkSql(table.source, table.source.watermark))}`);
+  const [row] = await refusedAsConfig(
+    session.rows<{ watermark: string | null }>(`SELECT * FROM ${postgresQuerySql(attached, highWatermarkSql(table.source, table.source.watermark))}`),
+    "PostgreSQL refused the watermark query (does the watermark's lookback fit the column's type: a duration for a timestamp or date, a number for a number?)",
+    { dataset: table.dataset, table: table.name, column: table.source.watermark },
+  );
   return row?.watermark ?? null;
 }
 
@@ -262,8 +266,8 @@ async function startOrResume(session: Session, folder: string, fingerprint: stri
  * Copies the table out chunk by chunk. Each chunk is its own short read (no long transaction,
  * no locks), so the dump is not one snapshot: a row changed during it is read as it was when
  * its chunk was read, and the next run sees the change. The watermark returned for a delta is
- * the column's maximum *before* the first chunk: every row changed later lies above it and is
- * read again by the next delta, so a change made mid-dump is never lost.
+ * the column's maximum *before* the first chunk (less the lookback): every row changed later lies
+ * above it and is read again by the next delta, so a change made mid-dump is never lost.
  */
 async function extract(
   session: Session,

@@ -211,7 +211,13 @@ export function nullKeySql(source: Pick<PostgresSourceSpec, 'table' | 'query'>, 
   );
 }
 
-/** PostgreSQL text: the watermark column's current maximum, as its text. */
-export function highWatermarkSql(source: Pick<PostgresSourceSpec, 'table' | 'query'>, watermark: string): string {
-  return `SELECT max(${quoteIdent(watermark)})::text AS watermark FROM ${relationSql(source)}`;
+/**
+ * PostgreSQL text: the bound the next delta reads above, as its text: the watermark column's
+ * current maximum, less the lookback (PostgreSQL does the arithmetic in the column's own type).
+ */
+export function highWatermarkSql(source: Pick<PostgresSourceSpec, 'table' | 'query' | 'watermarkLookback'>, watermark: string): string {
+  const lookback = source.watermarkLookback;
+  const high = `max(${quoteIdent(watermark)})`;
+  const bound = lookback === undefined ? high : `(${high} - ${typeof lookback === 'number' ? String(lookback) : `CAST(${quoteLiteral(lookback)} AS interval)`})`;
+  return `SELECT ${bound}::text AS watermark FROM ${relationSql(source)}`;
 }

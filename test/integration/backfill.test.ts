@@ -17,7 +17,7 @@ import { cancelSignal, pauseSignal, resumeSignal } from '../../src/workflows/bac
 import { backfillWorkflowId, datasetQueueWorkflowId, datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
 import { dumpFinished, dumpStatus, queueStatus, requestDump, runDump, waitForDump } from '../support/backfill';
 import { cdcflow } from '../support/cli';
-import { committedDates, datasetFolders, type Harness, readRows, runDataset, startHarness, tableResult } from '../support/harness';
+import { committedDates, datasetFolders, failedTable, type Harness, readRows, runDataset, startHarness, tableResult } from '../support/harness';
 import { PG_URL_VAR, psql } from '../support/postgres';
 import { activityAttempts, sleep, waitForRunningActivity, withTimeout } from '../support/worker-process';
 
@@ -88,6 +88,24 @@ async function lockTable(qualified: string): Promise<{ release: () => Promise<vo
     async release() {
       // Killing psql alone would leave the server session (and its lock) sleeping.
       psql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'cdcflow-test-lock'`);
+      await exited;
+    },
+  };
+}
+
+/** Runs `sql` in a transaction left open (psql in the background) until `commit`. */
+async function openTransaction(sql: string): Promise<{ commit: () => Promise<void> }> {
+  const child = spawn('psql', [process.env[PG_URL_VAR]!, '-X', '-q', '-v', 'ON_ERROR_STOP=1'], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    env: { ...process.env, PGAPPNAME: 'cdcflow-test-open' },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.stdin!.write(`BEGIN; ${sql};\n`);
+  const idle = () => psql(`SELECT count(*) FROM pg_stat_activity WHERE application_name = 'cdcflow-test-open' AND state = 'idle in transaction'`);
+  while (idle() !== '1') await sleep(20);
+  return {
+    async commit() {
+      child.stdin!.end('COMMIT;\n');
       await exited;
     },
   };
@@ -285,5 +303,37 @@ describe('backfill', () => {
     psql(`INSERT INTO bf.delta VALUES (11, 'v11', TIMESTAMP '2024-01-03 09:00:00');`);
     expect(tableResult(await runDataset(h, config, D3), 'delta').counts).toEqual({ I: 1, U: 0, D: 0, X: 10, N: 0 });
     expect(tableResult(await runDataset(h, config, D3), 'delta').counts).toEqual({ I: 1, U: 0, D: 0, X: 10, N: 0 });
+  });
+
+  it('a delta with a lookback reads the change of a transaction still open when the watermark was taken', async () => {
+    const source = (lookback: string | number) => ({ format: 'postgres', connection: PG_URL_VAR, table: 'bf.late', chunkRows: 4, watermark: { column: 'updated_at', lookback } });
+    const config = pgTable('late', 10, { mode: 'delta', source: source('5 seconds') });
+    const watermarks = () =>
+      withCatalog(h.engine, config.warehouse, async (s, alias) => (await readCommitLog(s, lakeTables(alias, config.dataset, 'late'))).map((c) => c.watermark));
+    expect(tableResult(await runDataset(h, config, D1), 'late').counts).toMatchObject({ I: 10 });
+    // The next delta reads above the maximum (00:00:10) less the lookback.
+    expect(await watermarks()).toEqual(['2024-01-01 00:00:05']);
+
+    // Row 2 changes in a transaction still open while D2 runs; row 3's change, stamped later, is committed.
+    const open = await openTransaction(`UPDATE bf.late SET v = 'late', updated_at = TIMESTAMP '2024-01-02 08:00:00' WHERE id = 2`);
+    psql(`UPDATE bf.late SET v = 'new', updated_at = TIMESTAMP '2024-01-02 08:00:03' WHERE id = 3`);
+    // Rows 6 to 10 lie in the window and are read again, unchanged.
+    expect(tableResult(await runDataset(h, config, D2), 'late').counts).toEqual({ I: 0, U: 1, D: 0, X: 4, N: 5 });
+    expect((await watermarks())[1]).toBe('2024-01-02 07:59:58');
+    await open.commit();
+
+    // Row 2's watermark lies below D2's maximum: without the lookback no delta would read it again.
+    const d3 = tableResult(await runDataset(h, config, D3), 'late');
+    expect(d3.counts).toEqual({ I: 0, U: 1, D: 0, X: 8, N: 1 });
+    expect(await readRows(h.engine, d3.historyPath, 'id', ['KEY_HASH', 'NONKEY_HASH', 'updated_at'])).toEqual([expect.objectContaining({ id: 2, v: 'late', OPERATION: 'U' })]);
+
+    // A lookback that does not fit the column's type is refused as such, and nothing is committed.
+    const columns = [
+      { name: 'v', type: 'varchar' },
+      { name: 'updated_at', type: 'timestamp' },
+    ];
+    const wrongType = folders.setup([{ name: 'late', mode: 'delta', keys: [{ name: 'id', type: 'integer' }], columns, source: source(5) }]).config;
+    const outcome = await runDataset(h, wrongType, D1);
+    expect(failedTable(outcome, 'late')).toContain("does the watermark's lookback fit the column's type");
   });
 });

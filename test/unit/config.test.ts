@@ -58,6 +58,13 @@ describe('config', () => {
       concurrentChunks: 1,
     });
     expect(resolveConfig(config('{ format: csv, path: t.csv }').file!, '/').tables[0].source).toMatchObject({ extract: false });
+    const lookback = (value: string) => config(`{ format: postgres, connection: U, table: a.b, watermark: { column: updated_at, lookback: ${value} } }`);
+    expect(resolveConfig(lookback('"1 hour 30 minutes"').file!, '/').tables[0].source).toMatchObject({ watermark: 'updated_at', watermarkLookback: '1 hour 30 minutes' });
+    expect(resolveConfig(lookback('500').file!, '/').tables[0].source).toMatchObject({ watermarkLookback: 500 });
+    // Only a duration or a positive number reaches PostgreSQL.
+    for (const bad of ['"15 minutes\'); DROP TABLE x; --"', '"soon"', '0', '-5']) {
+      expect(lookback(bad).problems).toEqual([expect.objectContaining({ path: 'tables[0].source.watermark.lookback' })]);
+    }
 
     expect(config('{ format: postgres, connection: "postgres://u:secret@h/db", table: orders }').problems).toEqual([
       expect.objectContaining({ path: 'tables[0].source.connection', message: expect.stringContaining('NAME of an environment variable') }),

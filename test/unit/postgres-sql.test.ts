@@ -152,5 +152,10 @@ describe('PostgreSQL source SQL', () => {
     );
     expect(keysDeclaredNotNullSql(source({ table: null, query: 'SELECT 1' }), keys)).toBeNull();
     expect(highWatermarkSql(source(), 'updated_at')).toBe('SELECT max("updated_at")::text AS watermark FROM "public"."orders"');
+    // The lookback is subtracted in the column's own type: an interval, or a plain number.
+    expect(highWatermarkSql(source({ watermarkLookback: '1 hour 30 minutes' }), 'updated_at')).toBe(
+      `SELECT (max("updated_at") - CAST('1 hour 30 minutes' AS interval))::text AS watermark FROM "public"."orders"`,
+    );
+    expect(highWatermarkSql(source({ watermarkLookback: 500 }), 'seq')).toBe('SELECT (max("seq") - 500)::text AS watermark FROM "public"."orders"');
   });
 });
