@@ -181,11 +181,22 @@ export function describeRelationSql(attached: string, source: Pick<PostgresSourc
 }
 
 /**
- * PostgreSQL text: the type of each named column of the relation (`t1`, `t2`, ...), in one row
- * even when the relation is empty (a column of no row still has its type).
+ * PostgreSQL text: the type of a value, through any domains to the type they are made from (the
+ * extension delivers a domain over `numeric` as DOUBLE, as it does the `numeric` itself).
+ */
+function baseTypeSql(value: string): string {
+  return (
+    `(WITH RECURSIVE d(oid, base) AS (SELECT oid, typbasetype FROM pg_type WHERE oid = pg_typeof(${value}) ` +
+    'UNION ALL SELECT p.oid, p.typbasetype FROM pg_type p JOIN d ON p.oid = d.base) SELECT format_type(oid, NULL) FROM d WHERE base = 0)'
+  );
+}
+
+/**
+ * PostgreSQL text: the base type of each named column of the relation (`t1`, `t2`, ...), in one
+ * row even when the relation is empty (a column of no row still has its type).
  */
 export function columnTypesSql(source: Pick<PostgresSourceSpec, 'table' | 'query'>, names: readonly string[]): string {
-  const types = names.map((n, i) => `pg_typeof(s.${quoteIdent(n)})::text AS t${i + 1}`);
+  const types = names.map((n, i) => `${baseTypeSql(`s.${quoteIdent(n)}`)} AS t${i + 1}`);
   return `SELECT ${types.join(', ')} FROM (SELECT) AS one LEFT JOIN (SELECT * FROM ${relationSql(source)} LIMIT 0) AS s ON true`;
 }
 

@@ -132,9 +132,12 @@ describe('PostgreSQL source SQL', () => {
     expect(readPlan('DECIMAL(10,3)', null, 'decimal(10,2)')).toEqual({ readAs: 'value', arrivesAs: 'DECIMAL(10,3)' });
     expect(readPlan('TIMESTAMP WITH TIME ZONE', null, 'timestamp')).toEqual({ readAs: 'utc', arrivesAs: 'TIMESTAMP' });
     expect(readPlan('TIMESTAMP WITH TIME ZONE', null, 'timestamptz')).toEqual({ readAs: 'value', arrivesAs: 'TIMESTAMP WITH TIME ZONE' });
+    // Each column's type through any domains, from pg_type.
+    const baseType = (ref: string) =>
+      `(WITH RECURSIVE d(oid, base) AS (SELECT oid, typbasetype FROM pg_type WHERE oid = pg_typeof(${ref}) ` +
+      'UNION ALL SELECT p.oid, p.typbasetype FROM pg_type p JOIN d ON p.oid = d.base) SELECT format_type(oid, NULL) FROM d WHERE base = 0)';
     expect(columnTypesSql(source({ table: { schema: 'we"ird;--', name: 'T' } }), ['a"b; --', 'n'])).toBe(
-      'SELECT pg_typeof(s."a""b; --")::text AS t1, pg_typeof(s."n")::text AS t2 FROM (SELECT) AS one ' +
-        'LEFT JOIN (SELECT * FROM "we""ird;--"."T" LIMIT 0) AS s ON true',
+      `SELECT ${baseType('s."a""b; --"')} AS t1, ${baseType('s."n"')} AS t2 FROM (SELECT) AS one LEFT JOIN (SELECT * FROM "we""ird;--"."T" LIMIT 0) AS s ON true`,
     );
   });
 
