@@ -168,7 +168,7 @@ async function highWatermark(session: Session, attached: string, table: Postgres
   if (!table.source.watermark) return null;
   const [row] = await refusedAsConfig(
     session.rows<{ watermark: string | null }>(`SELECT * FROM ${postgresQuerySql(attached, highWatermarkSql(table.source, table.source.watermark))}`),
-    "PostgreSQL refused the watermark query (does the watermark's lookback fit the column's type: a duration for a timestamp or date, a number for a number?)",
+    "PostgreSQL refused the watermark query (is the watermark column in the source, and does its lookback fit the column's type: a duration for a timestamp or date, a number for a number?)",
     { dataset: table.dataset, table: table.name, column: table.source.watermark },
   );
   return row?.watermark ?? null;

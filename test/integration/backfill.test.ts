@@ -332,8 +332,12 @@ describe('backfill', () => {
       { name: 'v', type: 'varchar' },
       { name: 'updated_at', type: 'timestamp' },
     ];
-    const wrongType = folders.setup([{ name: 'late', mode: 'delta', keys: [{ name: 'id', type: 'integer' }], columns, source: source(5) }]).config;
-    const outcome = await runDataset(h, wrongType, D1);
-    expect(failedTable(outcome, 'late')).toContain("does the watermark's lookback fit the column's type");
+    const refused = async (watermark: object) => {
+      const wrong = folders.setup([{ name: 'late', mode: 'delta', keys: [{ name: 'id', type: 'integer' }], columns, source: { ...source(5), watermark } }]).config;
+      return failedTable(await runDataset(h, wrong, D1), 'late');
+    };
+    expect(await refused({ column: 'updated_at', lookback: 5 })).toMatch(/PostgreSQL refused the watermark query .*operator does not exist: timestamp without time zone - integer/);
+    // So is a watermark column the source lacks (it was retried as a transient failure).
+    expect(await refused({ column: 'changed_at' })).toMatch(/PostgreSQL refused the watermark query .*column "changed_at" does not exist/);
   });
 });
