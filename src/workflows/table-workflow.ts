@@ -117,7 +117,8 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
       head: plan.head,
       headDate: plan.latestCommitted,
       hashFingerprint: hashed.fingerprint,
-      watermark: extracted?.watermark ?? null,
+      // A keys-only dump read a few keys: the next delta must still read every other change since its base.
+      watermark: dump?.keys?.table === table.name ? (plan.base?.watermark ?? null) : (extracted?.watermark ?? null),
     };
     const bucketCounts = await Promise.all(buckets.map((bucket) => diffBucket(bucket ? { ...diffInput, bucket } : diffInput)));
     const counts: Partial<OperationCounts> = {};

@@ -305,6 +305,25 @@ describe('backfill', () => {
     expect(tableResult(await runDataset(h, config, D3), 'delta').counts).toEqual({ I: 1, U: 0, D: 0, X: 10, N: 0 });
   });
 
+  it('a keys-only dump keeps its base\'s watermark: the next delta still reads the other keys changed before it', async () => {
+    const config = pgTable('keywm', 10, { mode: 'delta', source: { format: 'postgres', connection: PG_URL_VAR, table: 'bf.keywm', chunkRows: 4, watermark: { column: 'updated_at' } } });
+    const watermarks = () =>
+      withCatalog(h.engine, config.warehouse, async (s, alias) => (await readCommitLog(s, lakeTables(alias, config.dataset, 'keywm'))).map((c) => c.watermark));
+    expect(tableResult(await runDataset(h, config, D1), 'keywm').counts).toMatchObject({ I: 10 });
+
+    psql(`UPDATE bf.keywm SET v = 'other', updated_at = TIMESTAMP '2024-01-02 08:00:00' WHERE id = 5;
+      UPDATE bf.keywm SET v = 'asked', updated_at = TIMESTAMP '2024-01-02 09:00:00' WHERE id = 2;`);
+    const { run } = await runDump(h, config, { requestId: 'keywm', businessDate: D2, keys: { table: 'keywm', rows: [{ id: '2' }] } });
+    expect(tableResult({ ok: true, result: run! }, 'keywm').counts).toEqual({ I: 0, U: 1, D: 0, X: 0, N: 9 });
+    // The dump read key 2 only: taking the table's maximum would skip row 5's change for good.
+    expect(await watermarks()).toEqual(['2024-01-01 00:00:10', '2024-01-01 00:00:10']);
+
+    const d3 = tableResult(await runDataset(h, config, D3), 'keywm');
+    expect(d3.counts).toEqual({ I: 0, U: 1, D: 0, X: 8, N: 1 });
+    expect(await readRows(h.engine, d3.historyPath, 'id', ['KEY_HASH', 'NONKEY_HASH', 'updated_at'])).toEqual([expect.objectContaining({ id: 5, v: 'other', OPERATION: 'U' })]);
+    expect((await watermarks())[2]).toBe('2024-01-02 09:00:00');
+  });
+
   it('a delta with a lookback reads the change of a transaction still open when the watermark was taken', async () => {
     const source = (lookback: string | number) => ({ format: 'postgres', connection: PG_URL_VAR, table: 'bf.late', chunkRows: 4, watermark: { column: 'updated_at', lookback } });
     const config = pgTable('late', 10, { mode: 'delta', source: source('5 seconds') });
