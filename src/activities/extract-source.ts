@@ -31,7 +31,7 @@ export function extractSource(deps: ActivityDeps) {
         await progress?.report({ phase: 'extract', chunks: done.chunk, rows: done.rowsRead });
         await progress?.holdWhilePaused();
       });
-      const missingKeys = keys ? await completeKeyScope(session, table, result, keys) : undefined;
+      const missingKeys = keys ? await completeKeyScope(session, table, businessDate, result, keys) : undefined;
       await progress?.report({ phase: 'diff', chunks: result.chunks, rows: result.rows, ...(missingKeys ? { missingKeys } : {}) });
       return { ...result, ...(missingKeys ? { missingKeys } : {}) };
     });

@@ -5,11 +5,10 @@
  */
 import { existsSync } from 'node:fs';
 import type { TableConfig } from '../config/types';
-import type { Session } from '../engine/duckdb';
+import { copyRows, type Session } from '../engine/duckdb';
 import { missingKeysSql, requestedKeysSql, stateWithoutKeysSql, uncastKeySql } from '../engine/key-scope-sql';
 import { DataError } from '../errors';
-import { chunkFile, stateChunkFile } from '../sources/postgres-source';
-import { writeAtomically } from '../warehouse/atomic';
+import { chunkFile, recordStateChunk } from '../sources/postgres-source';
 import { tableLayout } from '../warehouse/layout';
 
 /**
@@ -31,14 +30,23 @@ export async function checkRequestedKeys(session: Session, table: Pick<TableConf
   }
 }
 
-/** Writes the state chunk beside the extracted ones; returns the requested keys found nowhere. */
-export async function completeKeyScope(session: Session, table: TableConfig, extracted: { folder: string; chunks: number }, values: string[][]): Promise<string[]> {
+/**
+ * Writes the state chunk beside the extracted ones and records it in the extract's manifest;
+ * returns the requested keys found nowhere.
+ */
+export async function completeKeyScope(
+  session: Session,
+  table: TableConfig,
+  businessDate: string,
+  extracted: { folder: string; chunks: number },
+  values: string[][],
+): Promise<string[]> {
   // The plan stage published the latest commit (rolling forward a crashed publish), and the
   // dataset's turn keeps other runs from committing meanwhile: this is the latest state.
   const current = tableLayout(table.warehouse, table.dataset, table.name).current;
   const state = existsSync(current) ? current : null;
   const requested = requestedKeysSql(table, values);
-  if (state) await writeAtomically(stateChunkFile(extracted.folder), (tmp) => session.run(stateWithoutKeysSql(table, state, requested, tmp)));
+  await recordStateChunk(table, businessDate, state ? (tmp) => copyRows(session, stateWithoutKeysSql(table, state, requested, tmp)) : null);
   const chunks = Array.from({ length: extracted.chunks }, (_, i) => chunkFile(extracted.folder, i + 1));
   const missing = await session.rows<{ key_name: string }>(missingKeysSql(table, requested, chunks, state));
   return missing.map((m) => m.key_name);

@@ -40,6 +40,13 @@ import type { ChunkCheckpoint, ExtractRequest, ExtractResult, Source, SourceBatc
 
 type PostgresTable = TableConfig<PostgresSourceSpec>;
 
+/** A keys-only dump's state chunk as its manifest records it: the file and the rows written to it. */
+interface StateChunkRecord {
+  /** Its name in the extract's folder. */
+  file: string;
+  rows: number;
+}
+
 /** What is on disk for an extract in progress or done; written after every chunk. */
 interface ExtractManifest {
   fingerprint: string;
@@ -47,6 +54,13 @@ interface ExtractManifest {
   watermark: string | null;
   chunks: ChunkCheckpoint[];
   complete: boolean;
+  /** A keys-only dump: its batch is not whole without its state chunk recorded. */
+  keysOnly: boolean;
+  /**
+   * A keys-only dump's state chunk once written (see `recordStateChunk`); null when nothing was
+   * committed, so there is none.
+   */
+  stateChunk?: StateChunkRecord | null;
 }
 
 /** TIMESTAMPTZ becomes a UTC timestamp whatever the worker's time zone. */
@@ -65,21 +79,41 @@ export const chunkFile = (folder: string, chunk: number) => path.join(folder, `c
 export const stateChunkFile = (folder: string) => path.join(folder, 'chunk-state.parquet');
 const CHUNK_FILE = /^chunk-(\d+)\.parquet$/;
 
+/** A batch file as its manifest records it: where it is, how many rows, what to call it. */
+interface BatchFileRecord {
+  path: string;
+  rows: number;
+  name: string;
+}
+
+/** The recorded chunks' files, in chunk order. */
+function chunkRecords(folder: string, chunks: readonly ChunkCheckpoint[]): BatchFileRecord[] {
+  return chunks.map((c) => ({ path: chunkFile(folder, c.chunk), rows: c.rows, name: `chunk ${c.chunk}` }));
+}
+
+/** Every file the manifest lists for the batch: the chunks, then a keys-only dump's state chunk. */
+function batchRecords(folder: string, manifest: ExtractManifest): BatchFileRecord[] {
+  const state = manifest.stateChunk
+    ? [{ path: path.join(folder, manifest.stateChunk.file), rows: manifest.stateChunk.rows, name: 'the state chunk' }]
+    : [];
+  return [...chunkRecords(folder, manifest.chunks), ...state];
+}
+
 /**
- * Where the chunks on disk first differ from the manifest: the index of the first chunk it lists
- * whose file is missing or holds another number of rows than recorded (removed by hand or by a
- * vacuum, replaced), with what was found; undefined when every listed chunk is intact.
+ * Where the files on disk first differ from their records: the index of the first one whose
+ * file is missing or holds another number of rows than recorded (removed by hand or by a
+ * vacuum, replaced), with what was found; undefined when every listed file is intact.
  */
-async function firstDamagedChunk(session: Session, folder: string, chunks: readonly ChunkCheckpoint[]): Promise<{ index: number; rows: number | null } | undefined> {
+async function firstDamagedFile(session: Session, folder: string, records: readonly BatchFileRecord[]): Promise<{ index: number; rows: number | null } | undefined> {
   const names = new Set(await readdir(folder));
-  const present = chunks.map((c) => chunkFile(folder, c.chunk)).filter((f) => names.has(path.basename(f)));
+  const present = records.map((r) => r.path).filter((f) => names.has(path.basename(f)));
   const rows = new Map<string, number>();
   if (present.length > 0) {
     const counted = await session.rows<{ file_name: string; num_rows: string | number }>(`SELECT file_name, num_rows FROM parquet_file_metadata(${fileListLiteral(present)})`);
     for (const r of counted) rows.set(r.file_name, Number(r.num_rows));
   }
-  const index = chunks.findIndex((c) => rows.get(chunkFile(folder, c.chunk)) !== c.rows);
-  return index < 0 ? undefined : { index, rows: rows.get(chunkFile(folder, chunks[index].chunk)) ?? null };
+  const index = records.findIndex((r) => rows.get(r.path) !== r.rows);
+  return index < 0 ? undefined : { index, rows: rows.get(records[index].path) ?? null };
 }
 
 /** Chunk files past the checkpointed ones: read beside a chunk that was not finished. */
@@ -241,13 +275,13 @@ function extractFingerprint(table: PostgresTable, request: ExtractRequest): stri
   return createHash('sha256').update(JSON.stringify({ runId: request.runId, since: request.since, requested: request.keys ?? null, keys, columns, source })).digest('hex');
 }
 
-async function startOrResume(session: Session, folder: string, fingerprint: string, watermark: () => Promise<string | null>): Promise<ExtractManifest> {
+async function startOrResume(session: Session, folder: string, fingerprint: string, keysOnly: boolean, watermark: () => Promise<string | null>): Promise<ExtractManifest> {
   const found = await readJsonIfExists<ExtractManifest>(manifestPath(folder));
   if (found?.fingerprint === fingerprint) {
     // A recorded chunk whose file is gone or changed is read again, and every chunk after it:
     // the batch never lacks rows its manifest vouches for. The watermark, taken before the
     // first chunk, still lies below every change the new reads can see.
-    const damaged = await firstDamagedChunk(session, folder, found.chunks);
+    const damaged = await firstDamagedFile(session, folder, chunkRecords(folder, found.chunks));
     if (damaged) {
       found.chunks = found.chunks.slice(0, damaged.index);
       found.complete = false;
@@ -257,7 +291,7 @@ async function startOrResume(session: Session, folder: string, fingerprint: stri
     return found;
   }
   await rm(folder, { recursive: true, force: true });
-  const manifest: ExtractManifest = { fingerprint, watermark: await watermark(), chunks: [], complete: false };
+  const manifest: ExtractManifest = { fingerprint, watermark: await watermark(), chunks: [], complete: false, keysOnly };
   await writeJsonAtomically(manifestPath(folder), manifest);
   return manifest;
 }
@@ -279,7 +313,7 @@ async function extract(
   await session.run(UTC_SQL);
   return withAttached(session, table, async (attached) => {
     const { keys, columns } = await sourceColumns(session, attached, table);
-    const manifest = await startOrResume(session, folder, extractFingerprint(table, request), () => highWatermark(session, attached, table));
+    const manifest = await startOrResume(session, folder, extractFingerprint(table, request), request.keys !== undefined, () => highWatermark(session, attached, table));
     const resumedChunks = manifest.chunks.length;
     if (!manifest.complete) await assertNoNullKeys(session, attached, table, keys);
     const scope: ReadScope = { since: request.since, keys: request.keys ?? null };
@@ -295,13 +329,8 @@ async function extract(
       after = upTo;
       return chunk;
     };
-    const read = async (lane: Session, chunk: { number: number; bounds: ChunkBounds }) => {
-      let rows = 0;
-      await writeAtomically(chunkFile(folder, chunk.number), async (tmp) => {
-        rows = await readChunk(lane, attached, table, columns, keys, chunk.bounds, tmp);
-      });
-      return rows;
-    };
+    const read = (lane: Session, chunk: { number: number; bounds: ChunkBounds }) =>
+      writeAtomically(chunkFile(folder, chunk.number), (tmp) => readChunk(lane, attached, table, columns, keys, chunk.bounds, tmp));
     const record = async ({ number, bounds }: { number: number; bounds: ChunkBounds }, rows: number) => {
       const last = bounds.upTo === null;
       let done: ChunkCheckpoint | undefined;
@@ -329,33 +358,53 @@ async function extract(
   });
 }
 
+/** The manifest of a finished extract; refused while it is not (the batch would lack rows). */
+async function completeManifest(table: TableConfig, businessDate: string): Promise<ExtractManifest> {
+  const manifest = await readJsonIfExists<ExtractManifest>(manifestPath(extractFolder(table, businessDate)));
+  if (!manifest?.complete) {
+    throw new StateError(`the extract of ${businessDate} is not complete; run the table's extract stage first`, { dataset: table.dataset, table: table.name, businessDate });
+  }
+  return manifest;
+}
+
 /**
- * The chunks the manifest lists, read as Parquet; the extract stage must have completed. A chunk
- * missing or changed since is refused: the batch would silently lack its rows (in a full run,
- * deletes of keys the source still has).
+ * Writes a keys-only dump's state chunk (`write` returns its rows; null: nothing is committed,
+ * so there is none) and records it in the finished extract's manifest, so that the batch reads
+ * it, and refuses to go on without it, like any chunk. Writing it again gives the same record.
+ */
+export async function recordStateChunk(table: TableConfig, businessDate: string, write: ((tmpPath: string) => Promise<number>) | null): Promise<void> {
+  const manifest = await completeManifest(table, businessDate);
+  const folder = extractFolder(table, businessDate);
+  const file = stateChunkFile(folder);
+  const stateChunk = write ? { file: path.basename(file), rows: await writeAtomically(file, write) } : null;
+  await writeJsonAtomically(manifestPath(folder), { ...manifest, stateChunk });
+}
+
+/**
+ * The files the manifest lists (the chunks, a keys-only dump's state chunk), read as Parquet; the
+ * extract stage must have completed. A file missing or changed since is refused: the batch would
+ * silently lack its rows (in a full run, deletes of keys the source still has, or that a
+ * keys-only dump did not ask for).
  */
 async function batch(session: Session, table: PostgresTable, businessDate: string): Promise<SourceBatch> {
   const folder = extractFolder(table, businessDate);
   const context = { dataset: table.dataset, table: table.name, businessDate };
-  const manifest = await readJsonIfExists<ExtractManifest>(manifestPath(folder));
-  if (!manifest?.complete) {
-    throw new StateError(`the extract of ${businessDate} is not complete; run the table's extract stage first`, context);
+  const manifest = await completeManifest(table, businessDate);
+  if (manifest.keysOnly && manifest.stateChunk === undefined) {
+    throw new StateError(`the keys-only extract of ${businessDate} has no state chunk recorded (the committed rows of the keys not asked for); run the table's extract stage first`, context);
   }
-  const damaged = await firstDamagedChunk(session, folder, manifest.chunks);
+  const records = batchRecords(folder, manifest);
+  const damaged = await firstDamagedFile(session, folder, records);
   if (damaged) {
-    const { chunk, rows } = manifest.chunks[damaged.index];
-    const file = chunkFile(folder, chunk);
+    const { name, rows, path: file } = records[damaged.index];
     const found = damaged.rows === null ? 'is missing' : `holds ${damaged.rows} rows`;
-    throw new StateError(`chunk ${chunk} of the extract of ${businessDate} ${found}, its manifest records ${rows}; run the date again to read the source anew`, { ...context, file });
+    throw new StateError(`${name} of the extract of ${businessDate} ${found}, its manifest records ${rows}; run the date again to read the source anew`, { ...context, file });
   }
   const chunks: FileTableConfig = {
     ...table,
     source: { format: 'parquet', path: path.join(folder, 'chunk-*.parquet'), csv: DEFAULT_CSV_OPTIONS, extraColumns: 'ignore', extract: false },
   };
-  const files = manifest.chunks.map((c) => chunkFile(folder, c.chunk));
-  // Without it, a keys-only dump's full-mode diff would delete every key not asked for.
-  if ((await readdir(folder)).includes(path.basename(stateChunkFile(folder)))) files.push(stateChunkFile(folder));
-  return { table: chunks, files: await describeSourceFiles(chunks, files) };
+  return { table: chunks, files: await describeSourceFiles(chunks, records.map((r) => r.path)) };
 }
 
 export const postgresSource: Source<PostgresSourceSpec> = { batch, extract };

@@ -11,15 +11,17 @@ async function tempFileFor(finalPath: string, tmpDir: string): Promise<string> {
 }
 
 /**
- * Runs `write(tmp)` and renames tmp over `finalPath`; removes tmp on failure. The temporary
- * file lives in `tmpDir` (default: beside the final one); published files pass a folder that
- * no reader globs, so a killed write leaves nothing where readers look.
+ * Runs `write(tmp)` and renames tmp over `finalPath`; removes tmp on failure. Returns what
+ * `write` returned (e.g. the rows it wrote). The temporary file lives in `tmpDir` (default:
+ * beside the final one); published files pass a folder that no reader globs, so a killed write
+ * leaves nothing where readers look.
  */
-export async function writeAtomically(finalPath: string, write: (tmpPath: string) => Promise<void>, tmpDir = path.dirname(finalPath)): Promise<void> {
+export async function writeAtomically<T>(finalPath: string, write: (tmpPath: string) => Promise<T>, tmpDir = path.dirname(finalPath)): Promise<T> {
   const tmp = await tempFileFor(finalPath, tmpDir);
   try {
-    await write(tmp);
+    const written = await write(tmp);
     await rename(tmp, finalPath);
+    return written;
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;

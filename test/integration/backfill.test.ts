@@ -5,7 +5,7 @@
  * mid-dump and the full dump's D and U rows are in postgres-source.test.ts.)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { startDatasetRun } from '../../src/client/start-run';
 import { signalDatasetQueue } from '../../src/client/dataset-queue';
@@ -13,6 +13,9 @@ import type { DatasetConfig } from '../../src/config/types';
 import { lakeTables, withCatalog } from '../../src/warehouse/catalog';
 import { readCommitLog } from '../../src/warehouse/commits';
 import { tableLayout } from '../../src/warehouse/layout';
+import { completeKeyScope } from '../../src/activities/key-scope';
+import { chunkFile, extractFolder, stateChunkFile } from '../../src/sources/postgres-source';
+import { sourceOf } from '../../src/sources/registry';
 import { cancelSignal, pauseSignal, resumeSignal } from '../../src/workflows/backfill';
 import { backfillWorkflowId, datasetQueueWorkflowId, datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
 import { dumpFinished, dumpStatus, queueStatus, requestDump, runDump, waitForDump } from '../support/backfill';
@@ -28,11 +31,18 @@ const D3 = '2024-01-03';
 let h: Harness;
 // Holds the first write of a run started with `holdNextWrite` until released.
 let writeGate: { arrived: () => void; released: Promise<void> } | undefined;
+// Runs once, before the next run's hash stage (what happens to its batch between the stages).
+let beforeNextHash: (() => void) | undefined;
 const folders = datasetFolders('backfill');
 
 beforeAll(async () => {
   h = await startHarness({
     beforeStage: async (stage) => {
+      if (stage === 'hash' && beforeNextHash) {
+        const hook = beforeNextHash;
+        beforeNextHash = undefined;
+        hook();
+      }
       const gate = writeGate;
       if (stage !== 'write' || !gate) return;
       writeGate = undefined;
@@ -142,6 +152,57 @@ describe('backfill', () => {
       '11:I',
     ]);
     expect(await committedDates(h.engine, config.warehouse, config.dataset, 'keys')).toEqual([D1, D2]);
+  });
+
+  it('a keys-only dump whose state chunk is gone or changed before the hash stage is refused, naming it, with nothing committed', async () => {
+    const config = pgTable('statechunk', 10);
+    const [table] = config.tables;
+    tableResult(await runDataset(h, config, D1), 'statechunk');
+    const layout = tableLayout(config.warehouse, config.dataset, 'statechunk');
+    const published = () => [readFileSync(layout.current), readFileSync(layout.history(D1))];
+    const before = published();
+    const folder = extractFolder(table, D2);
+    // Keys 1..6 come from the source in two chunks; the state chunk holds the other 4 as committed.
+    const keys = ['1', '2', '3', '4', '5', '6'];
+    const dump = (requestId: string) => runDump(h, config, { requestId, businessDate: D2, keys: { table: 'statechunk', rows: keys.map((id) => ({ id })) } });
+    const tableWorkflow = (requestId: string) => `${backfillWorkflowId(config.dataset, requestId)}/statechunk`;
+
+    // Without it, the full-mode diff would delete keys 7..10: 4 of 10 rows, which the delete guard lets through.
+    beforeNextHash = () => rmSync(stateChunkFile(folder));
+    const gone = await dump('gone');
+    expect(gone.status).toMatchObject({ state: 'failed', error: expect.stringContaining(`the state chunk of the extract of ${D2} is missing, its manifest records 4;`) });
+    expect(gone.status.error).toContain(`dataset=${config.dataset} table=statechunk`);
+    expect(gone.status.error).toContain(`file=${stateChunkFile(folder)}`);
+    expect((await activityAttempts(h.client, tableWorkflow('gone'))).hashBatch).toEqual([1]);
+
+    // A retried extract of that run keeps its chunks, writes the state chunk again and records it again.
+    const { runId } = await h.client.workflow.getHandle(tableWorkflow('gone')).describe();
+    const batch = await h.engine.withSession(async (session) => {
+      const request = { businessDate: D2, since: null, runId: `${tableWorkflow('gone')}/${runId}`, keys: keys.map((k) => [k]) };
+      const retried = await sourceOf(table).extract!(session, table, request, () => undefined);
+      expect(retried).toMatchObject({ chunks: 2, rows: 6, resumedChunks: 2 });
+      expect(await completeKeyScope(session, table, D2, retried, request.keys)).toEqual([]);
+      return sourceOf(table).batch(session, table, D2);
+    });
+    expect(batch.files.map((f) => path.basename(f.path))).toEqual(['chunk-000001.parquet', 'chunk-000002.parquet', 'chunk-state.parquet']);
+
+    // Replaced by a file of other rows (here a chunk's 2): refused the same way.
+    beforeNextHash = () => copyFileSync(chunkFile(folder, 2), stateChunkFile(folder));
+    const changed = await dump('changed');
+    expect(changed.status).toMatchObject({ state: 'failed', error: expect.stringContaining(`the state chunk of the extract of ${D2} holds 2 rows, its manifest records 4;`) });
+    // A keys-only manifest that does not record it (edited by hand): the batch is not whole either.
+    const manifest = path.join(folder, 'manifest.json');
+    beforeNextHash = () => writeFileSync(manifest, JSON.stringify({ ...JSON.parse(readFileSync(manifest, 'utf8')), stateChunk: undefined }));
+    const unrecorded = await dump('unrecorded');
+    expect(unrecorded.status).toMatchObject({ state: 'failed', error: expect.stringContaining(`the keys-only extract of ${D2} has no state chunk recorded`) });
+    expect(await committedDates(h.engine, config.warehouse, config.dataset, 'statechunk')).toEqual([D1]);
+    expect(published()).toEqual(before);
+
+    // Left alone, the same dump changes only what changed among the keys asked for.
+    psql(`UPDATE bf.statechunk SET v = 'new' WHERE id IN (2, 8);`);
+    const kept = tableResult({ ok: true, result: (await dump('kept')).run! }, 'statechunk');
+    expect(kept.counts).toEqual({ I: 0, U: 1, D: 0, X: 0, N: 9 });
+    expect(kept.currentRows).toBe(10);
   });
 
   it('cdcflow backfill sends a keys dump, waits, prints counts and missing keys; --status lists it with its chunks', async () => {
