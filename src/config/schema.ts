@@ -89,12 +89,14 @@ const allowDeletes = z.boolean().describe('Let through what the delete guard ref
 /** `schema.table`: split at the first dot, so a table name may hold dots but a schema name may not. */
 export const QUALIFIED_TABLE = /^([^.]+)\.(.+)$/;
 
-/** PostgreSQL interval text of whole units only, so nothing but a duration reaches the SQL. */
-const INTERVAL = /^\d{1,9} ?(microseconds?|milliseconds?|seconds?|minutes?|hours?|days?|weeks?)( \d{1,9} ?(microseconds?|milliseconds?|seconds?|minutes?|hours?|days?|weeks?))*$/;
+/** One amount of a unit PostgreSQL's interval input knows ("15 minutes", "15min", "2 hrs", "3d"). */
+const INTERVAL_PART = String.raw`\d{1,9} *(us|usecs?|microseconds?|ms|msecs?|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?)`;
+/** Interval text of whole units only, so nothing but a duration reaches the SQL. */
+const INTERVAL = new RegExp(`^${INTERVAL_PART}( *${INTERVAL_PART})*$`);
 
 const watermarkLookback = z
   .union([
-    z.string().regex(INTERVAL, 'must be a duration such as "15 minutes" or "1 hour 30 minutes" (for a timestamp or date watermark)'),
+    z.string().regex(INTERVAL, 'must be a duration such as "15 minutes", "2 hours" or "1h30m" (units: us, ms, s, min, h, d, w, spelled out or not; for a timestamp or date watermark)'),
     z.number().positive('must be above 0').max(Number.MAX_SAFE_INTEGER).describe('For a numeric watermark.'),
   ])
   .describe(

@@ -61,8 +61,9 @@ describe('config', () => {
     const lookback = (value: string) => config(`{ format: postgres, connection: U, table: a.b, watermark: { column: updated_at, lookback: ${value} } }`);
     expect(resolveConfig(lookback('"1 hour 30 minutes"').file!, '/').tables[0].source).toMatchObject({ watermark: 'updated_at', watermarkLookback: '1 hour 30 minutes' });
     expect(resolveConfig(lookback('500').file!, '/').tables[0].source).toMatchObject({ watermarkLookback: 500 });
+    for (const good of ['"15min"', '"2 hrs"', '"1h30m"', '"90 seconds"']) expect(lookback(good).problems).toEqual([]);
     // Only a duration or a positive number reaches PostgreSQL.
-    for (const bad of ['"15 minutes\'); DROP TABLE x; --"', '"soon"', '0', '-5']) {
+    for (const bad of ['"15 minutes\'); DROP TABLE x; --"', '"soon"', '"1 month"', '0', '-5']) {
       expect(lookback(bad).problems).toEqual([expect.objectContaining({ path: 'tables[0].source.watermark.lookback' })]);
     }
 
