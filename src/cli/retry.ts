@@ -64,7 +64,7 @@ async function retry(opts: RetryOptions): Promise<number> {
   const named = tableList(config, opts.tables);
   const settings = temporalSettings();
   return withClient(settings, async (client) => {
-    const failed = await failedTables(client, config, opts.date);
+    const failed = await failedTables(client, config, opts.date, settings.searchAttributes);
     const notFailed = (named ?? []).filter((t) => !failed.some((f) => f.table === t));
     if (notFailed.length > 0) {
       throw new ConfigError(`${notFailed.join(', ')} did not fail on ${opts.date} (failed: ${failed.map((f) => f.table).join(', ') || 'none'}); use cdcflow run --tables to run a table again`);

@@ -4,13 +4,14 @@
  * or was terminated first). Table runs have fixed IDs (cdcflow/<dataset>/<date>/<table>) and are
  * described directly, as is the latest dataset run (cdcflow/<dataset>/<date>): no reliance on the
  * visibility store, which may lag a run that just ended; only the earlier dataset runs of the
- * date come from it.
+ * date, and those a Schedule started, come from it.
  */
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { DatasetConfig, Mode } from '../config/types';
 import type { DatasetWorkflowInput, TableWorkflowInput } from '../workflows';
 import { datasetWorkflowId, tableWorkflowId } from '../workflows/ids';
 import { tableMode } from '../workflows/mode-override';
+import { BUSINESS_DATE_KEY, DATASET_KEY } from '../workflows/search-attributes';
 import { queryString } from './find-runs';
 import { startInput } from './start-input';
 
@@ -42,17 +43,26 @@ async function latestRun(client: Client, workflowId: string): Promise<Execution 
   }
 }
 
-/** The closed dataset runs of the date, newest first. */
-async function datasetRuns(client: Client, workflowId: string): Promise<Execution[]> {
+/**
+ * The closed dataset runs of the date, newest first: those of its fixed ID (`cdcflow run`) and,
+ * when runs carry cdcflow's search attributes, those a Schedule started under IDs of their own.
+ */
+async function datasetRuns(client: Client, dataset: string, businessDate: string, searchAttributes: boolean): Promise<Execution[]> {
+  const workflowId = datasetWorkflowId(dataset, businessDate);
   const latest = await latestRun(client, workflowId);
-  if (!latest) return [];
-  const runs = new Map([[latest.runId, latest]]);
-  for await (const run of client.workflow.list({ query: `WorkflowId = ${queryString(workflowId)}` })) if (!runs.has(run.runId)) runs.set(run.runId, run);
+  const runs = new Map(latest ? [[latest.runId, latest]] : []);
+  const queries = [
+    ...(latest ? [`WorkflowId = ${queryString(workflowId)}`] : []),
+    ...(searchAttributes
+      ? [`WorkflowType = "datasetWorkflow" AND ${DATASET_KEY.name} = ${queryString(dataset)} AND ${BUSINESS_DATE_KEY.name} = ${queryString(businessDate)}`]
+      : []),
+  ];
+  for (const query of queries) for await (const run of client.workflow.list({ query })) if (!runs.has(run.runId)) runs.set(run.runId, run);
   return [...runs.values()].filter((r) => r.status.name !== 'RUNNING').sort((a, b) => b.startTime.getTime() - a.startTime.getTime());
 }
 
-export async function failedTables(client: Client, config: DatasetConfig, businessDate: string): Promise<FailedTable[]> {
-  const runs = await datasetRuns(client, datasetWorkflowId(config.dataset, businessDate));
+export async function failedTables(client: Client, config: DatasetConfig, businessDate: string, searchAttributes: boolean): Promise<FailedTable[]> {
+  const runs = await datasetRuns(client, config.dataset, businessDate, searchAttributes);
   const inputs = new Map<string, Promise<DatasetWorkflowInput | undefined>>();
   const inputOf = (run: Execution) => {
     if (!inputs.has(run.runId)) inputs.set(run.runId, startInput<DatasetWorkflowInput>(client, run.workflowId, run.runId));
@@ -70,7 +80,8 @@ export async function failedTables(client: Client, config: DatasetConfig, busine
     // A dataset run started after the table's latest run, and asked to run the table, never started it.
     for (const datasetRun of runs.filter((r) => !run || r.startTime > run.startTime)) {
       const input = await inputOf(datasetRun);
-      if (input && (!input.tables?.length || input.tables.includes(table.name))) {
+      // A dump's tables run under IDs of their own: a dump is requested again, not retried.
+      if (input && !input.dump && (!input.tables?.length || input.tables.includes(table.name))) {
         failed.push({ table: table.name, state: 'NOT_STARTED', mode: tableMode(table, input.mode), allowDeletes: Boolean(input.allowDeletes) });
         break;
       }

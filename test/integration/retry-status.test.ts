@@ -8,7 +8,9 @@ import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { startDatasetRun } from '../../src/client/start-run';
 import { loadConfig } from '../../src/config/load';
+import { scheduleId } from '../../src/client/schedules/schedule-ids';
 import { tableWorkflowId } from '../../src/workflows/ids';
+import { BUSINESS_DATE_KEY } from '../../src/workflows/search-attributes';
 import { cdcflow } from '../support/cli';
 import { type Harness, readRows, renameDataset, runDataset, startHarness, tempDir, uniqueDataset, writeConfig, writeCsv } from '../support/harness';
 
@@ -156,32 +158,51 @@ describe('cdcflow retry and status', () => {
     expect(approved.stderr).toContain(`retrying t of ${dataset} 2024-03-03`);
   });
 
-  it('after a terminated dataset run, also re-runs the tables it never started', async () => {
-    let release = () => {};
-    const held = new Promise<void>((resolve) => (release = resolve));
+  /** A worker whose stages wait until `release`, so that a run on it can be terminated while its first table runs. */
+  async function heldWorker(): Promise<{ slow: Harness; slowEnv: Record<string, string>; release: () => void }> {
+    let letGo = () => {};
+    const held = new Promise<void>((resolve) => (letGo = resolve));
     let holding = true;
     const slow = await startHarness({ beforeStage: () => (holding ? held : undefined) });
-    const slowEnv = { TEMPORAL_ADDRESS: slow.settings.address, CDCFLOW_TASK_QUEUE: slow.settings.taskQueue };
-    try {
-      const dir = tempDir();
-      const dataset = uniqueDataset('retry-terminated');
-      const names = ['big', 's1', 's2'];
-      for (const name of names) writeCsv(path.join(dir, `${name}.csv`), ['id', 'v'], [[1, name]]);
-      const table = (name: string) => ({ name, keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }], source: { format: 'csv', path: `${name}.csv` } });
-      const configPath = path.join(dir, 'dataset.yaml');
-      writeFileSync(configPath, stringify({ dataset, warehouse: 'wh', maxConcurrentTables: 1, tables: names.map(table) }));
-
-      const { handle } = await startDatasetRun(slow.client, slow.settings, { config: loadConfig(configPath), businessDate: '2024-05-01' });
-      const big = slow.client.workflow.getHandle(tableWorkflowId(dataset, '2024-05-01', 'big'));
-      for (let i = 0; i < 100 && !(await big.describe().catch(() => undefined)); i++) await sleep(100);
-      await handle.terminate('operator stopped it');
+    const release = () => {
       holding = false;
-      release();
-      expect((await big.describe()).status.name).toBe('TERMINATED');
+      letGo();
+    };
+    return { slow, slowEnv: { TEMPORAL_ADDRESS: slow.settings.address, CDCFLOW_TASK_QUEUE: slow.settings.taskQueue }, release };
+  }
+
+  /** A dataset of three one-row tables (big, s1, s2) run one at a time; returns its config's path. */
+  function threeTables(dataset: string, extra: object = {}): string {
+    const dir = tempDir();
+    const names = ['big', 's1', 's2'];
+    for (const name of names) writeCsv(path.join(dir, `${name}.csv`), ['id', 'v'], [[1, name]]);
+    const table = (name: string) => ({ name, keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }], source: { format: 'csv', path: `${name}.csv` } });
+    const configPath = path.join(dir, 'dataset.yaml');
+    writeFileSync(configPath, stringify({ dataset, warehouse: 'wh', maxConcurrentTables: 1, tables: names.map(table), ...extra }));
+    return configPath;
+  }
+
+  /** Terminates the dataset run once its first table (big) has started, then lets the held worker go. */
+  async function terminateAfterFirstTable(slow: Harness, runId: string, dataset: string, date: string, release: () => void): Promise<void> {
+    const big = slow.client.workflow.getHandle(tableWorkflowId(dataset, date, 'big'));
+    for (let i = 0; i < 100 && !(await big.describe().catch(() => undefined)); i++) await sleep(100);
+    await slow.client.workflow.getHandle(runId).terminate('operator stopped it');
+    release();
+    expect((await big.describe()).status.name).toBe('TERMINATED');
+  }
+
+  const completed = (name: string, mode = 'full') => new RegExp(`^${name}\\s+${mode}\\s+1\\s+0\\s+0\\s+0\\s+0\\s`, 'm');
+
+  it('after a terminated dataset run, also re-runs the tables it never started', async () => {
+    const { slow, slowEnv, release } = await heldWorker();
+    try {
+      const dataset = uniqueDataset('retry-terminated');
+      const configPath = threeTables(dataset);
+      const { handle } = await startDatasetRun(slow.client, slow.settings, { config: loadConfig(configPath), businessDate: '2024-05-01' });
+      await terminateAfterFirstTable(slow, handle.workflowId, dataset, '2024-05-01', release);
 
       // Narrowed to a table that never started; the others are still found afterwards.
       const first = await cdcflow(['retry', '--config', configPath, '--date', '2024-05-01', '--tables', 's1'], slowEnv);
-      const completed = (name: string) => new RegExp(`^${name}\\s+full\\s+1\\s+0\\s+0\\s+0\\s+0\\s`, 'm');
       expect(first.stdout).toMatch(completed('s1'));
       expect(first.code).toBe(0);
       expect(first.stderr).toContain(`retrying s1 (never started) of ${dataset} 2024-05-01`);
@@ -193,6 +214,34 @@ describe('cdcflow retry and status', () => {
       expect(again).toMatchObject({ code: 0, stdout: `nothing to retry: no table of ${dataset} failed on 2024-05-01\n` });
     } finally {
       release();
+      await slow.stop();
+    }
+  });
+
+  it('after a terminated scheduled run, also re-runs the tables it never started, in the schedule\'s mode', async () => {
+    const { slow, slowEnv, release } = await heldWorker();
+    const dataset = uniqueDataset('retry-scheduled');
+    try {
+      const configPath = threeTables(dataset, { schedules: [{ name: 'nightly', every: '1d', mode: 'delta', paused: true }] });
+      expect(await cdcflow(['schedule', 'apply', '--config', configPath], slowEnv)).toMatchObject({ code: 0 });
+      expect(await cdcflow(['schedule', 'trigger', '--config', configPath], slowEnv)).toMatchObject({ code: 0 });
+      const schedule = slow.client.schedule.getHandle(scheduleId(dataset, 'nightly'));
+      let workflowId: string | undefined;
+      while (!(workflowId = (await schedule.describe()).info.recentActions[0]?.action.workflow.workflowId)) await sleep(100);
+      let date: string | undefined;
+      while (!(date = (await slow.client.workflow.getHandle(workflowId).describe()).typedSearchAttributes.get(BUSINESS_DATE_KEY))) await sleep(100);
+      await terminateAfterFirstTable(slow, workflowId, dataset, date, release);
+      // The scheduled run is found through the visibility store, which lists it a moment after it ends.
+      const query = `WorkflowId = "${workflowId}" AND ExecutionStatus = "Terminated"`;
+      while ((await slow.client.workflow.count(query)).count === 0) await sleep(100);
+
+      const retried = await cdcflow(['retry', '--config', configPath, '--date', date], slowEnv);
+      expect(retried.stderr).toContain(`retrying big (delta mode), s1 (never started; delta mode), s2 (never started; delta mode) of ${dataset} ${date}`);
+      for (const name of ['big', 's1', 's2']) expect(retried.stdout).toMatch(completed(name, 'delta'));
+      expect(retried.code).toBe(0);
+    } finally {
+      release();
+      await slow.client.schedule.getHandle(scheduleId(dataset, 'nightly')).delete().catch(() => undefined);
       await slow.stop();
     }
   });
