@@ -11,6 +11,16 @@ export function quoteLiteral(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
+/**
+ * A PostgreSQL dollar-quoted string (`$q$…$q$`, no escaping inside): the tag numbered until the
+ * text cannot end the string early.
+ */
+export function dollarQuoted(text: string): string {
+  let tag = '$q$';
+  for (let n = 1; `${text}${tag}`.indexOf(tag) !== text.length; n++) tag = `$q${n}$`;
+  return `${tag}${text}${tag}`;
+}
+
 /** A DATE literal from a validated YYYY-MM-DD string. */
 export function dateLiteral(isoDate: string): string {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(isoDate)) throw new Error(`not a YYYY-MM-DD date: ${isoDate}`);

@@ -15,15 +15,19 @@ import { lakeTables, withCatalog } from '../warehouse/catalog';
 import { readCommitLog } from '../warehouse/commits';
 import { ConfigError, type ErrorContext } from '../errors';
 import { sinkOf } from './registry';
+import { columnProblems, type SinkColumns } from './sink-columns';
 import {
   appliedDatesSql,
   applyDateSql,
   clearSinkSql,
+  columnsSql,
   createSinkTablesSql,
   type DateToApply,
   exportChangesSql,
   exportStateSql,
+  localName,
   probeTableSql,
+  refusalIn,
   type SinkTableDefinition,
   sinkTableDefinitions,
   type SinkTarget,
@@ -71,13 +75,11 @@ export async function appliedDates(session: Session, table: TableConfig, target:
   return new Map(rows.map((r) => [r.business_date, r.commit_id]));
 }
 
-type Columns = Map<string, string>;
-
-/** The table's columns (name → type, as DuckDB reads them), or null when it does not exist. */
-async function columnsOf(session: Session, table: string): Promise<Columns | null> {
+/** The table's columns (see `columnsSql`), or null when it does not exist. */
+async function columnsOf(session: Session, target: SinkTarget, table: string): Promise<SinkColumns | null> {
   try {
-    const rows = await session.rows<{ column_name: string; column_type: string }>(`SELECT column_name, column_type FROM (DESCRIBE ${table})`);
-    return new Map(rows.map((r) => [r.column_name, r.column_type]));
+    const rows = await session.rows<{ column_name: string; column_type: string; required: boolean }>(columnsSql(target, table));
+    return rows.length ? new Map(rows.map((r) => [r.column_name, { type: r.column_type, required: r.required }])) : null;
   } catch (err) {
     if (MISSING_TABLE.test((err as Error).message)) return null;
     throw err;
@@ -85,25 +87,22 @@ async function columnsOf(session: Session, table: string): Promise<Columns | nul
 }
 
 /**
- * Refuses sink tables whose columns are not what cdcflow creates: a column dropped, or its type
- * changed by hand. Applying would fail on every retry (text into an integer column), or worse,
+ * Refuses sink tables whose columns are not what cdcflow creates (see `columnProblems`): applying
+ * would fail on every retry (text into an integer column, a NOT NULL column left out), or worse,
  * succeed and round (a decimal into an integer column). What cdcflow creates is read from probe
  * tables made by its own CREATE TABLE in the same database and rolled back, so the types compare
- * as that database stores them (PostgreSQL keeps a TINYINT as smallint). Extra columns are left
- * alone.
+ * as that database stores them (PostgreSQL keeps a TINYINT as smallint).
  */
-async function checkColumns(session: Session, existing: { d: SinkTableDefinition; found: Columns; shown: string }[], context: ErrorContext): Promise<void> {
+async function checkColumns(session: Session, target: SinkTarget, existing: { d: SinkTableDefinition; found: SinkColumns }[], context: ErrorContext): Promise<void> {
   if (!existing.length) return;
   const problems: string[] = [];
   await session.run('BEGIN TRANSACTION');
   try {
-    for (const { d, found, shown } of existing) {
+    for (const { d, found } of existing) {
       const probe = probeTableSql(d, randomBytes(6).toString('hex'));
       await session.run(probe.create);
-      for (const [name, type] of (await columnsOf(session, probe.table))!) {
-        const actual = found.get(name);
-        if (actual !== type) problems.push(`${shown} column "${name}" ${actual === undefined ? 'is missing' : `is ${actual}`} (cdcflow writes ${type})`);
-      }
+      // Named in messages as the database itself names them (without the attached alias).
+      problems.push(...columnProblems(localName(target, d.table), (await columnsOf(session, target, probe.table))!, found));
     }
   } finally {
     await session.run('ROLLBACK').catch(() => undefined);
@@ -111,7 +110,7 @@ async function checkColumns(session: Session, existing: { d: SinkTableDefinition
   if (problems.length) {
     throw new ConfigError(
       `the sink's tables do not have the columns of the config: ${problems.join('; ')}. ` +
-        'Give the columns their types again, or drop the table: the next run creates it and applies every date again',
+        'Give the columns their types again (and extra NOT NULL columns a default), or drop the table: the next run creates it and applies every date again',
       context,
     );
   }
@@ -131,11 +130,9 @@ async function prepareTables(
   target: SinkTarget,
   context: ErrorContext,
 ): Promise<{ applied: Map<string, string>; cleared: Map<string, string> }> {
-  // Named in messages as the database itself names them (without the attached alias).
-  const shown = sinkTableDefinitions(table, { ...target, db: '' });
-  const tables: { d: SinkTableDefinition; found: Columns | null; shown: string }[] = [];
-  for (const [i, d] of sinkTableDefinitions(table, target).entries()) tables.push({ d, found: await columnsOf(session, d.table), shown: shown[i].table });
-  await checkColumns(session, tables.flatMap((t) => (t.found ? [{ ...t, found: t.found }] : [])), context);
+  const tables: { d: SinkTableDefinition; found: SinkColumns | null }[] = [];
+  for (const d of sinkTableDefinitions(table, target)) tables.push({ d, found: await columnsOf(session, target, d.table) });
+  await checkColumns(session, target, tables.flatMap((t) => (t.found ? [{ ...t, found: t.found }] : [])), context);
   const markerFound = tables.some((t) => !t.d.data && t.found);
   const applied = markerFound ? await appliedDates(session, table, target) : new Map<string, string>();
   const lost = tables.some((t) => t.d.data && !t.found);
@@ -144,15 +141,36 @@ async function prepareTables(
   return clear ? { applied: new Map(), cleared: applied } : { applied, cleared: new Map() };
 }
 
+/**
+ * One date in one transaction with its marker. Rows PostgreSQL refuses (a constraint or trigger
+ * added by hand, which the column check does not see) are refused again on every retry: a
+ * ConfigError naming the table, the reason and its SQLSTATE, the sink left as it was.
+ */
+async function applyDate(session: Session, table: TableConfig, target: SinkTarget, d: DateToApply, context: ErrorContext): Promise<void> {
+  try {
+    await inTransaction(session, applyDateSql(table, target, d, randomBytes(6).toString('hex')));
+  } catch (err) {
+    const refusal = refusalIn((err as Error)?.message ?? '');
+    if (!refusal) throw err;
+    throw new ConfigError(
+      `PostgreSQL refused the rows of ${d.businessDate} for ${refusal}. Nothing of the date was applied: ` +
+        'make the table take them again (a constraint or trigger added by hand?), then run the date again',
+      { ...context, businessDate: d.businessDate },
+      { cause: err },
+    );
+  }
+}
+
 export function applySinkChanges(engine: Engine, session: Session, table: TableConfig, sink: SinkSpec, businessDate: string): Promise<SinkReport> {
   const kind = sinkOf(sink);
   return kind.withTarget(session, sink, table, async (db) => {
     const target = { db, schema: sink.schema, native: kind.native };
-    const { applied, cleared } = await prepareTables(session, table, target, { dataset: table.dataset, table: table.name, sink: sink.name });
+    const context = { dataset: table.dataset, table: table.name, sink: sink.name };
+    const { applied, cleared } = await prepareTables(session, table, target, context);
     const dir = await mkdtemp(path.join(tmpdir(), 'cdcflow-sink-'));
     try {
       const pending = await stageChanges(engine, table, applied, businessDate, dir);
-      for (const d of pending) await inTransaction(session, applyDateSql(table, target, d, randomBytes(6).toString('hex')));
+      for (const d of pending) await applyDate(session, table, target, d, context);
       const dates = [...applied.keys(), ...pending.map((d) => d.businessDate)].sort();
       return {
         sink: sink.name,

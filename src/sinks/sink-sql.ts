@@ -14,7 +14,7 @@
  * date's rows replaced in history.
  */
 import type { ColumnSpec, TableConfig } from '../config/types';
-import { dateLiteral, fileListLiteral, quoteIdent, quoteLiteral } from '../engine/sql';
+import { dateLiteral, dollarQuoted, fileListLiteral, quoteIdent, quoteLiteral } from '../engine/sql';
 
 type Shape = Pick<TableConfig, 'dataset' | 'name' | 'keys' | 'columns'>;
 
@@ -114,6 +114,28 @@ export function probeTableSql(d: SinkTableDefinition, probeId: string): { table:
   return { table, create: `CREATE TABLE ${table} (${d.definition})` };
 }
 
+/** `table`, named through the target's attached alias, as the database itself names it. */
+export function localName(target: SinkTarget, table: string): string {
+  const alias = `${quoteIdent(target.db)}.`;
+  if (!table.startsWith(alias)) throw new Error(`${table} is not in the attached database ${target.db}`);
+  return table.slice(alias.length);
+}
+
+/**
+ * The columns of a sink table (named through the alias), in its order: `column_name`,
+ * `column_type`, and `required` (NOT NULL without a default: an insert that leaves it out fails).
+ * PostgreSQL's types are its own full names from its catalog, modifiers included
+ * (`character varying(10)`, `timestamp(0) with time zone`): DuckDB reads such a column back as
+ * plain VARCHAR or TIMESTAMPTZ. A missing table gives no rows there, a Catalog Error in DuckDB.
+ */
+export function columnsSql(target: SinkTarget, table: string): string {
+  if (!target.native) return `SELECT column_name, column_type, "null" = 'NO' AND "default" IS NULL AS required FROM (DESCRIBE ${table})`;
+  const pg =
+    "SELECT attname AS column_name, format_type(atttypid, atttypmod) AS column_type, attnotnull AND NOT atthasdef AND attidentity = '' AND attgenerated = '' AS required " +
+    `FROM pg_attribute WHERE attrelid = to_regclass(${quoteLiteral(localName(target, table))}) AND attnum > 0 AND NOT attisdropped ORDER BY attnum`;
+  return `SELECT * FROM postgres_query(${quoteLiteral(target.db)}, ${quoteLiteral(pg)})`;
+}
+
 /**
  * Empties the table's sink tables and removes its markers, so that the dates are applied again
  * from the first, as into a new sink: for a sink whose markers no longer describe its tables
@@ -125,17 +147,37 @@ export function clearSinkSql(t: Shape, target: SinkTarget): string[] {
     `DELETE FROM ${sinkTables(t, target).marker} WHERE ${markerOf(t)}`,
     ...sinkTableDefinitions(t, inside)
       .filter((d) => d.data)
-      .map((d) => run(`DELETE FROM ${d.table}`)),
+      .map((d) => run(`DELETE FROM ${d.table}`, d.table)),
   ];
 }
 
 /**
- * Where the statements that move rows run, and how they name the tables there: with
- * `target.native` (PostgreSQL) inside the database itself (`postgres_execute`, same transaction).
+ * Where the statements that move rows (into `table`) run, and how they name the tables there:
+ * with `target.native` (PostgreSQL) inside the database itself (`postgres_execute`, same
+ * transaction), its refusals of the rows named (see `namingRefusals`).
  */
-function whereRowsMove(target: SinkTarget): { inside: SinkTarget; run: (sql: string) => string } {
+function whereRowsMove(target: SinkTarget): { inside: SinkTarget; run: (sql: string, table: string) => string } {
   if (!target.native) return { inside: target, run: (sql) => sql };
-  return { inside: { ...target, db: '' }, run: (sql) => `CALL postgres_execute(${quoteLiteral(target.db)}, ${quoteLiteral(sql)})` };
+  return { inside: { ...target, db: '' }, run: (sql, table) => `CALL postgres_execute(${quoteLiteral(target.db)}, ${quoteLiteral(namingRefusals(sql, table))})` };
+}
+
+/**
+ * `sql` run by PostgreSQL so that its refusal of the rows, a data exception (SQLSTATE class 22:
+ * a value too long) or an integrity violation (23: a NOT NULL or CHECK constraint), is raised
+ * again with the table and the SQLSTATE in the message: DuckDB's postgres extension passes on
+ * the message only. EXECUTE keeps PL/pgSQL's own names (FOUND) apart from the columns.
+ */
+function namingRefusals(sql: string, table: string): string {
+  const reraise = `RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = format('%s: %s (SQLSTATE %s)', ${quoteLiteral(table)}, SQLERRM, SQLSTATE)`;
+  return `DO ${dollarQuoted(`BEGIN EXECUTE ${quoteLiteral(sql)}; EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN ${reraise}; END`)}`;
+}
+
+/**
+ * The refusal raised by `namingRefusals` in an error's message (table, reason, SQLSTATE), or
+ * null. The message quotes the query first, whose `(SQLSTATE %s)` holds no code.
+ */
+export function refusalIn(message: string): string | null {
+  return /ERROR: {2}(.+ \(SQLSTATE 2[23][0-9A-Z]{3}\))$/m.exec(message)?.[1] ?? null;
 }
 
 /** The marker rows of the table (of one date when given). */
@@ -189,12 +231,12 @@ export function applyDateSql(t: Shape, target: SinkTarget, d: DateToApply, stage
           `DELETE FROM ${table} WHERE ${KEY_HASH} IN (SELECT ${KEY_HASH} FROM ${staging})`,
           `INSERT INTO ${table} (${columns}) SELECT ${columns} FROM ${staging} WHERE ${OPERATION} <> 'D'`,
         ]
-    ).map(run);
+    ).map((sql) => run(sql, table));
   const replaceHistory = (table: string, columns: string) =>
     [
       `DELETE FROM ${table} WHERE ${EFF_START_DATE} = ${date}`,
       `INSERT INTO ${table} (${columns}) SELECT ${columns} FROM ${staging} WHERE ${OPERATION} IN ('I', 'U', 'D') AND ${EFF_START_DATE} = ${date}`,
-    ].map(run);
+    ].map((sql) => run(sql, table));
   if (d.state) sql.push(`CREATE TABLE ${schemaRef(target)}.${stateName} AS SELECT * FROM read_parquet(${fileListLiteral(d.state)}, hive_partitioning = false)`);
   sql.push(...upsert(here.current, main), ...replaceHistory(here.history, main));
   if (here.sensitiveCurrent && here.sensitiveHistory) {

@@ -322,7 +322,7 @@ test('a sink column whose type was changed by hand fails the table at once, nami
   const outcome = await withTimeout(runDataset(h, config(D2), D2), 60_000, () => 'the run did not end within 60 s (the sinks retried?)');
   const error = failedTable(outcome, 'people');
   expect(error).toContain('2 of 2 sink(s) not applied');
-  expect(error).toContain(`"${schema}"."people_current" column "amount" is INTEGER (cdcflow writes DECIMAL(12,2))`);
+  expect(error).toContain(`"${schema}"."people_current" column "amount" is integer (cdcflow writes numeric(12,2))`);
   expect(error).toContain(`"${schema}"."people_history" column "name" is INTEGER (cdcflow writes VARCHAR)`);
   expect(error).toMatch(/sink=app\b/);
   const attempts = await activityAttempts(h.client, tableWorkflowId(config(D2).dataset, D2, 'people'));
@@ -334,6 +334,82 @@ test('a sink column whose type was changed by hand fails the table at once, nami
   for (const kind of ['duckdb', 'postgres'] as const) {
     expect({ kind, ...(await expectSinkEqualsExports(config(D2), kind, file, schema)) }).toMatchObject({ current: { diff: 0, rows: 10 }, history: { diff: 0 } });
   }
+});
+
+/** The marker dates of the dataset in the sink (PostgreSQL, or the DuckDB file when given). */
+async function markerDates(config: DatasetConfig, schema: string, file?: string): Promise<string[]> {
+  const marker = (db: string) => `${db}${quoteIdent(schema)}.cdcflow_applied WHERE dataset = ${quoteLiteral(config.dataset)}`;
+  if (!file) return psql(`SELECT business_date FROM ${marker('')} ORDER BY 1`).split('\n');
+  const rows = await h.engine.withSession((s) =>
+    withSinkDb(s, 'duckdb', file, (db) => s.rows<{ d: string }>(`SELECT CAST(business_date AS VARCHAR) AS d FROM ${marker(`${db}.`)} ORDER BY 1`)),
+  );
+  return rows.map((r) => r.d);
+}
+
+test('a sink column narrowed by hand, or an extra NOT NULL column without a default, fails the table at once, naming them, instead of retrying', async () => {
+  const { schema, file, config } = withBothSinks('narrowed');
+  tableResult(await runDataset(h, config(D1), D1), 'people');
+  const main = quoteIdent(schema);
+  // PostgreSQL: DuckDB reads these back as VARCHAR and TIMESTAMP WITH TIME ZONE, as cdcflow's own; day 2's "n10" does not fit.
+  psql(`ALTER TABLE ${main}.people_current ALTER name TYPE varchar(2)`);
+  psql(`ALTER TABLE ${main}.cdcflow_applied ALTER applied_at TYPE timestamptz(0)`);
+  psql(`ALTER TABLE ${main}.people_history ADD note text NOT NULL DEFAULT ''; ALTER TABLE ${main}.people_history ALTER note DROP DEFAULT`);
+  // Extra columns an insert can leave out are no concern.
+  psql(`ALTER TABLE ${main}.people_current ADD remark text, ADD flagged boolean NOT NULL DEFAULT false`);
+  for (const sql of ["ADD COLUMN note VARCHAR DEFAULT ''", 'ALTER note SET NOT NULL', 'ALTER note DROP DEFAULT']) {
+    await inSinkFile(file, `ALTER TABLE ${main}.people_current ${sql}`);
+  }
+
+  const outcome = await withTimeout(runDataset(h, config(D2), D2), 60_000, () => 'the run did not end within 60 s (the sinks retried?)');
+  const error = failedTable(outcome, 'people');
+  expect(error).toContain('2 of 2 sink(s) not applied');
+  expect(error).toContain(`"${schema}"."people_current" column "name" is character varying(2) (cdcflow writes character varying)`);
+  expect(error).toContain(`"${schema}".cdcflow_applied column "applied_at" is timestamp(0) with time zone (cdcflow writes timestamp with time zone)`);
+  expect(error).toContain(`"${schema}"."people_history" column "note" is NOT NULL without a default (cdcflow does not write it)`);
+  expect(error).toMatch(new RegExp(`"people_current" column "note" is NOT NULL without a default \\(cdcflow does not write it\\)[^;]*sink=duckdb\\b`));
+  expect(error).not.toMatch(/remark|flagged/);
+  expect(error).toMatch(/sink=app\b/);
+  expect((await activityAttempts(h.client, tableWorkflowId(config(D2).dataset, D2, 'people'))).applySink).toEqual([1, 1]);
+  expect(await markerDates(config(D2), schema)).toEqual([D1]);
+  expect(await markerDates(config(D2), schema, file)).toEqual([D1]);
+
+  // The columns given their types again and the NOT NULL ones dropped: the next run applies day 2.
+  psql(`ALTER TABLE ${main}.people_current ALTER name TYPE varchar`);
+  psql(`ALTER TABLE ${main}.cdcflow_applied ALTER applied_at TYPE timestamptz`);
+  psql(`ALTER TABLE ${main}.people_history DROP note`);
+  await inSinkFile(file, `ALTER TABLE ${main}.people_current DROP note`);
+  const fixed = tableResult(await runDataset(h, config(D2), D2), 'people');
+  expect(fixed.sinks?.map((s) => [s.sink, s.applied.map((a) => a.businessDate)])).toEqual([
+    ['duckdb', [D2]],
+    ['app', [D2]],
+  ]);
+});
+
+test('rows a PostgreSQL sink refuses (a CHECK constraint added by hand) fail the sink at once, naming table and reason, and leave the sink as it was', async () => {
+  const schema = `k_${randomBytes(4).toString('hex')}`;
+  const current = `${quoteIdent(schema)}.people_current`;
+  const { config } = datasetWith('refused', [{ type: 'postgres', name: 'app', connection: PG_URL_VAR, schema }]);
+  tableResult(await runDataset(h, config(D1), D1), 'people');
+  // Day 1's names have 2 characters; day 2 inserts "n10" and "n11".
+  psql(`ALTER TABLE ${current} ADD CONSTRAINT short_name CHECK (length(name) <= 2)`);
+  const rows = () => psql(`SELECT string_agg(id || ':' || name, ',' ORDER BY id) FROM ${current}`);
+  const before = rows();
+
+  const outcome = await withTimeout(runDataset(h, config(D2), D2), 60_000, () => 'the run did not end within 60 s (the sink retried?)');
+  const error = failedTable(outcome, 'people');
+  expect(error).toContain(
+    `PostgreSQL refused the rows of ${D2} for "${schema}"."people_current": new row for relation "people_current" violates check constraint "short_name" (SQLSTATE 23514)`,
+  );
+  expect(error).toMatch(/sink=app\b/);
+  expect((await activityAttempts(h.client, tableWorkflowId(config(D2).dataset, D2, 'people'))).applySink).toEqual([1]);
+  expect(rows()).toBe(before);
+  expect(psql(`SELECT count(*) FROM ${quoteIdent(schema)}.people_history`)).toBe('10');
+  expect(await markerDates(config(D2), schema)).toEqual([D1]);
+
+  psql(`ALTER TABLE ${current} DROP CONSTRAINT short_name`);
+  const fixed = tableResult(await runDataset(h, config(D2), D2), 'people');
+  expect(fixed.sinks?.[0].applied.map((a) => a.businessDate)).toEqual([D2]);
+  expect(await expectSinkEqualsExports(config(D2), 'postgres', '', schema)).toMatchObject({ current: { diff: 0, rows: 10 }, history: { diff: 0 } });
 });
 
 test('a PostgreSQL sink whose connection string has a bad option fails at once, not after 10 attempts, and keeps the password out', async () => {

@@ -3,7 +3,21 @@ import * as path from 'node:path';
 import { checkConfigText, resolveConfig } from '../../src/config/load';
 import { retryNote } from '../../src/client/progress';
 import { s3SecretSql, s3Settings } from '../../src/engine/s3';
-import { appliedDatesSql, applyDateSql, clearSinkSql, createSinkTablesSql, exportChangesSql, probeTableSql, sinkTableDefinitions, sinkTables } from '../../src/sinks/sink-sql';
+import { dollarQuoted } from '../../src/engine/sql';
+import { columnProblems } from '../../src/sinks/sink-columns';
+import {
+  appliedDatesSql,
+  applyDateSql,
+  clearSinkSql,
+  columnsSql,
+  createSinkTablesSql,
+  exportChangesSql,
+  localName,
+  probeTableSql,
+  refusalIn,
+  sinkTableDefinitions,
+  sinkTables,
+} from '../../src/sinks/sink-sql';
 import { publishSensitiveCurrentSql, publishSensitiveHistorySql, withoutSensitiveSql } from '../../src/warehouse/sensitive';
 
 const table = {
@@ -16,6 +30,10 @@ const table = {
   ],
 };
 const target = { db: 'sink_db', schema: 'shop' };
+/** The re-raise of PostgreSQL's refusals of the rows of `table`, as it stands inside postgres_execute's literal. */
+const reraise = (table: string) =>
+  'EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN RAISE EXCEPTION USING ERRCODE = SQLSTATE, ' +
+  `MESSAGE = format(''%s: %s (SQLSTATE %s)'', ''${table.replace(/'/g, "''''")}'', SQLERRM, SQLSTATE)`;
 const day = { businessDate: '2024-01-02', commitId: 'c-2', counts: { I: 1, U: 2, D: 3 }, changes: ['/tmp/c.parquet'], state: null };
 
 describe('sink SQL', () => {
@@ -49,7 +67,7 @@ describe('sink SQL', () => {
     ]);
     expect(clearSinkSql(table, { db: 'pg', schema: 'shop', native: true }).slice(0, 2)).toEqual([
       `DELETE FROM "pg"."shop".cdcflow_applied WHERE dataset = 'shop' AND table_name = 'people'`,
-      `CALL postgres_execute('pg', 'DELETE FROM "shop"."people_current"')`,
+      `CALL postgres_execute('pg', 'DO $q$BEGIN EXECUTE ''DELETE FROM "shop"."people_current"''; ${reraise('"shop"."people_current"')}; END$q$')`,
     ]);
   });
 
@@ -70,12 +88,13 @@ describe('sink SQL', () => {
     ]);
   });
 
-  it('moves the rows inside PostgreSQL (postgres_execute, quotes doubled) for a native target', () => {
+  it('moves the rows inside PostgreSQL (postgres_execute, quotes doubled, its refusals named) for a native target', () => {
     const sql = applyDateSql(table, { db: 'pg', schema: 'shop', native: true }, day, 'ab12');
     expect(sql[2]).toBe(`CREATE TABLE "pg"."shop"."cdcflow_stage_ab12" AS SELECT * FROM read_parquet(['/tmp/c.parquet'], hive_partitioning = false)`);
     expect(sql[4]).toBe(
-      `CALL postgres_execute('pg', 'INSERT INTO "shop"."people_current" ("id", "v", "OPERATION", "EFF_START_DATE", "KEY_HASH", "NONKEY_HASH") ` +
-        `SELECT "id", "v", "OPERATION", "EFF_START_DATE", "KEY_HASH", "NONKEY_HASH" FROM "shop"."cdcflow_stage_ab12" WHERE "OPERATION" <> ''D''')`,
+      `CALL postgres_execute('pg', 'DO $q$BEGIN EXECUTE ''INSERT INTO "shop"."people_current" ("id", "v", "OPERATION", "EFF_START_DATE", "KEY_HASH", "NONKEY_HASH") ` +
+        `SELECT "id", "v", "OPERATION", "EFF_START_DATE", "KEY_HASH", "NONKEY_HASH" FROM "shop"."cdcflow_stage_ab12" WHERE "OPERATION" <> ''''D''''''; ` +
+        `${reraise('"shop"."people_current"')}; END$q$')`,
     );
     expect(sql.at(-1)).toBe(`DROP TABLE "pg"."shop"."cdcflow_stage_ab12"`);
   });
@@ -94,6 +113,33 @@ describe('sink SQL', () => {
     expect(exportChangesSql(lake, '2024-01-02', true, '/o.parquet')).toContain(`UNION ALL BY NAME SELECT * FROM l.cur WHERE OPERATION = 'N'`);
   });
 
+  it("reads the columns from PostgreSQL's catalog with their full types, from DuckDB's DESCRIBE in a file", () => {
+    expect(columnsSql({ db: 'f', schema: 'shop' }, `"f"."shop"."people_current"`)).toBe(
+      `SELECT column_name, column_type, "null" = 'NO' AND "default" IS NULL AS required FROM (DESCRIBE "f"."shop"."people_current")`,
+    );
+    expect(columnsSql({ db: 'pg', schema: "it's", native: true }, `"pg"."it's"."people_current"`)).toBe(
+      `SELECT * FROM postgres_query('pg', 'SELECT attname AS column_name, format_type(atttypid, atttypmod) AS column_type, ` +
+        `attnotnull AND NOT atthasdef AND attidentity = '''' AND attgenerated = '''' AS required FROM pg_attribute ` +
+        `WHERE attrelid = to_regclass(''"it''''s"."people_current"'') AND attnum > 0 AND NOT attisdropped ORDER BY attnum')`,
+    );
+    expect(localName({ db: 'a"b', schema: 's' }, `"a""b"."s"."t"`)).toBe(`"s"."t"`);
+    expect(() => localName({ db: 'a', schema: 's' }, `"s"."t"`)).toThrow(/not in the attached database a/);
+  });
+
+  it("finds PostgreSQL's refusal of the rows in the error, not in the query it quotes, and only for SQLSTATE classes 22 and 23", () => {
+    const query = `Invalid Error: Failed to execute query "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ;\nDO $q$BEGIN EXECUTE '...'; ... format('%s: %s (SQLSTATE %s)', ...`;
+    const refused = `"s"."people_current": value too long for type character varying(2) (SQLSTATE 22001)`;
+    expect(refusalIn(`${query}": ERROR:  ${refused}\nCONTEXT:  PL/pgSQL function inline_code_block line 1 at RAISE\n`)).toBe(refused);
+    expect(refusalIn(`${query}": ERROR:  could not serialize access due to concurrent update\n`)).toBeNull();
+    expect(refusalIn(`${query}": ERROR:  "s"."t": canceling statement due to lock timeout (SQLSTATE 55P03)\n`)).toBeNull();
+  });
+
+  it('dollar-quotes text with a tag the text cannot end early', () => {
+    expect(dollarQuoted('a')).toBe('$q$a$q$');
+    expect(dollarQuoted('x $q$ y')).toBe('$q1$x $q$ y$q1$');
+    expect(dollarQuoted('ends with $q')).toBe('$q1$ends with $q$q1$');
+  });
+
   it('keeps hostile names quoted', () => {
     const hostile = { ...table, dataset: "d'x", name: 'p', columns: [{ name: 'a"; DROP TABLE x; --', type: 'varchar', sensitive: true }] };
     const t = sinkTables(hostile, { db: 'db', schema: 's"; --' });
@@ -101,6 +147,38 @@ describe('sink SQL', () => {
     expect(t.sensitiveCurrent).toBe(`"db"."s""; --_sensitive"."p_current"`);
     expect(appliedDatesSql(hostile, { db: 'db', schema: 's' })).toContain(`WHERE dataset = 'd''x' AND table_name = 'p'`);
     expect(createSinkTablesSql(hostile, { db: 'db', schema: 's' }).at(-2)).toContain(`"a""; DROP TABLE x; --" VARCHAR`);
+  });
+});
+
+describe("a sink table's columns against cdcflow's", () => {
+  const columns = (entries: [string, string, boolean?][]) => new Map(entries.map(([name, type, required = false]) => [name, { type, required }]));
+  const expected = columns([
+    ['name', 'character varying'],
+    ['amount', 'numeric(12,2)'],
+    ['KEY_HASH', 'uuid', true],
+  ]);
+
+  it('finds nothing wrong with the same columns, in another order, and extra columns an insert can leave out', () => {
+    const found = columns([
+      ['KEY_HASH', 'uuid', true],
+      ['amount', 'numeric(12,2)'],
+      ['name', 'character varying'],
+      ['remark', 'text'],
+    ]);
+    expect(columnProblems('"s"."t"', expected, found)).toEqual([]);
+  });
+
+  it('names each column missing, of another type (modifiers count), or extra and NOT NULL without a default', () => {
+    const found = columns([
+      ['name', 'character varying(10)'],
+      ['KEY_HASH', 'uuid', true],
+      ['note', 'text', true],
+    ]);
+    expect(columnProblems('"s"."t"', expected, found)).toEqual([
+      '"s"."t" column "name" is character varying(10) (cdcflow writes character varying)',
+      '"s"."t" column "amount" is missing (cdcflow writes numeric(12,2))',
+      '"s"."t" column "note" is NOT NULL without a default (cdcflow does not write it)',
+    ]);
   });
 });
 
