@@ -188,6 +188,8 @@ describe('cdcflow retry and status', () => {
     for (let i = 0; i < 100 && !(await big.describe().catch(() => undefined)); i++) await sleep(100);
     await slow.client.workflow.getHandle(runId).terminate('operator stopped it');
     release();
+    // The server ends the child after its parent, a moment later.
+    for (let i = 0; i < 100 && (await big.describe()).status.name === 'RUNNING'; i++) await sleep(100);
     expect((await big.describe()).status.name).toBe('TERMINATED');
   }
 
