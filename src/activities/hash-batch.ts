@@ -2,7 +2,7 @@
 import { hashChangeEvents } from '../changes/hash-events';
 import type { FileTableConfig } from '../config/types';
 import { copyRows, type Session } from '../engine/duckdb';
-import { quoteIdent, quoteLiteral } from '../engine/sql';
+import { keyTextSql, quoteIdent, quoteLiteral } from '../engine/sql';
 import { hashBatchSql, readOwnParquet } from '../engine/stage-sql';
 import { DataError } from '../errors';
 import { findCastFailure, findRepeatedHeader, locateDuplicateKey, locateNullKey } from '../sources/diagnose';
@@ -86,9 +86,8 @@ async function assertKeysValid(session: Session, table: FileTableConfig, files: 
     `SELECT CAST(min(KEY_HASH) AS VARCHAR) AS key_hash FROM (SELECT KEY_HASH FROM ${hashed} GROUP BY KEY_HASH HAVING count(*) > 1)`,
   );
   if (!dup?.key_hash) return;
-  const keyText = `'(' || concat_ws(', ', ${table.keys.map((k) => `${quoteLiteral(`${k.name}=`)} || CAST(${quoteIdent(k.name)} AS VARCHAR)`).join(', ')}) || ')'`;
   const [{ key_text }] = await session.rows<{ key_text: string }>(
-    `SELECT ${keyText} AS key_text FROM ${hashed} WHERE KEY_HASH = CAST(${quoteLiteral(dup.key_hash)} AS UUID) LIMIT 1`,
+    `SELECT ${keyTextSql(table.keys)} AS key_text FROM ${hashed} WHERE KEY_HASH = CAST(${quoteLiteral(dup.key_hash)} AS UUID) LIMIT 1`,
   );
   throw await locateDuplicateKey(session, table, files, dup.key_hash, key_text);
 }

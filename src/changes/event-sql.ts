@@ -9,7 +9,7 @@
  */
 import type { ChangesSpec, ColumnSpec, TableConfig } from '../config/types';
 import { hashExpression } from '../engine/hashing';
-import { dateLiteral, quoteIdent, quoteLiteral } from '../engine/sql';
+import { dateLiteral, keyTextSql, quoteIdent, quoteLiteral } from '../engine/sql';
 import { comparedColumns, copyTo, diffSql, readOwnParquet } from '../engine/stage-sql';
 import { strictCastSql } from '../engine/strict-cast';
 
@@ -242,7 +242,7 @@ export function exactDuplicateEventsSql(t: ChangeTable, events: string): string 
  */
 export function conflictingEventsSql(t: ChangeTable, located: string): string {
   const group = ['KEY_HASH', ...orderNames(t)].map(quoteIdent).join(', ');
-  const keyText = `'(' || concat_ws(', ', ${t.keys.map((k) => `${quoteLiteral(`${k.name}=`)} || CAST(e.${quoteIdent(k.name)} AS VARCHAR)`).join(', ')}) || ')'`;
+  const keyText = keyTextSql(t.keys, 'e');
   return (
     `WITH e AS (SELECT * FROM ${located}), g AS (SELECT ${group} FROM e GROUP BY ${group} ` +
     `HAVING count(DISTINCT ${eventContentSql(t)}) > 1 ORDER BY KEY_HASH LIMIT 1) ` +

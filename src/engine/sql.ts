@@ -21,6 +21,12 @@ export function dollarQuoted(text: string): string {
   return `${tag}${text}${tag}`;
 }
 
+/** SQL text of a row's key for messages: `(id=7, region=EU)`, its columns read from `alias` when given. */
+export function keyTextSql(keys: readonly { name: string }[], alias?: string): string {
+  const ref = (name: string) => `${alias ? `${alias}.` : ''}${quoteIdent(name)}`;
+  return `'(' || concat_ws(', ', ${keys.map((k) => `${quoteLiteral(`${k.name}=`)} || CAST(${ref(k.name)} AS VARCHAR)`).join(', ')}) || ')'`;
+}
+
 /** A DATE literal from a validated YYYY-MM-DD string. */
 export function dateLiteral(isoDate: string): string {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(isoDate)) throw new Error(`not a YYYY-MM-DD date: ${isoDate}`);

@@ -13,7 +13,7 @@ import type { SinkSpec, TableConfig } from '../config/types';
 import type { Engine, Session } from '../engine/duckdb';
 import { lakeTables, withCatalog } from '../warehouse/catalog';
 import { readCommitLog } from '../warehouse/commits';
-import { ConfigError, type ErrorContext } from '../errors';
+import { ConfigError, DataError, type ErrorContext } from '../errors';
 import { sinkOf } from './registry';
 import { columnProblems, type SinkColumns } from './sink-columns';
 import {
@@ -26,6 +26,7 @@ import {
   exportChangesSql,
   exportStateSql,
   localName,
+  nulCharacterSql,
   probeTableSql,
   refusalIn,
   type SinkTableDefinition,
@@ -150,7 +151,9 @@ async function applyDate(session: Session, table: TableConfig, target: SinkTarge
   try {
     await inTransaction(session, applyDateSql(table, target, d, randomBytes(6).toString('hex')));
   } catch (err) {
-    const refusal = refusalIn((err as Error)?.message ?? '');
+    const message = (err as Error)?.message ?? '';
+    if (NUL_REFUSED.test(message)) throw await nulCharacterRefusal(session, table, d, context, err);
+    const refusal = refusalIn(message);
     if (!refusal) throw err;
     throw new ConfigError(
       `PostgreSQL refused the rows of ${d.businessDate} for ${refusal}. Nothing of the date was applied: ` +
@@ -159,6 +162,22 @@ async function applyDate(session: Session, table: TableConfig, target: SinkTarge
       { cause: err },
     );
   }
+}
+
+/** DuckDB's postgres extension refusing text with a NUL character, which PostgreSQL cannot store. */
+const NUL_REFUSED = /Attempting to write a VARCHAR value with a NULL-byte/;
+
+/** The refusal of a date whose rows hold a NUL character in text, naming the first such value. */
+async function nulCharacterRefusal(session: Session, table: TableConfig, d: DateToApply, context: ErrorContext, cause: unknown): Promise<DataError> {
+  const sql = nulCharacterSql(table, [...d.changes, ...(d.state ?? [])]);
+  const [hit] = sql ? await session.rows<{ column_name: string; key_text: string }>(sql) : [];
+  const where = hit ? `column "${hit.column_name}" of the row with key ${hit.key_text}` : 'a text column';
+  return new DataError(
+    `${where} holds a NUL character, which PostgreSQL cannot store in text. Nothing of ${d.businessDate} was applied to the sink ` +
+      '(the date is committed): remove the character at the source, then run the date again',
+    { ...context, businessDate: d.businessDate, ...(hit ? { column: hit.column_name, key: hit.key_text } : {}) },
+    { cause },
+  );
 }
 
 export function applySinkChanges(engine: Engine, session: Session, table: TableConfig, sink: SinkSpec, businessDate: string): Promise<SinkReport> {

@@ -14,7 +14,7 @@
  * date's rows replaced in history.
  */
 import type { ColumnSpec, TableConfig } from '../config/types';
-import { dateLiteral, dollarQuoted, fileListLiteral, quoteIdent, quoteLiteral } from '../engine/sql';
+import { dateLiteral, dollarQuoted, fileListLiteral, keyTextSql, quoteIdent, quoteLiteral } from '../engine/sql';
 
 type Shape = Pick<TableConfig, 'dataset' | 'name' | 'keys' | 'columns'>;
 
@@ -253,6 +253,19 @@ export function exportChangesSql(lake: { current: string; history: string }, bus
   const history = `SELECT * FROM ${lake.history} WHERE EFF_START_DATE = ${dateLiteral(businessDate)}`;
   const unchanged = withUnchanged ? ` UNION ALL BY NAME SELECT * FROM ${lake.current} WHERE OPERATION = 'N'` : '';
   return `COPY (${history}${unchanged}) TO ${quoteLiteral(outPath)} (FORMAT parquet)`;
+}
+
+/**
+ * The first text value of the staged files holding a NUL character, which PostgreSQL cannot
+ * store in text (`column_name`, `key_text`: the row's key, its NULs shown as `\0`); null when
+ * the table has no text column.
+ */
+export function nulCharacterSql(t: Shape, files: readonly string[]): string | null {
+  const text = [...t.keys, ...t.columns].filter((c) => c.type === 'varchar');
+  if (!text.length || !files.length) return null;
+  const key = `replace(${keyTextSql(t.keys)}, chr(0), '\\0')`;
+  const hits = text.map((c) => `SELECT ${quoteLiteral(c.name)} AS column_name, ${key} AS key_text FROM read_parquet(${fileListLiteral(files)}, hive_partitioning = false) WHERE strpos(${quoteIdent(c.name)}, chr(0)) > 0`);
+  return `SELECT column_name, key_text FROM (${hits.join(' UNION ALL ')}) ORDER BY key_text, column_name LIMIT 1`;
 }
 
 /** The whole current state, for a sink that holds another commit of a date. */

@@ -429,3 +429,23 @@ test('a PostgreSQL sink whose connection string has a bad option fails at once, 
     delete process.env[variable];
   }
 });
+
+test('a text value PostgreSQL cannot hold (a NUL character) fails the PostgreSQL sink at once, naming column and key; fixed at the source, the date applies', async () => {
+  const schema = `z_${randomBytes(4).toString('hex')}`;
+  const { config, folder } = datasetWith('nul', [{ type: 'postgres', name: 'app', connection: PG_URL_VAR, schema }]);
+  const rows = DAYS[D1].map((r) => [...r]);
+  rows[3][1] = 'n\u00003';
+  writeCsv(path.join(folder, 'in', `${D1}.csv`), HEADER, rows);
+
+  const outcome = await withTimeout(runDataset(h, config(D1), D1), 60_000, () => 'the run did not end within 60 s (the sink retried?)');
+  const error = failedTable(outcome, 'people');
+  expect(error).toContain('column "name" of the row with key (id=3) holds a NUL character, which PostgreSQL cannot store in text');
+  expect(error).toMatch(/sink=app\b/);
+  expect((await activityAttempts(h.client, tableWorkflowId(config(D1).dataset, D1, 'people'))).applySink).toEqual([1]);
+  expect((await markerDates(config(D1), schema)).filter(Boolean)).toEqual([]);
+
+  writeCsv(path.join(folder, 'in', `${D1}.csv`), HEADER, DAYS[D1]);
+  const fixed = tableResult(await runDataset(h, config(D1), D1), 'people');
+  expect(fixed.sinks?.[0].applied.map((a) => a.businessDate)).toEqual([D1]);
+  expect(await expectSinkEqualsExports(config(D1), 'postgres', '', schema)).toMatchObject({ current: { diff: 0, rows: 10 }, history: { diff: 0 } });
+});

@@ -13,6 +13,7 @@ import {
   createSinkTablesSql,
   exportChangesSql,
   localName,
+  nulCharacterSql,
   probeTableSql,
   refusalIn,
   sinkTableDefinitions,
@@ -132,6 +133,22 @@ describe('sink SQL', () => {
     expect(refusalIn(`${query}": ERROR:  ${refused}\nCONTEXT:  PL/pgSQL function inline_code_block line 1 at RAISE\n`)).toBe(refused);
     expect(refusalIn(`${query}": ERROR:  could not serialize access due to concurrent update\n`)).toBeNull();
     expect(refusalIn(`${query}": ERROR:  "s"."t": canceling statement due to lock timeout (SQLSTATE 55P03)\n`)).toBeNull();
+  });
+
+  it('finds the first text value with a NUL character in the staged files, by key and column', () => {
+    expect(nulCharacterSql({ ...table, keys: [{ name: 'id', type: 'integer' }, { name: "r'g", type: 'varchar' }] }, ['/tmp/c.parquet', '/tmp/s.parquet'])).toBe(
+      `SELECT column_name, key_text FROM (` +
+        [`'r''g'`, `'ssn'`]
+          .map(
+            (name) =>
+              `SELECT ${name} AS column_name, replace('(' || concat_ws(', ', 'id=' || CAST("id" AS VARCHAR), 'r''g=' || CAST("r'g" AS VARCHAR)) || ')', chr(0), '\\0') AS key_text ` +
+              `FROM read_parquet(['/tmp/c.parquet', '/tmp/s.parquet'], hive_partitioning = false) WHERE strpos(${name === `'ssn'` ? '"ssn"' : `"r'g"`}, chr(0)) > 0`,
+          )
+          .join(' UNION ALL ') +
+        ') ORDER BY key_text, column_name LIMIT 1',
+    );
+    // No text column: nothing to look for.
+    expect(nulCharacterSql({ ...table, columns: [{ name: 'v', type: 'decimal(12,2)' }] }, ['/tmp/c.parquet'])).toBeNull();
   });
 
   it('dollar-quotes text with a tag the text cannot end early', () => {
