@@ -61,7 +61,13 @@ export async function withPostgresAttached<T>(
   try {
     return await fn(attached);
   } catch (err) {
-    if (err instanceof Error && !(err instanceof CdcflowError) && err.message.includes(connection)) throw new Error(redact(err.message));
+    if (err instanceof CdcflowError) throw err;
+    // DuckDB's errors may come from another realm than this module's Error: read the message alone.
+    const message = String((err as Error)?.message ?? '');
+    // A privilege the role lacks is not granted by retrying (an operator grants it, then runs again).
+    const denied = /ERROR:\s+(permission denied .*)/.exec(message);
+    if (denied) throw new ConfigError(`PostgreSQL refused the role of $${variable} a privilege: ${denied[1]}; grant it, then run again`, context);
+    if (message.includes(connection)) throw new Error(redact(message));
     throw err;
   } finally {
     await session.run(`DETACH ${attached}`);

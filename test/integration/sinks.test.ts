@@ -449,3 +449,29 @@ test('a text value PostgreSQL cannot hold (a NUL character) fails the PostgreSQL
   expect(fixed.sinks?.[0].applied.map((a) => a.businessDate)).toEqual([D1]);
   expect(await expectSinkEqualsExports(config(D1), 'postgres', '', schema)).toMatchObject({ current: { diff: 0, rows: 10 }, history: { diff: 0 } });
 });
+
+test('a PostgreSQL sink whose role lacks a privilege fails at once, naming it; granted, the date applies', async () => {
+  const role = `cdcflow_r_${randomBytes(3).toString('hex')}`;
+  psql(`CREATE ROLE ${role} LOGIN PASSWORD 'pw'`);
+  const url = new URL(process.env[PG_URL_VAR]!);
+  url.username = role;
+  url.password = 'pw';
+  const variable = `CDCFLOW_TEST_${role.toUpperCase()}`;
+  process.env[variable] = url.toString();
+  try {
+    const schema = `r_${randomBytes(4).toString('hex')}`;
+    const { config } = datasetWith('norights', [{ type: 'postgres', name: 'app', connection: variable, schema }]);
+    const outcome = await withTimeout(runDataset(h, config(D1), D1), 60_000, () => 'the run did not end within 60 s (the sink retried?)');
+    const error = failedTable(outcome, 'people');
+    expect(error).toContain(`PostgreSQL refused the role of $${variable} a privilege: permission denied for database`);
+    expect(error).toMatch(/sink=app\b/);
+    expect((await activityAttempts(h.client, tableWorkflowId(config(D1).dataset, D1, 'people'))).applySink).toEqual([1]);
+
+    const database = url.pathname.slice(1);
+    psql(`GRANT CREATE ON DATABASE "${database}" TO ${role}`);
+    const granted = tableResult(await runDataset(h, config(D1), D1), 'people');
+    expect(granted.sinks?.[0].applied.map((a) => a.businessDate)).toEqual([D1]);
+  } finally {
+    delete process.env[variable];
+  }
+});
