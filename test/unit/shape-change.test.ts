@@ -1,0 +1,41 @@
+/** Naming what changed in a table's config against the columns of its committed state table. */
+import { columnChanges } from '../../src/activities/shape-change';
+import { Engine } from '../../src/engine/duckdb';
+import { stateColumnsDdl } from '../../src/warehouse/commit';
+
+const TYPES = ['varchar', 'integer', 'bigint', 'double', 'decimal(12,2)', 'boolean', 'date', 'timestamp', 'timestamptz'];
+const keys = [{ name: 'Id', type: 'bigint' }];
+const columns = TYPES.map((type, i) => ({ name: `c${i}`, type }));
+
+/** The columns of a state table created as a commit creates it, described by DuckDB. */
+async function committed(t: { keys: typeof keys; columns: typeof columns }) {
+  const engine = await Engine.create();
+  try {
+    return await engine.withSession(async (s) => {
+      await s.run(`CREATE TABLE state (${stateColumnsDdl(t)})`);
+      const rows = await s.rows<{ column_name: string; column_type: string }>('DESCRIBE state');
+      return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
+    });
+  } finally {
+    await engine.close();
+  }
+}
+
+describe('columnChanges', () => {
+  it('finds nothing for the committed config, whatever the types; names are matched in any case', async () => {
+    const stored = await committed({ keys, columns });
+    expect(columnChanges([...keys, ...columns], stored)).toEqual([]);
+    expect(columnChanges([{ name: 'ID', type: 'bigint' }, ...columns], stored)).toEqual([]);
+  });
+
+  it('names added, removed and retyped columns, else a new order', async () => {
+    const stored = await committed({ keys, columns: columns.slice(0, 3) });
+    const [c0, c1, c2] = columns;
+    expect(columnChanges([...keys, c0, { name: 'c1', type: 'varchar' }, { name: 'new', type: 'date' }], stored)).toEqual([
+      'column "new" added (date)',
+      'column "c2" removed',
+      'column "c1" is now varchar (committed as integer)',
+    ]);
+    expect(columnChanges([...keys, c2, c0, c1], stored)).toEqual(['the columns are in another order (values are hashed in config order)']);
+  });
+});
