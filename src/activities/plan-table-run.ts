@@ -18,6 +18,7 @@ import type { Engine, Session } from '../engine/duckdb';
 import { quoteLiteral } from '../engine/sql';
 import { hashShape } from './fingerprint';
 import { type CommittedColumn, shapeChangedError } from './shape-change';
+import { baseWatermark } from './watermark';
 import { type ActivityDeps, runStage } from './stage-runner';
 import type { BaseRef, PlanResult, StageInput } from './types';
 
@@ -109,7 +110,7 @@ async function baseRef(session: Session, alias: string, p: Planning, commit: Pla
     snapshot,
     // Listed in the commit's tag since this version: no catalog transaction needed to list them.
     files: commit.files ? [...commit.files.current] : await stateFiles(session, alias, table, snapshot),
-    watermark: commit.watermark,
+    watermark: baseWatermark(table, commit),
     ...(table.mode === 'changes' ? { orderFiles: commit.files?.order ? [...commit.files.order] : await stateFiles(session, alias, table, snapshot, 'order') } : {}),
   };
 }
