@@ -17,7 +17,7 @@ import { exportsAtHead, publishExports } from '../warehouse/publish';
 import type { Engine, Session } from '../engine/duckdb';
 import { quoteLiteral } from '../engine/sql';
 import { hashShape } from './fingerprint';
-import { type CommittedColumn, shapeChangedError } from './shape-change';
+import { type CommittedShape, shapeChangedError } from './shape-change';
 import { baseWatermark } from './watermark';
 import { type ActivityDeps, runStage } from './stage-runner';
 import type { BaseRef, PlanResult, StageInput } from './types';
@@ -90,9 +90,15 @@ function refuseOlderDate(latest: Pick<CommitRecord, 'businessDate'>, { businessD
  */
 async function refuseChangedShape(session: Session, lake: LakeTables, latest: Pick<CommitRecord, 'businessDate' | 'shape'>, p: Planning): Promise<void> {
   if (latest.shape === hashShape(p.table)) return;
-  const committed = await session.rows<{ column_name: string; column_type: string }>(`DESCRIBE ${lake.current}`);
-  const columns: CommittedColumn[] = committed.map((c) => ({ name: c.column_name, type: c.column_type }));
-  throw shapeChangedError(p.table, latest.businessDate, columns, p.context);
+  const described = await session.rows<{ column_name: string; column_type: string }>(`DESCRIBE ${lake.current}`);
+  const { catalog, schema } = lake.names;
+  // Only change-record tables have an ordering state.
+  const [order] = await session.rows<{ n: number }>(
+    `SELECT count(*)::INT AS n FROM duckdb_tables() WHERE database_name = ${quoteLiteral(catalog)} AND schema_name = ${quoteLiteral(schema)} ` +
+      `AND table_name = ${quoteLiteral(`${p.table.name}__order`)}`,
+  );
+  const committed: CommittedShape = { columns: described.map((c) => ({ name: c.column_name, type: c.column_type })), changeRecords: order.n > 0 };
+  throw shapeChangedError(p.table, latest.businessDate, committed, p.context);
 }
 
 function expiredBase(baseDate: string, { context }: Planning): StateError {

@@ -1,8 +1,8 @@
 /**
  * A table whose keys, columns, types or ignore list changed since its latest commit is refused:
  * the stored hashes and the catalog's tables are those of the committed shape. The refusal names
- * what changed, as far as the committed table's columns tell (keys and the ignore list are not
- * in them).
+ * what changed, as far as the catalog tells: the state table's columns, and whether an ordering
+ * state exists (change records); keys and the ignore list are not in them.
  */
 import type { ColumnSpec, TableConfig } from '../config/types';
 import { StateError } from '../errors';
@@ -11,6 +11,12 @@ import { StateError } from '../errors';
 export interface CommittedColumn {
   name: string;
   type: string;
+}
+
+/** What the catalog tells of the committed shape: the state table's columns, and whether it holds change records. */
+export interface CommittedShape {
+  columns: readonly CommittedColumn[];
+  changeRecords: boolean;
 }
 
 /** Columns every state table has beside the configured ones. */
@@ -38,14 +44,22 @@ export function columnChanges(configured: readonly ColumnSpec[], committed: read
   return order(configured) === order(stored) ? [] : ['the columns are in another order (values are hashed in config order)'];
 }
 
+/** Everything that differs from the committed shape, as far as the catalog tells. */
+function shapeChanges(table: TableConfig, committed: CommittedShape): string[] {
+  const changeRecords = table.mode === 'changes';
+  if (changeRecords !== committed.changeRecords) {
+    return [changeRecords ? 'mode: changes, where snapshots (full or delta) were committed' : `mode: ${table.mode}, where change records (mode: changes) were committed`];
+  }
+  const changes = columnChanges([...table.keys, ...table.columns], committed.columns);
+  return changes.length > 0 ? changes : [`the keys or the ignore list${changeRecords ? ' or the orderBy types' : ''} changed`];
+}
+
 /** The refusal of a run whose table shape differs from the one committed on `latestDate`. */
-export function shapeChangedError(table: TableConfig, latestDate: string, committed: readonly CommittedColumn[], context: Record<string, string>): StateError {
-  const changes = columnChanges([...table.keys, ...table.columns], committed);
-  const what = changes.length > 0 ? changes.join(', ') : `the keys or the ignore list${table.mode === 'changes' ? ' or the orderBy types' : ''} changed`;
+export function shapeChangedError(table: TableConfig, latestDate: string, committed: CommittedShape, context: Record<string, string>): StateError {
   return new StateError(
-    `the table's config differs from the one its commits were made with (latest ${latestDate}): ${what}. ` +
+    `the table's config differs from the one its commits were made with (latest ${latestDate}): ${shapeChanges(table, committed).join(', ')}. ` +
       'The stored hashes and the catalog tables keep the committed shape (schema evolution is not supported), so nothing was run. ' +
-      'Restore the table\'s keys, columns, types and ignore list as committed, or run the table with the new config from its first date into a new warehouse',
+      'Restore the table\'s config as committed (keys, columns, types, ignore list, mode), or run the table with the new config from its first date into a new warehouse',
     { ...context, latestCommitted: latestDate },
   );
 }

@@ -254,7 +254,7 @@ describe('bad input', () => {
         expect(failure.message).toContain(`(latest ${DAY1})`);
         expect(failure.message).toContain('schema evolution is not supported');
         expect(failure.message).toContain(
-          "Restore the table's keys, columns, types and ignore list as committed, or run the table with the new config from its first date into a new warehouse",
+          "Restore the table's config as committed (keys, columns, types, ignore list, mode), or run the table with the new config from its first date into a new warehouse",
         );
         // Refused by the plan, before any other stage; nothing committed changed.
         expect(attempts).toEqual([{ stage: 'plan', attempt: 1 }]);
@@ -271,6 +271,9 @@ describe('bad input', () => {
       expect(retyped).toContain('column "note" removed');
       expect(retyped).toContain('column "qty" is now bigint (committed as integer)');
       expect(await refusal(reconfigured({ ignore: ['note'] }), DAY2)).toContain(': the keys or the ignore list changed.');
+      expect(await refusal(reconfigured({ mode: 'changes', orderBy: [{ name: 'seq', type: 'bigint' }] }), DAY2)).toContain(
+        ': mode: changes, where snapshots (full or delta) were committed.',
+      );
 
       // The config as committed runs on.
       expect(tableResult(ok(await runDataset(h, reconfigured({}), DAY2)), 't').counts).toEqual({ I: 0, U: 0, D: 0, X: 0, N: 2 });
