@@ -59,7 +59,8 @@ export function shapeChangedError(table: TableConfig, latestDate: string, commit
   return new StateError(
     `the table's config differs from the one its commits were made with (latest ${latestDate}): ${shapeChanges(table, committed).join(', ')}. ` +
       'The stored hashes and the catalog tables keep the committed shape (schema evolution is not supported), so nothing was run. ' +
-      'Restore the table\'s config as committed (keys, columns, types, ignore list, mode), or run the table with the new config from its first date into a new warehouse',
+      'Restore the table\'s config as committed (keys, columns, types, ignore list, mode), or run the table with the new config from its first date into a new warehouse' +
+      (table.sinks?.length ? " (and new sink tables: drop the sinks' tables of the table or give the sinks another schema)" : ''),
     { ...context, latestCommitted: latestDate },
   );
 }

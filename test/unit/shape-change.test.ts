@@ -1,5 +1,6 @@
 /** Naming what changed in a table's config against the columns of its committed state table. */
-import { columnChanges } from '../../src/activities/shape-change';
+import { columnChanges, shapeChangedError } from '../../src/activities/shape-change';
+import type { TableConfig } from '../../src/config/types';
 import { Engine } from '../../src/engine/duckdb';
 import { stateColumnsDdl } from '../../src/warehouse/commit';
 
@@ -37,5 +38,22 @@ describe('columnChanges', () => {
       'column "c1" is now varchar (committed as integer)',
     ]);
     expect(columnChanges([...keys, c2, c0, c1], stored)).toEqual(['the columns are in another order (values are hashed in config order)']);
+  });
+});
+
+describe('shapeChangedError', () => {
+  const table = (over: Partial<TableConfig>) => ({ mode: 'full', keys, columns, ...over }) as TableConfig;
+
+  it('names a mode changed to or from change records, and the sinks\' tables when the table has sinks', async () => {
+    const stored = await committed({ keys, columns });
+    const context = { dataset: 'd', table: 't' };
+    const toChanges = shapeChangedError(table({ mode: 'changes' }), '2024-01-02', { columns: stored, changeRecords: false }, context);
+    expect(toChanges.message).toContain('(latest 2024-01-02): mode: changes, where snapshots (full or delta) were committed.');
+    expect(toChanges.message).not.toContain('sink');
+    const withSink = table({ mode: 'delta', sinks: [{ type: 'duckdb', name: 'duckdb', path: '/x.duckdb', schema: 'd' }] });
+    const fromChanges = shapeChangedError(withSink, '2024-01-02', { columns: stored, changeRecords: true }, context);
+    expect(fromChanges.message).toContain(': mode: delta, where change records (mode: changes) were committed.');
+    expect(fromChanges.message).toMatch(/into a new warehouse \(and new sink tables: drop the sinks' tables of the table or give the sinks another schema\)$/);
+    expect(fromChanges.context).toEqual({ ...context, latestCommitted: '2024-01-02' });
   });
 });
