@@ -8,12 +8,14 @@ export function watermarkColumnOf(table: TableConfig): string | null {
 }
 
 /**
- * The watermark a delta on `commit` reads above: none when it was taken of another column than
- * the one configured now (the next delta then reads everything, as a first run does). Commits of
- * older versions do not name their column and keep theirs.
+ * The watermark a delta on `commit` reads above: none when no column is configured now (so none
+ * is carried to a later commit either), or when it was taken of another column (the next delta
+ * then reads everything, as a first run does). Commits of older versions do not name their
+ * column and keep theirs.
  */
 export function baseWatermark(table: TableConfig, commit: Pick<PlannedCommit, 'watermark' | 'watermarkColumn'>): string | null {
   const column = watermarkColumnOf(table);
-  const sameColumn = commit.watermarkColumn === null || column?.toLowerCase() === commit.watermarkColumn.toLowerCase();
+  if (column === null) return null;
+  const sameColumn = commit.watermarkColumn === null || column.toLowerCase() === commit.watermarkColumn.toLowerCase();
   return sameColumn ? commit.watermark : null;
 }
