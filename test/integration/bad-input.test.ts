@@ -1,11 +1,12 @@
 /**
  * Bad batches never pass: through the real workflow (Temporal dev server + DuckDB), each bad
  * input fails its table once (no retries) with a DataError or ConfigError naming file and line
- * (a config whose table shape changed since the latest commit: a StateError naming the change),
+ * (a config whose table shape changed since the latest commit: a StateError naming the change; a
+ * warehouse moved since its catalog was created: a ConfigError),
  * and leaves the committed outputs byte for byte as they were; a corrected file is re-read; the
  * mass-delete guard refuses an empty snapshot and a large delete unless overridden.
  */
-import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -232,6 +233,27 @@ describe('bad input', () => {
       expect(attempts).toEqual([{ stage: 'plan', attempt: 1 }]);
       expect(readFileSync(path.join(dir, 'wh'))).toEqual(before);
       expect(() => writeConfig(dir, { dataset: config.dataset, warehouse: 'wh', tables: [table('t')] })).toThrow(/warehouse .*wh is not a folder/);
+    });
+
+    it('a warehouse moved since its catalog was created is a ConfigError, at once, and the moved warehouse stays as it was', async () => {
+      const { dir, config } = setup([table('t')]);
+      for (const date of [DAY1, DAY2]) write(path.join(dir, 't', `${date}.csv`), lines('id,v', '1,a'));
+      ok(await runDataset(h, config, DAY1));
+      renameSync(path.join(dir, 'wh'), path.join(dir, 'moved'));
+      const moved = writeConfig(dir, { dataset: config.dataset, warehouse: 'moved', tables: [table('t')] });
+      const before = committedBytes(moved);
+      attempts = [];
+
+      const out = await withTimeout(runDataset(h, moved, DAY2), 30_000, () => `no refusal within 30 s; stage attempts: ${JSON.stringify(attempts)}`);
+      expect(out.ok).toBe(false);
+      const failure = await tableFailure(moved, DAY2, 't');
+      expect(failure.type).toBe('ConfigError');
+      expect(failure.message).toContain(
+        `the catalog of warehouse ${moved.warehouse} keeps its data files in ${path.join(dir, 'wh', '_lake')}/, not ${path.join(moved.warehouse, '_lake')}/: ` +
+          'a warehouse cannot be moved',
+      );
+      expect(attempts).toEqual([{ stage: 'plan', attempt: 1 }]);
+      expect(committedBytes(moved)).toEqual(before);
     });
 
     it('a config whose table shape changed is refused at once, naming what changed, also on the only date', async () => {
