@@ -36,7 +36,9 @@ export function columnChanges(configured: readonly ColumnSpec[], committed: read
     ...stored.filter((c) => !find(configured, c.name)).map((c) => `column "${c.name}" removed`),
     ...configured.flatMap((c) => {
       const was = find(stored, c.name);
-      return was && was.type !== describedType(c.type) ? [`column "${c.name}" is now ${c.type} (committed as ${was.type.toLowerCase()})`] : [];
+      if (!was) return [];
+      const respelled = was.name === c.name ? [] : [`column "${was.name}" is now spelled "${c.name}"`];
+      return was.type === describedType(c.type) ? respelled : [...respelled, `column "${c.name}" is now ${c.type} (committed as ${was.type.toLowerCase()})`];
     }),
   ];
   if (changes.length > 0) return changes;
