@@ -17,6 +17,8 @@ import { exportsAtHead, publishExports } from '../warehouse/publish';
 import type { Engine, Session } from '../engine/duckdb';
 import { quoteLiteral } from '../engine/sql';
 import { hashShape } from './fingerprint';
+import { type CommittedShape, shapeChangedError } from './shape-change';
+import { baseWatermark } from './watermark';
 import { type ActivityDeps, runStage } from './stage-runner';
 import type { BaseRef, PlanResult, StageInput } from './types';
 
@@ -46,6 +48,7 @@ async function planFromTags(session: Session, alias: string, metadata: string, p
   if (!pinned) return undefined;
   const { latest, base } = pinned;
   refuseOlderDate(latest, p);
+  await refuseChangedShape(session, metadata, lakeTables(alias, p.table.dataset, p.table.name), latest, p);
   if (base && 'expired' in base) throw expiredBase(base.expired, p);
   return {
     plan: { base: base && (await baseRef(session, alias, p, base.commit, base.snapshot)), head: latest.commitId, latestCommitted: latest.businessDate },
@@ -60,6 +63,7 @@ async function planFromLog(engine: Engine, lake: LakeTables, layout: TableLayout
   if (latest) refuseOlderDate(latest, p);
   const baseCommit = log.filter((c) => c.businessDate < p.businessDate).at(-1);
   return withCatalog(engine, p.table.warehouse, async (session, alias, metadata) => {
+    if (latest) await refuseChangedShape(session, metadata, lake, latest, p);
     await session.run(`CREATE SCHEMA IF NOT EXISTS ${lake.schema}`);
     const snapshot = baseCommit && (await commitSnapshots(session, metadata)).find((s) => s.tag.commit === baseCommit.commitId)?.snapshot;
     return {
@@ -80,20 +84,32 @@ function refuseOlderDate(latest: Pick<CommitRecord, 'businessDate'>, { businessD
   );
 }
 
+/**
+ * The latest commit's shape is the catalog tables' and the stored hashes': a run with another
+ * (even of the table's only date, which has no base to compare with) is refused before any work.
+ */
+async function refuseChangedShape(session: Session, metadata: string, lake: LakeTables, latest: Pick<CommitRecord, 'businessDate' | 'shape'>, p: Planning): Promise<void> {
+  if (latest.shape === hashShape(p.table)) return;
+  const described = await session.rows<{ column_name: string; column_type: string }>(`DESCRIBE ${lake.current}`);
+  // Only change-record tables have an ordering state. Asked of the catalog's own tables: DuckDB's
+  // listings, and its lookup of a missing table, read every catalog the worker has attached and
+  // fail on one moved away.
+  const [order] = await session.rows<{ n: number }>(
+    `SELECT count(*)::INT AS n FROM ${metadata}.ducklake_table t JOIN ${metadata}.ducklake_schema s USING (schema_id) ` +
+      `WHERE s.schema_name = ${quoteLiteral(p.table.dataset)} AND t.table_name = ${quoteLiteral(`${p.table.name}__order`)} ` +
+      'AND s.end_snapshot IS NULL AND t.end_snapshot IS NULL',
+  );
+  const committed: CommittedShape = { columns: described.map((c) => ({ name: c.column_name, type: c.column_type })), changeRecords: order.n > 0 };
+  throw shapeChangedError(p.table, latest.businessDate, committed, p.context);
+}
+
 function expiredBase(baseDate: string, { context }: Planning): StateError {
   return new StateError(`the snapshot of ${baseDate} was expired by retention; raise retention.keepDates to re-run older dates`, { ...context, baseDate });
 }
 
 /** The base at its commit's snapshot (undefined: expired by retention). */
 async function baseRef(session: Session, alias: string, p: Planning, commit: PlannedCommit, snapshot: number | undefined): Promise<BaseRef> {
-  const { table, context } = p;
-  if (commit.shape !== hashShape(table)) {
-    throw new StateError(
-      `the table's keys, columns, types or ignore list changed since ${commit.businessDate}, so stored hashes no longer compare; ` +
-        'restore the config or start a new warehouse',
-      { ...context, baseDate: commit.businessDate },
-    );
-  }
+  const { table } = p;
   if (snapshot === undefined) throw expiredBase(commit.businessDate, p);
   return {
     date: commit.businessDate,
@@ -102,7 +118,7 @@ async function baseRef(session: Session, alias: string, p: Planning, commit: Pla
     snapshot,
     // Listed in the commit's tag since this version: no catalog transaction needed to list them.
     files: commit.files ? [...commit.files.current] : await stateFiles(session, alias, table, snapshot),
-    watermark: commit.watermark,
+    watermark: baseWatermark(table, commit),
     ...(table.mode === 'changes' ? { orderFiles: commit.files?.order ? [...commit.files.order] : await stateFiles(session, alias, table, snapshot, 'order') } : {}),
   };
 }

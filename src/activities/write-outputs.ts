@@ -25,6 +25,7 @@ import { publishCommit, publishExports, type StepHook } from '../warehouse/publi
 import { tableBuckets } from '../workflows/buckets';
 import { applyRetention } from '../warehouse/retention';
 import { hashShape, runFingerprint } from './fingerprint';
+import { watermarkColumnOf } from './watermark';
 import { type ActivityDeps, runStage } from './stage-runner';
 import type { OperationCounts, WriteInput, WriteResult } from './types';
 import { bucketFiles, diffOf } from './diff-batch';
@@ -67,6 +68,7 @@ export function writeOutputs(deps: ActivityDeps) {
           currentRows: counts.I + counts.U + counts.N + counts.X,
           historyRows: counts.I + counts.U + counts.D,
           watermark: watermark ?? null,
+          watermarkColumn: watermark == null ? null : watermarkColumnOf(table),
         };
         const registered = await commitFiles(deps.engine, table, layout, buckets, record);
         const orderFile = table.mode === 'changes' ? lakeDataFile(table.warehouse, deps.engine.dataPath, table.dataset, table.name, 'order', record) : undefined;

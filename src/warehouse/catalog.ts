@@ -20,6 +20,7 @@ import type { Engine, Session } from '../engine/duckdb';
 import { type Bucket, bucketLabel } from '../engine/key-buckets';
 import { isRemotePath } from '../engine/s3';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
+import { ConfigError } from '../errors';
 import { assertIsoDate, assertPathName, isIsoDate } from './layout';
 import { createWalCatalog } from './sqlite-catalog';
 
@@ -125,9 +126,29 @@ async function attachCatalog(engine: Engine, session: Session, warehouse: string
   // A file where the warehouse should be fails here with ENOTDIR, a ConfigError (stage-runner.ts).
   mkdirSync(base && isRemotePath(base) ? warehouse : dataPath(warehouse, base), { recursive: true });
   if (!catalogUrl) await createWalCatalog(catalogPath(warehouse));
-  await session.run(attachCatalogSql(warehouse, catalogUrl, base));
+  await session.run(attachCatalogSql(warehouse, catalogUrl, base)).catch((err: unknown) => {
+    throw movedDataError(err, warehouse);
+  });
   attached.set(engine, aliases.add(alias));
   return alias;
+}
+
+/**
+ * DuckLake refuses a data path other than the one its catalog was created with: the warehouse
+ * folder was moved, or CDCFLOW_DATA_PATH changed. The commits name their files at the old place,
+ * so this is a setup to put back, not a failure to retry.
+ */
+function movedDataError(err: unknown, warehouse: string): unknown {
+  const match = /DATA_PATH parameter "(.*)" does not match existing data path in the catalog "(.*)"/.exec((err as Error)?.message ?? '');
+  if (!match) return err;
+  const [, asked, kept] = match;
+  return new ConfigError(
+    `the catalog of warehouse ${warehouse} keeps its data files in ${kept}, not ${asked}: a warehouse cannot be moved, nor its ` +
+      'CDCFLOW_DATA_PATH changed, since its commits name their files where they were written. Move the warehouse back (or set ' +
+      'CDCFLOW_DATA_PATH as it was), or run the dataset from its first date into a new warehouse',
+    { warehouse, dataPath: kept },
+    { cause: err },
+  );
 }
 
 /**

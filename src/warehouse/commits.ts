@@ -30,6 +30,12 @@ export interface CommitRecord {
   historyRows: number;
   /** The source's watermark as of the run (a delta by watermark reads above it next); null without one. */
   watermark: string | null;
+  /**
+   * The column the watermark is a value of (null without one, and in commits of older versions).
+   * Kept in the commit's snapshot tag only: a new column of the log would break the INSERT into the
+   * logs of existing warehouses, which their next commit does not alter.
+   */
+  watermarkColumn: string | null;
 }
 
 /**
@@ -49,6 +55,7 @@ export interface CommitTag {
   fingerprint?: string;
   shape?: string;
   watermark?: string | null;
+  watermarkColumn?: string | null;
   /** The files of the state it committed (and of a change-record table's ordering state), as the catalog lists them. */
   files?: StateFiles;
 }
@@ -71,6 +78,7 @@ export function commitTag(table: { dataset: string; name: string; retention: { k
     fingerprint: c.fingerprint,
     shape: c.shape,
     watermark: c.watermark,
+    watermarkColumn: c.watermarkColumn,
     files: { current: [...files.current].sort(), ...(files.order ? { order: [...files.order].sort() } : {}) },
   };
 }
@@ -128,6 +136,8 @@ export async function readCommitLog(session: Session, t: LakeTables): Promise<Co
     currentRows: Number(r.current_rows),
     historyRows: Number(r.history_rows),
     watermark: r.watermark ?? null,
+    // Not in the log (see CommitRecord): unknown, so a delta keeps the watermark as before.
+    watermarkColumn: null,
   }));
 }
 
@@ -142,13 +152,13 @@ export async function commitSnapshots(session: Session, metadata: string): Promi
 }
 
 /** What the plan needs of a commit; its snapshot's tag carries it (the files, since this version). */
-export type PlannedCommit = Pick<CommitRecord, 'businessDate' | 'commitId' | 'baseDate' | 'fingerprint' | 'shape' | 'watermark'> & { files?: StateFiles };
+export type PlannedCommit = Pick<CommitRecord, 'businessDate' | 'commitId' | 'baseDate' | 'fingerprint' | 'shape' | 'watermark' | 'watermarkColumn'> & { files?: StateFiles };
 
 /** The commit a tag describes; undefined for a tag of an older version, which lacks the record. */
 function taggedCommit(tag: CommitTag): PlannedCommit | undefined {
   if (tag.fingerprint === undefined || tag.shape === undefined || tag.baseDate === undefined) return undefined;
   const { files } = tag;
-  return { businessDate: tag.date, commitId: tag.commit, baseDate: tag.baseDate, fingerprint: tag.fingerprint, shape: tag.shape, watermark: tag.watermark ?? null, ...(files ? { files } : {}) };
+  return { businessDate: tag.date, commitId: tag.commit, baseDate: tag.baseDate, fingerprint: tag.fingerprint, shape: tag.shape, watermark: tag.watermark ?? null, watermarkColumn: tag.watermarkColumn ?? null, ...(files ? { files } : {}) };
 }
 
 export interface HeadAndBase {

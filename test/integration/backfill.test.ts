@@ -11,7 +11,7 @@ import { startDatasetRun } from '../../src/client/start-run';
 import { signalDatasetQueue } from '../../src/client/dataset-queue';
 import type { DatasetConfig } from '../../src/config/types';
 import { lakeTables, withCatalog } from '../../src/warehouse/catalog';
-import { readCommitLog } from '../../src/warehouse/commits';
+import { commitSnapshots, readCommitLog, tableSnapshots } from '../../src/warehouse/commits';
 import { tableLayout } from '../../src/warehouse/layout';
 import { completeKeyScope } from '../../src/activities/key-scope';
 import { chunkFile, extractFolder, stateChunkFile } from '../../src/sources/postgres-source';
@@ -383,6 +383,32 @@ describe('backfill', () => {
     expect(d3.counts).toEqual({ I: 0, U: 1, D: 0, X: 8, N: 1 });
     expect(await readRows(h.engine, d3.historyPath, 'id', ['KEY_HASH', 'NONKEY_HASH', 'updated_at'])).toEqual([expect.objectContaining({ id: 5, v: 'other', OPERATION: 'U' })]);
     expect((await watermarks())[2]).toBe('2024-01-02 09:00:00');
+  });
+
+  it('a delta whose watermark column changed reads everything once, so a change the new column does not show is not missed', async () => {
+    const columns = [
+      { name: 'v', type: 'varchar' },
+      { name: 'updated_at', type: 'timestamp' },
+      { name: 'created_at', type: 'timestamp' },
+    ];
+    const source = { format: 'postgres', connection: PG_URL_VAR, table: 'bf.rewatch', chunkRows: 4, watermark: { column: 'updated_at' } };
+    const config = pgTable('rewatch', 10, { mode: 'delta', columns, source });
+    psql(`ALTER TABLE bf.rewatch ADD COLUMN created_at timestamp DEFAULT TIMESTAMP '2024-01-01 00:00:00';`);
+    expect(tableResult(await runDataset(h, config, D1), 'rewatch').counts).toMatchObject({ I: 10 });
+
+    // Row 3 changes; its created_at stays below D1's watermark, a value of updated_at.
+    psql(`UPDATE bf.rewatch SET v = 'new', updated_at = TIMESTAMP '2024-01-02 08:00:00' WHERE id = 3;`);
+    const byCreation: DatasetConfig = {
+      ...config,
+      tables: config.tables.map((t) => (t.source.format === 'postgres' ? { ...t, source: { ...t.source, watermark: 'created_at' } } : t)),
+    };
+    expect(tableResult(await runDataset(h, byCreation, D2), 'rewatch').counts).toEqual({ I: 0, U: 1, D: 0, X: 0, N: 9 });
+    // Each commit's snapshot tag says which column its watermark is a value of.
+    const tags = await withCatalog(h.engine, config.warehouse, async (s, _alias, metadata) => tableSnapshots(await commitSnapshots(s, metadata), config.dataset, 'rewatch'));
+    expect(tags.map(({ tag }) => [tag.watermark, tag.watermarkColumn])).toEqual([
+      ['2024-01-01 00:00:10', 'updated_at'],
+      ['2024-01-01 00:00:00', 'created_at'],
+    ]);
   });
 
   it('a delta with a lookback reads the change of a transaction still open when the watermark was taken', async () => {

@@ -21,6 +21,7 @@ const commit: CommitRecord = {
   currentRows: 7,
   historyRows: 6,
   watermark: '2024-01-02 10:00:00',
+  watermarkColumn: 'updated_at',
 };
 const shape = { keys: [{ name: 'k', type: 'varchar' }], columns: [{ name: 'v', type: 'integer' }] };
 
@@ -130,6 +131,7 @@ describe('the commit transaction', () => {
       fingerprint: 'fp',
       shape: 'sh',
       watermark: '2024-01-02 10:00:00',
+      watermarkColumn: 'updated_at',
       files: { current: ['/l/c-2-1of2.parquet', '/l/c-2-2of2.parquet'], order: ['/l/o.parquet'] },
     });
   });
@@ -232,6 +234,7 @@ describe('the head and base commits, from the snapshots\' tags', () => {
     fingerprint: 'fp',
     shape: 'sh',
     watermark: '2024-01-02 10:00:00',
+    watermarkColumn: 'updated_at',
     files: { current: [`/l/c${snapshot}.parquet`] },
   });
   const log = [tagged(3, '2024-01-01', null), tagged(5, '2024-01-02', '2024-01-01'), tagged(8, '2024-01-02', '2024-01-01')];
