@@ -21,6 +21,7 @@ import { type Bucket, bucketLabel } from '../engine/key-buckets';
 import { isRemotePath } from '../engine/s3';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { ConfigError } from '../errors';
+import { checkCatalogIdentity } from './catalog-identity';
 import { assertIsoDate, assertPathName, isIsoDate } from './layout';
 import { createWalCatalog } from './sqlite-catalog';
 
@@ -125,6 +126,8 @@ async function attachCatalog(engine: Engine, session: Session, warehouse: string
   if (aliases.has(alias)) return alias;
   // A file where the warehouse should be fails here with ENOTDIR, a ConfigError (stage-runner.ts).
   mkdirSync(base && isRemotePath(base) ? warehouse : dataPath(warehouse, base), { recursive: true });
+  const identity = catalogUrl ? { catalog: 'postgres' as const, schema: postgresMetadataSchema(warehouse), warehouse } : { catalog: 'sqlite' as const, warehouse };
+  await checkCatalogIdentity(warehouse, identity, catalogPath(warehouse));
   if (!catalogUrl) await createWalCatalog(catalogPath(warehouse));
   await session.run(attachCatalogSql(warehouse, catalogUrl, base)).catch((err: unknown) => {
     throw movedDataError(err, warehouse);

@@ -7,7 +7,7 @@
  * Needs dist/ (the test script builds it; run `npm run build` when running jest directly).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { startDatasetRun } from '../../src/client/start-run';
 import { Engine } from '../../src/engine/duckdb';
@@ -391,5 +391,45 @@ describe('commits', () => {
       .filter((f) => f.endsWith('.parquet'))
       .map((f) => path.resolve(lake, f));
     expect(onDisk.sort()).toEqual([...referenced].sort());
+  });
+
+  it('a warehouse seen at another path, or with another catalog setting, is refused instead of opening an empty catalog', async () => {
+    const root = path.join(dir, 'identity');
+    const created = path.join(root, 'wh');
+    const moved = path.join(root, 'moved');
+    const withPostgres = await Engine.create({ ...engineSettings(), catalogUrl: process.env.CDCFLOW_TEST_PG_URL });
+    const withSqlite = await Engine.create(engineSettings());
+    const attach = (engine: Engine, warehouse: string) => withCatalog(engine, warehouse, async () => undefined);
+    try {
+      const rows = await withCatalog(withPostgres, created, async (s, alias) => {
+        await s.run(`CREATE TABLE ${alias}.main.kept AS SELECT range AS i FROM range(10)`);
+        return s.rows<{ n: number }>(`SELECT count(*)::INT AS n FROM ${alias}.main.kept`);
+      });
+      expect(rows).toEqual([{ n: 10 }]);
+      const lakeFiles = () => readdirSync(path.join(created, '_lake'), { recursive: true }).filter((f) => String(f).endsWith('.parquet'));
+      expect(lakeFiles().length).toBeGreaterThan(0);
+      // A vacuum from a shell without CDCFLOW_CATALOG_URL created an empty SQLite catalog in the warehouse and reported nothing amiss.
+      const config = path.join(root, 'identity.yaml');
+      writeFileSync(config, `dataset: identity\nwarehouse: wh\ntables:\n  - name: t\n    keys: [{ name: id, type: integer }]\n    source: { format: csv, path: t.csv }\n`);
+      const vacuum = await cdcflow(['vacuum', '--config', config, '--older-than-hours', '0'], {});
+      expect(vacuum.code).toBe(1);
+      expect(vacuum.stderr).toContain('keeps its commits in the PostgreSQL catalog (CDCFLOW_CATALOG_URL)');
+      expect(lakeFiles().length).toBeGreaterThan(0);
+      expect(existsSync(path.join(created, 'catalog.sqlite'))).toBe(false);
+
+      renameSync(created, moved);
+      // At another path its PostgreSQL schema would be another, empty one: every date would commit as a first.
+      await expect(attach(withPostgres, moved)).rejects.toThrow(`warehouse ${moved} was created at ${created}, whose commits are in schema cdcflow_`);
+      await expect(attach(withSqlite, moved)).rejects.toThrow('keeps its commits in the PostgreSQL catalog (CDCFLOW_CATALOG_URL), but this worker is set up for its SQLite catalog');
+      // A SQLite warehouse of an earlier release has no record: its catalog file tells.
+      const earlier = path.join(root, 'earlier');
+      await attach(withSqlite, earlier);
+      rmSync(path.join(earlier, '_catalog.json'));
+      await expect(attach(withPostgres, earlier)).rejects.toThrow('keeps its commits in its SQLite catalog (no CDCFLOW_CATALOG_URL)');
+      expect(existsSync(path.join(earlier, '_catalog.json'))).toBe(false);
+    } finally {
+      await withPostgres.close();
+      await withSqlite.close();
+    }
   });
 });
