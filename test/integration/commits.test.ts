@@ -7,7 +7,7 @@
  * Needs dist/ (the test script builds it; run `npm run build` when running jest directly).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { startDatasetRun } from '../../src/client/start-run';
 import { Engine } from '../../src/engine/duckdb';
@@ -408,10 +408,13 @@ describe('commits', () => {
       expect(rows).toEqual([{ n: 10 }]);
       const lakeFiles = () => readdirSync(path.join(created, '_lake'), { recursive: true }).filter((f) => String(f).endsWith('.parquet'));
       expect(lakeFiles().length).toBeGreaterThan(0);
-      // A vacuum from a shell without CDCFLOW_CATALOG_URL created an empty SQLite catalog in the warehouse and reported nothing amiss.
+      // A vacuum from a shell without CDCFLOW_CATALOG_URL, a day after the commit, opened an empty SQLite catalog in the
+      // warehouse and deleted every committed data file as an orphan of it.
+      const dayOld = new Date(Date.now() - 2 * 86_400_000);
+      for (const f of lakeFiles()) utimesSync(path.join(created, '_lake', String(f)), dayOld, dayOld);
       const config = path.join(root, 'identity.yaml');
       writeFileSync(config, `dataset: identity\nwarehouse: wh\ntables:\n  - name: t\n    keys: [{ name: id, type: integer }]\n    source: { format: csv, path: t.csv }\n`);
-      const vacuum = await cdcflow(['vacuum', '--config', config, '--older-than-hours', '0'], {});
+      const vacuum = await cdcflow(['vacuum', '--config', config], {});
       expect(vacuum.code).toBe(1);
       expect(vacuum.stderr).toContain('keeps its commits in the PostgreSQL catalog (CDCFLOW_CATALOG_URL)');
       expect(lakeFiles().length).toBeGreaterThan(0);
