@@ -235,7 +235,7 @@ async function chunkEnd(session: Session, attached: string, table: PostgresTable
   // The first query with the requested keys and the watermark in it: PostgreSQL reads them as its columns' types.
   const found = await refusedAsConfig(
     session.rows<Record<string, string>>(`SELECT * FROM ${postgresQuerySql(attached, chunkEndSql(table.source, keys, scope, after))}`),
-    "PostgreSQL refused the chunk query (do the requested keys and the watermark fit the source's column types? A watermark column whose type changed since the last commit needs one full run)",
+    "PostgreSQL refused the chunk query (do the requested keys and the watermark fit the source's column types? A watermark column whose type changed since the last commit needs one full read: a dump with cdcflow backfill, or a run in mode full)",
     { dataset: table.dataset, table: table.name },
   );
   return found.length < 2 ? null : keys.map((_, i) => found[0][keyAlias(i)]);
