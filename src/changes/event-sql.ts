@@ -115,8 +115,10 @@ function debeziumValue(row: string, c: ColumnSpec): string {
   const path = fieldPath(c);
   const text = `nullif(json_extract_string(${row}, ${path}), ${quoteLiteral(DEBEZIUM_UNAVAILABLE_VALUE)})`;
   const isInteger = `json_type(${row}, ${path}) IN ('BIGINT', 'UBIGINT')`;
-  if (c.type === 'date') return `CASE WHEN ${isInteger} THEN CAST(DATE '1970-01-01' + CAST(${text} AS INTEGER) AS VARCHAR) ELSE ${text} END`;
-  if (c.type === 'timestamp') return `CASE WHEN ${isInteger} THEN strftime(make_timestamp(CAST(${text} AS BIGINT)), '%Y-%m-%d %H:%M:%S.%f') ELSE ${text} END`;
+  // A number out of the type's range stays as written, for the strict cast to refuse by line and field.
+  const converted = (sql: string) => `CASE WHEN ${isInteger} THEN coalesce(try(${sql}), ${text}) ELSE ${text} END`;
+  if (c.type === 'date') return converted(`CAST(DATE '1970-01-01' + TRY_CAST(${text} AS INTEGER) AS VARCHAR)`);
+  if (c.type === 'timestamp') return converted(`strftime(make_timestamp(TRY_CAST(${text} AS BIGINT)), '%Y-%m-%d %H:%M:%S.%f')`);
   return text;
 }
 

@@ -250,7 +250,7 @@ describe('change-record tables', () => {
   it('bad events fail the table with a DataError naming file, line and field; nothing is committed', async () => {
     const csv = (name: string) => ({ ...employees, name, source: { format: 'csv', path: `${name}/{date}.csv` } });
     const dbz = (name: string) => ({ ...customers(), name, source: { format: 'debezium', path: `${name}/{date}.json` } });
-    const debeziumTables = ['bad_json', 'no_after', 'truncate', 'absent', 'toast'];
+    const debeziumTables = ['bad_json', 'no_after', 'truncate', 'absent', 'toast', 'out_of_range'];
     const { dir, config } = folders.setup([
       csv('unknown_op'),
       csv('no_key'),
@@ -273,6 +273,8 @@ describe('change-record tables', () => {
     const withoutUpdatedAt: Partial<ReturnType<typeof row>> = row(2, 'b@b.c');
     delete withoutUpdatedAt.updated_at;
     writeLines(at('absent'), [debezium('c', 1, { after: row(1, 'a@b.c') }, false), debezium('u', 2, { after: withoutUpdatedAt }, true)]);
+    // Days since 1970 beyond any date.
+    writeLines(at('out_of_range'), [debezium('c', 1, { after: row(1, 'a@b.c') }, false), debezium('c', 2, { after: { ...row(2, 'b@b.c'), created: 99999999999 } }, false)]);
     // An update that left a TOASTed column alone, under REPLICA IDENTITY DEFAULT.
     writeLines(at('toast'), [debezium('c', 1, { after: row(1, 'a@b.c') }, false), debezium('u', 2, { after: { ...row(1, null), email: '__debezium_unavailable_value' } }, false)]);
 
@@ -298,6 +300,8 @@ describe('change-record tables', () => {
       'event at line 2 has Debezium\'s placeholder "__debezium_unavailable_value" for field "email": the connector did not have the value',
     );
     expect(failedTable(outcome, 'toast')).toContain(context('toast', 2, 'after'));
+    expect(failedTable(outcome, 'out_of_range')).toContain('value "99999999999" in field "created" does not convert exactly to date');
+    expect(failedTable(outcome, 'out_of_range')).toContain(context('out_of_range', 2, 'created'));
     for (const table of config.tables) {
       expect(outcome.result?.tables.find((t) => t.table === table.name)?.status).toBe('failed');
       expect(existsSync(path.join(tableRoot(config, table.name), 'current.parquet'))).toBe(false);
