@@ -1,7 +1,8 @@
 /**
  * The checks a batch of events must pass before anything is applied, each naming the first
  * offending event by file and line: JSON that does not parse, a Debezium truncate, an operation
- * no list names, a Debezium event without its row image, a missing key or ordering value, and
+ * no list names, a Debezium event without its row image, a field missing from it or holding the
+ * unavailable-value placeholder, a missing key or ordering value, and
  * two different events of one key with equal ordering values.
  */
 import type { FileTableConfig } from '../config/types';
@@ -12,6 +13,7 @@ import type { EventCounts } from './counts';
 import {
   type ChangeTable,
   conflictingEventsSql,
+  DEBEZIUM_UNAVAILABLE_VALUE,
   duplicateEventsSql,
   EVENT,
   type EventCheck,
@@ -83,6 +85,21 @@ function checks(table: Table): Check[] {
             value: EVENT.op,
             field: 'after',
             message: (v: string | null) => `is a Debezium event with op ${JSON.stringify(v)} and no "${v === 'd' ? 'before' : 'after'}" row`,
+          },
+          {
+            condition: `${EVENT.absent} IS NOT NULL`,
+            value: EVENT.absent,
+            field: 'after',
+            message: (v: string | null) =>
+              `has no field ${JSON.stringify(v)} in its "after" row; every configured column must be in it (a NULL as JSON null), named exactly as the source names it`,
+          },
+          {
+            condition: `${EVENT.unavailable} IS NOT NULL`,
+            value: EVENT.unavailable,
+            field: 'after',
+            message: (v: string | null) =>
+              `has Debezium's placeholder "${DEBEZIUM_UNAVAILABLE_VALUE}" for field ${JSON.stringify(v)}: the connector did not have the value ` +
+              `(an unchanged TOASTed column under REPLICA IDENTITY DEFAULT); set REPLICA IDENTITY FULL on the source table, or remove the event`,
           },
         ]
       : []),

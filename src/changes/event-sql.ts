@@ -29,7 +29,17 @@ export const EVENT = {
   valid: '__cdcflow_valid',
   /** False for a Debezium event without the row image it needs (`after`, or `before` for a delete). */
   present: '__cdcflow_present',
+  /** The first configured field a Debezium `after` image lacks (a missing field is not a NULL). */
+  absent: '__cdcflow_absent',
+  /** The first configured field holding Debezium's placeholder for a value it could not read. */
+  unavailable: '__cdcflow_unavailable',
 } as const;
+
+/**
+ * What Debezium writes for a value it does not have: by default, an unchanged TOASTed column of
+ * an update under REPLICA IDENTITY DEFAULT.
+ */
+export const DEBEZIUM_UNAVAILABLE_VALUE = '__debezium_unavailable_value';
 
 /** The i-th ordering value (0-based) in the events and ordering-state files. */
 export const orderColumn = (i: number): string => `__cdcflow_order_${i + 1}`;
@@ -74,6 +84,8 @@ export function tabularEventsSql(t: ChangeTable, read: string, file: EventFile, 
         ]),
     `true AS ${EVENT.valid}`,
     `true AS ${EVENT.present}`,
+    `CAST(NULL AS VARCHAR) AS ${EVENT.absent}`,
+    `CAST(NULL AS VARCHAR) AS ${EVENT.unavailable}`,
   ];
   if (lineOffset === null) return `SELECT ${cols.join(', ')} FROM ${read} n`;
   const names = [...file.columns, row].map(quoteIdent).join(', ');
@@ -90,24 +102,40 @@ export function jsonPath(dotted: string): string {
   return quoteLiteral(`$.${dotted.split('.').map(jsonKey).join('.')}`);
 }
 
+const fieldPath = (c: ColumnSpec) => quoteLiteral(`$.${jsonKey(c.name)}`);
+const placeholderIn = (row: string, c: ColumnSpec) => `json_extract_string(${row}, ${fieldPath(c)}) = ${quoteLiteral(DEBEZIUM_UNAVAILABLE_VALUE)}`;
+
 /**
  * A value of Debezium's row image as text for the strict cast. The PostgreSQL connector writes
  * `date` as days and `timestamp` as microseconds since 1970 by default: those become the text
- * of the date or time; everything else is taken as written.
+ * of the date or time; everything else is taken as written. The unavailable-value placeholder
+ * becomes NULL here, so that its check, not the cast, reports it.
  */
 function debeziumValue(row: string, c: ColumnSpec): string {
-  const path = quoteLiteral(`$.${jsonKey(c.name)}`);
-  const text = `json_extract_string(${row}, ${path})`;
+  const path = fieldPath(c);
+  const text = `nullif(json_extract_string(${row}, ${path}), ${quoteLiteral(DEBEZIUM_UNAVAILABLE_VALUE)})`;
   const isInteger = `json_type(${row}, ${path}) IN ('BIGINT', 'UBIGINT')`;
-  if (c.type === 'date') return `CASE WHEN ${isInteger} THEN CAST(DATE '1970-01-01' + CAST(${text} AS INTEGER) AS VARCHAR) ELSE ${text} END`;
-  if (c.type === 'timestamp') return `CASE WHEN ${isInteger} THEN strftime(make_timestamp(CAST(${text} AS BIGINT)), '%Y-%m-%d %H:%M:%S.%f') ELSE ${text} END`;
+  // A number out of the type's range stays as written, for the strict cast to refuse by line and field.
+  const converted = (sql: string) => `CASE WHEN ${isInteger} THEN coalesce(try(${sql}), ${text}) ELSE ${text} END`;
+  if (c.type === 'date') return converted(`CAST(DATE '1970-01-01' + TRY_CAST(${text} AS INTEGER) AS VARCHAR)`);
+  if (c.type === 'timestamp') return converted(`strftime(make_timestamp(TRY_CAST(${text} AS BIGINT)), '%Y-%m-%d %H:%M:%S.%f')`);
   return text;
+}
+
+/**
+ * The name of the first configured field for which `test` holds in a row image that gives values
+ * (not a delete's `before`, of which only the key is used), else NULL.
+ */
+function firstFieldWhere(t: ChangeTable, op: string, test: (c: ColumnSpec) => string): string {
+  const hits = dataColumns(t).map((c) => `CASE WHEN ${test(c)} THEN ${quoteLiteral(c.name)} END`);
+  return `CASE WHEN ${op} <> 'd' THEN coalesce(${hits.join(', ')}) END`;
 }
 
 /**
  * One file of Debezium JSON change events (one per line, with or without the schema/payload
  * wrapper) as raw events. Key and values come from `after`, from `before` for a delete; the
- * ordering fields are paths into the event. Blank lines and Kafka tombstones (`null`) are skipped.
+ * ordering fields are paths into the event. Blank lines and Kafka tombstones (`null`, wrapped
+ * or not) are skipped.
  */
 export function debeziumEventsSql(t: ChangeTable, file: EventFile): string {
   const lines =
@@ -122,11 +150,13 @@ export function debeziumEventsSql(t: ChangeTable, file: EventFile): string {
     `CAST(${file.index * FILE_STRIDE} + e.line AS BIGINT) AS ${EVENT.position}`,
     `e.valid AS ${EVENT.valid}`,
     `coalesce(json_type(e.r) = 'OBJECT', false) AS ${EVENT.present}`,
+    `${firstFieldWhere(t, 'e.op', (c) => `NOT json_exists(e.r, ${fieldPath(c)})`)} AS ${EVENT.absent}`,
+    `${firstFieldWhere(t, 'e.op', (c) => placeholderIn('e.r', c))} AS ${EVENT.unavailable}`,
   ];
   return (
     `SELECT ${cols.join(', ')} FROM (` +
     `SELECT line, valid, p, p->>'op' AS op, CASE WHEN p->>'op' = 'd' THEN p->'before' ELSE p->'after' END AS r FROM (` +
-    `SELECT line, valid, CASE WHEN json_type(j, '$.payload') = 'OBJECT' AND json_exists(j, '$.schema') THEN j->'payload' ELSE j END AS p FROM (` +
+    `SELECT line, valid, CASE WHEN json_type(j, '$.payload') IN ('OBJECT', 'NULL') AND json_exists(j, '$.schema') THEN j->'payload' ELSE j END AS p FROM (` +
     `SELECT line, json_valid(text) AS valid, CASE WHEN json_valid(text) THEN CAST(text AS JSON) END AS j ` +
     `FROM ${lines} WITH ORDINALITY AS l(text, line) WHERE trim(text) <> '')) ` +
     `WHERE NOT valid OR json_type(p) <> 'NULL') e`
@@ -162,6 +192,8 @@ export function eventsSelectSql(t: ChangeTable, debezium: boolean, raw: string, 
     ...(places ? [`s.${EVENT.file}`, `s.${EVENT.line}`, `s.${EVENT.position}`] : []),
     `s.${EVENT.valid}`,
     `s.${EVENT.present}`,
+    `s.${EVENT.absent}`,
+    `s.${EVENT.unavailable}`,
   ];
   return (
     `WITH typed AS (SELECT ${typed.join(', ')} FROM ${raw} s) ` +

@@ -6,12 +6,12 @@
  * what replaying every event delivered so far, one by one in `seq` order, gives.
  *
  * Many streams run at once: each stream owns its keys (the `stream` key column), so the streams
- * of a table are independent, and one run per date carries them all. Two tables (CSV and JSON
+ * of a table are independent, and one run per date carries them all. Three tables (CSV, JSON and Debezium
  * sources) hold STREAMS_PER_TABLE streams each. CDCFLOW_PROPERTY_SEED picks another seed.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { datasetFolders, type Harness, readRows, runDataset, startHarness } from '../support/harness';
+import { datasetFolders, type Harness, readRows, runDataset, startHarness, tableResult } from '../support/harness';
 
 const SEED = Number(process.env.CDCFLOW_PROPERTY_SEED ?? 20240101);
 const STREAMS_PER_TABLE = 30;
@@ -75,15 +75,73 @@ function streamDeliveries(stream: number, rand: () => number): ChangeEvent[][] {
   return order.map((b) => batches[b]);
 }
 
+/**
+ * A batch as Debezium events over two files: inserts as `c` or snapshot reads (`r`), deletes
+ * with the key only in `before` (REPLICA IDENTITY DEFAULT) followed by a Kafka tombstone, some
+ * events in the schema/payload wrapper, and `source.lsn` (the seq) sometimes as a JSON string.
+ */
+function writeDebezium(folder: string, events: readonly ChangeEvent[], rand: () => number): void {
+  mkdirSync(folder, { recursive: true });
+  const files: string[][] = [[], []];
+  events.forEach((e, i) => {
+    const key = { stream: e.stream, id: e.id };
+    const op = e.op === 'D' ? 'd' : e.op === 'U' ? 'u' : rand() < 0.2 ? 'r' : 'c';
+    const images = e.op === 'D' ? { before: key, after: null } : { before: null, after: { ...key, v1: e.v1, v2: e.v2 } };
+    const payload = { ...images, source: { lsn: rand() < 0.3 ? String(e.seq) : e.seq, ts_ms: 1 }, op, ts_ms: 1 };
+    const lines = files[i % 2];
+    lines.push(JSON.stringify(rand() < 0.3 ? { schema: { type: 'struct' }, payload } : payload));
+    if (e.op === 'D') lines.push(rand() < 0.5 ? 'null' : JSON.stringify({ schema: null, payload: null }));
+  });
+  files.forEach((lines, f) => writeFileSync(path.join(folder, `part-${f}.json`), `${lines.join('\n')}\n`));
+}
+
+type Values = { v1: number | null; v2: string | null };
+
+/** Per key, the newest seq of the events delivered so far (what the ordering state holds). */
+function newestSeqs(events: readonly ChangeEvent[]): Map<string, number> {
+  const newest = new Map<string, number>();
+  for (const e of events) newest.set(`${e.stream}/${e.id}`, Math.max(e.seq, newest.get(`${e.stream}/${e.id}`) ?? -1));
+  return newest;
+}
+
 /** The oracle: every delivered event replayed one by one, in seq order. */
-function replay(events: readonly ChangeEvent[]): Map<string, { v1: number | null; v2: string | null }> {
-  const state = new Map<string, { v1: number | null; v2: string | null }>();
+function replay(events: readonly ChangeEvent[]): Map<string, Values> {
+  const state = new Map<string, Values>();
   for (const e of [...events].sort((a, b) => a.seq - b.seq)) {
     const key = `${e.stream}/${e.id}`;
     if (e.op === 'D') state.delete(key);
     else state.set(key, { v1: e.v1, v2: e.v2 });
   }
   return state;
+}
+
+/**
+ * The counts a batch must report, from the state and the newest seq per key of every event
+ * delivered before it: an event not newer than that is stale; per key the newest newer event
+ * applies (I, U or N when it upserts, D when it deletes a held key); held keys it leaves are X.
+ */
+function expectedCounts(batch: readonly ChangeEvent[], before: ReadonlyMap<string, Values>, newestSeq: ReadonlyMap<string, number>) {
+  const key = (e: ChangeEvent) => `${e.stream}/${e.id}`;
+  const copies = new Map<string, number>();
+  const winner = new Map<string, ChangeEvent>();
+  let stale = 0;
+  for (const e of batch) {
+    copies.set(`${key(e)}@${e.seq}`, (copies.get(`${key(e)}@${e.seq}`) ?? 0) + 1);
+    if (e.seq <= (newestSeq.get(key(e)) ?? -1)) stale++;
+    else if (e.seq > (winner.get(key(e))?.seq ?? -1)) winner.set(key(e), e);
+  }
+  const counts = { I: 0, U: 0, D: 0, X: 0, N: 0 };
+  for (const [k, e] of winner) {
+    const held = before.get(k);
+    if (e.op === 'D') counts.D += held ? 1 : 0;
+    else if (!held) counts.I++;
+    else if (held.v1 === e.v1 && held.v2 === e.v2) counts.N++;
+    else counts.U++;
+  }
+  counts.X = [...before.keys()].filter((k) => !winner.has(k)).length;
+  const kinds = (op: ChangeEvent['op']) => batch.filter((e) => e.op === op).length;
+  const duplicates = [...copies.values()].reduce((sum, n) => sum + n - 1, 0);
+  return { counts, changes: { events: batch.length, inserts: kinds('I'), updates: kinds('U'), deletes: kinds('D'), duplicates, stale } };
 }
 
 describe('change-record tables: property test against a naive replay oracle', () => {
@@ -98,8 +156,8 @@ describe('change-record tables: property test against a naive replay oracle', ()
     folders.removeAll();
   });
 
-  it(`${2 * STREAMS_PER_TABLE} random streams, batches out of order and re-delivered, match the oracle after every date (seed ${SEED})`, async () => {
-    const table = (name: string, format: 'csv' | 'json') => ({
+  it(`${3 * STREAMS_PER_TABLE} random streams, batches out of order and re-delivered, match the oracle after every date (seed ${SEED})`, async () => {
+    const table = (name: string, format: 'csv' | 'json' | 'debezium') => ({
       name,
       mode: 'changes',
       keys: [
@@ -110,22 +168,28 @@ describe('change-record tables: property test against a naive replay oracle', ()
         { name: 'v1', type: 'integer' },
         { name: 'v2', type: 'varchar' },
       ],
-      orderBy: ['seq'].map((name) => ({ name, type: 'bigint' })),
-      source: { format, path: `${name}/{date}.${format}` },
+      // Debezium: ordered by its default, source.lsn.
+      ...(format === 'debezium' ? { source: { format, path: `${name}/{date}/*.json` } } : { orderBy: [{ name: 'seq', type: 'bigint' }], source: { format, path: `${name}/{date}.${format}` } }),
     });
-    const { dir, config } = folders.setup([table('csv_events', 'csv'), table('json_events', 'json')]);
+    const { dir, config } = folders.setup([table('csv_events', 'csv'), table('json_events', 'json'), table('dbz_events', 'debezium')]);
     const rand = random(SEED);
-    const tables = ['csv_events', 'json_events'].map((name, t) => ({
+    const tables = ['csv_events', 'json_events', 'dbz_events'].map((name, t) => ({
       name,
       streams: Array.from({ length: STREAMS_PER_TABLE }, (_, s) => streamDeliveries(t * STREAMS_PER_TABLE + s, rand)),
     }));
 
     const cell = (v: string | number | null) => (v === null ? '' : String(v));
     const delivered = new Map<string, ChangeEvent[]>(tables.map((t) => [t.name, []]));
+    const promised = new Map<string, ReturnType<typeof expectedCounts>>();
     for (const [d, date] of DATES.entries()) {
       for (const t of tables) {
         const events = t.streams.flatMap((deliveries) => deliveries[d]);
+        promised.set(t.name, expectedCounts(events, replay(delivered.get(t.name)!), newestSeqs(delivered.get(t.name)!)));
         delivered.get(t.name)!.push(...events);
+        if (t.name === 'dbz_events') {
+          writeDebezium(path.join(dir, t.name, date), events, rand);
+          continue;
+        }
         const file = path.join(dir, t.name, `${date}.${t.name.startsWith('csv') ? 'csv' : 'json'}`);
         mkdirSync(path.dirname(file), { recursive: true });
         const lines = t.name.startsWith('csv')
@@ -136,6 +200,8 @@ describe('change-record tables: property test against a naive replay oracle', ()
       const outcome = await runDataset(h, config, date);
       if (!outcome.ok) throw new Error(`seed ${SEED}, ${date}: run failed: ${outcome.error}`);
       for (const t of tables) {
+        const { counts, changes } = tableResult(outcome, t.name);
+        expect({ table: t.name, date, counts, changes }).toEqual({ table: t.name, date, ...promised.get(t.name) });
         const rows = await readRows(h.engine, path.join(config.warehouse, config.dataset, t.name, 'current.parquet'), 'stream, id');
         const actual = rows.map((r) => `${String(r.stream)}/${String(r.id)}=${String(r.v1)},${String(r.v2)}`);
         const expected = [...replay(delivered.get(t.name)!)]

@@ -2,7 +2,7 @@
  * Change-record tables (mode: changes) through the real workflow: the employees worked example,
  * re-delivered and out-of-order batches, re-runs, Debezium change events, and bad events.
  */
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig } from '../../src/config/load';
 import type { DatasetConfig } from '../../src/config/types';
@@ -218,6 +218,8 @@ describe('change-record tables', () => {
       // REPLICA IDENTITY DEFAULT: the delete's before image holds the key only.
       debezium('d', 400, { before: { id: 1002, email: null, created: null, updated_at: null } }, true),
       'null',
+      // The same tombstone through a JSON converter with schemas enabled.
+      JSON.stringify({ schema: null, payload: null }),
       '',
       // Two events at one log position: the later one in the batch wins.
       debezium('u', 350, { after: row(1003, 'ed.first@acme.com') }, false),
@@ -248,9 +250,17 @@ describe('change-record tables', () => {
   it('bad events fail the table with a DataError naming file, line and field; nothing is committed', async () => {
     const csv = (name: string) => ({ ...employees, name, source: { format: 'csv', path: `${name}/{date}.csv` } });
     const dbz = (name: string) => ({ ...customers(), name, source: { format: 'debezium', path: `${name}/{date}.json` } });
-    const { dir, config } = folders.setup([csv('unknown_op'), csv('no_key'), csv('no_order'), csv('conflict'), csv('bad_value'), dbz('bad_json'), dbz('no_after'), dbz('truncate')]);
+    const debeziumTables = ['bad_json', 'no_after', 'truncate', 'absent', 'toast', 'out_of_range'];
+    const { dir, config } = folders.setup([
+      csv('unknown_op'),
+      csv('no_key'),
+      csv('no_order'),
+      csv('conflict'),
+      csv('bad_value'),
+      ...debeziumTables.map(dbz),
+    ]);
     const header = 'op,seq,id,name,salary';
-    const at = (table: string) => path.join(dir, table, `${DAY1}.${table.startsWith('bad_json') || ['no_after', 'truncate'].includes(table) ? 'json' : 'csv'}`);
+    const at = (table: string) => path.join(dir, table, `${DAY1}.${debeziumTables.includes(table) ? 'json' : 'csv'}`);
     writeLines(at('unknown_op'), [header, 'I,1,1,Ann,100', 'X,2,2,Bob,200']);
     writeLines(at('no_key'), [header, 'I,1,1,Ann,100', 'I,2,,Bob,200']);
     writeLines(at('no_order'), [header, 'I,1,1,Ann,100', 'I,,2,Bob,200']);
@@ -259,6 +269,14 @@ describe('change-record tables', () => {
     writeLines(at('bad_json'), [debezium('c', 1, { after: row(1, 'a@b.c') }, false), '{"op":"c",']);
     writeLines(at('no_after'), [debezium('c', 1, { after: row(1, 'a@b.c') }, true), debezium('u', 2, {}, true)]);
     writeLines(at('truncate'), [debezium('c', 1, { after: row(1, 'a@b.c') }, false), JSON.stringify({ op: 't', source: { lsn: 5 }, ts_ms: 1 })]);
+    // A field missing from `after` is not a NULL: here a column the connector does not send.
+    const withoutUpdatedAt: Partial<ReturnType<typeof row>> = row(2, 'b@b.c');
+    delete withoutUpdatedAt.updated_at;
+    writeLines(at('absent'), [debezium('c', 1, { after: row(1, 'a@b.c') }, false), debezium('u', 2, { after: withoutUpdatedAt }, true)]);
+    // Days since 1970 beyond any date.
+    writeLines(at('out_of_range'), [debezium('c', 1, { after: row(1, 'a@b.c') }, false), debezium('c', 2, { after: { ...row(2, 'b@b.c'), created: 99999999999 } }, false)]);
+    // An update that left a TOASTed column alone, under REPLICA IDENTITY DEFAULT.
+    writeLines(at('toast'), [debezium('c', 1, { after: row(1, 'a@b.c') }, false), debezium('u', 2, { after: { ...row(1, null), email: '__debezium_unavailable_value' } }, false)]);
 
     const outcome = await runDataset(h, config, DAY1);
     expect(outcome.ok).toBe(false);
@@ -276,7 +294,18 @@ describe('change-record tables', () => {
     expect(failedTable(outcome, 'bad_json')).toContain('event at line 2 is not valid JSON: "{\\"op\\":\\"c\\","');
     expect(failedTable(outcome, 'no_after')).toContain('event at line 2 is a Debezium event with op "u" and no "after" row');
     expect(failedTable(outcome, 'truncate')).toContain('event at line 2 is a truncate event (op "t"); cdcflow does not apply truncates');
-    for (const table of config.tables) expect(outcome.result?.tables.find((t) => t.table === table.name)?.status).toBe('failed');
+    expect(failedTable(outcome, 'absent')).toContain('event at line 2 has no field "updated_at" in its "after" row');
+    expect(failedTable(outcome, 'absent')).toContain(context('absent', 2, 'after'));
+    expect(failedTable(outcome, 'toast')).toContain(
+      'event at line 2 has Debezium\'s placeholder "__debezium_unavailable_value" for field "email": the connector did not have the value',
+    );
+    expect(failedTable(outcome, 'toast')).toContain(context('toast', 2, 'after'));
+    expect(failedTable(outcome, 'out_of_range')).toContain('value "99999999999" in field "created" does not convert exactly to date');
+    expect(failedTable(outcome, 'out_of_range')).toContain(context('out_of_range', 2, 'created'));
+    for (const table of config.tables) {
+      expect(outcome.result?.tables.find((t) => t.table === table.name)?.status).toBe('failed');
+      expect(existsSync(path.join(tableRoot(config, table.name), 'current.parquet'))).toBe(false);
+    }
   });
 
   it('generated change records (duplicates, stale copies, shuffled) give the counts the generator promises', async () => {
