@@ -8,6 +8,7 @@
 import * as path from 'node:path';
 import { datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
 import { failedTable, type Harness, runDataset, startHarness, tempDir, uniqueDataset, writeConfig, writeLines } from '../support/harness';
+import { PG_URL_VAR, psql } from '../support/postgres';
 import { killAllWorkers, spawnWorker, type WorkerProcess } from '../support/worker-process';
 
 const DAY = '2024-01-01';
@@ -70,14 +71,35 @@ describe('sensitive values in failures', () => {
     expect(messages.dbz).toContain(`event at line 2 is not valid JSON: ${WITHHELD_LINE}`);
     for (const m of Object.values(messages)) expect(m).not.toContain(SECRET);
 
-    const histories = [datasetWorkflowId(dataset, DAY), ...Object.keys(messages).map((t) => tableWorkflowId(dataset, DAY, t))];
-    for (const workflowId of histories) {
+    await expectNotInHistoriesOrLog(dataset, Object.keys(messages));
+  });
+
+  it('a PostgreSQL value that does not convert in a sensitive column names the column and the key, never the value', async () => {
+    psql(`DROP TABLE IF EXISTS public.sensitive_pay; CREATE TABLE public.sensitive_pay (id integer PRIMARY KEY, salary text);
+      INSERT INTO public.sensitive_pay VALUES (1, '10'), (2, '${SECRET}9');`);
+    const dir = tempDir();
+    const dataset = uniqueDataset('senspg');
+    const config = writeConfig(dir, {
+      dataset,
+      warehouse: 'wh',
+      tables: [{ name: 'pay', keys: [id], columns: [salary], source: { format: 'postgres', connection: PG_URL_VAR, table: 'public.sensitive_pay' } }],
+    });
+    const outcome = await runDataset({ client: h.client, settings: { ...h.settings, taskQueue: queue } }, config, DAY);
+    const message = failedTable(outcome, 'pay');
+    expect(message).toContain(`a value in column "salary" of the row with key (id=2) does not convert exactly to integer ${WITHHELD_VALUE}`);
+    expect(message).toMatch(/key=\(id=2\) column=salary\)$/);
+    await expectNotInHistoriesOrLog(dataset, ['pay']);
+  });
+
+  /** Neither the run's workflow histories (payloads decoded) nor the worker's log hold a sensitive value. */
+  async function expectNotInHistoriesOrLog(dataset: string, tables: string[]): Promise<void> {
+    for (const workflowId of [datasetWorkflowId(dataset, DAY), ...tables.map((t) => tableWorkflowId(dataset, DAY, t))]) {
       const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
       expect(readable(history)).not.toContain(SECRET);
     }
     expect(worker.output()).toContain('does not convert exactly');
     expect(worker.output()).not.toContain(SECRET);
-  });
+  }
 });
 
 /** A history as text, its payloads' bytes decoded (JSON.stringify alone would list them as numbers). */
