@@ -45,10 +45,13 @@ describe('sensitive values in failures', () => {
     input('json.json', `{"id":1,"ssn":"111-${SECRET}","salary":10}`, `{"id":2,"ssn":"222-${SECRET}",]`);
     input('events.csv', 'id,ssn,salary,op,seq', `1,111-${SECRET},10,I,1`, `2,222-${SECRET},${SECRET}9,I,2`);
     input('dbz.json', `{"op":"c","after":{"id":1,"ssn":"111-${SECRET}","salary":10},"source":{"lsn":1}}`, `{"op":"c","after":{"id":2,"ssn":"222-${SECRET}",`);
+    // Past the rows DuckDB samples for the JSON types, a string where numbers were: DuckDB's own error quotes it.
+    input('late.json', ...Array.from({ length: 30_000 }, (_, i) => `{"id":${i + 1},"salary":${i}}`), `{"id":30001,"salary":"${SECRET}9"}`);
     const config = writeConfig(dir, {
       dataset,
       warehouse: 'wh',
       tables: [
+        { name: 'late', keys: [id], columns: [salary], source: { format: 'json', path: 'late.json' } },
         { name: 'cast', keys: [id], columns: [ssn, salary], source: { format: 'csv', path: 'cast.csv' } },
         { name: 'ragged', keys: [id], columns: [ssn, salary], source: { format: 'csv', path: 'ragged.csv' } },
         { name: 'json', keys: [id], columns: [ssn, salary], source: { format: 'json', path: 'json.json' } },
@@ -59,8 +62,9 @@ describe('sensitive values in failures', () => {
 
     const outcome = await runDataset({ client: h.client, settings: { ...h.settings, taskQueue: queue } }, config, DAY);
     expect(outcome.ok).toBe(false);
-    const messages = Object.fromEntries(['cast', 'ragged', 'json', 'events', 'dbz'].map((t) => [t, failedTable(outcome, t)]));
+    const messages = Object.fromEntries(['late', 'cast', 'ragged', 'json', 'events', 'dbz'].map((t) => [t, failedTable(outcome, t)]));
 
+    expect(messages.late).toMatch(/cannot read the file as json: Invalid Input Error: JSON transform error in file ".*late\.json", in line 30001: .*\(withheld\)/);
     expect(messages.cast).toContain(`a value in column "salary" does not convert exactly to integer ${WITHHELD_VALUE}`);
     expect(messages.cast).toMatch(/row=2 line=3 column=salary\b/);
     expect(messages.ragged).toMatch(new RegExp(`line 3 cannot be read as configured: .*: ${escape(WITHHELD_LINE)}`));
