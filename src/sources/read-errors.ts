@@ -6,7 +6,7 @@ import type { TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import { quoteLiteral } from '../engine/sql';
 import { DataError } from '../errors';
-import { hasSensitiveColumns, quotedLine } from '../warehouse/sensitive';
+import { quotedLine, withheldQuotes } from '../warehouse/sensitive';
 
 /** DuckDB error classes that a retry cannot fix: the data or its shape is wrong. */
 export const PERMANENT_DUCKDB_ERROR = /^(Conversion|Invalid Input|Binder|Parser|Catalog|Out of Range) Error/;
@@ -29,17 +29,6 @@ async function firstInvalidJsonLine(session: Session, file: string): Promise<{ l
   return hit && !hit.text.trimStart().startsWith('[') ? { line: Number(hit.line), text: hit.text } : undefined;
 }
 
-/**
- * The first line of DuckDB's message. It may quote a value (`Failed to cast value to numerical:
- * "…"`): for a table with sensitive columns its quoted parts are withheld, but the file's path.
- */
-function duckdbReason(table: TableConfig, message: string, files: string): string {
-  const reason = message.split('\n')[0];
-  if (!hasSensitiveColumns(table)) return reason;
-  const paths = files.split(', ');
-  return reason.replace(/"[^"]*"|'[^']*'/g, (quoted) => (paths.includes(quoted.slice(1, -1)) ? quoted : '(withheld)'));
-}
-
 export async function classifyReadError(session: Session, err: unknown, table: TableConfig, file: string): Promise<unknown> {
   const message = (err as Error)?.message ?? '';
   if (!PERMANENT_DUCKDB_ERROR.test(message)) return err;
@@ -60,5 +49,5 @@ export async function classifyReadError(session: Session, err: unknown, table: T
     if (bad) return new DataError(`line ${bad.line} is not valid JSON (${why}): ${quotedLine(table, bad.text)}`, { ...context, line: bad.line });
     return new DataError(`the file is not valid JSON: ${why} (DuckDB: in ${unit} ${n})`, context);
   }
-  return new DataError(`cannot read the file as ${table.source.format}: ${duckdbReason(table, message, file)}`, context, { cause: err });
+  return new DataError(`cannot read the file as ${table.source.format}: ${withheldQuotes(table, message.split('\n')[0], file.split(', '))}`, context, { cause: err });
 }

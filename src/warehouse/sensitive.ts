@@ -54,6 +54,15 @@ export function valueContext(column: { sensitive?: boolean }, value: string | nu
   return column.sensitive || value === null || value === undefined ? {} : { value };
 }
 
+/**
+ * DuckDB's or a database's own text, which may quote a value (`Duplicate key "ssn: …"`): for a
+ * table with sensitive columns its quoted parts are withheld, but those in `keep` (file paths).
+ */
+export function withheldQuotes(t: Shape, text: string, keep: readonly string[] = []): string {
+  if (!hasSensitiveColumns(t)) return text;
+  return text.replace(/"[^"]*"|'[^']*'/g, (quoted) => (keep.includes(quoted.slice(1, -1)) ? quoted : '(withheld)'));
+}
+
 /** A source line quoted for a message, or withheld when the table has sensitive columns. */
 export function quotedLine(t: Shape, line: string): string {
   if (hasSensitiveColumns(t)) return WITHHELD_LINE;

@@ -9,9 +9,10 @@ import * as path from 'node:path';
 import { datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
 import { failedTable, type Harness, runDataset, startHarness, tempDir, uniqueDataset, writeConfig, writeLines } from '../support/harness';
 import { PG_URL_VAR, psql } from '../support/postgres';
-import { killAllWorkers, spawnWorker, type WorkerProcess } from '../support/worker-process';
+import { killAllWorkers, spawnWorker, withTimeout, type WorkerProcess } from '../support/worker-process';
 
 const DAY = '2024-01-01';
+const DAY2 = '2024-01-02';
 /** Every sensitive value of the inputs contains it. */
 const SECRET = 'S3CRET';
 const WITHHELD_VALUE = '(the value is withheld: the column is sensitive)';
@@ -95,13 +96,41 @@ describe('sensitive values in failures', () => {
     await expectNotInHistoriesOrLog(dataset, ['pay']);
   });
 
+  it('a sink refusing a sensitive value (a unique index added by hand) fails the table without the value', async () => {
+    const dir = tempDir();
+    const dataset = uniqueDataset('senssink');
+    const schema = `k_${dataset.replace(/-/g, '_')}`;
+    const sinkFile = path.join(dir, 'sink.duckdb');
+    writeLines(path.join(dir, `${DAY}.csv`), ['id,ssn', `1,111-${SECRET}`]);
+    writeLines(path.join(dir, `${DAY2}.csv`), ['id,ssn', `1,111-${SECRET}`, `2,111-${SECRET}`]);
+    const config = (sinks: object[]) =>
+      writeConfig(dir, { dataset, warehouse: 'wh', tables: [{ name: 'p', keys: [id], columns: [ssn], source: { format: 'csv', path: '{date}.csv' }, sinks }] });
+    const pg = { type: 'postgres', connection: PG_URL_VAR, schema };
+    const file = { type: 'duckdb', path: 'sink.duckdb', schema };
+    const on = { client: h.client, settings: { ...h.settings, taskQueue: queue } };
+    expect((await runDataset(on, config([pg, file]), DAY)).ok).toBe(true);
+    // A second ssn equal to the first, refused by a unique index added by hand in either sink.
+    psql(`CREATE UNIQUE INDEX one_ssn ON "${schema}_sensitive".p_current (ssn)`);
+    await h.engine.withSession(async (s) => {
+      await s.run(`ATTACH '${sinkFile}' AS by_hand`);
+      await s.run(`CREATE UNIQUE INDEX one_ssn ON by_hand."${schema}_sensitive".p_current (ssn)`);
+      await s.run('DETACH by_hand');
+    });
+    const outcome = await withTimeout(runDataset(on, config([pg, file]), DAY2), 60_000, () => 'the run did not end within 60 s (the sink retried?)');
+    const message = failedTable(outcome, 'p');
+    expect(message).toContain(`the sink refused the rows of ${DAY2}: Duplicate key (withheld) violates unique constraint. Nothing of the date was applied`);
+    expect(message).toContain('violates unique constraint "one_ssn" (SQLSTATE 23505)');
+    expect(message).not.toContain(SECRET);
+    await expectNotInHistoriesOrLog(dataset, ['p'], DAY2);
+  });
+
   /** Neither the run's workflow histories (payloads decoded) nor the worker's log hold a sensitive value. */
-  async function expectNotInHistoriesOrLog(dataset: string, tables: string[]): Promise<void> {
-    for (const workflowId of [datasetWorkflowId(dataset, DAY), ...tables.map((t) => tableWorkflowId(dataset, DAY, t))]) {
+  async function expectNotInHistoriesOrLog(dataset: string, tables: string[], date = DAY): Promise<void> {
+    for (const workflowId of [datasetWorkflowId(dataset, date), ...tables.map((t) => tableWorkflowId(dataset, date, t))]) {
       const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
       expect(readable(history)).not.toContain(SECRET);
     }
-    expect(worker.output()).toContain('does not convert exactly');
+    expect(worker.output()).toContain('Activity failed');
     expect(worker.output()).not.toContain(SECRET);
   }
 });
