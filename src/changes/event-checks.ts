@@ -9,6 +9,7 @@ import type { FileTableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { DataError } from '../errors';
+import { quotedLine } from '../warehouse/sensitive';
 import type { EventCounts } from './counts';
 import {
   type ChangeTable,
@@ -43,8 +44,7 @@ async function lineText(session: Session, file: string, line: number): Promise<s
     `read_csv(${quoteLiteral(file)}, columns = {'text': 'VARCHAR'}, header = false, auto_detect = false, ` +
     `delim = E'\\x01', quote = '', escape = '', comment = '', strict_mode = false)`;
   const [hit] = await session.rows<{ text: string | null }>(`SELECT text FROM ${lines} WITH ORDINALITY AS l(text, n) WHERE n = ${Math.trunc(line)}`);
-  const text = hit?.text ?? '';
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+  return hit?.text ?? '';
 }
 
 interface Check extends EventCheck {
@@ -126,7 +126,7 @@ export async function checkEvents(session: Session, table: Table, events: string
     const [hit] = await session.rows<EventPlace>(firstMatchingEventSql(located, check));
     if (!hit) throw new Error(`check ${i} matched ${scan[`check_${i}`]} events of ${table.dataset}.${table.name}, locating found none`);
     const { unit, context } = eventPlace(table, hit);
-    const quoted = check.quoteLine ? `: ${JSON.stringify(await lineText(session, hit.file, Number(hit.line)))}` : '';
+    const quoted = check.quoteLine ? `: ${quotedLine(table, await lineText(session, hit.file, Number(hit.line)))}` : '';
     throw new DataError(`event at ${unit} ${hit.line} ${check.message(hit.value)}${quoted}`, {
       ...context,
       column: check.field,

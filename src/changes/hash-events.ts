@@ -11,6 +11,7 @@ import { readOwnParquet } from '../engine/stage-sql';
 import { checkColumns } from '../sources/check-columns';
 import { exactCastCondition } from '../engine/strict-cast';
 import { DataError } from '../errors';
+import { castFailureMessage, valueContext } from '../warehouse/sensitive';
 import { hashFingerprint } from '../activities/fingerprint';
 import { type ActivityDeps, runStage } from '../activities/stage-runner';
 import { commitStage, committedStage } from '../activities/stage-output';
@@ -123,8 +124,8 @@ async function diagnoseUnreadable(session: Session, table: ChangeFileTable, file
   const described = await session.rows<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${raw}`);
   const types = new Map(described.map((r) => [r.column_name.toLowerCase(), r.column_type]));
   const candidates = [
-    ...[...table.keys, ...table.columns].map((c) => ({ ref: c.name, label: c.name, type: c.type })),
-    ...table.changes.orderBy.map((o, i) => ({ ref: orderColumn(i), label: o.name, type: o.type })),
+    ...[...table.keys, ...table.columns].map((c) => ({ ref: c.name, name: c.name, type: c.type, sensitive: c.sensitive })),
+    ...table.changes.orderBy.map((o, i) => ({ ref: orderColumn(i), name: o.name, type: o.type, sensitive: false })),
   ];
   for (const c of candidates) {
     const v = quoteIdent(c.ref);
@@ -135,10 +136,10 @@ async function diagnoseUnreadable(session: Session, table: ChangeFileTable, file
         `WHERE ${v} IS NOT NULL AND NOT (${exact}) ORDER BY ${EVENT.file}, ${EVENT.line} LIMIT 1`,
     );
     if (hit) {
-      return new DataError(`value ${JSON.stringify(hit.value)} in field "${c.label}" does not convert exactly to ${c.type}`, {
+      return new DataError(castFailureMessage(c, hit.value, 'field'), {
         ...eventPlace(table, hit).context,
-        column: c.label,
-        value: hit.value ?? undefined,
+        column: c.name,
+        ...valueContext(c, hit.value),
       });
     }
   }

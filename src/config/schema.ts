@@ -185,6 +185,7 @@ const table = z
       ctx.addIssue({ code: 'custom', path: ['source'], message: 'needs exactly one of table and query' });
     }
     checkSinksAndSensitive(t, ctx);
+    if (t.source.format === 'postgres') checkWatermarkNotSensitive(t.columns, t.source.watermark?.column, ctx);
     const nonKeys = new Set(t.columns.map((c) => c.name.toLowerCase()));
     t.ignore.forEach((name, i) => {
       if (!nonKeys.has(name.toLowerCase())) {
@@ -192,6 +193,20 @@ const table = z
       }
     });
   });
+
+/**
+ * The watermark's latest value travels in the extract's result (a Temporal payload), the commit
+ * log and the run's report, where a sensitive column's values must not.
+ */
+function checkWatermarkNotSensitive(columns: { name: string; sensitive?: boolean }[], watermark: string | undefined, ctx: z.RefinementCtx): void {
+  if (watermark && columns.some((c) => c.sensitive && c.name.toLowerCase() === watermark.toLowerCase())) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['source', 'watermark', 'column'],
+      message: 'must not be a sensitive column: the latest watermark is kept in the commit log and shown in run results',
+    });
+  }
+}
 
 function knownTimeZone(zone: string): boolean {
   try {

@@ -13,6 +13,7 @@ import type { SinkSpec, TableConfig } from '../config/types';
 import type { Engine, Session } from '../engine/duckdb';
 import { lakeTables, withCatalog } from '../warehouse/catalog';
 import { readCommitLog } from '../warehouse/commits';
+import { withheldQuotes } from '../warehouse/sensitive';
 import { ConfigError, DataError, type ErrorContext } from '../errors';
 import { sinkOf } from './registry';
 import { columnProblems, type SinkColumns } from './sink-columns';
@@ -154,7 +155,7 @@ async function applyDate(session: Session, table: TableConfig, target: SinkTarge
     const message = (err as Error)?.message ?? '';
     if (NUL_REFUSED.test(message)) throw await nulCharacterRefusal(session, table, d, context, err);
     const refusal = refusalIn(message);
-    if (!refusal) throw err;
+    if (!refusal) throw duckdbRefusal(table, d, message, context) ?? err;
     throw new ConfigError(
       `PostgreSQL refused the rows of ${d.businessDate} for ${refusal}. Nothing of the date was applied: ` +
         'make the table take them again (a constraint or trigger added by hand?), then run the date again',
@@ -162,6 +163,19 @@ async function applyDate(session: Session, table: TableConfig, target: SinkTarge
       { cause: err },
     );
   }
+}
+
+const DUCKDB_CONSTRAINT = /^Constraint Error: (.*)$/m;
+
+/** A DuckDB-file sink's refusal (a unique index added by hand), which every retry meets again; undefined for other errors. */
+function duckdbRefusal(table: TableConfig, d: DateToApply, message: string, context: ErrorContext): ConfigError | undefined {
+  const constraint = DUCKDB_CONSTRAINT.exec(message);
+  if (!constraint) return undefined;
+  return new ConfigError(
+    `the sink refused the rows of ${d.businessDate}: ${withheldQuotes(table, constraint[1].trim().replace(/\.$/, ''))}. Nothing of the date was applied: ` +
+      'make the table take them again (a constraint or index added by hand?), then run the date again',
+    { ...context, businessDate: d.businessDate },
+  );
 }
 
 /** DuckDB's postgres extension refusing text with a NUL character, which PostgreSQL cannot store. */

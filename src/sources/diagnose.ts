@@ -8,6 +8,7 @@ import { hashExpression } from '../engine/hashing';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { exactCastCondition } from '../engine/strict-cast';
 import { DataError, type ErrorContext } from '../errors';
+import { castFailureMessage, valueContext } from '../warehouse/sensitive';
 import { type BatchFile, describeSource, readSourceSql } from './file-source';
 
 interface RowHit {
@@ -70,8 +71,8 @@ export async function findCastFailure(session: Session, table: FileTableConfig, 
       const hit = await firstRowWhere(session, table, file, `${c} IS NOT NULL AND NOT (${exact})`, c);
       if (hit) {
         return new DataError(
-          `value ${JSON.stringify(hit.value)} in column "${column.name}" does not convert exactly to ${column.type}`,
-          where(table, file.path, hit.row, { column: column.name, value: hit.value ?? undefined }),
+          castFailureMessage(column, hit.value),
+          where(table, file.path, hit.row, { column: column.name, ...valueContext(column, hit.value) }),
         );
       }
     }

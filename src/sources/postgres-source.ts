@@ -16,6 +16,7 @@ import { withPostgresAttached } from '../engine/postgres-attach';
 import { ConfigError, DataError, type ErrorContext, StateError } from '../errors';
 import { readJsonIfExists, writeAtomically, writeJsonAtomically } from '../warehouse/atomic';
 import { tableLayout } from '../warehouse/layout';
+import { castFailureMessage, valueContext } from '../warehouse/sensitive';
 import { describeSourceFiles } from './file-source';
 import {
   castFailureSql,
@@ -215,12 +216,12 @@ async function castFailure(session: Session, attached: string, pgSql: string, ta
     const [hit] = sql ? await session.rows<{ key: string[]; value: string }>(sql) : [];
     if (hit) {
       const key = keyText(keys, hit.key);
-      return new DataError(`value ${JSON.stringify(hit.value)} in column "${column.name}" of the row with key ${key} does not convert exactly to ${column.type}`, {
+      return new DataError(castFailureMessage(column, hit.value, 'column', ` of the row with key ${key}`), {
         dataset: table.dataset,
         table: table.name,
         key,
         column: column.name,
-        value: hit.value,
+        ...valueContext(column, hit.value),
       });
     }
   }

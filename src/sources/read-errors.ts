@@ -6,17 +6,13 @@ import type { TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import { quoteLiteral } from '../engine/sql';
 import { DataError } from '../errors';
+import { quotedLine, withheldQuotes } from '../warehouse/sensitive';
 
 /** DuckDB error classes that a retry cannot fix: the data or its shape is wrong. */
 export const PERMANENT_DUCKDB_ERROR = /^(Conversion|Invalid Input|Binder|Parser|Catalog|Out of Range) Error/;
 
 const CSV_ERROR = /CSV Error on Line: (\d+)\nOriginal Line: ?(.*)\n([^\n]*)/;
 const JSON_ERROR = /Malformed JSON in file "[^\n]*", at byte \d+ in (line|record\/value) (\d+): ([^\n]*)/;
-
-/** Long lines are cut: the quote is there to recognise the line, not to hold it. */
-function excerpt(line: string): string {
-  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
-}
 
 /**
  * The first line of newline-delimited JSON that is not a JSON value, read by DuckDB as plain
@@ -40,7 +36,7 @@ export async function classifyReadError(session: Session, err: unknown, table: T
   const csv = CSV_ERROR.exec(message);
   if (csv) {
     const [, line, original, reason] = csv;
-    return new DataError(`line ${line} cannot be read as configured: ${reason.trim().replace(/\.$/, '')}: ${JSON.stringify(excerpt(original))}`, {
+    return new DataError(`line ${line} cannot be read as configured: ${reason.trim().replace(/\.$/, '')}: ${quotedLine(table, original)}`, {
       ...context,
       line: Number(line),
     });
@@ -50,8 +46,8 @@ export async function classifyReadError(session: Session, err: unknown, table: T
     const [, unit, n, reason] = json;
     const why = reason.trim().replace(/\.$/, '');
     const bad = await firstInvalidJsonLine(session, file);
-    if (bad) return new DataError(`line ${bad.line} is not valid JSON (${why}): ${JSON.stringify(excerpt(bad.text))}`, { ...context, line: bad.line });
+    if (bad) return new DataError(`line ${bad.line} is not valid JSON (${why}): ${quotedLine(table, bad.text)}`, { ...context, line: bad.line });
     return new DataError(`the file is not valid JSON: ${why} (DuckDB: in ${unit} ${n})`, context);
   }
-  return new DataError(`cannot read the file as ${table.source.format}: ${message.split('\n')[0]}`, context, { cause: err });
+  return new DataError(`cannot read the file as ${table.source.format}: ${withheldQuotes(table, message.split('\n')[0], file.split(', '))}`, context, { cause: err });
 }

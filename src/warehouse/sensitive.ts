@@ -22,6 +22,53 @@ export function sensitiveNames(t: Shape): string[] {
   return sensitiveColumns(t).map((c) => c.name);
 }
 
+/** A table with sensitive columns: its source lines are never quoted in a message. */
+export function hasSensitiveColumns(t: Shape): boolean {
+  return t.columns.some((c) => c.sensitive);
+}
+
+/**
+ * Error messages reach the Temporal UI, the CLI and the worker's log, where readers may lack
+ * access to the sensitive dataset: a sensitive column's value is named, never shown.
+ */
+export const WITHHELD_VALUE = '(the value is withheld: the column is sensitive)';
+export const WITHHELD_LINE = '(the line is withheld: the table has sensitive columns)';
+
+interface NamedColumn {
+  name: string;
+  type: string;
+  sensitive?: boolean;
+}
+
+/**
+ * "value "x" in column "c" does not convert exactly to t", or for a sensitive column "a value in
+ * column "c" … (the value is withheld …)". `place` follows the column's name (e.g. the row's key).
+ */
+export function castFailureMessage(column: NamedColumn, value: string | null, noun: 'column' | 'field' = 'column', place = ''): string {
+  const subject = column.sensitive ? 'a value' : `value ${JSON.stringify(value)}`;
+  return `${subject} in ${noun} "${column.name}"${place} does not convert exactly to ${column.type}${column.sensitive ? ` ${WITHHELD_VALUE}` : ''}`;
+}
+
+/** The error context's `value`, left out for a sensitive column. */
+export function valueContext(column: { sensitive?: boolean }, value: string | null | undefined): { value?: string } {
+  return column.sensitive || value === null || value === undefined ? {} : { value };
+}
+
+/**
+ * DuckDB's or a database's own text, which may quote a value (`Duplicate key "ssn: …"`): for a
+ * table with sensitive columns its quoted parts are withheld, but those in `keep` (file paths).
+ */
+export function withheldQuotes(t: Shape, text: string, keep: readonly string[] = []): string {
+  if (!hasSensitiveColumns(t)) return text;
+  return text.replace(/"[^"]*"|'[^']*'/g, (quoted) => (keep.includes(quoted.slice(1, -1)) ? quoted : '(withheld)'));
+}
+
+/** A source line quoted for a message, or withheld when the table has sensitive columns. */
+export function quotedLine(t: Shape, line: string): string {
+  if (hasSensitiveColumns(t)) return WITHHELD_LINE;
+  return JSON.stringify(line.length > 200 ? `${line.slice(0, 200)}…` : line);
+}
+
 export interface SensitiveLayout {
   root: string;
   current: string;

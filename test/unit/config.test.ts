@@ -37,6 +37,18 @@ describe('config', () => {
     expect(resolveConfig(file!, '/etc/cdc').tables[0].source).toMatchObject({ path: '/etc/cdc/{date}/t.csv' });
   });
 
+  it('refuses a sensitive column as the watermark, whose latest value is kept in the commit log and run results', () => {
+    const config = (columns: string) =>
+      checkConfigText(
+        `dataset: d\nwarehouse: wh\ntables:\n  - name: t\n    keys: [{ name: id, type: bigint }]\n    columns: ${columns}\n` +
+          '    source: { format: postgres, connection: U, table: a.b, watermark: { column: Updated_At } }\n',
+      );
+    expect(config('[{ name: updated_at, type: timestamp, sensitive: true }]').problems).toEqual([
+      expect.objectContaining({ path: 'tables[0].source.watermark.column', message: expect.stringContaining('must not be a sensitive column') }),
+    ]);
+    expect(config('[{ name: updated_at, type: timestamp }, { name: ssn, type: varchar, sensitive: true }]').problems).toEqual([]);
+  });
+
   it('takes a postgres source: a schema-qualified table or a query, and the name of the variable holding the connection', () => {
     const config = (source: string) =>
       checkConfigText(`dataset: d\nwarehouse: wh\ntables:\n  - name: t\n    keys: [{ name: id, type: bigint }]\n    source: ${source}\n`);
