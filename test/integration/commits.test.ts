@@ -258,7 +258,13 @@ describe('commits', () => {
     const work = path.join(c.warehouse, '_work');
     const filesBefore = lakeFiles().length;
     expect(readdirSync(work, { recursive: true }).length).toBeGreaterThan(0);
-    const vacuum = await cdcflow(['vacuum', '--config', c.file, '--older-than-hours', '0'], {});
+    // Aged past the cut-off: DuckLake compares whole seconds, and the run's files may be from this one.
+    const hoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    for (const f of lakeFiles()) utimesSync(path.join(c.warehouse, '_lake', f), hoursAgo, hoursAgo);
+    // Stage files and their folders too: vacuum takes a stage folder by its newest time.
+    for (const f of readdirSync(work, { recursive: true, encoding: 'utf8' })) utimesSync(path.join(work, f), hoursAgo, hoursAgo);
+    utimesSync(work, hoursAgo, hoursAgo);
+    const vacuum = await cdcflow(['vacuum', '--config', c.file, '--older-than-hours', '1'], {});
     expect(vacuum.code).toBe(0);
     expect(vacuum.stdout).toMatch(/: [1-9]\d* uncommitted data file\(s\), [1-9]\d* stage or temporary file\(s\) removed/);
     expect(lakeFiles().length).toBeLessThan(filesBefore);
