@@ -1,14 +1,26 @@
 /**
  * The diff of a change-record table. The batch's events are compacted and joined with the
- * ordering state once, into the effective events (the newest per key, if newer than what the
- * state holds for it); from those come the next ordering state (written beside the diff's other
- * files) and the diff itself.
+ * ordering state once: the newest event per key if newer than what the state holds for it (the
+ * effective events), or as old (a tie: the committed event again, or a conflict, refused). From
+ * the effective events come the next ordering state (written beside the diff's other files) and
+ * the diff itself.
  */
 import type { BaseRef } from '../activities/types';
 import type { TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import { baseRelationSql } from '../engine/stage-sql';
-import { changeDiffSql, effectiveEventsSql, nextOrderStateSql, orderStateRelationSql, staleEventsSql } from './event-sql';
+import { DataError } from '../errors';
+import {
+  type ChangeTable,
+  changeDiffSql,
+  compactedEventsSql,
+  effectiveEventsSql,
+  newestEventPlaceSql,
+  nextOrderStateSql,
+  orderStateRelationSql,
+  staleEventsSql,
+  stateConflictSql,
+} from './event-sql';
 import { asChangeTable } from './hash-events';
 
 export async function prepareChangeDiff(
@@ -20,8 +32,33 @@ export async function prepareChangeDiff(
 ): Promise<{ diff: string; stale: number }> {
   const t = asChangeTable(table);
   const orderState = orderStateRelationSql(t, base?.orderFiles ?? []);
-  await session.run(`CREATE TEMP TABLE effective AS ${effectiveEventsSql(t, paths.hashed, orderState)}`);
-  await session.run(nextOrderStateSql(t, businessDate, { effective: 'effective', orderState, out: paths.order }));
+  const baseState = baseRelationSql(t, paths.hashed, paths.base);
+  await session.run(`CREATE TEMP TABLE compacted AS ${compactedEventsSql(t, paths.hashed, orderState)}`);
+  await refuseStateConflict(session, t, paths.hashed, baseState);
+  const effective = effectiveEventsSql('compacted');
+  await session.run(nextOrderStateSql(t, businessDate, { effective, orderState, out: paths.order }));
   const [{ stale }] = await session.rows<{ stale: string | number }>(staleEventsSql(t, paths.hashed, orderState));
-  return { diff: changeDiffSql(t, businessDate, { effective: 'effective', base: baseRelationSql(t, paths.hashed, paths.base) }), stale: Number(stale) };
+  return { diff: changeDiffSql(t, businessDate, { effective, base: baseState }), stale: Number(stale) };
+}
+
+const KIND_NAMES: Record<string, string> = { I: 'an insert', U: 'an update', D: 'a delete' };
+
+/**
+ * An event whose ordering values equal those of the event the state reflects, but which is not
+ * that event, fails the table: applying it or dropping it as stale would each be a guess.
+ */
+async function refuseStateConflict(session: Session, t: TableConfig & ChangeTable, hashed: string, baseState: string): Promise<void> {
+  const [hit] = await session.rows<{ key_text: string; key_hash: string; order_values: string; kind: string; state: string }>(
+    stateConflictSql(t, 'compacted', baseState),
+  );
+  if (!hit) return;
+  const [at] = t.changes.positionBreaksTies ? await session.rows<{ file: string; line: string | number }>(newestEventPlaceSql(t, hashed, hit.key_hash)) : [];
+  const order = t.changes.orderBy.map((o) => o.name).join(', ');
+  const committed = hit.state === 'deleted' ? 'a delete of the key' : 'other values';
+  throw new DataError(
+    `key ${hit.key_text}: the batch's newest event${at ? ` (${at.file} line ${at.line})` : ''} is ${KIND_NAMES[hit.kind] ?? hit.kind} ` +
+      `with the same ordering values (${order} = ${hit.order_values}) as the committed event of the key, which was ${committed}; ` +
+      `which one is newer is unknown. Remove the event from the batch if it is an old one delivered again, or order by a field that differs for every change`,
+    { dataset: t.dataset, table: t.name, column: order, ...(at ? { file: at.file, line: Number(at.line) } : {}) },
+  );
 }

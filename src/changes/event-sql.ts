@@ -307,12 +307,53 @@ export function orderStateRelationSql(t: ChangeTable, files: readonly string[]):
   return `(SELECT ${cols.join(', ')} LIMIT 0)`;
 }
 
-/** Compacted events newer than what the ordering state holds for their key (or for a key it does not know). */
-export function effectiveEventsSql(t: ChangeTable, eventsPath: string, orderState: string): string {
+/** Columns of the compacted events (compactedEventsSql) beside the newest event's own. */
+export const COMPACTED = {
+  /** The event has the ordering values the state holds for its key. */
+  tie: '__cdcflow_tie',
+  /** The state's tombstone date for the key, if it holds one. */
+  stateDeletedOn: '__cdcflow_state_deleted_on',
+} as const;
+
+/**
+ * The newest event per key when newer than what the ordering state holds for the key (or the
+ * state does not know the key), or as old (a tie, marked): a tie is either the event the state
+ * reflects delivered again, or a conflict (stateConflictSql). One window over the batch serves both.
+ */
+export function compactedEventsSql(t: ChangeTable, eventsPath: string, orderState: string): string {
+  const [h, s] = [tuple('h', orderNames(t)), tuple('s', orderNames(t))];
   return (
-    `SELECT h.* FROM ${newestEventsSql(t, eventsPath)} h LEFT JOIN ${orderState} s ON h.KEY_HASH = s.KEY_HASH ` +
-    `WHERE s.KEY_HASH IS NULL OR ${tuple('h', orderNames(t))} > ${tuple('s', orderNames(t))}`
+    `SELECT h.*, s.KEY_HASH IS NOT NULL AND ${h} = ${s} AS ${COMPACTED.tie}, s.DELETED_ON AS ${COMPACTED.stateDeletedOn} ` +
+    `FROM ${newestEventsSql(t, eventsPath)} h LEFT JOIN ${orderState} s ON h.KEY_HASH = s.KEY_HASH WHERE s.KEY_HASH IS NULL OR ${h} >= ${s}`
   );
+}
+
+/** The compacted events (a relation) that are newer than the state: the ones applied. */
+export function effectiveEventsSql(compacted: string): string {
+  return `(SELECT * FROM ${compacted} WHERE NOT ${COMPACTED.tie})`;
+}
+
+/**
+ * The first tie (by key hash) that is not the event the state reflects: neither is newer, so the
+ * batch is refused. The state reflects a delete (a tombstone, or no row), else the row's compared
+ * and ignored values: an insert or update equal to the row is a re-delivery, as is a delete of a
+ * deleted key.
+ */
+export function stateConflictSql(t: ChangeTable, compacted: string, base: string): string {
+  const deleted = `h.${COMPACTED.stateDeletedOn} IS NOT NULL OR b.KEY_HASH IS NULL`;
+  const sameRow = [`h.${EVENT.kind} <> 'D'`, 'h.NONKEY_HASH = b.NONKEY_HASH', ...t.ignore.map((n) => `h.${quoteIdent(n)} IS NOT DISTINCT FROM b.${quoteIdent(n)}`)];
+  return (
+    `SELECT ${keyTextSql(t.keys, 'h')} AS key_text, h.KEY_HASH AS key_hash, ${orderNames(t).map((o) => `CAST(h.${o} AS VARCHAR)`).join(` || ', ' || `)} AS order_values, ` +
+    `h.${EVENT.kind} AS kind, CASE WHEN ${deleted} THEN 'deleted' ELSE 'present' END AS state ` +
+    `FROM ${compacted} h LEFT JOIN ${base} b ON h.KEY_HASH = b.KEY_HASH ` +
+    `WHERE h.${COMPACTED.tie} AND NOT CASE WHEN ${deleted} THEN h.${EVENT.kind} = 'D' ELSE ${sameRow.join(' AND ')} END ORDER BY h.KEY_HASH LIMIT 1`
+  );
+}
+
+/** Where the newest event of a key is in the batch (Debezium events keep file and line). */
+export function newestEventPlaceSql(t: ChangeTable, eventsPath: string, keyHash: string): string {
+  const newestFirst = [...orderNames(t), EVENT.position].map((n) => `${quoteIdent(n)} DESC`).join(', ');
+  return `SELECT ${EVENT.file} AS file, ${EVENT.line} AS line FROM ${readOwnParquet(eventsPath)} WHERE KEY_HASH = ${quoteLiteral(keyHash)} ORDER BY ${newestFirst} LIMIT 1`;
 }
 
 /**

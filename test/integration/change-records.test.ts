@@ -133,6 +133,48 @@ describe('change-record tables', () => {
     expect((await current(config, 'employees')).map((r) => r.name)).toEqual(['Ann II', 'Bob', 'Cid']);
   });
 
+  it('an event with the ordering values of the committed event: stale when it is that event again, else refused (not dropped)', async () => {
+    const byTime = customers({ name: 'by_time', orderBy: [{ name: 'source.ts_ms', type: 'bigint' }], source: { format: 'debezium', path: 'by_time/{date}/*.json' } });
+    const { dir, config } = folders.setup([employees, byTime]);
+    const header = 'op,seq,id,name,salary';
+    writeLines(path.join(dir, 'employees', `${DAY1}.csv`), [header, 'I,1,1,Ann,100', 'I,2,2,Bob,200', 'I,3,3,Cid,300', 'D,4,3,,']);
+    // The events the state reflects, delivered again (an update equal to the inserted row counts as it).
+    writeLines(path.join(dir, 'employees', `${DAY2}.csv`), [header, 'U,1,1,Ann,100', 'D,4,3,,']);
+    // A different event at seq 2: newer or older than the committed one, nobody can tell.
+    writeLines(path.join(dir, 'employees', `${DAY3}.csv`), [header, 'U,2,2,Bob,250']);
+    // Debezium ordered by source.ts_ms: two updates of one row in one millisecond, in two batches.
+    writeLines(path.join(dir, 'by_time', DAY1, 'part-0.json'), [
+      debezium('c', 10, { after: row(1001, 'a1@acme.com') }, false),
+      debezium('u', 20, { after: row(1001, 'a2@acme.com') }, false),
+    ]);
+    writeLines(path.join(dir, 'by_time', DAY2, 'part-0.json'), [debezium('u', 20, { after: row(1001, 'a2@acme.com') }, false)]);
+    writeLines(path.join(dir, 'by_time', DAY3, 'part-0.json'), [
+      debezium('u', 20, { after: row(1001, 'a2@acme.com') }, false),
+      debezium('u', 20, { after: row(1001, 'a3@acme.com') }, false),
+    ]);
+
+    succeeded(await runDataset(h, config, DAY1));
+    const day2 = succeeded(await runDataset(h, config, DAY2));
+    expect(tableResult(day2, 'employees').changes).toMatchObject({ events: 2, stale: 2 });
+    expect(tableResult(day2, 'employees').counts).toEqual({ I: 0, U: 0, D: 0, X: 2, N: 0 });
+    expect(tableResult(day2, 'by_time').changes).toMatchObject({ events: 1, stale: 1 });
+
+    const day3 = await runDataset(h, config, DAY3);
+    expect(day3.ok).toBe(false);
+    expect(failedTable(day3, 'employees')).toContain(
+      "key (id=2): the batch's newest event is an update with the same ordering values (seq = 2) as the committed event of the key, which was other values; which one is newer is unknown",
+    );
+    expect(failedTable(day3, 'by_time')).toContain(
+      `key (id=1001): the batch's newest event (${path.join(dir, 'by_time', DAY3, 'part-0.json')} line 2) is an update with the same ordering values (source.ts_ms = 1704067200020)`,
+    );
+    // Nothing of day 3 is committed.
+    expect((await current(config, 'employees')).map((r) => [r.id, r.salary, r.EFF_START_DATE])).toEqual([
+      [1, 100, DAY1],
+      [2, 200, DAY1],
+    ]);
+    expect((await current(config, 'by_time')).map((r) => r.email)).toEqual(['a2@acme.com']);
+  });
+
   it('tombstones past tombstoneRetentionDays are dropped: a late event may then insert the key again', async () => {
     const { dir, config } = folders.setup([{ ...employees, tombstoneRetentionDays: 1 }]);
     writeLines(path.join(dir, 'employees', `${DAY1}.csv`), ['op,seq,id,name,salary', 'I,1,1,Ann,100', 'D,2,1,,']);

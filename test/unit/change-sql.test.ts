@@ -14,6 +14,7 @@ import {
   changeDiffSql,
   debeziumEventsSql,
   duplicateEventsSql,
+  compactedEventsSql,
   effectiveEventsSql,
   eventKindSql,
   exactDuplicateEventsSql,
@@ -97,11 +98,13 @@ describe('change-record SQL', () => {
     }
   });
 
-  it('applies only events newer than the ordering state, comparing the ordering values as a tuple', () => {
-    expect(effectiveEventsSql(table, '/w/h.parquet', 'st')).toBe(
-      `SELECT h.* FROM ${newestEventsSql(table, '/w/h.parquet')} h LEFT JOIN st s ON h.KEY_HASH = s.KEY_HASH ` +
-        `WHERE s.KEY_HASH IS NULL OR (h."__cdcflow_order_1", h."__cdcflow_order_2") > (s."__cdcflow_order_1", s."__cdcflow_order_2")`,
+  it('applies only events newer than the ordering state, comparing the ordering values as a tuple; marks ties for the conflict check', () => {
+    const tuples = ['h', 's'].map((a) => `(${a}."__cdcflow_order_1", ${a}."__cdcflow_order_2")`);
+    expect(compactedEventsSql(table, '/w/h.parquet', 'st')).toBe(
+      `SELECT h.*, s.KEY_HASH IS NOT NULL AND ${tuples[0]} = ${tuples[1]} AS __cdcflow_tie, s.DELETED_ON AS __cdcflow_state_deleted_on ` +
+        `FROM ${newestEventsSql(table, '/w/h.parquet')} h LEFT JOIN st s ON h.KEY_HASH = s.KEY_HASH WHERE s.KEY_HASH IS NULL OR ${tuples[0]} >= ${tuples[1]}`,
     );
+    expect(effectiveEventsSql('compacted')).toBe('(SELECT * FROM compacted WHERE NOT __cdcflow_tie)');
     expect(staleEventsSql(table, '/w/e.parquet', 'st')).toContain(`WHERE NOT ((ev."__cdcflow_order_1", ev."__cdcflow_order_2") > (s."__cdcflow_order_1", s."__cdcflow_order_2"))`);
   });
 
