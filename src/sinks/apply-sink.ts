@@ -139,14 +139,18 @@ async function prepareTables(
   const applied = markerFound ? await appliedDates(session, table, target) : new Map<string, string>();
   const lost = tables.some((t) => t.d.data && !t.found);
   const clear = applied.size === 0 || lost;
-  await inTransaction(session, [...createSinkTablesSql(table, target), ...(clear ? clearSinkSql(table, target) : [])]);
+  try {
+    await inTransaction(session, [...createSinkTablesSql(table, target), ...(clear ? clearSinkSql(table, target) : [])]);
+  } catch (err) {
+    throw sinkRefusal(table, 'the emptying of its tables (to apply every date again)', (err as Error)?.message ?? '', context) ?? err;
+  }
   return clear ? { applied: new Map(), cleared: applied } : { applied, cleared: new Map() };
 }
 
 /**
- * One date in one transaction with its marker. Rows PostgreSQL refuses (a constraint or trigger
- * added by hand, which the column check does not see) are refused again on every retry: a
- * ConfigError naming the table, the reason and its SQLSTATE, the sink left as it was.
+ * One date in one transaction with its marker. Rows the sink refuses (a constraint, index or
+ * trigger added by hand, which the column check does not see) are refused again on every retry:
+ * see sinkRefusal.
  */
 async function applyDate(session: Session, table: TableConfig, target: SinkTarget, d: DateToApply, context: ErrorContext): Promise<void> {
   try {
@@ -154,27 +158,26 @@ async function applyDate(session: Session, table: TableConfig, target: SinkTarge
   } catch (err) {
     const message = (err as Error)?.message ?? '';
     if (NUL_REFUSED.test(message)) throw await nulCharacterRefusal(session, table, d, context, err);
-    const refusal = refusalIn(message);
-    if (!refusal) throw duckdbRefusal(table, d, message, context) ?? err;
-    throw new ConfigError(
-      `PostgreSQL refused the rows of ${d.businessDate} for ${refusal}. Nothing of the date was applied: ` +
-        'make the table take them again (a constraint or trigger added by hand?), then run the date again',
-      { ...context, businessDate: d.businessDate },
-      { cause: err },
-    );
+    throw sinkRefusal(table, `the rows of ${d.businessDate}`, message, { ...context, businessDate: d.businessDate }) ?? err;
   }
 }
 
 const DUCKDB_CONSTRAINT = /^Constraint Error: (.*)$/m;
 
-/** A DuckDB-file sink's refusal (a unique index added by hand), which every retry meets again; undefined for other errors. */
-function duckdbRefusal(table: TableConfig, d: DateToApply, message: string, context: ErrorContext): ConfigError | undefined {
-  const constraint = DUCKDB_CONSTRAINT.exec(message);
-  if (!constraint) return undefined;
+/**
+ * The sink's refusal of a change (`what`), which every retry would meet again: PostgreSQL's (see
+ * refusalIn: table, reason, SQLSTATE; its reasons name constraints, not values) or a DuckDB-file
+ * sink's constraint (whose text quotes the key). A ConfigError, the transaction rolled back;
+ * undefined for other errors.
+ */
+function sinkRefusal(table: TableConfig, what: string, message: string, context: ErrorContext): ConfigError | undefined {
+  const postgres = refusalIn(message);
+  const duckdb = DUCKDB_CONSTRAINT.exec(message)?.[1].trim().replace(/\.$/, '');
+  if (!postgres && !duckdb) return undefined;
+  const refused = postgres ? `PostgreSQL refused ${what} for ${postgres}` : `the sink refused ${what}: ${withheldQuotes(table, duckdb!)}`;
   return new ConfigError(
-    `the sink refused the rows of ${d.businessDate}: ${withheldQuotes(table, constraint[1].trim().replace(/\.$/, ''))}. Nothing of the date was applied: ` +
-      'make the table take them again (a constraint or index added by hand?), then run the date again',
-    { ...context, businessDate: d.businessDate },
+    `${refused}. Nothing of the date was applied: make the table take the change again (a constraint, index or trigger added by hand?), then run the date again`,
+    context,
   );
 }
 

@@ -163,13 +163,15 @@ function whereRowsMove(target: SinkTarget): { inside: SinkTarget; run: (sql: str
 
 /**
  * `sql` run by PostgreSQL so that its refusal of the rows, a data exception (SQLSTATE class 22:
- * a value too long) or an integrity violation (23: a NOT NULL or CHECK constraint), is raised
- * again with the table and the SQLSTATE in the message: DuckDB's postgres extension passes on
- * the message only. EXECUTE keeps PL/pgSQL's own names (FOUND) apart from the columns.
+ * a value too long), an integrity violation (23: a NOT NULL, CHECK or foreign key constraint) or
+ * a trigger's RAISE EXCEPTION (P0001), is raised again with the table and the SQLSTATE in the
+ * message: DuckDB's postgres extension passes on the message only. EXECUTE keeps PL/pgSQL's own
+ * names (FOUND) apart from the columns.
  */
 function namingRefusals(sql: string, table: string): string {
   const reraise = `RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = format('%s: %s (SQLSTATE %s)', ${quoteLiteral(table)}, SQLERRM, SQLSTATE)`;
-  return `DO ${dollarQuoted(`BEGIN EXECUTE ${quoteLiteral(sql)}; EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN ${reraise}; END`)}`;
+  const refusals = 'data_exception OR integrity_constraint_violation OR raise_exception';
+  return `DO ${dollarQuoted(`BEGIN EXECUTE ${quoteLiteral(sql)}; EXCEPTION WHEN ${refusals} THEN ${reraise}; END`)}`;
 }
 
 /**
@@ -177,7 +179,7 @@ function namingRefusals(sql: string, table: string): string {
  * null. The message quotes the query first, whose `(SQLSTATE %s)` holds no code.
  */
 export function refusalIn(message: string): string | null {
-  return /ERROR: {2}(.+ \(SQLSTATE 2[23][0-9A-Z]{3}\))$/m.exec(message)?.[1] ?? null;
+  return /ERROR: {2}(.+ \(SQLSTATE (?:2[23][0-9A-Z]{3}|P0001)\))$/m.exec(message)?.[1] ?? null;
 }
 
 /** The marker rows of the table (of one date when given). */

@@ -412,6 +412,32 @@ test('rows a PostgreSQL sink refuses (a CHECK constraint added by hand) fail the
   expect(await expectSinkEqualsExports(config(D2), 'postgres', '', schema)).toMatchObject({ current: { diff: 0, rows: 10 }, history: { diff: 0 } });
 });
 
+test('a sink that refuses to be emptied for a rebuild (a trigger added by hand) fails at once, naming table and reason; without it, the rebuild applies', async () => {
+  const schema = `t_${randomBytes(4).toString('hex')}`;
+  const current = `${quoteIdent(schema)}.people_current`;
+  const { config } = datasetWith('kept', [{ type: 'postgres', name: 'app', connection: PG_URL_VAR, schema }]);
+  tableResult(await runDataset(h, config(D1), D1), 'people');
+  psql(
+    `CREATE FUNCTION ${quoteIdent(schema)}.keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'people are kept for audit'; END $$; ` +
+      `CREATE TRIGGER keep BEFORE DELETE ON ${current} FOR EACH ROW EXECUTE FUNCTION ${quoteIdent(schema)}.keep()`,
+  );
+  // A table dropped by hand: the next run empties the others to apply every date again.
+  psql(`DROP TABLE ${quoteIdent(schema)}.people_history`);
+
+  const outcome = await withTimeout(runDataset(h, config(D2), D2), 60_000, () => 'the run did not end within 60 s (the sink retried?)');
+  expect(failedTable(outcome, 'people')).toContain(
+    `PostgreSQL refused the emptying of its tables (to apply every date again) for "${schema}"."people_current": people are kept for audit (SQLSTATE P0001)`,
+  );
+  expect((await activityAttempts(h.client, tableWorkflowId(config(D2).dataset, D2, 'people'))).applySink).toEqual([1]);
+  expect(psql(`SELECT count(*) FROM ${current}`)).toBe('10');
+  expect(await markerDates(config(D2), schema)).toEqual([D1]);
+
+  psql(`DROP TRIGGER keep ON ${current}`);
+  const fixed = tableResult(await runDataset(h, config(D2), D2), 'people');
+  expect(fixed.sinks?.[0].applied.map((a) => `${a.businessDate}${a.rebuilt ? ' rebuilt' : ''}`)).toEqual([`${D1} rebuilt`, D2]);
+  expect(await expectSinkEqualsExports(config(D2), 'postgres', '', schema)).toMatchObject({ current: { diff: 0, rows: 10 }, history: { diff: 0 } });
+});
+
 test('a PostgreSQL sink whose connection string has a bad option fails at once, not after 10 attempts, and keeps the password out', async () => {
   const variable = `CDCFLOW_TEST_BAD_OPTION_${randomBytes(3).toString('hex').toUpperCase()}`;
   const url = new URL(process.env[PG_URL_VAR]!);

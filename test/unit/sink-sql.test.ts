@@ -33,7 +33,7 @@ const table = {
 const target = { db: 'sink_db', schema: 'shop' };
 /** The re-raise of PostgreSQL's refusals of the rows of `table`, as it stands inside postgres_execute's literal. */
 const reraise = (table: string) =>
-  'EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN RAISE EXCEPTION USING ERRCODE = SQLSTATE, ' +
+  'EXCEPTION WHEN data_exception OR integrity_constraint_violation OR raise_exception THEN RAISE EXCEPTION USING ERRCODE = SQLSTATE, ' +
   `MESSAGE = format(''%s: %s (SQLSTATE %s)'', ''${table.replace(/'/g, "''''")}'', SQLERRM, SQLSTATE)`;
 const day = { businessDate: '2024-01-02', commitId: 'c-2', counts: { I: 1, U: 2, D: 3 }, changes: ['/tmp/c.parquet'], state: null };
 
@@ -127,10 +127,12 @@ describe('sink SQL', () => {
     expect(() => localName({ db: 'a', schema: 's' }, `"s"."t"`)).toThrow(/not in the attached database a/);
   });
 
-  it("finds PostgreSQL's refusal of the rows in the error, not in the query it quotes, and only for SQLSTATE classes 22 and 23", () => {
+  it("finds PostgreSQL's refusal of the rows in the error, not in the query it quotes, and only for SQLSTATE classes 22, 23 and a trigger's RAISE", () => {
     const query = `Invalid Error: Failed to execute query "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ;\nDO $q$BEGIN EXECUTE '...'; ... format('%s: %s (SQLSTATE %s)', ...`;
     const refused = `"s"."people_current": value too long for type character varying(2) (SQLSTATE 22001)`;
     expect(refusalIn(`${query}": ERROR:  ${refused}\nCONTEXT:  PL/pgSQL function inline_code_block line 1 at RAISE\n`)).toBe(refused);
+    const raised = `"s"."people_current": kept for audit (SQLSTATE P0001)`;
+    expect(refusalIn(`${query}": ERROR:  ${raised}\nCONTEXT:  PL/pgSQL function inline_code_block line 1 at RAISE\n`)).toBe(raised);
     expect(refusalIn(`${query}": ERROR:  could not serialize access due to concurrent update\n`)).toBeNull();
     expect(refusalIn(`${query}": ERROR:  "s"."t": canceling statement due to lock timeout (SQLSTATE 55P03)\n`)).toBeNull();
   });
