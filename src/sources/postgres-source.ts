@@ -29,7 +29,7 @@ import {
   highWatermarkSql,
   keyAlias,
   keysDeclaredNotNullSql,
-  mayBeInexactNumeric,
+  mayBeNumeric,
   nullKeySql,
   postgresQuerySql,
   type ReadScope,
@@ -168,7 +168,7 @@ async function sourceColumns(session: Session, attached: string, table: Postgres
   if (missing.length > 0) {
     throw new DataError(`source is missing configured column(s) ${missing.map((m) => `"${m}"`).join(', ')}`, { ...context, column: missing.join(',') });
   }
-  const pgTypes = await numericTypes(session, attached, table, found.filter((f) => mayBeInexactNumeric(f.described)).map((f) => f.sourceName));
+  const pgTypes = await numericTypes(session, attached, table, found.filter((f) => mayBeNumeric(f.described)).map((f) => f.sourceName));
   const columns = found.map(({ spec, sourceName, described: d }) => ({ ...spec, sourceName, ...readPlan(d, pgTypes.get(sourceName) ?? null, spec.type) }));
   return { keys: columns.slice(0, table.keys.length), columns };
 }

@@ -12,8 +12,8 @@ import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { exactCastCondition, strictCastSql } from '../engine/strict-cast';
 
 /**
- * How a column is pushed down: as PostgreSQL sends it; as PostgreSQL's text of it (a `numeric`
- * the postgres extension would not deliver exactly); or an instant as its UTC time.
+ * How a column is pushed down: as PostgreSQL sends it; as PostgreSQL's text of it (a `numeric`,
+ * which the postgres extension does not deliver exactly); or an instant as its UTC time.
  */
 export type ReadAs = 'value' | 'text' | 'utc';
 
@@ -25,24 +25,18 @@ export interface SourceColumn extends ColumnSpec {
   arrivesAs: string;
 }
 
-/** A DECIMAL the postgres extension delivers exactly: a numeric(p,s) with 0 <= s <= p <= 38. */
-function exactDecimal(described: string): boolean {
-  const m = /^DECIMAL\((\d+),(\d+)\)$/.exec(described);
-  return m !== null && Number(m[2]) <= Number(m[1]);
-}
-
 /**
- * Whether a column the extension describes so may be a PostgreSQL `numeric` it does not deliver
- * exactly: an unconstrained or wider than 38 digits one arrives as DOUBLE (rounded to 17
- * digits), one of negative scale as a DECIMAL of a wrong scale.
+ * Whether a column the extension describes so may be a PostgreSQL `numeric`. The extension does
+ * not deliver one exactly: NaN arrives as 0, an unconstrained or wider than 38 digits one as
+ * DOUBLE (rounded to 17 digits), one of negative scale as a DECIMAL of a wrong scale.
  */
-export function mayBeInexactNumeric(described: string): boolean {
-  return described === 'DOUBLE' || (described.startsWith('DECIMAL') && !exactDecimal(described));
+export function mayBeNumeric(described: string): boolean {
+  return described === 'DOUBLE' || described.startsWith('DECIMAL');
 }
 
 /**
  * How to read a column the extension describes as `described`, whose PostgreSQL type is
- * `pgType` (asked only when `mayBeInexactNumeric`, else null), for its configured `type`.
+ * `pgType` (asked only when `mayBeNumeric`, else null), for its configured `type`.
  */
 export function readPlan(described: string, pgType: string | null, type: string): Pick<SourceColumn, 'readAs' | 'arrivesAs'> {
   if (pgType === 'numeric') return { readAs: 'text', arrivesAs: 'VARCHAR' };

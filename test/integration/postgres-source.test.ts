@@ -291,6 +291,40 @@ describe('postgres source', () => {
     expect((await activityAttempts(h.client, tableWorkflowId(config.dataset, DATE, 'bad'))).extractSource).toEqual([1]);
   });
 
+  it("a numeric NaN fails the table naming key and column, where the extension delivered it as 0 (exit 0); double's NaN and infinite dates stay as they are", async () => {
+    psql(`CREATE TABLE pgs.odd (id integer PRIMARY KEY, amount numeric(10,2), score double precision, since date);
+      INSERT INTO pgs.odd VALUES (1, 1.50, 'NaN', 'infinity'), (2, 2.00, 'Infinity', '-infinity'), (3, 3.25, 0.5, '2024-01-01');`);
+    const config = pgConfig('odd', {
+      name: 'odd',
+      keys: [{ name: 'id', type: 'integer' }],
+      columns: [
+        { name: 'amount', type: 'decimal(10,2)' },
+        { name: 'score', type: 'double' },
+        { name: 'since', type: 'date' },
+      ],
+      source: { format: 'postgres', connection: PG_URL_VAR, table: 'pgs.odd' },
+    });
+    tableResult(await runDataset(h, config, DATE), 'odd');
+    const current = path.join(config.warehouse, config.dataset, 'odd', 'current.parquet');
+    const text = await h.engine.withSession((s) =>
+      s.rows(`SELECT id, CAST(amount AS VARCHAR) AS amount, CAST(score AS VARCHAR) AS score, CAST(since AS VARCHAR) AS since FROM read_parquet('${current}') ORDER BY id`),
+    );
+    expect(text).toEqual([
+      { id: 1, amount: '1.50', score: 'nan', since: 'infinity' },
+      { id: 2, amount: '2.00', score: 'inf', since: '-infinity' },
+      { id: 3, amount: '3.25', score: '0.5', since: '2024-01-01' },
+    ]);
+
+    psql(`UPDATE pgs.odd SET amount = 'NaN' WHERE id = 2`);
+    const outcome = await runDataset(h, config, DAY2);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.result?.tables[0]).toMatchObject({
+      status: 'failed',
+      error: expect.stringContaining('value "NaN" in column "amount" of the row with key (id=2) does not convert exactly to decimal(10,2)'),
+    });
+    expect((await activityAttempts(h.client, tableWorkflowId(config.dataset, DAY2, 'odd'))).extractSource).toEqual([1]);
+  });
+
   it('refuses a NULL key, which keyset chunks would skip', async () => {
     psql(`CREATE TABLE pgs.nullkey (id integer, v text); INSERT INTO pgs.nullkey VALUES (1, 'a'), (NULL, 'b'), (3, 'c');`);
     const config = pgConfig('nullkey', {

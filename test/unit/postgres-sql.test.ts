@@ -8,7 +8,7 @@ import {
   describeRelationSql,
   highWatermarkSql,
   keysDeclaredNotNullSql,
-  mayBeInexactNumeric,
+  mayBeNumeric,
   nullKeySql,
   readPlan,
   relationSql,
@@ -126,7 +126,7 @@ describe('PostgreSQL source SQL', () => {
   });
 
   it('asks PostgreSQL for the types only of columns that may be inexact numerics, and reads those that are as text', () => {
-    expect(['DOUBLE', 'DECIMAL(5,254)', 'DECIMAL(3,5)', 'DECIMAL(12,2)', 'DECIMAL(38,38)', 'BIGINT'].map(mayBeInexactNumeric)).toEqual([true, true, true, false, false, false]);
+    expect(['DOUBLE', 'DECIMAL(5,254)', 'DECIMAL(3,5)', 'DECIMAL(12,2)', 'DECIMAL(38,38)', 'BIGINT'].map(mayBeNumeric)).toEqual([true, true, true, true, true, false]);
     expect(readPlan('DOUBLE', 'numeric', 'decimal(38,9)')).toEqual({ readAs: 'text', arrivesAs: 'VARCHAR' });
     expect(readPlan('DOUBLE', 'double precision', 'integer')).toEqual({ readAs: 'value', arrivesAs: 'DOUBLE' });
     expect(readPlan('DECIMAL(10,3)', null, 'decimal(10,2)')).toEqual({ readAs: 'value', arrivesAs: 'DECIMAL(10,3)' });
