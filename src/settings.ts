@@ -45,12 +45,22 @@ function temporalTls(env: NodeJS.ProcessEnv): TemporalTls | undefined {
   return wanted ? Object.fromEntries(Object.entries(tls).filter(([, v]) => v)) : undefined;
 }
 
+/**
+ * The Web UI's base when TEMPORAL_UI_URL is not set: the dev server's (`temporal server
+ * start-dev`, scripts/start-temporal.sh), on the frontend's host and its port + 1000.
+ */
+function devServerUiUrl(address: string): string {
+  const at = /^(.+):(\d+)$/.exec(address);
+  return at ? `http://${at[1]}:${Number(at[2]) + 1000}` : 'http://localhost:8233';
+}
+
 export function temporalSettings(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
+  const address = env.TEMPORAL_ADDRESS || 'localhost:7233';
   return {
-    address: env.TEMPORAL_ADDRESS || 'localhost:7233',
+    address,
     namespace: env.TEMPORAL_NAMESPACE || 'default',
     taskQueue: env.CDCFLOW_TASK_QUEUE || 'cdcflow',
-    uiUrl: (env.TEMPORAL_UI_URL || 'http://localhost:8233').replace(/\/+$/, ''),
+    uiUrl: (env.TEMPORAL_UI_URL || devServerUiUrl(address)).replace(/\/+$/, ''),
     searchAttributes: !['0', 'false', 'off'].includes((env.CDCFLOW_SEARCH_ATTRIBUTES ?? '').toLowerCase()),
     ...(env.TEMPORAL_API_KEY ? { apiKey: env.TEMPORAL_API_KEY } : {}),
     ...(temporalTls(env) ? { tls: temporalTls(env) } : {}),

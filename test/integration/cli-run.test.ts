@@ -54,7 +54,9 @@ describe('cdcflow run (CLI)', () => {
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/items\s+full\s+1\s+1\s+1\s+0\s+1\s+3\s+3\s+\d+\.\d/);
     expect(out.stdout).toContain(`history ${path.join(dir, 'wh', dataset, 'items', 'history', 'eff_start_date=2024-01-02', 'data.parquet')}`);
-    expect(out.stdout).toMatch(/Temporal UI: http:\/\/localhost:8233\/namespaces\/default\/workflows\/cdcflow%2F/);
+    // The dev server's UI listens on the frontend's port + 1000.
+    const [host, port] = h.settings.address.split(':');
+    expect(out.stdout).toContain(`Temporal UI: http://${host}:${Number(port) + 1000}/namespaces/default/workflows/cdcflow%2F`);
     expect(out.stderr).toContain(`started: ${datasetWorkflowId(dataset, '2024-01-02')}`);
   });
 

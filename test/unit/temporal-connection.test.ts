@@ -9,6 +9,13 @@ describe('Temporal connection from the environment', () => {
     expect(connectionOptions(temporalSettings({ TEMPORAL_ADDRESS: 'temporal:7233' }))).toEqual({ address: 'temporal:7233' });
   });
 
+  test("UI links go to the dev server's UI of the address (its port + 1000) unless TEMPORAL_UI_URL says where", () => {
+    expect(temporalSettings({}).uiUrl).toBe('http://localhost:8233');
+    expect(temporalSettings({ TEMPORAL_ADDRESS: '127.0.0.1:57233' }).uiUrl).toBe('http://127.0.0.1:58233');
+    expect(temporalSettings({ TEMPORAL_ADDRESS: '[::1]:7233' }).uiUrl).toBe('http://[::1]:8233');
+    expect(temporalSettings({ TEMPORAL_ADDRESS: 'temporal:7233', TEMPORAL_UI_URL: 'https://ui.example/' }).uiUrl).toBe('https://ui.example');
+  });
+
   test('an API key (Temporal Cloud) turns TLS on with the system CAs', () => {
     const settings = temporalSettings({ TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'ns.acct', TEMPORAL_API_KEY: 'k3y' });
     expect(connectionOptions(settings)).toEqual({ address: 'ns.acct.tmprl.cloud:7233', tls: true, apiKey: 'k3y' });
