@@ -6,7 +6,7 @@
  * only completes what follows it.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm, rmdir } from 'node:fs/promises';
+import { mkdir, rm, rmdir, utimes } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { committedChangeCounts, prepareChangeCommit } from '../changes/commit-changes';
@@ -152,5 +152,9 @@ async function placeInLake(engine: Engine, written: string, file: string): Promi
   } else {
     await mkdir(path.dirname(file), { recursive: true });
     await linkOrCopy(written, file);
+    // A link keeps the stage file's time, which may be days old (a run resumed late), and vacuum's
+    // orphan sweep takes an uncommitted file by its age: until the commit, this one must be young.
+    const now = new Date();
+    await utimes(file, now, now);
   }
 }

@@ -18,7 +18,7 @@ import { commitSnapshots, tableSnapshots } from '../../src/warehouse/commits';
 import { tableLayout } from '../../src/warehouse/layout';
 import { committedDates, generatedConfig, type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset } from '../support/harness';
 import { cdcflow } from '../support/cli';
-import { killAllWorkers, sigkill, spawnWorker } from '../support/worker-process';
+import { killAllWorkers, sigkill, spawnWorker, withTimeout } from '../support/worker-process';
 
 const TABLE = 'records';
 const [D1, D2, D3] = ['2024-01-01', '2024-01-02', '2024-01-03'];
@@ -276,6 +276,38 @@ describe('commits', () => {
 
     const again = await runDataset(h, c.at('day2'), D2);
     expect(tableResult(again, TABLE).counts.U).toBe(gen.expected.updates);
+    expect(await committedDates(h.engine, c.warehouse, c.dataset, TABLE)).toEqual([D1, D2]);
+    await assertHistoryReplaysToCurrent(c.warehouse, c.dataset);
+  });
+
+  it("a run resumed days later keeps its files through a vacuum between placing them in the lake and committing them", async () => {
+    const c = configFor('late');
+    tableResult(await runDataset(h, c.at('day1'), D1), TABLE);
+    const taskQueue = `test-late-${c.dataset}`;
+    const crashing = await spawnWorker(taskQueue, path.join(dir, `tmp-${c.dataset}`), { killAtStep: 'commit' });
+    const { handle } = await startDatasetRun(h.client, { ...h.settings, taskQueue }, { config: c.at('day2'), businessDate: D2 });
+    await crashing.exited;
+    // The run's stage files, which its next attempt reuses, are two days old by then.
+    const work = path.join(c.warehouse, '_work');
+    const daysAgo = new Date(Date.now() - 2 * 86_400_000);
+    for (const f of readdirSync(work, { recursive: true, encoding: 'utf8' })) utimesSync(path.join(work, f), daysAgo, daysAgo);
+    utimesSync(work, daysAgo, daysAgo);
+
+    // The next attempt places them in the lake and registers them, then waits before its COMMIT
+    // while vacuum runs (default cut-off, 24 h). The old code committed files vacuum had just
+    // deleted as orphans (a link keeps its file's time): the date's state was gone.
+    const pause = path.join(dir, `pause-${c.dataset}`);
+    await spawnWorker(taskQueue, path.join(dir, `tmp2-${c.dataset}`), { killAtStep: 'commit:before-commit', pauseFile: pause });
+    for (let waited = 0; !existsSync(`${pause}.reached`); waited += 200) {
+      if (waited > 60_000) throw new Error('the resumed attempt did not reach its commit within 60 s');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const vacuum = await cdcflow(['vacuum', '--config', c.file], {});
+    expect(vacuum.code).toBe(0);
+    writeFileSync(`${pause}.go`, '');
+
+    const result = await withTimeout(handle.result(), 60_000, () => 'the run did not complete within 60 s (its committed files gone?)');
+    expect(result.tables[0]).toMatchObject({ status: 'completed', result: { counts: expectedDay2() } });
     expect(await committedDates(h.engine, c.warehouse, c.dataset, TABLE)).toEqual([D1, D2]);
     await assertHistoryReplaysToCurrent(c.warehouse, c.dataset);
   });

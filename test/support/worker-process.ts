@@ -40,15 +40,17 @@ export async function killAllWorkers(): Promise<void> {
 }
 
 /**
- * Starts `cdcflow worker` on `taskQueue` (or, with `killAtStep`, the crash worker) and
- * resolves once it polls (it says so on stderr).
+ * Starts `cdcflow worker` on `taskQueue` (or, with `killAtStep`, the crash worker, which with
+ * `pauseFile` waits at the step instead) and resolves once it polls (it says so on stderr).
  */
 export async function spawnWorker(
   taskQueue: string,
   duckdbTmp: string,
-  opts: { killAtStep?: string; env?: Record<string, string>; maxActivities?: number } = {},
+  opts: { killAtStep?: string; pauseFile?: string; env?: Record<string, string>; maxActivities?: number } = {},
 ): Promise<WorkerProcess> {
-  const args = opts.killAtStep ? [CRASH_WORKER, opts.killAtStep] : [CLI, 'worker', '--max-activities', String(opts.maxActivities ?? 2)];
+  const args = opts.killAtStep
+    ? [CRASH_WORKER, opts.killAtStep, ...(opts.pauseFile ? [opts.pauseFile] : [])]
+    : [CLI, 'worker', '--max-activities', String(opts.maxActivities ?? 2)];
   const child = spawn(process.execPath, args, {
     env: {
       ...process.env,
