@@ -54,10 +54,10 @@ async function refuseStateConflict(session: Session, t: TableConfig & ChangeTabl
   if (!hit) return;
   const [at] = t.changes.positionBreaksTies ? await session.rows<{ file: string; line: string | number }>(newestEventPlaceSql(t, hashed, hit.key_hash)) : [];
   const order = t.changes.orderBy.map((o) => o.name).join(', ');
-  const committed = hit.state === 'deleted' ? 'a delete of the key' : 'other values';
+  const committed = hit.state === 'deleted' ? 'deleted the key' : 'set other values';
   throw new DataError(
     `key ${hit.key_text}: the batch's newest event${at ? ` (${at.file} line ${at.line})` : ''} is ${KIND_NAMES[hit.kind] ?? hit.kind} ` +
-      `with the same ordering values (${order} = ${hit.order_values}) as the committed event of the key, which was ${committed}; ` +
+      `with the same ordering values (${order} = ${hit.order_values}) as the committed event of the key, which ${committed}; ` +
       `which one is newer is unknown. Remove the event from the batch if it is an old one delivered again, or order by a field that differs for every change`,
     { dataset: t.dataset, table: t.name, column: order, ...(at ? { file: at.file, line: Number(at.line) } : {}) },
   );

@@ -162,7 +162,7 @@ describe('change-record tables', () => {
     const day3 = await runDataset(h, config, DAY3);
     expect(day3.ok).toBe(false);
     expect(failedTable(day3, 'employees')).toContain(
-      "key (id=2): the batch's newest event is an update with the same ordering values (seq = 2) as the committed event of the key, which was other values; which one is newer is unknown",
+      "key (id=2): the batch's newest event is an update with the same ordering values (seq = 2) as the committed event of the key, which set other values; which one is newer is unknown",
     );
     expect(failedTable(day3, 'by_time')).toContain(
       `key (id=1001): the batch's newest event (${path.join(dir, 'by_time', DAY3, 'part-0.json')} line 2) is an update with the same ordering values (source.ts_ms = 1704067200020)`,
