@@ -22,6 +22,7 @@ import { isRemotePath } from '../engine/s3';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { ConfigError } from '../errors';
 import { checkCatalogIdentity } from './catalog-identity';
+import { claimDataFolder } from './data-folder';
 import { assertIsoDate, assertPathName, isIsoDate } from './layout';
 import { createWalCatalog } from './sqlite-catalog';
 
@@ -129,6 +130,7 @@ async function attachCatalog(engine: Engine, session: Session, warehouse: string
   const identity = catalogUrl ? { catalog: 'postgres' as const, schema: postgresMetadataSchema(warehouse), warehouse } : { catalog: 'sqlite' as const, warehouse };
   await checkCatalogIdentity(warehouse, identity, catalogPath(warehouse));
   if (!catalogUrl) await createWalCatalog(catalogPath(warehouse));
+  if (base) await claimDataFolder(session, warehouse, dataPath(warehouse, base));
   await session.run(attachCatalogSql(warehouse, catalogUrl, base)).catch((err: unknown) => {
     throw movedDataError(err, warehouse);
   });

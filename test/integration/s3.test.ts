@@ -4,9 +4,10 @@
  * bucket, credentials it does not know) fails the run at once, naming what to check, commits
  * nothing, and no credential shows in the failure, the run's histories or the worker's log. A
  * config that names an s3:// warehouse, source or sink is refused, not resolved to a local
- * folder named `s3:`. Needs dist/ (the test script builds it).
+ * folder named `s3:`. Two warehouses at one path (two deployments of one image) cannot share a
+ * data folder, where a vacuum of one would delete the other's data files. Needs dist/ (the test script builds it).
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
 import type { DatasetConfig } from '../../src/config/types';
@@ -14,7 +15,7 @@ import { Engine } from '../../src/engine/duckdb';
 import { engineSettings } from '../../src/settings';
 import { datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
 import { cdcflow } from '../support/cli';
-import { committedDates, type Harness, runDataset, startHarness, tempDir, uniqueDataset, writeConfig, writeCsv } from '../support/harness';
+import { committedDates, type Harness, runDataset, startHarness, succeeded, tempDir, uniqueDataset, writeConfig, writeCsv } from '../support/harness';
 import { type S3TestServer, startS3Server } from '../support/s3-server';
 import { activityAttempts, killAllWorkers, spawnWorker, withTimeout } from '../support/worker-process';
 
@@ -87,9 +88,9 @@ test('a data path in a bucket that does not exist fails at once, naming the buck
   const dataPath = 's3://no-such-bucket/lake';
   const { error, attempts } = await failingRun(config, { ...s3.env, CDCFLOW_DATA_PATH: dataPath });
 
-  expect(error).toMatch(/the S3 bucket of s3:\/\/no-such-bucket\/lake\/\S+ does not exist \(HTTP 404: NoSuchBucket: .*\); check CDCFLOW_DATA_PATH and CDCFLOW_S3_ENDPOINT/);
+  expect(error).toMatch(/the S3 bucket of s3:\/\/no-such-bucket\/lake\S* does not exist \(HTTP 404: NoSuchBucket: .*\); check CDCFLOW_DATA_PATH and CDCFLOW_S3_ENDPOINT/);
   expect(attempts.runTableStages).toEqual([1]);
-  expect(await committed(config, dataPath)).toEqual([]);
+  expect(existsSync(path.join(config.warehouse, config.dataset))).toBe(false);
 }, 120_000);
 
 test('credentials S3 refuses fail at once, naming the variables; the secret is in no message, history or worker log', async () => {
@@ -109,8 +110,8 @@ test('credentials S3 refuses fail at once, naming the variables; the secret is i
   } finally {
     await s3.checkCredentials(false);
   }
-  expect(await committed(config, dataPath)).toEqual([]);
   expect(await s3.keys(`lake-${config.dataset}/`)).toEqual([]);
+  expect(await committed(config, dataPath)).toEqual([]);
 }, 120_000);
 
 test('CDCFLOW_S3_ENDPOINT with a scheme: the worker refuses to start, naming the variable', async () => {
@@ -146,3 +147,44 @@ test('an s3:// warehouse, source or sink path is refused by validate and run, no
   expect(run.stderr).toContain('must be a path on the file system, not a URL such as s3://');
   expect(existsSync(path.join(folder, 's3:'))).toBe(false);
 }, 120_000);
+
+test('two warehouses at one path on one data path: the second is refused, and a vacuum of it cannot delete the first one\'s data files', async () => {
+  // Two deployments of one config (staging, production): same warehouse path, same dataset, one CDCFLOW_DATA_PATH.
+  const config = dataset(uniqueDataset('twins'));
+  const dataPath = `s3://${s3.bucket}/shared-${config.dataset}`;
+  const env = { ...s3.env, CDCFLOW_DATA_PATH: dataPath };
+  // Each deployment its own worker (a worker keeps the catalog it attached).
+  const deployment = async (name: string) => {
+    const queue = `s3-${config.dataset}-${name}`;
+    const worker = await spawnWorker(queue, path.join(dir, `tmp-${queue}`), { env });
+    const settings = { ...h.settings, taskQueue: queue };
+    return (date: string) => withTimeout(runDataset({ client: h.client, settings }, config, date), 60_000, () => `no result within 60 s:\n${worker.output()}`);
+  };
+  const [staging, production] = await Promise.all([deployment('staging'), deployment('production')]);
+  succeeded(await production(DATE));
+  const firstFiles = await s3.keys(`shared-${config.dataset}/`);
+  expect(firstFiles.filter((k) => k.endsWith('.parquet')).length).toBeGreaterThan(0);
+
+  // The staging warehouse at the same path (production's kept aside meanwhile).
+  const first = `${config.warehouse}-first`;
+  renameSync(config.warehouse, first);
+  const second = await staging('2024-01-02');
+  const failure = second.result?.tables.find((t) => t.table === 't');
+  expect(failure?.status).toBe('failed');
+  expect(failure?.status === 'failed' && failure.error).toMatch(
+    /the data folder s3:\/\/\S+\/ belongs to another warehouse at \S+ \(s3:\/\/\S+\.json\): two warehouses at one path share a folder under one CDCFLOW_DATA_PATH/,
+  );
+  // DuckLake compares whole seconds: the first one's files must be older than the vacuum's cut-off.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const vacuum = await cdcflow(['vacuum', '--config', path.join(path.dirname(config.warehouse), 'dataset.yaml'), '--older-than-hours', '0'], env);
+  expect(vacuum.code).not.toBe(0);
+  expect(vacuum.stderr).toContain('belongs to another warehouse');
+  expect(await s3.keys(`shared-${config.dataset}/`)).toEqual(firstFiles);
+
+  // Production goes on from its committed state.
+  rmSync(config.warehouse, { recursive: true, force: true });
+  renameSync(first, config.warehouse);
+  writeCsv(path.join(path.dirname(config.warehouse), 't.csv'), ['id', 'v'], [[1, 'a'], [3, 'c']]);
+  succeeded(await production('2024-01-02'));
+  expect(await committed(config, dataPath)).toEqual([DATE, '2024-01-02']);
+}, 180_000);
