@@ -130,10 +130,11 @@ async function attachCatalog(engine: Engine, session: Session, warehouse: string
   const identity = catalogUrl ? { catalog: 'postgres' as const, schema: postgresMetadataSchema(warehouse), warehouse } : { catalog: 'sqlite' as const, warehouse };
   await checkCatalogIdentity(warehouse, identity, catalogPath(warehouse));
   if (!catalogUrl) await createWalCatalog(catalogPath(warehouse));
-  if (base) await claimDataFolder(session, warehouse, dataPath(warehouse, base));
   await session.run(attachCatalogSql(warehouse, catalogUrl, base)).catch((err: unknown) => {
     throw movedDataError(err, warehouse);
   });
+  // After the attach, which refuses a changed data path first; attaching writes no data file.
+  if (base) await claimDataFolder(session, warehouse, dataPath(warehouse, base));
   attached.set(engine, aliases.add(alias));
   return alias;
 }
