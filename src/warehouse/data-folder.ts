@@ -5,7 +5,7 @@
  * sweep (`cdcflow vacuum`) of either deletes the other's committed files, which its catalog does
  * not know. So the first worker to attach a warehouse records a random owner in it
  * (`_data_folder.json`) and beside the folder (`<folder>.json`, outside what the sweep lists);
- * a warehouse that finds another owner there is refused before it reads or writes anything.
+ * a warehouse that finds another owner there is refused before it reads or writes a data file.
  */
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
