@@ -2,7 +2,8 @@
  * S3 as a user meets it: DuckLake's data files on a local S3 (moto) through `cdcflow worker`
  * processes that take their credentials from the environment. A setting S3 refuses (no such
  * bucket, credentials it does not know) fails the run at once, naming what to check, commits
- * nothing, and no credential shows in the failure, the run's histories or the worker's log. A
+ * nothing, and no credential shows in the failure, the run's histories or the worker's log; an
+ * endpoint that is down is retried, and the run completes once it is up. A
  * config that names an s3:// warehouse, source or sink is refused, not resolved to a local
  * folder named `s3:`. Two warehouses at one path (two deployments of one image) cannot share a
  * data folder, where a vacuum of one would delete the other's data files. Needs dist/ (the test script builds it).
@@ -15,9 +16,10 @@ import { Engine } from '../../src/engine/duckdb';
 import { engineSettings } from '../../src/settings';
 import { datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
 import { cdcflow } from '../support/cli';
+import { freePort } from '../support/free-port';
 import { committedDates, type Harness, runDataset, startHarness, succeeded, tempDir, uniqueDataset, writeConfig, writeCsv } from '../support/harness';
 import { type S3TestServer, startS3Server } from '../support/s3-server';
-import { activityAttempts, killAllWorkers, spawnWorker, withTimeout } from '../support/worker-process';
+import { activityAttempts, killAllWorkers, sleep, spawnWorker, withTimeout } from '../support/worker-process';
 
 const DATE = '2024-01-01';
 
@@ -113,6 +115,29 @@ test('credentials S3 refuses fail at once, naming the variables; the secret is i
   expect(await s3.keys(`lake-${config.dataset}/`)).toEqual([]);
   expect(await committed(config, dataPath)).toEqual([]);
 }, 120_000);
+
+test('an endpoint that is down is retried, saying so, and the run completes once it is up', async () => {
+  const config = dataset(uniqueDataset('down'));
+  const port = await freePort();
+  const env = { ...s3.env, CDCFLOW_S3_ENDPOINT: `127.0.0.1:${port}`, CDCFLOW_DATA_PATH: `s3://${s3.bucket}/lake` };
+  const queue = `s3-${config.dataset}`;
+  await spawnWorker(queue, path.join(dir, `tmp-${queue}`), { env });
+  const outcome = runDataset({ client: h.client, settings: { ...h.settings, taskQueue: queue } }, config, DATE);
+  const table = h.client.workflow.getHandle(tableWorkflowId(config.dataset, DATE, 't'));
+  let retrying;
+  for (const deadline = Date.now() + 30_000; !retrying; await sleep(200)) {
+    if (Date.now() > deadline) throw new Error('the table run was not retrying within 30 s');
+    const pending = await table.describe().then((d) => d.raw.pendingActivities ?? [], () => []);
+    retrying = pending.find((a) => (a.attempt ?? 0) >= 2);
+  }
+  expect(retrying.lastFailure?.message).toMatch(new RegExp(`^IO Error: Could not connect to server error for HTTP \\w+ to 'http://127\\.0\\.0\\.1:${port}/`));
+  const late = await startS3Server(s3.bucket, port);
+  try {
+    succeeded(await withTimeout(outcome, 90_000, () => 'the run did not complete within 90 s of the endpoint coming up'));
+  } finally {
+    await late.stop();
+  }
+}, 180_000);
 
 test('CDCFLOW_S3_ENDPOINT with a scheme: the worker refuses to start, naming the variable', async () => {
   const env = { ...s3.env, CDCFLOW_S3_ENDPOINT: `http://${s3.endpoint}`, CDCFLOW_DATA_PATH: `s3://${s3.bucket}/lake` };

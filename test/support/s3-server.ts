@@ -23,9 +23,9 @@ export interface S3TestServer {
   stop(): Promise<void>;
 }
 
-export async function startS3Server(bucket = 'cdcflow-test'): Promise<S3TestServer> {
+export async function startS3Server(bucket = 'cdcflow-test', port?: number): Promise<S3TestServer> {
   const bin = execFileSync('bash', ['-c', 'source scripts/lib.sh && ensure_moto_server'], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').at(-1)!;
-  const port = await freePort();
+  port ??= await freePort();
   const child: ChildProcess = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
   const endpoint = `127.0.0.1:${port}`;
   const base = `http://${endpoint}`;
