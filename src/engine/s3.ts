@@ -35,9 +35,17 @@ export function s3Settings(env: NodeJS.ProcessEnv): S3Settings {
     sessionToken: env.AWS_SESSION_TOKEN || undefined,
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
     endpoint: env.CDCFLOW_S3_ENDPOINT || undefined,
-    useSsl: !['0', 'false', 'off'].includes((env.CDCFLOW_S3_USE_SSL ?? '').toLowerCase()),
+    useSsl: useSsl(env.CDCFLOW_S3_USE_SSL),
     urlStyle: (style as S3Settings['urlStyle'] | undefined) ?? (env.CDCFLOW_S3_ENDPOINT ? 'path' : 'vhost'),
   };
+}
+
+/** CDCFLOW_S3_USE_SSL as a flag; anything else refused, since `no` taken as on meets a plain-HTTP endpoint with TLS (retried as if down). */
+function useSsl(value: string | undefined): boolean {
+  const flag = (value ?? '').toLowerCase();
+  if (['', '1', 'true', 'on'].includes(flag)) return true;
+  if (['0', 'false', 'off'].includes(flag)) return false;
+  throw new Error(`CDCFLOW_S3_USE_SSL must be true or false, not ${JSON.stringify(value)}`);
 }
 
 /** The instance's S3 secret (temporary: in memory only, seen by every connection of the instance). */

@@ -139,11 +139,17 @@ test('an endpoint that is down is retried, saying so, and the run completes once
   }
 }, 180_000);
 
-test('CDCFLOW_S3_ENDPOINT with a scheme: the worker refuses to start, naming the variable', async () => {
-  const env = { ...s3.env, CDCFLOW_S3_ENDPOINT: `http://${s3.endpoint}`, CDCFLOW_DATA_PATH: `s3://${s3.bucket}/lake` };
-  await expect(spawnWorker(`s3-scheme-${uniqueDataset('q')}`, path.join(dir, 'tmp-scheme'), { env })).rejects.toThrow(
-    /worker exited at startup[^]*CDCFLOW_S3_ENDPOINT must be host:port without a scheme/,
-  );
+test('CDCFLOW_S3_ENDPOINT with a scheme, CDCFLOW_S3_USE_SSL not a flag: the worker refuses to start, naming the variable', async () => {
+  const refused: [Record<string, string>, RegExp][] = [
+    [{ CDCFLOW_S3_ENDPOINT: `http://${s3.endpoint}` }, /CDCFLOW_S3_ENDPOINT must be host:port without a scheme/],
+    [{ CDCFLOW_S3_USE_SSL: 'no' }, /CDCFLOW_S3_USE_SSL must be true or false, not "no"/],
+  ];
+  for (const [setting, message] of refused) {
+    const env = { ...s3.env, CDCFLOW_DATA_PATH: `s3://${s3.bucket}/lake`, ...setting };
+    await expect(spawnWorker(`s3-refused-${uniqueDataset('q')}`, path.join(dir, 'tmp-refused'), { env })).rejects.toThrow(
+      new RegExp(`worker exited at startup[^]*${message.source}`),
+    );
+  }
 });
 
 test('an s3:// warehouse, source or sink path is refused by validate and run, not written to a local folder named s3:', async () => {

@@ -34,4 +34,10 @@ describe('s3Settings', () => {
     expect(() => s3Settings({ CDCFLOW_S3_ENDPOINT: 'https://minio:9000' })).toThrow(/^CDCFLOW_S3_ENDPOINT must be host:port without a scheme/);
     expect(s3Settings({ CDCFLOW_S3_ENDPOINT: 'minio:9000' }).endpoint).toBe('minio:9000');
   });
+
+  it('takes CDCFLOW_S3_USE_SSL as a flag and refuses anything else (`no` was taken as on)', () => {
+    expect(() => s3Settings({ CDCFLOW_S3_USE_SSL: 'no' })).toThrow('CDCFLOW_S3_USE_SSL must be true or false, not "no"');
+    expect([undefined, 'true', 'ON', '1'].map((v) => s3Settings({ CDCFLOW_S3_USE_SSL: v }).useSsl)).toEqual([true, true, true, true]);
+    expect(['false', 'Off', '0'].map((v) => s3Settings({ CDCFLOW_S3_USE_SSL: v }).useSsl)).toEqual([false, false, false]);
+  });
 });
