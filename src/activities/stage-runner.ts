@@ -9,6 +9,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Engine, Session } from '../engine/duckdb';
 import { classifyOutOfMemory } from '../engine/out-of-memory';
+import { classifyS3Error } from '../engine/s3';
 import type { StepHook } from '../warehouse/publish';
 import { CdcflowError, ConfigError, describeContext, NON_RETRYABLE_ERROR_TYPES } from '../errors';
 
@@ -48,7 +49,7 @@ function classifyFileSystemError(err: unknown): unknown {
 }
 
 export function toTemporalFailure(thrown: unknown, stage: StageName): unknown {
-  const err = classifyOutOfMemory(classifyFileSystemError(thrown), stage);
+  const err = classifyOutOfMemory(classifyS3Error(classifyFileSystemError(thrown)), stage);
   if (err instanceof CdcflowError && (NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(err.name)) {
     const where = describeContext(err.context);
     return ApplicationFailure.create({

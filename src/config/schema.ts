@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { checkSinksAndSensitive, sinkSchema } from '../sinks/sink-schema';
 import { checkChangeTables } from '../changes/config';
+import { localPath } from './local-path';
 
 /** Names used in output paths: dataset and table names. */
 export const PATH_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
@@ -47,13 +48,6 @@ const column = z.strictObject({
     .describe('Kept out of the main outputs and written to a separate dataset keyed by KEY_HASH; still compared.'),
 });
 
-/** A relative or absolute path without `..` segments. */
-const safePath = z
-  .string()
-  .min(1, 'must not be empty')
-  .refine((p) => !p.split(/[\\/]+/).includes('..'), 'must not contain ".." segments')
-  .refine((p) => !p.includes('\u0000'), 'must not contain NUL');
-
 /** What a CSV source without `csv:` options gets. */
 export const DEFAULT_CSV_OPTIONS = { header: true, delimiter: ',', quote: '"', nullString: '' };
 
@@ -66,7 +60,7 @@ const csvOptions = z.strictObject({
 
 const fileSource = z.strictObject({
   format: z.enum(['csv', 'parquet', 'json', 'debezium']).describe('debezium: Debezium JSON change events, one per line (mode: changes only).'),
-  path: safePath.describe(
+  path: localPath.describe(
     'File path or glob; may contain {date} (the business date, YYYY-MM-DD). Relative paths resolve against --input, else the config file\'s folder.',
   ),
   csv: csvOptions.optional(),
@@ -237,7 +231,7 @@ const schedule = z
 export const datasetFileSchema = z
   .strictObject({
     dataset: z.string().regex(PATH_NAME, 'must start with a letter and hold only letters, digits, _ and - (at most 63)'),
-    warehouse: safePath.describe('Folder for outputs; relative paths resolve against the config file\'s folder.'),
+    warehouse: localPath.describe('Folder for outputs; relative paths resolve against the config file\'s folder.'),
     mode: z.enum(['full', 'delta', 'changes']).default('full').describe('Default mode for tables that set none.'),
     maxConcurrentTables: z.number().int().min(1).max(64).default(4),
     heartbeatTimeoutSeconds: z.number().int().min(1).max(3600).default(60).describe('A stage that stops heartbeating this long is retried (e.g. its worker died).'),

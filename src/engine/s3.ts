@@ -7,6 +7,7 @@
  *   CDCFLOW_S3_USE_SSL      false for a plain-HTTP endpoint (default true)
  *   CDCFLOW_S3_URL_STYLE    vhost or path (default: path with an endpoint, else vhost)
  */
+import { ConfigError } from '../errors';
 import { quoteLiteral } from './sql';
 
 export interface S3Settings {
@@ -22,15 +23,29 @@ export interface S3Settings {
 export function s3Settings(env: NodeJS.ProcessEnv): S3Settings {
   const style = env.CDCFLOW_S3_URL_STYLE;
   if (style && style !== 'vhost' && style !== 'path') throw new Error(`CDCFLOW_S3_URL_STYLE must be vhost or path, not ${JSON.stringify(style)}`);
+  // httpfs puts its own scheme before the endpoint: `http://host` would be a host named "http" (retried as if down).
+  if (env.CDCFLOW_S3_ENDPOINT && isRemotePath(env.CDCFLOW_S3_ENDPOINT)) {
+    throw new Error(
+      `CDCFLOW_S3_ENDPOINT must be host:port without a scheme, not ${JSON.stringify(env.CDCFLOW_S3_ENDPOINT)} (CDCFLOW_S3_USE_SSL=false for plain HTTP)`,
+    );
+  }
   return {
     keyId: env.AWS_ACCESS_KEY_ID || undefined,
     secret: env.AWS_SECRET_ACCESS_KEY || undefined,
     sessionToken: env.AWS_SESSION_TOKEN || undefined,
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
     endpoint: env.CDCFLOW_S3_ENDPOINT || undefined,
-    useSsl: !['0', 'false', 'off'].includes((env.CDCFLOW_S3_USE_SSL ?? '').toLowerCase()),
+    useSsl: useSsl(env.CDCFLOW_S3_USE_SSL),
     urlStyle: (style as S3Settings['urlStyle'] | undefined) ?? (env.CDCFLOW_S3_ENDPOINT ? 'path' : 'vhost'),
   };
+}
+
+/** CDCFLOW_S3_USE_SSL as a flag; anything else refused, since `no` taken as on meets a plain-HTTP endpoint with TLS (retried as if down). */
+function useSsl(value: string | undefined): boolean {
+  const flag = (value ?? '').toLowerCase();
+  if (['', '1', 'true', 'on'].includes(flag)) return true;
+  if (['0', 'false', 'off'].includes(flag)) return false;
+  throw new Error(`CDCFLOW_S3_USE_SSL must be true or false, not ${JSON.stringify(value)}`);
 }
 
 /** The instance's S3 secret (temporary: in memory only, seen by every connection of the instance). */
@@ -51,4 +66,36 @@ export function s3SecretSql(s: S3Settings): string {
 /** True for an s3:// (or s3a://, gcs://, ...) URL rather than a local path. */
 export function isRemotePath(p: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(p);
+}
+
+/** S3 error codes that come with a client-error status yet pass: a retry may succeed. */
+const TRANSIENT_S3_CODES = new Set(['RequestTimeout', 'SlowDown', 'OperationAborted', 'InternalError']);
+
+/** What went wrong with `file` and what to check, for a status that the same request gets again. */
+function permanentS3Failure(status: number, code: string | undefined, file: string): { what: string; check: string } | undefined {
+  if (status === 401 || status === 403) {
+    return { what: `S3 refused access to ${file}`, check: "check the worker's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, and what they may do there" };
+  }
+  if (code === 'NoSuchBucket') return { what: `the S3 bucket of ${file} does not exist`, check: 'check CDCFLOW_DATA_PATH and CDCFLOW_S3_ENDPOINT' };
+  if (status === 404) return { what: `S3 has no object ${file}`, check: 'its bucket does not exist or it was removed; check CDCFLOW_DATA_PATH' };
+  if (status === 301 || status === 400) return { what: `S3 rejected the request for ${file}`, check: "check AWS_REGION (the bucket's region) and CDCFLOW_S3_ENDPOINT" };
+  return undefined;
+}
+
+/**
+ * An S3 answer that no retry changes (access refused, no such bucket or object, wrong region)
+ * as a ConfigError naming the object and the settings to check; other errors as they are.
+ * DuckDB's httpfs message names the URL and the status, and S3's `Code: message` on a line of its own.
+ */
+export function classifyS3Error(err: unknown): unknown {
+  const message = (err as Error | undefined)?.message;
+  if (typeof message !== 'string' || !message.startsWith('HTTP Error:')) return err;
+  const status = Number(/\(HTTP (?:code )?(\d{3})\b/.exec(message)?.[1]);
+  const answer = /^(\w+): (.*)$/m.exec(message.slice(message.indexOf('\n')));
+  const url = /'([a-z][a-z0-9+.-]*:\/\/[^']*)'|URL (\S+):/i.exec(message);
+  const file = url?.[1] ?? url?.[2] ?? 'an S3 object';
+  const failure = answer && TRANSIENT_S3_CODES.has(answer[1]) ? undefined : permanentS3Failure(status, answer?.[1], file);
+  if (!failure) return err;
+  const said = answer ? `: ${answer[1]}: ${answer[2].trim()}` : '';
+  return new ConfigError(`${failure.what} (HTTP ${status}${said}); ${failure.check}`, { file }, { cause: err });
 }

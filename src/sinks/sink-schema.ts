@@ -3,6 +3,7 @@
  * `sensitive: true` columns to the rest of the table.
  */
 import { z } from 'zod';
+import { localPath } from '../config/local-path';
 
 /** Names that become part of SQL identifiers in the sink (schemas, markers). */
 const SINK_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
@@ -18,12 +19,7 @@ const targetSchema = z
 const duckdbSink = z.strictObject({
   type: z.literal('duckdb'),
   name: sinkName.optional().describe('Names the sink in reports and status (default: its type).'),
-  path: z
-    .string()
-    .min(1, 'must not be empty')
-    .refine((p) => !p.split(/[\\/]+/).includes('..'), 'must not contain ".." segments')
-    .refine((p) => !p.includes('\u0000'), 'must not contain NUL')
-    .describe("The DuckDB database file; relative paths resolve against the config file's folder."),
+  path: localPath.describe("The DuckDB database file; relative paths resolve against the config file's folder."),
   schema: targetSchema.optional().describe('Schema of the tables in the file (default: the dataset name).'),
 });
 

@@ -47,6 +47,26 @@ export function readJsonIfExists<T>(file: string): Promise<T | undefined> {
   return ifExists(async () => JSON.parse(await readFile(file, 'utf8')) as T);
 }
 
+/**
+ * The JSON file's value, written as `value` by the first caller only: it appears whole (a link
+ * of a complete temporary file), and a caller that comes second gets the first one's value.
+ */
+export async function readOrCreateJson<T>(file: string, value: T): Promise<T> {
+  const found = await readJsonIfExists<T>(file);
+  if (found !== undefined) return found;
+  const tmp = await tempFileFor(file, path.dirname(file));
+  try {
+    await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
+    await link(tmp, file);
+    return value;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return (await readJsonIfExists<T>(file))!;
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
 /** `to` shares `from`'s bytes (a hard link); a copy where links are not possible. */
 export async function linkOrCopy(from: string, to: string): Promise<void> {
   try {

@@ -22,6 +22,7 @@ import { isRemotePath } from '../engine/s3';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { ConfigError } from '../errors';
 import { checkCatalogIdentity } from './catalog-identity';
+import { claimDataFolder } from './data-folder';
 import { assertIsoDate, assertPathName, isIsoDate } from './layout';
 import { createWalCatalog } from './sqlite-catalog';
 
@@ -132,6 +133,8 @@ async function attachCatalog(engine: Engine, session: Session, warehouse: string
   await session.run(attachCatalogSql(warehouse, catalogUrl, base)).catch((err: unknown) => {
     throw movedDataError(err, warehouse);
   });
+  // After the attach, which refuses a changed data path first; attaching writes no data file.
+  if (base) await claimDataFolder(session, warehouse, dataPath(warehouse, base));
   attached.set(engine, aliases.add(alias));
   return alias;
 }

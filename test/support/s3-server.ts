@@ -15,12 +15,17 @@ export interface S3TestServer {
   env: Record<string, string>;
   /** Object keys in the bucket under `prefix`. */
   keys(prefix: string): Promise<string[]>;
+  /**
+   * On: every request must be signed with a key moto's IAM knows (none: so `test` is refused
+   * with 403 InvalidAccessKeyId, as wrong credentials are); off: moto's default, anything passes.
+   */
+  checkCredentials(on: boolean): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startS3Server(bucket = 'cdcflow-test'): Promise<S3TestServer> {
+export async function startS3Server(bucket = 'cdcflow-test', port?: number): Promise<S3TestServer> {
   const bin = execFileSync('bash', ['-c', 'source scripts/lib.sh && ensure_moto_server'], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').at(-1)!;
-  const port = await freePort();
+  port ??= await freePort();
   const child: ChildProcess = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
   const endpoint = `127.0.0.1:${port}`;
   const base = `http://${endpoint}`;
@@ -42,6 +47,10 @@ export async function startS3Server(bucket = 'cdcflow-test'): Promise<S3TestServ
     async keys(prefix) {
       const xml = await (await fetch(`${base}/${bucket}?list-type=2&max-keys=100000&prefix=${encodeURIComponent(prefix)}`)).text();
       return [...xml.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]);
+    },
+    async checkCredentials(on) {
+      const answer = await fetch(`${base}/moto-api/reset-auth`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: on ? '0' : 'inf' });
+      if (!answer.ok) throw new Error(`moto did not switch its credential check: ${await answer.text()}`);
     },
     async stop() {
       if (child.exitCode !== null) return;
