@@ -264,6 +264,9 @@ describe('commits', () => {
     // Stage files and their folders too: vacuum takes a stage folder by its newest time.
     for (const f of readdirSync(work, { recursive: true, encoding: 'utf8' })) utimesSync(path.join(work, f), hoursAgo, hoursAgo);
     utimesSync(work, hoursAgo, hoursAgo);
+    // A cut-off of 0 would take the files a run is about to commit for orphans.
+    const now = await cdcflow(['vacuum', '--config', c.file, '--older-than-hours', '0'], {});
+    expect({ code: now.code, stderr: now.stderr }).toMatchObject({ code: 1, stderr: expect.stringContaining('must be at least 1') });
     const vacuum = await cdcflow(['vacuum', '--config', c.file, '--older-than-hours', '1'], {});
     expect(vacuum.code).toBe(0);
     expect(vacuum.stdout).toMatch(/: [1-9]\d* uncommitted data file\(s\), [1-9]\d* stage or temporary file\(s\) removed/);
