@@ -135,8 +135,13 @@ describe('change-record tables', () => {
 
   it('an event with the ordering values of the committed event: stale when it is that event again, else refused (not dropped)', async () => {
     const byTime = customers({ name: 'by_time', orderBy: [{ name: 'source.ts_ms', type: 'bigint' }], source: { format: 'debezium', path: 'by_time/{date}/*.json' } });
-    const { dir, config } = folders.setup([employees, byTime]);
+    const gone = { ...employees, name: 'gone', source: { format: 'csv', path: 'gone/{date}.csv' } };
+    const { dir, config } = folders.setup([employees, byTime, gone]);
     const header = 'op,seq,id,name,salary';
+    // A deleted key: its delete again is stale, an update at the delete's seq is refused.
+    writeLines(path.join(dir, 'gone', `${DAY1}.csv`), [header, 'I,1,5,Eve,500', 'D,2,5,,']);
+    writeLines(path.join(dir, 'gone', `${DAY2}.csv`), [header, 'D,2,5,,']);
+    writeLines(path.join(dir, 'gone', `${DAY3}.csv`), [header, 'U,2,5,Eve,600']);
     writeLines(path.join(dir, 'employees', `${DAY1}.csv`), [header, 'I,1,1,Ann,100', 'I,2,2,Bob,200', 'I,3,3,Cid,300', 'D,4,3,,']);
     // The events the state reflects, delivered again (an update equal to the inserted row counts as it).
     writeLines(path.join(dir, 'employees', `${DAY2}.csv`), [header, 'U,1,1,Ann,100', 'D,4,3,,']);
@@ -158,6 +163,7 @@ describe('change-record tables', () => {
     expect(tableResult(day2, 'employees').changes).toMatchObject({ events: 2, stale: 2 });
     expect(tableResult(day2, 'employees').counts).toEqual({ I: 0, U: 0, D: 0, X: 2, N: 0 });
     expect(tableResult(day2, 'by_time').changes).toMatchObject({ events: 1, stale: 1 });
+    expect(tableResult(day2, 'gone').changes).toMatchObject({ events: 1, stale: 1 });
 
     const day3 = await runDataset(h, config, DAY3);
     expect(day3.ok).toBe(false);
@@ -167,6 +173,7 @@ describe('change-record tables', () => {
     expect(failedTable(day3, 'by_time')).toContain(
       `key (id=1001): the batch's newest event (${path.join(dir, 'by_time', DAY3, 'part-0.json')} line 2) is an update with the same ordering values (source.ts_ms = 1704067200020)`,
     );
+    expect(failedTable(day3, 'gone')).toContain('key (id=5): the batch\'s newest event is an update with the same ordering values (seq = 2) as the committed event of the key, which deleted the key');
     // Nothing of day 3 is committed.
     expect((await current(config, 'employees')).map((r) => [r.id, r.salary, r.EFF_START_DATE])).toEqual([
       [1, 100, DAY1],
