@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import { checkRequestedKeys } from '../activities/key-scope';
 import { parseKeyOption, readKeysFile } from '../client/backfill-keys';
 import { checkedDate } from '../client/checked-date';
-import { signalDatasetQueue } from '../client/dataset-queue';
+import { datasetQueueStatus, signalDatasetQueue } from '../client/dataset-queue';
 import { withClient } from '../client/with-client';
 import { loadConfig } from '../config/load';
 import { Engine } from '../engine/duckdb';
@@ -12,7 +12,7 @@ import type { DatasetConfig } from '../config/types';
 import { ConfigError } from '../errors';
 import { runUrl, type TemporalSettings, temporalSettings } from '../settings';
 import type { DatasetRunResult } from '../workflows';
-import { backfillSignal, type BackfillRequest, cancelSignal, type DatasetQueueStatus, type DumpStatus, pauseSignal, queueStatusQuery, resumeSignal } from '../workflows/backfill';
+import { backfillSignal, type BackfillRequest, cancelSignal, type DatasetQueueStatus, type DumpStatus, pauseSignal, resumeSignal } from '../workflows/backfill';
 import { datasetQueueWorkflowId } from '../workflows/ids';
 import { tableList } from './options';
 import { formatRunReport, pad } from './report';
@@ -63,7 +63,7 @@ async function backfill(opts: BackfillOptions): Promise<number> {
     const send = <A extends unknown[]>(signal: Parameters<typeof signalDatasetQueue<A>>[3], args: A) =>
       signalDatasetQueue(client, settings.taskQueue, config.dataset, signal, args);
     if (opts.status) {
-      const status = await queueStatus(client, config.dataset);
+      const status = await datasetQueueStatus(client, config.dataset);
       process.stdout.write(opts.json ? `${JSON.stringify(status)}\n` : `${formatQueueStatus(status)}\n`);
       return 0;
     }
@@ -124,17 +124,13 @@ async function latestRunUrl(client: Client, settings: TemporalSettings, workflow
   return described ? runUrl(settings, workflowId, described.runId) : `${workflowId} (not started)`;
 }
 
-async function queueStatus(client: Client, dataset: string): Promise<DatasetQueueStatus> {
-  return client.workflow.getHandle(datasetQueueWorkflowId(dataset)).query(queueStatusQuery);
-}
-
 const FINISHED = ['completed', 'failed', 'cancelled'];
 
 /** Polls the queue's status, printing each table's progress as it changes, until the dump ends. */
 async function waitForDump(client: Client, dataset: string, requestId: string, quiet: boolean): Promise<DumpStatus> {
   let shown = '';
   for (;;) {
-    const dump = (await queueStatus(client, dataset)).dumps.find((d) => d.requestId === requestId);
+    const dump = (await datasetQueueStatus(client, dataset)).dumps.find((d) => d.requestId === requestId);
     if (!dump) throw new Error(`request ${requestId} is not in the queue of ${dataset}`);
     const line = `${dump.state}${Object.entries(dump.tables).map(([t, p]) => `  ${t}: ${p.phase} ${p.chunks} chunk(s) ${p.rows} row(s)`).join('')}`;
     if (!quiet && line !== shown) process.stderr.write(`${line}\n`);

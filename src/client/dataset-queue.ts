@@ -1,8 +1,9 @@
-/** Signal-with-start of a dataset's queue workflow: started if none runs, so no request is lost. */
+/** A dataset's queue workflow: signal-with-start (started if none runs, so no request is lost), and its status. */
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
 import { ConfigError } from '../errors';
 import { hasLivePoller } from './progress';
+import { type DatasetQueueStatus, queueStatusQuery } from '../workflows/backfill';
 import type { DatasetQueueInput, datasetQueueWorkflow } from '../workflows/dataset-queue-workflow';
 import { datasetQueueWorkflowId } from '../workflows/ids';
 
@@ -52,4 +53,8 @@ async function refuseQueueElsewhere(client: Client, workflowId: string, taskQueu
       `temporal workflow terminate --workflow-id ${workflowId}, and start this again`,
     { dataset },
   );
+}
+
+export async function datasetQueueStatus(client: Client, dataset: string): Promise<DatasetQueueStatus> {
+  return client.workflow.getHandle(datasetQueueWorkflowId(dataset)).query(queueStatusQuery);
 }

@@ -8,7 +8,7 @@ import type { DumpLink } from './backfill';
 import { withDatasetTurn } from './dataset-turn';
 import { type ScheduledDateRule, scheduledBusinessDate } from './business-date';
 import { rootMessage } from './failures';
-import { backfillWorkflowId, tableWorkflowId } from './ids';
+import { backfillTableWorkflowId, tableWorkflowId } from './ids';
 import { tableMode } from './mode-override';
 import { recordBusinessDate, recordCounts, sumCounts, tableRunAttributes } from './run-attributes';
 import { type TableRunResult, tableWorkflow } from './table-workflow';
@@ -58,7 +58,7 @@ export async function datasetWorkflow({ config, tables, mode, allowDeletes, hold
   const progress = (): DatasetRunResult => ({ dataset: config.dataset, businessDate, tables: outcomes });
   setHandler(datasetProgressQuery, progress);
 
-  const tableRunId = (table: string) => (dump ? `${backfillWorkflowId(config.dataset, dump.requestId)}/${table}` : tableWorkflowId(config.dataset, businessDate, table));
+  const tableRunId = (table: string) => (dump ? backfillTableWorkflowId(config.dataset, dump.requestId, table) : tableWorkflowId(config.dataset, businessDate, table));
   const queue = selected.map((table, index) => ({ table, index }));
   async function lane(): Promise<void> {
     for (let next = queue.shift(); next; next = queue.shift()) {

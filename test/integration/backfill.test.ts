@@ -348,6 +348,29 @@ describe('backfill', () => {
     expect(await committedDates(h.engine, config.warehouse, config.dataset, 'twice')).toEqual([D1]);
   });
 
+  it('retry of a date whose failed table a dump has since committed: nothing to retry, the dump\'s deletes stay', async () => {
+    const config = pgTable('retrydump', 6, { mode: 'delta', source: { format: 'postgres', connection: PG_URL_VAR, table: 'bf.retrydump', chunkRows: 4, watermark: { column: 'updated_at' } } });
+    const file = path.join(path.dirname(config.warehouse), 'dataset.yaml');
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue };
+    expect(tableResult(await runDataset(h, config, D1), 'retrydump').counts).toMatchObject({ I: 6 });
+    psql(`ALTER TABLE bf.retrydump RENAME COLUMN v TO w;`);
+    expect(await runDataset(h, config, D2)).toMatchObject({ ok: false });
+
+    // The operator repairs the date with a dump: the source is whole again, less one row.
+    psql(`ALTER TABLE bf.retrydump RENAME COLUMN w TO v; DELETE FROM bf.retrydump WHERE id = 3;`);
+    const { run } = await runDump(h, config, { requestId: 'repair', businessDate: D2, tables: ['retrydump'] });
+    expect(tableResult({ ok: true, result: run! }, 'retrydump').counts).toEqual({ I: 0, U: 0, D: 1, X: 0, N: 5 });
+    const layout = tableLayout(config.warehouse, config.dataset, 'retrydump');
+    const published = () => [readFileSync(layout.current), readFileSync(layout.history(D2))];
+    const repaired = published();
+
+    // A delta re-run of the date would replace the dump's commit and bring row 3 back.
+    const retried = await cdcflow(['retry', '--config', file, '--date', D2], env);
+    expect(retried).toMatchObject({ code: 0, stdout: `nothing to retry: no table of ${config.dataset} failed on ${D2}\n` });
+    expect(published()).toEqual(repaired);
+    expect((await readRows(h.engine, layout.current, 'id')).map((r) => r.id)).toEqual([1, 2, 4, 5, 6]);
+  });
+
   it('delta runs by watermark read only the rows changed since the watermark committed with their base', async () => {
     const config = pgTable('delta', 10, { mode: 'delta', source: { format: 'postgres', connection: PG_URL_VAR, table: 'bf.delta', chunkRows: 4, watermark: { column: 'updated_at' } } });
     const watermarks = () =>
