@@ -94,6 +94,30 @@ describe('cdcflow schedule', () => {
     expect((await cdcflow(['schedule', 'delete', '--config', config], env())).stdout).toBe(`deleted ${dailyId}\n`);
   });
 
+  it("an operator's pause survives an apply that changes the schedule; a change of the config's paused is applied", async () => {
+    const dataset = uniqueDataset('keep');
+    const daily = { name: 'daily', cron: ['0 2 * * *'] };
+    const config = writeDataset(dataset, [daily]);
+    const id = scheduleId(dataset, 'daily');
+    const paused = async () => (await h.client.schedule.getHandle(id).describe()).state.paused;
+    expect(await apply(config)).toEqual([`created ${id}`]);
+    expect(await paused()).toBe(false);
+
+    expect(await cdcflow(['schedule', 'pause', '--config', config, '--name', 'daily'], env())).toMatchObject({ code: 0 });
+    writeDataset(dataset, [{ ...daily, cron: ['30 5 * * *'] }]);
+    expect(await apply(config)).toEqual([`updated ${id}`]);
+    expect(await paused()).toBe(true);
+
+    // The config's own paused, when it changes, is what the operator asks for now.
+    writeDataset(dataset, [{ ...daily, cron: ['30 5 * * *'], paused: true }]);
+    expect(await apply(config)).toEqual([`updated ${id}`]);
+    expect(await paused()).toBe(true);
+    writeDataset(dataset, [{ ...daily, cron: ['30 5 * * *'], paused: false }]);
+    expect(await apply(config)).toEqual([`updated ${id}`]);
+    expect(await paused()).toBe(false);
+    await h.client.schedule.getHandle(id).delete();
+  });
+
   it('a triggered schedule runs the business date of its scheduled time, with its mode', async () => {
     const dataset = uniqueDataset('trig');
     const zone = 'Pacific/Kiritimati'; // UTC+14: its day is rarely the UTC day
