@@ -61,7 +61,7 @@ async function backfill(opts: BackfillOptions): Promise<number> {
   if (controls > 1) throw new ConfigError('give one of --status, --pause, --resume and --cancel');
   return withClient(settings, async (client) => {
     const send = <A extends unknown[]>(signal: Parameters<typeof signalDatasetQueue<A>>[3], args: A) =>
-      signalDatasetQueue(client, settings.taskQueue, config.dataset, signal, args);
+      signalDatasetQueue(client, settings.taskQueue, config.dataset, signal, args, settings.searchAttributes);
     if (opts.status) {
       const status = await datasetQueueStatus(client, config.dataset);
       process.stdout.write(opts.json ? `${JSON.stringify(status)}\n` : `${formatQueueStatus(status)}\n`);

@@ -17,7 +17,8 @@ import { completeKeyScope } from '../../src/activities/key-scope';
 import { chunkFile, extractFolder, stateChunkFile } from '../../src/sources/postgres-source';
 import { sourceOf } from '../../src/sources/registry';
 import { cancelSignal, pauseSignal, resumeSignal } from '../../src/workflows/backfill';
-import { backfillWorkflowId, datasetQueueWorkflowId, datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
+import { backfillTableWorkflowId, backfillWorkflowId, datasetQueueWorkflowId, datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
+import type { RunRow } from '../../src/client/find-runs';
 import { dumpFinished, dumpStatus, queueStatus, requestDump, runDump, waitForDump } from '../support/backfill';
 import { cdcflow } from '../support/cli';
 import { committedDates, datasetFolders, failedTable, type Harness, readRows, runDataset, startHarness, tableResult } from '../support/harness';
@@ -363,6 +364,22 @@ describe('backfill', () => {
     const layout = tableLayout(config.warehouse, config.dataset, 'retrydump');
     const published = () => [readFileSync(layout.current), readFileSync(layout.history(D2))];
     const repaired = published();
+
+    // status lists the dump's runs under the date they committed (the visibility store may lag a moment).
+    const dumpTable = backfillTableWorkflowId(config.dataset, 'repair', 'retrydump');
+    let runs: RunRow[] = [];
+    for (let i = 0; i < 40 && !runs.some((r) => r.workflowId === dumpTable && r.counts); i++) {
+      if (i) await sleep(250);
+      runs = JSON.parse((await cdcflow(['status', '--config', file, '--days', '1', '--json'], env)).stdout).runs;
+    }
+    const ofD2 = runs.filter((r) => r.businessDate === D2).map((r) => [r.workflowId, r.state, r.counts?.deletes]);
+    expect(ofD2).toEqual([
+      [dumpTable, 'COMPLETED', 1],
+      [backfillWorkflowId(config.dataset, 'repair'), 'COMPLETED', 1],
+      [tableWorkflowId(config.dataset, D2, 'retrydump'), 'FAILED', undefined],
+      [datasetWorkflowId(config.dataset, D2), 'FAILED', 0],
+    ]);
+    expect(runs.filter((r) => !r.businessDate)).toEqual([]);
 
     // A delta re-run of the date would replace the dump's commit and bring row 3 back.
     const retried = await cdcflow(['retry', '--config', file, '--date', D2], env);
