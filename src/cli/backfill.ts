@@ -13,6 +13,7 @@ import { ConfigError } from '../errors';
 import { runUrl, type TemporalSettings, temporalSettings } from '../settings';
 import type { DatasetRunResult } from '../workflows';
 import { backfillSignal, type BackfillRequest, cancelSignal, type DatasetQueueStatus, type DumpStatus, pauseSignal, resumeSignal } from '../workflows/backfill';
+import { refuseChangeFiles } from '../workflows/dump-scope';
 import { datasetQueueWorkflowId } from '../workflows/ids';
 import { tableList } from './options';
 import { formatRunReport, pad } from './report';
@@ -101,7 +102,10 @@ function backfillRequest(config: DatasetConfig, opts: BackfillOptions): Backfill
   if (opts.date) checkedDate('--date', opts.date);
   const request: BackfillRequest = { requestId: opts.requestId ?? randomUUID(), config, ...(opts.date ? { businessDate: opts.date } : {}) };
   const tables = tableList(config, opts.tables);
-  if (!opts.key.length && !opts.keysFile) return { ...request, ...(tables?.length ? { tables } : {}) };
+  if (!opts.key.length && !opts.keysFile) {
+    refuseChangeFiles(config, tables ?? config.tables.map((t) => t.name));
+    return { ...request, ...(tables?.length ? { tables } : {}) };
+  }
   if (tables?.length !== 1) throw new ConfigError('--key and --keys-file need --tables naming the one table the keys belong to');
   const table = config.tables.find((t) => t.name === tables[0])!;
   const rows = [...opts.key.map((k) => parseKeyOption(k, table)), ...(opts.keysFile ? readKeysFile(opts.keysFile, table) : [])];

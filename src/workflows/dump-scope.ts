@@ -17,6 +17,21 @@ function refuse(config: DatasetConfig, message: string): never {
   throw ApplicationFailure.nonRetryable(`backfill of dataset ${config.dataset}: ${message}`, 'ConfigError');
 }
 
+/**
+ * A dump is a full run, which deletes every key its batch lacks. A table read from files in
+ * mode delta (or change records) gets one date's changes from its file, not the whole table.
+ */
+export function refuseChangeFiles(config: DatasetConfig, tables: readonly string[]): void {
+  const partial = config.tables.filter((t) => tables.includes(t.name) && !t.source.extract && t.mode !== 'full');
+  if (!partial.length) return;
+  const modes = [...new Set(partial.map((t) => t.mode))].join(', ');
+  refuse(
+    config,
+    `table(s) ${partial.map((t) => t.name).join(', ')} read files of one date's changes (mode ${modes}), not the whole table: ` +
+      "as a dump's full run, a date's file would delete every key it lacks; run the date for them (cdcflow run), and name the tables to dump with --tables",
+  );
+}
+
 /** The dump as a `full` dataset run that already holds the dataset's turn. */
 export function dumpRunInput(request: BackfillRequest, config: DatasetConfig, businessDate: string, link: Omit<DumpLink, 'keys'>): DatasetWorkflowInput {
   if (!DATE.test(businessDate)) refuse(config, `businessDate ${JSON.stringify(businessDate)} is not YYYY-MM-DD`);
@@ -25,6 +40,7 @@ export function dumpRunInput(request: BackfillRequest, config: DatasetConfig, bu
   if (!request.keys) {
     const unknown = (request.tables ?? []).filter((t) => !names.includes(t));
     if (unknown.length) refuse(config, `no table(s) ${unknown.join(', ')} (tables: ${names.join(', ')})`);
+    refuseChangeFiles(config, request.tables?.length ? request.tables : names);
     return { ...input, tables: request.tables?.length ? request.tables : undefined };
   }
   const { table: name, rows } = request.keys;

@@ -21,7 +21,7 @@ import { backfillTableWorkflowId, backfillWorkflowId, datasetQueueWorkflowId, da
 import type { RunRow } from '../../src/client/find-runs';
 import { dumpFinished, dumpStatus, queueStatus, requestDump, runDump, waitForDump } from '../support/backfill';
 import { cdcflow } from '../support/cli';
-import { committedDates, datasetFolders, failedTable, type Harness, readRows, runDataset, startHarness, tableResult } from '../support/harness';
+import { committedDates, datasetFolders, failedTable, type Harness, readRows, runDataset, startHarness, tableResult, writeCsv } from '../support/harness';
 import { PG_URL_VAR, psql } from '../support/postgres';
 import { activityAttempts, sleep, waitForRunningActivity, withTimeout } from '../support/worker-process';
 
@@ -386,6 +386,29 @@ describe('backfill', () => {
     expect(retried).toMatchObject({ code: 0, stdout: `nothing to retry: no table of ${config.dataset} failed on ${D2}\n` });
     expect(published()).toEqual(repaired);
     expect((await readRows(h.engine, layout.current, 'id')).map((r) => r.id)).toEqual([1, 2, 4, 5, 6]);
+  });
+
+  it("a dump refuses a table read from files of one date's changes (delta): as a full run, its file would delete every key it lacks", async () => {
+    const { dir, config } = folders.setup([
+      { name: 'filedelta', mode: 'delta', keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }], source: { format: 'csv', path: '{date}.csv' } },
+    ]);
+    writeCsv(path.join(dir, `${D1}.csv`), ['id', 'v'], [[1, 'a'], [2, 'b'], [3, 'c'], [4, 'd']]);
+    writeCsv(path.join(dir, `${D2}.csv`), ['id', 'v'], [[1, 'A'], [2, 'B'], [3, 'C']]);
+    expect(tableResult(await runDataset(h, config, D1), 'filedelta').counts).toMatchObject({ I: 4 });
+    const layout = tableLayout(config.warehouse, config.dataset, 'filedelta');
+    const before = readFileSync(layout.current);
+    const refusal = `backfill of dataset ${config.dataset}: table(s) filedelta read files of one date's changes (mode delta), not the whole table`;
+
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue };
+    const cli = await cdcflow(['backfill', '--config', path.join(dir, 'dataset.yaml'), '--date', D2], env);
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toContain(refusal);
+
+    // Sent as a signal (the UI), the dump fails at once.
+    const dump = await runDump(h, config, { requestId: 'filedelta', businessDate: D2 });
+    expect(dump.status).toMatchObject({ state: 'failed', error: expect.stringContaining(refusal) });
+    expect(await committedDates(h.engine, config.warehouse, config.dataset, 'filedelta')).toEqual([D1]);
+    expect(readFileSync(layout.current)).toEqual(before);
   });
 
   it('delta runs by watermark read only the rows changed since the watermark committed with their base', async () => {
