@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Command } from 'commander';
-import type { Client } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { checkRequestedKeys } from '../activities/key-scope';
 import { parseKeyOption, readKeysFile } from '../client/backfill-keys';
 import { checkedDate } from '../client/checked-date';
@@ -13,7 +13,7 @@ import { ConfigError } from '../errors';
 import { runUrl, type TemporalSettings, temporalSettings } from '../settings';
 import type { DatasetRunResult } from '../workflows';
 import { backfillSignal, type BackfillRequest, cancelSignal, type DatasetQueueStatus, type DumpStatus, pauseSignal, resumeSignal } from '../workflows/backfill';
-import { refuseChangeFiles } from '../workflows/dump-scope';
+import { dumpScope, refuseChangeFiles } from '../workflows/dump-scope';
 import { datasetQueueWorkflowId } from '../workflows/ids';
 import { tableList } from './options';
 import { formatRunReport, pad } from './report';
@@ -77,6 +77,7 @@ async function backfill(opts: BackfillOptions): Promise<number> {
     }
     const request = backfillRequest(config, opts);
     if (request.keys) await checkKeys(config, request.keys);
+    if (opts.requestId) await refuseReusedRequestId(client, config.dataset, request);
     await send(backfillSignal, [request]);
     if (!opts.json) process.stderr.write(`requested ${request.requestId}: ${datasetQueueWorkflowId(config.dataset)}\n  ${await latestRunUrl(client, settings, datasetQueueWorkflowId(config.dataset))}\n`);
     if (!opts.wait) {
@@ -101,15 +102,42 @@ async function backfill(opts: BackfillOptions): Promise<number> {
 function backfillRequest(config: DatasetConfig, opts: BackfillOptions): BackfillRequest {
   if (opts.date) checkedDate('--date', opts.date);
   const request: BackfillRequest = { requestId: opts.requestId ?? randomUUID(), config, ...(opts.date ? { businessDate: opts.date } : {}) };
+  const scope = requestScope(config, opts);
+  return { ...request, ...scope, digest: createHash('sha256').update(JSON.stringify({ ...scope, businessDate: opts.date })).digest('hex') };
+}
+
+/** The tables or keys asked for. */
+function requestScope(config: DatasetConfig, opts: BackfillOptions): Pick<BackfillRequest, 'tables' | 'keys'> {
   const tables = tableList(config, opts.tables);
   if (!opts.key.length && !opts.keysFile) {
     refuseChangeFiles(config, tables ?? config.tables.map((t) => t.name));
-    return { ...request, ...(tables?.length ? { tables } : {}) };
+    return tables?.length ? { tables } : {};
   }
   if (tables?.length !== 1) throw new ConfigError('--key and --keys-file need --tables naming the one table the keys belong to');
   const table = config.tables.find((t) => t.name === tables[0])!;
   const rows = [...opts.key.map((k) => parseKeyOption(k, table)), ...(opts.keysFile ? readKeysFile(opts.keysFile, table) : [])];
-  return { ...request, keys: { table: table.name, rows } };
+  return { keys: { table: table.name, rows } };
+}
+
+/**
+ * The queue takes a known request ID for the same dump and ignores what else it carries: the ID
+ * of another dump would report that dump as this one's result.
+ */
+async function refuseReusedRequestId(client: Client, dataset: string, request: BackfillRequest): Promise<void> {
+  const status = await datasetQueueStatus(client, dataset).catch((err: unknown) => {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  });
+  const known = status?.dumps.find((d) => d.requestId === request.requestId);
+  if (!known) return;
+  const same = known.digest
+    ? known.digest === request.digest
+    : known.scope === dumpScope(request, new Date()).description && (!request.businessDate || request.businessDate === known.businessDate);
+  if (same) return;
+  throw new ConfigError(
+    `request ${request.requestId} of ${dataset} is already the dump of ${known.scope} for ${known.businessDate} (${known.state}): give this one another --request-id`,
+    { dataset },
+  );
 }
 
 /** A key value its column's type cannot hold is refused here, before the dump takes the dataset's turn. */

@@ -96,6 +96,7 @@ export async function datasetQueueWorkflow(input: DatasetQueueInput): Promise<vo
       state: 'queued',
       workflowId: backfillWorkflowId(input.dataset, request.requestId),
       tables: {},
+      ...(request.digest ? { digest: request.digest } : {}),
     });
     requests[request.requestId] = { ...request, businessDate: scope.businessDate, config: undefined };
     waiting.push({ kind: 'dump', requestId: request.requestId });

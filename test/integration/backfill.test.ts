@@ -411,6 +411,30 @@ describe('backfill', () => {
     expect(readFileSync(layout.current)).toEqual(before);
   });
 
+  it('a request ID already naming another dump is refused by the CLI, naming that dump; the same command sent again is the same dump', async () => {
+    const config = pgTable('reused', 6);
+    const file = path.join(path.dirname(config.warehouse), 'dataset.yaml');
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue };
+    const backfill = (...args: string[]) => cdcflow(['backfill', '--config', file, '--date', D1, ...args], env);
+    const first = await backfill('--request-id', 'fix-1');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^reused\s+full\s+6\s/m);
+    const again = await backfill('--request-id', 'fix-1');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^reused\s+full\s+6\s/m);
+
+    // Another scope, or other keys under the same count, is another request: the CLI said the old one's counts and exit 0.
+    psql(`UPDATE bf.reused SET v = 'new' WHERE id IN (2, 3);`);
+    const keys = await backfill('--request-id', 'fix-1', '--tables', 'reused', '--key', 'id=2');
+    expect(keys.code).toBe(1);
+    expect(keys.stderr).toContain(`request fix-1 of ${config.dataset} is already the dump of all tables for ${D1} (completed): give this one another --request-id`);
+    expect((await backfill('--request-id', 'k', '--tables', 'reused', '--key', 'id=2')).code).toBe(0);
+    const otherKey = await backfill('--request-id', 'k', '--tables', 'reused', '--key', 'id=3');
+    expect(otherKey.code).toBe(1);
+    expect(otherKey.stderr).toContain(`request k of ${config.dataset} is already the dump of 1 key(s) of reused for ${D1} (completed)`);
+    expect((await readRows(h.engine, tableLayout(config.warehouse, config.dataset, 'reused').current, 'id')).map((r) => r.v)).toEqual(['v1', 'new', 'v3', 'v4', 'v5', 'v6']);
+  });
+
   it('delta runs by watermark read only the rows changed since the watermark committed with their base', async () => {
     const config = pgTable('delta', 10, { mode: 'delta', source: { format: 'postgres', connection: PG_URL_VAR, table: 'bf.delta', chunkRows: 4, watermark: { column: 'updated_at' } } });
     const watermarks = () =>
