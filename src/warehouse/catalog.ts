@@ -22,7 +22,8 @@ import { isRemotePath } from '../engine/s3';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { ConfigError } from '../errors';
 import { checkCatalogIdentity } from './catalog-identity';
-import { assertIsoDate, assertPathName, isIsoDate } from './layout';
+import { isIsoDate } from '../config/iso-date';
+import { assertIsoDate, assertPathName } from './layout';
 import { createWalCatalog } from './sqlite-catalog';
 
 export interface LakeTables {

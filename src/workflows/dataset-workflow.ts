@@ -3,6 +3,7 @@
  * time. A failed table does not stop the others; the run fails at the end, naming them.
  */
 import { ApplicationFailure, defineQuery, executeChild, setHandler, upsertMemo } from '@temporalio/workflow';
+import { isIsoDate } from '../config/iso-date';
 import type { DatasetConfig, Mode } from '../config/types';
 import type { DumpLink } from './backfill';
 import { withDatasetTurn } from './dataset-turn';
@@ -45,6 +46,10 @@ export const datasetProgressQuery = defineQuery<DatasetRunResult>('datasetProgre
 
 export async function datasetWorkflow({ config, tables, mode, allowDeletes, holdsTurn, dump, ...input }: DatasetWorkflowInput): Promise<DatasetRunResult> {
   const businessDate = input.businessDate ?? scheduledBusinessDate(input.schedule);
+  // Started without the CLI (the UI, `temporal workflow start`): the stages would retry the date's paths for minutes.
+  if (!isIsoDate(businessDate)) {
+    throw ApplicationFailure.nonRetryable(`dataset ${config.dataset}: business date ${JSON.stringify(businessDate)} is not a date (YYYY-MM-DD)`, 'ConfigError');
+  }
   if (!input.businessDate) recordBusinessDate(businessDate);
   const unknown = (tables ?? []).filter((name) => !config.tables.some((t) => t.name === name));
   if (unknown.length > 0) {

@@ -1,10 +1,9 @@
 /** What a backfill request asks for, checked against the config and turned into a dataset run's input. */
 import { ApplicationFailure } from '@temporalio/workflow';
+import { isIsoDate } from '../config/iso-date';
 import type { DatasetConfig } from '../config/types';
 import type { BackfillRequest, DumpLink } from './backfill';
 import type { DatasetWorkflowInput } from './dataset-workflow';
-
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** How the request reads in the status, and the date it commits as (today in UTC when not given). */
 export function dumpScope(request: BackfillRequest, now: Date): { description: string; businessDate: string } {
@@ -34,7 +33,7 @@ export function refuseChangeFiles(config: DatasetConfig, tables: readonly string
 
 /** The dump as a `full` dataset run that already holds the dataset's turn. */
 export function dumpRunInput(request: BackfillRequest, config: DatasetConfig, businessDate: string, link: Omit<DumpLink, 'keys'>): DatasetWorkflowInput {
-  if (!DATE.test(businessDate)) refuse(config, `businessDate ${JSON.stringify(businessDate)} is not YYYY-MM-DD`);
+  if (!isIsoDate(businessDate)) refuse(config, `businessDate ${JSON.stringify(businessDate)} is not a date (YYYY-MM-DD)`);
   const names = config.tables.map((t) => t.name);
   const input: DatasetWorkflowInput = { config, businessDate, mode: 'full', holdsTurn: true, dump: link };
   if (!request.keys) {

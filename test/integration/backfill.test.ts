@@ -435,6 +435,15 @@ describe('backfill', () => {
     expect((await readRows(h.engine, tableLayout(config.warehouse, config.dataset, 'reused').current, 'id')).map((r) => r.v)).toEqual(['v1', 'new', 'v3', 'v4', 'v5', 'v6']);
   });
 
+  it('a date that does not exist (2024-02-30), in a dump\'s signal or a run started without the CLI, fails at once, not after minutes of retries', async () => {
+    const config = pgTable('baddate', 3);
+    const dump = await withTimeout(runDump(h, config, { requestId: 'feb30', businessDate: '2024-02-30' }), 30_000, () => 'the dump retried');
+    expect(dump.status).toMatchObject({ state: 'failed', error: `backfill of dataset ${config.dataset}: businessDate "2024-02-30" is not a date (YYYY-MM-DD)` });
+    const run = await withTimeout(runDataset(h, config, '2024-02-30'), 30_000, () => 'the run retried');
+    expect(run).toMatchObject({ ok: false, error: expect.stringContaining(`dataset ${config.dataset}: business date "2024-02-30" is not a date (YYYY-MM-DD)`) });
+    expect(await committedDates(h.engine, config.warehouse, config.dataset, 'baddate')).toEqual([]);
+  });
+
   it('delta runs by watermark read only the rows changed since the watermark committed with their base', async () => {
     const config = pgTable('delta', 10, { mode: 'delta', source: { format: 'postgres', connection: PG_URL_VAR, table: 'bf.delta', chunkRows: 4, watermark: { column: 'updated_at' } } });
     const watermarks = () =>
