@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Command } from 'commander';
-import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { checkRequestedKeys } from '../activities/key-scope';
 import { parseKeyOption, readKeysFile } from '../client/backfill-keys';
 import { checkedDate } from '../client/checked-date';
-import { datasetQueueStatus, signalDatasetQueue } from '../client/dataset-queue';
+import { datasetQueueStatus, queuedDumps, signalDatasetQueue } from '../client/dataset-queue';
 import { withClient } from '../client/with-client';
 import { loadConfig } from '../config/load';
 import { Engine } from '../engine/duckdb';
@@ -70,7 +70,11 @@ async function backfill(opts: BackfillOptions): Promise<number> {
     }
     if (opts.pause) await send(pauseSignal, []);
     else if (opts.resume) await send(resumeSignal, []);
-    else if (opts.cancel) await send(cancelSignal, [opts.cancel === true ? {} : { requestId: opts.cancel }]);
+    else if (opts.cancel === true) await send(cancelSignal, [{}]);
+    else if (opts.cancel) {
+      await refuseCancelOfNoDump(client, config.dataset, opts.cancel);
+      await send(cancelSignal, [{ requestId: opts.cancel }]);
+    }
     if (controls) {
       process.stdout.write(`${opts.pause ? 'paused' : opts.resume ? 'resumed' : 'cancel sent'}: ${datasetQueueWorkflowId(config.dataset)}\n`);
       return 0;
@@ -119,16 +123,20 @@ function requestScope(config: DatasetConfig, opts: BackfillOptions): Pick<Backfi
   return { keys: { table: table.name, rows } };
 }
 
+/** Cancelling a dump the queue does not have, or one that ended, does nothing: say so rather than "cancel sent". */
+async function refuseCancelOfNoDump(client: Client, dataset: string, requestId: string): Promise<void> {
+  const dumps = await queuedDumps(client, dataset);
+  const dump = dumps.find((d) => d.requestId === requestId);
+  if (!dump) throw new ConfigError(`the queue of ${dataset} has no dump ${requestId} (dumps: ${dumps.map((d) => d.requestId).join(', ') || 'none'})`, { dataset });
+  if (FINISHED.includes(dump.state)) throw new ConfigError(`dump ${requestId} of ${dataset} is ${dump.state} already: nothing to cancel`, { dataset });
+}
+
 /**
  * The queue takes a known request ID for the same dump and ignores what else it carries: the ID
  * of another dump would report that dump as this one's result.
  */
 async function refuseReusedRequestId(client: Client, dataset: string, request: BackfillRequest): Promise<void> {
-  const status = await datasetQueueStatus(client, dataset).catch((err: unknown) => {
-    if (err instanceof WorkflowNotFoundError) return undefined;
-    throw err;
-  });
-  const known = status?.dumps.find((d) => d.requestId === request.requestId);
+  const known = (await queuedDumps(client, dataset)).find((d) => d.requestId === request.requestId);
   if (!known) return;
   const same = known.digest
     ? known.digest === request.digest

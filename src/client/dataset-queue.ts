@@ -5,7 +5,7 @@ import { ConfigError } from '../errors';
 import { DATASET_KEY } from '../workflows/search-attributes';
 import { hasLivePoller } from './progress';
 import { refuseMissingSearchAttributes } from './missing-search-attributes';
-import { type DatasetQueueStatus, queueStatusQuery } from '../workflows/backfill';
+import { type DatasetQueueStatus, type DumpStatus, queueStatusQuery } from '../workflows/backfill';
 import type { DatasetQueueInput, datasetQueueWorkflow } from '../workflows/dataset-queue-workflow';
 import { datasetQueueWorkflowId } from '../workflows/ids';
 
@@ -70,4 +70,14 @@ async function refuseQueueElsewhere(client: Client, workflowId: string, taskQueu
 
 export async function datasetQueueStatus(client: Client, dataset: string): Promise<DatasetQueueStatus> {
   return client.workflow.getHandle(datasetQueueWorkflowId(dataset)).query(queueStatusQuery);
+}
+
+/** The dumps the dataset's queue lists (none when it never ran). */
+export async function queuedDumps(client: Client, dataset: string): Promise<DumpStatus[]> {
+  try {
+    return (await datasetQueueStatus(client, dataset)).dumps;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return [];
+    throw err;
+  }
 }

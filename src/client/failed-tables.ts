@@ -14,7 +14,7 @@ import type { DatasetWorkflowInput, TableWorkflowInput } from '../workflows';
 import { backfillTableWorkflowId, datasetWorkflowId, tableWorkflowId } from '../workflows/ids';
 import { tableMode } from '../workflows/mode-override';
 import { BUSINESS_DATE_KEY, DATASET_KEY } from '../workflows/search-attributes';
-import { datasetQueueStatus } from './dataset-queue';
+import { queuedDumps } from './dataset-queue';
 import { queryString } from './find-runs';
 import { startInput } from './start-input';
 
@@ -48,12 +48,8 @@ async function latestRun(client: Client, workflowId: string): Promise<Execution 
 
 /** The table runs of the date's dumps that completed, by table: each table's newest. */
 async function completedDumpRuns(client: Client, config: DatasetConfig, businessDate: string): Promise<Map<string, Execution>> {
-  const status = await datasetQueueStatus(client, config.dataset).catch((err: unknown) => {
-    if (err instanceof WorkflowNotFoundError) return undefined;
-    throw err;
-  });
   const found = new Map<string, Execution>();
-  for (const dump of status?.dumps.filter((d) => d.businessDate === businessDate) ?? []) {
+  for (const dump of (await queuedDumps(client, config.dataset)).filter((d) => d.businessDate === businessDate)) {
     for (const table of config.tables) {
       const run = await latestRun(client, backfillTableWorkflowId(config.dataset, dump.requestId, table.name));
       if (run?.status.name === 'COMPLETED') found.set(table.name, newest(found.get(table.name), run)!);

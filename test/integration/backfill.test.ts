@@ -444,6 +444,19 @@ describe('backfill', () => {
     expect(await committedDates(h.engine, config.warehouse, config.dataset, 'baddate')).toEqual([]);
   });
 
+  it('backfill --cancel ID of a dump the queue does not have, or of one already finished, says so and fails', async () => {
+    const config = pgTable('cancelcli', 3);
+    const file = path.join(path.dirname(config.warehouse), 'dataset.yaml');
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue };
+    expect((await runDump(h, config, { requestId: 'done', businessDate: D1 })).status.state).toBe('completed');
+    const unknown = await cdcflow(['backfill', '--config', file, '--cancel', 'nope'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain(`the queue of ${config.dataset} has no dump nope (dumps: done)`);
+    const finished = await cdcflow(['backfill', '--config', file, '--cancel', 'done'], env);
+    expect(finished.code).toBe(1);
+    expect(finished.stderr).toContain(`dump done of ${config.dataset} is completed already: nothing to cancel`);
+  });
+
   it('delta runs by watermark read only the rows changed since the watermark committed with their base', async () => {
     const config = pgTable('delta', 10, { mode: 'delta', source: { format: 'postgres', connection: PG_URL_VAR, table: 'bf.delta', chunkRows: 4, watermark: { column: 'updated_at' } } });
     const watermarks = () =>
