@@ -102,7 +102,12 @@ export async function failedTables(client: Client, config: DatasetConfig, busine
       const input = await inputOf(datasetRun);
       // A dump's tables run under IDs of their own: a dump is requested again, not retried.
       if (input && !input.dump && (!input.tables?.length || input.tables.includes(table.name))) {
-        failed.push({ table: table.name, state: 'NOT_STARTED', mode: tableMode(table, input.mode), allowDeletes: Boolean(input.allowDeletes) });
+        failed.push({
+          table: table.name,
+          state: 'NOT_STARTED',
+          mode: tableMode(table, input.mode),
+          allowDeletes: Boolean(input.allowDeletes || input.allowDeletesTables?.includes(table.name)),
+        });
         break;
       }
     }

@@ -23,6 +23,11 @@ export interface DatasetWorkflowInput {
   tables?: string[];
   /** Let through what the delete guard refuses (`run --allow-deletes`); recorded in the memo. */
   allowDeletes?: boolean;
+  /**
+   * The same for these tables only (a retry keeps each failed run's approval): in the input, not
+   * in the config, which the dataset's queue keeps for dumps sent without one.
+   */
+  allowDeletesTables?: string[];
   /** Overrides every table's mode (a schedule's, e.g. full weekly on delta tables). */
   mode?: Mode;
   /** Started by the dataset's queue workflow (a dump), which gave it the turn already. */
@@ -44,7 +49,7 @@ export interface DatasetRunResult {
 
 export const datasetProgressQuery = defineQuery<DatasetRunResult>('datasetProgressQuery');
 
-export async function datasetWorkflow({ config, tables, mode, allowDeletes, holdsTurn, dump, ...input }: DatasetWorkflowInput): Promise<DatasetRunResult> {
+export async function datasetWorkflow({ config, tables, mode, allowDeletes, allowDeletesTables, holdsTurn, dump, ...input }: DatasetWorkflowInput): Promise<DatasetRunResult> {
   const businessDate = input.businessDate ?? scheduledBusinessDate(input.schedule);
   // Started without the CLI (the UI, `temporal workflow start`): the stages would retry the date's paths for minutes.
   if (!isIsoDate(businessDate)) {
@@ -69,10 +74,11 @@ export async function datasetWorkflow({ config, tables, mode, allowDeletes, hold
     for (let next = queue.shift(); next; next = queue.shift()) {
       const { table, index } = next;
       outcomes[index] = { table: table.name, status: 'running' };
+      const allowed = allowDeletes || allowDeletesTables?.includes(table.name);
       try {
         const result = await executeChild(tableWorkflow, {
           workflowId: tableRunId(table.name),
-          args: [{ table, businessDate, heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds, allowDeletes, ...(dump ? { dump } : {}) }],
+          args: [{ table, businessDate, heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds, ...(allowed ? { allowDeletes: true } : {}), ...(dump ? { dump } : {}) }],
           typedSearchAttributes: tableRunAttributes(config.dataset, businessDate, table.name, table.mode),
         });
         outcomes[index] = { table: table.name, status: 'completed', result };

@@ -11,6 +11,9 @@ import { loadConfig } from '../../src/config/load';
 import { scheduleId } from '../../src/client/schedules/schedule-ids';
 import { tableWorkflowId } from '../../src/workflows/ids';
 import { BUSINESS_DATE_KEY } from '../../src/workflows/search-attributes';
+import { signalDatasetQueue } from '../../src/client/dataset-queue';
+import { backfillSignal } from '../../src/workflows/backfill';
+import { dumpFinished, waitForDump } from '../support/backfill';
 import { cdcflow } from '../support/cli';
 import { type Harness, readRows, renameDataset, runDataset, startHarness, tempDir, uniqueDataset, writeConfig, writeCsv } from '../support/harness';
 
@@ -148,6 +151,12 @@ describe('cdcflow retry and status', () => {
     expect(kept.stderr).toContain(`retrying t (--allow-deletes) of ${dataset} 2024-03-02`);
     const memo = (await h.client.workflow.getHandle(tableWorkflowId(dataset, '2024-03-02', 't')).describe()).memo;
     expect(memo?.deleteGuardOverridden).toContain('would delete 3 of 5 keys');
+
+    // That approval was the retry's alone: a dump sent without a config (from the UI) runs with
+    // the config the dataset's queue last received, the retry's, and the guard still applies.
+    await signalDatasetQueue(h.client, h.settings.taskQueue, dataset, backfillSignal, [{ requestId: 'ui', businessDate: '2024-03-02' }]);
+    const dump = await waitForDump(h, dataset, 'ui', dumpFinished);
+    expect(dump).toMatchObject({ state: 'failed', error: expect.stringContaining('would delete 3 of 5 keys') });
 
     // Refused by the guard, not approved: the retry approves it.
     writeCsv(path.join(dir, '2024-03-03.csv'), ['id', 'v'], []);
