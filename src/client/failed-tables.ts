@@ -80,6 +80,11 @@ async function datasetRuns(client: Client, dataset: string, businessDate: string
   return [...runs.values()].filter((r) => r.status.name !== 'RUNNING').sort((a, b) => b.startTime.getTime() - a.startTime.getTime());
 }
 
+/** The dataset run was to run this table: its config has it, and its table list (if any) names it. */
+function ranTable(input: DatasetWorkflowInput, table: string): boolean {
+  return input.config.tables.some((t) => t.name === table) && (!input.tables?.length || input.tables.includes(table));
+}
+
 export async function failedTables(client: Client, config: DatasetConfig, businessDate: string, searchAttributes: boolean): Promise<FailedTable[]> {
   const runs = await datasetRuns(client, config.dataset, businessDate, searchAttributes);
   const inputs = new Map<string, Promise<DatasetWorkflowInput | undefined>>();
@@ -101,7 +106,8 @@ export async function failedTables(client: Client, config: DatasetConfig, busine
     for (const datasetRun of runs.filter((r) => !run || r.startTime > run.startTime)) {
       const input = await inputOf(datasetRun);
       // A dump's tables run under IDs of their own: a dump is requested again, not retried.
-      if (input && !input.dump && (!input.tables?.length || input.tables.includes(table.name))) {
+      // A table the run's config lacked (added since) was never the run's to start.
+      if (input && !input.dump && ranTable(input, table.name)) {
         failed.push({
           table: table.name,
           state: 'NOT_STARTED',

@@ -3,9 +3,9 @@
  * outputs are then those of a run that never failed; `cdcflow status` lists the runs per table
  * and date with their state and counts; a cancelled table run stays cancelled.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { startDatasetRun } from '../../src/client/start-run';
 import { loadConfig } from '../../src/config/load';
 import { scheduleId } from '../../src/client/schedules/schedule-ids';
@@ -211,6 +211,10 @@ describe('cdcflow retry and status', () => {
       const configPath = threeTables(dataset);
       const { handle } = await startDatasetRun(slow.client, slow.settings, { config: loadConfig(configPath), businessDate: '2024-05-01' });
       await terminateAfterFirstTable(slow, handle.workflowId, dataset, '2024-05-01', release);
+      // A table added to the config since was never the run's to start: not retried as "never started".
+      const doc = parse(readFileSync(configPath, 'utf8')) as { tables: { name: string; source: { path: string } }[] };
+      writeCsv(path.join(path.dirname(configPath), 'added.csv'), ['id', 'v'], [[1, 'added']]);
+      writeFileSync(configPath, stringify({ ...doc, tables: [...doc.tables, { ...doc.tables[0], name: 'added', source: { ...doc.tables[0].source, path: 'added.csv' } }] }));
 
       // Narrowed to a table that never started; the others are still found afterwards.
       const first = await cdcflow(['retry', '--config', configPath, '--date', '2024-05-01', '--tables', 's1'], slowEnv);
@@ -219,6 +223,7 @@ describe('cdcflow retry and status', () => {
       expect(first.stderr).toContain(`retrying s1 (never started) of ${dataset} 2024-05-01`);
       const rest = await cdcflow(['retry', '--config', configPath, '--date', '2024-05-01'], slowEnv);
       for (const name of ['big', 's2']) expect(rest.stdout).toMatch(completed(name));
+      expect(rest.stdout).not.toMatch(/^added/m);
       expect(rest.code).toBe(0);
       expect(rest.stderr).toContain(`retrying big, s2 (never started) of ${dataset} 2024-05-01`);
       const again = await cdcflow(['retry', '--config', configPath, '--date', '2024-05-01'], slowEnv);
