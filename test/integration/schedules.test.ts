@@ -149,6 +149,22 @@ describe('cdcflow schedule', () => {
     await h.client.schedule.getHandle(scheduleId(dataset, 'daily')).delete();
   });
 
+  it("schedule backfill unpauses, when done, a schedule an interrupted backfill left paused, and leaves an operator's pause", async () => {
+    const dataset = uniqueDataset('resume');
+    const config = writeDataset(dataset, [{ name: 'left', cron: ['0 2 * * *'] }, { name: 'held', cron: ['0 3 * * *'] }]);
+    await apply(config);
+    const [left, held] = [scheduleId(dataset, 'left'), scheduleId(dataset, 'held')];
+    // What a backfill stopped midway (Ctrl-C) leaves: its pause, with its note.
+    await h.client.schedule.getHandle(left).pause('paused by cdcflow schedule backfill');
+    await h.client.schedule.getHandle(held).pause('maintenance');
+    await eventually('both listed as paused', async () => ((await listDatasetSchedules(h.client, dataset)).filter((s) => s.state.paused).length === 2 ? true : undefined));
+
+    expect(await cdcflow(['schedule', 'backfill', '--config', config, '--from', '2024-01-01', '--to', '2024-01-01'], env())).toMatchObject({ code: 0 });
+    expect((await h.client.schedule.getHandle(left).describe()).state.paused).toBe(false);
+    expect((await h.client.schedule.getHandle(held).describe()).state.paused).toBe(true);
+    for (const id of [left, held]) await h.client.schedule.getHandle(id).delete();
+  });
+
   it('schedule backfill runs three past dates in order, one at a time, and ends as running them by hand does', async () => {
     const dataset = uniqueDataset('bf');
     const config = writeDataset(dataset);
