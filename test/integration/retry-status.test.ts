@@ -87,6 +87,8 @@ describe('cdcflow retry and status', () => {
     expect(status.runs.filter((r) => r.kind === 'dataset').map((r) => r.state)).toEqual(['COMPLETED', 'FAILED']);
     const plain = await cdcflow(['status', '--config', configPath, '--days', '1'], env());
     expect(plain.stdout).toMatch(/2024-01-01\s+refunds\s+COMPLETED\s+2\s+0\s+0\s+0\s+\d+\.\d\s+http:\/\/\S+refunds/);
+    const badDays = await cdcflow(['status', '--config', configPath, '--days', 'a week'], env());
+    expect(badDays).toMatchObject({ code: 1, stderr: expect.stringContaining("option '--days <n>' argument 'a week' is invalid. not an integer.") });
   });
 
   it("re-runs each failed table in the mode its failed run used: a schedule's full beside a change-record table", async () => {
