@@ -22,8 +22,7 @@ import { isRemotePath } from '../engine/s3';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { ConfigError } from '../errors';
 import { checkCatalogIdentity } from './catalog-identity';
-import { isIsoDate } from '../config/iso-date';
-import { assertIsoDate, assertPathName } from './layout';
+import { assertIsoDate, assertPathName, isIsoDate } from './layout';
 import { createWalCatalog } from './sqlite-catalog';
 
 export interface LakeTables {

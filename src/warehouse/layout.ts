@@ -41,6 +41,8 @@ export interface TableLayout {
   stageManifest(date: string, stage: StageName, bucket?: Bucket): string;
 }
 
+export { isIsoDate };
+
 export function assertIsoDate(date: string): string {
   if (!isIsoDate(date)) throw new Error(`not a valid YYYY-MM-DD date: ${JSON.stringify(date)}`);
   return date;
