@@ -21,7 +21,7 @@ function refuse(config: DatasetConfig, message: string): never {
  * mode delta (or change records) gets one date's changes from its file, not the whole table.
  */
 export function refuseChangeFiles(config: DatasetConfig, tables: readonly string[]): void {
-  const partial = config.tables.filter((t) => tables.includes(t.name) && !t.source.extract && t.mode !== 'full');
+  const partial = config.tables.filter((t) => tables.includes(t.name) && !t.source.extract && (t.mode === 'delta' || t.mode === 'changes'));
   if (!partial.length) return;
   const modes = [...new Set(partial.map((t) => t.mode))].join(', ');
   refuse(
