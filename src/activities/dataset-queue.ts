@@ -4,9 +4,9 @@ import { signalDatasetQueue } from '../client/dataset-queue';
 import { type TurnRequest, turnRequestSignal } from '../workflows/backfill';
 
 export function requestDatasetTurn() {
-  return async ({ dataset, turn }: { dataset: string; turn: TurnRequest }): Promise<void> => {
+  return async ({ dataset, turn, searchAttributes }: { dataset: string; turn: TurnRequest; searchAttributes?: boolean }): Promise<void> => {
     const ctx = Context.current();
-    await signalDatasetQueue(ctx.client, ctx.info.taskQueue, dataset, turnRequestSignal, [turn]);
+    await signalDatasetQueue(ctx.client, ctx.info.taskQueue, dataset, turnRequestSignal, [turn], searchAttributes);
   };
 }
 

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { checkRequestedKeys } from '../activities/key-scope';
 import { parseKeyOption, readKeysFile } from '../client/backfill-keys';
 import { checkedDate } from '../client/checked-date';
-import { signalDatasetQueue } from '../client/dataset-queue';
+import { datasetQueueStatus, queuedDumps, signalDatasetQueue } from '../client/dataset-queue';
 import { withClient } from '../client/with-client';
 import { loadConfig } from '../config/load';
 import { Engine } from '../engine/duckdb';
@@ -12,7 +12,8 @@ import type { DatasetConfig } from '../config/types';
 import { ConfigError } from '../errors';
 import { runUrl, type TemporalSettings, temporalSettings } from '../settings';
 import type { DatasetRunResult } from '../workflows';
-import { backfillSignal, type BackfillRequest, cancelSignal, type DatasetQueueStatus, type DumpStatus, pauseSignal, queueStatusQuery, resumeSignal } from '../workflows/backfill';
+import { backfillSignal, type BackfillRequest, cancelSignal, type DatasetQueueStatus, type DumpStatus, pauseSignal, resumeSignal } from '../workflows/backfill';
+import { dumpScope, refuseChangeFiles } from '../workflows/dump-scope';
 import { datasetQueueWorkflowId } from '../workflows/ids';
 import { tableList } from './options';
 import { formatRunReport, pad } from './report';
@@ -61,21 +62,26 @@ async function backfill(opts: BackfillOptions): Promise<number> {
   if (controls > 1) throw new ConfigError('give one of --status, --pause, --resume and --cancel');
   return withClient(settings, async (client) => {
     const send = <A extends unknown[]>(signal: Parameters<typeof signalDatasetQueue<A>>[3], args: A) =>
-      signalDatasetQueue(client, settings.taskQueue, config.dataset, signal, args);
+      signalDatasetQueue(client, settings.taskQueue, config.dataset, signal, args, settings.searchAttributes);
     if (opts.status) {
-      const status = await queueStatus(client, config.dataset);
+      const status = await datasetQueueStatus(client, config.dataset);
       process.stdout.write(opts.json ? `${JSON.stringify(status)}\n` : `${formatQueueStatus(status)}\n`);
       return 0;
     }
     if (opts.pause) await send(pauseSignal, []);
     else if (opts.resume) await send(resumeSignal, []);
-    else if (opts.cancel) await send(cancelSignal, [opts.cancel === true ? {} : { requestId: opts.cancel }]);
+    else if (opts.cancel === true) await send(cancelSignal, [{}]);
+    else if (opts.cancel) {
+      await refuseCancelOfNoDump(client, config.dataset, opts.cancel);
+      await send(cancelSignal, [{ requestId: opts.cancel }]);
+    }
     if (controls) {
       process.stdout.write(`${opts.pause ? 'paused' : opts.resume ? 'resumed' : 'cancel sent'}: ${datasetQueueWorkflowId(config.dataset)}\n`);
       return 0;
     }
     const request = backfillRequest(config, opts);
     if (request.keys) await checkKeys(config, request.keys);
+    if (opts.requestId) await refuseReusedRequestId(client, config.dataset, request);
     await send(backfillSignal, [request]);
     if (!opts.json) process.stderr.write(`requested ${request.requestId}: ${datasetQueueWorkflowId(config.dataset)}\n  ${await latestRunUrl(client, settings, datasetQueueWorkflowId(config.dataset))}\n`);
     if (!opts.wait) {
@@ -100,12 +106,46 @@ async function backfill(opts: BackfillOptions): Promise<number> {
 function backfillRequest(config: DatasetConfig, opts: BackfillOptions): BackfillRequest {
   if (opts.date) checkedDate('--date', opts.date);
   const request: BackfillRequest = { requestId: opts.requestId ?? randomUUID(), config, ...(opts.date ? { businessDate: opts.date } : {}) };
+  const scope = requestScope(config, opts);
+  return { ...request, ...scope, digest: createHash('sha256').update(JSON.stringify({ ...scope, businessDate: opts.date })).digest('hex') };
+}
+
+/** The tables or keys asked for. */
+function requestScope(config: DatasetConfig, opts: BackfillOptions): Pick<BackfillRequest, 'tables' | 'keys'> {
   const tables = tableList(config, opts.tables);
-  if (!opts.key.length && !opts.keysFile) return { ...request, ...(tables?.length ? { tables } : {}) };
+  if (!opts.key.length && !opts.keysFile) {
+    refuseChangeFiles(config, tables ?? config.tables.map((t) => t.name));
+    return tables?.length ? { tables } : {};
+  }
   if (tables?.length !== 1) throw new ConfigError('--key and --keys-file need --tables naming the one table the keys belong to');
   const table = config.tables.find((t) => t.name === tables[0])!;
   const rows = [...opts.key.map((k) => parseKeyOption(k, table)), ...(opts.keysFile ? readKeysFile(opts.keysFile, table) : [])];
-  return { ...request, keys: { table: table.name, rows } };
+  return { keys: { table: table.name, rows } };
+}
+
+/** Cancelling a dump the queue does not have, or one that ended, does nothing: say so rather than "cancel sent". */
+async function refuseCancelOfNoDump(client: Client, dataset: string, requestId: string): Promise<void> {
+  const dumps = await queuedDumps(client, dataset);
+  const dump = dumps.find((d) => d.requestId === requestId);
+  if (!dump) throw new ConfigError(`the queue of ${dataset} has no dump ${requestId} (dumps: ${dumps.map((d) => d.requestId).join(', ') || 'none'})`, { dataset });
+  if (FINISHED.includes(dump.state)) throw new ConfigError(`dump ${requestId} of ${dataset} is ${dump.state} already: nothing to cancel`, { dataset });
+}
+
+/**
+ * The queue takes a known request ID for the same dump and ignores what else it carries: the ID
+ * of another dump would report that dump as this one's result.
+ */
+async function refuseReusedRequestId(client: Client, dataset: string, request: BackfillRequest): Promise<void> {
+  const known = (await queuedDumps(client, dataset)).find((d) => d.requestId === request.requestId);
+  if (!known) return;
+  const same = known.digest
+    ? known.digest === request.digest
+    : known.scope === dumpScope(request, new Date()).description && (!request.businessDate || request.businessDate === known.businessDate);
+  if (same) return;
+  throw new ConfigError(
+    `request ${request.requestId} of ${dataset} is already the dump of ${known.scope} for ${known.businessDate} (${known.state}): give this one another --request-id`,
+    { dataset },
+  );
 }
 
 /** A key value its column's type cannot hold is refused here, before the dump takes the dataset's turn. */
@@ -124,17 +164,13 @@ async function latestRunUrl(client: Client, settings: TemporalSettings, workflow
   return described ? runUrl(settings, workflowId, described.runId) : `${workflowId} (not started)`;
 }
 
-async function queueStatus(client: Client, dataset: string): Promise<DatasetQueueStatus> {
-  return client.workflow.getHandle(datasetQueueWorkflowId(dataset)).query(queueStatusQuery);
-}
-
 const FINISHED = ['completed', 'failed', 'cancelled'];
 
 /** Polls the queue's status, printing each table's progress as it changes, until the dump ends. */
 async function waitForDump(client: Client, dataset: string, requestId: string, quiet: boolean): Promise<DumpStatus> {
   let shown = '';
   for (;;) {
-    const dump = (await queueStatus(client, dataset)).dumps.find((d) => d.requestId === requestId);
+    const dump = (await datasetQueueStatus(client, dataset)).dumps.find((d) => d.requestId === requestId);
     if (!dump) throw new Error(`request ${requestId} is not in the queue of ${dataset}`);
     const line = `${dump.state}${Object.entries(dump.tables).map(([t, p]) => `  ${t}: ${p.phase} ${p.chunks} chunk(s) ${p.rows} row(s)`).join('')}`;
     if (!quiet && line !== shown) process.stderr.write(`${line}\n`);

@@ -35,14 +35,13 @@ export function retryCommand(): Command {
 
 /**
  * The config the tables re-run with: each in the mode its failed run used (a schedule's full on
- * a delta table, say; a snapshot mode and change records never swap) and with the deletes that
- * run allowed.
+ * a delta table, say; a snapshot mode and change records never swap). The deletes that run
+ * allowed go in the run's input (see allowDeletesTables).
  */
 function asTheyRan(config: DatasetConfig, chosen: FailedTable[]): DatasetConfig {
   const tables = config.tables.map((t) => {
     const failed = chosen.find((f) => f.table === t.name);
-    if (!failed) return t;
-    return { ...t, mode: failed.mode === 'changes' ? t.mode : tableMode(t, failed.mode), allowDeletes: t.allowDeletes || failed.allowDeletes };
+    return failed ? { ...t, mode: failed.mode === 'changes' ? t.mode : tableMode(t, failed.mode) } : t;
   });
   return { ...config, tables };
 }
@@ -75,11 +74,13 @@ async function retry(opts: RetryOptions): Promise<number> {
       return 0;
     }
     const tables = chosen.map((f) => f.table);
+    const approved = chosen.filter((f) => f.allowDeletes).map((f) => f.table);
     const { handle, runId } = await startDatasetRun(client, settings, {
       config: asTheyRan(config, chosen),
       businessDate: opts.date,
       tables,
       ...(opts.allowDeletes ? { allowDeletes: true } : {}),
+      ...(approved.length ? { allowDeletesTables: approved } : {}),
     });
     process.stderr.write(`retrying ${chosen.map((f) => retryLabel(config, f)).join(', ')} of ${config.dataset} ${opts.date}: ${handle.workflowId}\n  ${runUrl(settings, handle.workflowId, runId)}\n`);
     try {

@@ -6,6 +6,7 @@ import type { DatasetConfig } from '../config/types';
 import { Engine } from '../engine/duckdb';
 import { engineSettings, temporalSettings } from '../settings';
 import { type SinkStatus, sinkStatuses } from '../sinks/sink-status';
+import { positiveInteger } from './options';
 import { pad } from './report';
 
 interface StatusOptions {
@@ -18,7 +19,7 @@ export function statusCommand(): Command {
   return new Command('status')
     .description('recent runs of a dataset, per business date and table: state, counts, duration, UI link')
     .requiredOption('--config <file>', 'dataset config (YAML)')
-    .option('--days <n>', 'runs started in the last N days', (v) => Number(v), 7)
+    .option('--days <n>', 'runs started in the last N days', positiveInteger, 7)
     .option('--json', 'print one JSON object on stdout')
     .action(async (opts: StatusOptions) => {
       const config = loadConfig(opts.config);

@@ -1,29 +1,43 @@
-/** Signal-with-start of a dataset's queue workflow: started if none runs, so no request is lost. */
+/** A dataset's queue workflow: signal-with-start (started if none runs, so no request is lost), and its status. */
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
-import type { SignalDefinition } from '@temporalio/common';
+import { type SignalDefinition, TypedSearchAttributes } from '@temporalio/common';
 import { ConfigError } from '../errors';
+import { DATASET_KEY } from '../workflows/search-attributes';
 import { hasLivePoller } from './progress';
+import { refuseMissingSearchAttributes } from './missing-search-attributes';
+import { type DatasetQueueStatus, type DumpStatus, queueStatusQuery } from '../workflows/backfill';
 import type { DatasetQueueInput, datasetQueueWorkflow } from '../workflows/dataset-queue-workflow';
 import { datasetQueueWorkflowId } from '../workflows/ids';
 
+/**
+ * With `searchAttributes`, a queue started here carries the dataset's attribute, and its dumps'
+ * runs then carry cdcflow's attributes as other runs do (`status` and the UI list them).
+ */
 export async function signalDatasetQueue<A extends unknown[]>(
   client: Client,
   taskQueue: string,
   dataset: string,
   signal: SignalDefinition<A>,
   args: A,
+  searchAttributes = false,
 ): Promise<string> {
   const workflowId = datasetQueueWorkflowId(dataset);
   await refuseQueueElsewhere(client, workflowId, taskQueue, dataset);
   const input: DatasetQueueInput = { dataset };
-  const handle = await client.workflow.signalWithStart<typeof datasetQueueWorkflow, unknown[]>('datasetQueueWorkflow', {
-    workflowId,
-    taskQueue,
-    args: [input],
-    // Typed at this function's signature; the SDK's conditional type does not take a generic tuple.
-    signal: signal as SignalDefinition<unknown[]>,
-    signalArgs: args,
-  });
+  const handle = await client.workflow
+    .signalWithStart<typeof datasetQueueWorkflow, unknown[]>('datasetQueueWorkflow', {
+      workflowId,
+      taskQueue,
+      args: [input],
+      // Typed at this function's signature; the SDK's conditional type does not take a generic tuple.
+      signal: signal as SignalDefinition<unknown[]>,
+      signalArgs: args,
+      typedSearchAttributes: searchAttributes ? new TypedSearchAttributes([{ key: DATASET_KEY, value: dataset }]) : undefined,
+    })
+    .catch((err: unknown) => {
+      refuseMissingSearchAttributes({ namespace: client.options.namespace, searchAttributes }, err);
+      throw err;
+    });
   return handle.workflowId;
 }
 
@@ -52,4 +66,18 @@ async function refuseQueueElsewhere(client: Client, workflowId: string, taskQueu
       `temporal workflow terminate --workflow-id ${workflowId}, and start this again`,
     { dataset },
   );
+}
+
+export async function datasetQueueStatus(client: Client, dataset: string): Promise<DatasetQueueStatus> {
+  return client.workflow.getHandle(datasetQueueWorkflowId(dataset)).query(queueStatusQuery);
+}
+
+/** The dumps the dataset's queue lists (none when it never ran). */
+export async function queuedDumps(client: Client, dataset: string): Promise<DumpStatus[]> {
+  try {
+    return (await datasetQueueStatus(client, dataset)).dumps;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return [];
+    throw err;
+  }
 }

@@ -4,14 +4,17 @@
  * or was terminated first). Table runs have fixed IDs (cdcflow/<dataset>/<date>/<table>) and are
  * described directly, as is the latest dataset run (cdcflow/<dataset>/<date>): no reliance on the
  * visibility store, which may lag a run that just ended; only the earlier dataset runs of the
- * date, and those a Schedule started, come from it.
+ * date, and those a Schedule started, come from it. A dump that committed a table of the date
+ * after its failed run (its table runs have IDs of their own, which the dataset's queue lists)
+ * repaired it: re-running the date would replace the dump's commit.
  */
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { DatasetConfig, Mode } from '../config/types';
 import type { DatasetWorkflowInput, TableWorkflowInput } from '../workflows';
-import { datasetWorkflowId, tableWorkflowId } from '../workflows/ids';
+import { backfillTableWorkflowId, datasetWorkflowId, tableWorkflowId } from '../workflows/ids';
 import { tableMode } from '../workflows/mode-override';
 import { BUSINESS_DATE_KEY, DATASET_KEY } from '../workflows/search-attributes';
+import { queuedDumps } from './dataset-queue';
 import { queryString } from './find-runs';
 import { startInput } from './start-input';
 
@@ -43,6 +46,22 @@ async function latestRun(client: Client, workflowId: string): Promise<Execution 
   }
 }
 
+/** The table runs of the date's dumps that completed, by table: each table's newest. */
+async function completedDumpRuns(client: Client, config: DatasetConfig, businessDate: string): Promise<Map<string, Execution>> {
+  const found = new Map<string, Execution>();
+  for (const dump of (await queuedDumps(client, config.dataset)).filter((d) => d.businessDate === businessDate)) {
+    for (const table of config.tables) {
+      const run = await latestRun(client, backfillTableWorkflowId(config.dataset, dump.requestId, table.name));
+      if (run?.status.name === 'COMPLETED') found.set(table.name, newest(found.get(table.name), run)!);
+    }
+  }
+  return found;
+}
+
+function newest(a: Execution | undefined, b: Execution | undefined): Execution | undefined {
+  return !a || (b && b.startTime > a.startTime) ? b : a;
+}
+
 /**
  * The closed dataset runs of the date, newest first: those of its fixed ID (`cdcflow run`) and,
  * when runs carry cdcflow's search attributes, those a Schedule started under IDs of their own.
@@ -61,6 +80,11 @@ async function datasetRuns(client: Client, dataset: string, businessDate: string
   return [...runs.values()].filter((r) => r.status.name !== 'RUNNING').sort((a, b) => b.startTime.getTime() - a.startTime.getTime());
 }
 
+/** The dataset run was to run this table: its config has it, and its table list (if any) names it. */
+function ranTable(input: DatasetWorkflowInput, table: string): boolean {
+  return input.config.tables.some((t) => t.name === table) && (!input.tables?.length || input.tables.includes(table));
+}
+
 export async function failedTables(client: Client, config: DatasetConfig, businessDate: string, searchAttributes: boolean): Promise<FailedTable[]> {
   const runs = await datasetRuns(client, config.dataset, businessDate, searchAttributes);
   const inputs = new Map<string, Promise<DatasetWorkflowInput | undefined>>();
@@ -68,9 +92,10 @@ export async function failedTables(client: Client, config: DatasetConfig, busine
     if (!inputs.has(run.runId)) inputs.set(run.runId, startInput<DatasetWorkflowInput>(client, run.workflowId, run.runId));
     return inputs.get(run.runId)!;
   };
+  const dumped = await completedDumpRuns(client, config, businessDate);
   const failed: FailedTable[] = [];
   for (const table of config.tables) {
-    const run = await latestRun(client, tableWorkflowId(config.dataset, businessDate, table.name));
+    const run = newest(await latestRun(client, tableWorkflowId(config.dataset, businessDate, table.name)), dumped.get(table.name));
     if (run && FAILED_STATES.includes(run.status.name)) {
       // The table re-runs as it ran: its input holds the mode it used and whether deletes were allowed.
       const input = await startInput<TableWorkflowInput>(client, run.workflowId, run.runId);
@@ -81,8 +106,14 @@ export async function failedTables(client: Client, config: DatasetConfig, busine
     for (const datasetRun of runs.filter((r) => !run || r.startTime > run.startTime)) {
       const input = await inputOf(datasetRun);
       // A dump's tables run under IDs of their own: a dump is requested again, not retried.
-      if (input && !input.dump && (!input.tables?.length || input.tables.includes(table.name))) {
-        failed.push({ table: table.name, state: 'NOT_STARTED', mode: tableMode(table, input.mode), allowDeletes: Boolean(input.allowDeletes) });
+      // A table the run's config lacked (added since) was never the run's to start.
+      if (input && !input.dump && ranTable(input, table.name)) {
+        failed.push({
+          table: table.name,
+          state: 'NOT_STARTED',
+          mode: tableMode(table, input.mode),
+          allowDeletes: Boolean(input.allowDeletes || input.allowDeletesTables?.includes(table.name)),
+        });
         break;
       }
     }

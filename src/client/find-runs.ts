@@ -62,10 +62,10 @@ function row(settings: TemporalSettings, w: WorkflowExecutionInfo): RunRow {
   };
 }
 
-/** Runs of `dataset` matching `where` (more list-filter clauses), newest first. */
+/** Runs of `dataset` matching `where` (more list-filter clauses), newest first; the dataset's queue workflow is no run. */
 export async function findRuns(client: Client, settings: TemporalSettings, dataset: string, where = ''): Promise<RunRow[]> {
   const rows: RunRow[] = [];
-  const query = `${DATASET_KEY.name} = ${queryString(dataset)}${where ? ` AND ${where}` : ''}`;
+  const query = `${DATASET_KEY.name} = ${queryString(dataset)} AND WorkflowType != "datasetQueueWorkflow"${where ? ` AND ${where}` : ''}`;
   for await (const w of client.workflow.list({ query })) rows.push(row(settings, w));
   return rows.sort((a, b) => b.startTime.localeCompare(a.startTime));
 }

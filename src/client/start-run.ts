@@ -1,12 +1,12 @@
 /** Starting (or attaching to) a dataset run, shared by the CLI, the demo, the bench and tests. */
 import { createHash } from 'node:crypto';
 import { type Client, type WorkflowHandle, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
-import { ConfigError, StateError } from '../errors';
+import { StateError } from '../errors';
 import type { TemporalSettings } from '../settings';
 import { datasetWorkflowId } from '../workflows/ids';
-import { BUSINESS_DATE_KEY, DATASET_KEY } from '../workflows/search-attributes';
+import { datasetRunSearchAttributes } from '../workflows/search-attributes';
 import { datasetWorkflow, type DatasetWorkflowInput } from '../workflows';
+import { refuseMissingSearchAttributes } from './missing-search-attributes';
 
 export interface StartedRun {
   handle: WorkflowHandle<typeof datasetWorkflow>;
@@ -69,23 +69,10 @@ export async function startDatasetRun(client: Client, settings: TemporalSettings
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       memo: { request },
-      typedSearchAttributes: settings.searchAttributes
-        ? new TypedSearchAttributes([
-            { key: DATASET_KEY, value: input.config.dataset },
-            { key: BUSINESS_DATE_KEY, value: input.businessDate },
-          ])
-        : undefined,
+      typedSearchAttributes: settings.searchAttributes ? datasetRunSearchAttributes(input.config.dataset, input.businessDate) : undefined,
     });
   } catch (err) {
-    if (settings.searchAttributes && /search attribute/i.test(String((err as Error).cause ?? err))) {
-      throw new ConfigError(
-        `the Temporal namespace ${settings.namespace} lacks cdcflow's search attributes: register them ` +
-          '(temporal operator search-attribute create --name CdcflowDataset --type Keyword ..., see README) ' +
-          'or set CDCFLOW_SEARCH_ATTRIBUTES=off',
-        {},
-        { cause: err },
-      );
-    }
+    refuseMissingSearchAttributes(settings, err);
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     handle = client.workflow.getHandle<typeof datasetWorkflow>(workflowId);
     attached = true;

@@ -16,6 +16,7 @@
  * Nothing uncommitted is ever under <dataset>/: temporary files live in _work/.
  */
 import * as path from 'node:path';
+import { isIsoDate } from '../config/iso-date';
 import { PATH_NAME } from '../config/schema';
 import { type Bucket, bucketLabel } from '../engine/key-buckets';
 
@@ -40,11 +41,7 @@ export interface TableLayout {
   stageManifest(date: string, stage: StageName, bucket?: Bucket): string;
 }
 
-export function isIsoDate(date: string): boolean {
-  const parsed = new Date(`${date}T00:00:00Z`);
-  // Date rolls 2024-02-30 over to March instead of refusing it; the round trip catches that.
-  return /^\d{4}-\d{2}-\d{2}$/.test(date) && !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(date);
-}
+export { isIsoDate };
 
 export function assertIsoDate(date: string): string {
   if (!isIsoDate(date)) throw new Error(`not a valid YYYY-MM-DD date: ${JSON.stringify(date)}`);

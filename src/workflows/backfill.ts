@@ -23,6 +23,8 @@ export interface BackfillRequest {
   businessDate?: string;
   /** The dataset's config; the last one the dataset workflow received when absent. */
   config?: DatasetConfig;
+  /** What was asked for, hashed (`cdcflow backfill` sets it): the ID sent again with another request is refused. */
+  digest?: string;
 }
 
 /** The keys of a keys-only dump as the table runs use them: values in key column order. */
@@ -56,6 +58,8 @@ export interface DumpStatus {
   workflowId: string;
   tables: Record<string, TableDumpProgress>;
   error?: string;
+  /** The request's digest, when it came with one. */
+  digest?: string;
 }
 
 export interface DatasetQueueStatus {

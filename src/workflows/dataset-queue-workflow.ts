@@ -38,6 +38,7 @@ import { datasetWorkflow, type DatasetRunResult } from './dataset-workflow';
 import { dumpScope, dumpRunInput } from './dump-scope';
 import { rootMessage } from './failures';
 import { backfillWorkflowId } from './ids';
+import { dumpRunAttributes } from './run-attributes';
 
 type Waiting = { kind: 'run'; turn: Omit<TurnRequest, 'config'> } | { kind: 'dump'; requestId: string };
 
@@ -95,6 +96,7 @@ export async function datasetQueueWorkflow(input: DatasetQueueInput): Promise<vo
       state: 'queued',
       workflowId: backfillWorkflowId(input.dataset, request.requestId),
       tables: {},
+      ...(request.digest ? { digest: request.digest } : {}),
     });
     requests[request.requestId] = { ...request, businessDate: scope.businessDate, config: undefined };
     waiting.push({ kind: 'dump', requestId: request.requestId });
@@ -174,7 +176,12 @@ export async function datasetQueueWorkflow(input: DatasetQueueInput): Promise<vo
       if (!config) throw new Error('no config is known for this dataset: send one with the request (cdcflow backfill does)');
       const run = dumpRunInput(request, config, dump.businessDate, { queueWorkflowId: workflowInfo().workflowId, requestId: dump.requestId });
       const result: DatasetRunResult = await scope.run(() =>
-        executeChild(datasetWorkflow, { workflowId: dump.workflowId, args: [run], workflowIdReusePolicy: 'ALLOW_DUPLICATE' }),
+        executeChild(datasetWorkflow, {
+          workflowId: dump.workflowId,
+          args: [run],
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          typedSearchAttributes: dumpRunAttributes(input.dataset, dump.businessDate),
+        }),
       );
       for (const t of result.tables) {
         const progress = (dump.tables[t.table] ??= { phase: 'done', chunks: 0, rows: 0 });

@@ -10,6 +10,7 @@ import { NON_RETRYABLE_ERROR_TYPES } from '../errors';
 import { turnGrantedSignal, turnReleasedSignal } from './backfill';
 import { plainStageFailure } from './failures';
 import { datasetQueueWorkflowId } from './ids';
+import { searchAttributesEnabled } from './run-attributes';
 
 const { requestDatasetTurn } = proxyActivities<Pick<Activities, 'requestDatasetTurn'>>({
   startToCloseTimeout: '1 minute',
@@ -23,7 +24,7 @@ export async function withDatasetTurn<T>(config: DatasetConfig, holdsTurn: boole
   let granted = false;
   setHandler(turnGrantedSignal, () => void (granted = true));
   const { workflowId, runId } = workflowInfo();
-  await requestDatasetTurn({ dataset: config.dataset, turn: { workflowId, runId, config } }).catch((err: unknown) => {
+  await requestDatasetTurn({ dataset: config.dataset, turn: { workflowId, runId, config }, searchAttributes: searchAttributesEnabled() }).catch((err: unknown) => {
     throw plainStageFailure('the dataset queue', err);
   });
   await condition(() => granted);

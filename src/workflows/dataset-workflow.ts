@@ -3,12 +3,13 @@
  * time. A failed table does not stop the others; the run fails at the end, naming them.
  */
 import { ApplicationFailure, defineQuery, executeChild, setHandler, upsertMemo } from '@temporalio/workflow';
+import { isIsoDate } from '../config/iso-date';
 import type { DatasetConfig, Mode } from '../config/types';
 import type { DumpLink } from './backfill';
 import { withDatasetTurn } from './dataset-turn';
 import { type ScheduledDateRule, scheduledBusinessDate } from './business-date';
 import { rootMessage } from './failures';
-import { backfillWorkflowId, tableWorkflowId } from './ids';
+import { backfillTableWorkflowId, tableWorkflowId } from './ids';
 import { tableMode } from './mode-override';
 import { recordBusinessDate, recordCounts, sumCounts, tableRunAttributes } from './run-attributes';
 import { type TableRunResult, tableWorkflow } from './table-workflow';
@@ -22,6 +23,11 @@ export interface DatasetWorkflowInput {
   tables?: string[];
   /** Let through what the delete guard refuses (`run --allow-deletes`); recorded in the memo. */
   allowDeletes?: boolean;
+  /**
+   * The same for these tables only (a retry keeps each failed run's approval): in the input, not
+   * in the config, which the dataset's queue keeps for dumps sent without one.
+   */
+  allowDeletesTables?: string[];
   /** Overrides every table's mode (a schedule's, e.g. full weekly on delta tables). */
   mode?: Mode;
   /** Started by the dataset's queue workflow (a dump), which gave it the turn already. */
@@ -43,8 +49,12 @@ export interface DatasetRunResult {
 
 export const datasetProgressQuery = defineQuery<DatasetRunResult>('datasetProgressQuery');
 
-export async function datasetWorkflow({ config, tables, mode, allowDeletes, holdsTurn, dump, ...input }: DatasetWorkflowInput): Promise<DatasetRunResult> {
+export async function datasetWorkflow({ config, tables, mode, allowDeletes, allowDeletesTables, holdsTurn, dump, ...input }: DatasetWorkflowInput): Promise<DatasetRunResult> {
   const businessDate = input.businessDate ?? scheduledBusinessDate(input.schedule);
+  // Started without the CLI (the UI, `temporal workflow start`): the stages would retry the date's paths for minutes.
+  if (!isIsoDate(businessDate)) {
+    throw ApplicationFailure.nonRetryable(`dataset ${config.dataset}: business date ${JSON.stringify(businessDate)} is not a date (YYYY-MM-DD)`, 'ConfigError');
+  }
   if (!input.businessDate) recordBusinessDate(businessDate);
   const unknown = (tables ?? []).filter((name) => !config.tables.some((t) => t.name === name));
   if (unknown.length > 0) {
@@ -58,16 +68,17 @@ export async function datasetWorkflow({ config, tables, mode, allowDeletes, hold
   const progress = (): DatasetRunResult => ({ dataset: config.dataset, businessDate, tables: outcomes });
   setHandler(datasetProgressQuery, progress);
 
-  const tableRunId = (table: string) => (dump ? `${backfillWorkflowId(config.dataset, dump.requestId)}/${table}` : tableWorkflowId(config.dataset, businessDate, table));
+  const tableRunId = (table: string) => (dump ? backfillTableWorkflowId(config.dataset, dump.requestId, table) : tableWorkflowId(config.dataset, businessDate, table));
   const queue = selected.map((table, index) => ({ table, index }));
   async function lane(): Promise<void> {
     for (let next = queue.shift(); next; next = queue.shift()) {
       const { table, index } = next;
       outcomes[index] = { table: table.name, status: 'running' };
+      const allowed = allowDeletes || allowDeletesTables?.includes(table.name);
       try {
         const result = await executeChild(tableWorkflow, {
           workflowId: tableRunId(table.name),
-          args: [{ table, businessDate, heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds, allowDeletes, ...(dump ? { dump } : {}) }],
+          args: [{ table, businessDate, heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds, ...(allowed ? { allowDeletes: true } : {}), ...(dump ? { dump } : {}) }],
           typedSearchAttributes: tableRunAttributes(config.dataset, businessDate, table.name, table.mode),
         });
         outcomes[index] = { table: table.name, status: 'completed', result };

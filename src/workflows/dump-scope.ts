@@ -1,10 +1,9 @@
 /** What a backfill request asks for, checked against the config and turned into a dataset run's input. */
 import { ApplicationFailure } from '@temporalio/workflow';
+import { isIsoDate } from '../config/iso-date';
 import type { DatasetConfig } from '../config/types';
 import type { BackfillRequest, DumpLink } from './backfill';
 import type { DatasetWorkflowInput } from './dataset-workflow';
-
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** How the request reads in the status, and the date it commits as (today in UTC when not given). */
 export function dumpScope(request: BackfillRequest, now: Date): { description: string; businessDate: string } {
@@ -17,14 +16,30 @@ function refuse(config: DatasetConfig, message: string): never {
   throw ApplicationFailure.nonRetryable(`backfill of dataset ${config.dataset}: ${message}`, 'ConfigError');
 }
 
+/**
+ * A dump is a full run, which deletes every key its batch lacks. A table read from files in
+ * mode delta (or change records) gets one date's changes from its file, not the whole table.
+ */
+export function refuseChangeFiles(config: DatasetConfig, tables: readonly string[]): void {
+  const partial = config.tables.filter((t) => tables.includes(t.name) && !t.source.extract && (t.mode === 'delta' || t.mode === 'changes'));
+  if (!partial.length) return;
+  const modes = [...new Set(partial.map((t) => t.mode))].join(', ');
+  refuse(
+    config,
+    `table(s) ${partial.map((t) => t.name).join(', ')} read files of one date's changes (mode ${modes}), not the whole table: ` +
+      "as a dump's full run, a date's file would delete every key it lacks; run the date for them (cdcflow run), and name the tables to dump with --tables",
+  );
+}
+
 /** The dump as a `full` dataset run that already holds the dataset's turn. */
 export function dumpRunInput(request: BackfillRequest, config: DatasetConfig, businessDate: string, link: Omit<DumpLink, 'keys'>): DatasetWorkflowInput {
-  if (!DATE.test(businessDate)) refuse(config, `businessDate ${JSON.stringify(businessDate)} is not YYYY-MM-DD`);
+  if (!isIsoDate(businessDate)) refuse(config, `businessDate ${JSON.stringify(businessDate)} is not a date (YYYY-MM-DD)`);
   const names = config.tables.map((t) => t.name);
   const input: DatasetWorkflowInput = { config, businessDate, mode: 'full', holdsTurn: true, dump: link };
   if (!request.keys) {
     const unknown = (request.tables ?? []).filter((t) => !names.includes(t));
     if (unknown.length) refuse(config, `no table(s) ${unknown.join(', ')} (tables: ${names.join(', ')})`);
+    refuseChangeFiles(config, request.tables?.length ? request.tables : names);
     return { ...input, tables: request.tables?.length ? request.tables : undefined };
   }
   const { table: name, rows } = request.keys;

@@ -16,3 +16,7 @@ export function datasetQueueWorkflowId(dataset: string): string {
 export function backfillWorkflowId(dataset: string, requestId: string): string {
   return `cdcflow/${dataset}/backfill/${requestId}`;
 }
+
+export function backfillTableWorkflowId(dataset: string, requestId: string, table: string): string {
+  return `${backfillWorkflowId(dataset, requestId)}/${table}`;
+}

@@ -10,6 +10,7 @@ import type { Mode } from '../config/types';
 import {
   BUSINESS_DATE_KEY,
   DATASET_KEY,
+  datasetRunSearchAttributes,
   DELETES_KEY,
   INSERTS_KEY,
   MODE_KEY,
@@ -19,18 +20,24 @@ import {
   UPDATES_KEY,
 } from './search-attributes';
 
-function enabled(): boolean {
+/** This workflow was started with cdcflow's dataset attribute (a dataset run, or the dataset's queue). */
+export function searchAttributesEnabled(): boolean {
   return workflowInfo().typedSearchAttributes.get(DATASET_KEY) !== undefined;
+}
+
+/** A dump's dataset run: the attributes a run started by hand has, when the queue has them. */
+export function dumpRunAttributes(dataset: string, businessDate: string): TypedSearchAttributes | undefined {
+  return searchAttributesEnabled() ? datasetRunSearchAttributes(dataset, businessDate) : undefined;
 }
 
 /** The business date of a scheduled run is known only once the run has derived it. */
 export function recordBusinessDate(businessDate: string): void {
-  if (enabled()) upsertSearchAttributes([{ key: BUSINESS_DATE_KEY, value: businessDate }]);
+  if (searchAttributesEnabled()) upsertSearchAttributes([{ key: BUSINESS_DATE_KEY, value: businessDate }]);
 }
 
 /** A child table run's attributes: only cdcflow's own (never the schedule's system ones). */
 export function tableRunAttributes(dataset: string, businessDate: string, table: string, mode: Mode): TypedSearchAttributes | undefined {
-  if (!enabled()) return undefined;
+  if (!searchAttributesEnabled()) return undefined;
   return new TypedSearchAttributes([
     { key: DATASET_KEY, value: dataset },
     { key: BUSINESS_DATE_KEY, value: businessDate },
@@ -41,7 +48,7 @@ export function tableRunAttributes(dataset: string, businessDate: string, table:
 
 /** Counts as integer attributes, so the UI can filter on them (`CdcflowDeletes > 1000`). */
 export function recordCounts(counts: OperationCounts): void {
-  if (!enabled()) return;
+  if (!searchAttributesEnabled()) return;
   upsertSearchAttributes([
     { key: INSERTS_KEY, value: counts.I },
     { key: UPDATES_KEY, value: counts.U },

@@ -3,7 +3,7 @@
  * registered on the server: scripts/start-temporal.sh, docker-compose.yml and `cdcflow setup`
  * register CDCFLOW_SEARCH_ATTRIBUTES.
  */
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
 
 export const DATASET_KEY = defineSearchAttributeKey('CdcflowDataset', SearchAttributeType.KEYWORD);
 export const TABLE_KEY = defineSearchAttributeKey('CdcflowTable', SearchAttributeType.KEYWORD);
@@ -23,6 +23,14 @@ export const ROWS_KEY = defineSearchAttributeKey('CdcflowRows', SearchAttributeT
 
 /** Set by Temporal on runs a Schedule starts: the time the action was scheduled for. */
 export const SCHEDULED_START_KEY = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+
+/** What a dataset run starts with (a dump's, too): the dataset and its business date. */
+export function datasetRunSearchAttributes(dataset: string, businessDate: string): TypedSearchAttributes {
+  return new TypedSearchAttributes([
+    { key: DATASET_KEY, value: dataset },
+    { key: BUSINESS_DATE_KEY, value: businessDate },
+  ]);
+}
 
 /** Every attribute cdcflow sets, for registering them on a server. */
 export const CDCFLOW_SEARCH_ATTRIBUTES = [

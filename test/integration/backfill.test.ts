@@ -17,10 +17,11 @@ import { completeKeyScope } from '../../src/activities/key-scope';
 import { chunkFile, extractFolder, stateChunkFile } from '../../src/sources/postgres-source';
 import { sourceOf } from '../../src/sources/registry';
 import { cancelSignal, pauseSignal, resumeSignal } from '../../src/workflows/backfill';
-import { backfillWorkflowId, datasetQueueWorkflowId, datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
+import { backfillTableWorkflowId, backfillWorkflowId, datasetQueueWorkflowId, datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
+import type { RunRow } from '../../src/client/find-runs';
 import { dumpFinished, dumpStatus, queueStatus, requestDump, runDump, waitForDump } from '../support/backfill';
 import { cdcflow } from '../support/cli';
-import { committedDates, datasetFolders, failedTable, type Harness, readRows, runDataset, startHarness, tableResult } from '../support/harness';
+import { committedDates, datasetFolders, failedTable, type Harness, readRows, runDataset, startHarness, tableResult, writeCsv } from '../support/harness';
 import { PG_URL_VAR, psql } from '../support/postgres';
 import { activityAttempts, sleep, waitForRunningActivity, withTimeout } from '../support/worker-process';
 
@@ -346,6 +347,114 @@ describe('backfill', () => {
     expect(tableResult({ ok: true, result: second.run! }, 'twice').counts).toEqual(tableResult({ ok: true, result: first.run! }, 'twice').counts);
     expect([readFileSync(layout.current), readFileSync(layout.history(D1))]).toEqual(before);
     expect(await committedDates(h.engine, config.warehouse, config.dataset, 'twice')).toEqual([D1]);
+  });
+
+  it('retry of a date whose failed table a dump has since committed: nothing to retry, the dump\'s deletes stay', async () => {
+    const config = pgTable('retrydump', 6, { mode: 'delta', source: { format: 'postgres', connection: PG_URL_VAR, table: 'bf.retrydump', chunkRows: 4, watermark: { column: 'updated_at' } } });
+    const file = path.join(path.dirname(config.warehouse), 'dataset.yaml');
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue };
+    expect(tableResult(await runDataset(h, config, D1), 'retrydump').counts).toMatchObject({ I: 6 });
+    psql(`ALTER TABLE bf.retrydump RENAME COLUMN v TO w;`);
+    expect(await runDataset(h, config, D2)).toMatchObject({ ok: false });
+
+    // The operator repairs the date with a dump: the source is whole again, less one row.
+    psql(`ALTER TABLE bf.retrydump RENAME COLUMN w TO v; DELETE FROM bf.retrydump WHERE id = 3;`);
+    const { run } = await runDump(h, config, { requestId: 'repair', businessDate: D2, tables: ['retrydump'] });
+    expect(tableResult({ ok: true, result: run! }, 'retrydump').counts).toEqual({ I: 0, U: 0, D: 1, X: 0, N: 5 });
+    const layout = tableLayout(config.warehouse, config.dataset, 'retrydump');
+    const published = () => [readFileSync(layout.current), readFileSync(layout.history(D2))];
+    const repaired = published();
+
+    // status lists the dump's runs under the date they committed (the visibility store may lag a moment).
+    const dumpTable = backfillTableWorkflowId(config.dataset, 'repair', 'retrydump');
+    let runs: RunRow[] = [];
+    for (let i = 0; i < 40 && !runs.some((r) => r.workflowId === dumpTable && r.counts); i++) {
+      if (i) await sleep(250);
+      runs = JSON.parse((await cdcflow(['status', '--config', file, '--days', '1', '--json'], env)).stdout).runs;
+    }
+    const ofD2 = runs.filter((r) => r.businessDate === D2).map((r) => [r.workflowId, r.state, r.counts?.deletes]);
+    expect(ofD2).toEqual([
+      [dumpTable, 'COMPLETED', 1],
+      [backfillWorkflowId(config.dataset, 'repair'), 'COMPLETED', 1],
+      [tableWorkflowId(config.dataset, D2, 'retrydump'), 'FAILED', undefined],
+      [datasetWorkflowId(config.dataset, D2), 'FAILED', 0],
+    ]);
+    expect(runs.filter((r) => !r.businessDate)).toEqual([]);
+
+    // A delta re-run of the date would replace the dump's commit and bring row 3 back.
+    const retried = await cdcflow(['retry', '--config', file, '--date', D2], env);
+    expect(retried).toMatchObject({ code: 0, stdout: `nothing to retry: no table of ${config.dataset} failed on ${D2}\n` });
+    expect(published()).toEqual(repaired);
+    expect((await readRows(h.engine, layout.current, 'id')).map((r) => r.id)).toEqual([1, 2, 4, 5, 6]);
+  });
+
+  it("a dump refuses a table read from files of one date's changes (delta): as a full run, its file would delete every key it lacks", async () => {
+    const { dir, config } = folders.setup([
+      { name: 'filedelta', mode: 'delta', keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }], source: { format: 'csv', path: '{date}.csv' } },
+    ]);
+    writeCsv(path.join(dir, `${D1}.csv`), ['id', 'v'], [[1, 'a'], [2, 'b'], [3, 'c'], [4, 'd']]);
+    writeCsv(path.join(dir, `${D2}.csv`), ['id', 'v'], [[1, 'A'], [2, 'B'], [3, 'C']]);
+    expect(tableResult(await runDataset(h, config, D1), 'filedelta').counts).toMatchObject({ I: 4 });
+    const layout = tableLayout(config.warehouse, config.dataset, 'filedelta');
+    const before = readFileSync(layout.current);
+    const refusal = `backfill of dataset ${config.dataset}: table(s) filedelta read files of one date's changes (mode delta), not the whole table`;
+
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue };
+    const cli = await cdcflow(['backfill', '--config', path.join(dir, 'dataset.yaml'), '--date', D2], env);
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toContain(refusal);
+
+    // Sent as a signal (the UI), the dump fails at once.
+    const dump = await runDump(h, config, { requestId: 'filedelta', businessDate: D2 });
+    expect(dump.status).toMatchObject({ state: 'failed', error: expect.stringContaining(refusal) });
+    expect(await committedDates(h.engine, config.warehouse, config.dataset, 'filedelta')).toEqual([D1]);
+    expect(readFileSync(layout.current)).toEqual(before);
+  });
+
+  it('a request ID already naming another dump is refused by the CLI, naming that dump; the same command sent again is the same dump', async () => {
+    const config = pgTable('reused', 6);
+    const file = path.join(path.dirname(config.warehouse), 'dataset.yaml');
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue };
+    const backfill = (...args: string[]) => cdcflow(['backfill', '--config', file, '--date', D1, ...args], env);
+    const first = await backfill('--request-id', 'fix-1');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^reused\s+full\s+6\s/m);
+    const again = await backfill('--request-id', 'fix-1');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^reused\s+full\s+6\s/m);
+
+    // Another scope, or other keys under the same count, is another request: the CLI said the old one's counts and exit 0.
+    psql(`UPDATE bf.reused SET v = 'new' WHERE id IN (2, 3);`);
+    const keys = await backfill('--request-id', 'fix-1', '--tables', 'reused', '--key', 'id=2');
+    expect(keys.code).toBe(1);
+    expect(keys.stderr).toContain(`request fix-1 of ${config.dataset} is already the dump of all tables for ${D1} (completed): give this one another --request-id`);
+    expect((await backfill('--request-id', 'k', '--tables', 'reused', '--key', 'id=2')).code).toBe(0);
+    const otherKey = await backfill('--request-id', 'k', '--tables', 'reused', '--key', 'id=3');
+    expect(otherKey.code).toBe(1);
+    expect(otherKey.stderr).toContain(`request k of ${config.dataset} is already the dump of 1 key(s) of reused for ${D1} (completed)`);
+    expect((await readRows(h.engine, tableLayout(config.warehouse, config.dataset, 'reused').current, 'id')).map((r) => r.v)).toEqual(['v1', 'new', 'v3', 'v4', 'v5', 'v6']);
+  });
+
+  it('a date that does not exist (2024-02-30), in a dump\'s signal or a run started without the CLI, fails at once, not after minutes of retries', async () => {
+    const config = pgTable('baddate', 3);
+    const dump = await withTimeout(runDump(h, config, { requestId: 'feb30', businessDate: '2024-02-30' }), 30_000, () => 'the dump retried');
+    expect(dump.status).toMatchObject({ state: 'failed', error: `backfill of dataset ${config.dataset}: businessDate "2024-02-30" is not a date (YYYY-MM-DD)` });
+    const run = await withTimeout(runDataset(h, config, '2024-02-30'), 30_000, () => 'the run retried');
+    expect(run).toMatchObject({ ok: false, error: expect.stringContaining(`dataset ${config.dataset}: business date "2024-02-30" is not a date (YYYY-MM-DD)`) });
+    expect(await committedDates(h.engine, config.warehouse, config.dataset, 'baddate')).toEqual([]);
+  });
+
+  it('backfill --cancel ID of a dump the queue does not have, or of one already finished, says so and fails', async () => {
+    const config = pgTable('cancelcli', 3);
+    const file = path.join(path.dirname(config.warehouse), 'dataset.yaml');
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue };
+    expect((await runDump(h, config, { requestId: 'done', businessDate: D1 })).status.state).toBe('completed');
+    const unknown = await cdcflow(['backfill', '--config', file, '--cancel', 'nope'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain(`the queue of ${config.dataset} has no dump nope (dumps: done)`);
+    const finished = await cdcflow(['backfill', '--config', file, '--cancel', 'done'], env);
+    expect(finished.code).toBe(1);
+    expect(finished.stderr).toContain(`dump done of ${config.dataset} is completed already: nothing to cancel`);
   });
 
   it('delta runs by watermark read only the rows changed since the watermark committed with their base', async () => {

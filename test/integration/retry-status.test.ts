@@ -3,14 +3,17 @@
  * outputs are then those of a run that never failed; `cdcflow status` lists the runs per table
  * and date with their state and counts; a cancelled table run stays cancelled.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { startDatasetRun } from '../../src/client/start-run';
 import { loadConfig } from '../../src/config/load';
 import { scheduleId } from '../../src/client/schedules/schedule-ids';
 import { tableWorkflowId } from '../../src/workflows/ids';
 import { BUSINESS_DATE_KEY } from '../../src/workflows/search-attributes';
+import { signalDatasetQueue } from '../../src/client/dataset-queue';
+import { backfillSignal } from '../../src/workflows/backfill';
+import { dumpFinished, waitForDump } from '../support/backfill';
 import { cdcflow } from '../support/cli';
 import { type Harness, readRows, renameDataset, runDataset, startHarness, tempDir, uniqueDataset, writeConfig, writeCsv } from '../support/harness';
 
@@ -84,6 +87,8 @@ describe('cdcflow retry and status', () => {
     expect(status.runs.filter((r) => r.kind === 'dataset').map((r) => r.state)).toEqual(['COMPLETED', 'FAILED']);
     const plain = await cdcflow(['status', '--config', configPath, '--days', '1'], env());
     expect(plain.stdout).toMatch(/2024-01-01\s+refunds\s+COMPLETED\s+2\s+0\s+0\s+0\s+\d+\.\d\s+http:\/\/\S+refunds/);
+    const badDays = await cdcflow(['status', '--config', configPath, '--days', 'a week'], env());
+    expect(badDays).toMatchObject({ code: 1, stderr: expect.stringContaining("option '--days <n>' argument 'a week' is invalid. not an integer.") });
   });
 
   it("re-runs each failed table in the mode its failed run used: a schedule's full beside a change-record table", async () => {
@@ -149,6 +154,12 @@ describe('cdcflow retry and status', () => {
     const memo = (await h.client.workflow.getHandle(tableWorkflowId(dataset, '2024-03-02', 't')).describe()).memo;
     expect(memo?.deleteGuardOverridden).toContain('would delete 3 of 5 keys');
 
+    // That approval was the retry's alone: a dump sent without a config (from the UI) runs with
+    // the config the dataset's queue last received, the retry's, and the guard still applies.
+    await signalDatasetQueue(h.client, h.settings.taskQueue, dataset, backfillSignal, [{ requestId: 'ui', businessDate: '2024-03-02' }]);
+    const dump = await waitForDump(h, dataset, 'ui', dumpFinished);
+    expect(dump).toMatchObject({ state: 'failed', error: expect.stringContaining('would delete 3 of 5 keys') });
+
     // Refused by the guard, not approved: the retry approves it.
     writeCsv(path.join(dir, '2024-03-03.csv'), ['id', 'v'], []);
     expect(await runDataset(h, config, '2024-03-03')).toMatchObject({ ok: false, error: expect.stringContaining('the full snapshot has no rows') });
@@ -202,6 +213,10 @@ describe('cdcflow retry and status', () => {
       const configPath = threeTables(dataset);
       const { handle } = await startDatasetRun(slow.client, slow.settings, { config: loadConfig(configPath), businessDate: '2024-05-01' });
       await terminateAfterFirstTable(slow, handle.workflowId, dataset, '2024-05-01', release);
+      // A table added to the config since was never the run's to start: not retried as "never started".
+      const doc = parse(readFileSync(configPath, 'utf8')) as { tables: { name: string; source: { path: string } }[] };
+      writeCsv(path.join(path.dirname(configPath), 'added.csv'), ['id', 'v'], [[1, 'added']]);
+      writeFileSync(configPath, stringify({ ...doc, tables: [...doc.tables, { ...doc.tables[0], name: 'added', source: { ...doc.tables[0].source, path: 'added.csv' } }] }));
 
       // Narrowed to a table that never started; the others are still found afterwards.
       const first = await cdcflow(['retry', '--config', configPath, '--date', '2024-05-01', '--tables', 's1'], slowEnv);
@@ -210,6 +225,7 @@ describe('cdcflow retry and status', () => {
       expect(first.stderr).toContain(`retrying s1 (never started) of ${dataset} 2024-05-01`);
       const rest = await cdcflow(['retry', '--config', configPath, '--date', '2024-05-01'], slowEnv);
       for (const name of ['big', 's2']) expect(rest.stdout).toMatch(completed(name));
+      expect(rest.stdout).not.toMatch(/^added/m);
       expect(rest.code).toBe(0);
       expect(rest.stderr).toContain(`retrying big, s2 (never started) of ${dataset} 2024-05-01`);
       const again = await cdcflow(['retry', '--config', configPath, '--date', '2024-05-01'], slowEnv);

@@ -94,6 +94,30 @@ describe('cdcflow schedule', () => {
     expect((await cdcflow(['schedule', 'delete', '--config', config], env())).stdout).toBe(`deleted ${dailyId}\n`);
   });
 
+  it("an operator's pause survives an apply that changes the schedule; a change of the config's paused is applied", async () => {
+    const dataset = uniqueDataset('keep');
+    const daily = { name: 'daily', cron: ['0 2 * * *'] };
+    const config = writeDataset(dataset, [daily]);
+    const id = scheduleId(dataset, 'daily');
+    const paused = async () => (await h.client.schedule.getHandle(id).describe()).state.paused;
+    expect(await apply(config)).toEqual([`created ${id}`]);
+    expect(await paused()).toBe(false);
+
+    expect(await cdcflow(['schedule', 'pause', '--config', config, '--name', 'daily'], env())).toMatchObject({ code: 0 });
+    writeDataset(dataset, [{ ...daily, cron: ['30 5 * * *'] }]);
+    expect(await apply(config)).toEqual([`updated ${id}`]);
+    expect(await paused()).toBe(true);
+
+    // The config's own paused, when it changes, is what the operator asks for now.
+    writeDataset(dataset, [{ ...daily, cron: ['30 5 * * *'], paused: true }]);
+    expect(await apply(config)).toEqual([`updated ${id}`]);
+    expect(await paused()).toBe(true);
+    writeDataset(dataset, [{ ...daily, cron: ['30 5 * * *'], paused: false }]);
+    expect(await apply(config)).toEqual([`updated ${id}`]);
+    expect(await paused()).toBe(false);
+    await h.client.schedule.getHandle(id).delete();
+  });
+
   it('a triggered schedule runs the business date of its scheduled time, with its mode', async () => {
     const dataset = uniqueDataset('trig');
     const zone = 'Pacific/Kiritimati'; // UTC+14: its day is rarely the UTC day
@@ -123,6 +147,22 @@ describe('cdcflow schedule', () => {
     expect(run.businessDate).toBe('2024-01-01');
     expect(run.tables[0]).toMatchObject({ status: 'completed', result: { counts: { I: 3 } } });
     await h.client.schedule.getHandle(scheduleId(dataset, 'daily')).delete();
+  });
+
+  it("schedule backfill unpauses, when done, a schedule an interrupted backfill left paused, and leaves an operator's pause", async () => {
+    const dataset = uniqueDataset('resume');
+    const config = writeDataset(dataset, [{ name: 'left', cron: ['0 2 * * *'] }, { name: 'held', cron: ['0 3 * * *'] }]);
+    await apply(config);
+    const [left, held] = [scheduleId(dataset, 'left'), scheduleId(dataset, 'held')];
+    // What a backfill stopped midway (Ctrl-C) leaves: its pause, with its note.
+    await h.client.schedule.getHandle(left).pause('paused by cdcflow schedule backfill');
+    await h.client.schedule.getHandle(held).pause('maintenance');
+    await eventually('both listed as paused', async () => ((await listDatasetSchedules(h.client, dataset)).filter((s) => s.state.paused).length === 2 ? true : undefined));
+
+    expect(await cdcflow(['schedule', 'backfill', '--config', config, '--from', '2024-01-01', '--to', '2024-01-01'], env())).toMatchObject({ code: 0 });
+    expect((await h.client.schedule.getHandle(left).describe()).state.paused).toBe(false);
+    expect((await h.client.schedule.getHandle(held).describe()).state.paused).toBe(true);
+    for (const id of [left, held]) await h.client.schedule.getHandle(id).delete();
   });
 
   it('schedule backfill runs three past dates in order, one at a time, and ends as running them by hand does', async () => {

@@ -89,7 +89,11 @@ describe('keys-only dumps', () => {
     const keys = { table: 'orders', rows: [{ id: '5', region: 'eu' }] };
     expect(dumpRunInput({ requestId: 'r', keys }, config, '2024-01-01', link)).toMatchObject({ tables: ['orders'], dump: { ...link, keys: { table: 'orders', values: [['eu', '5']] } } });
     expect(() => dumpRunInput({ requestId: 'r', tables: ['nope'] }, config, '2024-01-01', link)).toThrow('backfill of dataset shop: no table(s) nope (tables: orders, files)');
-    expect(() => dumpRunInput({ requestId: 'r' }, config, '2024-1-1', link)).toThrow('is not YYYY-MM-DD');
+    expect(() => dumpRunInput({ requestId: 'r' }, config, '2024-1-1', link)).toThrow('businessDate "2024-1-1" is not a date (YYYY-MM-DD)');
+    expect(() => dumpRunInput({ requestId: 'r' }, config, '2024-02-30', link)).toThrow('businessDate "2024-02-30" is not a date (YYYY-MM-DD)');
+    const deltaFiles = { ...config, tables: config.tables.map((t) => (t.name === 'files' ? { ...t, mode: 'delta' as const } : t)) };
+    expect(() => dumpRunInput({ requestId: 'r' }, deltaFiles, '2024-01-01', link)).toThrow("table(s) files read files of one date's changes (mode delta)");
+    expect(dumpRunInput({ requestId: 'r', tables: ['orders'] }, deltaFiles, '2024-01-01', link)).toMatchObject({ tables: ['orders'] });
     expect(() => dumpRunInput({ requestId: 'r', keys: { ...keys, table: 'files' } }, config, '2024-01-01', link)).toThrow('table files is read from files');
     expect(() => dumpRunInput({ requestId: 'r', keys: { table: 'orders', rows: [{ id: '5' }] } }, config, '2024-01-01', link)).toThrow(
       'key 1 of table orders must give exactly the key column(s) region, id as text ({"id":"5"})',

@@ -6,7 +6,7 @@
 import { type Client, ScheduleNotFoundError } from '@temporalio/client';
 import type { DatasetConfig } from '../../config/types';
 import type { TemporalSettings } from '../../settings';
-import { desiredSchedule, FINGERPRINT_MEMO } from './desired-schedule';
+import { desiredSchedule, FINGERPRINT_MEMO, PAUSED_MEMO } from './desired-schedule';
 import { listDatasetSchedules } from './list-schedules';
 
 export interface ScheduleChange {
@@ -16,7 +16,7 @@ export interface ScheduleChange {
 
 export async function applySchedules(client: Client, settings: TemporalSettings, config: DatasetConfig): Promise<ScheduleChange[]> {
   const changes: ScheduleChange[] = [];
-  const wanted = config.schedules.map((s) => desiredSchedule(config, s, settings));
+  const wanted = config.schedules.map((s) => ({ ...desiredSchedule(config, s, settings), paused: s.paused }));
   for (const desired of wanted) {
     const handle = client.schedule.getHandle(desired.scheduleId);
     const current = await handle.describe().catch((err: unknown) => {
@@ -30,7 +30,9 @@ export async function applySchedules(client: Client, settings: TemporalSettings,
       changes.push({ scheduleId: desired.scheduleId, change: 'unchanged' });
     } else {
       const { spec, policies, state, action } = desired.options;
-      await handle.update((previous) => ({ ...previous, spec, policies, action, state: { ...previous.state, ...state } }));
+      // The config's paused applies when it changed; else the schedule stays as it is (an operator's pause, a backfill's).
+      const pausedChanged = current.action.type !== 'startWorkflow' || current.action.memo?.[PAUSED_MEMO] !== desired.paused;
+      await handle.update((previous) => ({ ...previous, spec, policies, action, state: pausedChanged ? { ...previous.state, ...state } : previous.state }));
       changes.push({ scheduleId: desired.scheduleId, change: 'updated' });
     }
   }

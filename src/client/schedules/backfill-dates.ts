@@ -29,6 +29,8 @@ export function datesBetween(from: string, to: string): string[] {
   return dates;
 }
 
+const BACKFILL_PAUSE_NOTE = 'paused by cdcflow schedule backfill';
+
 export interface BackfilledDate {
   businessDate: string;
   workflowId: string;
@@ -44,8 +46,9 @@ export async function backfillDates(
   options: { from: string; to: string; mode?: Mode; onDate?: (done: BackfilledDate) => void },
 ): Promise<BackfilledDate[]> {
   const dates = datesBetween(options.from, options.to);
-  const paused = (await listDatasetSchedules(client, config.dataset)).filter((s) => !s.state.paused).map((s) => s.scheduleId);
-  for (const id of paused) await pauseSchedule(client, id, 'paused by cdcflow schedule backfill');
+  // A backfill stopped midway (Ctrl-C) left its pause: this one takes it over, so it ends.
+  const paused = (await listDatasetSchedules(client, config.dataset)).filter((s) => !s.state.paused || s.state.note === BACKFILL_PAUSE_NOTE).map((s) => s.scheduleId);
+  for (const id of paused) await pauseSchedule(client, id, BACKFILL_PAUSE_NOTE);
   const done: BackfilledDate[] = [];
   try {
     for (const businessDate of dates) {

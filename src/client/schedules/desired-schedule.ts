@@ -15,6 +15,8 @@ import { scheduleId, scheduledWorkflowIdBase } from './schedule-ids';
 
 /** Memo key of the action that holds the fingerprint. */
 export const FINGERPRINT_MEMO = 'cdcflowSchedule';
+/** Memo key of the action that holds the config's `paused`, so an apply can tell the config's pause from an operator's. */
+export const PAUSED_MEMO = 'cdcflowSchedulePaused';
 
 export interface DesiredSchedule {
   scheduleId: string;
@@ -58,7 +60,7 @@ export function desiredSchedule(config: DatasetConfig, schedule: ScheduleConfig,
         workflowId: scheduledWorkflowIdBase(config.dataset, schedule.name),
         taskQueue: settings.taskQueue,
         args: [input],
-        memo: { [FINGERPRINT_MEMO]: fingerprint },
+        memo: { [FINGERPRINT_MEMO]: fingerprint, [PAUSED_MEMO]: schedule.paused },
         typedSearchAttributes: settings.searchAttributes ? new TypedSearchAttributes([{ key: DATASET_KEY, value: config.dataset }]) : undefined,
       },
     },
