@@ -6,7 +6,8 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { TemporalSettings } from '../settings';
 import { datasetProgressQuery, tableProgressQuery, type datasetWorkflow } from '../workflows';
-import { tableWorkflowId } from '../workflows/ids';
+import { type DatasetQueueStatus, queueStatusQuery } from '../workflows/backfill';
+import { datasetQueueWorkflowId, tableWorkflowId } from '../workflows/ids';
 
 /** A query that gives up after 3 s (no worker answers a query) and leaves no retry behind. */
 function quickly<T>(client: Client, fn: () => Promise<T>): Promise<T> {
@@ -55,6 +56,23 @@ export function heartbeatStage(pending: readonly { heartbeatDetails?: { payloads
   return undefined;
 }
 
+/**
+ * What a run waiting for its dataset's turn waits for: the run or dump holding it, and how many
+ * more are ahead in the queue. Undefined when the run is not (or no longer) waiting.
+ */
+export function turnWait(queue: Pick<DatasetQueueStatus, 'active' | 'waiting'>, workflowId: string): string | undefined {
+  const ahead = queue.waiting.indexOf(workflowId);
+  if (ahead < 0 || !queue.active || queue.active === workflowId) return undefined;
+  return `waiting for the dataset's turn: ${queue.active} holds it${ahead > 0 ? ` (${ahead} more ahead)` : ''}`;
+}
+
+/** A run none of whose tables started yet may be waiting behind another run or dump of its dataset. */
+async function datasetTurnWait(client: Client, dataset: string, workflowId: string): Promise<string | undefined> {
+  const queue = client.workflow.getHandle(datasetQueueWorkflowId(dataset));
+  const status = await quickly(client, () => queue.query(queueStatusQuery)).catch(() => undefined);
+  return status && turnWait(status, workflowId);
+}
+
 async function progressLine(client: Client, settings: TemporalSettings, handle: WorkflowHandle<typeof datasetWorkflow>, startedAt: number): Promise<string> {
   const elapsed = `${Math.round((Date.now() - startedAt) / 1000)}s`;
   let progress;
@@ -67,6 +85,11 @@ async function progressLine(client: Client, settings: TemporalSettings, handle: 
     return `waiting for the run to start ${elapsed}`;
   }
   const done = progress.tables.filter((t) => t.status === 'completed' || t.status === 'failed').length;
+  const heading = `${progress.dataset} ${progress.businessDate}: ${done}/${progress.tables.length} tables done`;
+  if (progress.tables.every((t) => t.status === 'pending')) {
+    const wait = await datasetTurnWait(client, progress.dataset, handle.workflowId);
+    if (wait) return [heading, `${wait} (queue ${datasetQueueWorkflowId(progress.dataset)})`, elapsed].join(' | ');
+  }
   const running = await Promise.all(
     progress.tables
       .filter((t) => t.status === 'running')
@@ -79,7 +102,7 @@ async function progressLine(client: Client, settings: TemporalSettings, handle: 
         return p ? `${t.table}: ${heartbeatStage(pending) ?? p.stage} (${Math.floor(p.stagesDone)}/${p.stagesTotal})${note}` : t.table;
       }),
   );
-  return [`${progress.dataset} ${progress.businessDate}: ${done}/${progress.tables.length} tables done`, ...running, elapsed].join(' | ');
+  return [heading, ...running, elapsed].join(' | ');
 }
 
 /** Polls and prints progress to stderr until the returned function is called (and awaited). */

@@ -221,3 +221,52 @@ describe('cdcflow CLI: mistakes and failures', () => {
     expect(workerLog).not.toMatch(/^\s+at /m);
   });
 });
+
+describe('cdcflow run waiting for its turn', () => {
+  // Holds the next run's hash stage until released.
+  let hashGate: { arrived: () => void; released: Promise<void> } | undefined;
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({
+      beforeStage: async (stage) => {
+        const gate = hashGate;
+        if (stage !== 'hash' || !gate) return;
+        hashGate = undefined;
+        gate.arrived();
+        await gate.released;
+      },
+    });
+  });
+  afterAll(() => h?.stop());
+
+  it("names the run holding the dataset's turn while another date of the dataset waits for it", async () => {
+    const dir = tempDir();
+    const dataset = uniqueDataset('cli-turn');
+    for (const date of ['2024-03-01', '2024-03-02']) writeCsv(path.join(dir, `${date}.csv`), ['id', 'v'], [[1, date]]);
+    const configPath = path.join(dir, 'dataset.yaml');
+    writeFileSync(
+      configPath,
+      stringify({ dataset, warehouse: 'wh', tables: [{ name: 'items', keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }], source: { format: 'csv', path: '{date}.csv' } }] }),
+    );
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const atHash = new Promise<void>((arrived) => (hashGate = { arrived, released }));
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue };
+    const first = cdcflow(['run', '--config', configPath, '--date', '2024-03-01'], env);
+    await atHash;
+
+    // The old progress line said only "0/1 tables done" for as long as the first run took.
+    const giveUp = setTimeout(release, 20_000);
+    const second = await cdcflow(['run', '--config', configPath, '--date', '2024-03-02'], env, (stderr) => {
+      if (stderr.includes("waiting for the dataset's turn")) release();
+      return false;
+    });
+    clearTimeout(giveUp);
+    expect(second.stderr).toContain(
+      `${dataset} 2024-03-02: 0/1 tables done | waiting for the dataset's turn: ${datasetWorkflowId(dataset, '2024-03-01')} holds it (queue ${datasetQueueWorkflowId(dataset)})`,
+    );
+    expect(second.code).toBe(0);
+    expect((await first).code).toBe(0);
+  }, 90_000);
+});
