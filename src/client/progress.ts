@@ -42,18 +42,31 @@ export function retryNote(pending: readonly { attempt?: number | null; lastFailu
   return retrying.map((a) => ` · retrying (attempt ${a.attempt}): ${(a.lastFailure?.message ?? '').split('\n')[0]}`).join('');
 }
 
+type Heartbeating = readonly { heartbeatDetails?: { payloads?: Payload[] | null } | null }[];
+
+/** The first text of `field` in the running activities' last heartbeats. */
+function heartbeatText(pending: Heartbeating, field: 'stage' | 'waiting'): string | undefined {
+  for (const a of pending) {
+    const [payload] = a.heartbeatDetails?.payloads ?? [];
+    if (!payload) continue;
+    const value = defaultPayloadConverter.fromPayload<Record<string, unknown> | null>(payload)?.[field];
+    if (typeof value === 'string') return value;
+  }
+  return undefined;
+}
+
 /**
  * The stage a running activity last named in its heartbeat: an activity that runs several stages
  * (runTableStages) heartbeats each one's name, which the table run's own progress cannot know.
  */
-export function heartbeatStage(pending: readonly { heartbeatDetails?: { payloads?: Payload[] | null } | null }[]): string | undefined {
-  for (const a of pending) {
-    const [payload] = a.heartbeatDetails?.payloads ?? [];
-    if (!payload) continue;
-    const details = defaultPayloadConverter.fromPayload<{ stage?: unknown } | null>(payload);
-    if (typeof details?.stage === 'string') return details.stage;
-  }
-  return undefined;
+export function heartbeatStage(pending: Heartbeating): string | undefined {
+  return heartbeatText(pending, 'stage');
+}
+
+/** What a running stage said it waits on (a PostgreSQL lock held by another session). */
+export function waitNote(pending: Heartbeating): string {
+  const waiting = heartbeatText(pending, 'waiting');
+  return waiting ? ` · ${waiting}` : '';
 }
 
 /**
@@ -98,7 +111,7 @@ async function progressLine(client: Client, settings: TemporalSettings, handle: 
         const p = await quickly(client, () => child.query(tableProgressQuery)).catch(() => undefined);
         const described = await quickly(client, () => child.describe()).catch(() => undefined);
         const pending = described?.raw.pendingActivities ?? [];
-        const note = retryNote(pending);
+        const note = waitNote(pending) + retryNote(pending);
         return p ? `${t.table}: ${heartbeatStage(pending) ?? p.stage} (${Math.floor(p.stagesDone)}/${p.stagesTotal})${note}` : t.table;
       }),
   );

@@ -4,7 +4,7 @@
  * cancel, the same request sent twice, and delta runs by watermark. (The worker killed
  * mid-dump and the full dump's D and U rows are in postgres-source.test.ts.)
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { startDatasetRun } from '../../src/client/start-run';
@@ -21,7 +21,7 @@ import { backfillWorkflowId, datasetQueueWorkflowId, datasetWorkflowId, tableWor
 import { dumpFinished, dumpStatus, queueStatus, requestDump, runDump, waitForDump } from '../support/backfill';
 import { cdcflow } from '../support/cli';
 import { committedDates, datasetFolders, failedTable, type Harness, readRows, runDataset, startHarness, tableResult } from '../support/harness';
-import { PG_URL_VAR, psql } from '../support/postgres';
+import { lockTable, PG_URL_VAR, psql } from '../support/postgres';
 import { activityAttempts, sleep, waitForRunningActivity, withTimeout } from '../support/worker-process';
 
 const D1 = '2024-01-01';
@@ -85,23 +85,6 @@ function pgTable(name: string, rows: number, table: object = {}): DatasetConfig 
 }
 
 const signal = (config: DatasetConfig, s: typeof pauseSignal | typeof resumeSignal) => signalDatasetQueue(h.client, h.settings.taskQueue, config.dataset, s, []);
-
-/** Holds an ACCESS EXCLUSIVE lock on the table (every read of it waits) until `release`. */
-async function lockTable(qualified: string): Promise<{ release: () => Promise<void> }> {
-  const child: ChildProcess = spawn('psql', [process.env[PG_URL_VAR]!, '-X', '-q', '-c', `BEGIN; LOCK TABLE ${qualified} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT;`], {
-    stdio: 'ignore',
-    env: { ...process.env, PGAPPNAME: 'cdcflow-test-lock' },
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  while (psql(`SELECT count(*) FROM pg_locks WHERE relation = '${qualified}'::regclass AND mode = 'AccessExclusiveLock' AND granted`) !== '1') await sleep(20);
-  return {
-    async release() {
-      // Killing psql alone would leave the server session (and its lock) sleeping.
-      psql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'cdcflow-test-lock'`);
-      await exited;
-    },
-  };
-}
 
 /** Runs `sql` in a transaction left open (psql in the background) until `commit`. */
 async function openTransaction(sql: string): Promise<{ commit: () => Promise<void> }> {

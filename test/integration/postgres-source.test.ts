@@ -19,7 +19,7 @@ import { backfillWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
 import { dumpFinished, requestDump, runDump, waitForDump } from '../support/backfill';
 import { cdcflow } from '../support/cli';
 import { type Harness, readRows, runDataset, startHarness, tableResult, tempDir, uniqueDataset, writeConfig } from '../support/harness';
-import { PG_URL_VAR, psql } from '../support/postgres';
+import { lockTable, PG_URL_VAR, psql } from '../support/postgres';
 import { activityAttempts, killAllWorkers, sigkill, sleep, spawnWorker, withTimeout } from '../support/worker-process';
 
 const DATE = '2024-01-01';
@@ -316,6 +316,31 @@ describe('postgres source', () => {
     });
     expect(await activityFailure(tableWorkflowId(config.dataset, DATE, 'noenv'))).toMatchObject({ type: 'ConfigError', nonRetryable: true });
   });
+
+  it('a source table locked by another session: the progress line names the connection variable, the table and the session holding the lock', async () => {
+    psql(`CREATE TABLE pgs.locked (id integer PRIMARY KEY, v text); INSERT INTO pgs.locked VALUES (1, 'a'), (2, 'b');`);
+    pgConfig('locked', {
+      name: 'locked',
+      keys: [{ name: 'id', type: 'integer' }],
+      columns: [{ name: 'v', type: 'varchar' }],
+      source: { format: 'postgres', connection: PG_URL_VAR, table: 'pgs.locked' },
+    });
+    const lock = await lockTable('pgs.locked');
+    // The old line said only "locked: extract (1/6)" until the lock went (here: the safety release).
+    const giveUp = setTimeout(() => void lock.release(), 40_000);
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue };
+    const out = await cdcflow(['run', '--config', path.join(dir, 'locked', 'dataset.yaml'), '--date', DATE], env, (stderr) => {
+      if (stderr.includes('for a lock on')) void lock.release();
+      return false;
+    });
+    clearTimeout(giveUp);
+    await lock.release();
+    expect(out.stderr).toMatch(
+      new RegExp(`locked: extract \\(1/\\d\\) · PostgreSQL \\(\\$${PG_URL_VAR}\\): waiting \\d+s for a lock on pgs\\.locked, held by session \\d+ \\(cdcflow-test-lock, active for \\d+s\\)`),
+    );
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/locked\s+full\s+2\s+0\s+0/);
+  }, 90_000);
 
   it('a refused login is a ConfigError whose message keeps the connection string (and its password) out', async () => {
     const badPassword = 'not-the-password-x9';

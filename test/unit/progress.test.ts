@@ -1,6 +1,6 @@
 /** The CLI's progress line names the stage a running activity last heartbeated. */
 import { defaultPayloadConverter } from '@temporalio/common';
-import { hasLivePoller, heartbeatStage, turnWait } from '../../src/client/progress';
+import { hasLivePoller, heartbeatStage, turnWait, waitNote } from '../../src/client/progress';
 
 const beat = (details: unknown) => ({ heartbeatDetails: { payloads: [defaultPayloadConverter.toPayload(details)] } });
 
@@ -47,5 +47,13 @@ describe('turnWait', () => {
     expect(turnWait({ active: 'cdcflow/shop/2024-01-01', waiting: [] }, run)).toBeUndefined();
     expect(turnWait({ active: run, waiting: [] }, run)).toBeUndefined();
     expect(turnWait({ active: null, waiting: [run] }, run)).toBeUndefined();
+  });
+});
+
+describe('waitNote', () => {
+  it('is what a running stage said it waits on, or nothing', () => {
+    const waiting = 'PostgreSQL ($DB): waiting 12s for a lock on s.t, held by session 7 (psql, idle in transaction for 30s)';
+    expect(waitNote([beat({ stage: 'extract', percent: 0, waiting })])).toBe(` · ${waiting}`);
+    expect(waitNote([beat({ stage: 'extract', percent: 0 })])).toBe('');
   });
 });
