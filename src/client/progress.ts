@@ -5,7 +5,7 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { TemporalSettings } from '../settings';
-import { datasetProgressQuery, tableProgressQuery, type datasetWorkflow } from '../workflows';
+import { type DatasetRunResult, datasetProgressQuery, tableProgressQuery, type datasetWorkflow } from '../workflows';
 import { type DatasetQueueStatus, queueStatusQuery } from '../workflows/backfill';
 import { datasetQueueWorkflowId, tableWorkflowId } from '../workflows/ids';
 
@@ -86,22 +86,48 @@ async function datasetTurnWait(client: Client, dataset: string, workflowId: stri
   return status && turnWait(status, workflowId);
 }
 
-async function progressLine(client: Client, settings: TemporalSettings, handle: WorkflowHandle<typeof datasetWorkflow>, startedAt: number): Promise<string> {
+/** The run's last answer and when it came: shown while no worker answers, so the line does not go back to "waiting for the run to start". */
+interface LastAnswer {
+  body?: string;
+  at?: Date;
+}
+
+async function progressLine(
+  client: Client,
+  settings: TemporalSettings,
+  handle: WorkflowHandle<typeof datasetWorkflow>,
+  startedAt: number,
+  last: LastAnswer,
+): Promise<string> {
   const elapsed = `${Math.round((Date.now() - startedAt) / 1000)}s`;
   let progress;
   try {
     progress = await quickly(client, () => handle.query(datasetProgressQuery));
   } catch {
-    if (!(await hasWorker(client, settings).catch(() => true))) {
+    // Undefined: the server itself does not answer (run says "lost contact" then).
+    const polled = await hasWorker(client, settings).catch(() => undefined);
+    if (polled === false) {
       return `waiting for a worker on task queue "${settings.taskQueue}" (start one with: cdcflow worker) ${elapsed}`;
+    }
+    if (last.body && last.at) {
+      const since = `${last.at.toISOString().slice(11, 19)} UTC`;
+      const silent = polled ? `a worker on task queue "${settings.taskQueue}" since ${since} (stopped, overloaded or cut off from the server?)` : `Temporal at ${settings.address} since ${since}`;
+      return `${last.body} | no answer from ${silent} | ${elapsed}`;
     }
     return `waiting for the run to start ${elapsed}`;
   }
+  last.body = await progressBody(client, handle, progress);
+  last.at = new Date();
+  return `${last.body} | ${elapsed}`;
+}
+
+/** Tables done, the stage of each running table and what it waits on, or what the whole run waits for. */
+async function progressBody(client: Client, handle: WorkflowHandle<typeof datasetWorkflow>, progress: DatasetRunResult): Promise<string> {
   const done = progress.tables.filter((t) => t.status === 'completed' || t.status === 'failed').length;
   const heading = `${progress.dataset} ${progress.businessDate}: ${done}/${progress.tables.length} tables done`;
   if (progress.tables.every((t) => t.status === 'pending')) {
     const wait = await datasetTurnWait(client, progress.dataset, handle.workflowId);
-    if (wait) return [heading, `${wait} (queue ${datasetQueueWorkflowId(progress.dataset)})`, elapsed].join(' | ');
+    if (wait) return [heading, `${wait} (queue ${datasetQueueWorkflowId(progress.dataset)})`].join(' | ');
   }
   const running = await Promise.all(
     progress.tables
@@ -115,7 +141,7 @@ async function progressLine(client: Client, settings: TemporalSettings, handle: 
         return p ? `${t.table}: ${heartbeatStage(pending) ?? p.stage} (${Math.floor(p.stagesDone)}/${p.stagesTotal})${note}` : t.table;
       }),
   );
-  return [heading, ...running, elapsed].join(' | ');
+  return [heading, ...running].join(' | ');
 }
 
 /** Polls and prints progress to stderr until the returned function is called (and awaited). */
@@ -128,11 +154,12 @@ export function watchProgress(
   if (options.quiet) return async () => undefined;
   const tty = Boolean(process.stderr.isTTY);
   const startedAt = Date.now();
+  const lastAnswer: LastAnswer = {};
   let last = '';
   let stopped = false;
   let inFlight: Promise<void> = Promise.resolve();
   const tick = async () => {
-    const line = await progressLine(client, settings, handle, startedAt).catch(() => '');
+    const line = await progressLine(client, settings, handle, startedAt, lastAnswer).catch(() => '');
     if (stopped || !line) return;
     if (tty) process.stderr.write(`\r\x1b[2K${line}`);
     else if (line.replace(/ \d+s$/, '') !== last.replace(/ \d+s$/, '')) process.stderr.write(`${line}\n`);

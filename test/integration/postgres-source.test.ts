@@ -15,7 +15,7 @@ import { chunkFile, extractFolder } from '../../src/sources/postgres-source';
 import type { TemporalSettings } from '../../src/settings';
 import { tableLayout } from '../../src/warehouse/layout';
 import type { DatasetRunResult } from '../../src/workflows';
-import { backfillWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
+import { backfillWorkflowId, datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
 import { dumpFinished, requestDump, runDump, waitForDump } from '../support/backfill';
 import { cdcflow } from '../support/cli';
 import { type Harness, readRows, runDataset, startHarness, tableResult, tempDir, uniqueDataset, writeConfig } from '../support/harness';
@@ -340,6 +340,41 @@ describe('postgres source', () => {
     );
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/locked\s+full\s+2\s+0\s+0/);
+  }, 90_000);
+
+  it('a worker frozen mid-stage: the progress line keeps what the run last said and says since when no worker answers', async () => {
+    psql(`CREATE TABLE pgs.frozen (id integer PRIMARY KEY, v text); INSERT INTO pgs.frozen VALUES (1, 'a');`);
+    const config = pgConfig('frozen', {
+      name: 'frozen',
+      keys: [{ name: 'id', type: 'integer' }],
+      columns: [{ name: 'v', type: 'varchar' }],
+      source: { format: 'postgres', connection: PG_URL_VAR, table: 'pgs.frozen' },
+    });
+    const queue = `test-pg-frozen-${config.dataset}`;
+    const worker = await spawnWorker(queue, path.join(dir, 'duckdb-tmp'));
+    // The extract waits on the lock, so the run is under way when the worker stops.
+    const lock = await lockTable('pgs.frozen');
+    let frozenAt: number | undefined;
+    try {
+      const out = await cdcflow(['run', '--config', path.join(dir, 'frozen', 'dataset.yaml'), '--date', DATE], { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: queue }, (stderr) => {
+        if (frozenAt === undefined && stderr.includes('frozen: extract')) {
+          frozenAt = stderr.length;
+          worker.child.kill('SIGSTOP');
+        }
+        return frozenAt !== undefined && /no answer from a worker|waiting for/.test(stderr.slice(frozenAt));
+      });
+      const afterFreeze = out.stderr.slice(frozenAt);
+      // The old line went back to "waiting for the run to start" until the server stopped listing the worker.
+      expect(afterFreeze).not.toContain('waiting for the run to start');
+      expect(afterFreeze).toMatch(
+        new RegExp(`frozen: extract \\(1/\\d\\)[^|]* \\| no answer from a worker on task queue "${queue}" since \\d\\d:\\d\\d:\\d\\d UTC \\(stopped, overloaded or cut off from the server\\?\\)`),
+      );
+    } finally {
+      worker.child.kill('SIGCONT');
+      await sigkill(worker);
+      await lock.release();
+      await h.client.workflow.getHandle(datasetWorkflowId(config.dataset, DATE)).terminate('test over');
+    }
   }, 90_000);
 
   it('a refused login is a ConfigError whose message keeps the connection string (and its password) out', async () => {
