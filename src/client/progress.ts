@@ -144,6 +144,12 @@ async function progressBody(client: Client, handle: WorkflowHandle<typeof datase
   return [heading, ...running].join(' | ');
 }
 
+/**
+ * Without a terminal (a CI log, a pipe) a line is printed when it changes, and an unchanged one
+ * again this often, so that a long stage or wait shows in the log as still going, and for how long.
+ */
+const REPEAT_UNCHANGED_MS = 60_000;
+
 /** Polls and prints progress to stderr until the returned function is called (and awaited). */
 export function watchProgress(
   client: Client,
@@ -156,13 +162,17 @@ export function watchProgress(
   const startedAt = Date.now();
   const lastAnswer: LastAnswer = {};
   let last = '';
+  let printedAt = 0;
   let stopped = false;
   let inFlight: Promise<void> = Promise.resolve();
   const tick = async () => {
     const line = await progressLine(client, settings, handle, startedAt, lastAnswer).catch(() => '');
     if (stopped || !line) return;
     if (tty) process.stderr.write(`\r\x1b[2K${line}`);
-    else if (line.replace(/ \d+s$/, '') !== last.replace(/ \d+s$/, '')) process.stderr.write(`${line}\n`);
+    else if (line.replace(/ \d+s$/, '') !== last.replace(/ \d+s$/, '') || Date.now() - printedAt >= REPEAT_UNCHANGED_MS) {
+      process.stderr.write(`${line}\n`);
+      printedAt = Date.now();
+    }
     last = line;
   };
   // One poll at a time; the caller awaits the last before closing the connection.

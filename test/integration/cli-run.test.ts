@@ -269,4 +269,36 @@ describe('cdcflow run waiting for its turn', () => {
     expect(second.code).toBe(0);
     expect((await first).code).toBe(0);
   }, 90_000);
+
+  it('without a terminal, prints an unchanged line again once a minute, so a log shows the stage still going and for how long', async () => {
+    const dir = tempDir();
+    const dataset = uniqueDataset('cli-log');
+    writeCsv(path.join(dir, 'items.csv'), ['id', 'v'], [[1, 'a']]);
+    const configPath = path.join(dir, 'dataset.yaml');
+    writeFileSync(
+      configPath,
+      stringify({
+        dataset,
+        warehouse: 'wh',
+        // The held stage does not heartbeat (the hook runs before it starts): no retry within the test.
+        heartbeatTimeoutSeconds: 300,
+        tables: [{ name: 'items', keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }], source: { format: 'csv', path: 'items.csv' } }],
+      }),
+    );
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    hashGate = { arrived: () => undefined, released };
+    const stageLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith(`${dataset} 2024-03-05: 0/1 tables done | items:`));
+    // The old CLI printed the line once and nothing more until the stage ended (here: the safety release).
+    const giveUp = setTimeout(release, 80_000);
+    const out = await cdcflow(['run', '--config', configPath, '--date', '2024-03-05'], { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue }, (stderr) => {
+      if (stageLines(stderr).length >= 2) release();
+      return false;
+    });
+    clearTimeout(giveUp);
+    expect(out.code).toBe(0);
+    const [once, again] = stageLines(out.stderr);
+    expect(again?.replace(/ \d+s$/, '')).toBe(once.replace(/ \d+s$/, ''));
+    expect(Number(/ (\d+)s$/.exec(again)![1]) - Number(/ (\d+)s$/.exec(once)![1])).toBeGreaterThanOrEqual(59);
+  }, 120_000);
 });
