@@ -73,6 +73,15 @@ describe('cdcflow run (CLI)', () => {
     await h.client.workflow.getHandle(datasetWorkflowId(dataset, '2024-01-04')).terminate('test over');
   });
 
+  it('schedule backfill shows the progress line of each date too: no worker polling is said, not waited on in silence', async () => {
+    const queue = `nobody-backfill-${dataset}`;
+    const until = (stderr: string) => stderr.includes('waiting for a worker');
+    // The old command printed nothing at all until the date's run ended (here: killed after 20 s).
+    const out = await cdcflow(['schedule', 'backfill', '--config', configPath, '--from', '2024-01-05', '--to', '2024-01-05'], { ...env(), CDCFLOW_TASK_QUEUE: queue }, until, 20_000);
+    await h.client.workflow.getHandle(datasetWorkflowId(dataset, '2024-01-05')).terminate('test over');
+    expect(out.stderr).toContain(`waiting for a worker on task queue "${queue}" (start one with: cdcflow worker)`);
+  });
+
   it('refuses a malformed date before contacting the server', async () => {
     const out = await cdcflow(['run', '--config', configPath, '--date', '2024-13-01'], env());
     expect(out.code).toBe(1);
