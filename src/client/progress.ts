@@ -28,7 +28,7 @@ export function hasLivePoller(pollers: readonly { lastAccessTime?: { seconds?: u
   });
 }
 
-async function hasWorker(client: Client, settings: TemporalSettings): Promise<boolean> {
+export async function hasWorker(client: Client, settings: TemporalSettings): Promise<boolean> {
   const response = await client.workflowService.describeTaskQueue({
     namespace: settings.namespace,
     taskQueue: { name: settings.taskQueue },

@@ -202,6 +202,21 @@ describe('backfill', () => {
     expect(status.stdout).toMatch(/^cli\s+2024-01-01\s+completed\s+3 key\(s\) of clikeys\s+clikeys\s+done\s+1\s+2$/m);
   });
 
+  it('cdcflow backfill with no worker on the task queue waits, saying so, instead of failing on a query timeout while the request stays queued', async () => {
+    const table = pgTable('noworker', 2);
+    const file = path.join(path.dirname(table.warehouse), 'dataset.yaml');
+    const queue = `nobody-${table.dataset}`;
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: queue, CDCFLOW_SEARCH_ATTRIBUTES: 'off' };
+    try {
+      // The old command exited 1 with "Failed to query Workflow: … query timed out before a worker could process it".
+      const out = await cdcflow(['backfill', '--config', file, '--date', D1], env, (stderr) => stderr.includes('waiting for a worker'), 60_000);
+      expect(out.stderr).toContain(`waiting for a worker on task queue "${queue}" (start one with: cdcflow worker); the request stays queued`);
+      expect(out.stderr).not.toContain('Failed to query');
+    } finally {
+      await h.client.workflow.getHandle(datasetQueueWorkflowId(table.dataset)).terminate('test over');
+    }
+  }, 90_000);
+
   it('a key value its column cannot hold is refused by the CLI before anything is queued, and by the worker at once', async () => {
     const table = pgTable('badkey', 3);
     const file = path.join(path.dirname(table.warehouse), 'dataset.yaml');
