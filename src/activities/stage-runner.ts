@@ -10,6 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Engine, Session } from '../engine/duckdb';
 import { classifyOutOfMemory } from '../engine/out-of-memory';
 import { classifyS3Error } from '../engine/s3';
+import { withWaitNotes } from '../engine/wait-notes';
 import type { StepHook } from '../warehouse/publish';
 import { CdcflowError, ConfigError, describeContext, NON_RETRYABLE_ERROR_TYPES } from '../errors';
 
@@ -71,7 +72,9 @@ export async function runStage<T>(deps: ActivityDeps, stage: StageName, work: (s
     await deps.beforeStage?.(stage, ctx.info.attempt);
     return await deps.engine.withSession(async (session) => {
       let details: object = {};
-      const beat = () => ctx.heartbeat({ stage, percent: Math.max(0, session.progress()), ...details });
+      // What the stage waits on, if anything (a PostgreSQL lock): run's progress line shows it.
+      let waiting: string | undefined;
+      const beat = () => ctx.heartbeat({ stage, percent: Math.max(0, session.progress()), ...details, ...(waiting ? { waiting } : {}) });
       const checkpoint: Checkpoint = (d) => {
         details = d;
         beat();
@@ -81,7 +84,12 @@ export async function runStage<T>(deps: ActivityDeps, stage: StageName, work: (s
       const interrupt = () => session.interrupt();
       ctx.cancellationSignal.addEventListener('abort', interrupt);
       try {
-        return await work(session, checkpoint);
+        const noted = (note: string | undefined) => {
+          if (note === waiting) return;
+          waiting = note;
+          beat();
+        };
+        return await withWaitNotes(noted, () => work(session, checkpoint));
       } finally {
         clearInterval(timer);
         ctx.cancellationSignal.removeEventListener('abort', interrupt);

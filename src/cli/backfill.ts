@@ -5,6 +5,7 @@ import { checkRequestedKeys } from '../activities/key-scope';
 import { parseKeyOption, readKeysFile } from '../client/backfill-keys';
 import { checkedDate } from '../client/checked-date';
 import { datasetQueueStatus, queuedDumps, signalDatasetQueue } from '../client/dataset-queue';
+import { hasWorker } from '../client/progress';
 import { withClient } from '../client/with-client';
 import { loadConfig } from '../config/load';
 import { Engine } from '../engine/duckdb';
@@ -88,7 +89,7 @@ async function backfill(opts: BackfillOptions): Promise<number> {
       if (opts.json) process.stdout.write(`${JSON.stringify({ requestId: request.requestId, queued: true })}\n`);
       return 0;
     }
-    const dump = await waitForDump(client, config.dataset, request.requestId, Boolean(opts.json));
+    const dump = await waitForDump(client, settings, config.dataset, request.requestId, Boolean(opts.json));
     const run = dump.state === 'completed' ? await client.workflow.getHandle<() => Promise<DatasetRunResult>>(dump.workflowId).result() : undefined;
     const missing = Object.entries(dump.tables).flatMap(([table, t]) => (t.missingKeys ?? []).map((k) => `${table} ${k}`));
     if (opts.json) {
@@ -166,18 +167,32 @@ async function latestRunUrl(client: Client, settings: TemporalSettings, workflow
 
 const FINISHED = ['completed', 'failed', 'cancelled'];
 
-/** Polls the queue's status, printing each table's progress as it changes, until the dump ends. */
-async function waitForDump(client: Client, dataset: string, requestId: string, quiet: boolean): Promise<DumpStatus> {
+/**
+ * Polls the queue's status, printing each table's progress as it changes, until the dump ends.
+ * A queue no worker answers for (none polling, one restarting) is waited for, saying so: the
+ * request stays queued there and runs once a worker comes.
+ */
+async function waitForDump(client: Client, settings: TemporalSettings, dataset: string, requestId: string, quiet: boolean): Promise<DumpStatus> {
   let shown = '';
   for (;;) {
-    const dump = (await datasetQueueStatus(client, dataset)).dumps.find((d) => d.requestId === requestId);
-    if (!dump) throw new Error(`request ${requestId} is not in the queue of ${dataset}`);
-    const line = `${dump.state}${Object.entries(dump.tables).map(([t, p]) => `  ${t}: ${p.phase} ${p.chunks} chunk(s) ${p.rows} row(s)`).join('')}`;
+    const status = await datasetQueueStatus(client, dataset).catch(() => undefined);
+    const dump = status?.dumps.find((d) => d.requestId === requestId);
+    if (status && !dump) throw new Error(`request ${requestId} is not in the queue of ${dataset}`);
+    const line = dump
+      ? `${dump.state}${Object.entries(dump.tables).map(([t, p]) => `  ${t}: ${p.phase} ${p.chunks} chunk(s) ${p.rows} row(s)`).join('')}`
+      : await noAnswer(client, settings, dataset);
     if (!quiet && line !== shown) process.stderr.write(`${line}\n`);
     shown = line;
-    if (FINISHED.includes(dump.state)) return dump;
+    if (dump && FINISHED.includes(dump.state)) return dump;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+}
+
+async function noAnswer(client: Client, settings: TemporalSettings, dataset: string): Promise<string> {
+  if (!(await hasWorker(client, settings).catch(() => true))) {
+    return `waiting for a worker on task queue "${settings.taskQueue}" (start one with: cdcflow worker); the request stays queued`;
+  }
+  return `no answer from ${datasetQueueWorkflowId(dataset)} (its worker stopped, overloaded or cut off from the server?); still waiting`;
 }
 
 export function formatQueueStatus(status: DatasetQueueStatus): string {

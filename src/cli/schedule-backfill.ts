@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { watchProgress } from '../client/progress';
 import { backfillDates } from '../client/schedules/backfill-dates';
 import { withClient } from '../client/with-client';
 import { loadConfig } from '../config/load';
@@ -32,6 +33,8 @@ export function scheduleBackfillCommand(): Command {
           from: opts.from,
           to: opts.to,
           mode: schedule?.mode,
+          // Each date's run shows the progress line of `run` (a missing worker, the stage, a wait).
+          watch: (run) => watchProgress(client, settings, run, { quiet: false }),
           onDate: (d) => {
             if (d.run) process.stdout.write(`${formatRunReport(d.run)}\n`);
             if (!d.ok) process.stderr.write(`${d.businessDate} failed: ${d.error}\n`);

@@ -5,8 +5,9 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { TemporalSettings } from '../settings';
-import { datasetProgressQuery, tableProgressQuery, type datasetWorkflow } from '../workflows';
-import { tableWorkflowId } from '../workflows/ids';
+import { type DatasetRunResult, datasetProgressQuery, tableProgressQuery, type datasetWorkflow } from '../workflows';
+import { type DatasetQueueStatus, queueStatusQuery } from '../workflows/backfill';
+import { datasetQueueWorkflowId, tableWorkflowId } from '../workflows/ids';
 
 /** A query that gives up after 3 s (no worker answers a query) and leaves no retry behind. */
 function quickly<T>(client: Client, fn: () => Promise<T>): Promise<T> {
@@ -27,7 +28,7 @@ export function hasLivePoller(pollers: readonly { lastAccessTime?: { seconds?: u
   });
 }
 
-async function hasWorker(client: Client, settings: TemporalSettings): Promise<boolean> {
+export async function hasWorker(client: Client, settings: TemporalSettings): Promise<boolean> {
   const response = await client.workflowService.describeTaskQueue({
     namespace: settings.namespace,
     taskQueue: { name: settings.taskQueue },
@@ -41,32 +42,93 @@ export function retryNote(pending: readonly { attempt?: number | null; lastFailu
   return retrying.map((a) => ` · retrying (attempt ${a.attempt}): ${(a.lastFailure?.message ?? '').split('\n')[0]}`).join('');
 }
 
-/**
- * The stage a running activity last named in its heartbeat: an activity that runs several stages
- * (runTableStages) heartbeats each one's name, which the table run's own progress cannot know.
- */
-export function heartbeatStage(pending: readonly { heartbeatDetails?: { payloads?: Payload[] | null } | null }[]): string | undefined {
+type Heartbeating = readonly { heartbeatDetails?: { payloads?: Payload[] | null } | null }[];
+
+/** The first text of `field` in the running activities' last heartbeats. */
+function heartbeatText(pending: Heartbeating, field: 'stage' | 'waiting'): string | undefined {
   for (const a of pending) {
     const [payload] = a.heartbeatDetails?.payloads ?? [];
     if (!payload) continue;
-    const details = defaultPayloadConverter.fromPayload<{ stage?: unknown } | null>(payload);
-    if (typeof details?.stage === 'string') return details.stage;
+    const value = defaultPayloadConverter.fromPayload<Record<string, unknown> | null>(payload)?.[field];
+    if (typeof value === 'string') return value;
   }
   return undefined;
 }
 
-async function progressLine(client: Client, settings: TemporalSettings, handle: WorkflowHandle<typeof datasetWorkflow>, startedAt: number): Promise<string> {
+/**
+ * The stage a running activity last named in its heartbeat: an activity that runs several stages
+ * (runTableStages) heartbeats each one's name, which the table run's own progress cannot know.
+ */
+export function heartbeatStage(pending: Heartbeating): string | undefined {
+  return heartbeatText(pending, 'stage');
+}
+
+/** What a running stage said it waits on (a PostgreSQL lock held by another session). */
+export function waitNote(pending: Heartbeating): string {
+  const waiting = heartbeatText(pending, 'waiting');
+  return waiting ? ` · ${waiting}` : '';
+}
+
+/**
+ * What a run waiting for its dataset's turn waits for: the run or dump holding it, and how many
+ * more are ahead in the queue. Undefined when the run is not (or no longer) waiting.
+ */
+export function turnWait(queue: Pick<DatasetQueueStatus, 'active' | 'waiting'>, workflowId: string): string | undefined {
+  const ahead = queue.waiting.indexOf(workflowId);
+  if (ahead < 0 || !queue.active || queue.active === workflowId) return undefined;
+  return `waiting for the dataset's turn: ${queue.active} holds it${ahead > 0 ? ` (${ahead} more ahead)` : ''}`;
+}
+
+/** A run none of whose tables started yet may be waiting behind another run or dump of its dataset. */
+async function datasetTurnWait(client: Client, dataset: string, workflowId: string): Promise<string | undefined> {
+  const queue = client.workflow.getHandle(datasetQueueWorkflowId(dataset));
+  const status = await quickly(client, () => queue.query(queueStatusQuery)).catch(() => undefined);
+  return status && turnWait(status, workflowId);
+}
+
+/** The run's last answer and when it came: shown while no worker answers, so the line does not go back to "waiting for the run to start". */
+interface LastAnswer {
+  body?: string;
+  at?: Date;
+}
+
+async function progressLine(
+  client: Client,
+  settings: TemporalSettings,
+  handle: WorkflowHandle<typeof datasetWorkflow>,
+  startedAt: number,
+  last: LastAnswer,
+): Promise<string> {
   const elapsed = `${Math.round((Date.now() - startedAt) / 1000)}s`;
   let progress;
   try {
     progress = await quickly(client, () => handle.query(datasetProgressQuery));
   } catch {
-    if (!(await hasWorker(client, settings).catch(() => true))) {
+    // Undefined: the server itself does not answer (run says "lost contact" then).
+    const polled = await hasWorker(client, settings).catch(() => undefined);
+    if (polled === false) {
       return `waiting for a worker on task queue "${settings.taskQueue}" (start one with: cdcflow worker) ${elapsed}`;
+    }
+    if (last.body && last.at) {
+      const since = `${last.at.toISOString().slice(11, 19)} UTC`;
+      const silent = polled ? `a worker on task queue "${settings.taskQueue}" since ${since} (stopped, overloaded or cut off from the server?)` : `Temporal at ${settings.address} since ${since}`;
+      return `${last.body} | no answer from ${silent} | ${elapsed}`;
     }
     return `waiting for the run to start ${elapsed}`;
   }
+  last.body = await progressBody(client, handle, progress);
+  last.at = new Date();
+  return `${last.body} | ${elapsed}`;
+}
+
+/** Tables done, the stage of each running table and what it waits on, or what the whole run waits for. */
+async function progressBody(client: Client, handle: WorkflowHandle<typeof datasetWorkflow>, progress: DatasetRunResult): Promise<string> {
   const done = progress.tables.filter((t) => t.status === 'completed' || t.status === 'failed').length;
+  const heading = `${progress.dataset} ${progress.businessDate}: ${done}/${progress.tables.length} tables done`;
+  if (progress.tables.every((t) => t.status === 'pending')) {
+    const wait = await datasetTurnWait(client, progress.dataset, handle.workflowId);
+    if (wait) return [heading, `${wait} (queue ${datasetQueueWorkflowId(progress.dataset)})`].join(' | ');
+  }
   const running = await Promise.all(
     progress.tables
       .filter((t) => t.status === 'running')
@@ -75,12 +137,18 @@ async function progressLine(client: Client, settings: TemporalSettings, handle: 
         const p = await quickly(client, () => child.query(tableProgressQuery)).catch(() => undefined);
         const described = await quickly(client, () => child.describe()).catch(() => undefined);
         const pending = described?.raw.pendingActivities ?? [];
-        const note = retryNote(pending);
+        const note = waitNote(pending) + retryNote(pending);
         return p ? `${t.table}: ${heartbeatStage(pending) ?? p.stage} (${Math.floor(p.stagesDone)}/${p.stagesTotal})${note}` : t.table;
       }),
   );
-  return [`${progress.dataset} ${progress.businessDate}: ${done}/${progress.tables.length} tables done`, ...running, elapsed].join(' | ');
+  return [heading, ...running].join(' | ');
 }
+
+/**
+ * Without a terminal (a CI log, a pipe) a line is printed when it changes, and an unchanged one
+ * again this often, so that a long stage or wait shows in the log as still going, and for how long.
+ */
+const REPEAT_UNCHANGED_MS = 60_000;
 
 /** Polls and prints progress to stderr until the returned function is called (and awaited). */
 export function watchProgress(
@@ -92,14 +160,19 @@ export function watchProgress(
   if (options.quiet) return async () => undefined;
   const tty = Boolean(process.stderr.isTTY);
   const startedAt = Date.now();
+  const lastAnswer: LastAnswer = {};
   let last = '';
+  let printedAt = 0;
   let stopped = false;
   let inFlight: Promise<void> = Promise.resolve();
   const tick = async () => {
-    const line = await progressLine(client, settings, handle, startedAt).catch(() => '');
+    const line = await progressLine(client, settings, handle, startedAt, lastAnswer).catch(() => '');
     if (stopped || !line) return;
     if (tty) process.stderr.write(`\r\x1b[2K${line}`);
-    else if (line.replace(/ \d+s$/, '') !== last.replace(/ \d+s$/, '')) process.stderr.write(`${line}\n`);
+    else if (line.replace(/ \d+s$/, '') !== last.replace(/ \d+s$/, '') || Date.now() - printedAt >= REPEAT_UNCHANGED_MS) {
+      process.stderr.write(`${line}\n`);
+      printedAt = Date.now();
+    }
     last = line;
   };
   // One poll at a time; the caller awaits the last before closing the connection.

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Session } from './duckdb';
+import { watchingLockWaits } from './postgres-waits';
 import { quoteLiteral } from './sql';
 import { CdcflowError, ConfigError, type ErrorContext } from '../errors';
 
@@ -59,7 +60,7 @@ export async function withPostgresAttached<T>(
     throw new ConfigError(`cannot connect to PostgreSQL: ${message.split('\n')[0]}`, context);
   }
   try {
-    return await fn(attached);
+    return await watchingLockWaits(session, attached, variable, () => fn(attached));
   } catch (err) {
     if (err instanceof CdcflowError) throw err;
     // DuckDB's errors may come from another realm than this module's Error: read the message alone.

@@ -4,7 +4,7 @@
  * cancel, the same request sent twice, and delta runs by watermark. (The worker killed
  * mid-dump and the full dump's D and U rows are in postgres-source.test.ts.)
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { startDatasetRun } from '../../src/client/start-run';
@@ -22,7 +22,7 @@ import type { RunRow } from '../../src/client/find-runs';
 import { dumpFinished, dumpStatus, queueStatus, requestDump, runDump, waitForDump } from '../support/backfill';
 import { cdcflow } from '../support/cli';
 import { committedDates, datasetFolders, failedTable, type Harness, readRows, runDataset, startHarness, tableResult, writeCsv } from '../support/harness';
-import { PG_URL_VAR, psql } from '../support/postgres';
+import { lockTable, PG_URL_VAR, psql } from '../support/postgres';
 import { activityAttempts, sleep, waitForRunningActivity, withTimeout } from '../support/worker-process';
 
 const D1 = '2024-01-01';
@@ -86,23 +86,6 @@ function pgTable(name: string, rows: number, table: object = {}): DatasetConfig 
 }
 
 const signal = (config: DatasetConfig, s: typeof pauseSignal | typeof resumeSignal) => signalDatasetQueue(h.client, h.settings.taskQueue, config.dataset, s, []);
-
-/** Holds an ACCESS EXCLUSIVE lock on the table (every read of it waits) until `release`. */
-async function lockTable(qualified: string): Promise<{ release: () => Promise<void> }> {
-  const child: ChildProcess = spawn('psql', [process.env[PG_URL_VAR]!, '-X', '-q', '-c', `BEGIN; LOCK TABLE ${qualified} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT;`], {
-    stdio: 'ignore',
-    env: { ...process.env, PGAPPNAME: 'cdcflow-test-lock' },
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  while (psql(`SELECT count(*) FROM pg_locks WHERE relation = '${qualified}'::regclass AND mode = 'AccessExclusiveLock' AND granted`) !== '1') await sleep(20);
-  return {
-    async release() {
-      // Killing psql alone would leave the server session (and its lock) sleeping.
-      psql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'cdcflow-test-lock'`);
-      await exited;
-    },
-  };
-}
 
 /** Runs `sql` in a transaction left open (psql in the background) until `commit`. */
 async function openTransaction(sql: string): Promise<{ commit: () => Promise<void> }> {
@@ -219,6 +202,21 @@ describe('backfill', () => {
     const status = await cdcflow(['backfill', '--config', file, '--status'], env);
     expect(status.stdout).toMatch(/^cli\s+2024-01-01\s+completed\s+3 key\(s\) of clikeys\s+clikeys\s+done\s+1\s+2$/m);
   });
+
+  it('cdcflow backfill with no worker on the task queue waits, saying so, instead of failing on a query timeout while the request stays queued', async () => {
+    const table = pgTable('noworker', 2);
+    const file = path.join(path.dirname(table.warehouse), 'dataset.yaml');
+    const queue = `nobody-${table.dataset}`;
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: queue, CDCFLOW_SEARCH_ATTRIBUTES: 'off' };
+    try {
+      // The old command exited 1 with "Failed to query Workflow: … query timed out before a worker could process it".
+      const out = await cdcflow(['backfill', '--config', file, '--date', D1], env, (stderr) => stderr.includes('waiting for a worker'), 60_000);
+      expect(out.stderr).toContain(`waiting for a worker on task queue "${queue}" (start one with: cdcflow worker); the request stays queued`);
+      expect(out.stderr).not.toContain('Failed to query');
+    } finally {
+      await h.client.workflow.getHandle(datasetQueueWorkflowId(table.dataset)).terminate('test over');
+    }
+  }, 90_000);
 
   it('a key value its column cannot hold is refused by the CLI before anything is queued, and by the worker at once', async () => {
     const table = pgTable('badkey', 3);

@@ -75,6 +75,15 @@ describe('cdcflow run (CLI)', () => {
     await h.client.workflow.getHandle(datasetWorkflowId(dataset, '2024-01-04')).terminate('test over');
   });
 
+  it('schedule backfill shows the progress line of each date too: no worker polling is said, not waited on in silence', async () => {
+    const queue = `nobody-backfill-${dataset}`;
+    const until = (stderr: string) => stderr.includes('waiting for a worker');
+    // The old command printed nothing at all until the date's run ended (here: killed after 20 s).
+    const out = await cdcflow(['schedule', 'backfill', '--config', configPath, '--from', '2024-01-05', '--to', '2024-01-05'], { ...env(), CDCFLOW_TASK_QUEUE: queue }, until, 20_000);
+    await h.client.workflow.getHandle(datasetWorkflowId(dataset, '2024-01-05')).terminate('test over');
+    expect(out.stderr).toContain(`waiting for a worker on task queue "${queue}" (start one with: cdcflow worker)`);
+  });
+
   it('refuses a malformed date before contacting the server', async () => {
     const out = await cdcflow(['run', '--config', configPath, '--date', '2024-13-01'], env());
     expect(out.code).toBe(1);
@@ -222,4 +231,85 @@ describe('cdcflow CLI: mistakes and failures', () => {
     expect(mentions[0]).toContain('[WARN] Activity failed: DataError: value "two" in column "id" does not convert exactly to integer');
     expect(workerLog).not.toMatch(/^\s+at /m);
   });
+});
+
+describe('cdcflow run waiting for its turn', () => {
+  // Holds the next run's hash stage until released.
+  let hashGate: { arrived: () => void; released: Promise<void> } | undefined;
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({
+      beforeStage: async (stage) => {
+        const gate = hashGate;
+        if (stage !== 'hash' || !gate) return;
+        hashGate = undefined;
+        gate.arrived();
+        await gate.released;
+      },
+    });
+  });
+  afterAll(() => h?.stop());
+
+  it("names the run holding the dataset's turn while another date of the dataset waits for it", async () => {
+    const dir = tempDir();
+    const dataset = uniqueDataset('cli-turn');
+    for (const date of ['2024-03-01', '2024-03-02']) writeCsv(path.join(dir, `${date}.csv`), ['id', 'v'], [[1, date]]);
+    const configPath = path.join(dir, 'dataset.yaml');
+    writeFileSync(
+      configPath,
+      stringify({ dataset, warehouse: 'wh', tables: [{ name: 'items', keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }], source: { format: 'csv', path: '{date}.csv' } }] }),
+    );
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const atHash = new Promise<void>((arrived) => (hashGate = { arrived, released }));
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue };
+    const first = cdcflow(['run', '--config', configPath, '--date', '2024-03-01'], env);
+    await atHash;
+
+    // The old progress line said only "0/1 tables done" for as long as the first run took.
+    const giveUp = setTimeout(release, 20_000);
+    const second = await cdcflow(['run', '--config', configPath, '--date', '2024-03-02'], env, (stderr) => {
+      if (stderr.includes("waiting for the dataset's turn")) release();
+      return false;
+    });
+    clearTimeout(giveUp);
+    expect(second.stderr).toContain(
+      `${dataset} 2024-03-02: 0/1 tables done | waiting for the dataset's turn: ${datasetWorkflowId(dataset, '2024-03-01')} holds it (queue ${datasetQueueWorkflowId(dataset)})`,
+    );
+    expect(second.code).toBe(0);
+    expect((await first).code).toBe(0);
+  }, 90_000);
+
+  it('without a terminal, prints an unchanged line again once a minute, so a log shows the stage still going and for how long', async () => {
+    const dir = tempDir();
+    const dataset = uniqueDataset('cli-log');
+    writeCsv(path.join(dir, 'items.csv'), ['id', 'v'], [[1, 'a']]);
+    const configPath = path.join(dir, 'dataset.yaml');
+    writeFileSync(
+      configPath,
+      stringify({
+        dataset,
+        warehouse: 'wh',
+        // The held stage does not heartbeat (the hook runs before it starts): no retry within the test.
+        heartbeatTimeoutSeconds: 300,
+        tables: [{ name: 'items', keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }], source: { format: 'csv', path: 'items.csv' } }],
+      }),
+    );
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    hashGate = { arrived: () => undefined, released };
+    const stageLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith(`${dataset} 2024-03-05: 0/1 tables done | items:`));
+    // The old CLI printed the line once and nothing more until the stage ended (here: the safety release).
+    const giveUp = setTimeout(release, 80_000);
+    const out = await cdcflow(['run', '--config', configPath, '--date', '2024-03-05'], { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue }, (stderr) => {
+      if (stageLines(stderr).length >= 2) release();
+      return false;
+    });
+    clearTimeout(giveUp);
+    expect(out.code).toBe(0);
+    const [once, again] = stageLines(out.stderr);
+    expect(again?.replace(/ \d+s$/, '')).toBe(once.replace(/ \d+s$/, ''));
+    expect(Number(/ (\d+)s$/.exec(again)![1]) - Number(/ (\d+)s$/.exec(once)![1])).toBeGreaterThanOrEqual(59);
+  }, 120_000);
 });

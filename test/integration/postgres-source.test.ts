@@ -15,11 +15,11 @@ import { chunkFile, extractFolder } from '../../src/sources/postgres-source';
 import type { TemporalSettings } from '../../src/settings';
 import { tableLayout } from '../../src/warehouse/layout';
 import type { DatasetRunResult } from '../../src/workflows';
-import { backfillWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
+import { backfillWorkflowId, datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
 import { dumpFinished, requestDump, runDump, waitForDump } from '../support/backfill';
 import { cdcflow } from '../support/cli';
 import { type Harness, readRows, runDataset, startHarness, tableResult, tempDir, uniqueDataset, writeConfig } from '../support/harness';
-import { PG_URL_VAR, psql } from '../support/postgres';
+import { lockTable, PG_URL_VAR, psql } from '../support/postgres';
 import { activityAttempts, killAllWorkers, sigkill, sleep, spawnWorker, withTimeout } from '../support/worker-process';
 
 const DATE = '2024-01-01';
@@ -350,6 +350,66 @@ describe('postgres source', () => {
     });
     expect(await activityFailure(tableWorkflowId(config.dataset, DATE, 'noenv'))).toMatchObject({ type: 'ConfigError', nonRetryable: true });
   });
+
+  it('a source table locked by another session: the progress line names the connection variable, the table and the session holding the lock', async () => {
+    psql(`CREATE TABLE pgs.locked (id integer PRIMARY KEY, v text); INSERT INTO pgs.locked VALUES (1, 'a'), (2, 'b');`);
+    pgConfig('locked', {
+      name: 'locked',
+      keys: [{ name: 'id', type: 'integer' }],
+      columns: [{ name: 'v', type: 'varchar' }],
+      source: { format: 'postgres', connection: PG_URL_VAR, table: 'pgs.locked' },
+    });
+    const lock = await lockTable('pgs.locked');
+    // The old line said only "locked: extract (1/6)" until the lock went (here: the safety release).
+    const giveUp = setTimeout(() => void lock.release(), 40_000);
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue };
+    const out = await cdcflow(['run', '--config', path.join(dir, 'locked', 'dataset.yaml'), '--date', DATE], env, (stderr) => {
+      if (stderr.includes('for a lock on')) void lock.release();
+      return false;
+    });
+    clearTimeout(giveUp);
+    await lock.release();
+    expect(out.stderr).toMatch(
+      new RegExp(`locked: extract \\(1/\\d\\) · PostgreSQL \\(\\$${PG_URL_VAR}\\): waiting \\d+s for a lock on pgs\\.locked, held by session \\d+ \\(cdcflow-test-lock, active for \\d+s\\)`),
+    );
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/locked\s+full\s+2\s+0\s+0/);
+  }, 90_000);
+
+  it('a worker frozen mid-stage: the progress line keeps what the run last said and says since when no worker answers', async () => {
+    psql(`CREATE TABLE pgs.frozen (id integer PRIMARY KEY, v text); INSERT INTO pgs.frozen VALUES (1, 'a');`);
+    const config = pgConfig('frozen', {
+      name: 'frozen',
+      keys: [{ name: 'id', type: 'integer' }],
+      columns: [{ name: 'v', type: 'varchar' }],
+      source: { format: 'postgres', connection: PG_URL_VAR, table: 'pgs.frozen' },
+    });
+    const queue = `test-pg-frozen-${config.dataset}`;
+    const worker = await spawnWorker(queue, path.join(dir, 'duckdb-tmp'));
+    // The extract waits on the lock, so the run is under way when the worker stops.
+    const lock = await lockTable('pgs.frozen');
+    let frozenAt: number | undefined;
+    try {
+      const out = await cdcflow(['run', '--config', path.join(dir, 'frozen', 'dataset.yaml'), '--date', DATE], { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: queue }, (stderr) => {
+        if (frozenAt === undefined && stderr.includes('frozen: extract')) {
+          frozenAt = stderr.length;
+          worker.child.kill('SIGSTOP');
+        }
+        return frozenAt !== undefined && /no answer from a worker|waiting for/.test(stderr.slice(frozenAt));
+      });
+      const afterFreeze = out.stderr.slice(frozenAt);
+      // The old line went back to "waiting for the run to start" until the server stopped listing the worker.
+      expect(afterFreeze).not.toContain('waiting for the run to start');
+      expect(afterFreeze).toMatch(
+        new RegExp(`frozen: extract \\(1/\\d\\)[^|]* \\| no answer from a worker on task queue "${queue}" since \\d\\d:\\d\\d:\\d\\d UTC \\(stopped, overloaded or cut off from the server\\?\\)`),
+      );
+    } finally {
+      worker.child.kill('SIGCONT');
+      await sigkill(worker);
+      await lock.release();
+      await h.client.workflow.getHandle(datasetWorkflowId(config.dataset, DATE)).terminate('test over');
+    }
+  }, 90_000);
 
   it('a refused login is a ConfigError whose message keeps the connection string (and its password) out', async () => {
     const badPassword = 'not-the-password-x9';

@@ -10,8 +10,8 @@ export interface Exit {
   stderr: string;
 }
 
-/** Runs `cdcflow args…`; `until` may stop it (SIGTERM) once its stderr says enough. */
-export function cdcflow(args: string[], env: Record<string, string>, until?: (stderr: string) => boolean): Promise<Exit> {
+/** Runs `cdcflow args…`; `until` may stop it (SIGTERM) once its stderr says enough, `timeoutMs` after that long. */
+export function cdcflow(args: string[], env: Record<string, string>, until?: (stderr: string) => boolean, timeoutMs?: number): Promise<Exit> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -21,7 +21,11 @@ export function cdcflow(args: string[], env: Record<string, string>, until?: (st
       stderr += d;
       if (until?.(stderr)) child.kill('SIGTERM');
     });
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGTERM'), timeoutMs);
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }

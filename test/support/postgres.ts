@@ -1,5 +1,6 @@
 /** The tests' PostgreSQL (test/support/postgres-server.ts): statements run through psql. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { sleep } from './worker-process';
 
 /** Name of the environment variable holding the test cluster's connection string, as configs give it. */
 export const PG_URL_VAR = 'CDCFLOW_TEST_PG_URL';
@@ -12,4 +13,21 @@ export function psql(sql: string): string {
     encoding: 'utf8',
     env: { ...process.env, PGOPTIONS: '-c client_min_messages=warning' },
   }).trim();
+}
+
+/** Holds an ACCESS EXCLUSIVE lock on the table (every read of it waits) until `release`. */
+export async function lockTable(qualified: string): Promise<{ release: () => Promise<void> }> {
+  const child = spawn('psql', [process.env[PG_URL_VAR]!, '-X', '-q', '-c', `BEGIN; LOCK TABLE ${qualified} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT;`], {
+    stdio: 'ignore',
+    env: { ...process.env, PGAPPNAME: 'cdcflow-test-lock' },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  while (psql(`SELECT count(*) FROM pg_locks WHERE relation = '${qualified}'::regclass AND mode = 'AccessExclusiveLock' AND granted`) !== '1') await sleep(20);
+  return {
+    async release() {
+      // Killing psql alone would leave the server session (and its lock) sleeping.
+      psql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'cdcflow-test-lock'`);
+      await exited;
+    },
+  };
 }

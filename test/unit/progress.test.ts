@@ -1,6 +1,6 @@
 /** The CLI's progress line names the stage a running activity last heartbeated. */
 import { defaultPayloadConverter } from '@temporalio/common';
-import { hasLivePoller, heartbeatStage } from '../../src/client/progress';
+import { hasLivePoller, heartbeatStage, turnWait, waitNote } from '../../src/client/progress';
 
 const beat = (details: unknown) => ({ heartbeatDetails: { payloads: [defaultPayloadConverter.toPayload(details)] } });
 
@@ -30,5 +30,30 @@ describe('hasLivePoller', () => {
 
   it('counts a poller without a time', () => {
     expect(hasLivePoller([{}], now)).toBe(true);
+  });
+});
+
+describe('turnWait', () => {
+  const run = 'cdcflow/shop/2024-01-02';
+
+  it('names the holder of the turn and how many more are ahead of the run', () => {
+    expect(turnWait({ active: 'cdcflow/shop/2024-01-01', waiting: [run] }, run)).toBe("waiting for the dataset's turn: cdcflow/shop/2024-01-01 holds it");
+    expect(turnWait({ active: 'cdcflow/shop/backfill/r1', waiting: ['r2', 'cdcflow/shop/2024-01-03', run] }, run)).toBe(
+      "waiting for the dataset's turn: cdcflow/shop/backfill/r1 holds it (2 more ahead)",
+    );
+  });
+
+  it('is nothing for a run that is not waiting in the queue, or holds the turn', () => {
+    expect(turnWait({ active: 'cdcflow/shop/2024-01-01', waiting: [] }, run)).toBeUndefined();
+    expect(turnWait({ active: run, waiting: [] }, run)).toBeUndefined();
+    expect(turnWait({ active: null, waiting: [run] }, run)).toBeUndefined();
+  });
+});
+
+describe('waitNote', () => {
+  it('is what a running stage said it waits on, or nothing', () => {
+    const waiting = 'PostgreSQL ($DB): waiting 12s for a lock on s.t, held by session 7 (psql, idle in transaction for 30s)';
+    expect(waitNote([beat({ stage: 'extract', percent: 0, waiting })])).toBe(` · ${waiting}`);
+    expect(waitNote([beat({ stage: 'extract', percent: 0 })])).toBe('');
   });
 });

@@ -5,11 +5,11 @@
  * business dates depends on the spec; the dates are what the operator means. The dataset's
  * Schedules are paused meanwhile (and unpaused after) so none starts a run in between.
  */
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { DatasetConfig, Mode } from '../../config/types';
 import { ConfigError } from '../../errors';
 import type { TemporalSettings } from '../../settings';
-import type { DatasetRunResult } from '../../workflows';
+import type { DatasetRunResult, datasetWorkflow } from '../../workflows';
 import { checkedDate } from '../checked-date';
 import { runFailure } from '../run-failure';
 import { startDatasetRun } from '../start-run';
@@ -43,7 +43,14 @@ export async function backfillDates(
   client: Client,
   settings: TemporalSettings,
   config: DatasetConfig,
-  options: { from: string; to: string; mode?: Mode; onDate?: (done: BackfilledDate) => void },
+  options: {
+    from: string;
+    to: string;
+    mode?: Mode;
+    onDate?: (done: BackfilledDate) => void;
+    /** Shows a date's run while it is awaited (run's progress line); returns how to stop. */
+    watch?: (run: WorkflowHandle<typeof datasetWorkflow>) => () => Promise<void>;
+  },
 ): Promise<BackfilledDate[]> {
   const dates = datesBetween(options.from, options.to);
   // A backfill stopped midway (Ctrl-C) left its pause: this one takes it over, so it ends.
@@ -53,10 +60,12 @@ export async function backfillDates(
   try {
     for (const businessDate of dates) {
       const { handle } = await startDatasetRun(client, settings, { config, businessDate, ...(options.mode ? { mode: options.mode } : {}) });
+      const stopWatching = options.watch?.(handle);
       const outcome: BackfilledDate = await handle.result().then(
         (run) => ({ businessDate, workflowId: handle.workflowId, ok: true, run }),
         (err: unknown) => ({ businessDate, workflowId: handle.workflowId, ok: false, ...runFailure(err) }),
       );
+      await stopWatching?.();
       done.push(outcome);
       options.onDate?.(outcome);
       // A later date would diff against a base that misses this one.

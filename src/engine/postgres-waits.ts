@@ -1,0 +1,86 @@
+/**
+ * Watches the PostgreSQL sessions of an attached database for a lock wait, so that a stage held
+ * up by another session (a migration's ALTER TABLE, a transaction left open) says so instead of
+ * sitting silent until the lock is released.
+ */
+import type { Session } from './duckdb';
+import { quoteLiteral } from './sql';
+import { noteWait } from './wait-notes';
+
+/** How often the watch asks PostgreSQL (and how long a wait goes unreported at most). */
+const CHECK_EVERY_MS = 5_000;
+
+/**
+ * The longest lock wait among this attachment's sessions: the extension's sessions of the role
+ * in the database (no application name) opened since the attachment, blocked by another session.
+ */
+function lockWaitSql(attachedSince: string): string {
+  return `SELECT floor(extract(epoch FROM clock_timestamp() - w.query_start))::int AS waited,
+      (SELECT format('%I.%I', n.nspname, c.relname) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE l.pid = w.pid AND NOT l.granted LIMIT 1) AS relation,
+      b.pid AS blocker, b.application_name, b.state,
+      floor(extract(epoch FROM clock_timestamp() - b.xact_start))::int AS blocker_seconds
+    FROM pg_stat_activity w
+    CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS blocking(pid)
+    JOIN pg_stat_activity b ON b.pid = blocking.pid
+    WHERE w.datname = current_database() AND w.usename = current_user AND w.application_name = ''
+      AND w.backend_start >= ${quoteLiteral(attachedSince)}::timestamptz AND w.pid <> pg_backend_pid() AND w.wait_event_type = 'Lock'
+    ORDER BY waited DESC LIMIT 1`;
+}
+
+interface LockWait {
+  waited: number | null;
+  relation: string | null;
+  blocker: number;
+  application_name: string | null;
+  state: string | null;
+  blocker_seconds: number | null;
+}
+
+/** e.g. `PostgreSQL ($SHOP_DB_URL): waiting 42s for a lock on public.orders, held by session 1234 (psql, idle in transaction for 300s)` */
+export function lockWaitNote(variable: string, wait: LockWait): string {
+  const holder = [wait.application_name || undefined, wait.state ? `${wait.state}${wait.blocker_seconds !== null ? ` for ${wait.blocker_seconds}s` : ''}` : undefined].filter(Boolean);
+  return (
+    `PostgreSQL ($${variable}): waiting ${wait.waited ?? 0}s for a lock${wait.relation ? ` on ${wait.relation}` : ''}, ` +
+    `held by session ${wait.blocker}${holder.length ? ` (${holder.join(', ')})` : ''}`
+  );
+}
+
+/**
+ * PostgreSQL's time as the attachment's first session started: the sessions to watch started
+ * since. Undefined where it cannot be known (a pooler between, say): the stage then runs unwatched.
+ */
+async function attachedSince(session: Session, attached: string): Promise<string | undefined> {
+  const pg = 'SELECT backend_start::text AS since FROM pg_stat_activity WHERE pid = pg_backend_pid()';
+  const rows = await session.rows<{ since: string | null }>(`SELECT * FROM postgres_query(${quoteLiteral(attached)}, ${quoteLiteral(pg)})`).catch(() => []);
+  return rows[0]?.since ?? undefined;
+}
+
+/** Runs `fn`, noting (noteWait) any lock wait of the attachment's sessions while it runs. */
+export async function watchingLockWaits<T>(session: Session, attached: string, variable: string, fn: () => Promise<T>): Promise<T> {
+  const since = await attachedSince(session, attached);
+  if (!since) return fn();
+  let done = false;
+  let timer: NodeJS.Timeout | undefined;
+  let wake = () => undefined as void;
+  const watch = session.withSibling(async (sibling) => {
+    while (!done) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, CHECK_EVERY_MS);
+      });
+      if (done) break;
+      const [wait] = await sibling.rows<LockWait>(`SELECT * FROM postgres_query(${quoteLiteral(attached)}, ${quoteLiteral(lockWaitSql(since))})`).catch(() => []);
+      noteWait(wait ? lockWaitNote(variable, wait) : undefined);
+    }
+  });
+  try {
+    return await fn();
+  } finally {
+    done = true;
+    clearTimeout(timer);
+    wake();
+    await watch.catch(() => undefined);
+    noteWait(undefined);
+  }
+}

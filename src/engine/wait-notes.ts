@@ -1,0 +1,19 @@
+/**
+ * What long work is waiting on (a lock in PostgreSQL, say), passed up to whoever reports its
+ * progress without threading a callback through every layer between them.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+type WaitListener = (note: string | undefined) => void;
+
+const listeners = new AsyncLocalStorage<WaitListener>();
+
+/** Runs `fn`, giving `listener` every wait that the work inside it notes. */
+export function withWaitNotes<T>(listener: WaitListener, fn: () => Promise<T>): Promise<T> {
+  return listeners.run(listener, fn);
+}
+
+/** Says what the running work waits on; undefined once it no longer waits. No-op outside withWaitNotes. */
+export function noteWait(note: string | undefined): void {
+  listeners.getStore()?.(note);
+}
