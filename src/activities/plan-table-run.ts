@@ -5,13 +5,13 @@
  * Exports a crash left behind are rolled forward first.
  *
  * The head and base commits come from the tags of the table's commit snapshots (one catalog
- * read); the commit log is read only for a table without commits yet, or commits of older
- * versions whose tags lack the commit record.
+ * read, shared by the plans that wait for the catalog together); the commit log is read only
+ * for a table without commits yet, or commits of older versions whose tags lack the commit record.
  */
 import type { TableConfig } from '../config/types';
 import { StateError } from '../errors';
-import { catalogAlias, type LakeTables, lakeTables, withCatalog } from '../warehouse/catalog';
-import { type CommitRecord, commitSnapshots, headAndBase, type PlannedCommit, tableSnapshots } from '../warehouse/commits';
+import { catalogAlias, type LakeTables, lakeTables, withCatalog, withSharedCatalog } from '../warehouse/catalog';
+import { type CommitRecord, commitSnapshots, type HeadAndBase, headAndBase, type PlannedCommit, tableSnapshots } from '../warehouse/commits';
 import { type TableLayout, tableLayout } from '../warehouse/layout';
 import { exportsAtHead, publishExports } from '../warehouse/publish';
 import type { Engine, Session } from '../engine/duckdb';
@@ -34,26 +34,26 @@ export function planTableRun(deps: ActivityDeps) {
       const lake = lakeTables(catalogAlias(table.warehouse, deps.engine.catalogUrl), table.dataset, table.name);
       const layout = tableLayout(table.warehouse, table.dataset, table.name);
       const planning: Planning = { table, businessDate, context: { dataset: table.dataset, table: table.name, businessDate } };
-      const fromTags = await withCatalog(deps.engine, table.warehouse, (session, alias, metadata) => planFromTags(session, alias, metadata, planning));
-      if (!fromTags) return planFromLog(deps.engine, lake, layout, planning);
+      // A read of the snapshots serves the plans that wait for the catalog together.
+      const tagged = await withSharedCatalog(deps.engine, table.warehouse, 'snapshots', (s, _alias, metadata) => commitSnapshots(s, metadata));
+      const pinned = headAndBase(tableSnapshots(tagged, table.dataset, table.name), businessDate);
+      if (!pinned) return planFromLog(deps.engine, lake, layout, planning);
+      const plan = await planFromTags((work) => withCatalog(deps.engine, table.warehouse, work), lake, pinned, planning);
       // Only a crash between a commit and its exports leaves them behind the head.
-      if (!(await exportsAtHead({ table, lake, layout }, fromTags.latest))) await publishExports(deps.engine, { table, lake, layout });
-      return fromTags.plan;
+      if (!(await exportsAtHead({ table, lake, layout }, pinned.latest))) await publishExports(deps.engine, { table, lake, layout });
+      return plan;
     });
 }
 
-/** The plan from the table's commit snapshots alone; undefined when they cannot tell (see headAndBase). */
-async function planFromTags(session: Session, alias: string, metadata: string, p: Planning): Promise<{ plan: PlanResult; latest: PlannedCommit } | undefined> {
-  const pinned = headAndBase(tableSnapshots(await commitSnapshots(session, metadata), p.table.dataset, p.table.name), p.businessDate);
-  if (!pinned) return undefined;
-  const { latest, base } = pinned;
+/** Runs catalog work: on a catalog session the caller holds already, or on one taken only when needed. */
+type OnCatalog = <T>(work: (session: Session, alias: string, metadata: string) => Promise<T>) => Promise<T>;
+
+/** The plan from the table's commit snapshots (see headAndBase); the catalog is asked only what older tags lack. */
+async function planFromTags(onCatalog: OnCatalog, lake: LakeTables, { latest, base }: HeadAndBase, p: Planning): Promise<PlanResult> {
   refuseOlderDate(latest, p);
-  await refuseChangedShape(session, metadata, lakeTables(alias, p.table.dataset, p.table.name), latest, p);
+  await refuseChangedShape(onCatalog, lake, latest, p);
   if (base && 'expired' in base) throw expiredBase(base.expired, p);
-  return {
-    plan: { base: base && (await baseRef(session, alias, p, base.commit, base.snapshot)), head: latest.commitId, latestCommitted: latest.businessDate },
-    latest,
-  };
+  return { base: base && (await baseRef(onCatalog, p, base.commit, base.snapshot)), head: latest.commitId, latestCommitted: latest.businessDate };
 }
 
 /** The plan from the commit log, which the roll-forward of the exports reads. */
@@ -63,11 +63,12 @@ async function planFromLog(engine: Engine, lake: LakeTables, layout: TableLayout
   if (latest) refuseOlderDate(latest, p);
   const baseCommit = log.filter((c) => c.businessDate < p.businessDate).at(-1);
   return withCatalog(engine, p.table.warehouse, async (session, alias, metadata) => {
-    if (latest) await refuseChangedShape(session, metadata, lake, latest, p);
+    const onCatalog: OnCatalog = (work) => work(session, alias, metadata);
+    if (latest) await refuseChangedShape(onCatalog, lake, latest, p);
     await session.run(`CREATE SCHEMA IF NOT EXISTS ${lake.schema}`);
     const snapshot = baseCommit && (await commitSnapshots(session, metadata)).find((s) => s.tag.commit === baseCommit.commitId)?.snapshot;
     return {
-      base: baseCommit ? await baseRef(session, alias, p, baseCommit, snapshot) : null,
+      base: baseCommit ? await baseRef(onCatalog, p, baseCommit, snapshot) : null,
       head: latest?.commitId ?? null,
       latestCommitted: latest?.businessDate ?? null,
     };
@@ -88,19 +89,24 @@ function refuseOlderDate(latest: Pick<CommitRecord, 'businessDate'>, { businessD
  * The latest commit's shape is the catalog tables' and the stored hashes': a run with another
  * (even of the table's only date, which has no base to compare with) is refused before any work.
  */
-async function refuseChangedShape(session: Session, metadata: string, lake: LakeTables, latest: Pick<CommitRecord, 'businessDate' | 'shape'>, p: Planning): Promise<void> {
+async function refuseChangedShape(onCatalog: OnCatalog, lake: LakeTables, latest: Pick<CommitRecord, 'businessDate' | 'shape'>, p: Planning): Promise<void> {
   if (latest.shape === hashShape(p.table)) return;
+  const committed = await onCatalog((session, _alias, metadata) => committedShape(session, metadata, lake, p.table));
+  throw shapeChangedError(p.table, latest.businessDate, committed, p.context);
+}
+
+/** The shape of the table's committed state, as the catalog holds it. */
+async function committedShape(session: Session, metadata: string, lake: LakeTables, table: TableConfig): Promise<CommittedShape> {
   const described = await session.rows<{ column_name: string; column_type: string }>(`DESCRIBE ${lake.current}`);
   // Only change-record tables have an ordering state. Asked of the catalog's own tables: DuckDB's
   // listings, and its lookup of a missing table, read every catalog the worker has attached and
   // fail on one moved away.
   const [order] = await session.rows<{ n: number }>(
     `SELECT count(*)::INT AS n FROM ${metadata}.ducklake_table t JOIN ${metadata}.ducklake_schema s USING (schema_id) ` +
-      `WHERE s.schema_name = ${quoteLiteral(p.table.dataset)} AND t.table_name = ${quoteLiteral(`${p.table.name}__order`)} ` +
+      `WHERE s.schema_name = ${quoteLiteral(table.dataset)} AND t.table_name = ${quoteLiteral(`${table.name}__order`)} ` +
       'AND s.end_snapshot IS NULL AND t.end_snapshot IS NULL',
   );
-  const committed: CommittedShape = { columns: described.map((c) => ({ name: c.column_name, type: c.column_type })), changeRecords: order.n > 0 };
-  throw shapeChangedError(p.table, latest.businessDate, committed, p.context);
+  return { columns: described.map((c) => ({ name: c.column_name, type: c.column_type })), changeRecords: order.n > 0 };
 }
 
 function expiredBase(baseDate: string, { context }: Planning): StateError {
@@ -108,7 +114,7 @@ function expiredBase(baseDate: string, { context }: Planning): StateError {
 }
 
 /** The base at its commit's snapshot (undefined: expired by retention). */
-async function baseRef(session: Session, alias: string, p: Planning, commit: PlannedCommit, snapshot: number | undefined): Promise<BaseRef> {
+async function baseRef(onCatalog: OnCatalog, p: Planning, commit: PlannedCommit, snapshot: number | undefined): Promise<BaseRef> {
   const { table } = p;
   if (snapshot === undefined) throw expiredBase(commit.businessDate, p);
   return {
@@ -117,9 +123,11 @@ async function baseRef(session: Session, alias: string, p: Planning, commit: Pla
     commitId: commit.commitId,
     snapshot,
     // Listed in the commit's tag since this version: no catalog transaction needed to list them.
-    files: commit.files ? [...commit.files.current] : await stateFiles(session, alias, table, snapshot),
+    files: commit.files ? [...commit.files.current] : await onCatalog((session, alias) => stateFiles(session, alias, table, snapshot)),
     watermark: baseWatermark(table, commit),
-    ...(table.mode === 'changes' ? { orderFiles: commit.files?.order ? [...commit.files.order] : await stateFiles(session, alias, table, snapshot, 'order') } : {}),
+    ...(table.mode === 'changes'
+      ? { orderFiles: commit.files?.order ? [...commit.files.order] : await onCatalog((session, alias) => stateFiles(session, alias, table, snapshot, 'order')) }
+      : {}),
   };
 }
 

@@ -17,7 +17,7 @@ import type { Bucket } from '../engine/key-buckets';
 import { isRemotePath } from '../engine/s3';
 import { publishCurrentSql, readOwnParquet } from '../engine/stage-sql';
 import { linkOrCopy } from '../warehouse/atomic';
-import { catalogAlias, lakeDataFile, lakeTables, withCatalog } from '../warehouse/catalog';
+import { catalogAlias, lakeDataFile, lakeTables, withCatalog, withSharedCatalog } from '../warehouse/catalog';
 import { type CommitFiles, commitDate, replacesByDrop } from '../warehouse/commit';
 import { type CommitRecord, commitTag, readCommitLog, tableSnapshots } from '../warehouse/commits';
 import { type TableLayout, tableLayout } from '../warehouse/layout';
@@ -103,7 +103,8 @@ export function writeOutputs(deps: ActivityDeps) {
       if (files) await publishCommit(deps.engine, { ...publish, commit, replacedHead: head, files });
       else await publishExports(deps.engine, publish);
       await step('retention');
-      const tagged = await withCatalog(deps.engine, table.warehouse, (s, alias, metadata) => applyRetention(s, alias, metadata));
+      // Retention reads and expires for every table: one pass serves the runs that finish together.
+      const tagged = await withSharedCatalog(deps.engine, table.warehouse, 'retention', applyRetention);
       // A commit that followed this one may have been published first: roll forward to it.
       if (tableSnapshots(tagged, table.dataset, table.name).at(-1)?.tag.commit !== commit.commitId) await publishExports(deps.engine, publish);
       await rm(layout.workDir(businessDate), { recursive: true, force: true });

@@ -195,6 +195,30 @@ export function withCatalog<T>(engine: Engine, warehouse: string, work: (session
   });
 }
 
+/** Per engine, warehouse and kind of work: the shared run that has not started yet (withSharedCatalog). */
+const unstarted = new WeakMap<Engine, Map<string, Promise<unknown>>>();
+
+/**
+ * Like withCatalog, for work that any one run does for every caller (a read of the catalog, a
+ * global clean-up): requests of the same `kind` made before a run has started join it, instead
+ * of each queueing for the catalog's connection. A request made once the run started gets the
+ * next run, so every caller's result reflects the catalog as of after its request.
+ */
+export function withSharedCatalog<T>(engine: Engine, warehouse: string, kind: string, work: (session: Session, alias: string, metadata: string) => Promise<T>): Promise<T> {
+  const byKey = unstarted.get(engine) ?? new Map<string, Promise<unknown>>();
+  unstarted.set(engine, byKey);
+  const key = JSON.stringify([warehouse, kind]);
+  const queued = byKey.get(key) as Promise<T> | undefined;
+  if (queued) return queued;
+  const leave = () => byKey.get(key) === run && byKey.delete(key);
+  const run: Promise<T> = withCatalog(engine, warehouse, (session, alias, metadata) => {
+    leave();
+    return work(session, alias, metadata);
+  }).finally(leave);
+  byKey.set(key, run);
+  return run;
+}
+
 /** The DuckLake tables of a configured table, in the catalog attached as `catalogAlias`. */
 export function lakeTables(catalogAlias: string, dataset: string, table: string): LakeTables {
   const alias = quoteIdent(catalogAlias);

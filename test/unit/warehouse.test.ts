@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Engine } from '../../src/engine/duckdb';
 import { engineSettings } from '../../src/settings';
-import { lakeTables, withCatalog } from '../../src/warehouse/catalog';
+import { lakeTables, withCatalog, withSharedCatalog } from '../../src/warehouse/catalog';
 import { type CommitRequest, commitDataSql, commitDate, commitMessageSql, createTablesSql, DROP_STATE_ROWS, replacesByDrop } from '../../src/warehouse/commit';
 import { type CommitRecord, type CommitTag, commitSnapshots, commitTag, headAndBase } from '../../src/warehouse/commits';
 import { StaleBaseError } from '../../src/errors';
@@ -327,5 +327,64 @@ describe('a large state, replaced by dropping and creating its table', () => {
       s.rows<{ k: string }>(`SELECT k FROM "${alias}"."d"."x__current" UNION ALL SELECT k FROM "${alias}"."d"."y__current" ORDER BY k`),
     );
     expect(states).toEqual([{ k: 'x-2' }, { k: 'y-2' }]);
+  });
+});
+
+describe('catalog work shared by the requests that wait together', () => {
+  const fixture = catalogFixture('cdcflow-shared-');
+
+  /** Holds the catalog connection until `release` is called. */
+  async function holdCatalog(): Promise<{ release: () => void; held: Promise<void> }> {
+    let release!: () => void;
+    let holding!: () => void;
+    const holds = new Promise<void>((resolve) => (holding = resolve));
+    const held = withCatalog(fixture.engine, fixture.warehouse, async () => {
+      holding();
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    await holds;
+    return { release, held };
+  }
+
+  it('runs once for the requests made before it started, and again for one made while it ran', async () => {
+    let runs = 0;
+    let inRun!: () => void;
+    const running = new Promise<void>((resolve) => (inRun = resolve));
+    let finish!: () => void;
+    const finishing = new Promise<void>((resolve) => (finish = resolve));
+    const count = async () => {
+      runs += 1;
+      if (runs === 1) {
+        inRun();
+        await finishing;
+      }
+      return runs;
+    };
+    const { release, held } = await holdCatalog();
+    const waiting = [1, 2, 3].map(() => withSharedCatalog(fixture.engine, fixture.warehouse, 'count', count));
+    // Work of another kind is not joined.
+    const other = withSharedCatalog(fixture.engine, fixture.warehouse, 'other', async () => 'other');
+    release();
+    await held;
+    await running;
+    // The first run has started: its result may predate this request, which gets a run of its own.
+    const later = withSharedCatalog(fixture.engine, fixture.warehouse, 'count', count);
+    finish();
+    expect(await Promise.all(waiting)).toEqual([1, 1, 1]);
+    expect(await other).toBe('other');
+    expect(await later).toBe(2);
+  });
+
+  it('gives every waiting request the failure, and a later request a new run', async () => {
+    const { release, held } = await holdCatalog();
+    const failing = [1, 2].map(() =>
+      withSharedCatalog(fixture.engine, fixture.warehouse, 'fails', async () => {
+        throw new Error('catalog unreachable');
+      }),
+    );
+    release();
+    await held;
+    for (const outcome of await Promise.allSettled(failing)) expect(outcome).toMatchObject({ status: 'rejected', reason: { message: 'catalog unreachable' } });
+    expect(await withSharedCatalog(fixture.engine, fixture.warehouse, 'fails', async () => 'recovered')).toBe('recovered');
   });
 });
