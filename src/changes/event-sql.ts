@@ -283,14 +283,19 @@ export function conflictingEventsSql(t: ChangeTable, located: string): string {
   );
 }
 
+/** The order of a key's events, newest first: by the ordering values, then by position where positions break ties. */
+function newestFirstSql(t: ChangeTable): string {
+  const tieBreak = t.changes.positionBreaksTies ? [EVENT.position] : [];
+  return [...orderNames(t), ...tieBreak].map((n) => `${quoteIdent(n)} DESC`).join(', ');
+}
+
 /**
  * Compaction: per key, the newest event of the batch's events file by the ordering values (then
  * by position where positions break ties; elsewhere events with equal ordering values are
  * identical by then). A relation the diff reads once, rather than a file of its own.
  */
 export function newestEventsSql(t: ChangeTable, eventsPath: string): string {
-  const tieBreak = t.changes.positionBreaksTies ? [EVENT.position] : [];
-  const newestFirst = [...orderNames(t), ...tieBreak].map((n) => `${quoteIdent(n)} DESC`).join(', ');
+  const newestFirst = newestFirstSql(t);
   const cols = [...dataColumns(t).map((c) => quoteIdent(c.name)), 'KEY_HASH', 'NONKEY_HASH', EVENT.kind, ...orderNames(t)].join(', ');
   return `(SELECT ${cols} FROM ${readOwnParquet(eventsPath)} QUALIFY row_number() OVER (PARTITION BY KEY_HASH ORDER BY ${newestFirst}) = 1)`;
 }
@@ -352,8 +357,7 @@ export function stateConflictSql(t: ChangeTable, compacted: string, base: string
 
 /** Where the newest event of a key is in the batch (Debezium events keep file and line). */
 export function newestEventPlaceSql(t: ChangeTable, eventsPath: string, keyHash: string): string {
-  const newestFirst = [...orderNames(t), EVENT.position].map((n) => `${quoteIdent(n)} DESC`).join(', ');
-  return `SELECT ${EVENT.file} AS file, ${EVENT.line} AS line FROM ${readOwnParquet(eventsPath)} WHERE KEY_HASH = ${quoteLiteral(keyHash)} ORDER BY ${newestFirst} LIMIT 1`;
+  return `SELECT ${EVENT.file} AS file, ${EVENT.line} AS line FROM ${readOwnParquet(eventsPath)} WHERE KEY_HASH = ${quoteLiteral(keyHash)} ORDER BY ${newestFirstSql(t)} LIMIT 1`;
 }
 
 /**

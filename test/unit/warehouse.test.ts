@@ -54,6 +54,19 @@ async function oneRowCommit(
 }
 const tag = (dataset: string, table: string, date: string, keep = 2): CommitTag => ({ cdcflow: 1, dataset, table, date, commit: `${table}-${date}`, keep });
 
+/** Holds the fixture's catalog connection until `release` is called. */
+async function holdCatalog(fixture: { engine: Engine; warehouse: string }): Promise<{ release: () => void; held: Promise<void> }> {
+  let release!: () => void;
+  let holding!: () => void;
+  const holds = new Promise<void>((resolve) => (holding = resolve));
+  const held = withCatalog(fixture.engine, fixture.warehouse, async () => {
+    holding();
+    await new Promise<void>((resolve) => (release = resolve));
+  });
+  await holds;
+  return { release, held };
+}
+
 describe('the commit transaction', () => {
   it('names the tables of a dataset schema, quoted', () => {
     const lake = lakeTables('lake_1', 'shop', 'orders');
@@ -167,14 +180,7 @@ describe('commits that wait for the catalog connection at the same moment', () =
 
   /** Runs the commits while the catalog connection is held, so that they all wait for it. */
   async function whileHeld(requests: CommitRequest[]): Promise<PromiseSettledResult<void>[]> {
-    let release!: () => void;
-    let holding!: () => void;
-    const holds = new Promise<void>((resolve) => (holding = resolve));
-    const held = withCatalog(fixture.engine, fixture.warehouse, async () => {
-      holding();
-      await new Promise<void>((resolve) => (release = resolve));
-    });
-    await holds;
+    const { release, held } = await holdCatalog(fixture);
     const outcomes = Promise.allSettled(requests.map((r) => commitDate(fixture.engine, fixture.warehouse, r)));
     release();
     await held;
@@ -333,19 +339,6 @@ describe('a large state, replaced by dropping and creating its table', () => {
 describe('catalog work shared by the requests that wait together', () => {
   const fixture = catalogFixture('cdcflow-shared-');
 
-  /** Holds the catalog connection until `release` is called. */
-  async function holdCatalog(): Promise<{ release: () => void; held: Promise<void> }> {
-    let release!: () => void;
-    let holding!: () => void;
-    const holds = new Promise<void>((resolve) => (holding = resolve));
-    const held = withCatalog(fixture.engine, fixture.warehouse, async () => {
-      holding();
-      await new Promise<void>((resolve) => (release = resolve));
-    });
-    await holds;
-    return { release, held };
-  }
-
   it('runs once for the requests made before it started, and again for one made while it ran', async () => {
     let runs = 0;
     let inRun!: () => void;
@@ -360,7 +353,7 @@ describe('catalog work shared by the requests that wait together', () => {
       }
       return runs;
     };
-    const { release, held } = await holdCatalog();
+    const { release, held } = await holdCatalog(fixture);
     const waiting = [1, 2, 3].map(() => withSharedCatalog(fixture.engine, fixture.warehouse, 'count', count));
     // Work of another kind is not joined.
     const other = withSharedCatalog(fixture.engine, fixture.warehouse, 'other', async () => 'other');
@@ -376,7 +369,7 @@ describe('catalog work shared by the requests that wait together', () => {
   });
 
   it('gives every waiting request the failure, and a later request a new run', async () => {
-    const { release, held } = await holdCatalog();
+    const { release, held } = await holdCatalog(fixture);
     const failing = [1, 2].map(() =>
       withSharedCatalog(fixture.engine, fixture.warehouse, 'fails', async () => {
         throw new Error('catalog unreachable');
