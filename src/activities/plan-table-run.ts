@@ -18,6 +18,7 @@ import type { Engine, Session } from '../engine/duckdb';
 import { quoteLiteral } from '../engine/sql';
 import { hashShape } from './fingerprint';
 import { type CommittedShape, shapeChangedError } from './shape-change';
+import { sourceOf } from '../sources/registry';
 import { baseWatermark } from './watermark';
 import { type ActivityDeps, runStage } from './stage-runner';
 import type { BaseRef, PlanResult, StageInput } from './types';
@@ -30,19 +31,41 @@ interface Planning {
 
 export function planTableRun(deps: ActivityDeps) {
   return ({ table, businessDate }: StageInput): Promise<PlanResult> =>
-    runStage(deps, 'plan', async () => {
+    runStage(deps, 'plan', async (session) => {
       const lake = lakeTables(catalogAlias(table.warehouse, deps.engine.catalogUrl), table.dataset, table.name);
       const layout = tableLayout(table.warehouse, table.dataset, table.name);
       const planning: Planning = { table, businessDate, context: { dataset: table.dataset, table: table.name, businessDate } };
       // A read of the snapshots serves the plans that wait for the catalog together.
       const tagged = await withSharedCatalog(deps.engine, table.warehouse, 'snapshots', (s, _alias, metadata) => commitSnapshots(s, metadata));
       const pinned = headAndBase(tableSnapshots(tagged, table.dataset, table.name), businessDate);
-      if (!pinned) return planFromLog(deps.engine, lake, layout, planning);
-      const plan = await planFromTags((work) => withCatalog(deps.engine, table.warehouse, work), lake, pinned, planning);
+      const plan = pinned
+        ? await planFromTags((work) => withCatalog(deps.engine, table.warehouse, work), lake, pinned, planning)
+        : await planFromLog(deps.engine, lake, layout, planning);
       // Only a crash between a commit and its exports leaves them behind the head.
-      if (!(await exportsAtHead({ table, lake, layout }, pinned.latest))) await publishExports(deps.engine, { table, lake, layout });
+      if (pinned && !(await exportsAtHead({ table, lake, layout }, pinned.latest))) await publishExports(deps.engine, { table, lake, layout });
+      await refuseLeftOutBatches(session, planning, plan.base);
       return plan;
     });
+}
+
+/**
+ * A delta or change-record run applies its date's batch on top of its base. A dated batch
+ * between the two that was never committed (its run failed, or a schedule skipped it) would
+ * be left out for good: once a later date is committed, an earlier one is refused.
+ */
+async function refuseLeftOutBatches(session: Session, { table, businessDate, context }: Planning, base: BaseRef | null): Promise<void> {
+  if (table.mode === 'full' || !base) return;
+  const leftOut = (await sourceOf(table).batchesBetween?.(session, table, base.date, businessDate)) ?? [];
+  if (leftOut.length === 0) return;
+  const dates = leftOut.map((b) => b.businessDate);
+  const named = dates.length > 5 ? `${dates.slice(0, 5).join(', ')} and ${dates.length - 5} more` : dates.join(', ');
+  throw new StateError(
+    `the source has a batch for ${named} (${leftOut[0].file}), after the latest committed date before ${businessDate} (${base.date}), ` +
+      `that was never committed: a ${table.mode} run of ${businessDate} would leave its changes out for good, since an earlier date ` +
+      `cannot be run once a later one is committed. Run ${dates[0]} first (cdcflow run --date ${dates[0]}), ` +
+      `or move its files out of the source path if they must not be applied`,
+    { ...context, baseDate: base.date, leftOutDate: dates[0], file: leftOut[0].file },
+  );
 }
 
 /** Runs catalog work: on a catalog session the caller holds already, or on one taken only when needed. */

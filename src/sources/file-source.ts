@@ -2,12 +2,13 @@
 import { open, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { FileSourceSpec, FileTableConfig } from '../config/types';
+import { isIsoDate } from '../config/iso-date';
 import { DataError } from '../errors';
 import type { Session } from '../engine/duckdb';
 import { fileListLiteral, quoteLiteral } from '../engine/sql';
 import { readCsvHeader } from './csv-header';
 import { classifyReadError } from './read-errors';
-import type { Source } from './source';
+import type { DatedBatch, Source } from './source';
 
 export interface SourceFile {
   path: string;
@@ -139,7 +140,38 @@ export async function scanSource(session: Session, table: FileTableConfig, file:
   }
 }
 
+const DATE_PLACEHOLDER = '{date}';
+
+/** A glob (`*`, `**`, `?`) as a regular expression's source, every other character literal. */
+function globRegexSource(glob: string): string {
+  const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return glob
+    .split('**')
+    .map((part) => part.split('*').map((piece) => piece.split('?').map(literal).join('[^/]')).join('[^/]*'))
+    .join('.*');
+}
+
+/** Which business date a file matching a `{date}` path stands for (every `{date}` the same). */
+function datedPathRegex(pathWithDate: string): RegExp {
+  const [first, ...rest] = pathWithDate.split(DATE_PLACEHOLDER).map(globRegexSource);
+  return new RegExp(`^${first}${rest.map((part, i) => `${i === 0 ? '(\\d{4}-\\d{2}-\\d{2})' : '\\1'}${part}`).join('')}$`);
+}
+
+/** The dates strictly between `after` and `before` whose `{date}` path matches files, oldest first. */
+async function batchesBetween(session: Session, table: FileTableConfig, after: string, before: string): Promise<DatedBatch[]> {
+  if (!table.source.path.includes(DATE_PLACEHOLDER)) return [];
+  const dated = datedPathRegex(table.source.path);
+  const rows = await session.rows<{ file: string }>(`SELECT file FROM glob(${quoteLiteral(table.source.path.split(DATE_PLACEHOLDER).join('*'))}) ORDER BY file`);
+  const found = new Map<string, string>();
+  for (const { file } of rows) {
+    const date = dated.exec(file)?.[1];
+    if (date && date > after && date < before && isIsoDate(date) && !found.has(date)) found.set(date, file);
+  }
+  return [...found].sort(([a], [b]) => a.localeCompare(b)).map(([businessDate, file]) => ({ businessDate, file }));
+}
+
 /** Files are read in place: the batch is the files matching the path. */
 export const fileSource: Source<FileSourceSpec> = {
   batch: async (session, table, businessDate) => ({ table, files: await listSourceFiles(session, table, businessDate) }),
+  batchesBetween,
 };

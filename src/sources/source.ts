@@ -45,9 +45,20 @@ export interface ExtractResult {
   missingKeys?: string[];
 }
 
+/** A business date the source holds a batch for, and one of its files. */
+export interface DatedBatch {
+  businessDate: string;
+  file: string;
+}
+
 export interface Source<S extends SourceSpec = SourceSpec> {
   /** The batch for a business date, as files the hash stage reads. */
   batch(session: Session, table: TableConfig<S>, businessDate: string): Promise<SourceBatch>;
+  /**
+   * Sources whose batches are dated (a `{date}` path): the dates strictly between `after` and
+   * `before` that have a batch, oldest first. A delta run checks that none was left out.
+   */
+  batchesBetween?(session: Session, table: TableConfig<S>, after: string, before: string): Promise<DatedBatch[]>;
   /**
    * Sources that are not files: copies the batch out to files first (the extract stage),
    * calling `checkpoint` after each durable chunk. Absent for sources read in place.

@@ -88,6 +88,49 @@ describe('change detection', () => {
     ]);
   });
 
+  it('delta mode: a dated batch between the base and the run date that was never committed is refused, not left out', async () => {
+    const keys = [{ name: 'id', type: 'integer' }];
+    const columns = [{ name: 'v', type: 'varchar' }];
+    const { dir, config } = setup([
+      csvTable('t', keys, columns, { mode: 'delta' }),
+      { name: 'g', keys, columns, mode: 'delta', source: { format: 'csv', path: 'g/{date}/part-*.csv' } },
+      csvTable('f', keys, columns),
+    ]);
+    for (const name of ['t', 'f']) {
+      writeLines(path.join(dir, name, `${DAY1}.csv`), ['id,v', '1,a', '2,b']);
+      writeLines(path.join(dir, name, `${DAY2}.csv`), ['id,v', '1,a', '2,B']);
+      writeLines(path.join(dir, name, `${DAY3}.csv`), ['id,v', '1,A', '2,B']);
+    }
+    writeLines(path.join(dir, 'g', DAY1, 'part-1.csv'), ['id,v', '1,a']);
+    writeLines(path.join(dir, 'g', DAY2, 'part-1.csv'), ['id,v', '1,b']);
+    writeLines(path.join(dir, 'g', DAY3, 'part-1.csv'), ['id,v', '2,c']);
+    writeLines(path.join(dir, 'g', '2024-01-0x', 'part-1.csv'), ['id,v', '9,z']);
+    succeeded(await runDataset(h, config, DAY1));
+    const before = readFileSync(currentOf(config, 't'));
+
+    // Day 2 was skipped (a failed run, a schedule's skip): day 3 would build on day 1 without day 2's changes.
+    attempts = [];
+    const skipped = await runDataset(h, config, DAY3);
+    expect(skipped.ok).toBe(false);
+    const error = failedTable(skipped, 't');
+    expect(error).toContain(`the source has a batch for ${DAY2} (${path.join(dir, 't', `${DAY2}.csv`)})`);
+    expect(error).toContain(`Run ${DAY2} first (cdcflow run --date ${DAY2})`);
+    expect(attempts.every((a) => a.attempt === 1)).toBe(true);
+    expect(failedTable(skipped, 'g')).toContain(`the source has a batch for ${DAY2} (${path.join(dir, 'g', DAY2, 'part-1.csv')})`);
+    // A full snapshot needs no earlier date.
+    expect(tableResult(skipped, 'f').baseDate).toBe(DAY1);
+    expect(readFileSync(currentOf(config, 't')).equals(before)).toBe(true);
+
+    succeeded(await runDataset(h, config, DAY2, ['t', 'g']));
+    const day3 = succeeded(await runDataset(h, config, DAY3, ['t', 'g']));
+    expect(tableResult(day3, 't').baseDate).toBe(DAY2);
+    expect(tableResult(day3, 't').counts).toEqual({ I: 0, U: 1, D: 0, X: 0, N: 1 });
+    expect(await readRows(h.engine, currentOf(config, 'g'), 'id')).toEqual([
+      { id: 1, v: 'b', OPERATION: 'X', EFF_START_DATE: DAY2 },
+      { id: 2, v: 'c', OPERATION: 'I', EFF_START_DATE: DAY3 },
+    ]);
+  });
+
   it('ignored columns: a change only there is N (date kept, no history row) and takes the new value; a compared change is U', async () => {
     const { dir, config } = setup([
       csvTable(
