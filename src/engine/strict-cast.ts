@@ -41,8 +41,24 @@ export function exactCastCondition(v: string, sourceType: string, type: string):
   return `TRY_CAST(${v} AS ${target}) IS NOT NULL AND CAST(TRY_CAST(${v} AS ${target}) AS ${sourceType}) = ${v}`;
 }
 
+/** DuckDB's names of nested types: STRUCT(...), MAP(...), UNION(...), lists (`T[]`) and arrays (`T[3]`). */
+const NESTED_TYPE = /^(STRUCT|MAP|UNION)\(|\[\d*\]$/;
+
+/**
+ * The text of a value of `sourceType`. A JSON string is its own text, not its quoted JSON form: a
+ * JSON column DuckDB types as JSON (its values mix strings with numbers or objects) would store
+ * `"abc"` one day and `abc` the next. Nested values become JSON text (minified), which keeps every
+ * element apart, where DuckDB's display form does not (`[a, b c]`).
+ */
+function textSql(v: string, sourceType: string): string {
+  if (sourceType === 'JSON') return `CASE WHEN json_type(${v}) = 'VARCHAR' THEN json_extract_string(${v}, '$') ELSE CAST(json(${v}) AS VARCHAR) END`;
+  if (NESTED_TYPE.test(sourceType)) return `CAST(to_json(${v}) AS VARCHAR)`;
+  return `CAST(${v} AS VARCHAR)`;
+}
+
 /** The strict cast of `v` to `type`: the value, or a query error naming the column. */
 export function strictCastSql(v: string, sourceType: string, type: string, column: string): string {
+  if (type === 'varchar') return textSql(v, sourceType);
   const cast = `CAST(${v} AS ${duckdbTypeName(type)})`;
   const exact = exactCastCondition(v, sourceType, type);
   if (!exact) return cast;

@@ -555,6 +555,45 @@ describe('change detection', () => {
     expect(existsSync(path.dirname(historyOf(config, 'a', DAY2)))).toBe(false);
   });
 
+  it('varchar columns hold a JSON string as its text and nested values as JSON, whatever else the file holds', async () => {
+    const keys = [{ name: 'id', type: 'integer' }];
+    const columns = [
+      { name: 'code', type: 'varchar' },
+      { name: 'meta', type: 'varchar' },
+    ];
+    const { dir, config } = setup([
+      { name: 'j', keys, columns, source: { format: 'json', path: 'json/{date}/rows.json' } },
+      { name: 'p', keys, columns, source: { format: 'parquet', path: 'pq/data-{date}.parquet' } },
+    ]);
+    const jsonDay = (date: string, rows: object[]) => writeLines(path.join(dir, 'json', date, 'rows.json'), rows.map((r) => JSON.stringify(r)));
+    jsonDay(DAY1, [
+      { id: 1, code: 'abc', meta: { tags: ['a', 'b c'] } },
+      { id: 2, code: 'x', meta: { tags: [] } },
+    ]);
+    // Day 2 adds a row whose code is a number: DuckDB then types the whole column as JSON.
+    jsonDay(DAY2, [
+      { id: 1, code: 'abc', meta: { tags: ['a', 'b c'] } },
+      { id: 2, code: 'x', meta: { tags: [] } },
+      { id: 3, code: 5, meta: 'plain' },
+    ]);
+    mkdirSync(path.join(dir, 'pq'));
+    await h.engine.withSession((s) =>
+      s.run(`COPY (SELECT 1 AS id, ['a', 'b c'] AS code, {'k': 1, 's': 'x, y'} AS meta) TO '${path.join(dir, 'pq', `data-${DAY1}.parquet`)}' (FORMAT parquet)`),
+    );
+
+    succeeded(await runDataset(h, config, DAY1, ['j', 'p']));
+    expect(await readRows(h.engine, currentOf(config, 'p'), 'id')).toEqual([
+      { id: 1, code: '["a","b c"]', meta: '{"k":1,"s":"x, y"}', OPERATION: 'I', EFF_START_DATE: DAY1 },
+    ]);
+    const day2 = succeeded(await runDataset(h, config, DAY2, ['j']));
+    expect(tableResult(day2, 'j').counts).toEqual({ I: 1, U: 0, D: 0, X: 0, N: 2 });
+    expect(await readRows(h.engine, currentOf(config, 'j'), 'id')).toEqual([
+      { id: 1, code: 'abc', meta: '{"tags":["a","b c"]}', OPERATION: 'N', EFF_START_DATE: DAY1 },
+      { id: 2, code: 'x', meta: '{"tags":[]}', OPERATION: 'N', EFF_START_DATE: DAY1 },
+      { id: 3, code: '5', meta: 'plain', OPERATION: 'I', EFF_START_DATE: DAY2 },
+    ]);
+  });
+
   it('JSON and Parquet sources with a {date} placeholder', async () => {
     const keys = [{ name: 'id', type: 'integer' }];
     const columns = [

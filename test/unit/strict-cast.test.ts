@@ -29,6 +29,20 @@ describe('strict casts', () => {
     expect(strictCastSql('s."t"', 'TIMESTAMP WITH TIME ZONE', 'timestamptz', 't')).toBe('CAST(s."t" AS TIMESTAMP WITH TIME ZONE)');
   });
 
+  it.each([
+    [`'"abc"'::JSON`, 'JSON', 'abc'],
+    [`'5'::JSON`, 'JSON', '5'],
+    [`'{"x": [1, "a b"]}'::JSON`, 'JSON', '{"x":[1,"a b"]}'],
+    [`['a', 'b c']`, 'VARCHAR[]', '["a","b c"]'],
+    [`{'k': 1, 's': 'x, y'}`, 'STRUCT(k INTEGER, s VARCHAR)', '{"k":1,"s":"x, y"}'],
+    [`MAP {'a': 1}`, 'MAP(VARCHAR, INTEGER)', '{"a":1}'],
+    [`'plain'`, 'VARCHAR', 'plain'],
+    ['12', 'INTEGER', '12'],
+  ])('as varchar, %s (%s) is %s', async (literal, sourceType, expected) => {
+    const [row] = await engine.withSession((s) => s.rows<{ t: string }>(`SELECT ${strictCastSql('v', sourceType, 'varchar', 'v')} AS t FROM (SELECT ${literal} AS v)`));
+    expect(row.t).toBe(expected);
+  });
+
   it('quotes a hostile column name inside the error message', () => {
     expect(strictCastSql('s."x"', 'VARCHAR', 'date', `it's`)).toContain(`error('a value of column "it''s" does not convert exactly to date')`);
   });
