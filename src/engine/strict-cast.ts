@@ -1,7 +1,7 @@
 /**
  * Strict casts: a value reaches its configured type only when it converts exactly. DuckDB's own
- * casts round (`20.4` → 20, `5.004` → 5.00), drop a UTC offset, roll `24:00:00` into the next day
- * and cut a timestamp to a date; these conditions refuse all of that, in SQL.
+ * casts round (`20.4` → 20, `5.004` → 5.00), drop a UTC offset, roll `24:00:00` into the next day,
+ * cut nanoseconds and cut a timestamp to a date; these conditions refuse all of that, in SQL.
  */
 import { quoteLiteral } from './sql';
 
@@ -13,6 +13,8 @@ export function duckdbTypeName(type: string): string {
 /** A UTC offset or zone after a time of day, or hour 24: meaningless in a timestamp without time zone. */
 const OFFSET_OR_HOUR_24 = String.raw`[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)?\s*[A-Za-z+-]|(^|[^0-9])24:`;
 const HOUR_24 = String.raw`(^|[^0-9])24:`;
+/** A non-zero digit of the seconds beyond microseconds, which DuckDB's timestamps drop. */
+const BELOW_MICROSECONDS = String.raw`:[0-9]{2}\.[0-9]{6}0*[1-9]`;
 
 /** Text into a type: the conditions under which DuckDB's cast is exact. */
 function exactFromText(v: string, type: string): string {
@@ -21,8 +23,8 @@ function exactFromText(v: string, type: string): string {
   if (type === 'integer' || type === 'bigint') return `${cast} IS NOT NULL AND regexp_full_match(${v}, '\\s*[+-]?[0-9]+\\s*')`;
   if (decimal) return `${cast} IS NOT NULL AND regexp_full_match(${v}, '\\s*[+-]?[0-9]*(\\.[0-9]{0,${decimal[1]}}0*)?\\s*')`;
   if (type === 'double') return `${cast} IS NOT NULL AND (NOT isinf(${cast}) OR contains(lower(${v}), 'inf'))`;
-  if (type === 'timestamp') return `${cast} IS NOT NULL AND NOT regexp_matches(${v}, ${quoteLiteral(OFFSET_OR_HOUR_24)})`;
-  if (type === 'timestamptz') return `${cast} IS NOT NULL AND NOT regexp_matches(${v}, ${quoteLiteral(HOUR_24)})`;
+  if (type === 'timestamp') return `${cast} IS NOT NULL AND NOT regexp_matches(${v}, ${quoteLiteral(`${OFFSET_OR_HOUR_24}|${BELOW_MICROSECONDS}`)})`;
+  if (type === 'timestamptz') return `${cast} IS NOT NULL AND NOT regexp_matches(${v}, ${quoteLiteral(`${HOUR_24}|${BELOW_MICROSECONDS}`)})`;
   if (type === 'date') return `${cast} IS NOT NULL AND NOT regexp_matches(${v}, '[0-9]:[0-9]')`;
   return `${cast} IS NOT NULL`;
 }
