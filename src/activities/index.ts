@@ -9,6 +9,7 @@ import { extractSource } from './extract-source';
 import { hashBatch } from './hash-batch';
 import { planTableRun } from './plan-table-run';
 import { runTableStages } from './run-table-stages';
+import { countSourceFiles } from './source-files';
 import type { ActivityDeps } from './stage-runner';
 import { writeOutputs } from './write-outputs';
 
@@ -16,6 +17,7 @@ export type { ActivityDeps };
 
 export function createActivities(deps: ActivityDeps) {
   return {
+    countSourceFiles: countSourceFiles(deps),
     runTableStages: runTableStages(deps),
     planTableRun: planTableRun(deps),
     extractSource: extractSource(deps),

@@ -106,7 +106,14 @@ function resolveSource(source: DatasetFile['tables'][number]['source'], sourceBa
       extract,
     };
   }
-  return { format: source.format, path: path.resolve(sourceBase, source.path), csv: source.csv ?? DEFAULT_CSV_OPTIONS, extraColumns: source.extraColumns, extract };
+  return {
+    format: source.format,
+    path: path.resolve(sourceBase, source.path),
+    csv: source.csv ?? DEFAULT_CSV_OPTIONS,
+    extraColumns: source.extraColumns,
+    ...(source.waitForFiles ? { waitForFiles: source.waitForFiles } : {}),
+    extract,
+  };
 }
 
 export function resolveConfig(file: DatasetFile, configDir: string, options: ResolveOptions = {}): DatasetConfig {

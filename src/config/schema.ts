@@ -58,6 +58,9 @@ const csvOptions = z.strictObject({
   nullString: z.string().default('').describe('Text that stands for NULL (default: empty field).'),
 });
 
+/** Go-style durations as Temporal takes them: `90s`, `15m`, `1h`, `1d`. */
+const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must be a number with a unit: ms, s, m, h or d (e.g. 15m)');
+
 const fileSource = z.strictObject({
   format: z.enum(['csv', 'parquet', 'json', 'debezium']).describe('debezium: Debezium JSON change events, one per line (mode: changes only).'),
   path: localPath.describe(
@@ -68,6 +71,9 @@ const fileSource = z.strictObject({
     .enum(['ignore', 'refuse'])
     .default('ignore')
     .describe('Columns in a file that the config does not name: ignored (default) or refused.'),
+  waitForFiles: duration
+    .optional()
+    .describe('How long a run waits for its date\'s files to appear before failing, e.g. 2h (checked every minute, or every tenth of the wait if shorter). Default: fail at once.'),
 });
 
 /** The most key-hash buckets a table may be split into. */
@@ -211,8 +217,6 @@ function knownTimeZone(zone: string): boolean {
   }
 }
 
-/** Go-style durations as Temporal takes them: `90s`, `15m`, `1h`, `1d`. */
-const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must be a number with a unit: ms, s, m, h or d (e.g. 15m)');
 
 const schedule = z
   .strictObject({

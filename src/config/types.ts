@@ -32,6 +32,8 @@ export interface FileSourceSpec extends SourceStages {
   csv: CsvOptions;
   /** Columns a file has and the config does not name. */
   extraColumns: 'ignore' | 'refuse';
+  /** How long a run waits for the date's files to appear (a Temporal duration, e.g. `2h`); absent: not at all. */
+  waitForFiles?: string;
 }
 
 /** A PostgreSQL table or query, read in keyset chunks ordered by the table's keys. */

@@ -48,14 +48,20 @@ async function checksumOf(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** The paths matching the batch's pattern for a business date, sorted. */
+export async function matchingFiles(session: Session, source: FileSourceSpec, businessDate: string): Promise<string[]> {
+  const rows = await session.rows<{ file: string }>(`SELECT file FROM glob(${quoteLiteral(sourcePattern(source, businessDate))}) ORDER BY file`);
+  return rows.map((r) => r.file);
+}
+
 /** The files of the batch for a business date, sorted; a DataError when none match or one is empty. */
 export async function listSourceFiles(session: Session, table: FileTableConfig, businessDate: string): Promise<SourceFile[]> {
-  const pattern = sourcePattern(table.source, businessDate);
-  const rows = await session.rows<{ file: string }>(`SELECT file FROM glob(${quoteLiteral(pattern)}) ORDER BY file`);
-  if (rows.length === 0) {
+  const files = await matchingFiles(session, table.source, businessDate);
+  if (files.length === 0) {
+    const pattern = sourcePattern(table.source, businessDate);
     throw new DataError(`no source file matches ${pattern}`, { dataset: table.dataset, table: table.name, file: pattern, businessDate });
   }
-  return describeSourceFiles(table, rows.map((r) => r.file));
+  return describeSourceFiles(table, files);
 }
 
 /** The given files of a batch, each with its size and checksum; a DataError when one is empty. */

@@ -10,6 +10,7 @@ import { NON_RETRYABLE_ERROR_TYPES } from '../errors';
 const STAGE_OF: Record<keyof Activities, string> = {
   // A big batch's run stops after the hash; its diff and write then show as their own activities.
   runTableStages: 'plan → hash → diff → write',
+  countSourceFiles: 'wait for files',
   planTableRun: 'plan',
   extractSource: 'extract',
   hashBatch: 'hash',

@@ -5,6 +5,7 @@ import type { ChangeCounts } from '../changes/counts';
 import type { Mode, TableConfig } from '../config/types';
 import type { DumpLink } from './backfill';
 import { bucketCount, tableBuckets } from './buckets';
+import { awaitSourceFiles } from './await-source-files';
 import { type DeleteGuardVerdict, guardDiff, refusalMessage } from './delete-guard';
 import { innerStage, plainStageFailure } from './failures';
 import { recordCounts } from './run-attributes';
@@ -53,7 +54,7 @@ function isStaleBase(err: unknown): boolean {
 export const TABLE_STAGES = ['plan', 'extract', 'hash', 'diff', 'write', 'sinks'] as const;
 
 export interface TableProgress {
-  stage: (typeof TABLE_STAGES)[number] | 'done';
+  stage: (typeof TABLE_STAGES)[number] | 'waiting for files' | 'done';
   stagesDone: number;
   stagesTotal: number;
 }
@@ -84,6 +85,11 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
   }
 
   const input = { table, businessDate };
+  const waitForFiles = 'waitForFiles' in table.source ? table.source.waitForFiles : undefined;
+  if (waitForFiles) {
+    stage = 'waiting for files';
+    await awaitSourceFiles(a, input, waitForFiles);
+  }
   const allowAll = Boolean(allowDeletes || table.allowDeletes);
   let plan: PlanResult;
   let extracted: ExtractResult | undefined;

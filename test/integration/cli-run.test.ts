@@ -66,6 +66,36 @@ describe('cdcflow run (CLI)', () => {
     expect(out.stdout).toMatch(/items: FAILED: no source file matches .*2024-01-03\.csv/);
   });
 
+  it('with source.waitForFiles, waits for a late file, saying so, and runs once it arrives; without one it fails naming the wait', async () => {
+    const lateDir = tempDir();
+    const lateConfig = path.join(lateDir, 'dataset.yaml');
+    const columns = { keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }] };
+    writeFileSync(
+      lateConfig,
+      stringify({
+        dataset: uniqueDataset('cli-late'),
+        warehouse: 'wh',
+        tables: [
+          { name: 'late', ...columns, source: { format: 'csv', path: 'late-{date}.csv', waitForFiles: '60s' } },
+          { name: 'never', ...columns, source: { format: 'csv', path: 'never-{date}.csv', waitForFiles: '3s' } },
+        ],
+      }),
+    );
+    // The export arrives once the run has said that it waits for it.
+    let arrived = false;
+    const out = await cdcflow(['run', '--config', lateConfig, '--date', '2024-01-01'], env(), (stderr) => {
+      if (!arrived && stderr.includes('late: waiting for files')) {
+        arrived = true;
+        writeCsv(path.join(lateDir, 'late-2024-01-01.csv'), ['id', 'v'], [[1, 'a'], [2, 'b']]);
+      }
+      return false;
+    });
+    expect(arrived).toBe(true);
+    expect(out.code).toBe(1);
+    expect(out.stdout).toMatch(/late\s+full\s+2\s+0\s+0\s+0\s+0\s+2\s+2/);
+    expect(out.stdout).toMatch(/never: FAILED: no source file matches .*never-2024-01-01\.csv after waiting 3s \(source\.waitForFiles\)/);
+  });
+
   it('says so when no worker polls the task queue', async () => {
     const queue = `nobody-${dataset}`;
     const out = await cdcflow(['run', '--config', configPath, '--date', '2024-01-04'], { ...env(), CDCFLOW_TASK_QUEUE: queue }, (stderr) =>
