@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { checkRequestedKeys } from '../activities/key-scope';
-import { parseKeyOption, readKeysFile } from '../client/backfill-keys';
+import { parseKeyOption, readKeysFile, refuseOversizedKeys } from '../client/backfill-keys';
 import { checkedDate } from '../client/checked-date';
 import { datasetQueueStatus, queuedDumps, signalDatasetQueue } from '../client/dataset-queue';
 import { hasWorker } from '../client/progress';
@@ -14,7 +14,7 @@ import { ConfigError } from '../errors';
 import { runUrl, type TemporalSettings, temporalSettings } from '../settings';
 import type { DatasetRunResult } from '../workflows';
 import { backfillSignal, type BackfillRequest, cancelSignal, type DatasetQueueStatus, type DumpStatus, pauseSignal, resumeSignal } from '../workflows/backfill';
-import { dumpScope, refuseChangeFiles } from '../workflows/dump-scope';
+import { distinctKeys, dumpScope, refuseChangeFiles } from '../workflows/dump-scope';
 import { datasetQueueWorkflowId } from '../workflows/ids';
 import { tableList } from './options';
 import { formatRunReport, pad } from './report';
@@ -120,7 +120,8 @@ function requestScope(config: DatasetConfig, opts: BackfillOptions): Pick<Backfi
   }
   if (tables?.length !== 1) throw new ConfigError('--key and --keys-file need --tables naming the one table the keys belong to');
   const table = config.tables.find((t) => t.name === tables[0])!;
-  const rows = [...opts.key.map((k) => parseKeyOption(k, table)), ...(opts.keysFile ? readKeysFile(opts.keysFile, table) : [])];
+  const rows = distinctKeys([...opts.key.map((k) => parseKeyOption(k, table)), ...(opts.keysFile ? readKeysFile(opts.keysFile, table) : [])]);
+  refuseOversizedKeys(table, rows);
   return { keys: { table: table.name, rows } };
 }
 
@@ -189,7 +190,7 @@ async function waitForDump(client: Client, settings: TemporalSettings, dataset: 
 }
 
 async function noAnswer(client: Client, settings: TemporalSettings, dataset: string): Promise<string> {
-  if (!(await hasWorker(client, settings).catch(() => true))) {
+  if (!(await hasWorker(client, settings.taskQueue).catch(() => true))) {
     return `waiting for a worker on task queue "${settings.taskQueue}" (start one with: cdcflow worker); the request stays queued`;
   }
   return `no answer from ${datasetQueueWorkflowId(dataset)} (its worker stopped, overloaded or cut off from the server?); still waiting`;

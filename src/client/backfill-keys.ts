@@ -45,3 +45,23 @@ export function readKeysFile(file: string, table: TableConfig): Record<string, s
   if (!rows.length) throw new ConfigError(`keys file ${file} holds no key`);
   return rows;
 }
+
+/**
+ * Keys travel in the backfill signal and wait in the dataset's queue (carried over
+ * continue-as-new with every other waiting request), all within Temporal's payload limit
+ * (2 MB by default): a request's keys, as JSON, are kept well under it.
+ */
+export const MAX_KEYS_BYTES = 256 * 1024;
+
+/** Refuses, before anything is queued, keys too many for one request, saying how many fit. */
+export function refuseOversizedKeys(table: Pick<TableConfig, 'dataset' | 'name'>, rows: readonly Record<string, string>[]): void {
+  const bytes = Buffer.byteLength(JSON.stringify(rows));
+  if (bytes <= MAX_KEYS_BYTES) return;
+  const fit = Math.floor((rows.length * MAX_KEYS_BYTES) / bytes);
+  throw new ConfigError(
+    `${rows.length} keys of ${table.dataset}.${table.name} take ${Math.ceil(bytes / 1024)} KiB as JSON; one backfill request carries at most ${MAX_KEYS_BYTES / 1024} KiB of keys ` +
+      `(about ${fit} of these) through Temporal, whose payloads are limited to 2 MB. Split them into requests of at most ${fit} keys with the same --date ` +
+      `(each dump commits on top of the one before), or dump the whole table (--tables ${table.name}, without --key and --keys-file)`,
+    { dataset: table.dataset, table: table.name },
+  );
+}

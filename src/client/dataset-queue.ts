@@ -3,7 +3,7 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { type SignalDefinition, TypedSearchAttributes } from '@temporalio/common';
 import { ConfigError } from '../errors';
 import { DATASET_KEY } from '../workflows/search-attributes';
-import { hasLivePoller } from './progress';
+import { hasWorker } from './progress';
 import { refuseMissingSearchAttributes } from './missing-search-attributes';
 import { type DatasetQueueStatus, type DumpStatus, queueStatusQuery } from '../workflows/backfill';
 import type { DatasetQueueInput, datasetQueueWorkflow } from '../workflows/dataset-queue-workflow';
@@ -57,8 +57,7 @@ async function refuseQueueElsewhere(client: Client, workflowId: string, taskQueu
       throw err;
     });
   if (!running || running.taskQueue === taskQueue) return;
-  const { pollers } = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: running.taskQueue } });
-  if (hasLivePoller(pollers ?? [])) return;
+  if (await hasWorker(client, running.taskQueue)) return;
   throw new ConfigError(
     `dataset "${dataset}" has its queue workflow ${workflowId} on task queue "${running.taskQueue}", where no worker polls, not on "${taskQueue}": ` +
       `a dataset's runs, schedules and workers must use one task queue. Set CDCFLOW_TASK_QUEUE=${running.taskQueue}, or, ` +
@@ -68,8 +67,21 @@ async function refuseQueueElsewhere(client: Client, workflowId: string, taskQueu
   );
 }
 
+/**
+ * The queue's status, a query its worker answers. With no worker polling the queue's task queue
+ * the query would fail after 30 s with the server's DEADLINE_EXCEEDED: this says so at once.
+ */
 export async function datasetQueueStatus(client: Client, dataset: string): Promise<DatasetQueueStatus> {
-  return client.workflow.getHandle(datasetQueueWorkflowId(dataset)).query(queueStatusQuery);
+  const handle = client.workflow.getHandle(datasetQueueWorkflowId(dataset));
+  const { taskQueue } = await handle.describe();
+  if (!(await hasWorker(client, taskQueue))) {
+    throw new ConfigError(
+      `no worker polls task queue "${taskQueue}", where the queue workflow ${handle.workflowId} of dataset "${dataset}" runs, so nothing answers for its dumps: ` +
+        `start one (cdcflow worker, with CDCFLOW_TASK_QUEUE=${taskQueue}); requests sent meanwhile stay queued`,
+      { dataset },
+    );
+  }
+  return handle.query(queueStatusQuery);
 }
 
 /** The dumps the dataset's queue lists (none when it never ran). */

@@ -5,10 +5,21 @@ import type { DatasetConfig } from '../config/types';
 import type { BackfillRequest, DumpLink } from './backfill';
 import type { DatasetWorkflowInput } from './dataset-workflow';
 
+/** Each requested key once: a key given twice (two `--key`, a line repeated in the keys file) is one key. */
+export function distinctKeys<Row extends Record<string, string>>(rows: readonly Row[]): Row[] {
+  const seen = new Set<string>();
+  return rows.filter((row) => {
+    const identity = JSON.stringify(Object.keys(row).sort().map((column) => [column, row[column]]));
+    if (seen.has(identity)) return false;
+    seen.add(identity);
+    return true;
+  });
+}
+
 /** How the request reads in the status, and the date it commits as (today in UTC when not given). */
 export function dumpScope(request: BackfillRequest, now: Date): { description: string; businessDate: string } {
   const businessDate = request.businessDate ?? now.toISOString().slice(0, 10);
-  if (request.keys) return { description: `${request.keys.rows.length} key(s) of ${request.keys.table}`, businessDate };
+  if (request.keys) return { description: `${distinctKeys(request.keys.rows).length} key(s) of ${request.keys.table}`, businessDate };
   return { description: request.tables?.length ? `tables ${request.tables.join(', ')}` : 'all tables', businessDate };
 }
 
@@ -47,13 +58,13 @@ export function dumpRunInput(request: BackfillRequest, config: DatasetConfig, bu
   if (!table.source.extract) refuse(config, `a keys-only dump reads a database source; table ${name} is read from files`);
   if (!rows.length) refuse(config, `no keys given for table ${name}`);
   const keyNames = table.keys.map((k) => k.name);
-  const values = rows.map((row, i) => {
+  rows.forEach((row, i) => {
     const extra = Object.keys(row).filter((c) => !keyNames.includes(c));
     const missing = keyNames.filter((k) => typeof row[k] !== 'string');
     if (extra.length || missing.length) {
       refuse(config, `key ${i + 1} of table ${name} must give exactly the key column(s) ${keyNames.join(', ')} as text (${JSON.stringify(row)})`);
     }
-    return keyNames.map((k) => row[k]);
   });
+  const values = distinctKeys(rows).map((row) => keyNames.map((k) => row[k]));
   return { ...input, tables: [name], dump: { ...link, keys: { table: name, values } } };
 }

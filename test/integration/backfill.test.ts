@@ -203,6 +203,36 @@ describe('backfill', () => {
     expect(status.stdout).toMatch(/^cli\s+2024-01-01\s+completed\s+3 key\(s\) of clikeys\s+clikeys\s+done\s+1\s+2$/m);
   });
 
+  it('a key given twice, by --key, the keys file or a signal, is one key in the scope and the missing keys', async () => {
+    const table = pgTable('dupkeys', 4);
+    const file = path.join(path.dirname(table.warehouse), 'dataset.yaml');
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue, CDCFLOW_SEARCH_ATTRIBUTES: 'off' };
+    writeFileSync(path.join(path.dirname(file), 'keys.csv'), 'id\n2\n404\n404\n');
+    const args = ['backfill', '--config', file, '--tables', 'dupkeys', '--key', 'id=2', '--key', 'id=404', '--keys-file', path.join(path.dirname(file), 'keys.csv'), '--date', D1];
+    const out = await cdcflow([...args, '--request-id', 'dup'], env);
+    expect(out).toMatchObject({ code: 0 });
+    expect(out.stdout).toContain('keys found neither at the source nor in the committed state:\n  dupkeys (id=404)\nTemporal UI');
+    expect(await dumpStatus(h, table.dataset, 'dup')).toMatchObject({ scope: '2 key(s) of dupkeys', tables: { dupkeys: { missingKeys: ['(id=404)'] } } });
+
+    const rows = ['3', '3', '99', '99'].map((id) => ({ id }));
+    const { status } = await runDump(h, table, { requestId: 'dup-signal', businessDate: D1, keys: { table: 'dupkeys', rows } });
+    expect(status).toMatchObject({ state: 'completed', scope: '2 key(s) of dupkeys', tables: { dupkeys: { rows: 1, missingKeys: ['(id=99)'] } } });
+  });
+
+  it('keys too many for one request are refused by the CLI before anything is queued, saying how many fit and what to do', async () => {
+    const table = pgTable('manykeys', 2);
+    const dir = path.dirname(table.warehouse);
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue, CDCFLOW_SEARCH_ATTRIBUTES: 'off' };
+    // 3 MB of keys as JSON: the old command failed with the server's "3 INVALID_ARGUMENT: Blob data size exceeds limit".
+    writeFileSync(path.join(dir, 'keys.csv'), `id\n${Array.from({ length: 200_000 }, (_, i) => i + 1).join('\n')}\n`);
+    const args = ['backfill', '--config', path.join(dir, 'dataset.yaml'), '--tables', 'manykeys', '--keys-file', path.join(dir, 'keys.csv'), '--no-wait'];
+    const out = await cdcflow(args, env);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain(`200000 keys of ${table.dataset}.manykeys take 3017 KiB as JSON; one backfill request carries at most 256 KiB of keys (about 16973 of these)`);
+    expect(out.stderr).toContain('Split them into requests of at most 16973 keys with the same --date');
+    await expect(h.client.workflow.getHandle(datasetQueueWorkflowId(table.dataset)).describe()).rejects.toThrow();
+  });
+
   it('cdcflow backfill with no worker on the task queue waits, saying so, instead of failing on a query timeout while the request stays queued', async () => {
     const table = pgTable('noworker', 2);
     const file = path.join(path.dirname(table.warehouse), 'dataset.yaml');
@@ -213,6 +243,13 @@ describe('backfill', () => {
       const out = await cdcflow(['backfill', '--config', file, '--date', D1], env, (stderr) => stderr.includes('waiting for a worker'), 60_000);
       expect(out.stderr).toContain(`waiting for a worker on task queue "${queue}" (start one with: cdcflow worker); the request stays queued`);
       expect(out.stderr).not.toContain('Failed to query');
+
+      // --status asks the queue, which no worker answers: said at once (it was DEADLINE_EXCEEDED after 30 s).
+      const started = Date.now();
+      const status = await cdcflow(['backfill', '--config', file, '--status'], env);
+      expect(status.code).toBe(1);
+      expect(status.stderr).toContain(`no worker polls task queue "${queue}", where the queue workflow ${datasetQueueWorkflowId(table.dataset)} of dataset "${table.dataset}" runs`);
+      expect(Date.now() - started).toBeLessThan(15_000);
     } finally {
       await h.client.workflow.getHandle(datasetQueueWorkflowId(table.dataset)).terminate('test over');
     }
