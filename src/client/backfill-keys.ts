@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import type { TableConfig } from '../config/types';
 import { ConfigError } from '../errors';
 import { splitFirstRecord } from '../sources/csv-header';
+import { storeRequestedKeys } from '../warehouse/requested-keys';
+import type { KeyScopeRequest } from '../workflows/backfill';
 
 /** `id=5` or `region=eu,id=5`: one key, every key column named once. */
 export function parseKeyOption(option: string, table: TableConfig): Record<string, string> {
@@ -48,20 +50,24 @@ export function readKeysFile(file: string, table: TableConfig): Record<string, s
 
 /**
  * Keys travel in the backfill signal and wait in the dataset's queue (carried over
- * continue-as-new with every other waiting request), all within Temporal's payload limit
- * (2 MB by default): a request's keys, as JSON, are kept well under it.
+ * continue-as-new with every other waiting request), within Temporal's payload limit (2 MB by
+ * default): beyond this many bytes of JSON they go through a file in the warehouse instead.
  */
-export const MAX_KEYS_BYTES = 256 * 1024;
+export const MAX_SIGNAL_KEYS_BYTES = 256 * 1024;
 
-/** Refuses, before anything is queued, keys too many for one request, saying how many fit. */
-export function refuseOversizedKeys(table: Pick<TableConfig, 'dataset' | 'name'>, rows: readonly Record<string, string>[]): void {
+/** The keys as the signal carries them: the rows themselves, or, when too many, the file they are stored in. */
+export async function keysForSignal(table: TableConfig, rows: readonly Record<string, string>[]): Promise<KeyScopeRequest> {
   const bytes = Buffer.byteLength(JSON.stringify(rows));
-  if (bytes <= MAX_KEYS_BYTES) return;
-  const fit = Math.floor((rows.length * MAX_KEYS_BYTES) / bytes);
-  throw new ConfigError(
-    `${rows.length} keys of ${table.dataset}.${table.name} take ${Math.ceil(bytes / 1024)} KiB as JSON; one backfill request carries at most ${MAX_KEYS_BYTES / 1024} KiB of keys ` +
-      `(about ${fit} of these) through Temporal, whose payloads are limited to 2 MB. Split them into requests of at most ${fit} keys with the same --date ` +
-      `(each dump commits on top of the one before), or dump the whole table (--tables ${table.name}, without --key and --keys-file)`,
-    { dataset: table.dataset, table: table.name },
-  );
+  if (bytes <= MAX_SIGNAL_KEYS_BYTES) return { table: table.name, rows: [...rows] };
+  try {
+    return { table: table.name, file: await storeRequestedKeys(table, rows.map((row) => table.keys.map((k) => row[k.name]))) };
+  } catch (cause) {
+    throw new ConfigError(
+      `${rows.length} keys of ${table.name} take ${Math.ceil(bytes / 1024)} KiB as JSON, more than a signal carries (${MAX_SIGNAL_KEYS_BYTES / 1024} KiB), ` +
+        `so they go through the warehouse's work folder, which cannot be written from here (${(cause as Error).message}): ` +
+        `run cdcflow backfill where the warehouse ${table.warehouse} is at the path the workers use`,
+      { dataset: table.dataset, table: table.name },
+      { cause },
+    );
+  }
 }

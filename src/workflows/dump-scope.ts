@@ -19,8 +19,13 @@ export function distinctKeys<Row extends Record<string, string>>(rows: readonly 
 /** How the request reads in the status, and the date it commits as (today in UTC when not given). */
 export function dumpScope(request: BackfillRequest, now: Date): { description: string; businessDate: string } {
   const businessDate = request.businessDate ?? now.toISOString().slice(0, 10);
-  if (request.keys) return { description: `${distinctKeys(request.keys.rows).length} key(s) of ${request.keys.table}`, businessDate };
+  if (request.keys) return { description: `${request.keys.file?.count ?? distinctKeys(request.keys.rows ?? []).length} key(s) of ${request.keys.table}`, businessDate };
   return { description: request.tables?.length ? `tables ${request.tables.join(', ')}` : 'all tables', businessDate };
+}
+
+/** A stored keys file's name: its content's SHA-256 in hex, so a signal cannot name another file. */
+export function isSha256(text: unknown): text is string {
+  return typeof text === 'string' && /^[0-9a-f]{64}$/.test(text);
 }
 
 function refuse(config: DatasetConfig, message: string): never {
@@ -53,9 +58,13 @@ export function dumpRunInput(request: BackfillRequest, config: DatasetConfig, bu
     refuseChangeFiles(config, request.tables?.length ? request.tables : names);
     return { ...input, tables: request.tables?.length ? request.tables : undefined };
   }
-  const { table: name, rows } = request.keys;
+  const { table: name, rows = [], file } = request.keys;
   const table = config.tables.find((t) => t.name === name) ?? refuse(config, `no table ${name} (tables: ${names.join(', ')})`);
   if (!table.source.extract) refuse(config, `a keys-only dump reads a database source; table ${name} is read from files`);
+  if (file) {
+    if (!isSha256(file.sha256)) refuse(config, `the keys file of table ${name} is named by its SHA-256 (64 hex digits), not ${JSON.stringify(file.sha256)}`);
+    return { ...input, tables: [name], dump: { ...link, keys: { table: name, file } } };
+  }
   if (!rows.length) refuse(config, `no keys given for table ${name}`);
   const keyNames = table.keys.map((k) => k.name);
   rows.forEach((row, i) => {

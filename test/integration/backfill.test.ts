@@ -5,7 +5,7 @@
  * mid-dump and the full dump's D and U rows are in postgres-source.test.ts.)
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { startDatasetRun } from '../../src/client/start-run';
 import { signalDatasetQueue } from '../../src/client/dataset-queue';
@@ -219,18 +219,43 @@ describe('backfill', () => {
     expect(status).toMatchObject({ state: 'completed', scope: '2 key(s) of dupkeys', tables: { dupkeys: { rows: 1, missingKeys: ['(id=99)'] } } });
   });
 
-  it('keys too many for one request are refused by the CLI before anything is queued, saying how many fit and what to do', async () => {
-    const table = pgTable('manykeys', 2);
+  it('keys too many for a signal go through a file in the warehouse: the dump reads them there, the signal carries their digest', async () => {
+    const table = pgTable('manykeys', 10);
     const dir = path.dirname(table.warehouse);
     const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue, CDCFLOW_SEARCH_ATTRIBUTES: 'off' };
     // 3 MB of keys as JSON: the old command failed with the server's "3 INVALID_ARGUMENT: Blob data size exceeds limit".
-    writeFileSync(path.join(dir, 'keys.csv'), `id\n${Array.from({ length: 200_000 }, (_, i) => i + 1).join('\n')}\n`);
-    const args = ['backfill', '--config', path.join(dir, 'dataset.yaml'), '--tables', 'manykeys', '--keys-file', path.join(dir, 'keys.csv'), '--no-wait'];
+    writeFileSync(path.join(dir, 'keys.csv'), `id\n${Array.from({ length: 200_000 }, (_, i) => i + 1).join('\n')}\n1\n2\n`);
+    const args = ['backfill', '--config', path.join(dir, 'dataset.yaml'), '--tables', 'manykeys', '--keys-file', path.join(dir, 'keys.csv'), '--date', D1, '--request-id', 'many'];
     const out = await cdcflow(args, env);
-    expect(out.code).toBe(1);
-    expect(out.stderr).toContain(`200000 keys of ${table.dataset}.manykeys take 3017 KiB as JSON; one backfill request carries at most 256 KiB of keys (about 16973 of these)`);
-    expect(out.stderr).toContain('Split them into requests of at most 16973 keys with the same --date');
-    await expect(h.client.workflow.getHandle(datasetQueueWorkflowId(table.dataset)).describe()).rejects.toThrow();
+    expect(out).toMatchObject({ code: 0 });
+    expect(out.stdout).toMatch(/^manykeys\s+full\s+10\s+0\s+0\s+0\s+0\s/m);
+    // 199,990 keys exist nowhere: the first 100 by name, then how many in all.
+    expect(out.stdout).toContain('  manykeys (id=11)\n');
+    expect(out.stdout).toContain('  manykeys (id=110)\n  manykeys and 199890 more (199990 in all)\n');
+    expect(out.stdout).not.toContain('(id=111)');
+    expect(await dumpStatus(h, table.dataset, 'many')).toMatchObject({ scope: '200000 key(s) of manykeys', tables: { manykeys: { missingKeyCount: 199_990 } } });
+
+    const history = await h.client.workflow.getHandle(datasetQueueWorkflowId(table.dataset)).fetchHistory();
+    const signals = (history.events ?? []).map((e) => e.workflowExecutionSignaledEventAttributes).filter((a) => a?.signalName === 'backfill');
+    expect(signals).toHaveLength(1);
+    expect(signals[0]!.input!.payloads![0].data!.length).toBeLessThan(16_384);
+    expect(readdirSync(path.join(table.warehouse, '_work', table.dataset, 'manykeys', 'requested-keys'))).toEqual([expect.stringMatching(/^[0-9a-f]{64}\.json$/)]);
+  }, 120_000);
+
+  it("a dump whose keys file is missing or not what its signal says fails at once, naming it, with nothing committed", async () => {
+    const table = pgTable('keysfile', 3);
+    const file = (sha256: string) => path.join(table.warehouse, '_work', table.dataset, 'keysfile', 'requested-keys', `${sha256}.json`);
+    const sha256 = 'a'.repeat(64);
+    const missing = await withTimeout(runDump(h, table, { requestId: 'gone', businessDate: D1, keys: { table: 'keysfile', file: { sha256, count: 2 } } }), 30_000, () => 'the dump retried');
+    expect(missing.status).toMatchObject({ state: 'failed', scope: '2 key(s) of keysfile', error: expect.stringContaining('the file of the 2 requested keys is missing') });
+    expect(missing.status.error).toContain(file(sha256));
+    expect((await activityAttempts(h.client, `${backfillWorkflowId(table.dataset, 'gone')}/keysfile`)).extractSource).toEqual([1]);
+
+    mkdirSync(path.dirname(file(sha256)), { recursive: true });
+    writeFileSync(file(sha256), '[["1"],["2"]]');
+    const changed = await withTimeout(runDump(h, table, { requestId: 'changed', businessDate: D1, keys: { table: 'keysfile', file: { sha256, count: 2 } } }), 30_000, () => 'the dump retried');
+    expect(changed.status).toMatchObject({ state: 'failed', error: expect.stringContaining('the file of the requested keys does not hold what the request stored') });
+    expect(await committedDates(h.engine, table.warehouse, table.dataset, 'keysfile')).toEqual([]);
   });
 
   it('cdcflow backfill with no worker on the task queue waits, saying so, instead of failing on a query timeout while the request stays queued', async () => {
