@@ -23,7 +23,7 @@ import { dumpFinished, dumpStatus, queueStatus, requestDump, runDump, waitForDum
 import { cdcflow } from '../support/cli';
 import { committedDates, datasetFolders, failedTable, type Harness, readRows, runDataset, startHarness, tableResult, writeCsv } from '../support/harness';
 import { lockTable, PG_URL_VAR, psql } from '../support/postgres';
-import { activityAttempts, sleep, waitForRunningActivity, withTimeout } from '../support/worker-process';
+import { activityAttempts, sigkill, sleep, spawnWorker, waitForRunningActivity, withTimeout } from '../support/worker-process';
 
 const D1 = '2024-01-01';
 const D2 = '2024-01-02';
@@ -275,6 +275,27 @@ describe('backfill', () => {
       expect(status.code).toBe(1);
       expect(status.stderr).toContain(`no worker polls task queue "${queue}", where the queue workflow ${datasetQueueWorkflowId(table.dataset)} of dataset "${table.dataset}" runs`);
       expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      await h.client.workflow.getHandle(datasetQueueWorkflowId(table.dataset)).terminate('test over');
+    }
+  }, 90_000);
+
+  it('backfill --status when the queue\'s worker was killed moments ago (the server still lists it) says no worker answered, within seconds', async () => {
+    const table = pgTable('deadworker', 2);
+    const file = path.join(path.dirname(table.warehouse), 'dataset.yaml');
+    const queue = `dead-${table.dataset}`;
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: queue, CDCFLOW_SEARCH_ATTRIBUTES: 'off' };
+    const worker = await spawnWorker(queue, path.join(path.dirname(table.warehouse), 'duckdb-tmp'));
+    try {
+      expect(await cdcflow(['backfill', '--config', file, '--pause'], env)).toMatchObject({ code: 0 });
+      expect((await cdcflow(['backfill', '--config', file, '--status'], env)).stdout).toContain(`${table.dataset}: PAUSED`);
+      await sigkill(worker);
+      // The old command failed after 30 s with "9 FAILED_PRECONDITION: no poller seen for task queue recently".
+      const started = Date.now();
+      const status = await cdcflow(['backfill', '--config', file, '--status'], env);
+      expect(status.code).toBe(1);
+      expect(status.stderr).toContain(`no worker answered within 10 s (stopped lately, overloaded or cut off from the server?) on task queue "${queue}"`);
+      expect(Date.now() - started).toBeLessThan(20_000);
     } finally {
       await h.client.workflow.getHandle(datasetQueueWorkflowId(table.dataset)).terminate('test over');
     }
