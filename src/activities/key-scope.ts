@@ -49,7 +49,7 @@ export async function completeKeyScope(
   const requested = requestedKeysSql(table, values);
   await recordStateChunk(table, businessDate, state ? (tmp) => copyRows(session, stateWithoutKeysSql(table, state, requested, tmp)) : null);
   const chunks = Array.from({ length: extracted.chunks }, (_, i) => chunkFile(extracted.folder, i + 1));
-  const missing = await session.rows<{ key_name: string }>(missingKeysSql(table, requested, chunks, state));
-  const missingKeys = missing.slice(0, MISSING_KEYS_SHOWN).map((m) => m.key_name);
-  return { missingKeys, ...(missing.length > missingKeys.length ? { missingKeyCount: missing.length } : {}) };
+  const missing = await session.rows<{ key_name: string; missing: bigint }>(missingKeysSql(table, requested, chunks, state, MISSING_KEYS_SHOWN));
+  const count = Number(missing[0]?.missing ?? 0);
+  return { missingKeys: missing.map((m) => m.key_name), ...(count > missing.length ? { missingKeyCount: count } : {}) };
 }

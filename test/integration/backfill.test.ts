@@ -165,7 +165,7 @@ describe('backfill', () => {
       const request = { businessDate: D2, since: null, runId: `${tableWorkflow('gone')}/${runId}`, keys: keys.map((k) => [k]) };
       const retried = await sourceOf(table).extract!(session, table, request, () => undefined);
       expect(retried).toMatchObject({ chunks: 2, rows: 6, resumedChunks: 2 });
-      expect(await completeKeyScope(session, table, D2, retried, request.keys)).toEqual([]);
+      expect(await completeKeyScope(session, table, D2, retried, request.keys)).toEqual({ missingKeys: [] });
       return sourceOf(table).batch(session, table, D2);
     });
     expect(batch.files.map((f) => path.basename(f.path))).toEqual(['chunk-000001.parquet', 'chunk-000002.parquet', 'chunk-state.parquet']);
