@@ -8,6 +8,7 @@
 import { Context } from '@temporalio/activity';
 import { ConfigError } from '../errors';
 import { sourceOf } from '../sources/registry';
+import { readRequestedKeys } from '../warehouse/requested-keys';
 import { dumpProgress } from './dump-progress';
 import { checkRequestedKeys, completeKeyScope } from './key-scope';
 import { type ActivityDeps, runStage } from './stage-runner';
@@ -23,7 +24,8 @@ export function extractSource(deps: ActivityDeps) {
       const { workflowExecution: run, activityId } = Context.current().info;
       const runId = run ? `${run.workflowId}/${run.runId}` : activityId;
       const progress = dump ? dumpProgress(dump, table.name) : undefined;
-      const keys = dump?.keys?.table === table.name ? dump.keys.values : undefined;
+      const scope = dump?.keys?.table === table.name ? dump.keys : undefined;
+      const keys = scope?.file ? await readRequestedKeys(table, scope.file) : scope?.values;
       if (keys) await checkRequestedKeys(session, table, keys);
       await progress?.holdWhilePaused();
       const result = await source.extract(session, table, { businessDate, since, runId, ...(keys ? { keys } : {}) }, async (done) => {
@@ -31,8 +33,8 @@ export function extractSource(deps: ActivityDeps) {
         await progress?.report({ phase: 'extract', chunks: done.chunk, rows: done.rowsRead });
         await progress?.holdWhilePaused();
       });
-      const missingKeys = keys ? await completeKeyScope(session, table, businessDate, result, keys) : undefined;
-      await progress?.report({ phase: 'diff', chunks: result.chunks, rows: result.rows, ...(missingKeys ? { missingKeys } : {}) });
-      return { ...result, ...(missingKeys ? { missingKeys } : {}) };
+      const missing = keys ? await completeKeyScope(session, table, businessDate, result, keys) : {};
+      await progress?.report({ phase: 'diff', chunks: result.chunks, rows: result.rows, ...missing });
+      return { ...result, ...missing };
     });
 }

@@ -10,6 +10,7 @@ import { missingKeysSql, requestedKeysSql, stateWithoutKeysSql, uncastKeySql } f
 import { DataError } from '../errors';
 import { chunkFile, recordStateChunk } from '../sources/postgres-source';
 import { tableLayout } from '../warehouse/layout';
+import { MISSING_KEYS_SHOWN, type MissingKeys } from '../workflows/backfill';
 
 /**
  * Refuses a requested key whose value does not convert exactly to its key column's type, before
@@ -32,7 +33,7 @@ export async function checkRequestedKeys(session: Session, table: Pick<TableConf
 
 /**
  * Writes the state chunk beside the extracted ones and records it in the extract's manifest;
- * returns the requested keys found nowhere.
+ * returns the requested keys found nowhere (the first of them, and how many when more).
  */
 export async function completeKeyScope(
   session: Session,
@@ -40,7 +41,7 @@ export async function completeKeyScope(
   businessDate: string,
   extracted: { folder: string; chunks: number },
   values: string[][],
-): Promise<string[]> {
+): Promise<MissingKeys> {
   // The plan stage published the latest commit (rolling forward a crashed publish), and the
   // dataset's turn keeps other runs from committing meanwhile: this is the latest state.
   const current = tableLayout(table.warehouse, table.dataset, table.name).current;
@@ -48,6 +49,7 @@ export async function completeKeyScope(
   const requested = requestedKeysSql(table, values);
   await recordStateChunk(table, businessDate, state ? (tmp) => copyRows(session, stateWithoutKeysSql(table, state, requested, tmp)) : null);
   const chunks = Array.from({ length: extracted.chunks }, (_, i) => chunkFile(extracted.folder, i + 1));
-  const missing = await session.rows<{ key_name: string }>(missingKeysSql(table, requested, chunks, state));
-  return missing.map((m) => m.key_name);
+  const missing = await session.rows<{ key_name: string; missing: bigint }>(missingKeysSql(table, requested, chunks, state, MISSING_KEYS_SHOWN));
+  const count = Number(missing[0]?.missing ?? 0);
+  return { missingKeys: missing.map((m) => m.key_name), ...(count > missing.length ? { missingKeyCount: count } : {}) };
 }

@@ -2,19 +2,19 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { checkRequestedKeys } from '../activities/key-scope';
-import { parseKeyOption, readKeysFile } from '../client/backfill-keys';
+import { keysForSignal, parseKeyOption, readKeysFile } from '../client/backfill-keys';
 import { checkedDate } from '../client/checked-date';
 import { datasetQueueStatus, queuedDumps, signalDatasetQueue } from '../client/dataset-queue';
 import { hasWorker } from '../client/progress';
 import { withClient } from '../client/with-client';
 import { loadConfig } from '../config/load';
 import { Engine } from '../engine/duckdb';
-import type { DatasetConfig } from '../config/types';
+import type { DatasetConfig, TableConfig } from '../config/types';
 import { ConfigError } from '../errors';
 import { runUrl, type TemporalSettings, temporalSettings } from '../settings';
 import type { DatasetRunResult } from '../workflows';
 import { backfillSignal, type BackfillRequest, cancelSignal, type DatasetQueueStatus, type DumpStatus, pauseSignal, resumeSignal } from '../workflows/backfill';
-import { dumpScope, refuseChangeFiles } from '../workflows/dump-scope';
+import { distinctKeys, dumpScope, refuseChangeFiles } from '../workflows/dump-scope';
 import { datasetQueueWorkflowId } from '../workflows/ids';
 import { tableList } from './options';
 import { formatRunReport, pad } from './report';
@@ -81,9 +81,12 @@ async function backfill(opts: BackfillOptions): Promise<number> {
       return 0;
     }
     const request = backfillRequest(config, opts);
-    if (request.keys) await checkKeys(config, request.keys);
+    const keysTable = request.keys && config.tables.find((t) => t.name === request.keys!.table)!;
+    const keyRows = request.keys?.rows ?? [];
+    if (keysTable) await checkKeys(keysTable, keyRows);
     if (opts.requestId) await refuseReusedRequestId(client, config.dataset, request);
-    await send(backfillSignal, [request]);
+    // Stored only now, after the checks: a refused request leaves no file behind.
+    await send(backfillSignal, [keysTable ? { ...request, keys: await keysForSignal(keysTable, keyRows) } : request]);
     if (!opts.json) process.stderr.write(`requested ${request.requestId}: ${datasetQueueWorkflowId(config.dataset)}\n  ${await latestRunUrl(client, settings, datasetQueueWorkflowId(config.dataset))}\n`);
     if (!opts.wait) {
       if (opts.json) process.stdout.write(`${JSON.stringify({ requestId: request.requestId, queued: true })}\n`);
@@ -91,7 +94,10 @@ async function backfill(opts: BackfillOptions): Promise<number> {
     }
     const dump = await waitForDump(client, settings, config.dataset, request.requestId, Boolean(opts.json));
     const run = dump.state === 'completed' ? await client.workflow.getHandle<() => Promise<DatasetRunResult>>(dump.workflowId).result() : undefined;
-    const missing = Object.entries(dump.tables).flatMap(([table, t]) => (t.missingKeys ?? []).map((k) => `${table} ${k}`));
+    const missing = Object.entries(dump.tables).flatMap(([table, t]) => [
+      ...(t.missingKeys ?? []).map((k) => `${table} ${k}`),
+      ...(t.missingKeyCount ? [`${table} and ${t.missingKeyCount - (t.missingKeys?.length ?? 0)} more (${t.missingKeyCount} in all)`] : []),
+    ]);
     if (opts.json) {
       process.stdout.write(`${JSON.stringify({ ...dump, ...(run ? { run } : {}) })}\n`);
     } else {
@@ -120,7 +126,7 @@ function requestScope(config: DatasetConfig, opts: BackfillOptions): Pick<Backfi
   }
   if (tables?.length !== 1) throw new ConfigError('--key and --keys-file need --tables naming the one table the keys belong to');
   const table = config.tables.find((t) => t.name === tables[0])!;
-  const rows = [...opts.key.map((k) => parseKeyOption(k, table)), ...(opts.keysFile ? readKeysFile(opts.keysFile, table) : [])];
+  const rows = distinctKeys([...opts.key.map((k) => parseKeyOption(k, table)), ...(opts.keysFile ? readKeysFile(opts.keysFile, table) : [])]);
   return { keys: { table: table.name, rows } };
 }
 
@@ -150,11 +156,10 @@ async function refuseReusedRequestId(client: Client, dataset: string, request: B
 }
 
 /** A key value its column's type cannot hold is refused here, before the dump takes the dataset's turn. */
-async function checkKeys(config: DatasetConfig, keys: NonNullable<BackfillRequest['keys']>): Promise<void> {
-  const table = config.tables.find((t) => t.name === keys.table)!;
+async function checkKeys(table: TableConfig, rows: readonly Record<string, string>[]): Promise<void> {
   const engine = await Engine.create();
   try {
-    await engine.withSession((session) => checkRequestedKeys(session, table, keys.rows.map((row) => table.keys.map((k) => row[k.name]))));
+    await engine.withSession((session) => checkRequestedKeys(session, table, rows.map((row) => table.keys.map((k) => row[k.name]))));
   } finally {
     await engine.close();
   }
@@ -189,7 +194,7 @@ async function waitForDump(client: Client, settings: TemporalSettings, dataset: 
 }
 
 async function noAnswer(client: Client, settings: TemporalSettings, dataset: string): Promise<string> {
-  if (!(await hasWorker(client, settings).catch(() => true))) {
+  if (!(await hasWorker(client, settings.taskQueue).catch(() => true))) {
     return `waiting for a worker on task queue "${settings.taskQueue}" (start one with: cdcflow worker); the request stays queued`;
   }
   return `no answer from ${datasetQueueWorkflowId(dataset)} (its worker stopped, overloaded or cut off from the server?); still waiting`;

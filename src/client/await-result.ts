@@ -7,10 +7,15 @@ import { isGrpcServiceError, type WorkflowHandle } from '@temporalio/client';
 /** gRPC status codes of a server that did not answer: UNAVAILABLE, DEADLINE_EXCEEDED. */
 const UNREACHABLE_CODES = [14, 4];
 
+/** Whether the error, or its cause (the SDK wraps them), is a gRPC error with one of these status codes. */
+export function hasGrpcCode(err: unknown, codes: readonly number[]): boolean {
+  const cause = (err as { cause?: unknown })?.cause;
+  return [err, cause].some((e) => isGrpcServiceError(e) && codes.includes(e.code));
+}
+
 /** The server did not answer: down, restarting, or out of reach. */
 export function isServerUnreachable(err: unknown): boolean {
-  const cause = (err as { cause?: unknown })?.cause;
-  return [err, cause].some((e) => isGrpcServiceError(e) && UNREACHABLE_CODES.includes(e.code));
+  return hasGrpcCode(err, UNREACHABLE_CODES);
 }
 
 export async function awaitResult<T>(

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import type { TableConfig } from '../config/types';
 import { ConfigError } from '../errors';
 import { splitFirstRecord } from '../sources/csv-header';
+import { storeRequestedKeys } from '../warehouse/requested-keys';
+import type { KeyScopeRequest } from '../workflows/backfill';
 
 /** `id=5` or `region=eu,id=5`: one key, every key column named once. */
 export function parseKeyOption(option: string, table: TableConfig): Record<string, string> {
@@ -44,4 +46,28 @@ export function readKeysFile(file: string, table: TableConfig): Record<string, s
   });
   if (!rows.length) throw new ConfigError(`keys file ${file} holds no key`);
   return rows;
+}
+
+/**
+ * Keys travel in the backfill signal and wait in the dataset's queue (carried over
+ * continue-as-new with every other waiting request), within Temporal's payload limit (2 MB by
+ * default): beyond this many bytes of JSON they go through a file in the warehouse instead.
+ */
+export const MAX_SIGNAL_KEYS_BYTES = 256 * 1024;
+
+/** The keys as the signal carries them: the rows themselves, or, when too many, the file they are stored in. */
+export async function keysForSignal(table: TableConfig, rows: readonly Record<string, string>[]): Promise<KeyScopeRequest> {
+  const bytes = Buffer.byteLength(JSON.stringify(rows));
+  if (bytes <= MAX_SIGNAL_KEYS_BYTES) return { table: table.name, rows: [...rows] };
+  try {
+    return { table: table.name, file: await storeRequestedKeys(table, rows.map((row) => table.keys.map((k) => row[k.name]))) };
+  } catch (cause) {
+    throw new ConfigError(
+      `${rows.length} keys of ${table.name} take ${Math.ceil(bytes / 1024)} KiB as JSON, more than a signal carries (${MAX_SIGNAL_KEYS_BYTES / 1024} KiB), ` +
+        `so they go through the warehouse's work folder, which cannot be written from here (${(cause as Error).message}): ` +
+        `run cdcflow backfill where the warehouse ${table.warehouse} is at the path the workers use`,
+      { dataset: table.dataset, table: table.name },
+      { cause },
+    );
+  }
 }

@@ -3,7 +3,8 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { type SignalDefinition, TypedSearchAttributes } from '@temporalio/common';
 import { ConfigError } from '../errors';
 import { DATASET_KEY } from '../workflows/search-attributes';
-import { hasLivePoller } from './progress';
+import { hasGrpcCode } from './await-result';
+import { hasWorker } from './progress';
 import { refuseMissingSearchAttributes } from './missing-search-attributes';
 import { type DatasetQueueStatus, type DumpStatus, queueStatusQuery } from '../workflows/backfill';
 import type { DatasetQueueInput, datasetQueueWorkflow } from '../workflows/dataset-queue-workflow';
@@ -57,8 +58,7 @@ async function refuseQueueElsewhere(client: Client, workflowId: string, taskQueu
       throw err;
     });
   if (!running || running.taskQueue === taskQueue) return;
-  const { pollers } = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: running.taskQueue } });
-  if (hasLivePoller(pollers ?? [])) return;
+  if (await hasWorker(client, running.taskQueue)) return;
   throw new ConfigError(
     `dataset "${dataset}" has its queue workflow ${workflowId} on task queue "${running.taskQueue}", where no worker polls, not on "${taskQueue}": ` +
       `a dataset's runs, schedules and workers must use one task queue. Set CDCFLOW_TASK_QUEUE=${running.taskQueue}, or, ` +
@@ -68,8 +68,32 @@ async function refuseQueueElsewhere(client: Client, workflowId: string, taskQueu
   );
 }
 
+/** A worker answers the status query in milliseconds: this long without an answer, none will. */
+const STATUS_ANSWER_MS = 10_000;
+/** gRPC codes of a query no worker took: DEADLINE_EXCEEDED, FAILED_PRECONDITION ("no poller seen for task queue recently"). */
+const UNANSWERED_CODES = [4, 9];
+
+/**
+ * The queue's status, a query its worker answers. With no worker polling the queue's task queue
+ * (or one that stopped lately, which the server lists for a while) the query failed after 30 s
+ * with the server's DEADLINE_EXCEEDED: this says so at once, or after STATUS_ANSWER_MS.
+ */
 export async function datasetQueueStatus(client: Client, dataset: string): Promise<DatasetQueueStatus> {
-  return client.workflow.getHandle(datasetQueueWorkflowId(dataset)).query(queueStatusQuery);
+  const handle = client.workflow.getHandle(datasetQueueWorkflowId(dataset));
+  const { taskQueue } = await handle.describe();
+  const unanswered = (why: string) =>
+    new ConfigError(
+      `${why} task queue "${taskQueue}", where the queue workflow ${handle.workflowId} of dataset "${dataset}" runs, so nothing answers for its dumps: ` +
+        `start one (cdcflow worker, with CDCFLOW_TASK_QUEUE=${taskQueue}); requests sent meanwhile stay queued`,
+      { dataset },
+    );
+  if (!(await hasWorker(client, taskQueue))) throw unanswered('no worker polls');
+  try {
+    return await client.connection.withDeadline(Date.now() + STATUS_ANSWER_MS, () => handle.query(queueStatusQuery));
+  } catch (err) {
+    if (hasGrpcCode(err, UNANSWERED_CODES)) throw unanswered(`no worker answered within ${STATUS_ANSWER_MS / 1000} s (stopped lately, overloaded or cut off from the server?) on`);
+    throw err;
+  }
 }
 
 /** The dumps the dataset's queue lists (none when it never ran). */

@@ -28,12 +28,10 @@ export function hasLivePoller(pollers: readonly { lastAccessTime?: { seconds?: u
   });
 }
 
-export async function hasWorker(client: Client, settings: TemporalSettings): Promise<boolean> {
-  const response = await client.workflowService.describeTaskQueue({
-    namespace: settings.namespace,
-    taskQueue: { name: settings.taskQueue },
-  });
-  return hasLivePoller(response.pollers ?? []);
+/** Whether a worker polls the task queue (of the client's namespace) lately. */
+export async function hasWorker(client: Client, taskQueue: string): Promise<boolean> {
+  const { pollers } = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: taskQueue } });
+  return hasLivePoller(pollers ?? []);
 }
 
 /** A stage being retried (a sink that is down, a file still being written): which attempt, and why. */
@@ -105,7 +103,7 @@ async function progressLine(
     progress = await quickly(client, () => handle.query(datasetProgressQuery));
   } catch {
     // Undefined: the server itself does not answer (run says "lost contact" then).
-    const polled = await hasWorker(client, settings).catch(() => undefined);
+    const polled = await hasWorker(client, settings.taskQueue).catch(() => undefined);
     if (polled === false) {
       return `waiting for a worker on task queue "${settings.taskQueue}" (start one with: cdcflow worker) ${elapsed}`;
     }

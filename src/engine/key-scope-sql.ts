@@ -12,10 +12,10 @@ type KeyShape = Pick<TableConfig, 'keys'>;
 
 const rawAlias = (i: number) => `k${i + 1}`;
 
-/** The requested keys as text (k1, k2, ...), one row each. */
+/** The requested keys as text (k1, k2, ...), one row each, numbered in request order (key_position). */
 function requestedTextSql(t: KeyShape, values: readonly (readonly string[])[]): string {
-  const rows = values.map((v) => `(${v.map(quoteLiteral).join(', ')})`).join(', ');
-  return `(SELECT * FROM (VALUES ${rows}) AS requested(${t.keys.map((_, i) => rawAlias(i)).join(', ')}))`;
+  const rows = values.map((v, i) => `(${[String(i + 1), ...v.map(quoteLiteral)].join(', ')})`).join(', ');
+  return `(SELECT * FROM (VALUES ${rows}) AS requested(key_position, ${t.keys.map((_, i) => rawAlias(i)).join(', ')}))`;
 }
 
 /** A requested key's readable name, `(id=5, region=eu)`, from its text. */
@@ -39,12 +39,12 @@ export function uncastKeySql(t: KeyShape, values: readonly (readonly string[])[]
   return `SELECT ${keyNameSql(t.keys)} AS key_name, ${column} AS column_name, ${value} AS value FROM ${requestedTextSql(t, values)} WHERE ${column} IS NOT NULL LIMIT 1`;
 }
 
-/** The requested keys with their readable name and KEY_HASH (as the hash stage computes it). */
+/** The requested keys with their position in the request, readable name and KEY_HASH (as the hash stage computes it). */
 export function requestedKeysSql(t: KeyShape, values: readonly (readonly string[])[]): string {
   const typed = t.keys.map((k, i) => `CAST(${rawAlias(i)} AS ${k.type.toUpperCase()}) AS ${quoteIdent(k.name)}`);
   return (
-    `(SELECT key_name, ${hashExpression(t.keys, 'typed')} AS KEY_HASH FROM ` +
-    `(SELECT ${keyNameSql(t.keys)} AS key_name, ${typed.join(', ')} FROM ${requestedTextSql(t, values)}) typed)`
+    `(SELECT key_position, key_name, ${hashExpression(t.keys, 'typed')} AS KEY_HASH FROM ` +
+    `(SELECT key_position, ${keyNameSql(t.keys)} AS key_name, ${typed.join(', ')} FROM ${requestedTextSql(t, values)}) typed)`
   );
 }
 
@@ -57,12 +57,15 @@ export function stateWithoutKeysSql(t: Pick<TableConfig, 'keys' | 'columns'>, cu
   );
 }
 
-/** Names of requested keys in neither the source's chunks nor the committed state, in request order. */
-export function missingKeysSql(t: KeyShape, requested: string, chunkFiles: readonly string[], currentPath: string | null): string {
+/**
+ * Names of the first `shown` requested keys in neither the source's chunks nor the committed
+ * state, in request order, each row with how many there are in all (missing).
+ */
+export function missingKeysSql(t: KeyShape, requested: string, chunkFiles: readonly string[], currentPath: string | null, shown: number): string {
   const sources = [
     ...(chunkFiles.length ? [`SELECT ${hashExpression(t.keys, 'c')} AS KEY_HASH FROM ${readOwnParquet(chunkFiles)} c`] : []),
     ...(currentPath ? [`SELECT KEY_HASH FROM ${readOwnParquet(currentPath)}`] : []),
   ];
   const found = sources.length ? ` WHERE r.KEY_HASH NOT IN (${sources.join(' UNION ALL ')})` : '';
-  return `SELECT r.key_name FROM ${requested} r${found}`;
+  return `SELECT r.key_name, count(*) OVER () AS missing FROM ${requested} r${found} ORDER BY r.key_position LIMIT ${shown}`;
 }

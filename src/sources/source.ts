@@ -4,6 +4,7 @@
  */
 import type { FileTableConfig, SourceSpec, TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
+import type { MissingKeys } from '../workflows/backfill';
 import type { SourceFile } from './file-source';
 
 /** The files the hash stage reads, with a table config that says how to read them. */
@@ -32,7 +33,7 @@ export interface ChunkCheckpoint {
   rowsRead: number;
 }
 
-export interface ExtractResult {
+export interface ExtractResult extends MissingKeys {
   /** Folder of the chunk files (what the hash stage reads). */
   folder: string;
   chunks: number;
@@ -41,8 +42,6 @@ export interface ExtractResult {
   watermark: string | null;
   /** Chunks kept from an earlier attempt of the same run (0 when it started afresh). */
   resumedChunks: number;
-  /** A keys-only dump: keys asked for and found neither at the source nor in the committed state. */
-  missingKeys?: string[];
 }
 
 /** A business date the source holds a batch for, and one of its files. */

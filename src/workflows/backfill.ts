@@ -5,10 +5,21 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { DatasetConfig } from '../config/types';
 
-/** Some primary keys of one table, each value as text, by key column name. */
+/**
+ * Keys stored in a file of the table's work folder, `_work/<dataset>/<table>/requested-keys/<sha256>.json`
+ * (a JSON array of each key's values in key column order), named by the SHA-256 of its content:
+ * `cdcflow backfill` sends keys too many for a signal's payload so.
+ */
+export interface StoredKeys {
+  sha256: string;
+  count: number;
+}
+
+/** Some primary keys of one table: each value as text, by key column name, or stored in a file. */
 export interface KeyScopeRequest {
   table: string;
-  rows: Record<string, string>[];
+  rows?: Record<string, string>[];
+  file?: StoredKeys;
 }
 
 /** What `temporal workflow signal --name backfill` carries (see README). */
@@ -27,10 +38,11 @@ export interface BackfillRequest {
   digest?: string;
 }
 
-/** The keys of a keys-only dump as the table runs use them: values in key column order. */
+/** The keys of a keys-only dump as the table runs use them: values in key column order, or their file (read by the extract). */
 export interface KeyScope {
   table: string;
-  values: string[][];
+  values?: string[][];
+  file?: StoredKeys;
 }
 
 /** What a dump's table runs need to report progress and honour a pause. */
@@ -40,14 +52,25 @@ export interface DumpLink {
   keys?: KeyScope;
 }
 
+/**
+ * Requested keys found neither at the source nor in the committed state: the first
+ * MISSING_KEYS_SHOWN by name and, when there are more, how many in all (a payload of Temporal's
+ * carries them, and a big keys file may name many keys that exist nowhere).
+ */
+export interface MissingKeys {
+  missingKeys?: string[];
+  missingKeyCount?: number;
+}
+
+export const MISSING_KEYS_SHOWN = 100;
+
 export type DumpState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 
-export interface TableDumpProgress {
+export interface TableDumpProgress extends MissingKeys {
   /** extract, then diff (hash, diff stages, commit), then done or failed. */
   phase: string;
   chunks: number;
   rows: number;
-  missingKeys?: string[];
 }
 
 export interface DumpStatus {
@@ -73,13 +96,12 @@ export interface DatasetQueueStatus {
   dumps: DumpStatus[];
 }
 
-export interface ChunkProgress {
+export interface ChunkProgress extends MissingKeys {
   requestId: string;
   table: string;
   phase: string;
   chunks: number;
   rows: number;
-  missingKeys?: string[];
 }
 
 /** A run of the dataset asks for its turn; granted by turnGrantedSignal, given back with turnReleasedSignal. */

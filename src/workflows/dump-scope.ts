@@ -5,11 +5,27 @@ import type { DatasetConfig } from '../config/types';
 import type { BackfillRequest, DumpLink } from './backfill';
 import type { DatasetWorkflowInput } from './dataset-workflow';
 
+/** Each requested key once: a key given twice (two `--key`, a line repeated in the keys file) is one key. */
+export function distinctKeys<Row extends Record<string, string>>(rows: readonly Row[]): Row[] {
+  const seen = new Set<string>();
+  return rows.filter((row) => {
+    const identity = JSON.stringify(Object.keys(row).sort().map((column) => [column, row[column]]));
+    if (seen.has(identity)) return false;
+    seen.add(identity);
+    return true;
+  });
+}
+
 /** How the request reads in the status, and the date it commits as (today in UTC when not given). */
 export function dumpScope(request: BackfillRequest, now: Date): { description: string; businessDate: string } {
   const businessDate = request.businessDate ?? now.toISOString().slice(0, 10);
-  if (request.keys) return { description: `${request.keys.rows.length} key(s) of ${request.keys.table}`, businessDate };
+  if (request.keys) return { description: `${request.keys.file?.count ?? distinctKeys(request.keys.rows ?? []).length} key(s) of ${request.keys.table}`, businessDate };
   return { description: request.tables?.length ? `tables ${request.tables.join(', ')}` : 'all tables', businessDate };
+}
+
+/** A stored keys file's name: its content's SHA-256 in hex, so a signal cannot name another file. */
+export function isSha256(text: unknown): text is string {
+  return typeof text === 'string' && /^[0-9a-f]{64}$/.test(text);
 }
 
 function refuse(config: DatasetConfig, message: string): never {
@@ -42,18 +58,22 @@ export function dumpRunInput(request: BackfillRequest, config: DatasetConfig, bu
     refuseChangeFiles(config, request.tables?.length ? request.tables : names);
     return { ...input, tables: request.tables?.length ? request.tables : undefined };
   }
-  const { table: name, rows } = request.keys;
+  const { table: name, rows = [], file } = request.keys;
   const table = config.tables.find((t) => t.name === name) ?? refuse(config, `no table ${name} (tables: ${names.join(', ')})`);
   if (!table.source.extract) refuse(config, `a keys-only dump reads a database source; table ${name} is read from files`);
+  if (file) {
+    if (!isSha256(file.sha256)) refuse(config, `the keys file of table ${name} is named by its SHA-256 (64 hex digits), not ${JSON.stringify(file.sha256)}`);
+    return { ...input, tables: [name], dump: { ...link, keys: { table: name, file } } };
+  }
   if (!rows.length) refuse(config, `no keys given for table ${name}`);
   const keyNames = table.keys.map((k) => k.name);
-  const values = rows.map((row, i) => {
+  rows.forEach((row, i) => {
     const extra = Object.keys(row).filter((c) => !keyNames.includes(c));
     const missing = keyNames.filter((k) => typeof row[k] !== 'string');
     if (extra.length || missing.length) {
       refuse(config, `key ${i + 1} of table ${name} must give exactly the key column(s) ${keyNames.join(', ')} as text (${JSON.stringify(row)})`);
     }
-    return keyNames.map((k) => row[k]);
   });
+  const values = distinctKeys(rows).map((row) => keyNames.map((k) => row[k]));
   return { ...input, tables: [name], dump: { ...link, keys: { table: name, values } } };
 }

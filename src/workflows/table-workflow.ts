@@ -3,7 +3,7 @@ import { ApplicationFailure, defineQuery, setHandler, upsertMemo } from '@tempor
 import type { DiffInput, ExtractResult, HashResult, OperationCounts, PlanResult, SinkReport, WriteResult } from '../activities/types';
 import type { ChangeCounts } from '../changes/counts';
 import type { Mode, TableConfig } from '../config/types';
-import type { DumpLink } from './backfill';
+import type { DumpLink, MissingKeys } from './backfill';
 import { bucketCount, tableBuckets } from './buckets';
 import { awaitSourceFiles } from './await-source-files';
 import { type DeleteGuardVerdict, guardDiff, refusalMessage } from './delete-guard';
@@ -23,7 +23,7 @@ export interface TableWorkflowInput {
   dump?: DumpLink;
 }
 
-export interface TableRunResult {
+export interface TableRunResult extends MissingKeys {
   table: string;
   mode: Mode;
   businessDate: string;
@@ -42,8 +42,6 @@ export interface TableRunResult {
   sinks?: SinkReport[];
   /** Change-record tables: events by kind, duplicate deliveries, stale events. */
   changes?: ChangeCounts;
-  /** A keys-only dump: keys asked for and found neither at the source nor in the committed state. */
-  missingKeys?: string[];
 }
 
 function isStaleBase(err: unknown): boolean {
@@ -161,6 +159,7 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
     ...(sinkReports ? { sinks: sinkReports } : {}),
     ...(written.changes ? { changes: written.changes } : {}),
     ...(extracted?.missingKeys ? { missingKeys: extracted.missingKeys } : {}),
+    ...(extracted?.missingKeyCount ? { missingKeyCount: extracted.missingKeyCount } : {}),
   };
   upsertMemo({
     counts: result.counts,

@@ -5,7 +5,7 @@
  * mid-dump and the full dump's D and U rows are in postgres-source.test.ts.)
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { startDatasetRun } from '../../src/client/start-run';
 import { signalDatasetQueue } from '../../src/client/dataset-queue';
@@ -23,7 +23,7 @@ import { dumpFinished, dumpStatus, queueStatus, requestDump, runDump, waitForDum
 import { cdcflow } from '../support/cli';
 import { committedDates, datasetFolders, failedTable, type Harness, readRows, runDataset, startHarness, tableResult, writeCsv } from '../support/harness';
 import { lockTable, PG_URL_VAR, psql } from '../support/postgres';
-import { activityAttempts, sleep, waitForRunningActivity, withTimeout } from '../support/worker-process';
+import { activityAttempts, sigkill, sleep, spawnWorker, waitForRunningActivity, withTimeout } from '../support/worker-process';
 
 const D1 = '2024-01-01';
 const D2 = '2024-01-02';
@@ -165,7 +165,7 @@ describe('backfill', () => {
       const request = { businessDate: D2, since: null, runId: `${tableWorkflow('gone')}/${runId}`, keys: keys.map((k) => [k]) };
       const retried = await sourceOf(table).extract!(session, table, request, () => undefined);
       expect(retried).toMatchObject({ chunks: 2, rows: 6, resumedChunks: 2 });
-      expect(await completeKeyScope(session, table, D2, retried, request.keys)).toEqual([]);
+      expect(await completeKeyScope(session, table, D2, retried, request.keys)).toEqual({ missingKeys: [] });
       return sourceOf(table).batch(session, table, D2);
     });
     expect(batch.files.map((f) => path.basename(f.path))).toEqual(['chunk-000001.parquet', 'chunk-000002.parquet', 'chunk-state.parquet']);
@@ -203,6 +203,61 @@ describe('backfill', () => {
     expect(status.stdout).toMatch(/^cli\s+2024-01-01\s+completed\s+3 key\(s\) of clikeys\s+clikeys\s+done\s+1\s+2$/m);
   });
 
+  it('a key given twice, by --key, the keys file or a signal, is one key in the scope and the missing keys', async () => {
+    const table = pgTable('dupkeys', 4);
+    const file = path.join(path.dirname(table.warehouse), 'dataset.yaml');
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue, CDCFLOW_SEARCH_ATTRIBUTES: 'off' };
+    writeFileSync(path.join(path.dirname(file), 'keys.csv'), 'id\n2\n404\n404\n');
+    const args = ['backfill', '--config', file, '--tables', 'dupkeys', '--key', 'id=2', '--key', 'id=404', '--keys-file', path.join(path.dirname(file), 'keys.csv'), '--date', D1];
+    const out = await cdcflow([...args, '--request-id', 'dup'], env);
+    expect(out).toMatchObject({ code: 0 });
+    expect(out.stdout).toContain('keys found neither at the source nor in the committed state:\n  dupkeys (id=404)\nTemporal UI');
+    expect(await dumpStatus(h, table.dataset, 'dup')).toMatchObject({ scope: '2 key(s) of dupkeys', tables: { dupkeys: { missingKeys: ['(id=404)'] } } });
+
+    const rows = ['3', '3', '99', '99'].map((id) => ({ id }));
+    const { status } = await runDump(h, table, { requestId: 'dup-signal', businessDate: D1, keys: { table: 'dupkeys', rows } });
+    expect(status).toMatchObject({ state: 'completed', scope: '2 key(s) of dupkeys', tables: { dupkeys: { rows: 1, missingKeys: ['(id=99)'] } } });
+  });
+
+  it('keys too many for a signal go through a file in the warehouse: the dump reads them there, the signal carries their digest', async () => {
+    const table = pgTable('manykeys', 10);
+    const dir = path.dirname(table.warehouse);
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue, CDCFLOW_SEARCH_ATTRIBUTES: 'off' };
+    // 3 MB of keys as JSON: the old command failed with the server's "3 INVALID_ARGUMENT: Blob data size exceeds limit".
+    writeFileSync(path.join(dir, 'keys.csv'), `id\n${Array.from({ length: 200_000 }, (_, i) => i + 1).join('\n')}\n1\n2\n`);
+    const args = ['backfill', '--config', path.join(dir, 'dataset.yaml'), '--tables', 'manykeys', '--keys-file', path.join(dir, 'keys.csv'), '--date', D1, '--request-id', 'many'];
+    const out = await cdcflow(args, env);
+    expect(out).toMatchObject({ code: 0 });
+    expect(out.stdout).toMatch(/^manykeys\s+full\s+10\s+0\s+0\s+0\s+0\s/m);
+    // 199,990 keys exist nowhere: the first 100 by name, then how many in all.
+    expect(out.stdout).toContain('  manykeys (id=11)\n');
+    expect(out.stdout).toContain('  manykeys (id=110)\n  manykeys and 199890 more (199990 in all)\n');
+    expect(out.stdout).not.toContain('(id=111)');
+    expect(await dumpStatus(h, table.dataset, 'many')).toMatchObject({ scope: '200000 key(s) of manykeys', tables: { manykeys: { missingKeyCount: 199_990 } } });
+
+    const history = await h.client.workflow.getHandle(datasetQueueWorkflowId(table.dataset)).fetchHistory();
+    const signals = (history.events ?? []).map((e) => e.workflowExecutionSignaledEventAttributes).filter((a) => a?.signalName === 'backfill');
+    expect(signals).toHaveLength(1);
+    expect(signals[0]!.input!.payloads![0].data!.length).toBeLessThan(16_384);
+    expect(readdirSync(path.join(table.warehouse, '_work', table.dataset, 'manykeys', 'requested-keys'))).toEqual([expect.stringMatching(/^[0-9a-f]{64}\.json$/)]);
+  }, 120_000);
+
+  it("a dump whose keys file is missing or not what its signal says fails at once, naming it, with nothing committed", async () => {
+    const table = pgTable('keysfile', 3);
+    const file = (sha256: string) => path.join(table.warehouse, '_work', table.dataset, 'keysfile', 'requested-keys', `${sha256}.json`);
+    const sha256 = 'a'.repeat(64);
+    const missing = await withTimeout(runDump(h, table, { requestId: 'gone', businessDate: D1, keys: { table: 'keysfile', file: { sha256, count: 2 } } }), 30_000, () => 'the dump retried');
+    expect(missing.status).toMatchObject({ state: 'failed', scope: '2 key(s) of keysfile', error: expect.stringContaining('the file of the 2 requested keys is missing') });
+    expect(missing.status.error).toContain(file(sha256));
+    expect((await activityAttempts(h.client, `${backfillWorkflowId(table.dataset, 'gone')}/keysfile`)).extractSource).toEqual([1]);
+
+    mkdirSync(path.dirname(file(sha256)), { recursive: true });
+    writeFileSync(file(sha256), '[["1"],["2"]]');
+    const changed = await withTimeout(runDump(h, table, { requestId: 'changed', businessDate: D1, keys: { table: 'keysfile', file: { sha256, count: 2 } } }), 30_000, () => 'the dump retried');
+    expect(changed.status).toMatchObject({ state: 'failed', error: expect.stringContaining('the file of the requested keys does not hold what the request stored') });
+    expect(await committedDates(h.engine, table.warehouse, table.dataset, 'keysfile')).toEqual([]);
+  });
+
   it('cdcflow backfill with no worker on the task queue waits, saying so, instead of failing on a query timeout while the request stays queued', async () => {
     const table = pgTable('noworker', 2);
     const file = path.join(path.dirname(table.warehouse), 'dataset.yaml');
@@ -213,6 +268,34 @@ describe('backfill', () => {
       const out = await cdcflow(['backfill', '--config', file, '--date', D1], env, (stderr) => stderr.includes('waiting for a worker'), 60_000);
       expect(out.stderr).toContain(`waiting for a worker on task queue "${queue}" (start one with: cdcflow worker); the request stays queued`);
       expect(out.stderr).not.toContain('Failed to query');
+
+      // --status asks the queue, which no worker answers: said at once (it was DEADLINE_EXCEEDED after 30 s).
+      const started = Date.now();
+      const status = await cdcflow(['backfill', '--config', file, '--status'], env);
+      expect(status.code).toBe(1);
+      expect(status.stderr).toContain(`no worker polls task queue "${queue}", where the queue workflow ${datasetQueueWorkflowId(table.dataset)} of dataset "${table.dataset}" runs`);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      await h.client.workflow.getHandle(datasetQueueWorkflowId(table.dataset)).terminate('test over');
+    }
+  }, 90_000);
+
+  it('backfill --status when the queue\'s worker was killed moments ago (the server still lists it) says no worker answered, within seconds', async () => {
+    const table = pgTable('deadworker', 2);
+    const file = path.join(path.dirname(table.warehouse), 'dataset.yaml');
+    const queue = `dead-${table.dataset}`;
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: queue, CDCFLOW_SEARCH_ATTRIBUTES: 'off' };
+    const worker = await spawnWorker(queue, path.join(path.dirname(table.warehouse), 'duckdb-tmp'));
+    try {
+      expect(await cdcflow(['backfill', '--config', file, '--pause'], env)).toMatchObject({ code: 0 });
+      expect((await cdcflow(['backfill', '--config', file, '--status'], env)).stdout).toContain(`${table.dataset}: PAUSED`);
+      await sigkill(worker);
+      // The old command failed after 30 s with "9 FAILED_PRECONDITION: no poller seen for task queue recently".
+      const started = Date.now();
+      const status = await cdcflow(['backfill', '--config', file, '--status'], env);
+      expect(status.code).toBe(1);
+      expect(status.stderr).toContain(`no worker answered within 10 s (stopped lately, overloaded or cut off from the server?) on task queue "${queue}"`);
+      expect(Date.now() - started).toBeLessThan(20_000);
     } finally {
       await h.client.workflow.getHandle(datasetQueueWorkflowId(table.dataset)).terminate('test over');
     }

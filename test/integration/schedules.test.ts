@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { stringify } from 'yaml';
+import { backfillDates } from '../../src/client/schedules/backfill-dates';
 import { listDatasetSchedules } from '../../src/client/schedules/list-schedules';
 import { scheduleId, scheduledWorkflowIdBase } from '../../src/client/schedules/schedule-ids';
 import { loadConfig } from '../../src/config/load';
@@ -163,6 +164,21 @@ describe('cdcflow schedule', () => {
     expect((await h.client.schedule.getHandle(left).describe()).state.paused).toBe(false);
     expect((await h.client.schedule.getHandle(held).describe()).state.paused).toBe(true);
     for (const id of [left, held]) await h.client.schedule.getHandle(id).delete();
+  });
+
+  it("schedule backfill keeps an operator's pause made just before it, which the server's schedule list does not show yet", async () => {
+    const dataset = uniqueDataset('fresh');
+    const config = loadConfig(writeDataset(dataset, [{ name: 'daily', cron: ['0 2 * * *'] }]));
+    await apply(path.join(dir, `${dataset}.yaml`));
+    const handle = h.client.schedule.getHandle(scheduleId(dataset, 'daily'));
+    // The list lags the pause by some milliseconds here (seconds on a loaded server): each round is a chance to read it stale.
+    for (let round = 1; round <= 4; round++) {
+      await handle.pause(`maintenance ${round}`);
+      expect(await backfillDates(h.client, h.settings, config, { from: '2024-01-01', to: '2024-01-01' })).toEqual([expect.objectContaining({ ok: true })]);
+      expect((await handle.describe()).state).toMatchObject({ paused: true, note: `maintenance ${round}` });
+      await handle.unpause();
+    }
+    await handle.delete();
   });
 
   it('schedule backfill runs three past dates in order, one at a time, and ends as running them by hand does', async () => {

@@ -33,7 +33,7 @@ describe('keys-only dumps', () => {
 
   it('type and hash the requested keys like the hash stage, and name them by their text', () => {
     const t = { keys: [{ name: hostile, type: 'integer' }] };
-    const raw = `(SELECT * FROM (VALUES ('7'), ('x''y')) AS requested(k1))`;
+    const raw = `(SELECT * FROM (VALUES (1, '7'), (2, 'x''y')) AS requested(key_position, k1))`;
     const name = `'(' || concat_ws(', ', 'k"; DROP TABLE x; --=' || k1) || ')'`;
     const inexact = `WHEN NOT (TRY_CAST(k1 AS INTEGER) IS NOT NULL AND regexp_full_match(k1, '\\s*[+-]?[0-9]+\\s*'))`;
     expect(uncastKeySql(t, [['7'], ["x'y"]])).toBe(
@@ -43,19 +43,19 @@ describe('keys-only dumps', () => {
     expect(uncastKeySql({ keys: [{ name: 'code', type: 'varchar' }] }, [['x']])).toBeNull();
     const requested = requestedKeysSql(t, [['7'], ["x'y"]]);
     expect(requested).toBe(
-      `(SELECT key_name, CAST(md5(concat(CASE WHEN typed."k""; DROP TABLE x; --" IS NULL THEN 'N' ELSE 'V' END, strlen(CAST(typed."k""; DROP TABLE x; --" AS VARCHAR)), ` +
-        `CASE WHEN typed."k""; DROP TABLE x; --" IS NOT NULL THEN ':' END, CAST(typed."k""; DROP TABLE x; --" AS VARCHAR))) AS UUID) AS KEY_HASH FROM (SELECT ${name} AS key_name, CAST(k1 AS INTEGER) AS "k""; DROP TABLE x; --" FROM ${raw}) typed)`,
+      `(SELECT key_position, key_name, CAST(md5(concat(CASE WHEN typed."k""; DROP TABLE x; --" IS NULL THEN 'N' ELSE 'V' END, strlen(CAST(typed."k""; DROP TABLE x; --" AS VARCHAR)), ` +
+        `CASE WHEN typed."k""; DROP TABLE x; --" IS NOT NULL THEN ':' END, CAST(typed."k""; DROP TABLE x; --" AS VARCHAR))) AS UUID) AS KEY_HASH FROM (SELECT key_position, ${name} AS key_name, CAST(k1 AS INTEGER) AS "k""; DROP TABLE x; --" FROM ${raw}) typed)`,
     );
     expect(stateWithoutKeysSql({ keys: t.keys, columns: [{ name: 'v', type: 'varchar' }] }, "/w/it's/current.parquet", 'R', '/o.parquet')).toBe(
       `COPY (SELECT s."k""; DROP TABLE x; --", s."v" FROM read_parquet('/w/it''s/current.parquet', hive_partitioning = false) s WHERE s.KEY_HASH NOT IN (SELECT KEY_HASH FROM R)) ` +
         `TO '/o.parquet' (FORMAT parquet, COMPRESSION lz4_raw)`,
     );
-    expect(missingKeysSql({ keys: [{ name: 'id', type: 'varchar' }] }, 'R', ['/c1.parquet'], null)).toBe(
-      `SELECT r.key_name FROM R r WHERE r.KEY_HASH NOT IN (SELECT CAST(md5(concat(CASE WHEN c."id" IS NULL THEN 'N' ELSE 'V' END, strlen(c."id"), ` +
+    expect(missingKeysSql({ keys: [{ name: 'id', type: 'varchar' }] }, 'R', ['/c1.parquet'], null, 100)).toBe(
+      `SELECT r.key_name, count(*) OVER () AS missing FROM R r WHERE r.KEY_HASH NOT IN (SELECT CAST(md5(concat(CASE WHEN c."id" IS NULL THEN 'N' ELSE 'V' END, strlen(c."id"), ` +
         `CASE WHEN c."id" IS NOT NULL THEN ':' END, c."id")) AS UUID) AS KEY_HASH ` +
-        `FROM read_parquet(['/c1.parquet'], hive_partitioning = false) c)`,
+        `FROM read_parquet(['/c1.parquet'], hive_partitioning = false) c) ORDER BY r.key_position LIMIT 100`,
     );
-    expect(missingKeysSql(t, 'R', [], null)).toBe('SELECT r.key_name FROM R r');
+    expect(missingKeysSql(t, 'R', [], null, 5)).toBe('SELECT r.key_name, count(*) OVER () AS missing FROM R r ORDER BY r.key_position LIMIT 5');
   });
 
   it('read keys from --key options and a CSV file naming the key columns, refusing anything else', () => {

@@ -3,11 +3,11 @@
  * changed (their fingerprint differs), deletes those the config no longer has, and leaves the
  * rest alone, so applying twice changes nothing the second time.
  */
-import { type Client, ScheduleNotFoundError } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { DatasetConfig } from '../../config/types';
 import type { TemporalSettings } from '../../settings';
 import { desiredSchedule, FINGERPRINT_MEMO, PAUSED_MEMO } from './desired-schedule';
-import { listDatasetSchedules } from './list-schedules';
+import { describeSchedule, listDatasetSchedules } from './list-schedules';
 
 export interface ScheduleChange {
   scheduleId: string;
@@ -19,10 +19,7 @@ export async function applySchedules(client: Client, settings: TemporalSettings,
   const wanted = config.schedules.map((s) => ({ ...desiredSchedule(config, s, settings), paused: s.paused }));
   for (const desired of wanted) {
     const handle = client.schedule.getHandle(desired.scheduleId);
-    const current = await handle.describe().catch((err: unknown) => {
-      if (err instanceof ScheduleNotFoundError) return undefined;
-      throw err;
-    });
+    const current = await describeSchedule(client, desired.scheduleId);
     if (!current) {
       await client.schedule.create(desired.options);
       changes.push({ scheduleId: desired.scheduleId, change: 'created' });

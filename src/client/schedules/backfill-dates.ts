@@ -13,7 +13,7 @@ import type { DatasetRunResult, datasetWorkflow } from '../../workflows';
 import { checkedDate } from '../checked-date';
 import { runFailure } from '../run-failure';
 import { startDatasetRun } from '../start-run';
-import { listDatasetSchedules } from './list-schedules';
+import { describeDatasetSchedules } from './list-schedules';
 import { pauseSchedule } from './pause-schedule';
 import { unpauseSchedule } from './unpause-schedule';
 
@@ -54,7 +54,8 @@ export async function backfillDates(
 ): Promise<BackfilledDate[]> {
   const dates = datesBetween(options.from, options.to);
   // A backfill stopped midway (Ctrl-C) left its pause: this one takes it over, so it ends.
-  const paused = (await listDatasetSchedules(client, config.dataset)).filter((s) => !s.state.paused || s.state.note === BACKFILL_PAUSE_NOTE).map((s) => s.scheduleId);
+  // Each schedule's own state, not the list's, which may not show an operator's pause yet.
+  const paused = (await describeDatasetSchedules(client, config)).filter((s) => !s.state.paused || s.state.note === BACKFILL_PAUSE_NOTE).map((s) => s.scheduleId);
   for (const id of paused) await pauseSchedule(client, id, BACKFILL_PAUSE_NOTE);
   const done: BackfilledDate[] = [];
   try {
