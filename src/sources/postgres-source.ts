@@ -36,6 +36,7 @@ import {
   postgresQuerySql,
   type ReadScope,
   readPlan,
+  relationsAlikeSql,
   type SourceColumn,
   unreadableAs,
 } from './postgres-sql';
@@ -186,12 +187,20 @@ async function describeRelation(session: Session, attached: string, table: Postg
     return await refusedAsConfig(session.rows(describeRelationSql(attached, table.source)), 'cannot read the PostgreSQL source', context);
   } catch (err) {
     const duplicate = /duplicate column name "([^"]*)"/.exec((err as Error).message);
-    if (!duplicate) throw err;
-    throw new ConfigError(
-      `cannot read the PostgreSQL source: it has two columns named "${duplicate[1]}" but for upper and lower case, which DuckDB does not tell apart; ` +
-        'read it through a query that selects the configured columns under names that differ otherwise (query: SELECT ... AS ...)',
-      context,
-    );
+    if (duplicate) {
+      throw new ConfigError(
+        `cannot read the PostgreSQL source: it has two columns named "${duplicate[1]}" but for upper and lower case, which DuckDB does not tell apart; ` +
+          'read it through a query that selects the configured columns under names that differ otherwise (query: SELECT ... AS ...)',
+        context,
+      );
+    }
+    const source = table.source.table;
+    if (err instanceof ConfigError && source && /does not exist/.test(err.message)) {
+      // psql folds an unquoted name to lower case; cdcflow quotes it, so `sales.Orders` is not `sales.orders`.
+      const [{ names }] = await session.rows<{ names: string | null }>(`SELECT * FROM ${postgresQuerySql(attached, relationsAlikeSql(source))}`);
+      if (names) throw new ConfigError(`${err.message}; names are matched with their case, and PostgreSQL has ${names}`, context);
+    }
+    throw err;
   }
 }
 

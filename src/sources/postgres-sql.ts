@@ -252,6 +252,17 @@ export function columnTypesSql(source: Pick<PostgresSourceSpec, 'table' | 'query
 }
 
 /**
+ * PostgreSQL text: the tables, views and the like named as `table` is but for case, as config
+ * spells them (`names`, comma-separated; NULL when there is none).
+ */
+export function relationsAlikeSql(table: { schema: string; name: string }): string {
+  return (
+    `SELECT string_agg(n.nspname || '.' || c.relname, ', ' ORDER BY n.nspname, c.relname) AS names FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace ` +
+    `WHERE lower(n.nspname) = lower(${quoteLiteral(table.schema)}) AND lower(c.relname) = lower(${quoteLiteral(table.name)}) AND c.relkind IN ('r', 'v', 'm', 'p', 'f')`
+  );
+}
+
+/**
  * PostgreSQL text: whether every key column of the table is declared NOT NULL (a primary key's
  * are), so that the scan for NULL keys can be skipped. Always false for a query.
  */

@@ -346,7 +346,7 @@ describe('postgres source', () => {
     const rows = await h.engine.withSession((s) =>
       s.rows(`SELECT id, CAST(r AS VARCHAR) AS r, CAST(rd AS VARCHAR) AS rd, tags, grid FROM read_parquet('${result.currentPath}') ORDER BY id`),
     );
-    // The old values: 1.100000023841858, 3758336.75 (PostgreSQL shows 3.7583368e+06), 0.300000012,
+    // The old values: 1.100000023841858, 3758336.75 (PostgreSQL shows 3.7583368e+06),
     // ['a,b', c d, NULL, 'NULL', 'x"y'], [a, b] (its bounds lost); a two-dimensional array was
     // retried for minutes.
     expect(rows).toEqual([
@@ -356,7 +356,7 @@ describe('postgres source', () => {
     ]);
   });
 
-  it('refuses at once what cannot be read as configured: a timestamp beyond DuckDB\'s, an array into a number, columns named alike but for case, reals rounded by the session', async () => {
+  it('refuses at once what cannot be read as configured: a timestamp beyond DuckDB\'s, an array into a number, columns named alike but for case, reals rounded by the session; a table name wrong only in case names the right one', async () => {
     psql(`CREATE TABLE pgs.far (id integer PRIMARY KEY, at timestamp, inst timestamptz);
       INSERT INTO pgs.far VALUES (1, '2024-01-01', 'infinity'), (2, '294276-12-31 23:59:59', '2024-01-01 00:00:00+00');
       CREATE TABLE pgs.arr (id integer PRIMARY KEY, n int[]); INSERT INTO pgs.arr VALUES (1, '{1}');
@@ -368,6 +368,7 @@ describe('postgres source', () => {
       table('far', [{ name: 'at', type: 'timestamp' }, { name: 'inst', type: 'timestamp' }], { table: 'pgs.far' }),
       table('arr', [{ name: 'n', type: 'integer' }], { table: 'pgs.arr' }),
       table('cased', [{ name: 'Total', type: 'integer' }], { table: 'pgs.Cased' }),
+      table('lowered', [], { table: 'pgs.cased' }),
       table('reals', [{ name: 'r', type: 'double' }], { table: 'pgs.reals', connection: 'CDCFLOW_TEST_PG_ROUNDING' }),
     ]);
     const outcome = await runDataset(h, config, DATE);
@@ -379,6 +380,8 @@ describe('postgres source', () => {
       // The old run retried DuckDB's "duplicate column name" for minutes.
       cased: { status: 'failed', error: expect.stringContaining('it has two columns named "total" but for upper and lower case, which DuckDB does not tell apart') },
       reals: { status: 'failed', error: expect.stringContaining('the PostgreSQL session sets extra_float_digits = 0, at which PostgreSQL rounds a real to 6 digits') },
+      // The old message stopped at: relation "pgs.cased" does not exist.
+      lowered: { status: 'failed', error: expect.stringContaining('relation "pgs.cased" does not exist; names are matched with their case, and PostgreSQL has pgs.Cased') },
     });
     for (const [name, type] of [['far', 'DataError'], ['arr', 'ConfigError'], ['cased', 'ConfigError'], ['reals', 'ConfigError']]) {
       const id = tableWorkflowId(config.dataset, DATE, name);

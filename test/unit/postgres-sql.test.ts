@@ -12,6 +12,7 @@ import {
   nullKeySql,
   readPlan,
   relationSql,
+  relationsAlikeSql,
   type SourceColumn,
   unreadableAs,
 } from '../../src/sources/postgres-sql';
@@ -158,6 +159,13 @@ describe('PostgreSQL source SQL', () => {
       'UNION ALL SELECT p.oid, p.typbasetype FROM pg_type p JOIN d ON p.oid = d.base) SELECT format_type(oid, NULL) FROM d WHERE base = 0)';
     expect(columnTypesSql(source({ table: { schema: 'we"ird;--', name: 'T' } }), ['a"b; --', 'n'])).toBe(
       `SELECT ${baseType('s."a""b; --"')} AS t1, ${baseType('s."n"')} AS t2 FROM (SELECT) AS one LEFT JOIN (SELECT * FROM "we""ird;--"."T" LIMIT 0) AS s ON true`,
+    );
+  });
+
+  it('looks up relations named as a missing source table is but for case', () => {
+    expect(relationsAlikeSql({ schema: "we'ird", name: 'T' })).toBe(
+      "SELECT string_agg(n.nspname || '.' || c.relname, ', ' ORDER BY n.nspname, c.relname) AS names FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace " +
+        "WHERE lower(n.nspname) = lower('we''ird') AND lower(c.relname) = lower('T') AND c.relkind IN ('r', 'v', 'm', 'p', 'f')",
     );
   });
 
