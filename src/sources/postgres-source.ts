@@ -189,7 +189,7 @@ async function describeRelation(session: Session, attached: string, table: Postg
     const duplicate = /duplicate column name "([^"]*)"/.exec((err as Error).message);
     if (duplicate) {
       throw new ConfigError(
-        `cannot read the PostgreSQL source: it has two columns named "${duplicate[1]}" but for upper and lower case, which DuckDB does not tell apart; ` +
+        `cannot read the PostgreSQL source: two of its columns are named "${duplicate[1]}" when upper and lower case are not told apart, as DuckDB does not; ` +
           'read it through a query that selects the configured columns under names that differ otherwise (query: SELECT ... AS ...)',
         context,
       );

@@ -44,8 +44,8 @@ export function readPlan(described: string, pgType: string | null, type: string)
   // A `real`'s binary value as a double is not the number PostgreSQL shows (1.1 becomes
   // 1.100000023841858); PostgreSQL's text of it is the shortest that reads back as the same real.
   if (described === 'FLOAT') return { readAs: 'real', arrivesAs: 'DOUBLE' };
-  // DuckDB's list text is ambiguous (`[a, b c]`) and the extension refuses a multi-dimensional
-  // array or drops its bounds (`[0:1]={a,b}`); PostgreSQL's own text (`{a,"b c"}`) is neither.
+  // An array's own text (`{a,"b c"}`), not DuckDB's list text (`[a, b c]`): the extension drops
+  // an array's bounds (`[0:1]={a,b}`) and refuses one of more dimensions than its column declares.
   if (isArray(described)) return { readAs: 'text', arrivesAs: 'VARCHAR' };
   // PostgreSQL's `timestamptz` into a `timestamp` is documented as its UTC time (files refuse it).
   if (described === 'TIMESTAMP WITH TIME ZONE' && type === 'timestamp') return { readAs: 'utc', arrivesAs: 'TIMESTAMP' };

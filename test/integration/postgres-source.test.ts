@@ -378,7 +378,7 @@ describe('postgres source', () => {
       far: { status: 'failed', error: expect.stringContaining('a value in column "at" of the row with key (id=2) is later than 294247-01-10 04:00:54.775806, the latest timestamp DuckDB holds') },
       arr: { status: 'failed', error: expect.stringContaining(`column "n": a PostgreSQL array (INTEGER[]) is read as PostgreSQL's text of it ({a,b}), so only into varchar, not integer`) },
       // The old run retried DuckDB's "duplicate column name" for minutes.
-      cased: { status: 'failed', error: expect.stringContaining('it has two columns named "total" but for upper and lower case, which DuckDB does not tell apart') },
+      cased: { status: 'failed', error: expect.stringContaining('two of its columns are named "total" when upper and lower case are not told apart, as DuckDB does not') },
       reals: { status: 'failed', error: expect.stringContaining('the PostgreSQL session sets extra_float_digits = 0, at which PostgreSQL rounds a real to 6 digits') },
       // The old message stopped at: relation "pgs.cased" does not exist.
       lowered: { status: 'failed', error: expect.stringContaining('relation "pgs.cased" does not exist; names are matched with their case, and PostgreSQL has pgs.Cased') },
