@@ -26,6 +26,8 @@ import {
   columnTypesSql,
   copyChunkSql,
   describeRelationSql,
+  DUCKDB_LATEST_TIMESTAMP,
+  EXTRA_FLOAT_DIGITS_SQL,
   highWatermarkSql,
   keyAlias,
   keysDeclaredNotNullSql,
@@ -34,7 +36,9 @@ import {
   postgresQuerySql,
   type ReadScope,
   readPlan,
+  relationsAlikeSql,
   type SourceColumn,
+  unreadableAs,
 } from './postgres-sql';
 import { runOnLanes } from './ordered-lanes';
 import type { ChunkCheckpoint, ExtractRequest, ExtractResult, Source, SourceBatch } from './source';
@@ -152,12 +156,7 @@ async function refusedAsConfig<T>(query: Promise<T>, what: string, context: Erro
  */
 async function sourceColumns(session: Session, attached: string, table: PostgresTable): Promise<{ keys: SourceColumn[]; columns: SourceColumn[] }> {
   const context = { dataset: table.dataset, table: table.name, source: describeSourceName(table.source) };
-  // PostgreSQL refusing the relation itself (no such table or column, a bad query) is not transient.
-  const described = await refusedAsConfig(
-    session.rows<{ column_name: string; column_type: string }>(describeRelationSql(attached, table.source)),
-    'cannot read the PostgreSQL source',
-    context,
-  );
+  const described = await describeRelation(session, attached, table, context);
   const names = described.map((d) => d.column_name);
   const missing: string[] = [];
   const found = [...table.keys, ...table.columns].map((c) => {
@@ -170,7 +169,53 @@ async function sourceColumns(session: Session, attached: string, table: Postgres
   }
   const pgTypes = await numericTypes(session, attached, table, found.filter((f) => mayBeNumeric(f.described)).map((f) => f.sourceName));
   const columns = found.map(({ spec, sourceName, described: d }) => ({ ...spec, sourceName, ...readPlan(d, pgTypes.get(sourceName) ?? null, spec.type) }));
+  for (const { spec, described: d } of found) {
+    const reason = unreadableAs(d, spec.type);
+    if (reason) throw new ConfigError(`column "${spec.name}": ${reason}`, { ...context, column: spec.name });
+  }
+  if (columns.some((c) => c.readAs === 'real')) await assertShortestFloatText(session, attached, context);
   return { keys: columns.slice(0, table.keys.length), columns };
+}
+
+/**
+ * The relation's columns as the extension describes them. PostgreSQL refusing the relation
+ * itself (no such table or column, a bad query) is not transient, and neither are two of its
+ * columns named alike but for case, which DuckDB (case-insensitive) refuses to read at all.
+ */
+async function describeRelation(session: Session, attached: string, table: PostgresTable, context: ErrorContext): Promise<{ column_name: string; column_type: string }[]> {
+  try {
+    return await refusedAsConfig(session.rows(describeRelationSql(attached, table.source)), 'cannot read the PostgreSQL source', context);
+  } catch (err) {
+    const duplicate = /duplicate column name "([^"]*)"/.exec((err as Error).message);
+    if (duplicate) {
+      throw new ConfigError(
+        `cannot read the PostgreSQL source: two of its columns are named "${duplicate[1]}" when upper and lower case are not told apart, as DuckDB does not; ` +
+          'read it through a query that selects the configured columns under names that differ otherwise (query: SELECT ... AS ...)',
+        context,
+      );
+    }
+    const source = table.source.table;
+    if (err instanceof ConfigError && source && /does not exist/.test(err.message)) {
+      // psql folds an unquoted name to lower case; cdcflow quotes it, so `sales.Orders` is not `sales.orders`.
+      const [{ names }] = await session.rows<{ names: string | null }>(`SELECT * FROM ${postgresQuerySql(attached, relationsAlikeSql(source))}`);
+      if (names) throw new ConfigError(`${err.message}; names are matched with their case, and PostgreSQL has ${names}`, context);
+    }
+    throw err;
+  }
+}
+
+/**
+ * A `real` is read as PostgreSQL's text of it, which is the shortest that reads back as the same
+ * real only while `extra_float_digits` is above 0 (its default, 1); at 0 or below PostgreSQL
+ * rounds it to 6 digits. A role or database set so is refused rather than read rounded.
+ */
+async function assertShortestFloatText(session: Session, attached: string, context: ErrorContext): Promise<void> {
+  const [{ digits }] = await session.rows<{ digits: string }>(`SELECT * FROM ${postgresQuerySql(attached, EXTRA_FLOAT_DIGITS_SQL)}`);
+  if (Number(digits) > 0) return;
+  throw new ConfigError(
+    `the PostgreSQL session sets extra_float_digits = ${digits}, at which PostgreSQL rounds a real to 6 digits; set it to 1 (the default) for the role, the database or the connection string`,
+    context,
+  );
 }
 
 /** PostgreSQL's types of the named columns (asked only for those that may be numerics). */
@@ -213,16 +258,14 @@ async function highWatermark(session: Session, attached: string, table: Postgres
 async function castFailure(session: Session, attached: string, pgSql: string, table: PostgresTable, columns: SourceColumn[], keys: SourceColumn[]): Promise<DataError | undefined> {
   for (const [i, column] of columns.entries()) {
     const sql = castFailureSql(attached, pgSql, columns, i, keys.length);
-    const [hit] = sql ? await session.rows<{ key: string[]; value: string }>(sql) : [];
+    const [hit] = sql ? await session.rows<{ key: string[]; value: string; wrapped: boolean }>(sql) : [];
     if (hit) {
       const key = keyText(keys, hit.key);
-      return new DataError(castFailureMessage(column, hit.value, 'column', ` of the row with key ${key}`), {
-        dataset: table.dataset,
-        table: table.name,
-        key,
-        column: column.name,
-        ...valueContext(column, hit.value),
-      });
+      const context = { dataset: table.dataset, table: table.name, key, column: column.name };
+      if (hit.wrapped) {
+        return new DataError(`a value in column "${column.name}" of the row with key ${key} is later than ${DUCKDB_LATEST_TIMESTAMP}, the latest timestamp DuckDB holds`, context);
+      }
+      return new DataError(castFailureMessage(column, hit.value, 'column', ` of the row with key ${key}`), { ...context, ...valueContext(column, hit.value) });
     }
   }
   return undefined;

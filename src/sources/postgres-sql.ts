@@ -13,9 +13,10 @@ import { exactCastCondition, strictCastSql } from '../engine/strict-cast';
 
 /**
  * How a column is pushed down: as PostgreSQL sends it; as PostgreSQL's text of it (a `numeric`,
- * which the postgres extension does not deliver exactly); or an instant as its UTC time.
+ * which the postgres extension does not deliver exactly, or an array); an instant as its UTC
+ * time; or a `real` as its text, which arrives as the double of that text (see `readPlan`).
  */
-export type ReadAs = 'value' | 'text' | 'utc';
+export type ReadAs = 'value' | 'text' | 'utc' | 'real';
 
 /** A configured column with its name as the PostgreSQL relation spells it, and how it is read. */
 export interface SourceColumn extends ColumnSpec {
@@ -40,9 +41,29 @@ export function mayBeNumeric(described: string): boolean {
  */
 export function readPlan(described: string, pgType: string | null, type: string): Pick<SourceColumn, 'readAs' | 'arrivesAs'> {
   if (pgType === 'numeric') return { readAs: 'text', arrivesAs: 'VARCHAR' };
+  // A `real`'s binary value as a double is not the number PostgreSQL shows (1.1 becomes
+  // 1.100000023841858); PostgreSQL's text of it is the shortest that reads back as the same real.
+  if (described === 'FLOAT') return { readAs: 'real', arrivesAs: 'DOUBLE' };
+  // An array's own text (`{a,"b c"}`), not DuckDB's list text (`[a, b c]`): the extension drops
+  // an array's bounds (`[0:1]={a,b}`) and refuses one of more dimensions than its column declares.
+  if (isArray(described)) return { readAs: 'text', arrivesAs: 'VARCHAR' };
   // PostgreSQL's `timestamptz` into a `timestamp` is documented as its UTC time (files refuse it).
   if (described === 'TIMESTAMP WITH TIME ZONE' && type === 'timestamp') return { readAs: 'utc', arrivesAs: 'TIMESTAMP' };
   return { readAs: 'value', arrivesAs: described };
+}
+
+/** Whether the extension describes a column so: a PostgreSQL array. */
+function isArray(described: string): boolean {
+  return described.endsWith('[]');
+}
+
+/**
+ * Why a column the extension describes as `described` cannot be read as its configured `type`,
+ * or null when it can. An array is read as PostgreSQL's text of it, so only into `varchar`.
+ */
+export function unreadableAs(described: string, type: string): string | null {
+  if (isArray(described) && type !== 'varchar') return `a PostgreSQL array (${described}) is read as PostgreSQL's text of it ({a,b}), so only into varchar, not ${type}`;
+  return null;
 }
 
 /**
@@ -54,7 +75,37 @@ function pushedDown(c: SourceColumn): string {
   const ref = quoteIdent(c.sourceName);
   if (c.readAs === 'text') return c.type === 'varchar' ? `${ref}::text` : `trim_scale(${ref})::text`;
   if (c.readAs === 'utc') return `(${ref} AT TIME ZONE 'UTC')`;
+  if (c.readAs === 'real') return `${ref}::text`;
   return ref;
+}
+
+/** DuckDB SQL: the column `v` of a chunk as the type it `arrivesAs` (a real's text becomes its double). */
+function arrived(c: SourceColumn, v: string): string {
+  return c.readAs === 'real' ? `CAST(${v} AS DOUBLE)` : v;
+}
+
+/** PostgreSQL's earliest timestamp, 4714-11-24 00:00:00 BC. */
+const POSTGRES_EARLIEST_TIMESTAMP = `'4714-11-24 (BC) 00:00:00'`;
+
+/**
+ * DuckDB SQL: true when `v` is a timestamp the extension wrapped around. DuckDB's timestamps end
+ * at 294247-01-10, PostgreSQL's at 294276: the extension delivers one between as a time before
+ * 290000 BC, which no PostgreSQL timestamp is. Null for other types.
+ */
+export function wrappedTimestampSql(c: SourceColumn, v: string): string | null {
+  if (c.arrivesAs !== 'TIMESTAMP' && c.arrivesAs !== 'TIMESTAMP WITH TIME ZONE') return null;
+  return `(isfinite(${v}) AND ${v} < CAST(${POSTGRES_EARLIEST_TIMESTAMP} AS ${c.arrivesAs}))`;
+}
+
+/** DuckDB's latest timestamp, named when a later one is refused. */
+export const DUCKDB_LATEST_TIMESTAMP = '294247-01-10 04:00:54.775806';
+
+/** DuckDB SQL: the column `v` as it arrives, or a query error for a timestamp the extension wrapped around. */
+function deliveredSql(c: SourceColumn, v: string): string {
+  const wrapped = wrappedTimestampSql(c, v);
+  if (!wrapped) return arrived(c, v);
+  const message = quoteLiteral(`a value of column "${c.name}" is later than ${DUCKDB_LATEST_TIMESTAMP}, the latest timestamp DuckDB holds`);
+  return `CASE WHEN ${wrapped} THEN error(${message}) ELSE ${v} END`;
 }
 
 /** Pushed-down columns are named by position (`c<i>`; `k<i>` for the keys' text), never by user names. */
@@ -150,24 +201,30 @@ export function postgresQuerySql(attached: string, pgSql: string): string {
  * write than v1's and give smaller files; only the hash stage reads them.
  */
 export function copyChunkSql(attached: string, pgSql: string, columns: readonly SourceColumn[], outPath: string): string {
-  const select = columns.map((c, i) => `${strictCastSql(dataAlias(i), c.arrivesAs, c.type, c.name)} AS ${quoteIdent(c.name)}`);
+  const select = columns.map((c, i) => `${strictCastSql(deliveredSql(c, dataAlias(i)), c.arrivesAs, c.type, c.name)} AS ${quoteIdent(c.name)}`);
   return `COPY (SELECT ${select.join(', ')} FROM ${postgresQuerySql(attached, pgSql)}) TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION lz4_raw, PARQUET_VERSION v2)`;
 }
 
 /**
  * The first row of a chunk whose value in `column` does not convert exactly to its configured
- * type, with its key (the first columns); null when every value of the column does.
+ * type, with its key (the first columns), its value as it arrived and whether it is a timestamp
+ * the extension wrapped around (`wrapped`); null when every value of the column converts.
  */
 export function castFailureSql(attached: string, pgSql: string, columns: readonly SourceColumn[], column: number, keyCount: number): string | null {
   const c = dataAlias(column);
-  const exact = exactCastCondition(c, columns[column].arrivesAs, columns[column].type);
-  if (!exact) return null;
+  const exact = exactCastCondition(arrived(columns[column], c), columns[column].arrivesAs, columns[column].type);
+  const wrapped = wrappedTimestampSql(columns[column], c);
+  if (!exact && !wrapped) return null;
+  const refused = [wrapped, exact && `NOT (${exact})`].filter(Boolean).join(' OR ');
   const keys = Array.from({ length: keyCount }, (_, i) => `CAST(${dataAlias(i)} AS VARCHAR)`);
   return (
-    `SELECT [${keys.join(', ')}] AS key, CAST(${c} AS VARCHAR) AS value FROM ${postgresQuerySql(attached, pgSql)} WITH ORDINALITY ` +
-    `WHERE ${c} IS NOT NULL AND NOT (${exact}) ORDER BY ordinality LIMIT 1`
+    `SELECT [${keys.join(', ')}] AS key, CAST(${c} AS VARCHAR) AS value, ${wrapped ?? 'false'} AS wrapped FROM ${postgresQuerySql(attached, pgSql)} WITH ORDINALITY ` +
+    `WHERE ${c} IS NOT NULL AND (${refused}) ORDER BY ordinality LIMIT 1`
   );
 }
+
+/** PostgreSQL text: the session's `extra_float_digits` (`digits`). */
+export const EXTRA_FLOAT_DIGITS_SQL = `SELECT current_setting('extra_float_digits') AS digits`;
 
 /** The relation's columns as PostgreSQL names them, with the DuckDB types they arrive as. */
 export function describeRelationSql(attached: string, source: Pick<PostgresSourceSpec, 'table' | 'query'>): string {
@@ -192,6 +249,17 @@ function baseTypeSql(value: string): string {
 export function columnTypesSql(source: Pick<PostgresSourceSpec, 'table' | 'query'>, names: readonly string[]): string {
   const types = names.map((n, i) => `${baseTypeSql(`s.${quoteIdent(n)}`)} AS t${i + 1}`);
   return `SELECT ${types.join(', ')} FROM (SELECT) AS one LEFT JOIN (SELECT * FROM ${relationSql(source)} LIMIT 0) AS s ON true`;
+}
+
+/**
+ * PostgreSQL text: the tables, views and the like named as `table` is but for case, as config
+ * spells them (`names`, comma-separated; NULL when there is none).
+ */
+export function relationsAlikeSql(table: { schema: string; name: string }): string {
+  return (
+    `SELECT string_agg(n.nspname || '.' || c.relname, ', ' ORDER BY n.nspname, c.relname) AS names FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace ` +
+    `WHERE lower(n.nspname) = lower(${quoteLiteral(table.schema)}) AND lower(c.relname) = lower(${quoteLiteral(table.name)}) AND c.relkind IN ('r', 'v', 'm', 'p', 'f')`
+  );
 }
 
 /**

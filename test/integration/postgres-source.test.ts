@@ -28,10 +28,10 @@ const DAY2 = '2024-01-02';
 let h: Harness;
 let dir: string;
 
-function pgConfig(name: string, table: object, extra: object = {}): DatasetConfig {
+function pgConfig(name: string, tables: object | object[], extra: object = {}): DatasetConfig {
   const folder = path.join(dir, name);
   mkdirSync(folder, { recursive: true });
-  return writeConfig(folder, { dataset: uniqueDataset(name), warehouse: 'warehouse', ...extra, tables: [table] });
+  return writeConfig(folder, { dataset: uniqueDataset(name), warehouse: 'warehouse', ...extra, tables: Array.isArray(tables) ? tables : [tables] });
 }
 
 /** The result of a completed activity of a workflow, decoded from its history (JSON payloads). */
@@ -323,6 +323,72 @@ describe('postgres source', () => {
       error: expect.stringContaining('value "NaN" in column "amount" of the row with key (id=2) does not convert exactly to decimal(10,2)'),
     });
     expect((await activityAttempts(h.client, tableWorkflowId(config.dataset, DAY2, 'odd'))).extractSource).toEqual([1]);
+  });
+
+  it('a real arrives as the number PostgreSQL shows, an array as PostgreSQL\'s text of it (also one of two dimensions or with bounds)', async () => {
+    psql(`CREATE TABLE pgs.floats_arrays (id integer PRIMARY KEY, r real, rd real, tags text[], grid int[]);
+      INSERT INTO pgs.floats_arrays VALUES
+        (1, 1.1, 0.3, '{"a,b","c d",NULL,"NULL","x\\"y"}', '{{1,2},{3,4}}'),
+        (2, 3758336.75, 16777216, '[0:1]={a,b}', '{}'),
+        (3, 'NaN', 1.5, '{}', NULL);`);
+    const config = pgConfig('floats-arrays', {
+      name: 'floats_arrays',
+      keys: [{ name: 'id', type: 'integer' }],
+      columns: [
+        { name: 'r', type: 'double' },
+        { name: 'rd', type: 'decimal(18,9)' },
+        { name: 'tags', type: 'varchar' },
+        { name: 'grid', type: 'varchar' },
+      ],
+      source: { format: 'postgres', connection: PG_URL_VAR, table: 'pgs.floats_arrays' },
+    });
+    const result = tableResult(await runDataset(h, config, DATE), 'floats_arrays');
+    const rows = await h.engine.withSession((s) =>
+      s.rows(`SELECT id, CAST(r AS VARCHAR) AS r, CAST(rd AS VARCHAR) AS rd, tags, grid FROM read_parquet('${result.currentPath}') ORDER BY id`),
+    );
+    // The old values: 1.100000023841858, 3758336.75 (PostgreSQL shows 3.7583368e+06),
+    // ['a,b', c d, NULL, 'NULL', 'x"y'], [a, b] (its bounds lost); a two-dimensional array was
+    // retried for minutes.
+    expect(rows).toEqual([
+      { id: 1, r: '1.1', rd: '0.300000000', tags: '{"a,b","c d",NULL,"NULL","x\\"y"}', grid: '{{1,2},{3,4}}' },
+      { id: 2, r: '3758336.8', rd: '16777216.000000000', tags: '[0:1]={a,b}', grid: '{}' },
+      { id: 3, r: 'nan', rd: '1.500000000', tags: '{}', grid: null },
+    ]);
+  });
+
+  it('refuses at once what cannot be read as configured: a timestamp beyond DuckDB\'s, an array into a number, columns named alike but for case, reals rounded by the session; a table name wrong only in case names the right one', async () => {
+    psql(`CREATE TABLE pgs.far (id integer PRIMARY KEY, at timestamp, inst timestamptz);
+      INSERT INTO pgs.far VALUES (1, '2024-01-01', 'infinity'), (2, '294276-12-31 23:59:59', '2024-01-01 00:00:00+00');
+      CREATE TABLE pgs.arr (id integer PRIMARY KEY, n int[]); INSERT INTO pgs.arr VALUES (1, '{1}');
+      CREATE TABLE pgs."Cased" (id integer PRIMARY KEY, "Total" integer, total text); INSERT INTO pgs."Cased" VALUES (1, 2, 'two');
+      CREATE TABLE pgs.reals (id integer PRIMARY KEY, r real); INSERT INTO pgs.reals VALUES (1, 3758336.75);`);
+    process.env.CDCFLOW_TEST_PG_ROUNDING = `${process.env[PG_URL_VAR]!}${process.env[PG_URL_VAR]!.includes('?') ? '&' : '?'}options=-c%20extra_float_digits%3D0`;
+    const table = (name: string, columns: object[], source: object) => ({ name, keys: [{ name: 'id', type: 'integer' }], columns, source: { format: 'postgres', connection: PG_URL_VAR, ...source } });
+    const config = pgConfig('refused', [
+      table('far', [{ name: 'at', type: 'timestamp' }, { name: 'inst', type: 'timestamp' }], { table: 'pgs.far' }),
+      table('arr', [{ name: 'n', type: 'integer' }], { table: 'pgs.arr' }),
+      table('cased', [{ name: 'Total', type: 'integer' }], { table: 'pgs.Cased' }),
+      table('lowered', [], { table: 'pgs.cased' }),
+      table('reals', [{ name: 'r', type: 'double' }], { table: 'pgs.reals', connection: 'CDCFLOW_TEST_PG_ROUNDING' }),
+    ]);
+    const outcome = await runDataset(h, config, DATE);
+    const failed = Object.fromEntries((outcome.result?.tables ?? []).map((t) => [t.table, t]));
+    expect(failed).toMatchObject({
+      // The old run committed 290279-12-14 (BC) 15:58:10 (the extension wraps it around).
+      far: { status: 'failed', error: expect.stringContaining('a value in column "at" of the row with key (id=2) is later than 294247-01-10 04:00:54.775806, the latest timestamp DuckDB holds') },
+      arr: { status: 'failed', error: expect.stringContaining(`column "n": a PostgreSQL array (INTEGER[]) is read as PostgreSQL's text of it ({a,b}), so only into varchar, not integer`) },
+      // The old run retried DuckDB's "duplicate column name" for minutes.
+      cased: { status: 'failed', error: expect.stringContaining('two of its columns are named "total" when upper and lower case are not told apart, as DuckDB does not') },
+      reals: { status: 'failed', error: expect.stringContaining('the PostgreSQL session sets extra_float_digits = 0, at which PostgreSQL rounds a real to 6 digits') },
+      // The old message stopped at: relation "pgs.cased" does not exist.
+      lowered: { status: 'failed', error: expect.stringContaining('relation "pgs.cased" does not exist; names are matched with their case, and PostgreSQL has pgs.Cased') },
+    });
+    for (const [name, type] of [['far', 'DataError'], ['arr', 'ConfigError'], ['cased', 'ConfigError'], ['reals', 'ConfigError']]) {
+      const id = tableWorkflowId(config.dataset, DATE, name);
+      expect(await activityFailure(id)).toMatchObject({ type, nonRetryable: true });
+      expect((await activityAttempts(h.client, id)).extractSource).toEqual([1]);
+    }
+    expect(existsSync(tableLayout(config.warehouse, config.dataset, 'far').current)).toBe(false);
   });
 
   it('refuses a NULL key, which keyset chunks would skip', async () => {

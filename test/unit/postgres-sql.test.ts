@@ -12,7 +12,9 @@ import {
   nullKeySql,
   readPlan,
   relationSql,
+  relationsAlikeSql,
   type SourceColumn,
+  unreadableAs,
 } from '../../src/sources/postgres-sql';
 
 const source = (over: Partial<PostgresSourceSpec> = {}) => ({
@@ -122,7 +124,26 @@ describe('PostgreSQL source SQL', () => {
     );
     expect(sql).toContain('CAST(TRY_CAST(c3 AS INTEGER) AS DOUBLE) = c3');
     expect(sql).toContain(`regexp_full_match(c4, '\\s*[+-]?[0-9]*(\\.[0-9]{0,9}0*)?\\s*')`);
-    expect(sql).toContain('CAST(c5 AS VARCHAR) AS "raw", CAST(c6 AS TIMESTAMP) AS "at"');
+    // A timestamp before PostgreSQL's earliest is one the extension wrapped around: refused.
+    expect(sql).toContain(
+      `CAST(c5 AS VARCHAR) AS "raw", CAST(CASE WHEN (isfinite(c6) AND c6 < CAST('4714-11-24 (BC) 00:00:00' AS TIMESTAMP)) ` +
+        `THEN error('a value of column "at" is later than 294247-01-10 04:00:54.775806, the latest timestamp DuckDB holds') ELSE c6 END AS TIMESTAMP) AS "at"`,
+    );
+  });
+
+  it("reads a real as PostgreSQL's text, cast to the double it names, and an array as PostgreSQL's text, only into varchar", () => {
+    expect(readPlan('FLOAT', null, 'double')).toEqual({ readAs: 'real', arrivesAs: 'DOUBLE' });
+    expect(readPlan('VARCHAR[]', null, 'varchar')).toEqual({ readAs: 'text', arrivesAs: 'VARCHAR' });
+    expect(unreadableAs('INTEGER[]', 'integer')).toBe(`a PostgreSQL array (INTEGER[]) is read as PostgreSQL's text of it ({a,b}), so only into varchar, not integer`);
+    expect([unreadableAs('INTEGER[]', 'varchar'), unreadableAs('INTEGER', 'integer')]).toEqual([null, null]);
+    const real: SourceColumn[] = [keys[1], { name: 'r', type: 'decimal(10,2)', sourceName: 'R', readAs: 'real', arrivesAs: 'DOUBLE' }];
+    expect(chunkQuerySql(source(), real, [keys[1]], { after: null, upTo: null, since: null })).toBe('SELECT "id" AS c1, "R"::text AS c2 FROM "public"."orders" ORDER BY "id"');
+    expect(copyChunkSql('pg', 'SELECT 1', real, '/w/c.parquet')).toContain(
+      'CASE WHEN CAST(c2 AS DOUBLE) IS NULL OR (TRY_CAST(CAST(c2 AS DOUBLE) AS DECIMAL(10,2)) IS NOT NULL AND CAST(TRY_CAST(CAST(c2 AS DOUBLE) AS DECIMAL(10,2)) AS DOUBLE) = CAST(c2 AS DOUBLE)) ' +
+        'THEN CAST(CAST(c2 AS DOUBLE) AS DECIMAL(10,2))',
+    );
+    // The value named in a refusal is PostgreSQL's text of it.
+    expect(castFailureSql('pg', 'SELECT 1', real, 1, 1)).toContain('CAST(c2 AS VARCHAR) AS value, false AS wrapped');
   });
 
   it('asks PostgreSQL for the types only of columns that may be inexact numerics, and reads those that are as text', () => {
@@ -141,11 +162,23 @@ describe('PostgreSQL source SQL', () => {
     );
   });
 
+  it('looks up relations named as a missing source table is but for case', () => {
+    expect(relationsAlikeSql({ schema: "we'ird", name: 'T' })).toBe(
+      "SELECT string_agg(n.nspname || '.' || c.relname, ', ' ORDER BY n.nspname, c.relname) AS names FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace " +
+        "WHERE lower(n.nspname) = lower('we''ird') AND lower(c.relname) = lower('T') AND c.relkind IN ('r', 'v', 'm', 'p', 'f')",
+    );
+  });
+
   it('finds the value that does not convert exactly, and NULL keys, and the high watermark', () => {
     expect(castFailureSql('pg', 'SELECT 1', loose, 1, 1)).toBe(
-      `SELECT [CAST(c1 AS VARCHAR)] AS key, CAST(c2 AS VARCHAR) AS value FROM postgres_query('pg', 'SELECT 1') WITH ORDINALITY ` +
-        'WHERE c2 IS NOT NULL AND NOT (TRY_CAST(c2 AS DECIMAL(10,2)) IS NOT NULL AND CAST(TRY_CAST(c2 AS DECIMAL(10,2)) AS DECIMAL(10,3)) = c2) ' +
+      `SELECT [CAST(c1 AS VARCHAR)] AS key, CAST(c2 AS VARCHAR) AS value, false AS wrapped FROM postgres_query('pg', 'SELECT 1') WITH ORDINALITY ` +
+        'WHERE c2 IS NOT NULL AND (NOT (TRY_CAST(c2 AS DECIMAL(10,2)) IS NOT NULL AND CAST(TRY_CAST(c2 AS DECIMAL(10,2)) AS DECIMAL(10,3)) = c2)) ' +
         'ORDER BY ordinality LIMIT 1',
+    );
+    const wrapped = `(isfinite(c6) AND c6 < CAST('4714-11-24 (BC) 00:00:00' AS TIMESTAMP))`;
+    expect(castFailureSql('pg', 'SELECT 1', loose, 5, 1)).toBe(
+      `SELECT [CAST(c1 AS VARCHAR)] AS key, CAST(c6 AS VARCHAR) AS value, ${wrapped} AS wrapped FROM postgres_query('pg', 'SELECT 1') WITH ORDINALITY ` +
+        `WHERE c6 IS NOT NULL AND (${wrapped}) ORDER BY ordinality LIMIT 1`,
     );
     // Every value of a column arriving as its type, or wanted as text, converts.
     expect(castFailureSql('pg', 'SELECT 1', columns, 2, 2)).toBeNull();
