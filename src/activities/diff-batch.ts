@@ -9,7 +9,9 @@ import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { prepareChangeDiff } from '../changes/diff';
 import { type Bucket, keyRangeSql } from '../engine/key-buckets';
-import { historyFileSql, readOwnParquet, snapshotDiffSql, stateFileSql } from '../engine/stage-sql';
+import type { Session } from '../engine/duckdb';
+import { historyFileSql, missingColumns, readOwnParquet, snapshotDiffSql, stateFileSql, withAppendedColumnsSql } from '../engine/stage-sql';
+import type { TableConfig } from '../config/types';
 import { type TableLayout, tableLayout } from '../warehouse/layout';
 import { runFingerprint } from './fingerprint';
 import { type ActivityDeps, runStage } from './stage-runner';
@@ -31,6 +33,13 @@ export async function diffOf(layout: TableLayout, businessDate: string, fingerpr
   return committedStage<DiffResult>(files.current, files.manifest, fingerprint);
 }
 
+/** The base state's files as the diff reads them: with the columns the config appended since (see withAppendedColumnsSql). */
+async function baseStateSql(session: Session, table: TableConfig, files: readonly string[]): Promise<string> {
+  const state = readOwnParquet(files);
+  const appended = await missingColumns(session, table, state);
+  return appended.length ? withAppendedColumnsSql(table, state, appended) : state;
+}
+
 export function diffBatch(deps: ActivityDeps) {
   return ({ table, businessDate, base, hashFingerprint, bucket }: DiffInput): Promise<DiffResult> =>
     runStage(deps, 'diff', async (session) => {
@@ -43,7 +52,7 @@ export function diffBatch(deps: ActivityDeps) {
       // An empty committed state reads like no state: every key of the batch is new.
       const paths = {
         hashed: layout.stageFile(businessDate, 'hashed'),
-        base: base?.files.length ? readOwnParquet(base.files) : null,
+        base: base?.files.length ? await baseStateSql(session, table, base.files) : null,
         keyRange: keyRangeSql(bucket, 'KEY_HASH'),
       };
       let stale: number | undefined;

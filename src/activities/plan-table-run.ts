@@ -17,7 +17,7 @@ import { exportsAtHead, publishExports } from '../warehouse/publish';
 import type { Engine, Session } from '../engine/duckdb';
 import { quoteLiteral } from '../engine/sql';
 import { hashShape } from './fingerprint';
-import { type CommittedShape, shapeChangedError } from './shape-change';
+import { appendedColumns, type CommittedShape, shapeChangedError } from './shape-change';
 import { sourceOf } from '../sources/registry';
 import { baseWatermark } from './watermark';
 import { type ActivityDeps, runStage } from './stage-runner';
@@ -74,9 +74,14 @@ type OnCatalog = <T>(work: (session: Session, alias: string, metadata: string) =
 /** The plan from the table's commit snapshots (see headAndBase); the catalog is asked only what older tags lack. */
 async function planFromTags(onCatalog: OnCatalog, lake: LakeTables, { latest, base }: HeadAndBase, p: Planning): Promise<PlanResult> {
   refuseOlderDate(latest, p);
-  await refuseChangedShape(onCatalog, lake, latest, p);
+  const added = await shapeChange(onCatalog, lake, latest, p);
   if (base && 'expired' in base) throw expiredBase(base.expired, p);
-  return { base: base && (await baseRef(onCatalog, p, base.commit, base.snapshot)), head: latest.commitId, latestCommitted: latest.businessDate };
+  return {
+    base: base && (await baseRef(onCatalog, p, base.commit, base.snapshot)),
+    head: latest.commitId,
+    latestCommitted: latest.businessDate,
+    ...(added ? { addedColumns: added } : {}),
+  };
 }
 
 /** The plan from the commit log, which the roll-forward of the exports reads. */
@@ -87,13 +92,14 @@ async function planFromLog(engine: Engine, lake: LakeTables, layout: TableLayout
   const baseCommit = log.filter((c) => c.businessDate < p.businessDate).at(-1);
   return withCatalog(engine, p.table.warehouse, async (session, alias, metadata) => {
     const onCatalog: OnCatalog = (work) => work(session, alias, metadata);
-    if (latest) await refuseChangedShape(onCatalog, lake, latest, p);
+    const added = latest ? await shapeChange(onCatalog, lake, latest, p) : undefined;
     await session.run(`CREATE SCHEMA IF NOT EXISTS ${lake.schema}`);
     const snapshot = baseCommit && (await commitSnapshots(session, metadata)).find((s) => s.tag.commit === baseCommit.commitId)?.snapshot;
     return {
       base: baseCommit ? await baseRef(onCatalog, p, baseCommit, snapshot) : null,
       head: latest?.commitId ?? null,
       latestCommitted: latest?.businessDate ?? null,
+      ...(added ? { addedColumns: added } : {}),
     };
   });
 }
@@ -110,12 +116,16 @@ function refuseOlderDate(latest: Pick<CommitRecord, 'businessDate'>, { businessD
 
 /**
  * The latest commit's shape is the catalog tables' and the stored hashes': a run with another
- * (even of the table's only date, which has no base to compare with) is refused before any work.
+ * (even of the table's only date, which has no base to compare with) is refused before any work,
+ * unless the config only appends non-key columns (see appendedColumns): their names, which the
+ * commit adds to the catalog tables.
  */
-async function refuseChangedShape(onCatalog: OnCatalog, lake: LakeTables, latest: Pick<CommitRecord, 'businessDate' | 'shape'>, p: Planning): Promise<void> {
-  if (latest.shape === hashShape(p.table)) return;
+async function shapeChange(onCatalog: OnCatalog, lake: LakeTables, latest: Pick<CommitRecord, 'businessDate' | 'shape'>, p: Planning): Promise<string[] | undefined> {
+  if (latest.shape === hashShape(p.table)) return undefined;
   const committed = await onCatalog((session, _alias, metadata) => committedShape(session, metadata, lake, p.table));
-  throw shapeChangedError(p.table, latest.businessDate, committed, p.context);
+  const appended = appendedColumns(p.table, committed, latest.shape);
+  if (!appended) throw shapeChangedError(p.table, latest.businessDate, committed, p.context);
+  return appended.map((c) => c.name);
 }
 
 /** The shape of the table's committed state, as the catalog holds it. */

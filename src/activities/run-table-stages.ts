@@ -73,7 +73,15 @@ export function runTableStages(deps: ActivityDeps) {
       const hashed = await inner('hash', () => stages.hash(input));
       if (!runsWhole(table, hashed.rows)) return { plan, hashed, rebases: 0, skippedStages };
       for (let rebases = 0; ; rebases++) {
-        const diffInput: DiffInput = { ...input, base: plan.base, head: plan.head, headDate: plan.latestCommitted, hashFingerprint: hashed.fingerprint, watermark: null };
+        const diffInput: DiffInput = {
+          ...input,
+          base: plan.base,
+          head: plan.head,
+          headDate: plan.latestCommitted,
+          hashFingerprint: hashed.fingerprint,
+          watermark: null,
+          ...(plan.addedColumns ? { addedColumns: plan.addedColumns } : {}),
+        };
         const { counts } = await inner('diff', () => stages.diff(diffInput));
         const guard = guardDiff(table, hashed.rows, counts, allowDeletes);
         if (guard.verdict === 'refuse') return { plan, hashed, guard, rebases, skippedStages };

@@ -6,6 +6,7 @@
  */
 import type { ColumnSpec, TableConfig } from '../config/types';
 import { StateError } from '../errors';
+import { hashShape } from './fingerprint';
 
 /** A column of the committed state table, as DuckDB describes it. */
 export interface CommittedColumn {
@@ -46,6 +47,24 @@ export function columnChanges(configured: readonly ColumnSpec[], committed: read
   return order(configured) === order(stored) ? [] : ['the columns are in another order (values are hashed in config order)'];
 }
 
+/**
+ * The non-key columns a config appends to the committed shape: absent from the committed state,
+ * after every column it has, and nothing else changed (the config without them has the committed
+ * shape). Undefined for any other change, and for change-record tables, whose ordering state and
+ * events keep the committed columns.
+ */
+export function appendedColumns(table: TableConfig, committed: CommittedShape, committedShape: string): ColumnSpec[] | undefined {
+  if (table.mode === 'changes' || committed.changeRecords) return undefined;
+  const stored = new Set(committed.columns.map((c) => c.name.toLowerCase()));
+  const firstNew = table.columns.findIndex((c) => !stored.has(c.name.toLowerCase()));
+  if (firstNew < 0) return undefined;
+  const appended = table.columns.slice(firstNew);
+  if (appended.some((c) => stored.has(c.name.toLowerCase()))) return undefined;
+  const added = new Set(appended.map((c) => c.name.toLowerCase()));
+  const before = { ...table, columns: table.columns.slice(0, firstNew), ignore: table.ignore.filter((n) => !added.has(n.toLowerCase())) };
+  return hashShape(before) === committedShape ? appended : undefined;
+}
+
 /** Everything that differs from the committed shape, as far as the catalog tells. */
 function shapeChanges(table: TableConfig, committed: CommittedShape): string[] {
   const changeRecords = table.mode === 'changes';
@@ -60,7 +79,8 @@ function shapeChanges(table: TableConfig, committed: CommittedShape): string[] {
 export function shapeChangedError(table: TableConfig, latestDate: string, committed: CommittedShape, context: Record<string, string>): StateError {
   return new StateError(
     `the table's config differs from the one its commits were made with (latest ${latestDate}): ${shapeChanges(table, committed).join(', ')}. ` +
-      'The stored hashes and the catalog tables keep the committed shape (schema evolution is not supported), so nothing was run. ' +
+      'The stored hashes and the catalog tables keep the committed shape (of changes, only non-key columns appended after the others ' +
+      'are taken on), so nothing was run. ' +
       'Restore the table\'s config as committed (keys, columns, types, ignore list, mode), or run the table with the new config from its first date into a new warehouse' +
       (table.sinks?.length ? " (and new sink tables: drop the sinks' tables of the table or give the sinks another schema)" : ''),
     { ...context, latestCommitted: latestDate },

@@ -40,6 +40,8 @@ export interface PlanResult {
   /** The table's latest commit when planned; the write refuses to commit if it moved. */
   head: string | null;
   latestCommitted: string | null;
+  /** Non-key columns the config appends to the latest commit's shape: the commit adds them to the catalog tables. */
+  addedColumns?: string[];
 }
 
 export interface HashResult {
@@ -61,6 +63,8 @@ export interface DiffInput extends StageInput {
   watermark?: string | null;
   /** The diff stage: the key-hash bucket it works on (absent: all keys). */
   bucket?: Bucket;
+  /** The plan's addedColumns: the write adds them to the catalog tables. */
+  addedColumns?: string[];
 }
 
 export interface WriteInput extends DiffInput {

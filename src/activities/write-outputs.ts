@@ -88,6 +88,7 @@ export function writeOutputs(deps: ActivityDeps) {
             expectedHeadDate: input.headDate,
             step,
             extraStatements: change?.statements,
+            addedColumns: table.columns.filter((c) => input.addedColumns?.includes(c.name)),
           });
         } catch (err) {
           // Not registered, so nobody reads them (a crash, or S3, leaves them to `cdcflow vacuum`).

@@ -7,9 +7,10 @@
  * function of their content; the hashed batch skips the sort.
  */
 import type { ColumnSpec, Mode, TableConfig } from '../config/types';
+import type { Session } from './duckdb';
 import { hashExpression } from './hashing';
 import { dateLiteral, fileListLiteral, quoteIdent, quoteLiteral } from './sql';
-import { strictCastSql } from './strict-cast';
+import { duckdbTypeName, strictCastSql } from './strict-cast';
 
 type TableShape = Pick<TableConfig, 'keys' | 'columns' | 'ignore'>;
 
@@ -66,6 +67,28 @@ export function baseRelationSql(t: TableShape, hashedPath: string, base: string 
     `(SELECT ${list('h', dataColumns(t).map((c) => c.name))}, CAST(NULL AS VARCHAR) AS OPERATION, ` +
     `CAST(NULL AS DATE) AS EFF_START_DATE, h.KEY_HASH, h.NONKEY_HASH FROM ${readOwnParquet(hashedPath)} h LIMIT 0)`
   );
+}
+
+/**
+ * A committed state from before `appended` columns were added to the config: those columns as
+ * NULL, and the non-key hash taken again over the columns as they are now, so that a row whose
+ * new columns arrive NULL compares unchanged (N) and one that brings a value is an update (U).
+ */
+export function withAppendedColumnsSql(t: TableShape, state: string, appended: readonly ColumnSpec[]): string {
+  return `(SELECT * REPLACE (${hashExpression(comparedColumns(t), 's')} AS NONKEY_HASH) FROM ${withNullColumnsSql(state, appended)} s)`;
+}
+
+/** `relation` with `columns` it lacks added as NULL (rows committed before the config appended them). */
+export function withNullColumnsSql(relation: string, columns: readonly ColumnSpec[]): string {
+  const nulls = columns.map((c) => `CAST(NULL AS ${duckdbTypeName(c.type)}) AS ${quoteIdent(c.name)}`).join(', ');
+  return `(SELECT *, ${nulls} FROM ${relation})`;
+}
+
+/** The configured columns `relation` lacks (committed before the config appended them), asked of DuckDB. */
+export async function missingColumns(session: Pick<Session, 'rows'>, t: Pick<TableShape, 'keys' | 'columns'>, relation: string): Promise<ColumnSpec[]> {
+  const described = await session.rows<{ column_name: string }>(`DESCRIBE SELECT * FROM ${relation}`);
+  const present = new Set(described.map((c) => c.column_name.toLowerCase()));
+  return dataColumns(t).filter((c) => !present.has(c.name.toLowerCase()));
 }
 
 /** The hashed batch, or its share of one key-hash bucket. */

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { appendedColumns } from '../activities/shape-change';
 import type { SinkSpec, TableConfig } from '../config/types';
 import type { Engine, Session } from '../engine/duckdb';
 import { lakeTables, withCatalog } from '../warehouse/catalog';
@@ -18,6 +19,7 @@ import { ConfigError, DataError, type ErrorContext } from '../errors';
 import { sinkOf } from './registry';
 import { columnProblems, type SinkColumns } from './sink-columns';
 import {
+  addColumnsSql,
   appliedDatesSql,
   applyDateSql,
   clearSinkSql,
@@ -118,6 +120,39 @@ async function checkColumns(session: Session, target: SinkTarget, existing: { d:
   }
 }
 
+/** The shape (see hashShape) of the table's commit with this id, from the catalog's commit log. */
+type ShapeOf = (commitId: string) => Promise<string | undefined>;
+
+/**
+ * Adds the columns the config appended (see appendedColumns) since the sink's latest applied date
+ * to its tables that lack them, as the commit added them to the catalog's tables: the rows the
+ * sink holds have them NULL, as the catalog's do. A column missing for another reason (dropped by
+ * hand, or missing while the latest applied commit had it) is left to checkColumns, which refuses
+ * it. Returns whether it added any.
+ */
+async function addAppendedColumns(
+  session: Session,
+  table: TableConfig,
+  tables: readonly { d: SinkTableDefinition; found: SinkColumns | null }[],
+  applied: ReadonlyMap<string, string>,
+  shapeOf: ShapeOf,
+): Promise<boolean> {
+  const existing = tables.flatMap(({ d, found }) => (d.data && found ? [{ d, found }] : []));
+  const lacking = existing.filter(({ d, found }) => d.columns.some((c) => !found.has(c.name)));
+  const latest = [...applied.keys()].sort().at(-1);
+  if (!lacking.length || !latest) return false;
+  const shape = await shapeOf(applied.get(latest)!);
+  const present = existing.flatMap(({ found }) => [...found.keys()].map((name) => ({ name, type: '' })));
+  const appended = shape ? appendedColumns(table, { columns: present, changeRecords: false }, shape) : undefined;
+  if (!appended) return false;
+  const added = new Set(appended.map((c) => c.name));
+  await inTransaction(
+    session,
+    lacking.flatMap(({ d, found }) => addColumnsSql(d.table, d.columns.filter((c) => !found.has(c.name) && added.has(c.name)))),
+  );
+  return true;
+}
+
 /**
  * Checks the sink's tables that exist (see `checkColumns`), creates those missing and returns
  * the dates they hold. The markers vouch for the tables only while all of them are there: a
@@ -131,12 +166,16 @@ async function prepareTables(
   table: TableConfig,
   target: SinkTarget,
   context: ErrorContext,
+  shapeOf: ShapeOf,
 ): Promise<{ applied: Map<string, string>; cleared: Map<string, string> }> {
   const tables: { d: SinkTableDefinition; found: SinkColumns | null }[] = [];
   for (const d of sinkTableDefinitions(table, target)) tables.push({ d, found: await columnsOf(session, target, d.table) });
-  await checkColumns(session, target, tables.flatMap((t) => (t.found ? [{ ...t, found: t.found }] : [])), context);
   const markerFound = tables.some((t) => !t.d.data && t.found);
   const applied = markerFound ? await appliedDates(session, table, target) : new Map<string, string>();
+  if (await addAppendedColumns(session, table, tables, applied, shapeOf)) {
+    for (const t of tables) t.found = await columnsOf(session, target, t.d.table);
+  }
+  await checkColumns(session, target, tables.flatMap((t) => (t.found ? [{ ...t, found: t.found }] : [])), context);
   const lost = tables.some((t) => t.d.data && !t.found);
   const clear = applied.size === 0 || lost;
   try {
@@ -202,7 +241,9 @@ export function applySinkChanges(engine: Engine, session: Session, table: TableC
   return kind.withTarget(session, sink, table, async (db) => {
     const target = { db, schema: sink.schema, native: kind.native };
     const context = { dataset: table.dataset, table: table.name, sink: sink.name };
-    const { applied, cleared } = await prepareTables(session, table, target, context);
+    const shapeOf: ShapeOf = (commitId) =>
+      withCatalog(engine, table.warehouse, async (s, alias) => (await readCommitLog(s, lakeTables(alias, table.dataset, table.name))).find((c) => c.commitId === commitId)?.shape);
+    const { applied, cleared } = await prepareTables(session, table, target, context, shapeOf);
     const dir = await mkdtemp(path.join(tmpdir(), 'cdcflow-sink-'));
     try {
       const pending = await stageChanges(engine, table, applied, businessDate, dir);

@@ -74,6 +74,8 @@ export interface SinkTableDefinition {
   definition: string;
   /** Holds the table's rows (current or history); the marker table does not. */
   data: boolean;
+  /** The config's columns it holds (none for the marker table). */
+  columns: readonly ColumnSpec[];
 }
 
 /** The sink's tables of one config table, with their definitions from the config's types. */
@@ -81,20 +83,26 @@ export function sinkTableDefinitions(t: Shape, target: SinkTarget): SinkTableDef
   const tables = sinkTables(t, target);
   const data = mainColumns(t);
   const main = schemaRef(target);
-  const definitions = [
-    { table: tables.current, schema: main, definition: [...typed(data), ...META, 'PRIMARY KEY (KEY_HASH)'].join(', '), data: true },
-    { table: tables.history, schema: main, definition: [...typed(data), ...META].join(', '), data: true },
-    { table: tables.marker, schema: main, definition: MARKER_COLUMNS, data: false },
+  const definitions: SinkTableDefinition[] = [
+    { table: tables.current, schema: main, definition: [...typed(data), ...META, 'PRIMARY KEY (KEY_HASH)'].join(', '), data: true, columns: data },
+    { table: tables.history, schema: main, definition: [...typed(data), ...META].join(', '), data: true, columns: data },
+    { table: tables.marker, schema: main, definition: MARKER_COLUMNS, data: false, columns: [] },
   ];
   if (tables.sensitiveCurrent && tables.sensitiveHistory) {
-    const hidden = typed(sensitiveOf(t));
+    const columns = sensitiveOf(t);
+    const hidden = typed(columns);
     const schema = schemaRef(target, true);
     definitions.push(
-      { table: tables.sensitiveCurrent, schema, definition: ['KEY_HASH UUID', ...hidden, 'PRIMARY KEY (KEY_HASH)'].join(', '), data: true },
-      { table: tables.sensitiveHistory, schema, definition: ['KEY_HASH UUID', 'OPERATION VARCHAR', 'EFF_START_DATE DATE', ...hidden].join(', '), data: true },
+      { table: tables.sensitiveCurrent, schema, definition: ['KEY_HASH UUID', ...hidden, 'PRIMARY KEY (KEY_HASH)'].join(', '), data: true, columns },
+      { table: tables.sensitiveHistory, schema, definition: ['KEY_HASH UUID', 'OPERATION VARCHAR', 'EFF_START_DATE DATE', ...hidden].join(', '), data: true, columns },
     );
   }
   return definitions;
+}
+
+/** Adds `columns` to a sink table (they are NULL in its rows, as in the catalog's rows committed before them). */
+export function addColumnsSql(table: string, columns: readonly ColumnSpec[]): string[] {
+  return typed(columns).map((column) => `ALTER TABLE ${table} ADD COLUMN ${column}`);
 }
 
 /** The schemas and tables, from the config's types, where missing. */

@@ -4,9 +4,10 @@
  * must still name the commit the run was planned on; a concurrent commit on the same table
  * makes DuckLake refuse one of the two at COMMIT. Either way a run never commits on a stale base.
  */
-import type { TableConfig } from '../config/types';
+import type { ColumnSpec, TableConfig } from '../config/types';
 import type { Engine, Session } from '../engine/duckdb';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
+import { duckdbTypeName } from '../engine/strict-cast';
 import { StaleBaseError } from '../errors';
 import { type LakeTables, withCatalog } from './catalog';
 import type { StepHook } from './publish';
@@ -73,12 +74,24 @@ export function emptyStateSql(table: string, columnsDdl: string, drop: boolean):
 /**
  * The data statements of a commit: its files replace the state and the date's history. A date
  * known to be newer than the head (`newDate`) has no rows to replace: those deletes, which scan
- * the history and the log, are left out. `drop`: see replacesByDrop.
+ * the history and the log, are left out. `drop`: see replacesByDrop. `added`: columns the config
+ * appended since the latest commit, added to both tables first (a dropped state is created with them).
  */
-export function commitDataSql(lake: LakeTables, t: TableShape, files: CommitFiles, commit: CommitRecord, newDate = false, drop = false): string[] {
+export function commitDataSql(
+  lake: LakeTables,
+  t: TableShape,
+  files: CommitFiles,
+  commit: CommitRecord,
+  newDate = false,
+  drop = false,
+  added: readonly ColumnSpec[] = [],
+): string[] {
   const date = `DATE ${quoteLiteral(commit.businessDate)}`;
   const replace = (sql: string) => (newDate ? [] : [sql]);
+  const addTo = (table: string) => added.map((c) => `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.name)} ${duckdbTypeName(c.type)}`);
   return [
+    ...(drop ? [] : addTo(lake.current)),
+    ...addTo(lake.history),
     ...emptyStateSql(lake.current, stateColumnsDdl(t), drop),
     ...files.current.map((f) => addDataFileSql(lake, lake.names.current, f)),
     ...replace(`DELETE FROM ${lake.history} WHERE EFF_START_DATE = ${date}`),
@@ -113,6 +126,8 @@ export interface CommitRequest {
   step?: StepHook;
   /** More statements of the same transaction (a change-record table's ordering state). */
   extraStatements?: readonly string[];
+  /** Columns the config appended since the latest commit (see commitDataSql). */
+  addedColumns?: readonly ColumnSpec[];
 }
 
 interface Waiting extends CommitRequest {
@@ -194,7 +209,7 @@ async function commitTogether(session: Session, requests: readonly Waiting[]): P
       // The head is as planned, so no commit of a date after the head's exists.
       const newDate = r.expectedHeadDate !== undefined && (r.expectedHeadDate === null || r.expectedHeadDate < r.commit.businessDate);
       const drop = replacesByDrop(r.commit, r.expectedHead);
-      for (const sql of commitDataSql(r.lake, r.table, r.files, r.commit, newDate, drop)) await session.run(sql);
+      for (const sql of commitDataSql(r.lake, r.table, r.files, r.commit, newDate, drop, r.addedColumns)) await session.run(sql);
       for (const sql of r.extraStatements ?? []) await session.run(sql);
     }
     if (staged.length === 0) {

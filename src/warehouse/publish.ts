@@ -15,7 +15,7 @@ import type { TableConfig } from '../config/types';
 import type { Engine, Session } from '../engine/duckdb';
 import { isRemotePath } from '../engine/s3';
 import { dateLiteral, quoteLiteral } from '../engine/sql';
-import { type ExportOrder, publishCurrentSql, publishHistorySql, readOwnParquet } from '../engine/stage-sql';
+import { type ExportOrder, missingColumns, publishCurrentSql, publishHistorySql, readOwnParquet, withNullColumnsSql } from '../engine/stage-sql';
 import { linkOrCopy, readJsonIfExists, writeAtomically, writeJsonAtomically } from './atomic';
 import { commitFileBucket, historyLakeFolder, type LakeTables, withCatalog } from './catalog';
 import { type CommitRecord, readCommitLog } from './commits';
@@ -121,10 +121,15 @@ async function publishView(engine: Engine, opts: PublishOptions, view: CatalogVi
   if (!sameSplit) await rm(sensitive.root, { recursive: true, force: true });
 
   // A commit's own files are read directly (a history file holds its date alone); what the catalog wrote itself, through the catalog.
+  // A commit made before the config appended columns has them as NULL in its exports, as in the catalog.
   const exportFrom = async (own: readonly string[], part: 'current' | 'history', commit: CatalogView['log'][number], sql: (relation: string, order: ExportOrder) => string) => {
     const inCatalog = part === 'current' ? lake.current : `(SELECT * FROM ${lake.history} WHERE EFF_START_DATE = ${dateLiteral(commit.businessDate)})`;
-    if (own.length) await engine.withExportSession((s, keepsOrder) => s.run(sql(readOwnParquet(own), keepsOrder ? 'as-read' : 'sort')));
-    else await withCatalog(engine, table.warehouse, (s) => s.run(sql(inCatalog, 'sort')));
+    const complete = async (s: Session, relation: string) => {
+      const missing = await missingColumns(s, table, relation);
+      return missing.length ? withNullColumnsSql(relation, missing) : relation;
+    };
+    if (own.length) await engine.withExportSession(async (s, keepsOrder) => s.run(sql(await complete(s, readOwnParquet(own)), keepsOrder ? 'as-read' : 'sort')));
+    else await withCatalog(engine, table.warehouse, async (s) => s.run(sql(await complete(s, inCatalog), 'sort')));
   };
   // A commit's local files are the export as they are, unless columns are split off (history files: in their date's folder,
   // without the date): one is linked, several are joined by their bytes; otherwise `copy` writes it through DuckDB.

@@ -123,6 +123,7 @@ export async function tableWorkflow({ table, businessDate, heartbeatTimeoutSecon
       hashFingerprint: hashed.fingerprint,
       // A keys-only dump read a few keys: the next delta must still read every other change since its base.
       watermark: dump?.keys?.table === table.name ? (plan.base?.watermark ?? null) : (extracted?.watermark ?? null),
+      ...(plan.addedColumns ? { addedColumns: plan.addedColumns } : {}),
     };
     const bucketCounts = await Promise.all(buckets.map((bucket) => diffBucket(bucket ? { ...diffInput, bucket } : diffInput)));
     const counts: Partial<OperationCounts> = {};

@@ -1,5 +1,6 @@
 /** Naming what changed in a table's config against the columns of its committed state table. */
-import { columnChanges, shapeChangedError } from '../../src/activities/shape-change';
+import { hashShape } from '../../src/activities/fingerprint';
+import { appendedColumns, columnChanges, shapeChangedError } from '../../src/activities/shape-change';
 import type { TableConfig } from '../../src/config/types';
 import { Engine } from '../../src/engine/duckdb';
 import { stateColumnsDdl } from '../../src/warehouse/commit';
@@ -54,5 +55,30 @@ describe('shapeChangedError', () => {
     expect(fromChanges.message).toContain(': mode: delta, where change records (mode: changes) were committed.');
     expect(fromChanges.message).toMatch(/into a new warehouse \(and new sink tables: drop the sinks' tables of the table or give the sinks another schema\)$/);
     expect(fromChanges.context).toEqual({ ...context, latestCommitted: '2024-01-02' });
+  });
+});
+
+describe('appendedColumns', () => {
+  const table = (over: Partial<TableConfig>) => ({ mode: 'full', keys, columns: columns.slice(0, 3), ignore: [], ...over }) as TableConfig;
+  const [c0, c1, c2, c3, c4] = columns;
+
+  it('takes non-key columns appended after the committed ones, also ignored or sensitive ones', async () => {
+    const before = table({ ignore: ['c1'] });
+    const stored = { columns: await committed({ keys, columns: [c0, c1, c2] }), changeRecords: false };
+    const after = table({ columns: [c0, c1, c2, c3, { ...c4, sensitive: true }], ignore: ['c1', 'c4'] });
+    expect(appendedColumns(after, stored, hashShape(before))?.map((c) => c.name)).toEqual(['c3', 'c4']);
+    expect(appendedColumns(table({ mode: 'delta', columns: [c0, c1, c2, c3], ignore: ['c1'] }), stored, hashShape(before))?.map((c) => c.name)).toEqual(['c3']);
+  });
+
+  it('refuses anything else: a column between committed ones, another change besides, change records, nothing appended', async () => {
+    const before = table({});
+    const stored = { columns: await committed({ keys, columns: [c0, c1, c2] }), changeRecords: false };
+    expect(appendedColumns(table({ columns: [c0, c3, c1, c2] }), stored, hashShape(before))).toBeUndefined();
+    expect(appendedColumns(table({ columns: [c0, c1, c2, c3], ignore: ['c2'] }), stored, hashShape(before))).toBeUndefined();
+    expect(appendedColumns(table({ columns: [c0, { ...c1, type: 'varchar' }, c2, c3] }), stored, hashShape(before))).toBeUndefined();
+    expect(appendedColumns(table({ keys: [...keys, c3] }), stored, hashShape(before))).toBeUndefined();
+    expect(appendedColumns(table({ mode: 'changes', columns: [c0, c1, c2, c3] }), stored, hashShape(before))).toBeUndefined();
+    expect(appendedColumns(table({ columns: [c0, c1, c2, c3] }), { ...stored, changeRecords: true }, hashShape(before))).toBeUndefined();
+    expect(appendedColumns(table({ columns: [c0, c1] }), stored, hashShape(before))).toBeUndefined();
   });
 });
