@@ -151,6 +151,10 @@ async function createInstance(settings: EngineSettings, base: Record<string, str
     options.temp_directory = settings.tempDirectory;
   }
   if (settings.extensionDirectory) options.extension_directory = settings.extensionDirectory;
+  // DuckDB's cache of file blocks takes a file for unchanged while its modification time is: a
+  // stage file or chunk written again at its path within the same second was read stale, now and
+  // then (the earlier file's rows). Local files are in the OS's page cache anyway.
+  options.enable_external_file_cache = 'false';
   const instance = await DuckDBInstance.create(':memory:', options);
   // timestamptz text without an offset means UTC, on every machine.
   const connection = await instance.connect();

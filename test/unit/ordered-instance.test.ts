@@ -1,4 +1,4 @@
-import { memoryBytes, orderedMemoryLimit } from '../../src/engine/duckdb';
+import { Engine, memoryBytes, orderedMemoryLimit, type Session } from '../../src/engine/duckdb';
 
 describe('the order-keeping instance', () => {
   it('gets a quarter of the memory limit, 1 GB without one, and is not used under a 1 GiB limit', () => {
@@ -10,5 +10,18 @@ describe('the order-keeping instance', () => {
     expect(orderedMemoryLimit('1GiB')).toBe('256MiB');
     expect(orderedMemoryLimit(undefined)).toBe('1GB');
     expect(orderedMemoryLimit('lots')).toBe('1GB');
+  });
+});
+
+describe("the engine's instances", () => {
+  it("keep no cache of file blocks, which took a file written again at its path within a second for the earlier one", async () => {
+    const engine = await Engine.create();
+    try {
+      const setting = (s: Session) => s.rows<{ on: boolean }>(`SELECT current_setting('enable_external_file_cache') AS on`);
+      expect(await engine.withSession(setting)).toEqual([{ on: false }]);
+      expect(await engine.withExportSession(setting)).toEqual([{ on: false }]);
+    } finally {
+      await engine.close();
+    }
   });
 });
