@@ -53,7 +53,11 @@ export function columnChanges(configured: readonly ColumnSpec[], committed: read
  * shape). Undefined for any other change, and for change-record tables, whose ordering state and
  * events keep the committed columns.
  */
-export function appendedColumns(table: TableConfig, committed: CommittedShape, committedShape: string): ColumnSpec[] | undefined {
+export function appendedColumns(
+  table: TableConfig,
+  committed: { columns: readonly Pick<CommittedColumn, 'name'>[]; changeRecords: boolean },
+  committedShape: string,
+): ColumnSpec[] | undefined {
   if (table.mode === 'changes' || committed.changeRecords) return undefined;
   const stored = new Set(committed.columns.map((c) => c.name.toLowerCase()));
   const firstNew = table.columns.findIndex((c) => !stored.has(c.name.toLowerCase()));

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { checkSinksAndSensitive, sinkSchema } from '../sinks/sink-schema';
 import { checkChangeTables } from '../changes/config';
+import { DURATION } from './duration';
 import { localPath } from './local-path';
 
 /** Names used in output paths: dataset and table names. */
@@ -58,8 +59,7 @@ const csvOptions = z.strictObject({
   nullString: z.string().default('').describe('Text that stands for NULL (default: empty field).'),
 });
 
-/** Go-style durations as Temporal takes them: `90s`, `15m`, `1h`, `1d`. */
-const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must be a number with a unit: ms, s, m, h or d (e.g. 15m)');
+const duration = z.string().regex(DURATION, 'must be a number with a unit: ms, s, m, h or d (e.g. 15m)');
 
 const fileSource = z.strictObject({
   format: z.enum(['csv', 'parquet', 'json', 'debezium']).describe('debezium: Debezium JSON change events, one per line (mode: changes only).'),

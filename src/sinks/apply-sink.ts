@@ -142,7 +142,7 @@ async function addAppendedColumns(
   const latest = [...applied.keys()].sort().at(-1);
   if (!lacking.length || !latest) return false;
   const shape = await shapeOf(applied.get(latest)!);
-  const present = existing.flatMap(({ found }) => [...found.keys()].map((name) => ({ name, type: '' })));
+  const present = existing.flatMap(({ found }) => [...found.keys()].map((name) => ({ name })));
   const appended = shape ? appendedColumns(table, { columns: present, changeRecords: false }, shape) : undefined;
   if (!appended) return false;
   const added = new Set(appended.map((c) => c.name));

@@ -6,19 +6,13 @@
 import { ApplicationFailure, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { StageInput } from '../activities/types';
+import { durationMs } from '../config/duration';
 
 const LOOK_EVERY_MS = { min: 1_000, max: 60_000 };
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** A duration as the config's schema takes it (`90s`, `2h`), in milliseconds. */
-function durationMs(duration: string): number {
-  const [, count, unit] = /^(\d+)(ms|s|m|h|d)$/.exec(duration) ?? [];
-  if (!unit) throw ApplicationFailure.nonRetryable(`source.waitForFiles ${JSON.stringify(duration)} is not a duration such as 15m or 2h`, 'ConfigError');
-  return Number(count) * UNIT_MS[unit];
-}
 
 export async function awaitSourceFiles(a: Activities, input: StageInput, waitForFiles: string): Promise<void> {
   const limit = durationMs(waitForFiles);
+  if (limit === undefined) throw ApplicationFailure.nonRetryable(`source.waitForFiles ${JSON.stringify(waitForFiles)} is not a duration such as 15m or 2h`, 'ConfigError');
   const every = Math.min(LOOK_EVERY_MS.max, Math.max(LOOK_EVERY_MS.min, Math.floor(limit / 10)));
   const started = Date.now();
   for (;;) {
