@@ -2,9 +2,9 @@
  * The column names of a CSV file, from its first line, read with the configured delimiter and
  * quote. DuckDB is then told the columns instead of sniffing them, so nothing is guessed.
  */
-import { open } from 'node:fs/promises';
 import type { FileTableConfig } from '../config/types';
 import { DataError } from '../errors';
+import { compressionOf, readLeadingBytes } from './compression';
 
 /** A header longer than this is not a header: the file is not the CSV it is configured as. */
 const MAX_HEADER_BYTES = 1 << 20;
@@ -43,19 +43,10 @@ function positionalNames(count: number): string[] {
 
 export async function readCsvHeader(table: FileTableConfig, file: string): Promise<string[]> {
   const { delimiter, quote, header } = table.source.csv;
-  const handle = await open(file, 'r');
-  let text: string;
-  let endOfFile: boolean;
-  try {
-    const buffer = Buffer.alloc(MAX_HEADER_BYTES);
-    const { bytesRead } = await handle.read(buffer, 0, MAX_HEADER_BYTES, 0);
-    text = buffer.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
-    endOfFile = bytesRead < MAX_HEADER_BYTES;
-  } finally {
-    await handle.close();
-  }
+  const { bytes, whole } = await leadingBytes(table, file);
+  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
   const { fields, complete } = splitFirstRecord(text, delimiter, quote);
-  if (!complete && !endOfFile) {
+  if (!complete && !whole) {
     throw new DataError(`line 1 does not end within ${MAX_HEADER_BYTES} bytes; is the delimiter (${JSON.stringify(delimiter)}) right?`, {
       dataset: table.dataset,
       table: table.name,
@@ -64,4 +55,19 @@ export async function readCsvHeader(table: FileTableConfig, file: string): Promi
     });
   }
   return header ? fields : positionalNames(fields.length);
+}
+
+/** The start of the file's text (decompressed as DuckDB reads it); a DataError when it cannot be decompressed. */
+async function leadingBytes(table: FileTableConfig, file: string): Promise<{ bytes: Buffer; whole: boolean }> {
+  try {
+    return await readLeadingBytes(file, MAX_HEADER_BYTES);
+  } catch (err) {
+    const compression = compressionOf(file);
+    if (compression === 'none') throw err;
+    throw new DataError(`the file is not valid ${compression} (named ${compression === 'gzip' ? '.gz' : '.zst'}): ${(err as Error).message}`, {
+      dataset: table.dataset,
+      table: table.name,
+      file,
+    });
+  }
 }

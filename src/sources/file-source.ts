@@ -6,6 +6,7 @@ import { isIsoDate } from '../config/iso-date';
 import { DataError } from '../errors';
 import type { Session } from '../engine/duckdb';
 import { fileListLiteral, quoteLiteral } from '../engine/sql';
+import { unreadableCompression } from './compression';
 import { readCsvHeader } from './csv-header';
 import { classifyReadError } from './read-errors';
 import type { DatedBatch, Source } from './source';
@@ -68,6 +69,14 @@ export async function listSourceFiles(session: Session, table: FileTableConfig, 
 export function describeSourceFiles(table: FileTableConfig, files: readonly string[]): Promise<SourceFile[]> {
   return Promise.all(
     files.map(async (file) => {
+      const compression = unreadableCompression(file);
+      if (compression) {
+        throw new DataError(`the file's name says it is compressed with ${compression}, which cannot be read; gzip (.gz) and zstd (.zst) files can`, {
+          dataset: table.dataset,
+          table: table.name,
+          file,
+        });
+      }
       const s = await stat(file);
       if (s.size === 0) {
         throw new DataError('the file is empty (0 bytes); an export that produced nothing is not a batch', {

@@ -8,6 +8,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { StageName } from '../../src/activities/stage-runner';
@@ -310,6 +311,39 @@ describe('bad input', () => {
     expect(await tableFailure(config, DAY1, 'strict')).toEqual({
       type: 'DataError',
       message: `source has column(s) not in the config: "w" (extraColumns: refuse) (dataset=${config.dataset} table=strict file=${path.join(dir, 'strict', `${DAY1}.csv`)} column=w)`,
+    });
+  });
+
+  it('compressed CSV files (.gz, .zst) are read decompressed; another compression or a corrupt file fails naming it', async () => {
+    const { dir, config } = setup([
+      table('gz', { source: { format: 'csv', path: 'gz/{date}.csv.gz' } }),
+      table('zst', { source: { format: 'csv', path: 'zst/{date}.csv.zst' } }),
+      table('bz', { source: { format: 'csv', path: 'bz/{date}.csv.bz2' } }),
+      table('corrupt', { source: { format: 'csv', path: 'corrupt/{date}.csv.gz' } }),
+    ]);
+    write(path.join(dir, 'gz', `${DAY1}.csv.gz`), gzipSync(lines('id,v', '1,a', '2,b')));
+    mkdirSync(path.join(dir, 'zst'));
+    const zst = path.join(dir, 'zst', `${DAY1}.csv.zst`);
+    await h.engine.withSession((s) => s.run(`COPY (SELECT * FROM (VALUES (1, 'a'), (2, 'b')) t(id, v)) TO '${zst}' (FORMAT csv, HEADER true, COMPRESSION zstd)`));
+    write(path.join(dir, 'bz', `${DAY1}.csv.bz2`), 'BZh91AY&SY');
+    write(path.join(dir, 'corrupt', `${DAY1}.csv.gz`), lines('id,v', '1,a'));
+
+    const outcome = await runDataset(h, config, DAY1);
+    for (const name of ['gz', 'zst']) {
+      expect(tableResult(outcome, name).counts).toEqual({ I: 2, U: 0, D: 0, X: 0, N: 0 });
+      expect(await readRows(h.engine, path.join(config.warehouse, config.dataset, name, 'current.parquet'), 'id', ['KEY_HASH', 'NONKEY_HASH', 'OPERATION', 'EFF_START_DATE'])).toEqual([
+        { id: 1, v: 'a' },
+        { id: 2, v: 'b' },
+      ]);
+    }
+    const context = (name: string, extension: string) => `(dataset=${config.dataset} table=${name} file=${path.join(dir, name, `${DAY1}.csv.${extension}`)})`;
+    expect(await tableFailure(config, DAY1, 'bz')).toEqual({
+      type: 'DataError',
+      message: `the file's name says it is compressed with bzip2, which cannot be read; gzip (.gz) and zstd (.zst) files can ${context('bz', 'bz2')}`,
+    });
+    expect(await tableFailure(config, DAY1, 'corrupt')).toEqual({
+      type: 'DataError',
+      message: `the file is not valid gzip (named .gz): incorrect header check ${context('corrupt', 'gz')}`,
     });
   });
 
