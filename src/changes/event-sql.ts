@@ -183,7 +183,7 @@ export function eventKindSql(spec: ChangesSpec, debezium: boolean, op: string): 
  */
 export function eventsSelectSql(t: ChangeTable, debezium: boolean, raw: string, sourceTypes: ReadonlyMap<string, string>, places: boolean): string {
   const typeOf = (name: string) => sourceTypes.get(name.toLowerCase()) ?? 'VARCHAR';
-  const cast = (ref: string, name: string, c: ColumnSpec, label: string) => `${strictCastSql(ref, typeOf(name), c.type, label)} AS ${quoteIdent(name)}`;
+  const cast = (ref: string, name: string, c: ColumnSpec, label: string) => `${strictCastSql(ref, typeOf(name), c.type, label, c.format)} AS ${quoteIdent(name)}`;
   const typed = [
     ...dataColumns(t).map((c) => cast(`s.${quoteIdent(c.name)}`, c.name, c, c.name)),
     `${eventKindSql(t.changes, debezium, `s.${EVENT.op}`)} AS ${EVENT.kind}`,

@@ -7,6 +7,7 @@ import { checkSinksAndSensitive, sinkSchema } from '../sinks/sink-schema';
 import { checkChangeTables } from '../changes/config';
 import { DURATION } from './duration';
 import { localPath } from './local-path';
+import { timeFormatProblem } from './time-format';
 
 /** Names used in output paths: dataset and table names. */
 export const PATH_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
@@ -40,14 +41,23 @@ const columnName = z
     `is reserved for cdcflow's own columns (${RESERVED_COLUMNS.join(', ')})`,
   );
 
-const column = z.strictObject({
-  name: columnName.describe('Column name in the source (matched case-insensitively, as DuckDB does).'),
-  type: columnType.describe('DuckDB type the value is cast to.'),
-  sensitive: z
-    .boolean()
-    .optional()
-    .describe('Kept out of the main outputs and written to a separate dataset keyed by KEY_HASH; still compared.'),
-});
+const column = z
+  .strictObject({
+    name: columnName.describe('Column name in the source (matched case-insensitively, as DuckDB does).'),
+    type: columnType.describe('DuckDB type the value is cast to.'),
+    format: z
+      .string()
+      .optional()
+      .describe('date, timestamp, timestamptz: how text values are written, as a strptime format (e.g. %d/%m/%Y %H:%M); default: ISO 8601.'),
+    sensitive: z
+      .boolean()
+      .optional()
+      .describe('Kept out of the main outputs and written to a separate dataset keyed by KEY_HASH; still compared.'),
+  })
+  .superRefine((c, ctx) => {
+    const problem = c.format === undefined ? undefined : timeFormatProblem(c.type, c.format);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['format'], message: problem });
+  });
 
 /** What a CSV source without `csv:` options gets. */
 export const DEFAULT_CSV_OPTIONS = { header: true, delimiter: ',', quote: '"', nullString: '' };

@@ -8,6 +8,8 @@ export interface ColumnSpec {
   name: string;
   /** Normalised DuckDB type, e.g. `decimal(10,2)`. */
   type: string;
+  /** date/timestamp/timestamptz: the strptime format of text values (default: ISO 8601). */
+  format?: string;
   /** Kept out of the main outputs, written to the table's sensitive dataset (non-key columns only). */
   sensitive?: boolean;
 }

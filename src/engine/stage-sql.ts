@@ -102,7 +102,7 @@ function batchRelationSql(p: DiffPaths): string {
  */
 export function typedColumnsSql(t: TableShape, sourceTypes: ReadonlyMap<string, string>, alias: string): string {
   return dataColumns(t)
-    .map((c) => `${strictCastSql(`${alias}.${quoteIdent(c.name)}`, sourceTypes.get(c.name.toLowerCase()) ?? 'VARCHAR', c.type, c.name)} AS ${quoteIdent(c.name)}`)
+    .map((c) => `${strictCastSql(`${alias}.${quoteIdent(c.name)}`, sourceTypes.get(c.name.toLowerCase()) ?? 'VARCHAR', c.type, c.name, c.format)} AS ${quoteIdent(c.name)}`)
     .join(', ');
 }
 

@@ -33,9 +33,11 @@ function exactFromText(v: string, type: string): string {
  * SQL that is true when the non-NULL value `v`, of DuckDB type `sourceType`, converts exactly to
  * the configured `type`; null when any value does (same type, or text wanted).
  */
-export function exactCastCondition(v: string, sourceType: string, type: string): string | null {
+export function exactCastCondition(v: string, sourceType: string, type: string, format?: string): string | null {
   const target = duckdbTypeName(type);
   if (type === 'varchar' || sourceType === target) return null;
+  // The format's specifiers were checked against the type (config/time-format.ts), so a match is exact.
+  if (sourceType === 'VARCHAR' && format !== undefined) return `${parsedSql(v, format, 'try_strptime')} IS NOT NULL`;
   if (sourceType === 'VARCHAR') return exactFromText(v, type);
   // An instant has no one wall-clock time: it goes to timestamptz, never to timestamp.
   if (sourceType === 'TIMESTAMP WITH TIME ZONE' && type === 'timestamp') return 'false';
@@ -58,11 +60,20 @@ function textSql(v: string, sourceType: string): string {
   return `CAST(${v} AS VARCHAR)`;
 }
 
-/** The strict cast of `v` to `type`: the value, or a query error naming the column. */
-export function strictCastSql(v: string, sourceType: string, type: string, column: string): string {
+/** Text in a column's own format, parsed (`strptime` fails on a mismatch, `try_strptime` gives NULL). */
+function parsedSql(v: string, format: string, parse: 'strptime' | 'try_strptime'): string {
+  return `${parse}(${v}, ${quoteLiteral(format)})`;
+}
+
+/**
+ * The strict cast of `v` to `type`: the value, or a query error naming the column. Text is read in
+ * the column's `format` when it has one; typed values (Parquet, JSON dates) need none.
+ */
+export function strictCastSql(v: string, sourceType: string, type: string, column: string, format?: string): string {
   if (type === 'varchar') return textSql(v, sourceType);
-  const cast = `CAST(${v} AS ${duckdbTypeName(type)})`;
-  const exact = exactCastCondition(v, sourceType, type);
+  const parsed = sourceType === 'VARCHAR' && format !== undefined ? parsedSql(v, format, 'strptime') : v;
+  const cast = `CAST(${parsed} AS ${duckdbTypeName(type)})`;
+  const exact = exactCastCondition(v, sourceType, type, format);
   if (!exact) return cast;
   const message = quoteLiteral(`a value of column "${column}" does not convert exactly to ${type}`);
   return `CASE WHEN ${v} IS NULL OR (${exact}) THEN ${cast} ELSE error(${message}) END`;

@@ -66,7 +66,7 @@ export async function findCastFailure(session: Session, table: FileTableConfig, 
     const types = new Map([...(await describeSource(session, table, [file]))].map(([n, t]) => [n.toLowerCase(), t]));
     for (const column of [...table.keys, ...table.columns]) {
       const c = quoteIdent(column.name);
-      const exact = exactCastCondition(c, types.get(column.name.toLowerCase()) ?? 'VARCHAR', column.type);
+      const exact = exactCastCondition(c, types.get(column.name.toLowerCase()) ?? 'VARCHAR', column.type, column.format);
       if (!exact) continue;
       const hit = await firstRowWhere(session, table, file, `${c} IS NOT NULL AND NOT (${exact})`, c);
       if (hit) {

@@ -201,7 +201,7 @@ export function postgresQuerySql(attached: string, pgSql: string): string {
  * write than v1's and give smaller files; only the hash stage reads them.
  */
 export function copyChunkSql(attached: string, pgSql: string, columns: readonly SourceColumn[], outPath: string): string {
-  const select = columns.map((c, i) => `${strictCastSql(deliveredSql(c, dataAlias(i)), c.arrivesAs, c.type, c.name)} AS ${quoteIdent(c.name)}`);
+  const select = columns.map((c, i) => `${strictCastSql(deliveredSql(c, dataAlias(i)), c.arrivesAs, c.type, c.name, c.format)} AS ${quoteIdent(c.name)}`);
   return `COPY (SELECT ${select.join(', ')} FROM ${postgresQuerySql(attached, pgSql)}) TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION lz4_raw, PARQUET_VERSION v2)`;
 }
 
@@ -212,7 +212,7 @@ export function copyChunkSql(attached: string, pgSql: string, columns: readonly 
  */
 export function castFailureSql(attached: string, pgSql: string, columns: readonly SourceColumn[], column: number, keyCount: number): string | null {
   const c = dataAlias(column);
-  const exact = exactCastCondition(arrived(columns[column], c), columns[column].arrivesAs, columns[column].type);
+  const exact = exactCastCondition(arrived(columns[column], c), columns[column].arrivesAs, columns[column].type, columns[column].format);
   const wrapped = wrappedTimestampSql(columns[column], c);
   if (!exact && !wrapped) return null;
   const refused = [wrapped, exact && `NOT (${exact})`].filter(Boolean).join(' OR ');

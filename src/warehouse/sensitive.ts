@@ -37,6 +37,7 @@ export const WITHHELD_LINE = '(the line is withheld: the table has sensitive col
 interface NamedColumn {
   name: string;
   type: string;
+  format?: string;
   sensitive?: boolean;
 }
 
@@ -46,7 +47,7 @@ interface NamedColumn {
  */
 export function castFailureMessage(column: NamedColumn, value: string | null, noun: 'column' | 'field' = 'column', place = ''): string {
   const subject = column.sensitive ? 'a value' : `value ${JSON.stringify(value)}`;
-  return `${subject} in ${noun} "${column.name}"${place} does not convert exactly to ${column.type}${column.sensitive ? ` ${WITHHELD_VALUE}` : ''}`;
+  return `${subject} in ${noun} "${column.name}"${place} does not convert exactly to ${column.type}${column.format === undefined ? '' : ` in format ${column.format}`}${column.sensitive ? ` ${WITHHELD_VALUE}` : ''}`;
 }
 
 /** The error context's `value`, left out for a sensitive column. */

@@ -376,6 +376,35 @@ describe('change detection', () => {
     ]);
   });
 
+  it('date and timestamp columns with a format read text written that way; a value not in it fails naming the format', async () => {
+    const { dir, config } = setup([
+      csvTable('visits', [{ name: 'day', type: 'date', format: '%d/%m/%Y' }], [
+        { name: 'at', type: 'timestamp', format: '%m/%d/%Y %I:%M %p' },
+        { name: 'seen', type: 'timestamptz', format: '%Y-%m-%d %H:%M %z' },
+      ]),
+    ]);
+    writeLines(path.join(dir, 'visits', `${DAY1}.csv`), ['day,at,seen', '02/01/2024,01/02/2024 01:30 PM,2024-01-02 10:00 +0200', '31/12/2023,12/31/2023 11:59 AM,2024-01-02 10:00 +0000']);
+    // Day 2: the same instants written another way (offset), and one more row.
+    writeLines(path.join(dir, 'visits', `${DAY2}.csv`), [
+      'day,at,seen',
+      '02/01/2024,01/02/2024 01:30 PM,2024-01-02 09:00 +0100',
+      '31/12/2023,12/31/2023 11:59 AM,2024-01-02 10:00 +0000',
+      '03/01/2024,01/03/2024 12:00 AM,2024-01-03 00:00 +0000',
+    ]);
+    succeeded(await runDataset(h, config, DAY1));
+    expect(tableResult(succeeded(await runDataset(h, config, DAY2)), 'visits').counts).toEqual({ I: 1, U: 0, D: 0, X: 0, N: 2 });
+    expect(await readRows(h.engine, currentOf(config, 'visits'), 'day', ['KEY_HASH', 'NONKEY_HASH', 'OPERATION', 'EFF_START_DATE'])).toEqual([
+      { day: '2023-12-31', at: '2023-12-31 11:59:00', seen: '2024-01-02 10:00:00+00' },
+      { day: '2024-01-02', at: '2024-01-02 13:30:00', seen: '2024-01-02 08:00:00+00' },
+      { day: '2024-01-03', at: '2024-01-03 00:00:00', seen: '2024-01-03 00:00:00+00' },
+    ]);
+
+    writeLines(path.join(dir, 'visits', `${DAY3}.csv`), ['day,at,seen', '02/01/2024,2024-01-02 13:30:00,2024-01-02 10:00 +0200']);
+    expect(failedTable(await runDataset(h, config, DAY3), 'visits')).toContain(
+      'value "2024-01-02 13:30:00" in column "at" does not convert exactly to timestamp in format %m/%d/%Y %I:%M %p',
+    );
+  });
+
   it('a value that does not cast fails the table once, naming where, and leaves the committed state as it was', async () => {
     const { dir, config } = setup([
       csvTable('orders', [{ name: 'id', type: 'integer' }], [
