@@ -67,6 +67,10 @@ const csvOptions = z.strictObject({
   delimiter: z.string().length(1, 'must be one character').default(','),
   quote: z.string().length(1, 'must be one character').default('"'),
   nullString: z.string().default('').describe('Text that stands for NULL (default: empty field).'),
+  encoding: z
+    .enum(['utf-8', 'utf-16', 'latin-1'])
+    .optional()
+    .describe('How the bytes are text: utf-8 (default), utf-16 (little-endian, as Windows writes it) or latin-1 (ISO-8859-1).'),
 });
 
 const duration = z.string().regex(DURATION, 'must be a number with a unit: ms, s, m, h or d (e.g. 15m)');

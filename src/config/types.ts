@@ -19,7 +19,11 @@ export interface CsvOptions {
   delimiter: string;
   quote: string;
   nullString: string;
+  /** How the file's bytes are text: UTF-8 when absent (so that fingerprints of earlier configs stay), UTF-16 (little-endian) or Latin-1. */
+  encoding?: CsvEncoding;
 }
+
+export type CsvEncoding = 'utf-8' | 'utf-16' | 'latin-1';
 
 /** Whether the extract stage copies the batch out of the source before hashing (set by the source registry). */
 interface SourceStages {

@@ -2,7 +2,7 @@
  * The column names of a CSV file, from its first line, read with the configured delimiter and
  * quote. DuckDB is then told the columns instead of sniffing them, so nothing is guessed.
  */
-import type { FileTableConfig } from '../config/types';
+import type { CsvEncoding, FileTableConfig } from '../config/types';
 import { DataError } from '../errors';
 import { compressionOf, readLeadingBytes } from './compression';
 
@@ -44,7 +44,7 @@ function positionalNames(count: number): string[] {
 export async function readCsvHeader(table: FileTableConfig, file: string): Promise<string[]> {
   const { delimiter, quote, header } = table.source.csv;
   const { bytes, whole } = await leadingBytes(table, file);
-  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
+  const text = headerText(table, file, bytes);
   const { fields, complete } = splitFirstRecord(text, delimiter, quote);
   if (!complete && !whole) {
     throw new DataError(`line 1 does not end within ${MAX_HEADER_BYTES} bytes; is the delimiter (${JSON.stringify(delimiter)}) right?`, {
@@ -70,4 +70,24 @@ async function leadingBytes(table: FileTableConfig, file: string): Promise<{ byt
       file,
     });
   }
+}
+
+const UTF16_LE_MARK = Buffer.from([0xff, 0xfe]);
+const UTF16_BE_MARK = Buffer.from([0xfe, 0xff]);
+
+/** What a byte-order mark at the start says about a configured encoding, when they disagree. */
+function markMismatch(bytes: Buffer, encoding: CsvEncoding): string | undefined {
+  // DuckDB reads UTF-16 as little-endian only: a big-endian file would come out as no rows at all.
+  if (bytes.subarray(0, 2).equals(UTF16_BE_MARK)) return 'the file starts with a UTF-16 big-endian byte-order mark; only little-endian UTF-16 can be read (csv.encoding: utf-16)';
+  if (encoding !== 'utf-16' && bytes.subarray(0, 2).equals(UTF16_LE_MARK)) return `the file starts with a UTF-16 byte-order mark, but csv.encoding is ${encoding}; set csv.encoding: utf-16`;
+  return undefined;
+}
+
+/** The leading bytes as text in the configured encoding, without a byte-order mark. */
+function headerText(table: FileTableConfig, file: string, bytes: Buffer): string {
+  const encoding = table.source.csv.encoding ?? 'utf-8';
+  const mismatch = markMismatch(bytes, encoding);
+  if (mismatch) throw new DataError(mismatch, { dataset: table.dataset, table: table.name, file });
+  const text = bytes.toString(encoding === 'utf-16' ? 'utf16le' : encoding === 'latin-1' ? 'latin1' : 'utf8');
+  return text.replace(/^\uFEFF/, '');
 }

@@ -11,6 +11,10 @@ import { quotedLine, withheldQuotes } from '../warehouse/sensitive';
 /** DuckDB error classes that a retry cannot fix: the data or its shape is wrong. */
 export const PERMANENT_DUCKDB_ERROR = /^(Conversion|Invalid Input|Binder|Parser|Catalog|Out of Range) Error/;
 
+/** DuckDB's refusal of bytes 0x80-0x9F, control characters in Latin-1, which a Windows-1252 file uses for € and curly quotes. */
+const LATIN1_REFUSED = /File is not latin-1 encoded/;
+const LATIN1_HINT = ' (it holds bytes 0x80-0x9F, which Windows-1252 uses for characters such as € and curly quotes; convert the file to UTF-8)';
+
 const CSV_ERROR = /CSV Error on Line: (\d+)\nOriginal Line: ?(.*)\n([^\n]*)/;
 const JSON_ERROR = /Malformed JSON in file "[^\n]*", at byte \d+ in (line|record\/value) (\d+): ([^\n]*)/;
 
@@ -49,5 +53,6 @@ export async function classifyReadError(session: Session, err: unknown, table: T
     if (bad) return new DataError(`line ${bad.line} is not valid JSON (${why}): ${quotedLine(table, bad.text)}`, { ...context, line: bad.line });
     return new DataError(`the file is not valid JSON: ${why} (DuckDB: in ${unit} ${n})`, context);
   }
-  return new DataError(`cannot read the file as ${table.source.format}: ${withheldQuotes(table, message.split('\n')[0], file.split(', '))}`, context, { cause: err });
+  const reason = withheldQuotes(table, message.split('\n')[0], file.split(', '));
+  return new DataError(`cannot read the file as ${table.source.format}: ${reason}${LATIN1_REFUSED.test(message) ? LATIN1_HINT : ''}`, context, { cause: err });
 }

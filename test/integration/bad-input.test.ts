@@ -347,6 +347,41 @@ describe('bad input', () => {
     });
   });
 
+  it('CSV files in UTF-16 or Latin-1 are read with csv.encoding; a byte-order mark that disagrees, or Windows-1252 bytes, fail naming the file', async () => {
+    const encoded = (name: string, encoding?: string) =>
+      table(name, { columns: [{ name: 'nämë', type: 'varchar' }], source: { format: 'csv', path: `${name}/{date}.csv`, ...(encoding ? { csv: { encoding } } : {}) } });
+    const { dir, config } = setup([encoded('latin', 'latin-1'), encoded('utf16', 'utf-16'), encoded('utf16big', 'utf-16'), encoded('utf16unsaid'), encoded('windows', 'latin-1')]);
+    const utf16 = (text: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    const file = (name: string) => path.join(dir, name, `${DAY1}.csv`);
+    write(file('latin'), Buffer.from(lines('id,nämë', '1,café', '2,naïve'), 'latin1'));
+    write(file('utf16'), utf16(lines('id,nämë', '1,café', '2,naïve')));
+    write(file('utf16big'), Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(lines('id,nämë', '1,café'), 'utf16le').swap16()]));
+    write(file('utf16unsaid'), utf16(lines('id,nämë', '1,café')));
+    write(file('windows'), Buffer.concat([Buffer.from(lines('id,nämë'), 'latin1'), Buffer.from([0x31, 0x2c, 0x93, 0x71, 0x94, 0x0a])]));
+
+    const outcome = await runDataset(h, config, DAY1);
+    for (const name of ['latin', 'utf16']) {
+      expect(tableResult(outcome, name).counts).toEqual({ I: 2, U: 0, D: 0, X: 0, N: 0 });
+      expect(await readRows(h.engine, path.join(config.warehouse, config.dataset, name, 'current.parquet'), 'id', ['KEY_HASH', 'NONKEY_HASH', 'OPERATION', 'EFF_START_DATE'])).toEqual([
+        { id: 1, nämë: 'café' },
+        { id: 2, nämë: 'naïve' },
+      ]);
+    }
+    const context = (name: string) => `(dataset=${config.dataset} table=${name} file=${file(name)})`;
+    expect(await tableFailure(config, DAY1, 'utf16big')).toEqual({
+      type: 'DataError',
+      message: `the file starts with a UTF-16 big-endian byte-order mark; only little-endian UTF-16 can be read (csv.encoding: utf-16) ${context('utf16big')}`,
+    });
+    expect(await tableFailure(config, DAY1, 'utf16unsaid')).toEqual({
+      type: 'DataError',
+      message: `the file starts with a UTF-16 byte-order mark, but csv.encoding is utf-8; set csv.encoding: utf-16 ${context('utf16unsaid')}`,
+    });
+    expect(await tableFailure(config, DAY1, 'windows')).toEqual({
+      type: 'DataError',
+      message: expect.stringContaining('File is not latin-1 encoded (it holds bytes 0x80-0x9F, which Windows-1252 uses for characters such as € and curly quotes; convert the file to UTF-8)'),
+    });
+  });
+
   describe('the mass-delete guard', () => {
     it('refuses an empty snapshot and a 60% delete with the counts; --allow-deletes applies them and the memo says so', async () => {
       const { dir, config } = setup([table('empty'), table('sixty')]);
