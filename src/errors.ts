@@ -71,6 +71,17 @@ export class ResourceError extends CdcflowError {
   }
 }
 
+/**
+ * A source file changed while its batch was read: still being written. Retried: a later attempt
+ * reads it whole, or fails once the stage's attempts run out.
+ */
+export class SourceChangedError extends CdcflowError {
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(message, context, options);
+    this.name = 'SourceChangedError';
+  }
+}
+
 /** Failures that a retry cannot fix: Temporal must not retry them. */
 export const NON_RETRYABLE_ERROR_TYPES = ['ConfigError', 'DataError', 'StateError', 'StaleBaseError', 'ResourceError'] as const;
 

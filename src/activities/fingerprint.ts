@@ -17,7 +17,8 @@ function sha256(value: unknown): string {
  */
 export function hashFingerprint(table: FileTableConfig, files: readonly SourceFile[], output?: string): string {
   const { keys, columns, ignore, source, changes } = table;
-  return sha256({ v: HASH_ENCODING_VERSION, keys, columns, ignore, format: source.format, csv: source.csv, extraColumns: source.extraColumns, files, changes, output });
+  const contents = files.map(({ path, size, checksum }) => ({ path, size, checksum }));
+  return sha256({ v: HASH_ENCODING_VERSION, keys, columns, ignore, format: source.format, csv: source.csv, extraColumns: source.extraColumns, files: contents, changes, output });
 }
 
 /** What the stored hashes mean: two states compare only when their shapes are equal. */

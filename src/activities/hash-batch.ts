@@ -7,7 +7,7 @@ import { hashBatchSql, readOwnParquet } from '../engine/stage-sql';
 import { DataError } from '../errors';
 import { findCastFailure, findRepeatedHeader, locateDuplicateKey, locateNullKey } from '../sources/diagnose';
 import { checkColumns } from '../sources/check-columns';
-import { type BatchFile, batchFiles, readSourceSql, scanSource } from '../sources/file-source';
+import { assertFilesUnchanged, type BatchFile, batchFiles, readSourceSql, scanSource } from '../sources/file-source';
 import { sourceOf } from '../sources/registry';
 import { classifyReadError, PERMANENT_DUCKDB_ERROR } from '../sources/read-errors';
 import { tableLayout } from '../warehouse/layout';
@@ -45,6 +45,7 @@ export function hashBatch(deps: ActivityDeps) {
           }
           await assertNoRepeatedHeader(session, table, files, tmp);
           await assertKeysValid(session, table, files, tmp);
+          await assertFilesUnchanged(table, sourceFiles);
         },
         result: async () => ({ rows, files: files.length, fingerprint, skipped: false }),
       });

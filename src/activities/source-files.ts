@@ -1,11 +1,11 @@
 /** Whether a file-source batch has arrived: how many files its path matches now (a glob, nothing read). */
 import type { FileSourceSpec } from '../config/types';
-import { matchingFiles, sourcePattern } from '../sources/file-source';
+import { arrivedFiles, sourcePattern } from '../sources/file-source';
 import type { ActivityDeps } from './stage-runner';
 import type { StageInput } from './types';
 
 export interface SourceFilesFound {
-  /** The path with the date filled in, as the error and the progress line name it. */
+  /** The path with the date filled in (the ready file's while it is missing), as the error and the progress line name it. */
   pattern: string;
   files: number;
 }
@@ -13,6 +13,9 @@ export interface SourceFilesFound {
 export function countSourceFiles(deps: ActivityDeps) {
   return ({ table, businessDate }: StageInput): Promise<SourceFilesFound> => {
     const source = table.source as FileSourceSpec;
-    return deps.engine.withSession(async (session) => ({ pattern: sourcePattern(source, businessDate), files: (await matchingFiles(session, source, businessDate)).length }));
+    return deps.engine.withSession(async (session) => {
+      const { files, missingReadyFile } = await arrivedFiles(session, source, businessDate);
+      return { pattern: missingReadyFile ?? sourcePattern(source, businessDate), files: files.length };
+    });
   };
 }

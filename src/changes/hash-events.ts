@@ -16,7 +16,7 @@ import { hashFingerprint } from '../activities/fingerprint';
 import { type ActivityDeps, runStage } from '../activities/stage-runner';
 import { commitStage, committedStage } from '../activities/stage-output';
 import type { HashResult, StageInput } from '../activities/types';
-import { batchFiles, describeSource, readSourceSql, type SourceFile } from '../sources/file-source';
+import { assertFilesUnchanged, batchFiles, describeSource, readSourceSql, type SourceFile } from '../sources/file-source';
 import { classifyReadError, PERMANENT_DUCKDB_ERROR } from '../sources/read-errors';
 import { sourceOf } from '../sources/registry';
 import { tableLayout } from '../warehouse/layout';
@@ -64,6 +64,7 @@ export function hashChangeEvents(deps: ActivityDeps) {
           ({ types, rows } = await writeEvents(session, table, files, tmp));
           const located = isDebezium(table) ? readOwnParquet(tmp) : `(${eventsSelectSql(table, false, rawEventsSql(table, files, true), types, true)})`;
           events = await checkEvents(session, table, readOwnParquet(tmp), located);
+          await assertFilesUnchanged(table, batch.files);
         },
         result: async () => ({ rows, files: files.length, fingerprint, skipped: false, events }),
       });

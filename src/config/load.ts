@@ -112,6 +112,7 @@ function resolveSource(source: DatasetFile['tables'][number]['source'], sourceBa
     csv: source.csv ?? DEFAULT_CSV_OPTIONS,
     extraColumns: source.extraColumns,
     ...(source.waitForFiles ? { waitForFiles: source.waitForFiles } : {}),
+    ...(source.readyFile ? { readyFile: path.resolve(sourceBase, source.readyFile) } : {}),
     extract,
   };
 }

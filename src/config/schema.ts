@@ -88,6 +88,9 @@ const fileSource = z.strictObject({
   waitForFiles: duration
     .optional()
     .describe('How long a run waits for its date\'s files to appear before failing, e.g. 2h (checked every minute, or every tenth of the wait if shorter). Default: fail at once.'),
+  readyFile: localPath
+    .optional()
+    .describe('A file the export writes once the batch is complete, e.g. "{date}/_SUCCESS": the batch is read only once it exists (and waited for with waitForFiles); files matching it are not part of the batch.'),
 });
 
 /** The most key-hash buckets a table may be split into. */

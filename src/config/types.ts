@@ -40,6 +40,8 @@ export interface FileSourceSpec extends SourceStages {
   extraColumns: 'ignore' | 'refuse';
   /** How long a run waits for the date's files to appear (a Temporal duration, e.g. `2h`); absent: not at all. */
   waitForFiles?: string;
+  /** Absolute path or glob (`{date}` replaced) of a file the export writes last; absent: the batch is ready once a file matches `path`. */
+  readyFile?: string;
 }
 
 /** A PostgreSQL table or query, read in keyset chunks ordered by the table's keys. */

@@ -3,7 +3,7 @@ import { open, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { FileSourceSpec, FileTableConfig } from '../config/types';
 import { isIsoDate } from '../config/iso-date';
-import { DataError } from '../errors';
+import { DataError, SourceChangedError } from '../errors';
 import type { Session } from '../engine/duckdb';
 import { fileListLiteral, quoteLiteral } from '../engine/sql';
 import { unreadableCompression } from './compression';
@@ -19,6 +19,8 @@ export interface SourceFile {
    * bytes written again (a file exported anew, a table extracted anew) are the same batch.
    */
   checksum: string;
+  /** When the file was last modified (ms), to tell a file still being written; not part of what the batch is. */
+  modifiedMs: number;
 }
 
 /** A file of the batch and what reading it needs: for CSV, the column names of its header. */
@@ -27,8 +29,13 @@ export interface BatchFile {
   columns?: string[];
 }
 
+/** A configured path or glob with `{date}` filled in. */
+function datedPattern(pathWithDate: string, businessDate: string): string {
+  return pathWithDate.split('{date}').join(businessDate);
+}
+
 export function sourcePattern(source: FileSourceSpec, businessDate: string): string {
-  return source.path.split('{date}').join(businessDate);
+  return datedPattern(source.path, businessDate);
 }
 
 const CHECKSUM_READ_BYTES = 4 << 20;
@@ -49,15 +56,37 @@ async function checksumOf(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** The paths matching the batch's pattern for a business date, sorted. */
-export async function matchingFiles(session: Session, source: FileSourceSpec, businessDate: string): Promise<string[]> {
-  const rows = await session.rows<{ file: string }>(`SELECT file FROM glob(${quoteLiteral(sourcePattern(source, businessDate))}) ORDER BY file`);
+async function globbed(session: Session, pattern: string): Promise<string[]> {
+  const rows = await session.rows<{ file: string }>(`SELECT file FROM glob(${quoteLiteral(pattern)}) ORDER BY file`);
   return rows.map((r) => r.file);
 }
 
-/** The files of the batch for a business date, sorted; a DataError when none match or one is empty. */
+/** What has arrived of a batch: its data files, or, while the source's ready file is missing, that file's path and none. */
+export interface BatchArrival {
+  files: string[];
+  missingReadyFile?: string;
+}
+
+/** The paths matching the batch's pattern for a business date, sorted, the ready file left out; none until it exists. */
+export async function arrivedFiles(session: Session, source: FileSourceSpec, businessDate: string): Promise<BatchArrival> {
+  const readyPattern = source.readyFile === undefined ? undefined : datedPattern(source.readyFile, businessDate);
+  const ready = readyPattern === undefined ? [] : await globbed(session, readyPattern);
+  if (readyPattern !== undefined && ready.length === 0) return { files: [], missingReadyFile: readyPattern };
+  const files = await globbed(session, sourcePattern(source, businessDate));
+  return { files: files.filter((f) => !ready.includes(f)) };
+}
+
+/** The files of the batch for a business date, sorted; a DataError when it is not complete, none match or one is empty. */
 export async function listSourceFiles(session: Session, table: FileTableConfig, businessDate: string): Promise<SourceFile[]> {
-  const files = await matchingFiles(session, table.source, businessDate);
+  const { files, missingReadyFile } = await arrivedFiles(session, table.source, businessDate);
+  if (missingReadyFile !== undefined) {
+    throw new DataError(`the batch is not complete: no file matches source.readyFile ${missingReadyFile}, which the export writes last`, {
+      dataset: table.dataset,
+      table: table.name,
+      file: missingReadyFile,
+      businessDate,
+    });
+  }
   if (files.length === 0) {
     const pattern = sourcePattern(table.source, businessDate);
     throw new DataError(`no source file matches ${pattern}`, { dataset: table.dataset, table: table.name, file: pattern, businessDate });
@@ -85,9 +114,27 @@ export function describeSourceFiles(table: FileTableConfig, files: readonly stri
           file,
         });
       }
-      return { path: file, size: s.size, checksum: await checksumOf(file) };
+      return { path: file, size: s.size, checksum: await checksumOf(file), modifiedMs: s.mtimeMs };
     }),
   );
+}
+
+/**
+ * Fails, to be retried, when a file of the batch changed since it was listed and checksummed:
+ * an export still being written would otherwise be committed as a partial batch (in full mode,
+ * its missing rows as deletes). Called once the batch has been read.
+ */
+export async function assertFilesUnchanged(table: FileTableConfig, files: readonly SourceFile[]): Promise<void> {
+  for (const file of files) {
+    const now = await stat(file.path).catch(() => undefined);
+    if (now?.size === file.size && now.mtimeMs === file.modifiedMs) continue;
+    const change = now ? `${file.size} bytes then, ${now.size} now` : 'it is gone';
+    throw new SourceChangedError(
+      `source file ${file.path} changed while the batch was read (${change}): is it still being written? The stage is retried; ` +
+        'write exports elsewhere and move them in, or have the export write source.readyFile last',
+      { dataset: table.dataset, table: table.name, file: file.path },
+    );
+  }
 }
 
 /** The batch's files with what reading them needs (a CSV file's header is read here). */

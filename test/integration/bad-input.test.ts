@@ -6,7 +6,7 @@
  * and leaves the committed outputs byte for byte as they were; a corrected file is re-read; the
  * mass-delete guard refuses an empty snapshot and a large delete unless overridden.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -26,9 +26,16 @@ describe('bad input', () => {
   const folders = datasetFolders('bad');
   const { setup } = folders;
   let attempts: { stage: StageName; attempt: number }[] = [];
+  /** A test's own look at each stage attempt, before it runs. */
+  let onStage: ((stage: StageName, attempt: number) => void) | undefined;
 
   beforeAll(async () => {
-    h = await startHarness({ beforeStage: (stage, attempt) => void attempts.push({ stage, attempt }) });
+    h = await startHarness({
+      beforeStage: (stage, attempt) => {
+        attempts.push({ stage, attempt });
+        onStage?.(stage, attempt);
+      },
+    });
   });
   afterAll(async () => {
     await h?.stop();
@@ -380,6 +387,50 @@ describe('bad input', () => {
       type: 'DataError',
       message: expect.stringContaining('File is not latin-1 encoded (it holds bytes 0x80-0x9F, which Windows-1252 uses for characters such as € and curly quotes; convert the file to UTF-8)'),
     });
+  });
+
+  it('a file still being written while its batch is read is read again once whole, not committed in part', async () => {
+    const { dir, config } = setup([table('growing')]);
+    const file = path.join(dir, 'growing', `${DAY1}.csv`);
+    write(file, lines('id,v', ...Array.from({ length: 1000 }, (_, i) => `${i + 1},v`)));
+    let next = 1001;
+    const writer = setInterval(() => appendFileSync(file, lines(...Array.from({ length: 50 }, () => `${next++},v`))), 2);
+    onStage = (stage, attempt) => {
+      if (stage === 'hash' && attempt === 2) clearInterval(writer);
+    };
+    attempts = [];
+    try {
+      const outcome = await runDataset(h, config, DAY1);
+      const rows = next - 1;
+      expect(tableResult(outcome, 'growing').counts).toEqual({ I: rows, U: 0, D: 0, X: 0, N: 0 });
+      expect(attempts.filter((a) => a.stage === 'hash').map((a) => a.attempt)).toEqual([1, 2]);
+    } finally {
+      clearInterval(writer);
+      onStage = undefined;
+    }
+  });
+
+  it('a source with readyFile is read only once that file exists, and the file is not part of the batch', async () => {
+    const ready = (name: string, more: object = {}) => table(name, { source: { format: 'csv', path: `${name}/{date}/*`, readyFile: `${name}/{date}/_SUCCESS`, ...more } });
+    const { dir, config } = setup([ready('marked'), ready('waiting', { waitForFiles: '2s' })]);
+    for (const name of ['marked', 'waiting']) write(path.join(dir, name, DAY1, 'part-1.csv'), lines('id,v', '1,a', '2,b'));
+
+    const first = await runDataset(h, config, DAY1);
+    expect(first.ok).toBe(false);
+    const marker = (name: string) => path.join(dir, name, DAY1, '_SUCCESS');
+    expect(await tableFailure(config, DAY1, 'marked')).toEqual({
+      type: 'DataError',
+      message: `the batch is not complete: no file matches source.readyFile ${marker('marked')}, which the export writes last (dataset=${config.dataset} table=marked file=${marker('marked')} businessDate=${DAY1})`,
+    });
+    expect(await tableFailure(config, DAY1, 'waiting')).toEqual({
+      type: 'DataError',
+      message: `no source file matches ${marker('waiting')} after waiting 2s (source.waitForFiles) (dataset=${config.dataset} table=waiting businessDate=${DAY1})`,
+    });
+
+    // The export ends by writing its (empty) marker: the batch is its other files.
+    for (const name of ['marked', 'waiting']) write(marker(name), '');
+    const second = await runDataset(h, config, DAY1);
+    for (const name of ['marked', 'waiting']) expect(tableResult(second, name)).toMatchObject({ counts: { I: 2, U: 0, D: 0, X: 0, N: 0 } });
   });
 
   describe('the mass-delete guard', () => {
