@@ -5,7 +5,10 @@
 export type Mode = 'full' | 'delta' | 'changes';
 
 export interface ColumnSpec {
+  /** Its name in every output, and in the source unless `source` says otherwise. */
   name: string;
+  /** The source column it is read from, when that is named otherwise (absent: `name`). */
+  source?: string;
   /** Normalised DuckDB type, e.g. `decimal(10,2)`. */
   type: string;
   /** Kept out of the main outputs, written to the table's sensitive dataset (non-key columns only). */
@@ -32,6 +35,8 @@ export interface FileSourceSpec extends SourceStages {
   csv: CsvOptions;
   /** Columns a file has and the config does not name. */
   extraColumns: 'ignore' | 'refuse';
+  /** Configured non-key columns a file lacks: refused, or read as NULL for that file's rows. */
+  missingColumns: 'refuse' | 'null';
   /** How long a run waits for the date's files to appear (a Temporal duration, e.g. `2h`); absent: not at all. */
   waitForFiles?: string;
 }

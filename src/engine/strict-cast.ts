@@ -3,6 +3,8 @@
  * casts round (`20.4` → 20, `5.004` → 5.00), drop a UTC offset, roll `24:00:00` into the next day,
  * cut nanoseconds and cut a timestamp to a date; these conditions refuse all of that, in SQL.
  */
+import { columnLabel } from '../config/columns';
+import type { ColumnSpec } from '../config/types';
 import { quoteLiteral } from './sql';
 
 /** DuckDB's name of a configured type, as DESCRIBE reports it. */
@@ -59,11 +61,11 @@ function textSql(v: string, sourceType: string): string {
 }
 
 /** The strict cast of `v` to `type`: the value, or a query error naming the column. */
-export function strictCastSql(v: string, sourceType: string, type: string, column: string): string {
+export function strictCastSql(v: string, sourceType: string, type: string, column: Pick<ColumnSpec, 'name' | 'source'>): string {
   if (type === 'varchar') return textSql(v, sourceType);
   const cast = `CAST(${v} AS ${duckdbTypeName(type)})`;
   const exact = exactCastCondition(v, sourceType, type);
   if (!exact) return cast;
-  const message = quoteLiteral(`a value of column "${column}" does not convert exactly to ${type}`);
+  const message = quoteLiteral(`a value of column ${columnLabel(column)} does not convert exactly to ${type}`);
   return `CASE WHEN ${v} IS NULL OR (${exact}) THEN ${cast} ELSE error(${message}) END`;
 }
