@@ -13,7 +13,7 @@ export function columnLabel(c: NamedColumn): string {
   return c.source === undefined || c.source === c.name ? `"${c.name}"` : `"${c.name}" (source column "${c.source}")`;
 }
 
-/** The column as a relation holding it under its configured name has it (an extract's chunks, say). */
+/** The column read by its configured name, from a relation that holds it so (an extract's chunks). */
 export function readByName<C extends NamedColumn>({ source: _source, ...c }: C): Omit<C, 'source'> {
   return c;
 }
