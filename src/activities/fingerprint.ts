@@ -16,15 +16,19 @@ function sha256(value: unknown): string {
  * events), so that no other kind of file is ever taken for it.
  */
 export function hashFingerprint(table: FileTableConfig, files: readonly SourceFile[], output?: string): string {
+  // A column's `source` is in `keys` and `columns`: reading another column is another batch.
   const { keys, columns, ignore, source, changes } = table;
   const contents = files.map(({ path, size, checksum }) => ({ path, size, checksum }));
-  return sha256({ v: HASH_ENCODING_VERSION, keys, columns, ignore, format: source.format, csv: source.csv, extraColumns: source.extraColumns, files: contents, changes, output });
+  // Left out when refused (the default), so that configs without it keep their fingerprints.
+  const missingColumns = source.missingColumns === 'refuse' ? undefined : source.missingColumns;
+  return sha256({ v: HASH_ENCODING_VERSION, keys, columns, ignore, format: source.format, csv: source.csv, extraColumns: source.extraColumns, missingColumns, files: contents, changes, output });
 }
 
 /** What the stored hashes mean: two states compare only when their shapes are equal. */
 export function hashShape(table: TableConfig): string {
   const { keys, columns, ignore } = table;
-  // Marking a column sensitive moves it to other outputs; its hashes still compare.
+  // Marking a column sensitive moves it to other outputs; its hashes still compare. Reading it
+  // from another source column (`source`) changes no output's shape.
   const plain = (cs: typeof columns) => cs.map(({ name, type }) => ({ name, type }));
   // A change-record table's ordering state holds values of the orderBy types.
   const orderTypes = table.changes?.orderBy.map((o) => o.type);

@@ -1,5 +1,6 @@
 /** Stage 1: read the batch, cast it to the configured types, add key and non-key hashes. */
 import { hashChangeEvents } from '../changes/hash-events';
+import { sourceName } from '../config/columns';
 import type { FileTableConfig } from '../config/types';
 import { copyRows, type Session } from '../engine/duckdb';
 import { keyTextSql, quoteIdent, quoteLiteral } from '../engine/sql';
@@ -7,7 +8,7 @@ import { hashBatchSql, readOwnParquet } from '../engine/stage-sql';
 import { DataError } from '../errors';
 import { findCastFailure, findRepeatedHeader, locateDuplicateKey, locateNullKey } from '../sources/diagnose';
 import { checkColumns } from '../sources/check-columns';
-import { assertFilesUnchanged, type BatchFile, batchFiles, readSourceSql, scanSource } from '../sources/file-source';
+import { assertFilesUnchanged, type BatchFile, batchFiles, readBatchSql, scanSource } from '../sources/file-source';
 import { sourceOf } from '../sources/registry';
 import { classifyReadError, PERMANENT_DUCKDB_ERROR } from '../sources/read-errors';
 import { tableLayout } from '../warehouse/layout';
@@ -30,7 +31,7 @@ export function hashBatch(deps: ActivityDeps) {
       if (done) return { ...done, skipped: true };
 
       const files = await batchFiles(table, sourceFiles.map((f) => f.path));
-      const sourceTypes = await checkColumns(session, table, files);
+      const { types, absent } = await checkColumns(session, table, files);
       let rows = 0;
       return commitStage<HashResult>({
         outputPath,
@@ -38,7 +39,7 @@ export function hashBatch(deps: ActivityDeps) {
         fingerprint,
         write: async (tmp) => {
           try {
-            rows = await copyRows(session, hashBatchSql(table, readSourceSql(table.source, files), tmp, sourceTypes));
+            rows = await copyRows(session, hashBatchSql(table, readBatchSql(table.source, files, absent), tmp, types));
           } catch (err) {
             if (!PERMANENT_DUCKDB_ERROR.test((err as Error).message)) throw err;
             throw await diagnoseFailedRead(session, table, files, err);
@@ -67,7 +68,8 @@ async function assertNoRepeatedHeader(session: Session, table: FileTableConfig, 
   if (table.source.format !== 'csv' || !table.source.csv.header) return;
   const columns = [...table.keys, ...table.columns];
   if (columns.some((c) => c.type !== 'varchar')) return;
-  const condition = columns.map((c) => `lower(${quoteIdent(c.name)}) = ${quoteLiteral(c.name.toLowerCase())}`).join(' AND ');
+  // The hashed rows have the configured names; a repeated header holds the source's.
+  const condition = columns.map((c) => `lower(${quoteIdent(c.name)}) = ${quoteLiteral(sourceName(c).toLowerCase())}`).join(' AND ');
   const [{ n }] = await session.rows<{ n: string | number }>(`SELECT count(*) AS n FROM ${readOwnParquet(hashedPath)} WHERE ${condition}`);
   if (Number(n) > 0) {
     throw (await findRepeatedHeader(session, table, files)) ?? new DataError('a row repeats the header', { dataset: table.dataset, table: table.name });

@@ -25,7 +25,7 @@ interface ChangeFields {
   operation?: { column: string; insert?: string[]; update?: string[]; delete?: string[] };
   orderBy?: (string | ColumnSpec)[];
   tombstoneRetentionDays?: number;
-  source: { format: string };
+  source: { format: string; missingColumns?: string };
 }
 
 const KINDS = ['insert', 'update', 'delete'] as const;
@@ -45,6 +45,7 @@ export function checkChangeTables(d: { mode: Mode; tables: ChangeFields[] }, ctx
       return;
     }
     if (t.source.format === 'postgres') issue('mode: changes reads change records from files (csv, parquet, json, debezium)', 'source', 'format');
+    checkReadAsNamed(t, issue);
     if (debezium && t.operation) issue('Debezium events carry their type in "op"; remove operation', 'operation');
     if (!debezium && !t.orderBy) issue('mode: changes needs orderBy: the column(s) that say which event is newer', 'orderBy');
     const columns = new Map([...t.keys, ...t.columns].map((c) => [c.name.toLowerCase(), c]));
@@ -63,6 +64,22 @@ export function checkChangeTables(d: { mode: Mode; tables: ChangeFields[] }, ctx
       });
     }
   });
+}
+
+/**
+ * Change records are read by the names the config gives (events, ordering and tombstones alike):
+ * a column read from a source column named otherwise, or a field a file may lack, is refused.
+ */
+function checkReadAsNamed(t: ChangeFields, issue: (message: string, ...path: (string | number)[]) => void): void {
+  const renamed = 'is not supported for change-record tables (mode: changes): name the column as the files do';
+  for (const list of ['keys', 'columns', 'orderBy'] as const) {
+    (t[list] ?? []).forEach((c, j) => {
+      if (typeof c !== 'string' && c.source !== undefined) issue(renamed, list, j, 'source');
+    });
+  }
+  if (t.source.missingColumns === 'null') {
+    issue('null is not supported for change-record tables (mode: changes): every event must carry every configured column', 'source', 'missingColumns');
+  }
 }
 
 /** What a change-record table adds to its resolved config: `changes`, absent for the snapshot modes. */

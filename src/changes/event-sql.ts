@@ -183,12 +183,12 @@ export function eventKindSql(spec: ChangesSpec, debezium: boolean, op: string): 
  */
 export function eventsSelectSql(t: ChangeTable, debezium: boolean, raw: string, sourceTypes: ReadonlyMap<string, string>, places: boolean): string {
   const typeOf = (name: string) => sourceTypes.get(name.toLowerCase()) ?? 'VARCHAR';
-  const cast = (ref: string, name: string, c: ColumnSpec, label: string) => `${strictCastSql(ref, typeOf(name), c.type, label, c.format)} AS ${quoteIdent(name)}`;
+  const cast = (ref: string, name: string, c: ColumnSpec) => `${strictCastSql(ref, typeOf(name), c.type, c)} AS ${quoteIdent(name)}`;
   const typed = [
-    ...dataColumns(t).map((c) => cast(`s.${quoteIdent(c.name)}`, c.name, c, c.name)),
+    ...dataColumns(t).map((c) => cast(`s.${quoteIdent(c.name)}`, c.name, c)),
     `${eventKindSql(t.changes, debezium, `s.${EVENT.op}`)} AS ${EVENT.kind}`,
     `CAST(s.${EVENT.op} AS VARCHAR) AS ${EVENT.op}`,
-    ...t.changes.orderBy.map((o, i) => cast(`s.${orderColumn(i)}`, orderColumn(i), o, o.name)),
+    ...t.changes.orderBy.map((o, i) => cast(`s.${orderColumn(i)}`, orderColumn(i), o)),
     ...(places ? [`s.${EVENT.file}`, `s.${EVENT.line}`, `s.${EVENT.position}`] : []),
     `s.${EVENT.valid}`,
     `s.${EVENT.present}`,

@@ -111,6 +111,7 @@ function resolveSource(source: DatasetFile['tables'][number]['source'], sourceBa
     path: path.resolve(sourceBase, source.path),
     csv: source.csv ?? DEFAULT_CSV_OPTIONS,
     extraColumns: source.extraColumns,
+    missingColumns: source.missingColumns,
     ...(source.waitForFiles ? { waitForFiles: source.waitForFiles } : {}),
     ...(source.readyFile ? { readyFile: path.resolve(sourceBase, source.readyFile) } : {}),
     extract,

@@ -5,9 +5,11 @@
 import { z } from 'zod';
 import { checkSinksAndSensitive, sinkSchema } from '../sinks/sink-schema';
 import { checkChangeTables } from '../changes/config';
+import { sourceName } from './columns';
 import { DURATION } from './duration';
 import { localPath } from './local-path';
 import { timeFormatProblem } from './time-format';
+import type { ColumnSpec } from './types';
 
 /** Names used in output paths: dataset and table names. */
 export const PATH_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
@@ -31,19 +33,25 @@ const columnType = z
       }, 'decimal(p,s) needs 1 <= p <= 38 and s <= p'),
   );
 
-const columnName = z
+/** A column's name as the source spells it: any name, cdcflow's own included. */
+const sourceColumnName = z
   .string()
   .min(1, 'must not be empty')
   .max(128, 'must be at most 128 characters')
-  .refine((n) => !/[\u0000-\u001f\u007f]/.test(n), 'must not contain control characters')
-  .refine(
-    (n) => !RESERVED_COLUMNS.includes(n.toUpperCase() as (typeof RESERVED_COLUMNS)[number]),
-    `is reserved for cdcflow's own columns (${RESERVED_COLUMNS.join(', ')})`,
-  );
+  .refine((n) => !/[\u0000-\u001f\u007f]/.test(n), 'must not contain control characters');
+
+/** A column's name in the outputs, which also hold cdcflow's own columns. */
+const columnName = sourceColumnName.refine(
+  (n) => !RESERVED_COLUMNS.includes(n.toUpperCase() as (typeof RESERVED_COLUMNS)[number]),
+  `is reserved for cdcflow's own columns (${RESERVED_COLUMNS.join(', ')}); read a source column of that name with source: and name it otherwise`,
+);
 
 const column = z
   .strictObject({
-    name: columnName.describe('Column name in the source (matched case-insensitively, as DuckDB does).'),
+    name: columnName.describe('Column name in the outputs, and in the source unless source is given (matched case-insensitively, as DuckDB does).'),
+    source: sourceColumnName
+      .optional()
+      .describe("The source column it is read from, when that is named otherwise (e.g. one of cdcflow's own names, OPERATION); the outputs keep name."),
     type: columnType.describe('DuckDB type the value is cast to.'),
     format: z
       .string()
@@ -85,6 +93,14 @@ const fileSource = z.strictObject({
     .enum(['ignore', 'refuse'])
     .default('ignore')
     .describe('Columns in a file that the config does not name: ignored (default) or refused.'),
+  missingColumns: z
+    .union([z.enum(['refuse', 'null']), z.null()])
+    // `missingColumns: null` in YAML is a null, not the text "null".
+    .transform((v) => v ?? 'null')
+    .default('refuse')
+    .describe(
+      "Configured non-key columns a file lacks (JSON written without nulls): refused (default), or null: read as NULL for that file's rows. A missing key column is always refused.",
+    ),
   waitForFiles: duration
     .optional()
     .describe('How long a run waits for its date\'s files to appear before failing, e.g. 2h (checked every minute, or every tenth of the wait if shorter). Default: fail at once.'),
@@ -144,7 +160,7 @@ const postgresSource = z.strictObject({
   concurrentChunks: z.number().int().min(1).max(16).default(2).describe('Chunks read at once, each on a PostgreSQL connection of its own.'),
   watermark: z
     .strictObject({
-      column: columnName.describe('A column that grows with every change, e.g. updated_at.'),
+      column: sourceColumnName.describe('A source column that grows with every change, e.g. updated_at (its name in PostgreSQL).'),
       lookback: watermarkLookback.optional(),
     })
     .optional()
@@ -188,16 +204,7 @@ const table = z
     sinks: z.array(sinkSchema).default([]).describe('Stores kept in sync with the committed outputs besides the Parquet lake.'),
   })
   .superRefine((t, ctx) => {
-    const seen = new Map<string, string>();
-    [...t.keys.map((c, i) => ['keys', i, c.name] as const), ...t.columns.map((c, i) => ['columns', i, c.name] as const)].forEach(
-      ([list, i, name]) => {
-        const folded = name.toLowerCase();
-        if (seen.has(folded)) {
-          ctx.addIssue({ code: 'custom', path: [list, i, 'name'], message: `duplicates column "${seen.get(folded)}" (names are case-insensitive)` });
-        }
-        seen.set(folded, name);
-      },
-    );
+    checkColumnNames(t, ctx);
     if (t.source.format === 'postgres' && (t.source.table === undefined) === (t.source.query === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['source'], message: 'needs exactly one of table and query' });
     }
@@ -212,11 +219,36 @@ const table = z
   });
 
 /**
+ * Configured names are unique, and so are the source columns read: a source column read into
+ * two columns is most likely a mistake. Names are compared case-insensitively, as DuckDB does.
+ */
+function checkColumnNames(t: { keys: ColumnSpec[]; columns: ColumnSpec[] }, ctx: z.RefinementCtx): void {
+  const names = new Map<string, string>();
+  const read = new Map<string, string>();
+  const listed = [...t.keys.map((c, i) => ['keys', i, c] as const), ...t.columns.map((c, i) => ['columns', i, c] as const)];
+  for (const [list, i, c] of listed) {
+    const name = c.name.toLowerCase();
+    const from = sourceName(c).toLowerCase();
+    if (names.has(name)) {
+      ctx.addIssue({ code: 'custom', path: [list, i, 'name'], message: `duplicates column "${names.get(name)}" (names are case-insensitive)` });
+    } else if (read.has(from)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [list, i, c.source === undefined ? 'name' : 'source'],
+        message: `reads source column "${sourceName(c)}", which column "${read.get(from)}" reads already (a source column is read into one column; names are case-insensitive)`,
+      });
+    }
+    names.set(name, c.name);
+    if (!read.has(from)) read.set(from, c.name);
+  }
+}
+
+/**
  * The watermark's latest value travels in the extract's result (a Temporal payload), the commit
  * log and the run's report, where a sensitive column's values must not.
  */
-function checkWatermarkNotSensitive(columns: { name: string; sensitive?: boolean }[], watermark: string | undefined, ctx: z.RefinementCtx): void {
-  if (watermark && columns.some((c) => c.sensitive && c.name.toLowerCase() === watermark.toLowerCase())) {
+function checkWatermarkNotSensitive(columns: ColumnSpec[], watermark: string | undefined, ctx: z.RefinementCtx): void {
+  if (watermark && columns.some((c) => c.sensitive && sourceName(c).toLowerCase() === watermark.toLowerCase())) {
     ctx.addIssue({
       code: 'custom',
       path: ['source', 'watermark', 'column'],

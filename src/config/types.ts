@@ -5,7 +5,10 @@
 export type Mode = 'full' | 'delta' | 'changes';
 
 export interface ColumnSpec {
+  /** Its name in every output, and in the source unless `source` says otherwise. */
   name: string;
+  /** The source column it is read from, when that is named otherwise (absent: `name`). */
+  source?: string;
   /** Normalised DuckDB type, e.g. `decimal(10,2)`. */
   type: string;
   /** date/timestamp/timestamptz: the strptime format of text values (default: ISO 8601). */
@@ -38,6 +41,8 @@ export interface FileSourceSpec extends SourceStages {
   csv: CsvOptions;
   /** Columns a file has and the config does not name. */
   extraColumns: 'ignore' | 'refuse';
+  /** Configured non-key columns a file lacks: refused, or read as NULL for that file's rows. */
+  missingColumns: 'refuse' | 'null';
   /** How long a run waits for the date's files to appear (a Temporal duration, e.g. `2h`); absent: not at all. */
   waitForFiles?: string;
   /** Absolute path or glob (`{date}` replaced) of a file the export writes last; absent: the batch is ready once a file matches `path`. */

@@ -6,6 +6,7 @@
  * Only the committed outputs are sorted (by KEY_HASH), which makes their Parquet bytes a
  * function of their content; the hashed batch skips the sort.
  */
+import { sourceName } from '../config/columns';
 import type { ColumnSpec, Mode, TableConfig } from '../config/types';
 import type { Session } from './duckdb';
 import { hashExpression } from './hashing';
@@ -97,12 +98,16 @@ function batchRelationSql(p: DiffPaths): string {
 }
 
 /**
- * The batch's columns strictly cast to their configured types (see strict-cast.ts).
- * `sourceTypes` maps lower-cased column names to the source's DuckDB types; absent means text.
+ * The batch's columns read by their source names, strictly cast to their configured types (see
+ * strict-cast.ts) and named as configured. `sourceTypes` maps lower-cased source column names to
+ * the source's DuckDB types; absent means text.
  */
 export function typedColumnsSql(t: TableShape, sourceTypes: ReadonlyMap<string, string>, alias: string): string {
   return dataColumns(t)
-    .map((c) => `${strictCastSql(`${alias}.${quoteIdent(c.name)}`, sourceTypes.get(c.name.toLowerCase()) ?? 'VARCHAR', c.type, c.name, c.format)} AS ${quoteIdent(c.name)}`)
+    .map((c) => {
+      const from = sourceName(c);
+      return `${strictCastSql(`${alias}.${quoteIdent(from)}`, sourceTypes.get(from.toLowerCase()) ?? 'VARCHAR', c.type, c)} AS ${quoteIdent(c.name)}`;
+    })
     .join(', ');
 }
 

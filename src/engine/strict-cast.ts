@@ -3,6 +3,8 @@
  * casts round (`20.4` → 20, `5.004` → 5.00), drop a UTC offset, roll `24:00:00` into the next day,
  * cut nanoseconds and cut a timestamp to a date; these conditions refuse all of that, in SQL.
  */
+import { columnLabel } from '../config/columns';
+import type { ColumnSpec } from '../config/types';
 import { quoteLiteral } from './sql';
 
 /** DuckDB's name of a configured type, as DESCRIBE reports it. */
@@ -69,12 +71,13 @@ function parsedSql(v: string, format: string, parse: 'strptime' | 'try_strptime'
  * The strict cast of `v` to `type`: the value, or a query error naming the column. Text is read in
  * the column's `format` when it has one; typed values (Parquet, JSON dates) need none.
  */
-export function strictCastSql(v: string, sourceType: string, type: string, column: string, format?: string): string {
+export function strictCastSql(v: string, sourceType: string, type: string, column: Pick<ColumnSpec, 'name' | 'source' | 'format'>): string {
   if (type === 'varchar') return textSql(v, sourceType);
+  const { format } = column;
   const parsed = sourceType === 'VARCHAR' && format !== undefined ? parsedSql(v, format, 'strptime') : v;
   const cast = `CAST(${parsed} AS ${duckdbTypeName(type)})`;
   const exact = exactCastCondition(v, sourceType, type, format);
   if (!exact) return cast;
-  const message = quoteLiteral(`a value of column "${column}" does not convert exactly to ${type}`);
+  const message = quoteLiteral(`a value of column ${columnLabel(column)} does not convert exactly to ${type}`);
   return `CASE WHEN ${v} IS NULL OR (${exact}) THEN ${cast} ELSE error(${message}) END`;
 }

@@ -2,6 +2,7 @@
  * Finding the file and row behind a bad batch. These queries run only after a stage failed or
  * a check found a problem, so the common path pays nothing for row numbers.
  */
+import { columnLabel, sourceName } from '../config/columns';
 import type { FileTableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import { hashExpression } from '../engine/hashing';
@@ -65,9 +66,11 @@ export async function findCastFailure(session: Session, table: FileTableConfig, 
   for (const file of files) {
     const types = new Map([...(await describeSource(session, table, [file]))].map(([n, t]) => [n.toLowerCase(), t]));
     for (const column of [...table.keys, ...table.columns]) {
-      const c = quoteIdent(column.name);
-      const exact = exactCastCondition(c, types.get(column.name.toLowerCase()) ?? 'VARCHAR', column.type, column.format);
+      const type = types.get(sourceName(column).toLowerCase());
+      // A column the file lacks (missingColumns: null) reads as NULL, which converts.
+      const exact = type && exactCastCondition(quoteIdent(sourceName(column)), type, column.type, column.format);
       if (!exact) continue;
+      const c = quoteIdent(sourceName(column));
       const hit = await firstRowWhere(session, table, file, `${c} IS NOT NULL AND NOT (${exact})`, c);
       if (hit) {
         return new DataError(
@@ -84,9 +87,9 @@ export async function findCastFailure(session: Session, table: FileTableConfig, 
 export async function locateNullKey(session: Session, table: FileTableConfig, files: readonly BatchFile[]): Promise<DataError> {
   for (const file of files) {
     for (const key of table.keys) {
-      const hit = await firstRowWhere(session, table, file, `${quoteIdent(key.name)} IS NULL`);
+      const hit = await firstRowWhere(session, table, file, `${quoteIdent(sourceName(key))} IS NULL`);
       if (hit) {
-        return new DataError(`key column "${key.name}" is NULL`, where(table, file.path, hit.row, { column: key.name }));
+        return new DataError(`key column ${columnLabel(key)} is NULL`, where(table, file.path, hit.row, { column: key.name }));
       }
     }
   }
@@ -95,7 +98,7 @@ export async function locateNullKey(session: Session, table: FileTableConfig, fi
 
 /** The first two rows sharing a key, given that key's hash. */
 export async function locateDuplicateKey(session: Session, table: FileTableConfig, files: readonly BatchFile[], keyHash: string, keyText: string): Promise<DataError> {
-  const typed = table.keys.map((k) => `CAST(${quoteIdent(k.name)} AS ${k.type.toUpperCase()}) AS ${quoteIdent(k.name)}`).join(', ');
+  const typed = table.keys.map((k) => `CAST(${quoteIdent(sourceName(k))} AS ${k.type.toUpperCase()}) AS ${quoteIdent(k.name)}`).join(', ');
   const rows: { file: string; row: number }[] = [];
   for (const file of files) {
     const found = await session.rows<{ row: string | number }>(

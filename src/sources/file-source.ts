@@ -1,12 +1,14 @@
 /** File sources (CSV, Parquet, JSON): which files a batch is, and how DuckDB reads them. */
 import { open, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import type { FileSourceSpec, FileTableConfig } from '../config/types';
+import { sourceName } from '../config/columns';
+import type { ColumnSpec, FileSourceSpec, FileTableConfig } from '../config/types';
 import { isIsoDate } from '../config/iso-date';
 import { DataError, SourceChangedError } from '../errors';
 import type { Session } from '../engine/duckdb';
 import { fileListLiteral, quoteLiteral } from '../engine/sql';
 import { unreadableCompression } from './compression';
+import { withNullColumnsSql } from '../engine/stage-sql';
 import { readCsvHeader } from './csv-header';
 import { classifyReadError } from './read-errors';
 import type { DatedBatch, Source } from './source';
@@ -180,6 +182,12 @@ export function readSourceSql(source: FileSourceSpec, files: readonly BatchFile[
     case 'debezium':
       return `read_json(${fileListLiteral(files.map((f) => f.path))}, format = 'auto', union_by_name = true)`;
   }
+}
+
+/** The batch's files as one relation, with the configured columns no file has as NULLs of their type (missingColumns: null). */
+export function readBatchSql(source: FileSourceSpec, files: readonly BatchFile[], absent: readonly ColumnSpec[]): string {
+  const read = readSourceSql(source, files);
+  return absent.length ? withNullColumnsSql(read, absent.map((c) => ({ ...c, name: sourceName(c) }))) : read;
 }
 
 /** Column names and DuckDB types of files as the source presents them (several: combined by name). */

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import * as path from 'node:path';
+import { columnLabel, readByName, sourceName } from '../config/columns';
 import { DEFAULT_CSV_OPTIONS } from '../config/schema';
 import type { ColumnSpec, FileTableConfig, PostgresSourceSpec, TableConfig } from '../config/types';
 import { copyRows, type Session } from '../engine/duckdb';
@@ -17,6 +18,7 @@ import { ConfigError, DataError, type ErrorContext, StateError } from '../errors
 import { readJsonIfExists, writeAtomically, writeJsonAtomically } from '../warehouse/atomic';
 import { tableLayout } from '../warehouse/layout';
 import { castFailureMessage, valueContext } from '../warehouse/sensitive';
+import { missingColumnsError } from './check-columns';
 import { describeSourceFiles } from './file-source';
 import {
   castFailureSql,
@@ -158,20 +160,19 @@ async function sourceColumns(session: Session, attached: string, table: Postgres
   const context = { dataset: table.dataset, table: table.name, source: describeSourceName(table.source) };
   const described = await describeRelation(session, attached, table, context);
   const names = described.map((d) => d.column_name);
-  const missing: string[] = [];
+  const missing: ColumnSpec[] = [];
   const found = [...table.keys, ...table.columns].map((c) => {
-    const at = [names.indexOf(c.name), names.findIndex((n) => n.toLowerCase() === c.name.toLowerCase())].find((i) => i >= 0);
-    if (at === undefined) missing.push(c.name);
-    return { spec: c, sourceName: at === undefined ? c.name : names[at], described: at === undefined ? 'VARCHAR' : described[at].column_type };
+    const wanted = sourceName(c);
+    const at = [names.indexOf(wanted), names.findIndex((n) => n.toLowerCase() === wanted.toLowerCase())].find((i) => i >= 0);
+    if (at === undefined) missing.push(c);
+    return { spec: c, sourceName: at === undefined ? wanted : names[at], described: at === undefined ? 'VARCHAR' : described[at].column_type };
   });
-  if (missing.length > 0) {
-    throw new DataError(`source is missing configured column(s) ${missing.map((m) => `"${m}"`).join(', ')}`, { ...context, column: missing.join(',') });
-  }
+  if (missing.length > 0) throw missingColumnsError(missing, context);
   const pgTypes = await numericTypes(session, attached, table, found.filter((f) => mayBeNumeric(f.described)).map((f) => f.sourceName));
   const columns = found.map(({ spec, sourceName, described: d }) => ({ ...spec, sourceName, ...readPlan(d, pgTypes.get(sourceName) ?? null, spec.type) }));
   for (const { spec, described: d } of found) {
     const reason = unreadableAs(d, spec.type);
-    if (reason) throw new ConfigError(`column "${spec.name}": ${reason}`, { ...context, column: spec.name });
+    if (reason) throw new ConfigError(`column ${columnLabel(spec)}: ${reason}`, { ...context, column: spec.name });
   }
   if (columns.some((c) => c.readAs === 'real')) await assertShortestFloatText(session, attached, context);
   return { keys: columns.slice(0, table.keys.length), columns };
@@ -263,7 +264,7 @@ async function castFailure(session: Session, attached: string, pgSql: string, ta
       const key = keyText(keys, hit.key);
       const context = { dataset: table.dataset, table: table.name, key, column: column.name };
       if (hit.wrapped) {
-        return new DataError(`a value in column "${column.name}" of the row with key ${key} is later than ${DUCKDB_LATEST_TIMESTAMP}, the latest timestamp DuckDB holds`, context);
+        return new DataError(`a value in column ${columnLabel(column)} of the row with key ${key} is later than ${DUCKDB_LATEST_TIMESTAMP}, the latest timestamp DuckDB holds`, context);
       }
       return new DataError(castFailureMessage(column, hit.value, 'column', ` of the row with key ${key}`), { ...context, ...valueContext(column, hit.value) });
     }
@@ -444,9 +445,12 @@ async function batch(session: Session, table: PostgresTable, businessDate: strin
     const found = damaged.rows === null ? 'is missing' : `holds ${damaged.rows} rows`;
     throw new StateError(`${name} of the extract of ${businessDate} ${found}, its manifest records ${rows}; run the date again to read the source anew`, { ...context, file });
   }
+  // The chunks hold the columns under their configured names (copyChunkSql).
   const chunks: FileTableConfig = {
     ...table,
-    source: { format: 'parquet', path: path.join(folder, 'chunk-*.parquet'), csv: DEFAULT_CSV_OPTIONS, extraColumns: 'ignore', extract: false },
+    keys: table.keys.map(readByName),
+    columns: table.columns.map(readByName),
+    source: { format: 'parquet', path: path.join(folder, 'chunk-*.parquet'), csv: DEFAULT_CSV_OPTIONS, extraColumns: 'ignore', missingColumns: 'refuse', extract: false },
   };
   return { table: chunks, files: await describeSourceFiles(chunks, records.map((r) => r.path)) };
 }

@@ -7,6 +7,7 @@
  * PostgreSQL quotes identifiers and string literals exactly as DuckDB does (doubled quotes), so
  * the same quoting functions serve both.
  */
+import { columnLabel } from '../config/columns';
 import type { ColumnSpec, PostgresSourceSpec } from '../config/types';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { exactCastCondition, strictCastSql } from '../engine/strict-cast';
@@ -104,7 +105,7 @@ export const DUCKDB_LATEST_TIMESTAMP = '294247-01-10 04:00:54.775806';
 function deliveredSql(c: SourceColumn, v: string): string {
   const wrapped = wrappedTimestampSql(c, v);
   if (!wrapped) return arrived(c, v);
-  const message = quoteLiteral(`a value of column "${c.name}" is later than ${DUCKDB_LATEST_TIMESTAMP}, the latest timestamp DuckDB holds`);
+  const message = quoteLiteral(`a value of column ${columnLabel(c)} is later than ${DUCKDB_LATEST_TIMESTAMP}, the latest timestamp DuckDB holds`);
   return `CASE WHEN ${wrapped} THEN error(${message}) ELSE ${v} END`;
 }
 
@@ -201,7 +202,7 @@ export function postgresQuerySql(attached: string, pgSql: string): string {
  * write than v1's and give smaller files; only the hash stage reads them.
  */
 export function copyChunkSql(attached: string, pgSql: string, columns: readonly SourceColumn[], outPath: string): string {
-  const select = columns.map((c, i) => `${strictCastSql(deliveredSql(c, dataAlias(i)), c.arrivesAs, c.type, c.name, c.format)} AS ${quoteIdent(c.name)}`);
+  const select = columns.map((c, i) => `${strictCastSql(deliveredSql(c, dataAlias(i)), c.arrivesAs, c.type, c)} AS ${quoteIdent(c.name)}`);
   return `COPY (SELECT ${select.join(', ')} FROM ${postgresQuerySql(attached, pgSql)}) TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION lz4_raw, PARQUET_VERSION v2)`;
 }
 

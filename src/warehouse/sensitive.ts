@@ -7,6 +7,7 @@
  *   <warehouse>/_sensitive/<dataset>/<table>/history/eff_start_date=<D>/data.parquet   + OPERATION
  */
 import * as path from 'node:path';
+import { columnLabel } from '../config/columns';
 import type { ColumnSpec, TableConfig } from '../config/types';
 import { quoteIdent } from '../engine/sql';
 import { copyTo, type ExportOrder, keyHashOrder, publishCurrentSql } from '../engine/stage-sql';
@@ -36,6 +37,7 @@ export const WITHHELD_LINE = '(the line is withheld: the table has sensitive col
 
 interface NamedColumn {
   name: string;
+  source?: string;
   type: string;
   format?: string;
   sensitive?: boolean;
@@ -47,7 +49,7 @@ interface NamedColumn {
  */
 export function castFailureMessage(column: NamedColumn, value: string | null, noun: 'column' | 'field' = 'column', place = ''): string {
   const subject = column.sensitive ? 'a value' : `value ${JSON.stringify(value)}`;
-  return `${subject} in ${noun} "${column.name}"${place} does not convert exactly to ${column.type}${column.format === undefined ? '' : ` in format ${column.format}`}${column.sensitive ? ` ${WITHHELD_VALUE}` : ''}`;
+  return `${subject} in ${noun} ${columnLabel(column)}${place} does not convert exactly to ${column.type}${column.format === undefined ? '' : ` in format ${column.format}`}${column.sensitive ? ` ${WITHHELD_VALUE}` : ''}`;
 }
 
 /** The error context's `value`, left out for a sensitive column. */

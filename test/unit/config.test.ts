@@ -113,6 +113,82 @@ describe('config', () => {
     ]);
   });
 
+  describe('columns read from a source column named otherwise (source)', () => {
+    const config = (columns: string, source = '{ format: csv, path: t.csv }', extra = '') =>
+      checkConfigText(`dataset: d\nwarehouse: wh\ntables:\n  - name: t\n    keys: [{ name: id, type: bigint }]\n    columns: ${columns}\n    source: ${source}\n${extra}`);
+
+    it("refuses cdcflow's own names as configured names, any case, and takes them as source names", () => {
+      for (const reserved of ['operation', 'EFF_START_DATE', 'Key_Hash', 'nonkey_hash']) {
+        expect(config(`[{ name: ${reserved}, type: varchar }]`).problems).toEqual([
+          expect.objectContaining({ path: 'tables[0].columns[0].name', message: expect.stringContaining('read a source column of that name with source:') }),
+        ]);
+        expect(config(`[{ name: op, source: ${reserved}, type: varchar }]`).problems).toEqual([]);
+      }
+      const { file } = config('[{ name: op, source: operation, type: varchar }, { name: v, type: bigint }]');
+      expect(resolveConfig(file!, '/').tables[0].columns).toEqual([
+        { name: 'op', source: 'operation', type: 'varchar' },
+        { name: 'v', type: 'bigint' },
+      ]);
+    });
+
+    it('refuses two columns reading one source column, and takes names swapped between columns', () => {
+      expect(config('[{ name: a, source: x, type: varchar }, { name: b, source: X, type: varchar }]').problems).toEqual([
+        expect.objectContaining({ path: 'tables[0].columns[1].source', message: expect.stringContaining('reads source column "X", which column "a" reads already') }),
+      ]);
+      expect(config('[{ name: a, source: ID, type: varchar }]').problems).toEqual([
+        expect.objectContaining({ path: 'tables[0].columns[0].source', message: expect.stringContaining('reads source column "ID", which column "id" reads already') }),
+      ]);
+      expect(config('[{ name: a, source: v, type: varchar }, { name: v, type: varchar }]').problems).toEqual([
+        expect.objectContaining({ path: 'tables[0].columns[1].name', message: expect.stringContaining('reads source column "v", which column "a" reads already') }),
+      ]);
+      // A configured name is still unique, whatever it is read from.
+      expect(config('[{ name: ID, source: y, type: varchar }]').problems).toEqual([
+        expect.objectContaining({ path: 'tables[0].columns[0].name', message: 'duplicates column "id" (names are case-insensitive)' }),
+      ]);
+      expect(config('[{ name: a, source: b, type: varchar }, { name: b, source: a, type: varchar }]').problems).toEqual([]);
+      expect(config('[{ name: a, source: "", type: varchar }]').problems).toEqual([expect.objectContaining({ path: 'tables[0].columns[0].source' })]);
+    });
+
+    it('names the watermark by its PostgreSQL name, and refuses it when the column read from it is sensitive', () => {
+      const pg = (watermark: string) => `{ format: postgres, connection: U, table: a.b, watermark: { column: ${watermark} } }`;
+      expect(config('[{ name: changed, source: operation, type: varchar }]', pg('operation')).problems).toEqual([]);
+      expect(config('[{ name: changed, source: Updated_At, type: timestamp, sensitive: true }]', pg('updated_at')).problems).toEqual([
+        expect.objectContaining({ path: 'tables[0].source.watermark.column', message: expect.stringContaining('must not be a sensitive column') }),
+      ]);
+    });
+
+    it('is refused for change-record tables', () => {
+      const changes = config('[{ name: op2, source: operation, type: varchar }, { name: seq, type: bigint }]', '{ format: csv, path: t.csv }', '    mode: changes\n    orderBy: [seq]\n');
+      expect(changes.problems).toEqual([
+        expect.objectContaining({ path: 'tables[0].columns[0].source', message: expect.stringContaining('is not supported for change-record tables') }),
+      ]);
+    });
+  });
+
+  describe('missingColumns', () => {
+    const config = (source: string, extra = '') =>
+      checkConfigText(`dataset: d\nwarehouse: wh\ntables:\n  - name: t\n    keys: [{ name: id, type: bigint }]\n    columns: [{ name: seq, type: bigint }]\n    source: ${source}\n${extra}`);
+    const resolved = (source: string) => resolveConfig(config(source).file!, '/').tables[0].source;
+
+    it('refuses by default, and takes null (YAML null or the text) for csv, parquet and json files', () => {
+      expect(resolved('{ format: json, path: t.json }')).toMatchObject({ missingColumns: 'refuse' });
+      for (const format of ['csv', 'parquet', 'json']) {
+        expect(resolved(`{ format: ${format}, path: t, missingColumns: null }`)).toMatchObject({ missingColumns: 'null' });
+        expect(resolved(`{ format: ${format}, path: t, missingColumns: "null" }`)).toMatchObject({ missingColumns: 'null' });
+      }
+      expect(config('{ format: json, path: t.json, missingColumns: ignore }').problems).toEqual([expect.objectContaining({ path: 'tables[0].source.missingColumns' })]);
+      expect(config('{ format: postgres, connection: U, table: a.b, missingColumns: null }').problems).toEqual([
+        expect.objectContaining({ path: 'tables[0].source', message: expect.stringContaining('missingColumns') }),
+      ]);
+    });
+
+    it('is refused for change-record tables', () => {
+      expect(config('{ format: json, path: t.json, missingColumns: null }', '    mode: changes\n    orderBy: [seq]\n').problems).toEqual([
+        expect.objectContaining({ path: 'tables[0].source.missingColumns', message: expect.stringContaining('not supported for change-record tables') }),
+      ]);
+    });
+  });
+
   it('ships an example that validates and a JSON Schema in step with the code', () => {
     expect(() => loadConfig(path.join(root, 'config/example.yaml'))).not.toThrow();
     const shipped = JSON.parse(readFileSync(path.join(root, 'config/cdcflow.schema.json'), 'utf8'));

@@ -12,6 +12,7 @@ const csv = (over: Partial<FileSourceSpec['csv']> = {}): FileSourceSpec => ({
   path: '/in/*.csv',
   csv: { header: true, delimiter: ',', quote: '"', nullString: '', ...over },
   extraColumns: 'ignore',
+  missingColumns: 'refuse',
   extract: false,
 });
 

@@ -73,6 +73,14 @@ describe('stage SQL', () => {
     expect(sql).toContain(`CAST(s."seen" AS DATE) AS "seen"`);
   });
 
+  it('reads a column by its source name and names it as configured, in its error too', () => {
+    const renamed = { keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'op', source: 'OPERATION', type: 'date' }], ignore: [] };
+    const sql = hashBatchSql(renamed, 'src', '/o', new Map([['operation', 'VARCHAR']]));
+    expect(sql).toContain(`CASE WHEN s."OPERATION" IS NULL OR (TRY_CAST(s."OPERATION" AS DATE) IS NOT NULL`);
+    expect(sql).toContain(`error('a value of column "op" (source column "OPERATION") does not convert exactly to date') END AS "op"`);
+    expect(sql).toContain(`SELECT typed."id", typed."op", `);
+  });
+
   describe('with hostile names and paths', () => {
     const hostile = { keys: [{ name: `k"; DROP TABLE victim; --`, type: 'varchar' }], columns: [{ name: `it's`, type: 'integer' }], ignore: [] };
     let engine: Engine;

@@ -20,13 +20,13 @@ describe('strict casts', () => {
   const text = (v: string) => `CAST(${quoteLiteral(v)} AS VARCHAR)`;
 
   it('builds a CASE that keeps NULLs and exact values and raises an error otherwise', () => {
-    expect(strictCastSql('s."n"', 'VARCHAR', 'integer', 'n')).toBe(
+    expect(strictCastSql('s."n"', 'VARCHAR', 'integer', { name: 'n' })).toBe(
       `CASE WHEN s."n" IS NULL OR (TRY_CAST(s."n" AS INTEGER) IS NOT NULL AND regexp_full_match(s."n", '\\s*[+-]?[0-9]+\\s*')) ` +
         `THEN CAST(s."n" AS INTEGER) ELSE error('a value of column "n" does not convert exactly to integer') END`,
     );
-    expect(strictCastSql('s."v"', 'VARCHAR', 'varchar', 'v')).toBe('CAST(s."v" AS VARCHAR)');
-    expect(strictCastSql('s."d"', 'DOUBLE', 'double', 'd')).toBe('CAST(s."d" AS DOUBLE)');
-    expect(strictCastSql('s."t"', 'TIMESTAMP WITH TIME ZONE', 'timestamptz', 't')).toBe('CAST(s."t" AS TIMESTAMP WITH TIME ZONE)');
+    expect(strictCastSql('s."v"', 'VARCHAR', 'varchar', { name: 'v' })).toBe('CAST(s."v" AS VARCHAR)');
+    expect(strictCastSql('s."d"', 'DOUBLE', 'double', { name: 'd' })).toBe('CAST(s."d" AS DOUBLE)');
+    expect(strictCastSql('s."t"', 'TIMESTAMP WITH TIME ZONE', 'timestamptz', { name: 't' })).toBe('CAST(s."t" AS TIMESTAMP WITH TIME ZONE)');
   });
 
   it.each([
@@ -39,12 +39,12 @@ describe('strict casts', () => {
     [`'plain'`, 'VARCHAR', 'plain'],
     ['12', 'INTEGER', '12'],
   ])('as varchar, %s (%s) is %s', async (literal, sourceType, expected) => {
-    const [row] = await engine.withSession((s) => s.rows<{ t: string }>(`SELECT ${strictCastSql('v', sourceType, 'varchar', 'v')} AS t FROM (SELECT ${literal} AS v)`));
+    const [row] = await engine.withSession((s) => s.rows<{ t: string }>(`SELECT ${strictCastSql('v', sourceType, 'varchar', { name: 'v' })} AS t FROM (SELECT ${literal} AS v)`));
     expect(row.t).toBe(expected);
   });
 
   it('quotes a hostile column name inside the error message', () => {
-    expect(strictCastSql('s."x"', 'VARCHAR', 'date', `it's`)).toContain(`error('a value of column "it''s" does not convert exactly to date')`);
+    expect(strictCastSql('s."x"', 'VARCHAR', 'date', { name: `it's` })).toContain(`error('a value of column "it''s" does not convert exactly to date')`);
   });
 
   it.each([
