@@ -14,7 +14,7 @@
  *                      always conflict, even when both only insert
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Engine, Session } from '../engine/duckdb';
 import { type Bucket, bucketLabel } from '../engine/key-buckets';
@@ -116,14 +116,33 @@ function attachCatalogSql(warehouse: string, catalogUrl?: string, base?: string)
   );
 }
 
-/** The catalogs attached to each engine's instance: attaching again is a statement saved per catalog session. */
-const attached = new WeakMap<Engine, Set<string>>();
+/**
+ * The catalogs attached to each engine's instance, by alias, with the file of a SQLite catalog:
+ * attaching again is a statement saved per catalog session.
+ */
+const attached = new WeakMap<Engine, Map<string, string | undefined>>();
+
+/**
+ * Detaches SQLite catalogs whose file is gone (their warehouse was deleted or moved while the
+ * worker ran). DuckDB looks a name up in every attached catalog when it is not found where asked,
+ * so one vanished catalog turned the "no such table" of every other warehouse's new table into
+ * "Unable to open database <the vanished file>", retried until the run failed.
+ */
+async function detachVanishedCatalogs(session: Session, aliases: Map<string, string | undefined>): Promise<void> {
+  for (const [alias, file] of aliases) {
+    if (file === undefined || existsSync(file)) continue;
+    await session.run(`DETACH DATABASE IF EXISTS ${quoteIdent(alias)}`);
+    aliases.delete(alias);
+  }
+}
 
 /** Attaches the warehouse's catalog to the engine's DuckDB instance, once. */
 async function attachCatalog(engine: Engine, session: Session, warehouse: string): Promise<string> {
   const { catalogUrl, dataPath: base } = engine;
   const alias = catalogAlias(warehouse, catalogUrl);
-  const aliases = attached.get(engine) ?? new Set<string>();
+  const aliases = attached.get(engine) ?? new Map<string, string | undefined>();
+  attached.set(engine, aliases);
+  await detachVanishedCatalogs(session, aliases);
   if (aliases.has(alias)) return alias;
   // A file where the warehouse should be fails here with ENOTDIR, a ConfigError (stage-runner.ts).
   mkdirSync(base && isRemotePath(base) ? warehouse : dataPath(warehouse, base), { recursive: true });
@@ -135,7 +154,7 @@ async function attachCatalog(engine: Engine, session: Session, warehouse: string
   });
   // After the attach, which refuses a changed data path first; attaching writes no data file.
   if (base) await claimDataFolder(session, warehouse, dataPath(warehouse, base));
-  attached.set(engine, aliases.add(alias));
+  aliases.set(alias, catalogUrl ? undefined : catalogPath(warehouse));
   return alias;
 }
 

@@ -6,7 +6,7 @@
  * and leaves the committed outputs byte for byte as they were; a corrected file is re-read; the
  * mass-delete guard refuses an empty snapshot and a large delete unless overridden.
  */
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -243,6 +243,23 @@ describe('bad input', () => {
       expect(() => writeConfig(dir, { dataset: config.dataset, warehouse: 'wh', tables: [table('t')] })).toThrow(/warehouse .*wh is not a folder/);
     });
 
+    it('a warehouse deleted while the worker runs does not fail the new tables of other warehouses', async () => {
+      const gone = setup([table('t')]);
+      write(path.join(gone.dir, 't', `${DAY1}.csv`), lines('id,v', '1,a'));
+      ok(await runDataset(h, gone.config, DAY1));
+      rmSync(gone.config.warehouse, { recursive: true });
+
+      const other = setup([table('first'), table('second')]);
+      for (const name of ['first', 'second']) write(path.join(other.dir, name, `${DAY1}.csv`), lines('id,v', '1,a'));
+      attempts = [];
+      const out = await withTimeout(runDataset(h, other.config, DAY1), 30_000, () => `no result within 30 s; stage attempts: ${JSON.stringify(attempts)}`);
+      for (const name of ['first', 'second']) expect(tableResult(out, name).counts).toEqual({ I: 1, U: 0, D: 0, X: 0, N: 0 });
+      expect(attempts.filter((a) => a.attempt > 1)).toEqual([]);
+
+      // The deleted warehouse's dataset starts afresh where it was, as after a restart of the worker.
+      expect(tableResult(ok(await runDataset(h, gone.config, DAY1)), 't').counts).toEqual({ I: 1, U: 0, D: 0, X: 0, N: 0 });
+    });
+
     it('a warehouse moved since its catalog was created is a ConfigError, at once, and the moved warehouse stays as it was', async () => {
       const { dir, config } = setup([table('t')]);
       for (const date of [DAY1, DAY2]) write(path.join(dir, 't', `${date}.csv`), lines('id,v', '1,a'));
@@ -394,7 +411,13 @@ describe('bad input', () => {
     const file = path.join(dir, 'growing', `${DAY1}.csv`);
     write(file, lines('id,v', ...Array.from({ length: 1000 }, (_, i) => `${i + 1},v`)));
     let next = 1001;
-    const writer = setInterval(() => appendFileSync(file, lines(...Array.from({ length: 50 }, () => `${next++},v`))), 2);
+    const writer = setInterval(() => {
+      try {
+        appendFileSync(file, lines(...Array.from({ length: 50 }, () => `${next++},v`)));
+      } catch {
+        clearInterval(writer); // the test's folder is gone (it timed out)
+      }
+    }, 2);
     onStage = (stage, attempt) => {
       if (stage === 'hash' && attempt === 2) clearInterval(writer);
     };
