@@ -1,7 +1,7 @@
 /** Whether a file-source batch has arrived: how many files its path matches now (a glob, nothing read). */
 import type { FileSourceSpec } from '../config/types';
 import { matchingFiles, sourcePattern } from '../sources/file-source';
-import type { ActivityDeps } from './stage-runner';
+import { type ActivityDeps, toTemporalFailure } from './stage-runner';
 import type { StageInput } from './types';
 
 export interface SourceFilesFound {
@@ -13,6 +13,9 @@ export interface SourceFilesFound {
 export function countSourceFiles(deps: ActivityDeps) {
   return ({ table, businessDate }: StageInput): Promise<SourceFilesFound> => {
     const source = table.source as FileSourceSpec;
-    return deps.engine.withSession(async (session) => ({ pattern: sourcePattern(source, businessDate), files: (await matchingFiles(session, source, businessDate)).length }));
+    // A bucket S3 refuses fails the wait at once (toTemporalFailure), as it fails the hash stage.
+    return deps.engine
+      .withSession(async (session) => ({ pattern: sourcePattern(source, businessDate), files: (await matchingFiles(session, source, businessDate)).length }))
+      .catch((err: unknown) => Promise.reject(toTemporalFailure(err, 'plan')));
   };
 }

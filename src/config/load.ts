@@ -6,6 +6,7 @@ import { resolveChanges } from '../changes/config';
 import { ConfigError } from '../errors';
 import { resolveSinks } from '../sinks/resolve-sinks';
 import { hasExtractStage } from '../sources/registry';
+import { isS3Url } from '../sources/s3-url';
 import { datasetFileSchema, type DatasetFile, DEFAULT_CSV_OPTIONS, QUALIFIED_TABLE } from './schema';
 import type { DatasetConfig, SourceSpec } from './types';
 
@@ -108,7 +109,7 @@ function resolveSource(source: DatasetFile['tables'][number]['source'], sourceBa
   }
   return {
     format: source.format,
-    path: path.resolve(sourceBase, source.path),
+    path: isS3Url(source.path) ? source.path : path.resolve(sourceBase, source.path),
     csv: source.csv ?? DEFAULT_CSV_OPTIONS,
     extraColumns: source.extraColumns,
     ...(source.waitForFiles ? { waitForFiles: source.waitForFiles } : {}),

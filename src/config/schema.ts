@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { checkSinksAndSensitive, sinkSchema } from '../sinks/sink-schema';
 import { checkChangeTables } from '../changes/config';
 import { DURATION } from './duration';
-import { localPath } from './local-path';
+import { localPath, sourcePath } from './local-path';
 
 /** Names used in output paths: dataset and table names. */
 export const PATH_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
@@ -63,8 +63,8 @@ const duration = z.string().regex(DURATION, 'must be a number with a unit: ms, s
 
 const fileSource = z.strictObject({
   format: z.enum(['csv', 'parquet', 'json', 'debezium']).describe('debezium: Debezium JSON change events, one per line (mode: changes only).'),
-  path: localPath.describe(
-    'File path or glob; may contain {date} (the business date, YYYY-MM-DD). Relative paths resolve against --input, else the config file\'s folder.',
+  path: sourcePath.describe(
+    'File path or glob, or s3://bucket/key-glob; may contain {date} (the business date, YYYY-MM-DD). Relative paths resolve against --input, else the config file\'s folder.',
   ),
   csv: csvOptions.optional(),
   extraColumns: z

@@ -7,15 +7,21 @@ import { DataError } from '../errors';
 import type { Session } from '../engine/duckdb';
 import { fileListLiteral, quoteLiteral } from '../engine/sql';
 import { readCsvHeader } from './csv-header';
+import { NO_FOLDER_COLUMNS } from './file-lines';
+import { globRegexSource } from './glob';
 import { classifyReadError } from './read-errors';
+import { listS3Objects, type S3Object } from './s3-objects';
+import { isS3Url } from './s3-url';
 import type { DatedBatch, Source } from './source';
 
 export interface SourceFile {
   path: string;
   size: number;
   /**
-   * SHA-256 of the bytes: a corrected file is re-read whatever its size and mtime, and the same
-   * bytes written again (a file exported anew, a table extracted anew) are the same batch.
+   * A local file's SHA-256 of the bytes: a corrected file is re-read whatever its size and mtime,
+   * and the same bytes written again (a file exported anew, a table extracted anew) are the same
+   * batch. An S3 object's `etag:"…"`: S3 gives the object a new ETag when it is written again,
+   * so an unchanged object is recognised without downloading it.
    */
   checksum: string;
 }
@@ -48,37 +54,50 @@ async function checksumOf(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** The paths matching the batch's pattern for a business date, sorted. */
-export async function matchingFiles(session: Session, source: FileSourceSpec, businessDate: string): Promise<string[]> {
-  const rows = await session.rows<{ file: string }>(`SELECT file FROM glob(${quoteLiteral(sourcePattern(source, businessDate))}) ORDER BY file`);
+/** The local paths or s3:// URLs matching a glob, sorted. */
+async function globFiles(session: Session, pattern: string): Promise<string[]> {
+  if (isS3Url(pattern)) return (await listS3Objects(pattern)).map((o) => o.url);
+  const rows = await session.rows<{ file: string }>(`SELECT file FROM glob(${quoteLiteral(pattern)}) ORDER BY file`);
   return rows.map((r) => r.file);
+}
+
+/** The files matching the batch's pattern for a business date, sorted. */
+export function matchingFiles(session: Session, source: FileSourceSpec, businessDate: string): Promise<string[]> {
+  return globFiles(session, sourcePattern(source, businessDate));
 }
 
 /** The files of the batch for a business date, sorted; a DataError when none match or one is empty. */
 export async function listSourceFiles(session: Session, table: FileTableConfig, businessDate: string): Promise<SourceFile[]> {
-  const files = await matchingFiles(session, table.source, businessDate);
+  const pattern = sourcePattern(table.source, businessDate);
+  const files = isS3Url(pattern) ? describeS3Objects(table, await listS3Objects(pattern)) : await describeSourceFiles(table, await globFiles(session, pattern));
   if (files.length === 0) {
-    const pattern = sourcePattern(table.source, businessDate);
     throw new DataError(`no source file matches ${pattern}`, { dataset: table.dataset, table: table.name, file: pattern, businessDate });
   }
-  return describeSourceFiles(table, files);
+  return files;
+}
+
+function assertNotEmpty(table: FileTableConfig, file: string, size: number): void {
+  if (size > 0) return;
+  throw new DataError('the file is empty (0 bytes); an export that produced nothing is not a batch', { dataset: table.dataset, table: table.name, file });
 }
 
 /** The given files of a batch, each with its size and checksum; a DataError when one is empty. */
 export function describeSourceFiles(table: FileTableConfig, files: readonly string[]): Promise<SourceFile[]> {
   return Promise.all(
     files.map(async (file) => {
-      const s = await stat(file);
-      if (s.size === 0) {
-        throw new DataError('the file is empty (0 bytes); an export that produced nothing is not a batch', {
-          dataset: table.dataset,
-          table: table.name,
-          file,
-        });
-      }
-      return { path: file, size: s.size, checksum: await checksumOf(file) };
+      const { size } = await stat(file);
+      assertNotEmpty(table, file, size);
+      return { path: file, size, checksum: await checksumOf(file) };
     }),
   );
+}
+
+/** S3 objects as files of a batch, named by their ETag; a DataError when one is empty. */
+function describeS3Objects(table: FileTableConfig, objects: readonly S3Object[]): SourceFile[] {
+  return objects.map(({ url, size, etag }) => {
+    assertNotEmpty(table, url, size);
+    return { path: url, size, checksum: `etag:${etag}` };
+  });
 }
 
 /** The batch's files with what reading them needs (a CSV file's header is read here). */
@@ -104,7 +123,7 @@ function readCsvSql(source: FileSourceSpec, file: BatchFile): string {
   return (
     `read_csv(${quoteLiteral(file.path)}, auto_detect = false, buffer_size = ${CSV_BUFFER_BYTES}, columns = {${columns}}, header = ${header}, skip = 0, ` +
     `delim = ${quoteLiteral(delimiter)}, quote = ${quoteLiteral(quote)}, escape = ${quoteLiteral(quote)}, comment = '', ` +
-    `nullstr = ${quoteLiteral(nullString)}, allow_quoted_nulls = false, strict_mode = true)`
+    `nullstr = ${quoteLiteral(nullString)}, allow_quoted_nulls = false, strict_mode = true, ${NO_FOLDER_COLUMNS})`
   );
 }
 
@@ -119,10 +138,10 @@ export function readSourceSql(source: FileSourceSpec, files: readonly BatchFile[
       return `(${files.map((f) => `SELECT * FROM ${readCsvSql(source, f)}`).join(' UNION ALL BY NAME ')})`;
     case 'parquet':
       // A `name=value` folder must not override the file's own column (extracted chunks live under business_date=D/).
-      return `read_parquet(${fileListLiteral(files.map((f) => f.path))}, union_by_name = true, hive_partitioning = false)`;
+      return `read_parquet(${fileListLiteral(files.map((f) => f.path))}, union_by_name = true, ${NO_FOLDER_COLUMNS})`;
     case 'json':
     case 'debezium':
-      return `read_json(${fileListLiteral(files.map((f) => f.path))}, format = 'auto', union_by_name = true)`;
+      return `read_json(${fileListLiteral(files.map((f) => f.path))}, format = 'auto', union_by_name = true, ${NO_FOLDER_COLUMNS})`;
   }
 }
 
@@ -148,15 +167,6 @@ export async function scanSource(session: Session, table: FileTableConfig, file:
 
 const DATE_PLACEHOLDER = '{date}';
 
-/** A glob (`*`, `**`, `?`) as a regular expression's source, every other character literal. */
-function globRegexSource(glob: string): string {
-  const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return glob
-    .split('**')
-    .map((part) => part.split('*').map((piece) => piece.split('?').map(literal).join('[^/]')).join('[^/]*'))
-    .join('.*');
-}
-
 /** Which business date a file matching a `{date}` path stands for (every `{date}` the same). */
 function datedPathRegex(pathWithDate: string): RegExp {
   const [first, ...rest] = pathWithDate.split(DATE_PLACEHOLDER).map(globRegexSource);
@@ -167,9 +177,8 @@ function datedPathRegex(pathWithDate: string): RegExp {
 async function batchesBetween(session: Session, table: FileTableConfig, after: string, before: string): Promise<DatedBatch[]> {
   if (!table.source.path.includes(DATE_PLACEHOLDER)) return [];
   const dated = datedPathRegex(table.source.path);
-  const rows = await session.rows<{ file: string }>(`SELECT file FROM glob(${quoteLiteral(table.source.path.split(DATE_PLACEHOLDER).join('*'))}) ORDER BY file`);
   const found = new Map<string, string>();
-  for (const { file } of rows) {
+  for (const file of await globFiles(session, table.source.path.split(DATE_PLACEHOLDER).join('*'))) {
     const date = dated.exec(file)?.[1];
     if (date && date > after && date < before && isIsoDate(date) && !found.has(date)) found.set(date, file);
   }
