@@ -28,7 +28,7 @@ import {
   writeLines,
 } from '../support/harness';
 import { type S3TestServer, startS3Server } from '../support/s3-server';
-import { activityAttempts, killAllWorkers, spawnWorker, withTimeout } from '../support/worker-process';
+import { activityAttempts, killAllWorkers, sleep, spawnWorker, withTimeout } from '../support/worker-process';
 import { tableWorkflowId } from '../../src/workflows/ids';
 
 const [D1, D2, D3] = ['2024-01-01', '2024-01-02', '2024-01-03'];
@@ -176,6 +176,18 @@ test('a value that does not cast, and an empty object, are named by their s3:// 
     new RegExp(`^the file is empty \\(0 bytes\\).*file=${folder.url.replace(/[.]/g, '\\.')}/${D1}/more\\.csv`),
   );
 }, 180_000);
+
+test('waitForFiles looks in the bucket: the run waits until the object appears, then reads it', async () => {
+  const folder = s3Folder('late');
+  const name = uniqueDataset('late');
+  mkdirSync(path.join(dir, name), { recursive: true });
+  const table = { ...ordersTable('t', 'full', `${folder.url}/{date}/orders.csv`), source: { format: 'csv', path: `${folder.url}/{date}/orders.csv`, waitForFiles: '60s' } };
+  const config = writeConfig(path.join(dir, name), { dataset: name, warehouse: 'wh', tables: [table] });
+  const outcome = run(config, D1);
+  await sleep(3_000);
+  await s3.put(`${folder.key}/${D1}/orders.csv`, lines(['1,a,10']));
+  expect(tableResult(succeeded(await outcome), 't').counts).toMatchObject({ I: 1 });
+}, 120_000);
 
 test('a delta run on S3 with an earlier dated batch never committed is refused, naming the date and the object', async () => {
   const folder = s3Folder('leftout');
