@@ -2,17 +2,21 @@
  * File sources in S3 as a user meets them: `source.path: s3://bucket/exports/{date}/orders.csv`
  * read by a `cdcflow worker` with its credentials in the environment, against a local S3 (moto).
  * The batch commits what the same files commit from a local folder; an unchanged object is the
- * same batch and a replaced one is read again; a bucket that does not exist fails at once;
- * errors name the s3:// URL, never the local copy; a dated batch left out is refused.
+ * same batch and a replaced one is read again; a bucket that does not exist or credentials S3
+ * refuses fail at once; errors name the s3:// URL, never the local copy; waitForFiles looks in
+ * the bucket; a dated batch left out is refused.
  * Needs dist/ (the test script builds it).
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import type { DatasetConfig } from '../../src/config/types';
 import type { TemporalSettings } from '../../src/settings';
+import { DataError } from '../../src/errors';
 import { downloadS3Object, listS3Objects } from '../../src/sources/s3-objects';
+import { readLocalCopies } from '../../src/sources/source-copies';
 import { tableLayout } from '../../src/warehouse/layout';
+import { tableWorkflowId } from '../../src/workflows/ids';
 import {
   committedDates,
   failedTable,
@@ -29,7 +33,6 @@ import {
 } from '../support/harness';
 import { type S3TestServer, startS3Server } from '../support/s3-server';
 import { activityAttempts, killAllWorkers, sleep, spawnWorker, withTimeout } from '../support/worker-process';
-import { tableWorkflowId } from '../../src/workflows/ids';
 
 const [D1, D2, D3] = ['2024-01-01', '2024-01-02', '2024-01-03'];
 
@@ -38,16 +41,22 @@ let s3: S3TestServer;
 let dir: string;
 /** The task queue of a `cdcflow worker` with the S3 settings in its environment. */
 let settings: TemporalSettings;
+const savedEnv: Record<string, string | undefined> = {};
 
 beforeAll(async () => {
   [h, s3] = await Promise.all([startHarness(), startS3Server()]);
   dir = tempDir('cdcflow-s3-sources-');
-  // For this process's own S3 client (the download test below).
+  // For this process's own S3 client (the download test below); put back after.
+  for (const name of Object.keys(s3.env)) savedEnv[name] = process.env[name];
   Object.assign(process.env, s3.env);
   settings = { ...h.settings, taskQueue: `s3-sources-${randomUUID()}` };
   await spawnWorker(settings.taskQueue, path.join(dir, 'tmp-worker'), { env: s3.env });
 });
 afterAll(async () => {
+  for (const [name, value] of Object.entries(savedEnv)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
   await killAllWorkers();
   await Promise.all([h?.stop(), s3?.stop()]);
   rmSync(dir, { recursive: true, force: true });
@@ -86,8 +95,10 @@ function s3Folder(name: string): { key: string; url: string } {
 const run = (config: DatasetConfig, date: string) =>
   withTimeout(runDataset({ client: h.client, settings }, config, date), 90_000, () => `the run of ${config.dataset} ${date} had no result within 90 s`);
 
-async function currentRows(config: DatasetConfig, table: string) {
-  return readRows(h.engine, tableLayout(config.warehouse, config.dataset, table).current, 'id');
+/** The table's current rows, and with a date its history rows of that date. */
+async function committedRows(config: DatasetConfig, table: string, date?: string) {
+  const layout = tableLayout(config.warehouse, config.dataset, table);
+  return readRows(h.engine, date ? layout.history(date) : layout.current, 'id');
 }
 
 const lines = (rows: string[]) => `${[HEADER, ...rows].join('\n')}\n`;
@@ -106,7 +117,8 @@ test('full and delta tables read from s3://…/{date}/ commit what the same loca
     const [fromLocal, fromS3] = [succeeded(await run(local, date)), succeeded(await run(remote, date))];
     for (const table of ['full_t', 'delta_t']) {
       expect(tableResult(fromS3, table).counts).toEqual(tableResult(fromLocal, table).counts);
-      expect(await currentRows(remote, table)).toEqual(await currentRows(local, table));
+      expect(await committedRows(remote, table)).toEqual(await committedRows(local, table));
+      expect(await committedRows(remote, table, date)).toEqual(await committedRows(local, table, date));
     }
     if (date === D2) expect(tableResult(fromS3, 'full_t').counts).toMatchObject({ I: 1, U: 1, D: 1 });
   }
@@ -124,7 +136,7 @@ test('full and delta tables read from s3://…/{date}/ commit what the same loca
   for (const table of ['full_t', 'delta_t']) {
     expect(tableResult(corrected, table).skippedStages).not.toContain('write');
     expect(await committedDates(h.engine, remote.warehouse, remote.dataset, table)).toEqual([D1, D2]);
-    expect((await currentRows(remote, table)).find((r) => r.id === 1)).toMatchObject({ v: 'a', amount: 12 });
+    expect((await committedRows(remote, table)).find((r) => r.id === 1)).toMatchObject({ v: 'a', amount: 12 });
   }
   // The downloaded copies are gone once the batch is hashed.
   expect(existsSync(tableLayout(remote.warehouse, remote.dataset, 'full_t').sourceCopies(D2))).toBe(false);
@@ -244,3 +256,18 @@ test('Debezium events from S3: a bad line and a tie with the committed event nam
     `key (id=1001): the batch's newest event (${folder.url}/by_time/${D2}/part-0.json line 2) is an update with the same ordering values (source.ts_ms = 1704067200020)`,
   );
 }, 180_000);
+
+test('a retry reuses the complete copy of the same ETag; what the reading throws names the URL; the copies go once it succeeds', async () => {
+  const folder = s3Folder('retry');
+  const first = lines(['1,a,10']);
+  await s3.put(`${folder.key}/orders.csv`, first);
+  const [listed] = await listS3Objects(`${folder.url}/orders.csv`);
+  const batch = [{ path: listed.url, size: listed.size, checksum: `etag:${listed.etag}` }];
+  const copies = path.join(dir, 'retry-copies');
+  const failing = readLocalCopies(batch, copies, (files) => Promise.reject(new DataError(`cannot read ${files[0].path}`, { file: files[0].path })));
+  await expect(failing).rejects.toMatchObject({ name: 'DataError', message: `cannot read ${listed.url}`, context: { file: listed.url } });
+  // Rewritten since: only a copy kept from the first attempt can still give the listed bytes.
+  await s3.put(`${folder.key}/orders.csv`, lines(['1,a,11']));
+  expect(await readLocalCopies(batch, copies, (files) => Promise.resolve(readFileSync(files[0].path, 'utf8')))).toBe(first);
+  expect(existsSync(copies)).toBe(false);
+});
