@@ -1,4 +1,4 @@
-/** What every hash stage does around its reading: the batch, its fingerprint, the output of an earlier attempt reused, the commit of its own. */
+/** Around every hash stage's reading: the batch, its fingerprint, an earlier attempt's output reused, the commit of the new one. */
 import type { FileTableConfig, TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import { sourceOf } from '../sources/registry';

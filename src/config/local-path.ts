@@ -12,7 +12,7 @@ const pathText = z
 /** A relative or absolute path without `..` segments; not a URL (path.resolve would make `s3://b/k` a local `s3:/b/k`). */
 export const localPath = pathText.refine(
   (p) => !isRemotePath(p),
-  'must be a path on the file system, not a URL such as s3://: cdcflow writes there (only DuckLake data files go to S3, through CDCFLOW_DATA_PATH)',
+  'must be a path on the file system, not a URL such as s3://: cdcflow reads and writes it there (DuckLake data files go to S3 through CDCFLOW_DATA_PATH; file sources may be s3:// URLs)',
 );
 
 /** S3's rules for a bucket name: 3-63 lower-case letters, digits, dots and hyphens, not like an IP address. */
