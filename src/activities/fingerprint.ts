@@ -11,7 +11,8 @@ function sha256(value: unknown): string {
 
 /**
  * What the hashed batch depends on: the table's shape, how it is read, and the files' names and
- * contents (not their times: a re-run that reads the same rows again commits nothing new).
+ * contents, by checksum or S3 ETag (not their times: a re-run that reads the same rows again
+ * commits nothing new).
  * `output` names what the stage writes when it is not the hashed rows (a change-record table's
  * events), so that no other kind of file is ever taken for it.
  */

@@ -8,49 +8,38 @@ import { hashBatchSql, readOwnParquet } from '../engine/stage-sql';
 import { DataError } from '../errors';
 import { findCastFailure, findRepeatedHeader, locateDuplicateKey, locateNullKey } from '../sources/diagnose';
 import { checkColumns } from '../sources/check-columns';
-import { assertFilesUnchanged, type BatchFile, batchFiles, readBatchSql, scanSource } from '../sources/file-source';
-import { sourceOf } from '../sources/registry';
+import { type BatchFile, batchFiles, readBatchSql, scanSource } from '../sources/file-source';
 import { classifyReadError, PERMANENT_DUCKDB_ERROR } from '../sources/read-errors';
-import { tableLayout } from '../warehouse/layout';
-import { hashFingerprint } from './fingerprint';
+import { type BatchToHash, hashOnce, type HashWork } from './hash-stage';
 import { type ActivityDeps, runStage } from './stage-runner';
-import { commitStage, committedStage } from './stage-output';
 import type { HashResult, StageInput } from './types';
 
 export function hashBatch(deps: ActivityDeps) {
   const hashEvents = hashChangeEvents(deps);
   return ({ table: configured, businessDate }: StageInput): Promise<HashResult> =>
-    configured.mode === 'changes' ? hashEvents({ table: configured, businessDate }) : runStage(deps, 'hash', async (session) => {
-      // From here on, `table` reads the batch's files (an extracted source's are Parquet).
-      const { table, files: sourceFiles } = await sourceOf(configured).batch(session, configured, businessDate);
-      const layout = tableLayout(table.warehouse, table.dataset, table.name);
-      const fingerprint = hashFingerprint(table, sourceFiles);
-      const outputPath = layout.stageFile(businessDate, 'hashed');
-      const manifestPath = layout.stageManifest(businessDate, 'hashed');
-      const done = await committedStage<HashResult>(outputPath, manifestPath, fingerprint);
-      if (done) return { ...done, skipped: true };
+    configured.mode === 'changes'
+      ? hashEvents({ table: configured, businessDate })
+      : runStage(deps, 'hash', (session) => hashOnce(session, configured, businessDate, undefined, (batch) => hashRows(session, batch)));
+}
 
-      const files = await batchFiles(table, sourceFiles.map((f) => f.path));
-      const { types, absent } = await checkColumns(session, table, files);
-      let rows = 0;
-      return commitStage<HashResult>({
-        outputPath,
-        manifestPath,
-        fingerprint,
-        write: async (tmp) => {
-          try {
-            rows = await copyRows(session, hashBatchSql(table, readBatchSql(table.source, files, absent), tmp, types));
-          } catch (err) {
-            if (!PERMANENT_DUCKDB_ERROR.test((err as Error).message)) throw err;
-            throw await diagnoseFailedRead(session, table, files, err);
-          }
-          await assertNoRepeatedHeader(session, table, files, tmp);
-          await assertKeysValid(session, table, files, tmp);
-          await assertFilesUnchanged(table, sourceFiles);
-        },
-        result: async () => ({ rows, files: files.length, fingerprint, skipped: false }),
-      });
-    });
+/** Reads the batch's rows, casts and hashes them into the stage's output, and checks their keys. */
+async function hashRows(session: Session, { table, copies }: BatchToHash): Promise<HashWork> {
+  const files = await batchFiles(table, copies.map((f) => f.path));
+  const { types, absent } = await checkColumns(session, table, files);
+  let rows = 0;
+  return {
+    write: async (tmp) => {
+      try {
+        rows = await copyRows(session, hashBatchSql(table, readBatchSql(table.source, files, absent), tmp, types));
+      } catch (err) {
+        if (!PERMANENT_DUCKDB_ERROR.test((err as Error).message)) throw err;
+        throw await diagnoseFailedRead(session, table, files, err);
+      }
+      await assertNoRepeatedHeader(session, table, files, tmp);
+      await assertKeysValid(session, table, files, tmp);
+    },
+    result: () => ({ rows, files: files.length }),
+  };
 }
 
 /** Why the batch could not be read or cast: the first file, line or value at fault. */

@@ -1,7 +1,7 @@
 /** Whether a file-source batch has arrived: how many files its path matches now (a glob, nothing read). */
 import type { FileSourceSpec } from '../config/types';
 import { arrivedFiles, sourcePattern } from '../sources/file-source';
-import type { ActivityDeps } from './stage-runner';
+import { type ActivityDeps, toTemporalFailure } from './stage-runner';
 import type { StageInput } from './types';
 
 export interface SourceFilesFound {
@@ -13,9 +13,12 @@ export interface SourceFilesFound {
 export function countSourceFiles(deps: ActivityDeps) {
   return ({ table, businessDate }: StageInput): Promise<SourceFilesFound> => {
     const source = table.source as FileSourceSpec;
-    return deps.engine.withSession(async (session) => {
-      const { files, missingReadyFile } = await arrivedFiles(session, source, businessDate);
-      return { pattern: missingReadyFile ?? sourcePattern(source, businessDate), files: files.length };
-    });
+    // A bucket S3 refuses fails the wait at once (toTemporalFailure), as it fails the hash stage.
+    return deps.engine
+      .withSession(async (session) => {
+        const { files, missingReadyFile } = await arrivedFiles(session, source, businessDate);
+        return { pattern: missingReadyFile ?? sourcePattern(source, businessDate), files: files.length };
+      })
+      .catch((err: unknown) => Promise.reject(toTemporalFailure(err, 'plan')));
   };
 }

@@ -7,8 +7,9 @@
  */
 import type { FileTableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
-import { quoteIdent, quoteLiteral } from '../engine/sql';
+import { quoteIdent } from '../engine/sql';
 import { DataError } from '../errors';
+import { fileLinesSql } from '../sources/file-lines';
 import { quotedLine } from '../warehouse/sensitive';
 import type { EventCounts } from './counts';
 import {
@@ -18,6 +19,7 @@ import {
   duplicateEventsSql,
   EVENT,
   type EventCheck,
+  type EventFile,
   exactDuplicateEventsSql,
   firstMatchingEventSql,
   orderColumn,
@@ -38,12 +40,14 @@ export function eventPlace(table: Table, place: Pick<EventPlace, 'file' | 'line'
   return { unit, context: { dataset: table.dataset, table: table.name, file: place.file, [unit]: Number(place.line) } };
 }
 
+/** The file read for the one events name (S3: its local copy). */
+function pathOf(files: readonly EventFile[], name: string): string {
+  return files.find((f) => f.name === name)?.path ?? name;
+}
+
 /** The text of one line of a file (failure path only), cut to a readable length. */
 async function lineText(session: Session, file: string, line: number): Promise<string> {
-  const lines =
-    `read_csv(${quoteLiteral(file)}, columns = {'text': 'VARCHAR'}, header = false, auto_detect = false, ` +
-    `delim = E'\\x01', quote = '', escape = '', comment = '', strict_mode = false)`;
-  const [hit] = await session.rows<{ text: string | null }>(`SELECT text FROM ${lines} WITH ORDINALITY AS l(text, n) WHERE n = ${Math.trunc(line)}`);
+  const [hit] = await session.rows<{ text: string | null }>(`SELECT text FROM ${fileLinesSql(file)} WITH ORDINALITY AS l(text, n) WHERE n = ${Math.trunc(line)}`);
   return hit?.text ?? '';
 }
 
@@ -118,7 +122,7 @@ function checks(table: Table): Check[] {
  * `events` is the relation of the events; `located` the same events with file and line, read
  * only to name the offending event when a check fails.
  */
-export async function checkEvents(session: Session, table: Table, events: string, located: string): Promise<EventCounts> {
+export async function checkEvents(session: Session, table: Table, events: string, located: string, files: readonly EventFile[]): Promise<EventCounts> {
   const list = checks(table);
   const [scan] = await session.rows<Record<string, string | number>>(scanEventsSql(events, list));
   for (const [i, check] of list.entries()) {
@@ -126,7 +130,7 @@ export async function checkEvents(session: Session, table: Table, events: string
     const [hit] = await session.rows<EventPlace>(firstMatchingEventSql(located, check));
     if (!hit) throw new Error(`check ${i} matched ${scan[`check_${i}`]} events of ${table.dataset}.${table.name}, locating found none`);
     const { unit, context } = eventPlace(table, hit);
-    const quoted = check.quoteLine ? `: ${quotedLine(table, await lineText(session, hit.file, Number(hit.line)))}` : '';
+    const quoted = check.quoteLine ? `: ${quotedLine(table, await lineText(session, pathOf(files, hit.file), Number(hit.line)))}` : '';
     throw new DataError(`event at ${unit} ${hit.line} ${check.message(hit.value)}${quoted}`, {
       ...context,
       column: check.field,

@@ -12,6 +12,7 @@ import { hashExpression } from '../engine/hashing';
 import { dateLiteral, keyTextSql, quoteIdent, quoteLiteral } from '../engine/sql';
 import { comparedColumns, copyTo, diffSql, readOwnParquet } from '../engine/stage-sql';
 import { strictCastSql } from '../engine/strict-cast';
+import { fileLinesSql } from '../sources/file-lines';
 
 export type ChangeTable = Pick<TableConfig, 'keys' | 'columns' | 'ignore'> & { changes: ChangesSpec };
 
@@ -57,6 +58,8 @@ const tuple = (alias: string, names: readonly string[]) => `(${names.map((n) => 
 /** A file of the batch as the raw-events reader needs it. */
 export interface EventFile {
   path: string;
+  /** What events name as their file (an S3 source file's URL, not the local copy read). */
+  name: string;
   /** Its place in the batch (files sorted by path). */
   index: number;
   /** The columns it has, by the source's names (CSV: the header; Parquet/JSON: as described). */
@@ -78,7 +81,7 @@ export function tabularEventsSql(t: ChangeTable, read: string, file: EventFile, 
     ...(lineOffset === null
       ? []
       : [
-          `${quoteLiteral(file.path)} AS ${EVENT.file}`,
+          `${quoteLiteral(file.name)} AS ${EVENT.file}`,
           `n.${row} + ${lineOffset} AS ${EVENT.line}`,
           `CAST(${file.index * FILE_STRIDE} + n.${row} AS BIGINT) AS ${EVENT.position}`,
         ]),
@@ -138,14 +141,11 @@ function firstFieldWhere(t: ChangeTable, op: string, test: (c: ColumnSpec) => st
  * or not) are skipped.
  */
 export function debeziumEventsSql(t: ChangeTable, file: EventFile): string {
-  const lines =
-    `read_csv(${quoteLiteral(file.path)}, columns = {'text': 'VARCHAR'}, header = false, auto_detect = false, ` +
-    `delim = E'\\x01', quote = '', escape = '', comment = '', strict_mode = false)`;
   const cols = [
     ...dataColumns(t).map((c) => `${debeziumValue('e.r', c)} AS ${quoteIdent(c.name)}`),
     `e.op AS ${EVENT.op}`,
     ...t.changes.orderBy.map((o, i) => `json_extract_string(e.p, ${jsonPath(o.name)}) AS ${orderColumn(i)}`),
-    `${quoteLiteral(file.path)} AS ${EVENT.file}`,
+    `${quoteLiteral(file.name)} AS ${EVENT.file}`,
     `e.line AS ${EVENT.line}`,
     `CAST(${file.index * FILE_STRIDE} + e.line AS BIGINT) AS ${EVENT.position}`,
     `e.valid AS ${EVENT.valid}`,
@@ -158,7 +158,7 @@ export function debeziumEventsSql(t: ChangeTable, file: EventFile): string {
     `SELECT line, valid, p, p->>'op' AS op, CASE WHEN p->>'op' = 'd' THEN p->'before' ELSE p->'after' END AS r FROM (` +
     `SELECT line, valid, CASE WHEN json_type(j, '$.payload') IN ('OBJECT', 'NULL') AND json_exists(j, '$.schema') THEN j->'payload' ELSE j END AS p FROM (` +
     `SELECT line, json_valid(text) AS valid, CASE WHEN json_valid(text) THEN CAST(text AS JSON) END AS j ` +
-    `FROM ${lines} WITH ORDINALITY AS l(text, line) WHERE trim(text) <> '')) ` +
+    `FROM ${fileLinesSql(file.path)} WITH ORDINALITY AS l(text, line) WHERE trim(text) <> '')) ` +
     `WHERE NOT valid OR json_type(p) <> 'NULL') e`
   );
 }

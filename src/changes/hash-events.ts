@@ -12,14 +12,12 @@ import { checkColumns } from '../sources/check-columns';
 import { exactCastCondition } from '../engine/strict-cast';
 import { DataError } from '../errors';
 import { castFailureMessage, valueContext } from '../warehouse/sensitive';
-import { hashFingerprint } from '../activities/fingerprint';
+import { type BatchToHash, hashOnce, type HashWork } from '../activities/hash-stage';
 import { type ActivityDeps, runStage } from '../activities/stage-runner';
-import { commitStage, committedStage } from '../activities/stage-output';
 import type { HashResult, StageInput } from '../activities/types';
-import { assertFilesUnchanged, batchFiles, describeSource, readSourceSql, type SourceFile } from '../sources/file-source';
+import { batchFiles, describeSource, readSourceSql } from '../sources/file-source';
 import { classifyReadError, PERMANENT_DUCKDB_ERROR } from '../sources/read-errors';
-import { sourceOf } from '../sources/registry';
-import { tableLayout } from '../warehouse/layout';
+import type { LocalFile } from '../sources/source-copies';
 import type { EventCounts } from './counts';
 import { checkEvents, eventPlace } from './event-checks';
 import {
@@ -42,33 +40,24 @@ export function asChangeTable<T extends { changes?: ChangeTable['changes']; name
 
 export function hashChangeEvents(deps: ActivityDeps) {
   return ({ table: configured, businessDate }: StageInput): Promise<HashResult> =>
-    runStage(deps, 'hash', async (session) => {
-      const batch = await sourceOf(configured).batch(session, configured, businessDate);
-      const table = asChangeTable(batch.table);
-      const layout = tableLayout(table.warehouse, table.dataset, table.name);
-      const fingerprint = hashFingerprint(table, batch.files, 'events');
-      const outputPath = layout.stageFile(businessDate, 'hashed');
-      const manifestPath = layout.stageManifest(businessDate, 'hashed');
-      const done = await committedStage<HashResult>(outputPath, manifestPath, fingerprint);
-      if (done) return { ...done, skipped: true };
+    runStage(deps, 'hash', (session) => hashOnce(session, configured, businessDate, 'events', (batch) => hashEvents(session, batch)));
+}
 
-      const files = await eventFiles(session, table, batch.files);
-      let events: EventCounts | undefined;
-      let rows = 0;
-      return commitStage<HashResult>({
-        outputPath,
-        manifestPath,
-        fingerprint,
-        write: async (tmp) => {
-          let types: Map<string, string>;
-          ({ types, rows } = await writeEvents(session, table, files, tmp));
-          const located = isDebezium(table) ? readOwnParquet(tmp) : `(${eventsSelectSql(table, false, rawEventsSql(table, files, true), types, true)})`;
-          events = await checkEvents(session, table, readOwnParquet(tmp), located);
-          await assertFilesUnchanged(table, batch.files);
-        },
-        result: async () => ({ rows, files: files.length, fingerprint, skipped: false, events }),
-      });
-    });
+/** Reads the batch's events, casts, hashes and checks them, and writes every one as the stage's output. */
+async function hashEvents(session: Session, { table: read, copies }: BatchToHash): Promise<HashWork> {
+  const table = asChangeTable(read);
+  const files = await eventFiles(session, table, copies);
+  let events: EventCounts | undefined;
+  let rows = 0;
+  return {
+    write: async (tmp) => {
+      let types: Map<string, string>;
+      ({ types, rows } = await writeEvents(session, table, files, tmp));
+      const located = isDebezium(table) ? readOwnParquet(tmp) : `(${eventsSelectSql(table, false, rawEventsSql(table, files, true), types, true)})`;
+      events = await checkEvents(session, table, readOwnParquet(tmp), located, files);
+    },
+    result: () => ({ rows, files: files.length, events }),
+  };
 }
 
 const isDebezium = (table: ChangeFileTable) => table.source.format === 'debezium';
@@ -77,13 +66,14 @@ const isDebezium = (table: ChangeFileTable) => table.source.format === 'debezium
  * The batch's files with their columns. Tabular files must hold every configured column, the
  * operation column and the ordering columns; Debezium lines are JSON, checked event by event.
  */
-async function eventFiles(session: Session, table: ChangeFileTable, sourceFiles: readonly SourceFile[]): Promise<EventFile[]> {
-  const files = await batchFiles(table, sourceFiles.map((f) => f.path));
-  if (isDebezium(table)) return files.map((f, index) => ({ path: f.path, index, columns: [] }));
+async function eventFiles(session: Session, table: ChangeFileTable, copies: readonly LocalFile[]): Promise<EventFile[]> {
+  const files = await batchFiles(table, copies.map((f) => f.path));
+  const name = (index: number) => copies[index].name;
+  if (isDebezium(table)) return files.map((f, index) => ({ path: f.path, name: name(index), index, columns: [] }));
   const required = [...table.keys, ...table.columns, { name: table.changes.operation.column }, ...table.changes.orderBy];
   await checkColumns(session, table, files, required);
   return Promise.all(
-    files.map(async (f, index) => ({ path: f.path, index, columns: f.columns ?? [...(await describeSource(session, table, [f])).keys()] })),
+    files.map(async (f, index) => ({ path: f.path, name: name(index), index, columns: f.columns ?? [...(await describeSource(session, table, [f])).keys()] })),
   );
 }
 

@@ -6,6 +6,7 @@ import { resolveChanges } from '../changes/config';
 import { ConfigError } from '../errors';
 import { resolveSinks } from '../sinks/resolve-sinks';
 import { hasExtractStage } from '../sources/registry';
+import { isS3Url } from '../sources/s3-url';
 import { datasetFileSchema, type DatasetFile, DEFAULT_CSV_OPTIONS, QUALIFIED_TABLE } from './schema';
 import type { DatasetConfig, SourceSpec } from './types';
 
@@ -108,14 +109,19 @@ function resolveSource(source: DatasetFile['tables'][number]['source'], sourceBa
   }
   return {
     format: source.format,
-    path: path.resolve(sourceBase, source.path),
+    path: sourceLocation(sourceBase, source.path),
     csv: source.csv ?? DEFAULT_CSV_OPTIONS,
     extraColumns: source.extraColumns,
     missingColumns: source.missingColumns,
     ...(source.waitForFiles ? { waitForFiles: source.waitForFiles } : {}),
-    ...(source.readyFile ? { readyFile: path.resolve(sourceBase, source.readyFile) } : {}),
+    ...(source.readyFile ? { readyFile: sourceLocation(sourceBase, source.readyFile) } : {}),
     extract,
   };
+}
+
+/** A source path as configured: an s3:// URL as it is, a relative path against the source folder. */
+function sourceLocation(sourceBase: string, configured: string): string {
+  return isS3Url(configured) ? configured : path.resolve(sourceBase, configured);
 }
 
 export function resolveConfig(file: DatasetFile, configDir: string, options: ResolveOptions = {}): DatasetConfig {

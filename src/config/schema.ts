@@ -7,7 +7,7 @@ import { checkSinksAndSensitive, sinkSchema } from '../sinks/sink-schema';
 import { checkChangeTables } from '../changes/config';
 import { sourceName } from './columns';
 import { DURATION } from './duration';
-import { localPath } from './local-path';
+import { localPath, sourcePath } from './local-path';
 import { timeFormatProblem } from './time-format';
 import type { ColumnSpec } from './types';
 
@@ -85,8 +85,8 @@ const duration = z.string().regex(DURATION, 'must be a number with a unit: ms, s
 
 const fileSource = z.strictObject({
   format: z.enum(['csv', 'parquet', 'json', 'debezium']).describe('debezium: Debezium JSON change events, one per line (mode: changes only).'),
-  path: localPath.describe(
-    'File path or glob; may contain {date} (the business date, YYYY-MM-DD). Relative paths resolve against --input, else the config file\'s folder.',
+  path: sourcePath.describe(
+    'File path or glob, or s3://bucket/key-glob; may contain {date} (the business date, YYYY-MM-DD). Relative paths resolve against --input, else the config file\'s folder.',
   ),
   csv: csvOptions.optional(),
   extraColumns: z
@@ -104,7 +104,7 @@ const fileSource = z.strictObject({
   waitForFiles: duration
     .optional()
     .describe('How long a run waits for its date\'s files to appear before failing, e.g. 2h (checked every minute, or every tenth of the wait if shorter). Default: fail at once.'),
-  readyFile: localPath
+  readyFile: sourcePath
     .optional()
     .describe('A file the export writes once the batch is complete, e.g. "{date}/_SUCCESS": the batch is read only once it exists (and waited for with waitForFiles); files matching it are not part of the batch.'),
 });

@@ -71,21 +71,37 @@ export function isRemotePath(p: string): boolean {
 /** S3 error codes that come with a client-error status yet pass: a retry may succeed. */
 const TRANSIENT_S3_CODES = new Set(['RequestTimeout', 'SlowDown', 'OperationAborted', 'InternalError']);
 
-/** What went wrong with `file` and what to check, for a status that the same request gets again. */
-function permanentS3Failure(status: number, code: string | undefined, file: string): { what: string; check: string } | undefined {
+/** S3's answer to a request for `file`, and the setting that names the file (CDCFLOW_DATA_PATH, a source path). */
+export interface S3Answer {
+  status: number;
+  code?: string;
+  message?: string;
+  file: string;
+  pathSetting: string;
+}
+
+/** What went wrong and what to check, for a status that the same request gets again. */
+function permanentS3Failure({ status, code, file, pathSetting }: S3Answer): { what: string; check: string } | undefined {
   if (status === 401 || status === 403) {
     return { what: `S3 refused access to ${file}`, check: "check the worker's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, and what they may do there" };
   }
-  if (code === 'NoSuchBucket') return { what: `the S3 bucket of ${file} does not exist`, check: 'check CDCFLOW_DATA_PATH and CDCFLOW_S3_ENDPOINT' };
-  if (status === 404) return { what: `S3 has no object ${file}`, check: 'its bucket does not exist or it was removed; check CDCFLOW_DATA_PATH' };
+  if (code === 'NoSuchBucket') return { what: `the S3 bucket of ${file} does not exist`, check: `check ${pathSetting} and CDCFLOW_S3_ENDPOINT` };
+  if (status === 404) return { what: `S3 has no object ${file}`, check: `its bucket does not exist or it was removed; check ${pathSetting}` };
   if (status === 301 || status === 400) return { what: `S3 rejected the request for ${file}`, check: "check AWS_REGION (the bucket's region) and CDCFLOW_S3_ENDPOINT" };
   return undefined;
 }
 
+/** An answer that no retry changes (access refused, no such bucket or object, wrong region) as a ConfigError naming the file and what to check. */
+export function permanentS3Error(answer: S3Answer, cause: unknown): ConfigError | undefined {
+  const failure = answer.code && TRANSIENT_S3_CODES.has(answer.code) ? undefined : permanentS3Failure(answer);
+  if (!failure) return undefined;
+  const said = answer.code ? `: ${answer.code}${answer.message ? `: ${answer.message.trim()}` : ''}` : '';
+  return new ConfigError(`${failure.what} (HTTP ${answer.status}${said}); ${failure.check}`, { file: answer.file }, { cause });
+}
+
 /**
- * An S3 answer that no retry changes (access refused, no such bucket or object, wrong region)
- * as a ConfigError naming the object and the settings to check; other errors as they are.
- * DuckDB's httpfs message names the URL and the status, and S3's `Code: message` on a line of its own.
+ * DuckDB's httpfs error for an S3 answer that no retry changes as a ConfigError (permanentS3Error);
+ * other errors as they are. Its message names the URL and the status, and S3's `Code: message` on a line of its own.
  */
 export function classifyS3Error(err: unknown): unknown {
   const message = (err as Error | undefined)?.message;
@@ -94,8 +110,5 @@ export function classifyS3Error(err: unknown): unknown {
   const answer = /^(\w+): (.*)$/m.exec(message.slice(message.indexOf('\n')));
   const url = /'([a-z][a-z0-9+.-]*:\/\/[^']*)'|URL (\S+):/i.exec(message);
   const file = url?.[1] ?? url?.[2] ?? 'an S3 object';
-  const failure = answer && TRANSIENT_S3_CODES.has(answer[1]) ? undefined : permanentS3Failure(status, answer?.[1], file);
-  if (!failure) return err;
-  const said = answer ? `: ${answer[1]}: ${answer[2].trim()}` : '';
-  return new ConfigError(`${failure.what} (HTTP ${status}${said}); ${failure.check}`, { file }, { cause: err });
+  return permanentS3Error({ status, code: answer?.[1], message: answer?.[2], file, pathSetting: 'CDCFLOW_DATA_PATH' }, err) ?? err;
 }

@@ -10,19 +10,28 @@ import { fileListLiteral, quoteLiteral } from '../engine/sql';
 import { unreadableCompression } from './compression';
 import { withNullColumnsSql } from '../engine/stage-sql';
 import { readCsvHeader } from './csv-header';
+import { NO_FOLDER_COLUMNS } from './file-lines';
+import { globRegexSource } from './glob';
 import { classifyReadError } from './read-errors';
+import { listS3Objects, type S3Object } from './s3-objects';
+import { isS3Url } from './s3-url';
 import type { DatedBatch, Source } from './source';
 
 export interface SourceFile {
   path: string;
   size: number;
   /**
-   * SHA-256 of the bytes: a corrected file is re-read whatever its size and mtime, and the same
-   * bytes written again (a file exported anew, a table extracted anew) are the same batch.
+   * A local file's SHA-256 of the bytes: a corrected file is re-read whatever its size and mtime,
+   * and the same bytes written again (a file exported anew, a table extracted anew) are the same
+   * batch. An S3 object's `etag:"…"`: S3 gives the object a new ETag when it is written again,
+   * so an unchanged object is recognised without downloading it.
    */
   checksum: string;
-  /** When the file was last modified (ms), to tell a file still being written; not part of what the batch is. */
-  modifiedMs: number;
+  /**
+   * A local file's last modification (ms), to tell a file still being written; not part of what
+   * the batch is. An S3 object has none: its download asks for the listed ETag.
+   */
+  modifiedMs?: number;
 }
 
 /** A file of the batch and what reading it needs: for CSV, the column names of its header. */
@@ -58,7 +67,9 @@ async function checksumOf(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-async function globbed(session: Session, pattern: string): Promise<string[]> {
+/** The local paths or s3:// URLs matching a glob, sorted. */
+async function globFiles(session: Session, pattern: string): Promise<string[]> {
+  if (isS3Url(pattern)) return (await listS3Objects(pattern)).map((o) => o.url);
   const rows = await session.rows<{ file: string }>(`SELECT file FROM glob(${quoteLiteral(pattern)}) ORDER BY file`);
   return rows.map((r) => r.file);
 }
@@ -69,17 +80,18 @@ export interface BatchArrival {
   missingReadyFile?: string;
 }
 
-/** The paths matching the batch's pattern for a business date, sorted, the ready file left out; none until it exists. */
+/** The local paths or s3:// URLs matching the batch's pattern for a business date, sorted, the ready file left out; none until it exists. */
 export async function arrivedFiles(session: Session, source: FileSourceSpec, businessDate: string): Promise<BatchArrival> {
   const readyPattern = source.readyFile === undefined ? undefined : datedPattern(source.readyFile, businessDate);
-  const ready = readyPattern === undefined ? [] : await globbed(session, readyPattern);
+  const ready = readyPattern === undefined ? [] : await globFiles(session, readyPattern);
   if (readyPattern !== undefined && ready.length === 0) return { files: [], missingReadyFile: readyPattern };
-  const files = await globbed(session, sourcePattern(source, businessDate));
+  const files = await globFiles(session, sourcePattern(source, businessDate));
   return { files: files.filter((f) => !ready.includes(f)) };
 }
 
 /** The files of the batch for a business date, sorted; a DataError when it is not complete, none match or one is empty. */
 export async function listSourceFiles(session: Session, table: FileTableConfig, businessDate: string): Promise<SourceFile[]> {
+  const pattern = sourcePattern(table.source, businessDate);
   const { files, missingReadyFile } = await arrivedFiles(session, table.source, businessDate);
   if (missingReadyFile !== undefined) {
     throw new DataError(`the batch is not complete: no file matches source.readyFile ${missingReadyFile}, which the export writes last`, {
@@ -90,10 +102,16 @@ export async function listSourceFiles(session: Session, table: FileTableConfig, 
     });
   }
   if (files.length === 0) {
-    const pattern = sourcePattern(table.source, businessDate);
     throw new DataError(`no source file matches ${pattern}`, { dataset: table.dataset, table: table.name, file: pattern, businessDate });
   }
-  return describeSourceFiles(table, files);
+  if (!isS3Url(pattern)) return describeSourceFiles(table, files);
+  // Listed again for their sizes and ETags; an object written since gets its new ETag here.
+  return describeS3Objects(table, (await listS3Objects(pattern)).filter((o) => files.includes(o.url)));
+}
+
+function assertNotEmpty(table: FileTableConfig, file: string, size: number): void {
+  if (size > 0) return;
+  throw new DataError('the file is empty (0 bytes); an export that produced nothing is not a batch', { dataset: table.dataset, table: table.name, file });
 }
 
 /** The given files of a batch, each with its size and checksum; a DataError when one is empty. */
@@ -108,15 +126,9 @@ export function describeSourceFiles(table: FileTableConfig, files: readonly stri
           file,
         });
       }
-      const s = await stat(file);
-      if (s.size === 0) {
-        throw new DataError('the file is empty (0 bytes); an export that produced nothing is not a batch', {
-          dataset: table.dataset,
-          table: table.name,
-          file,
-        });
-      }
-      return { path: file, size: s.size, checksum: await checksumOf(file), modifiedMs: s.mtimeMs };
+      const { size, mtimeMs } = await stat(file);
+      assertNotEmpty(table, file, size);
+      return { path: file, size, checksum: await checksumOf(file), modifiedMs: mtimeMs };
     }),
   );
 }
@@ -128,6 +140,7 @@ export function describeSourceFiles(table: FileTableConfig, files: readonly stri
  */
 export async function assertFilesUnchanged(table: FileTableConfig, files: readonly SourceFile[]): Promise<void> {
   for (const file of files) {
+    if (file.modifiedMs === undefined) continue;
     const now = await stat(file.path).catch(() => undefined);
     if (now?.size === file.size && now.mtimeMs === file.modifiedMs) continue;
     const change = now ? `${file.size} bytes then, ${now.size} now` : 'it is gone';
@@ -137,6 +150,14 @@ export async function assertFilesUnchanged(table: FileTableConfig, files: readon
       { dataset: table.dataset, table: table.name, file: file.path },
     );
   }
+}
+
+/** S3 objects as files of a batch, named by their ETag; a DataError when one is empty. */
+function describeS3Objects(table: FileTableConfig, objects: readonly S3Object[]): SourceFile[] {
+  return objects.map(({ url, size, etag }) => {
+    assertNotEmpty(table, url, size);
+    return { path: url, size, checksum: `etag:${etag}` };
+  });
 }
 
 /** The batch's files with what reading them needs (a CSV file's header is read here). */
@@ -162,7 +183,7 @@ function readCsvSql(source: FileSourceSpec, file: BatchFile): string {
   return (
     `read_csv(${quoteLiteral(file.path)}, auto_detect = false, buffer_size = ${CSV_BUFFER_BYTES}, columns = {${columns}}, header = ${header}, skip = 0, ` +
     `delim = ${quoteLiteral(delimiter)}, quote = ${quoteLiteral(quote)}, escape = ${quoteLiteral(quote)}, comment = '', ` +
-    `nullstr = ${quoteLiteral(nullString)}, allow_quoted_nulls = false, strict_mode = true, encoding = ${quoteLiteral(encoding)})`
+    `nullstr = ${quoteLiteral(nullString)}, allow_quoted_nulls = false, strict_mode = true, encoding = ${quoteLiteral(encoding)}, ${NO_FOLDER_COLUMNS})`
   );
 }
 
@@ -177,10 +198,10 @@ export function readSourceSql(source: FileSourceSpec, files: readonly BatchFile[
       return `(${files.map((f) => `SELECT * FROM ${readCsvSql(source, f)}`).join(' UNION ALL BY NAME ')})`;
     case 'parquet':
       // A `name=value` folder must not override the file's own column (extracted chunks live under business_date=D/).
-      return `read_parquet(${fileListLiteral(files.map((f) => f.path))}, union_by_name = true, hive_partitioning = false)`;
+      return `read_parquet(${fileListLiteral(files.map((f) => f.path))}, union_by_name = true, ${NO_FOLDER_COLUMNS})`;
     case 'json':
     case 'debezium':
-      return `read_json(${fileListLiteral(files.map((f) => f.path))}, format = 'auto', union_by_name = true)`;
+      return `read_json(${fileListLiteral(files.map((f) => f.path))}, format = 'auto', union_by_name = true, ${NO_FOLDER_COLUMNS})`;
   }
 }
 
@@ -212,15 +233,6 @@ export async function scanSource(session: Session, table: FileTableConfig, file:
 
 const DATE_PLACEHOLDER = '{date}';
 
-/** A glob (`*`, `**`, `?`) as a regular expression's source, every other character literal. */
-function globRegexSource(glob: string): string {
-  const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return glob
-    .split('**')
-    .map((part) => part.split('*').map((piece) => piece.split('?').map(literal).join('[^/]')).join('[^/]*'))
-    .join('.*');
-}
-
 /** Which business date a file matching a `{date}` path stands for (every `{date}` the same). */
 function datedPathRegex(pathWithDate: string): RegExp {
   const [first, ...rest] = pathWithDate.split(DATE_PLACEHOLDER).map(globRegexSource);
@@ -231,9 +243,8 @@ function datedPathRegex(pathWithDate: string): RegExp {
 async function batchesBetween(session: Session, table: FileTableConfig, after: string, before: string): Promise<DatedBatch[]> {
   if (!table.source.path.includes(DATE_PLACEHOLDER)) return [];
   const dated = datedPathRegex(table.source.path);
-  const rows = await session.rows<{ file: string }>(`SELECT file FROM glob(${quoteLiteral(table.source.path.split(DATE_PLACEHOLDER).join('*'))}) ORDER BY file`);
   const found = new Map<string, string>();
-  for (const { file } of rows) {
+  for (const file of await globFiles(session, table.source.path.split(DATE_PLACEHOLDER).join('*'))) {
     const date = dated.exec(file)?.[1];
     if (date && date > after && date < before && isIsoDate(date) && !found.has(date)) found.set(date, file);
   }

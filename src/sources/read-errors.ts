@@ -4,9 +4,9 @@
  */
 import type { TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
-import { quoteLiteral } from '../engine/sql';
 import { DataError } from '../errors';
 import { quotedLine, withheldQuotes } from '../warehouse/sensitive';
+import { fileLinesSql } from './file-lines';
 
 /** DuckDB error classes that a retry cannot fix: the data or its shape is wrong. */
 export const PERMANENT_DUCKDB_ERROR = /^(Conversion|Invalid Input|Binder|Parser|Catalog|Out of Range) Error/;
@@ -23,11 +23,8 @@ const JSON_ERROR = /Malformed JSON in file "[^\n]*", at byte \d+ in (line|record
  * lines (failure path only). DuckDB's own message names the line after it.
  */
 async function firstInvalidJsonLine(session: Session, file: string): Promise<{ line: number; text: string } | undefined> {
-  const lines =
-    `read_csv(${quoteLiteral(file)}, columns = {'text': 'VARCHAR'}, header = false, auto_detect = false, ` +
-    `delim = E'\\x01', quote = '', escape = '', comment = '', strict_mode = false)`;
   const [hit] = await session.rows<{ line: string | number; text: string }>(
-    `SELECT line, text FROM ${lines} WITH ORDINALITY AS t(text, line) WHERE trim(text) <> '' AND NOT json_valid(text) ORDER BY line LIMIT 1`,
+    `SELECT line, text FROM ${fileLinesSql(file)} WITH ORDINALITY AS t(text, line) WHERE trim(text) <> '' AND NOT json_valid(text) ORDER BY line LIMIT 1`,
   );
   // An array of values spans lines: no single line is a value there.
   return hit && !hit.text.trimStart().startsWith('[') ? { line: Number(hit.line), text: hit.text } : undefined;

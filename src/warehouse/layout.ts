@@ -6,6 +6,7 @@
  *     catalog.sqlite                           the DuckLake catalog (default; see catalog.ts)
  *     _lake/                                   DuckLake's data files (current, history, commits)
  *     _work/<dataset>/<table>/business_date=<D>/   stage outputs of a run in progress
+ *       source/                                  copies of its S3 source files, while the hash stage reads them
  *     _work/<dataset>/<table>/publish/         temporary files of the published exports
  *     <dataset>/<table>/                       the published exports, for plain Parquet readers:
  *       current.parquet                          latest committed state
@@ -36,6 +37,8 @@ export interface TableLayout {
   publishTmp: string;
   tableWork: string;
   workDir(date: string): string;
+  /** Where the hash stage downloads the batch's S3 objects to read them. */
+  sourceCopies(date: string): string;
   /** A stage's output; a bucket's own when the run has more than one. */
   stageFile(date: string, stage: StageName, bucket?: Bucket): string;
   stageManifest(date: string, stage: StageName, bucket?: Bucket): string;
@@ -74,6 +77,7 @@ export function tableLayout(warehouse: string, dataset: string, table: string): 
     publishTmp: path.join(tableWork, 'publish'),
     tableWork,
     workDir,
+    sourceCopies: (d) => path.join(workDir(d), 'source'),
     stageFile: (d, stage, bucket) => path.join(workDir(d), `${stageName(stage, bucket)}.parquet`),
     stageManifest: (d, stage, bucket) => path.join(workDir(d), `${stageName(stage, bucket)}.json`),
   };

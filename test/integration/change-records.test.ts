@@ -296,6 +296,19 @@ describe('change-record tables', () => {
     expect((await current(config, 'customers')).map((r) => r.id)).toEqual([1001, 1003]);
   });
 
+  it('files in folders named like partitions (dt=…/) are read as they are: the folder adds no column', async () => {
+    // DuckDB took `dt=2024-01-01` for a column: the Debezium lines were numbered by it (a cast of a DATE to BIGINT failed)
+    // and a CSV file with extraColumns: refuse had a column "dt" not in the config.
+    const strict = { ...employees, name: 'strict', source: { format: 'csv', path: 'strict/dt={date}/events.csv', extraColumns: 'refuse' } };
+    const { dir, config } = folders.setup([customers({ source: { format: 'debezium', path: 'customers/dt={date}/*.json' } }), strict]);
+    writeLines(path.join(dir, 'customers', `dt=${DAY1}`, 'part-0.json'), [debezium('c', 100, { after: row(1001, 'sally@acme.com') }, false)]);
+    writeLines(path.join(dir, 'strict', `dt=${DAY1}`, 'events.csv'), ['op,seq,id,name,salary', 'I,1,1,Ann,100']);
+    const day1 = succeeded(await runDataset(h, config, DAY1));
+    expect(tableResult(day1, 'customers').counts).toMatchObject({ I: 1 });
+    expect(tableResult(day1, 'strict').counts).toMatchObject({ I: 1 });
+    expect(Object.keys((await current(config, 'strict'))[0])).not.toContain('dt');
+  });
+
   it('bad events fail the table with a DataError naming file, line and field; nothing is committed', async () => {
     const csv = (name: string) => ({ ...employees, name, source: { format: 'csv', path: `${name}/{date}.csv` } });
     const dbz = (name: string) => ({ ...customers(), name, source: { format: 'debezium', path: `${name}/{date}.json` } });

@@ -4,8 +4,8 @@
  * bucket, credentials it does not know) fails the run at once, naming what to check, commits
  * nothing, and no credential shows in the failure, the run's histories or the worker's log; an
  * endpoint that is down is retried, and the run completes once it is up. A
- * config that names an s3:// warehouse, source or sink is refused, not resolved to a local
- * folder named `s3:`. Two warehouses at one path (two deployments of one image) cannot share a
+ * config that names an s3:// warehouse or sink (or a source URL other than s3://) is refused, not
+ * resolved to a local folder named `s3:` (s3:// sources: s3-sources.test.ts). Two warehouses at one path (two deployments of one image) cannot share a
  * data folder, where a vacuum of one would delete the other's data files. Needs dist/ (the test script builds it).
  */
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -164,7 +164,7 @@ test('CDCFLOW_S3_ENDPOINT with a scheme, CDCFLOW_S3_USE_SSL not a flag: the work
   }
 });
 
-test('an s3:// warehouse, source or sink path is refused by validate and run, not written to a local folder named s3:', async () => {
+test('an s3:// warehouse or sink path, or a source URL of another scheme, is refused by validate and run, not written to a local folder named s3:', async () => {
   const name = uniqueDataset('s3paths');
   const folder = path.join(dir, name);
   mkdirSync(folder, { recursive: true });
@@ -174,7 +174,7 @@ test('an s3:// warehouse, source or sink path is refused by validate and run, no
     name: 't',
     keys: [{ name: 'id', type: 'integer' }],
     columns: [{ name: 'v', type: 'varchar' }],
-    source: { format: 'csv', path: `s3://${s3.bucket}/in/{date}/t.csv` },
+    source: { format: 'csv', path: `s3a://${s3.bucket}/in/{date}/t.csv` },
     sinks: [{ type: 'duckdb', path: `s3://${s3.bucket}/out/t.duckdb` }],
   };
   writeFileSync(configPath, stringify({ dataset: name, warehouse: `s3://${s3.bucket}/wh`, tables: [table] }));
@@ -182,13 +182,16 @@ test('an s3:// warehouse, source or sink path is refused by validate and run, no
 
   const validate = await cdcflow(['validate', configPath], env);
   expect(validate.code).toBe(1);
-  for (const field of ['warehouse', 'tables[0].source.path', 'tables[0].sinks[0].path']) {
-    expect(validate.stdout + validate.stderr).toMatch(new RegExp(`dataset.yaml:\\d+: ${field.replace(/[[\].]/g, '\\$&')}: must be a path on the file system, not a URL such as s3://`));
+  const problem = (field: string, message: string) => new RegExp(`dataset.yaml:\\d+: ${field.replace(/[[\].]/g, '\\$&')}: ${message}`);
+  for (const field of ['warehouse', 'tables[0].sinks[0].path']) {
+    expect(validate.stdout + validate.stderr).toMatch(problem(field, 'must be a path on the file system, not a URL such as s3://'));
   }
+  expect(validate.stdout + validate.stderr).toMatch(problem('tables[0].source.path', 'must be a path on the file system or an s3://bucket/key URL: s3:// is the one URL scheme supported'));
   const run = await cdcflow(['run', '--config', configPath, '--date', DATE], env);
   expect(run.code).not.toBe(0);
   expect(run.stderr).toContain('must be a path on the file system, not a URL such as s3://');
   expect(existsSync(path.join(folder, 's3:'))).toBe(false);
+  expect(existsSync(path.join(folder, 's3a:'))).toBe(false);
 }, 120_000);
 
 test('two warehouses at one path on one data path: the second is refused, and a vacuum of it cannot delete the first one\'s data files', async () => {

@@ -4,6 +4,9 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { s3Settings } from '../../src/engine/s3';
+import { s3ClientConfig } from '../../src/sources/s3-objects';
 import { freePort } from './free-port';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -13,6 +16,8 @@ export interface S3TestServer {
   bucket: string;
   /** The worker environment that points DuckDB's httpfs at this server. */
   env: Record<string, string>;
+  /** Writes an object (replacing one of the same key). */
+  put(key: string, body: string): Promise<void>;
   /** Object keys in the bucket under `prefix`. */
   keys(prefix: string): Promise<string[]>;
   /**
@@ -34,15 +39,21 @@ export async function startS3Server(bucket = 'cdcflow-test', port?: number): Pro
     if (created) break;
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`moto server did not start on ${endpoint}`);
   }
+  const env = {
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: 'us-east-1',
+    CDCFLOW_S3_ENDPOINT: endpoint,
+    CDCFLOW_S3_USE_SSL: 'false',
+  };
+  const client = new S3Client(s3ClientConfig(s3Settings(env)));
   return {
     endpoint,
     bucket,
-    env: {
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_REGION: 'us-east-1',
-      CDCFLOW_S3_ENDPOINT: endpoint,
-      CDCFLOW_S3_USE_SSL: 'false',
+    env,
+    async put(key, body) {
+      // Signed: moto answers an unsigned write over an existing object with 403.
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from(body) }));
     },
     async keys(prefix) {
       const xml = await (await fetch(`${base}/${bucket}?list-type=2&max-keys=100000&prefix=${encodeURIComponent(prefix)}`)).text();
@@ -53,6 +64,7 @@ export async function startS3Server(bucket = 'cdcflow-test', port?: number): Pro
       if (!answer.ok) throw new Error(`moto did not switch its credential check: ${await answer.text()}`);
     },
     async stop() {
+      client.destroy();
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');

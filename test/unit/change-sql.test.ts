@@ -158,7 +158,7 @@ describe('change-record SQL', () => {
     const engine = await Engine.create({ threads: 1 });
     try {
       const rows = await engine.withSession((s) =>
-        s.rows(`SELECT * EXCLUDE (__cdcflow_file) FROM (${debeziumEventsSql(hostile, { path: file, index: 1, columns: [] })}) ORDER BY __cdcflow_line`),
+        s.rows(`SELECT * EXCLUDE (__cdcflow_file) FROM (${debeziumEventsSql(hostile, { path: file, name: file, index: 1, columns: [] })}) ORDER BY __cdcflow_line`),
       );
       expect(rows).toEqual([
         { 'a"b.c': '1', "it's": '2024-01-01', at: '2024-01-01 10:00:00.000000', __cdcflow_op: 'c', __cdcflow_order_1: '7', __cdcflow_line: '1', __cdcflow_position: String(2 ** 40 + 1), __cdcflow_valid: true, __cdcflow_present: true, __cdcflow_absent: null, __cdcflow_unavailable: null },

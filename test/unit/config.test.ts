@@ -37,6 +37,29 @@ describe('config', () => {
     expect(resolveConfig(file!, '/etc/cdc').tables[0].source).toMatchObject({ path: '/etc/cdc/{date}/t.csv' });
   });
 
+  it('takes an s3:// source path as it is; other URL schemes, bad bucket names and .. segments are refused', () => {
+    const config = (sourcePath: string, sinkPath = 'out.duckdb') =>
+      checkConfigText(
+        `dataset: d\nwarehouse: wh\ntables:\n  - name: t\n    keys: [{ name: id, type: bigint }]\n` +
+          `    source: { format: csv, path: ${JSON.stringify(sourcePath)} }\n    sinks: [{ type: duckdb, path: ${JSON.stringify(sinkPath)} }]\n`,
+      );
+    const { file, problems } = config('s3://my-bucket.eu/exports/{date}/**/orders-*.csv');
+    expect(problems).toEqual([]);
+    expect(resolveConfig(file!, '/etc/cdc', { inputDir: '/in' }).tables[0].source).toMatchObject({ path: 's3://my-bucket.eu/exports/{date}/**/orders-*.csv' });
+    const problem = (sourcePath: string) => config(sourcePath).problems.map((p) => `${p.path}: ${p.message}`);
+    for (const url of ['gs://b/exports/t.csv', 'https://example.com/t.csv', 's3a://b/t.csv']) {
+      expect(problem(url)).toEqual(['tables[0].source.path: must be a path on the file system or an s3://bucket/key URL: s3:// is the one URL scheme supported']);
+    }
+    for (const bucket of ['My_Bucket', 'ab', 'a..b', '192.168.1.1', '-b-', '{date}']) {
+      expect(problem(`s3://${bucket}/t.csv`)).toEqual([expect.stringMatching(/^tables\[0\]\.source\.path: the bucket ".*" is not a valid S3 bucket name/)]);
+    }
+    expect(problem('s3://bucket')).toEqual([expect.stringContaining('must name the objects after the bucket')]);
+    expect(problem('s3://bucket/exports/../secrets/t.csv')).toEqual(['tables[0].source.path: must not contain ".." segments']);
+    expect(config('t.csv', 's3://bucket/out.duckdb').problems).toEqual([
+      expect.objectContaining({ path: 'tables[0].sinks[0].path', message: expect.stringContaining('must be a path on the file system, not a URL such as s3://') }),
+    ]);
+  });
+
   it('refuses a sensitive column as the watermark, whose latest value is kept in the commit log and run results', () => {
     const config = (columns: string) =>
       checkConfigText(

@@ -20,7 +20,7 @@ describe('file sources', () => {
   it('gives DuckDB the whole CSV dialect and the columns, and sniffs nothing', () => {
     expect(readSourceSql(csv(), [{ path: '/in/a.csv', columns: ['id', 'v'] }])).toBe(
       `read_csv('/in/a.csv', auto_detect = false, buffer_size = 8000000, columns = {'id': 'VARCHAR', 'v': 'VARCHAR'}, header = true, skip = 0, ` +
-        `delim = ',', quote = '"', escape = '"', comment = '', nullstr = '', allow_quoted_nulls = false, strict_mode = true, encoding = 'utf-8')`,
+        `delim = ',', quote = '"', escape = '"', comment = '', nullstr = '', allow_quoted_nulls = false, strict_mode = true, encoding = 'utf-8', hive_partitioning = false)`,
     );
   });
 
