@@ -187,7 +187,8 @@ const table = z
       .describe('Key-hash buckets the diff and write are split into, run as parallel activities that several workers share (default: one per 2,000,000 batch rows). Change-record tables use one.'),
     operation: z
       .strictObject({
-        column: columnName.describe('The column holding the event type.'),
+        // Read, never stored: a source column may be called `operation` here.
+        column: sourceColumnName.describe('The column holding the event type (any name: it is not stored).'),
         insert: z.array(z.string().min(1)).min(1).optional().describe('Values meaning insert (default I, insert, c, r; any case).'),
         update: z.array(z.string().min(1)).min(1).optional().describe('Values meaning update (default U, update, u; any case).'),
         delete: z.array(z.string().min(1)).min(1).optional().describe('Values meaning delete (default D, delete, d; any case).'),

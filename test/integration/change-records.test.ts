@@ -86,6 +86,13 @@ describe('change-record tables', () => {
     expect(bytes()).toEqual(before);
   });
 
+  it('an event-type column called operation, like the column cdcflow adds, is read as the event type', async () => {
+    const { dir, config } = folders.setup([{ ...employees, operation: { column: 'operation' } }]);
+    writeLines(path.join(dir, 'employees', `${DAY1}.csv`), ['operation,seq,id,name,salary', 'I,1,1,Ann,100', 'I,2,2,Bob,200', 'D,3,2,,']);
+    expect(tableResult(succeeded(await runDataset(h, config, DAY1)), 'employees').counts).toEqual({ I: 1, U: 0, D: 0, X: 0, N: 0 });
+    expect(await current(config, 'employees')).toEqual([{ id: 1, name: 'Ann', salary: 100, OPERATION: 'I', EFF_START_DATE: DAY1 }]);
+  });
+
   it('Parquet events: typed columns, several files of one batch, lines reported as rows', async () => {
     const { dir, config } = folders.setup([{ ...employees, source: { format: 'parquet', path: 'employees/{date}/*.parquet' } }]);
     mkdirSync(path.join(dir, 'employees', DAY1), { recursive: true });
