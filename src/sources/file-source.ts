@@ -109,25 +109,20 @@ export async function listSourceFiles(session: Session, table: FileTableConfig, 
   return describeS3Objects(table, (await listS3Objects(pattern)).filter((o) => files.includes(o.url)));
 }
 
-function assertNotEmpty(table: FileTableConfig, file: string, size: number): void {
-  if (size > 0) return;
-  throw new DataError('the file is empty (0 bytes); an export that produced nothing is not a batch', { dataset: table.dataset, table: table.name, file });
+/** A DataError for a file that cannot be a batch's: compressed in a way DuckDB cannot read, or empty. */
+function assertReadable(table: FileTableConfig, file: string, size: number): void {
+  const context = { dataset: table.dataset, table: table.name, file };
+  const compression = unreadableCompression(file);
+  if (compression) throw new DataError(`the file's name says it is compressed with ${compression}, which cannot be read; gzip (.gz) and zstd (.zst) files can`, context);
+  if (size === 0) throw new DataError('the file is empty (0 bytes); an export that produced nothing is not a batch', context);
 }
 
-/** The given files of a batch, each with its size and checksum; a DataError when one is empty. */
+/** The given files of a batch, each with its size and checksum; a DataError when one cannot be read or is empty. */
 export function describeSourceFiles(table: FileTableConfig, files: readonly string[]): Promise<SourceFile[]> {
   return Promise.all(
     files.map(async (file) => {
-      const compression = unreadableCompression(file);
-      if (compression) {
-        throw new DataError(`the file's name says it is compressed with ${compression}, which cannot be read; gzip (.gz) and zstd (.zst) files can`, {
-          dataset: table.dataset,
-          table: table.name,
-          file,
-        });
-      }
       const { size, mtimeMs } = await stat(file);
-      assertNotEmpty(table, file, size);
+      assertReadable(table, file, size);
       return { path: file, size, checksum: await checksumOf(file), modifiedMs: mtimeMs };
     }),
   );
@@ -152,10 +147,10 @@ export async function assertFilesUnchanged(table: FileTableConfig, files: readon
   }
 }
 
-/** S3 objects as files of a batch, named by their ETag; a DataError when one is empty. */
+/** S3 objects as files of a batch, named by their ETag; a DataError when one cannot be read or is empty. */
 function describeS3Objects(table: FileTableConfig, objects: readonly S3Object[]): SourceFile[] {
   return objects.map(({ url, size, etag }) => {
-    assertNotEmpty(table, url, size);
+    assertReadable(table, url, size);
     return { path: url, size, checksum: `etag:${etag}` };
   });
 }
