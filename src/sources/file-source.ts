@@ -109,23 +109,27 @@ export async function listSourceFiles(session: Session, table: FileTableConfig, 
   return describeS3Objects(table, (await listS3Objects(pattern)).filter((o) => files.includes(o.url)));
 }
 
+/** A DataError when the file's name says a compression that cannot be read. */
+function assertReadableCompression(table: FileTableConfig, file: string): void {
+  const compression = unreadableCompression(file);
+  if (!compression) return;
+  throw new DataError(`the file's name says it is compressed with ${compression}, which cannot be read; gzip (.gz) and zstd (.zst) files can`, {
+    dataset: table.dataset,
+    table: table.name,
+    file,
+  });
+}
+
 function assertNotEmpty(table: FileTableConfig, file: string, size: number): void {
   if (size > 0) return;
   throw new DataError('the file is empty (0 bytes); an export that produced nothing is not a batch', { dataset: table.dataset, table: table.name, file });
 }
 
-/** The given files of a batch, each with its size and checksum; a DataError when one is empty. */
+/** The given files of a batch, each with its size and checksum; a DataError when one is empty or unreadably compressed. */
 export function describeSourceFiles(table: FileTableConfig, files: readonly string[]): Promise<SourceFile[]> {
   return Promise.all(
     files.map(async (file) => {
-      const compression = unreadableCompression(file);
-      if (compression) {
-        throw new DataError(`the file's name says it is compressed with ${compression}, which cannot be read; gzip (.gz) and zstd (.zst) files can`, {
-          dataset: table.dataset,
-          table: table.name,
-          file,
-        });
-      }
+      assertReadableCompression(table, file);
       const { size, mtimeMs } = await stat(file);
       assertNotEmpty(table, file, size);
       return { path: file, size, checksum: await checksumOf(file), modifiedMs: mtimeMs };
@@ -152,9 +156,10 @@ export async function assertFilesUnchanged(table: FileTableConfig, files: readon
   }
 }
 
-/** S3 objects as files of a batch, named by their ETag; a DataError when one is empty. */
+/** S3 objects as files of a batch, named by their ETag; a DataError when one is empty or unreadably compressed. */
 function describeS3Objects(table: FileTableConfig, objects: readonly S3Object[]): SourceFile[] {
   return objects.map(({ url, size, etag }) => {
+    assertReadableCompression(table, url);
     assertNotEmpty(table, url, size);
     return { path: url, size, checksum: `etag:${etag}` };
   });
@@ -188,6 +193,14 @@ function readCsvSql(source: FileSourceSpec, file: BatchFile): string {
 }
 
 /**
+ * JSON has no dates: DuckDB would take strings that look like one for a DATE or TIMESTAMP (`02-01-2024`
+ * day first, whatever the column's format says; `2024-02-01T10:00:00` rewritten in a varchar).
+ * DuckDB has no switch for that, so its date and timestamp formats are set to one no value matches
+ * (it must match the whole string), and strings arrive as text, cast as configured.
+ */
+const JSON_STRINGS_AS_TEXT = `dateformat = ${quoteLiteral('\u0001%Y')}, timestampformat = ${quoteLiteral('\u0001%Y')}`;
+
+/**
  * A relation reading the files. A single file is a plain table function call (so callers may
  * number its rows WITH ORDINALITY); CSV files are read one by one and combined by name.
  */
@@ -201,7 +214,7 @@ export function readSourceSql(source: FileSourceSpec, files: readonly BatchFile[
       return `read_parquet(${fileListLiteral(files.map((f) => f.path))}, union_by_name = true, ${NO_FOLDER_COLUMNS})`;
     case 'json':
     case 'debezium':
-      return `read_json(${fileListLiteral(files.map((f) => f.path))}, format = 'auto', union_by_name = true, ${NO_FOLDER_COLUMNS})`;
+      return `read_json(${fileListLiteral(files.map((f) => f.path))}, format = 'auto', union_by_name = true, ${JSON_STRINGS_AS_TEXT}, ${NO_FOLDER_COLUMNS})`;
   }
 }
 

@@ -405,6 +405,31 @@ describe('change detection', () => {
     );
   });
 
+  it('JSON strings are text: a date in a format is read in it, a varchar keeps the text sent', async () => {
+    // DuckDB took "02-01-2024" for a date, day first (2024-01-02, although the format says month first), and
+    // "2024-02-01T10:00:00" for a timestamp, which a varchar stored as 2024-02-01 10:00:00.
+    const { dir, config } = setup([
+      {
+        name: 'j',
+        keys: [{ name: 'day', type: 'date', format: '%m-%d-%Y' }],
+        columns: [
+          { name: 'note', type: 'varchar' },
+          { name: 'at', type: 'timestamp' },
+        ],
+        source: { format: 'json', path: 'j/{date}.json' },
+      },
+    ]);
+    writeLines(path.join(dir, 'j', `${DAY1}.json`), [
+      JSON.stringify({ day: '02-01-2024', note: '2024-02-01T10:00:00', at: '2024-02-01T10:00:00' }),
+      JSON.stringify({ day: '12-31-2023', note: '2024-03-01T11:00:00', at: '2024-02-01 10:00:00.5' }),
+    ]);
+    expect(tableResult(succeeded(await runDataset(h, config, DAY1)), 'j').counts).toMatchObject({ I: 2 });
+    expect(await readRows(h.engine, currentOf(config, 'j'), 'day', ['KEY_HASH', 'NONKEY_HASH', 'OPERATION', 'EFF_START_DATE'])).toEqual([
+      { day: '2023-12-31', note: '2024-03-01T11:00:00', at: '2024-02-01 10:00:00.5' },
+      { day: '2024-02-01', note: '2024-02-01T10:00:00', at: '2024-02-01 10:00:00' },
+    ]);
+  });
+
   it('a value that does not cast fails the table once, naming where, and leaves the committed state as it was', async () => {
     const { dir, config } = setup([
       csvTable('orders', [{ name: 'id', type: 'integer' }], [
