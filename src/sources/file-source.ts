@@ -7,7 +7,7 @@ import { isIsoDate } from '../config/iso-date';
 import { DataError, SourceChangedError } from '../errors';
 import type { Session } from '../engine/duckdb';
 import { fileListLiteral, quoteLiteral } from '../engine/sql';
-import { unreadableCompression } from './compression';
+import { compressionOf, decompressing, readToEnd, unreadableCompression } from './compression';
 import { withNullColumnsSql } from '../engine/stage-sql';
 import { readCsvHeader } from './csv-header';
 import { NO_FOLDER_COLUMNS } from './file-lines';
@@ -165,8 +165,12 @@ function describeS3Objects(table: FileTableConfig, objects: readonly S3Object[])
   });
 }
 
-/** The batch's files with what reading them needs (a CSV file's header is read here). */
+/**
+ * The batch's files with what reading them needs (a CSV file's header is read here); a DataError
+ * when a compressed one is cut short, which DuckDB would read as far as it goes.
+ */
 export async function batchFiles(table: FileTableConfig, paths: readonly string[]): Promise<BatchFile[]> {
+  for (const path of paths.filter((p) => compressionOf(p) !== 'none')) await decompressing(table, path, () => readToEnd(path));
   if (table.source.format !== 'csv') return paths.map((path) => ({ path }));
   return Promise.all(paths.map(async (path) => ({ path, columns: await readCsvHeader(table, path) })));
 }

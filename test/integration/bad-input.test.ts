@@ -6,7 +6,7 @@
  * and leaves the committed outputs byte for byte as they were; a corrected file is re-read; the
  * mass-delete guard refuses an empty snapshot and a large delete unless overridden.
  */
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -369,6 +369,34 @@ describe('bad input', () => {
       type: 'DataError',
       message: `the file is not valid gzip (named .gz): incorrect header check ${context('corrupt', 'gz')}`,
     });
+  });
+
+  it('a compressed file cut short (gzip, zstd; CSV or JSON) fails naming it; nothing is committed', async () => {
+    // Before, DuckDB read such a file as far as it went (when the cut lay beyond the first MB cdcflow reads for a CSV header):
+    // about half the rows were committed, exit 0.
+    const { dir, config } = setup([
+      table('gz', { source: { format: 'csv', path: 'gz/{date}.csv.gz' } }),
+      table('zst', { source: { format: 'csv', path: 'zst/{date}.csv.zst' } }),
+      table('json', { source: { format: 'json', path: 'json/{date}.json.gz', missingColumns: 'null' } }),
+    ]);
+    const rows = Array.from({ length: 200_000 }, (_, i) => `${i},v${i}`);
+    const half = (bytes: Buffer) => bytes.subarray(0, bytes.length >> 1);
+    const file = (name: string, extension: string) => path.join(dir, name, `${DAY1}.${extension}`);
+    const text = (l: string[]) => `${l.join('\n')}\n`;
+    write(file('gz', 'csv.gz'), half(gzipSync(text(['id,v', ...rows]))));
+    write(file('json', 'json.gz'), half(gzipSync(text(rows.map((r) => JSON.stringify({ id: Number(r.split(',')[0]) }))))));
+    mkdirSync(path.join(dir, 'zst'));
+    const whole = path.join(dir, 'whole.csv.zst');
+    await h.engine.withSession((s) => s.run(`COPY (SELECT i AS id, 'v' || i AS v FROM range(200000) t(i)) TO '${whole}' (FORMAT csv, HEADER true, COMPRESSION zstd)`));
+    write(file('zst', 'csv.zst'), half(readFileSync(whole)));
+
+    const outcome = await runDataset(h, config, DAY1);
+    expect(outcome.ok).toBe(false);
+    const context = (name: string, extension: string) => `(dataset=${config.dataset} table=${name} file=${file(name, extension)})`;
+    expect(await tableFailure(config, DAY1, 'gz')).toEqual({ type: 'DataError', message: `the file is not valid gzip (named .gz): unexpected end of file ${context('gz', 'csv.gz')}` });
+    expect(await tableFailure(config, DAY1, 'zst')).toEqual({ type: 'DataError', message: `the file is not valid zstd (named .zst): unexpected EOF ${context('zst', 'csv.zst')}` });
+    expect(await tableFailure(config, DAY1, 'json')).toEqual({ type: 'DataError', message: `the file is not valid gzip (named .gz): unexpected end of file ${context('json', 'json.gz')}` });
+    for (const name of ['gz', 'zst', 'json']) expect(existsSync(path.join(config.warehouse, config.dataset, name, 'current.parquet'))).toBe(false);
   });
 
   it('CSV files in UTF-16 or Latin-1 are read with csv.encoding; a byte-order mark that disagrees, or Windows-1252 bytes, fail naming the file', async () => {
