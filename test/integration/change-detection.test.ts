@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import type { StageName } from '../../src/activities/stage-runner';
 import type { DatasetConfig } from '../../src/config/types';
 import { datasetFolders, failedTable, type Harness, readRows, runDataset, startHarness, succeeded, tableResult, writeLines } from '../support/harness';
+import { withTimeout } from '../support/worker-process';
 
 const DAY1 = '2024-01-01';
 const DAY2 = '2024-01-02';
@@ -403,6 +404,17 @@ describe('change detection', () => {
     expect(failedTable(await runDataset(h, config, DAY3), 'visits')).toContain(
       'value "2024-01-02 13:30:00" in column "at" does not convert exactly to timestamp in format %m/%d/%Y %I:%M %p',
     );
+  });
+
+  it('a duplicate formatted key is named with its rows, at once', async () => {
+    // Before, finding the rows cast the key's text without its format: a Conversion Error, retried for minutes.
+    const { dir, config } = setup([csvTable('days', [{ name: 'day', type: 'date', format: '%d/%m/%Y' }], [{ name: 'v', type: 'varchar' }])]);
+    const file = path.join(dir, 'days', `${DAY1}.csv`);
+    writeLines(file, ['day,v', '02/01/2024,a', '03/01/2024,b', '02/01/2024,c']);
+    attempts = [];
+    const outcome = await withTimeout(runDataset(h, config, DAY1), 30_000, () => 'the hash stage was retried');
+    expect(failedTable(outcome, 'days')).toContain(`duplicate key (day=2024-01-02) in the batch (${file} row 1 and ${file} row 3)`);
+    expect(attempts.filter((a) => a.stage === 'hash')).toEqual([{ stage: 'hash', attempt: 1 }]);
   });
 
   it('JSON strings are text: a date in a format is read in it, a varchar keeps the text sent', async () => {
