@@ -260,8 +260,11 @@ function datedPathRegex(pathWithDate: string): RegExp {
 async function batchesBetween(session: Session, table: FileTableConfig, after: string, before: string): Promise<DatedBatch[]> {
   if (!table.source.path.includes(DATE_PLACEHOLDER)) return [];
   const dated = datedPathRegex(table.source.path);
+  // A ready file is no part of its batch (path "{date}/*" matches it too).
+  const ready = table.source.readyFile === undefined ? undefined : datedPathRegex(table.source.readyFile);
   const found = new Map<string, string>();
   for (const file of await globFiles(session, table.source.path.split(DATE_PLACEHOLDER).join('*'))) {
+    if (ready?.test(file)) continue;
     const date = dated.exec(file)?.[1];
     if (date && date > after && date < before && isIsoDate(date) && !found.has(date)) found.set(date, file);
   }

@@ -20,6 +20,7 @@ import { withTimeout } from '../support/worker-process';
 
 const DAY1 = '2024-01-01';
 const DAY2 = '2024-01-02';
+const DAY3 = '2024-01-03';
 
 describe('bad input', () => {
   let h: Harness;
@@ -482,6 +483,20 @@ describe('bad input', () => {
     for (const name of ['marked', 'waiting']) write(marker(name), '');
     const second = await runDataset(h, config, DAY1);
     for (const name of ['marked', 'waiting']) expect(tableResult(second, name)).toMatchObject({ counts: { I: 2, U: 0, D: 0, X: 0, N: 0 } });
+  });
+
+  it('a delta with readyFile: a date left out is named by its data file, not by its ready file', async () => {
+    // Before, the ready file sorted first and was named as the batch: (…/2024-01-02/_SUCCESS).
+    const { dir, config } = setup([table('r', { mode: 'delta', source: { format: 'csv', path: 'r/{date}/*', readyFile: 'r/{date}/_SUCCESS' } })]);
+    for (const date of [DAY1, DAY2, DAY3]) {
+      write(path.join(dir, 'r', date, 'part-1.csv'), lines('id,v', `1,${date}`));
+      write(path.join(dir, 'r', date, '_SUCCESS'), '');
+    }
+    ok(await runDataset(h, config, DAY1));
+    expect((await runDataset(h, config, DAY3)).ok).toBe(false);
+    expect((await tableFailure(config, DAY3, 'r')).message).toContain(
+      `the source has a batch for ${DAY2} (${path.join(dir, 'r', DAY2, 'part-1.csv')}), after the latest committed date before ${DAY3} (${DAY1})`,
+    );
   });
 
   describe('the mass-delete guard', () => {
