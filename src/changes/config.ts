@@ -88,7 +88,8 @@ export function resolveChanges(t: ChangeFields, mode: Mode): { changes?: Changes
   const debezium = t.source.format === 'debezium';
   const columns = new Map([...t.keys, ...t.columns].map((c) => [c.name.toLowerCase(), c]));
   const orderBy = (t.orderBy ?? DEBEZIUM_DEFAULT_ORDER).map((o) =>
-    typeof o === 'string' ? { name: o, type: columns.get(o.toLowerCase())?.type ?? 'bigint' } : o,
+    // A configured column's ordering copy is read as the column is: its type, and its format for text.
+    typeof o === 'string' ? { name: o, type: columns.get(o.toLowerCase())?.type ?? 'bigint', format: columns.get(o.toLowerCase())?.format } : o,
   );
   const changes: ChangesSpec = {
     operation: {

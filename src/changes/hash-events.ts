@@ -115,12 +115,12 @@ async function diagnoseUnreadable(session: Session, table: ChangeFileTable, file
   const described = await session.rows<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${raw}`);
   const types = new Map(described.map((r) => [r.column_name.toLowerCase(), r.column_type]));
   const candidates = [
-    ...[...table.keys, ...table.columns].map((c) => ({ ref: c.name, name: c.name, type: c.type, sensitive: c.sensitive })),
-    ...table.changes.orderBy.map((o, i) => ({ ref: orderColumn(i), name: o.name, type: o.type, sensitive: false })),
+    ...[...table.keys, ...table.columns].map((c) => ({ ...c, ref: c.name })),
+    ...table.changes.orderBy.map((o, i) => ({ ...o, ref: orderColumn(i), sensitive: false })),
   ];
   for (const c of candidates) {
     const v = quoteIdent(c.ref);
-    const exact = exactCastCondition(v, types.get(c.ref.toLowerCase()) ?? 'VARCHAR', c.type);
+    const exact = exactCastCondition(v, types.get(c.ref.toLowerCase()) ?? 'VARCHAR', c.type, c.format);
     if (!exact) continue;
     const [hit] = await session.rows<{ file: string; line: string | number; value: string | null }>(
       `SELECT ${EVENT.file} AS file, ${EVENT.line} AS line, CAST(${v} AS VARCHAR) AS value FROM ${raw} ` +

@@ -5,6 +5,8 @@
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
+import type { FileTableConfig } from '../config/types';
+import { DataError } from '../errors';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -39,6 +41,9 @@ async function* decompressed(path: string, compression: Compression): AsyncGener
         zstd.push(piece as Buffer);
         yield* out.splice(0);
       }
+      // The last push says the stream ends here: a frame cut short throws.
+      zstd.push(new Uint8Array(0), true);
+      yield* out.splice(0);
     }
   } finally {
     // Stopping early leaves the file open otherwise (a pipe does not close its source).
@@ -59,4 +64,27 @@ export async function readLeadingBytes(path: string, limit: number): Promise<{ b
     if (size >= limit) return { bytes: Buffer.concat(pieces).subarray(0, limit), whole: false };
   }
   return { bytes: Buffer.concat(pieces), whole: true };
+}
+
+/**
+ * Decompresses the whole file, so that one cut short (an upload or copy that stopped) throws:
+ * DuckDB reads such a file as far as it goes, which would commit a partial batch.
+ */
+export async function readToEnd(path: string): Promise<void> {
+  for await (const piece of decompressed(path, compressionOf(path))) void piece;
+}
+
+/** What `read` of a file returns; a file that does not decompress as its name says fails as a DataError naming it. */
+export async function decompressing<T>(table: Pick<FileTableConfig, 'dataset' | 'name'>, file: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    const compression = compressionOf(file);
+    if (compression === 'none') throw err;
+    throw new DataError(`the file is not valid ${compression} (named ${compression === 'gzip' ? '.gz' : '.zst'}): ${(err as Error).message}`, {
+      dataset: table.dataset,
+      table: table.name,
+      file,
+    });
+  }
 }

@@ -4,7 +4,7 @@
  */
 import type { CsvEncoding, FileTableConfig } from '../config/types';
 import { DataError } from '../errors';
-import { compressionOf, readLeadingBytes } from './compression';
+import { decompressing, readLeadingBytes } from './compression';
 
 /** A header longer than this is not a header: the file is not the CSV it is configured as. */
 const MAX_HEADER_BYTES = 1 << 20;
@@ -58,18 +58,8 @@ export async function readCsvHeader(table: FileTableConfig, file: string): Promi
 }
 
 /** The start of the file's text (decompressed as DuckDB reads it); a DataError when it cannot be decompressed. */
-async function leadingBytes(table: FileTableConfig, file: string): Promise<{ bytes: Buffer; whole: boolean }> {
-  try {
-    return await readLeadingBytes(file, MAX_HEADER_BYTES);
-  } catch (err) {
-    const compression = compressionOf(file);
-    if (compression === 'none') throw err;
-    throw new DataError(`the file is not valid ${compression} (named ${compression === 'gzip' ? '.gz' : '.zst'}): ${(err as Error).message}`, {
-      dataset: table.dataset,
-      table: table.name,
-      file,
-    });
-  }
+function leadingBytes(table: FileTableConfig, file: string): Promise<{ bytes: Buffer; whole: boolean }> {
+  return decompressing(table, file, () => readLeadingBytes(file, MAX_HEADER_BYTES));
 }
 
 const UTF16_LE_MARK = Buffer.from([0xff, 0xfe]);

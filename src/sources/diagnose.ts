@@ -7,6 +7,7 @@ import type { FileTableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import { hashExpression } from '../engine/hashing';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
+import { typedColumnsSql } from '../engine/stage-sql';
 import { exactCastCondition } from '../engine/strict-cast';
 import { DataError, type ErrorContext } from '../errors';
 import { castFailureMessage, valueContext } from '../warehouse/sensitive';
@@ -61,10 +62,15 @@ export async function findRepeatedHeader(session: Session, table: FileTableConfi
   return undefined;
 }
 
+/** One file's column types by lower-cased name, as the hash stage looks them up. */
+async function lowerCasedTypes(session: Session, table: FileTableConfig, file: BatchFile): Promise<Map<string, string>> {
+  return new Map([...(await describeSource(session, table, [file]))].map(([n, t]) => [n.toLowerCase(), t]));
+}
+
 /** A value that does not convert exactly to its column's type, or undefined when every value does. */
 export async function findCastFailure(session: Session, table: FileTableConfig, files: readonly BatchFile[]): Promise<DataError | undefined> {
   for (const file of files) {
-    const types = new Map([...(await describeSource(session, table, [file]))].map(([n, t]) => [n.toLowerCase(), t]));
+    const types = await lowerCasedTypes(session, table, file);
     for (const column of [...table.keys, ...table.columns]) {
       const type = types.get(sourceName(column).toLowerCase());
       // A column the file lacks (missingColumns: null) reads as NULL, which converts.
@@ -98,11 +104,12 @@ export async function locateNullKey(session: Session, table: FileTableConfig, fi
 
 /** The first two rows sharing a key, given that key's hash. */
 export async function locateDuplicateKey(session: Session, table: FileTableConfig, files: readonly BatchFile[], keyHash: string, keyText: string): Promise<DataError> {
-  const typed = table.keys.map((k) => `CAST(${quoteIdent(sourceName(k))} AS ${k.type.toUpperCase()}) AS ${quoteIdent(k.name)}`).join(', ');
   const rows: { file: string; row: number }[] = [];
   for (const file of files) {
+    // The keys typed as the hash stage types them (in their format, JSON text as text), so that their hash is the one given.
+    const typed = typedColumnsSql({ keys: table.keys, columns: [], ignore: [] }, await lowerCasedTypes(session, table, file), 'n');
     const found = await session.rows<{ row: string | number }>(
-      `SELECT ${ROW} AS row FROM (SELECT ${ROW}, ${typed} FROM ${await numberedRows(session, table, file)}) t ` +
+      `SELECT ${ROW} AS row FROM (SELECT n.${ROW}, ${typed} FROM ${await numberedRows(session, table, file)} n) t ` +
         `WHERE ${hashExpression(table.keys, 't')} = CAST(${quoteLiteral(keyHash)} AS UUID) ORDER BY ${ROW} LIMIT 2`,
     );
     rows.push(...found.map((r) => ({ file: file.path, row: Number(r.row) })));

@@ -7,7 +7,7 @@ import { isIsoDate } from '../config/iso-date';
 import { DataError, SourceChangedError } from '../errors';
 import type { Session } from '../engine/duckdb';
 import { fileListLiteral, quoteLiteral } from '../engine/sql';
-import { unreadableCompression } from './compression';
+import { compressionOf, decompressing, readToEnd, unreadableCompression } from './compression';
 import { withNullColumnsSql } from '../engine/stage-sql';
 import { readCsvHeader } from './csv-header';
 import { NO_FOLDER_COLUMNS } from './file-lines';
@@ -155,8 +155,12 @@ function describeS3Objects(table: FileTableConfig, objects: readonly S3Object[])
   });
 }
 
-/** The batch's files with what reading them needs (a CSV file's header is read here). */
+/**
+ * The batch's files with what reading them needs (a CSV file's header is read here); a DataError
+ * when a compressed one is cut short, which DuckDB would read as far as it goes.
+ */
 export async function batchFiles(table: FileTableConfig, paths: readonly string[]): Promise<BatchFile[]> {
+  for (const path of paths.filter((p) => compressionOf(p) !== 'none')) await decompressing(table, path, () => readToEnd(path));
   if (table.source.format !== 'csv') return paths.map((path) => ({ path }));
   return Promise.all(paths.map(async (path) => ({ path, columns: await readCsvHeader(table, path) })));
 }
@@ -183,6 +187,14 @@ function readCsvSql(source: FileSourceSpec, file: BatchFile): string {
 }
 
 /**
+ * JSON has no dates: DuckDB would take strings that look like one for a DATE or TIMESTAMP (`02-01-2024`
+ * day first, whatever the column's format says; `2024-02-01T10:00:00` rewritten in a varchar).
+ * DuckDB has no switch for that, so its date and timestamp formats are set to one no value matches
+ * (it must match the whole string), and strings arrive as text, cast as configured.
+ */
+const JSON_STRINGS_AS_TEXT = `dateformat = ${quoteLiteral('\u0001%Y')}, timestampformat = ${quoteLiteral('\u0001%Y')}`;
+
+/**
  * A relation reading the files. A single file is a plain table function call (so callers may
  * number its rows WITH ORDINALITY); CSV files are read one by one and combined by name.
  */
@@ -196,7 +208,7 @@ export function readSourceSql(source: FileSourceSpec, files: readonly BatchFile[
       return `read_parquet(${fileListLiteral(files.map((f) => f.path))}, union_by_name = true, ${NO_FOLDER_COLUMNS})`;
     case 'json':
     case 'debezium':
-      return `read_json(${fileListLiteral(files.map((f) => f.path))}, format = 'auto', union_by_name = true, ${NO_FOLDER_COLUMNS})`;
+      return `read_json(${fileListLiteral(files.map((f) => f.path))}, format = 'auto', union_by_name = true, ${JSON_STRINGS_AS_TEXT}, ${NO_FOLDER_COLUMNS})`;
   }
 }
 
@@ -238,8 +250,11 @@ function datedPathRegex(pathWithDate: string): RegExp {
 async function batchesBetween(session: Session, table: FileTableConfig, after: string, before: string): Promise<DatedBatch[]> {
   if (!table.source.path.includes(DATE_PLACEHOLDER)) return [];
   const dated = datedPathRegex(table.source.path);
+  // A ready file is no part of its batch (path "{date}/*" matches it too).
+  const ready = table.source.readyFile === undefined ? undefined : datedPathRegex(table.source.readyFile);
   const found = new Map<string, string>();
   for (const file of await globFiles(session, table.source.path.split(DATE_PLACEHOLDER).join('*'))) {
+    if (ready?.test(file)) continue;
     const date = dated.exec(file)?.[1];
     if (date && date > after && date < before && isIsoDate(date) && !found.has(date)) found.set(date, file);
   }

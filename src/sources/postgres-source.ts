@@ -342,6 +342,21 @@ async function startOrResume(session: Session, folder: string, fingerprint: stri
 }
 
 /**
+ * A keys-only dump finds its keys by PostgreSQL's comparison with the source's own values: a key
+ * held as text and read in a `format` is compared as that text, which the requested ISO 8601
+ * value does not name, so every key asked for would be committed as deleted.
+ */
+function assertKeysComparable(table: PostgresTable, keys: readonly SourceColumn[]): void {
+  const textual = keys.find((k) => k.format !== undefined && k.arrivesAs === 'VARCHAR');
+  if (!textual) return;
+  throw new ConfigError(
+    `a keys-only dump cannot find keys of column ${columnLabel(textual)}: PostgreSQL holds it as text (read in format ${textual.format}) ` +
+      `and compares that text, not the ${textual.type}; dump the whole table (cdcflow backfill without --key)`,
+    { dataset: table.dataset, table: table.name, column: textual.name },
+  );
+}
+
+/**
  * Copies the table out chunk by chunk. Each chunk is its own short read (no long transaction,
  * no locks), so the dump is not one snapshot: a row changed during it is read as it was when
  * its chunk was read, and the next run sees the change. The watermark returned for a delta is
@@ -358,6 +373,7 @@ async function extract(
   await session.run(UTC_SQL);
   return withAttached(session, table, async (attached) => {
     const { keys, columns } = await sourceColumns(session, attached, table);
+    if (request.keys !== undefined) assertKeysComparable(table, keys);
     const manifest = await startOrResume(session, folder, extractFingerprint(table, request), request.keys !== undefined, () => highWatermark(session, attached, table));
     const resumedChunks = manifest.chunks.length;
     if (!manifest.complete) await assertNoNullKeys(session, attached, table, keys);

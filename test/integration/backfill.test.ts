@@ -325,6 +325,30 @@ describe('backfill', () => {
     expect((await runDump(h, text, { requestId: 'good', businessDate: D1, keys: { table: 'textkey', rows: [{ id: '2' }] } })).status.state).toBe('completed');
   });
 
+  it('a keys-only dump of a key read from PostgreSQL text in a format is refused at once, before anything is committed', async () => {
+    // Before, PostgreSQL compared the text "02/01/2024" with the key's ISO value: the key was not found, and was committed as D.
+    psql(`CREATE TABLE bf.dated (day text PRIMARY KEY, v text); INSERT INTO bf.dated VALUES ('02/01/2024', 'a'), ('03/01/2024', 'b');`);
+    const config = folders.setup([
+      {
+        name: 'dated',
+        keys: [{ name: 'day', type: 'date', format: '%d/%m/%Y' }],
+        columns: [{ name: 'v', type: 'varchar' }],
+        source: { format: 'postgres', connection: PG_URL_VAR, table: 'bf.dated' },
+      },
+    ]).config;
+    expect(tableResult(await runDataset(h, config, D1), 'dated').counts).toMatchObject({ I: 2 });
+    psql(`UPDATE bf.dated SET v = 'new' WHERE day = '02/01/2024';`);
+    const dump = await withTimeout(runDump(h, config, { requestId: 'dated', businessDate: D2, keys: { table: 'dated', rows: [{ day: '2024-01-02' }] } }), 30_000, () => 'the dump retried');
+    expect(dump.status).toMatchObject({
+      state: 'failed',
+      error: expect.stringContaining(
+        'a keys-only dump cannot find keys of column "day": PostgreSQL holds it as text (read in format %d/%m/%Y) and compares that text, not the date; dump the whole table',
+      ),
+    });
+    expect((await activityAttempts(h.client, `${backfillWorkflowId(config.dataset, 'dated')}/dated`)).extractSource).toEqual([1]);
+    expect(await committedDates(h.engine, config.warehouse, config.dataset, 'dated')).toEqual([D1]);
+  });
+
   it('a dump requested while a run of the dataset is in progress waits for it, then runs', async () => {
     const config = pgTable('during', 10);
     const { atWrite, release } = holdNextWrite();

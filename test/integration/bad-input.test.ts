@@ -6,7 +6,7 @@
  * and leaves the committed outputs byte for byte as they were; a corrected file is re-read; the
  * mass-delete guard refuses an empty snapshot and a large delete unless overridden.
  */
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -20,6 +20,7 @@ import { withTimeout } from '../support/worker-process';
 
 const DAY1 = '2024-01-01';
 const DAY2 = '2024-01-02';
+const DAY3 = '2024-01-03';
 
 describe('bad input', () => {
   let h: Harness;
@@ -371,6 +372,34 @@ describe('bad input', () => {
     });
   });
 
+  it('a compressed file cut short (gzip, zstd; CSV or JSON) fails naming it; nothing is committed', async () => {
+    // Before, DuckDB read such a file as far as it went (when the cut lay beyond the first MB cdcflow reads for a CSV header):
+    // about half the rows were committed, exit 0.
+    const { dir, config } = setup([
+      table('gz', { source: { format: 'csv', path: 'gz/{date}.csv.gz' } }),
+      table('zst', { source: { format: 'csv', path: 'zst/{date}.csv.zst' } }),
+      table('json', { source: { format: 'json', path: 'json/{date}.json.gz', missingColumns: 'null' } }),
+    ]);
+    const rows = Array.from({ length: 200_000 }, (_, i) => `${i},v${i}`);
+    const half = (bytes: Buffer) => bytes.subarray(0, bytes.length >> 1);
+    const file = (name: string, extension: string) => path.join(dir, name, `${DAY1}.${extension}`);
+    const text = (l: string[]) => `${l.join('\n')}\n`;
+    write(file('gz', 'csv.gz'), half(gzipSync(text(['id,v', ...rows]))));
+    write(file('json', 'json.gz'), half(gzipSync(text(rows.map((r) => JSON.stringify({ id: Number(r.split(',')[0]) }))))));
+    mkdirSync(path.join(dir, 'zst'));
+    const whole = path.join(dir, 'whole.csv.zst');
+    await h.engine.withSession((s) => s.run(`COPY (SELECT i AS id, 'v' || i AS v FROM range(200000) t(i)) TO '${whole}' (FORMAT csv, HEADER true, COMPRESSION zstd)`));
+    write(file('zst', 'csv.zst'), half(readFileSync(whole)));
+
+    const outcome = await runDataset(h, config, DAY1);
+    expect(outcome.ok).toBe(false);
+    const context = (name: string, extension: string) => `(dataset=${config.dataset} table=${name} file=${file(name, extension)})`;
+    expect(await tableFailure(config, DAY1, 'gz')).toEqual({ type: 'DataError', message: `the file is not valid gzip (named .gz): unexpected end of file ${context('gz', 'csv.gz')}` });
+    expect(await tableFailure(config, DAY1, 'zst')).toEqual({ type: 'DataError', message: `the file is not valid zstd (named .zst): unexpected EOF ${context('zst', 'csv.zst')}` });
+    expect(await tableFailure(config, DAY1, 'json')).toEqual({ type: 'DataError', message: `the file is not valid gzip (named .gz): unexpected end of file ${context('json', 'json.gz')}` });
+    for (const name of ['gz', 'zst', 'json']) expect(existsSync(path.join(config.warehouse, config.dataset, name, 'current.parquet'))).toBe(false);
+  });
+
   it('CSV files in UTF-16 or Latin-1 are read with csv.encoding; a byte-order mark that disagrees, or Windows-1252 bytes, fail naming the file', async () => {
     const encoded = (name: string, encoding?: string) =>
       table(name, { columns: [{ name: 'nämë', type: 'varchar' }], source: { format: 'csv', path: `${name}/{date}.csv`, ...(encoding ? { csv: { encoding } } : {}) } });
@@ -454,6 +483,20 @@ describe('bad input', () => {
     for (const name of ['marked', 'waiting']) write(marker(name), '');
     const second = await runDataset(h, config, DAY1);
     for (const name of ['marked', 'waiting']) expect(tableResult(second, name)).toMatchObject({ counts: { I: 2, U: 0, D: 0, X: 0, N: 0 } });
+  });
+
+  it('a delta with readyFile: a date left out is named by its data file, not by its ready file', async () => {
+    // Before, the ready file sorted first and was named as the batch: (…/2024-01-02/_SUCCESS).
+    const { dir, config } = setup([table('r', { mode: 'delta', source: { format: 'csv', path: 'r/{date}/*', readyFile: 'r/{date}/_SUCCESS' } })]);
+    for (const date of [DAY1, DAY2, DAY3]) {
+      write(path.join(dir, 'r', date, 'part-1.csv'), lines('id,v', `1,${date}`));
+      write(path.join(dir, 'r', date, '_SUCCESS'), '');
+    }
+    ok(await runDataset(h, config, DAY1));
+    expect((await runDataset(h, config, DAY3)).ok).toBe(false);
+    expect((await tableFailure(config, DAY3, 'r')).message).toContain(
+      `the source has a batch for ${DAY2} (${path.join(dir, 'r', DAY2, 'part-1.csv')}), after the latest committed date before ${DAY3} (${DAY1})`,
+    );
   });
 
   describe('the mass-delete guard', () => {

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import type { StageName } from '../../src/activities/stage-runner';
 import type { DatasetConfig } from '../../src/config/types';
 import { datasetFolders, failedTable, type Harness, readRows, runDataset, startHarness, succeeded, tableResult, writeLines } from '../support/harness';
+import { withTimeout } from '../support/worker-process';
 
 const DAY1 = '2024-01-01';
 const DAY2 = '2024-01-02';
@@ -403,6 +404,42 @@ describe('change detection', () => {
     expect(failedTable(await runDataset(h, config, DAY3), 'visits')).toContain(
       'value "2024-01-02 13:30:00" in column "at" does not convert exactly to timestamp in format %m/%d/%Y %I:%M %p',
     );
+  });
+
+  it('a duplicate formatted key is named with its rows, at once', async () => {
+    // Before, finding the rows cast the key's text without its format: a Conversion Error, retried for minutes.
+    const { dir, config } = setup([csvTable('days', [{ name: 'day', type: 'date', format: '%d/%m/%Y' }], [{ name: 'v', type: 'varchar' }])]);
+    const file = path.join(dir, 'days', `${DAY1}.csv`);
+    writeLines(file, ['day,v', '02/01/2024,a', '03/01/2024,b', '02/01/2024,c']);
+    attempts = [];
+    const outcome = await withTimeout(runDataset(h, config, DAY1), 30_000, () => 'the hash stage was retried');
+    expect(failedTable(outcome, 'days')).toContain(`duplicate key (day=2024-01-02) in the batch (${file} row 1 and ${file} row 3)`);
+    expect(attempts.filter((a) => a.stage === 'hash')).toEqual([{ stage: 'hash', attempt: 1 }]);
+  });
+
+  it('JSON strings are text: a date in a format is read in it, a varchar keeps the text sent', async () => {
+    // DuckDB took "02-01-2024" for a date, day first (2024-01-02, although the format says month first), and
+    // "2024-02-01T10:00:00" for a timestamp, which a varchar stored as 2024-02-01 10:00:00.
+    const { dir, config } = setup([
+      {
+        name: 'j',
+        keys: [{ name: 'day', type: 'date', format: '%m-%d-%Y' }],
+        columns: [
+          { name: 'note', type: 'varchar' },
+          { name: 'at', type: 'timestamp' },
+        ],
+        source: { format: 'json', path: 'j/{date}.json' },
+      },
+    ]);
+    writeLines(path.join(dir, 'j', `${DAY1}.json`), [
+      JSON.stringify({ day: '02-01-2024', note: '2024-02-01T10:00:00', at: '2024-02-01T10:00:00' }),
+      JSON.stringify({ day: '12-31-2023', note: '2024-03-01T11:00:00', at: '2024-02-01 10:00:00.5' }),
+    ]);
+    expect(tableResult(succeeded(await runDataset(h, config, DAY1)), 'j').counts).toMatchObject({ I: 2 });
+    expect(await readRows(h.engine, currentOf(config, 'j'), 'day', ['KEY_HASH', 'NONKEY_HASH', 'OPERATION', 'EFF_START_DATE'])).toEqual([
+      { day: '2023-12-31', note: '2024-03-01T11:00:00', at: '2024-02-01 10:00:00.5' },
+      { day: '2024-02-01', note: '2024-02-01T10:00:00', at: '2024-02-01 10:00:00' },
+    ]);
   });
 
   it('a value that does not cast fails the table once, naming where, and leaves the committed state as it was', async () => {

@@ -377,6 +377,35 @@ describe('change-record tables', () => {
     }
   });
 
+  it('a formatted column orders the events (orderBy names it) and a bad value elsewhere is named as it is', async () => {
+    // Before, the ordering copy of changed_at was cast without its format (every event failed, naming changed_at), and
+    // a bad salary was reported as changed_at's first value, checked as ISO 8601.
+    const dated = {
+      ...employees,
+      name: 'dated',
+      columns: [
+        { name: 'name', type: 'varchar' },
+        { name: 'changed_at', type: 'timestamp', format: '%d/%m/%Y %H:%M' },
+        { name: 'salary', type: 'integer' },
+      ],
+      orderBy: ['changed_at'],
+      source: { format: 'csv', path: 'dated/{date}.csv' },
+    };
+    const { dir, config } = folders.setup([dated, { ...dated, name: 'dated_bad', source: { format: 'csv', path: 'dated_bad/{date}.csv' } }]);
+    const header = 'op,id,name,changed_at,salary';
+    // The newer event of key 2 comes first, and is earlier as text.
+    writeLines(path.join(dir, 'dated', `${DAY1}.csv`), [header, 'I,1,Ann,01/01/2024 09:00,100', 'U,2,Bob B.,02/01/2024 08:00,210', 'I,2,Bob,31/12/2023 23:00,200']);
+    writeLines(path.join(dir, 'dated_bad', `${DAY1}.csv`), [header, 'I,1,Ann,01/01/2024 09:00,100', 'I,2,Bob,02/01/2024 08:00,lots']);
+    const outcome = await runDataset(h, config, DAY1);
+    expect(tableResult(outcome, 'dated').counts).toEqual({ I: 2, U: 0, D: 0, X: 0, N: 0 });
+    expect(await current(config, 'dated')).toEqual([
+      { id: 1, name: 'Ann', changed_at: '2024-01-01 09:00:00', salary: 100, OPERATION: 'I', EFF_START_DATE: DAY1 },
+      { id: 2, name: 'Bob B.', changed_at: '2024-01-02 08:00:00', salary: 210, OPERATION: 'I', EFF_START_DATE: DAY1 },
+    ]);
+    expect(failedTable(outcome, 'dated_bad')).toContain('value "lots" in field "salary" does not convert exactly to integer');
+    expect(failedTable(outcome, 'dated_bad')).toContain('line=3 column=salary');
+  });
+
   it('generated change records (duplicates, stale copies, shuffled) give the counts the generator promises', async () => {
     const out = tempDir('cdcflow-chg-gen-');
     const gen = await generateChanges({ outDir: out, initial: 3000, events: 2000, touched: 1000, seed: 5 });

@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import type { DatasetConfig } from '../../src/config/types';
 import type { TemporalSettings } from '../../src/settings';
 import { DataError } from '../../src/errors';
@@ -186,6 +187,23 @@ test('a value that does not cast, and an empty object, are named by their s3:// 
   await s3.put(`${folder.key}/${D1}/more.csv`, '');
   expect(failedTable(await run(config, D1), 'full_t')).toMatch(
     new RegExp(`^the file is empty \\(0 bytes\\).*file=${folder.url.replace(/[.]/g, '\\.')}/${D1}/more\\.csv`),
+  );
+}, 180_000);
+
+test('compressed objects: gzip (UTF-16 inside) is read; a name saying bzip2 fails naming the object, as a local file does', async () => {
+  // Before, an object named .bz2 was read as text: `source is missing configured column(s) "id", "v", "amount"`.
+  const folder = s3Folder('compressed');
+  const name = uniqueDataset('compressed');
+  mkdirSync(path.join(dir, name), { recursive: true });
+  const table = { ...ordersTable('t', 'full', ''), source: { format: 'csv', path: `${folder.url}/{date}/orders.csv*`, csv: { encoding: 'utf-16' } } };
+  const config = writeConfig(path.join(dir, name), { dataset: name, warehouse: 'wh', tables: [table] });
+  await s3.put(`${folder.key}/${D1}/orders.csv.gz`, gzipSync(Buffer.from(`\uFEFF${lines(['1,Zoë,10'])}`, 'utf16le')));
+  succeeded(await run(config, D1));
+  expect(await committedRows(config, 't')).toMatchObject([{ id: 1, v: 'Zoë', amount: 10 }]);
+
+  await s3.put(`${folder.key}/${D2}/orders.csv.bz2`, lines(['1,a,10']));
+  expect(failedTable(await run(config, D2), 't')).toContain(
+    `the file's name says it is compressed with bzip2, which cannot be read; gzip (.gz) and zstd (.zst) files can (dataset=${name} table=t file=${folder.url}/${D2}/orders.csv.bz2`,
   );
 }, 180_000);
 

@@ -17,7 +17,7 @@ export interface S3TestServer {
   /** The worker environment that points DuckDB's httpfs at this server. */
   env: Record<string, string>;
   /** Writes an object (replacing one of the same key). */
-  put(key: string, body: string): Promise<void>;
+  put(key: string, body: string | Buffer): Promise<void>;
   /** Object keys in the bucket under `prefix`. */
   keys(prefix: string): Promise<string[]>;
   /**
@@ -53,7 +53,7 @@ export async function startS3Server(bucket = 'cdcflow-test', port?: number): Pro
     env,
     async put(key, body) {
       // Signed: moto answers an unsigned write over an existing object with 403.
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from(body) }));
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: typeof body === 'string' ? Buffer.from(body) : body }));
     },
     async keys(prefix) {
       const xml = await (await fetch(`${base}/${bucket}?list-type=2&max-keys=100000&prefix=${encodeURIComponent(prefix)}`)).text();
