@@ -274,4 +274,23 @@ describe('postgres extract', () => {
     const none = await extract(t, delta.result.watermark);
     expect(none.result).toMatchObject({ rows: 0, chunks: 1, watermark: '2024-01-02 00:00:00' });
   });
+
+  it('refuses a watermark on a column PostgreSQL holds as text read in a format, whose greatest text is not its latest date', async () => {
+    // Before, the watermark was the greatest text, 31/01/2024, and the next delta read only text above it: 01/02/2024 was missed.
+    psql(`CREATE TABLE pgx.visits (id bigint PRIMARY KEY, v text, day text NOT NULL, on_day date NOT NULL);
+      INSERT INTO pgx.visits VALUES (1, 'a', '31/01/2024', DATE '2024-01-31'), (2, 'b', '15/01/2024', DATE '2024-01-15');`);
+    const visits = (watermark: string) =>
+      table('pgx', 'visits', { watermark }, {
+        columns: [
+          { name: 'day', type: 'date', format: '%d/%m/%Y' },
+          { name: 'on_day', type: 'date', format: '%d/%m/%Y' },
+        ],
+      });
+    await expect(extract(visits('day'))).rejects.toMatchObject({
+      name: 'ConfigError',
+      message: expect.stringContaining('the watermark column "day" cannot be text: PostgreSQL holds it as text (read in format %d/%m/%Y) and takes the greatest text'),
+    });
+    // A date column PostgreSQL holds as a date is ordered as one, whatever format its text would be read in.
+    expect((await extract(visits('on_day'))).result.watermark).toBe('2024-01-31');
+  });
 });
