@@ -259,6 +259,24 @@ describe('postgres extract', () => {
     });
   });
 
+  it('reads a timestamp without time zone, and text without an offset, into a timestamptz in the column\'s timeZone; a time in the gap fails', async () => {
+    psql(`CREATE TABLE pgx.clock (id integer PRIMARY KEY, local timestamp, txt text, tz timestamptz);
+      INSERT INTO pgx.clock VALUES (1, '2024-01-15 10:00', '2024-07-15 10:00', '2024-01-15 10:00+00'), (2, '2024-10-27 02:30', '2024-07-15 10:00:00+05', NULL);`);
+    const berlin = (column: string) => ({ name: column, type: 'timestamptz', timeZone: 'Europe/Berlin' });
+    const clock = table('pgx', 'clock', {}, { keys: [{ name: 'id', type: 'integer' }], columns: ['local', 'txt', 'tz'].map(berlin) });
+    const { rows } = await extract(clock);
+    // An instant (PostgreSQL's timestamptz) and text with an offset keep theirs.
+    expect(rows).toEqual([
+      { id: 1, local: '2024-01-15 09:00:00+00', txt: '2024-07-15 08:00:00+00', tz: '2024-01-15 10:00:00+00' },
+      { id: 2, local: '2024-10-27 01:30:00+00', txt: '2024-07-15 05:00:00+00', tz: null },
+    ]);
+    psql(`INSERT INTO pgx.clock VALUES (3, '2024-03-31 02:30', NULL, NULL)`);
+    await expect(extract(clock)).rejects.toMatchObject({
+      name: 'DataError',
+      message: 'value "2024-03-31 02:30:00" in column "local" of the row with key (id=3) does not convert exactly to timestamptz in time zone Europe/Berlin',
+    });
+  });
+
   it('delta: reads only rows above the lower bound and returns the watermark taken before the first chunk', async () => {
     const t = table('pgx', 'items', { watermark: 'updated_at' });
     const full = await extract(t);
