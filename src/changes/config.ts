@@ -82,14 +82,19 @@ function checkReadAsNamed(t: ChangeFields, issue: (message: string, ...path: (st
   }
 }
 
+/** The ordering copy of the configured column `name` (absent: one of the Debezium defaults, numbers). */
+function orderingCopy(name: string, column: ColumnSpec | undefined): ColumnSpec {
+  return { name, type: column?.type ?? 'bigint', format: column?.format, timeZone: column?.timeZone };
+}
+
 /** What a change-record table adds to its resolved config: `changes`, absent for the snapshot modes. */
 export function resolveChanges(t: ChangeFields, mode: Mode): { changes?: ChangesSpec } {
   if (mode !== 'changes') return {};
   const debezium = t.source.format === 'debezium';
   const columns = new Map([...t.keys, ...t.columns].map((c) => [c.name.toLowerCase(), c]));
   const orderBy = (t.orderBy ?? DEBEZIUM_DEFAULT_ORDER).map((o) =>
-    // A configured column's ordering copy is read as the column is: its type, and its format for text.
-    typeof o === 'string' ? { name: o, type: columns.get(o.toLowerCase())?.type ?? 'bigint', format: columns.get(o.toLowerCase())?.format } : o,
+    // A configured column's ordering copy is read as the column is: its type, its format for text, its time zone.
+    typeof o === 'string' ? orderingCopy(o, columns.get(o.toLowerCase())) : o,
   );
   const changes: ChangesSpec = {
     operation: {

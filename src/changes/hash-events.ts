@@ -120,7 +120,7 @@ async function diagnoseUnreadable(session: Session, table: ChangeFileTable, file
   ];
   for (const c of candidates) {
     const v = quoteIdent(c.ref);
-    const exact = exactCastCondition(v, types.get(c.ref.toLowerCase()) ?? 'VARCHAR', c.type, c.format);
+    const exact = exactCastCondition(v, types.get(c.ref.toLowerCase()) ?? 'VARCHAR', c.type, c);
     if (!exact) continue;
     const [hit] = await session.rows<{ file: string; line: string | number; value: string | null }>(
       `SELECT ${EVENT.file} AS file, ${EVENT.line} AS line, CAST(${v} AS VARCHAR) AS value FROM ${raw} ` +

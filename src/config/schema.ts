@@ -8,7 +8,7 @@ import { checkChangeTables } from '../changes/config';
 import { sourceName } from './columns';
 import { DURATION } from './duration';
 import { localPath, sourcePath } from './local-path';
-import { timeFormatProblem } from './time-format';
+import { knownTimeZone, timeFormatProblem, timeZoneProblem } from './time-format';
 import type { ColumnSpec } from './types';
 
 /** Names used in output paths: dataset and table names. */
@@ -57,6 +57,10 @@ const column = z
       .string()
       .optional()
       .describe('date, timestamp, timestamptz: how text values are written, as a strptime format (e.g. %d/%m/%Y %H:%M); default: ISO 8601.'),
+    timeZone: z
+      .string()
+      .optional()
+      .describe('timestamptz: the IANA time zone (e.g. Europe/Berlin) of values that name no instant: text without a UTC offset, a timestamp without time zone; default: UTC.'),
     sensitive: z
       .boolean()
       .optional()
@@ -65,6 +69,8 @@ const column = z
   .superRefine((c, ctx) => {
     const problem = c.format === undefined ? undefined : timeFormatProblem(c.type, c.format);
     if (problem) ctx.addIssue({ code: 'custom', path: ['format'], message: problem });
+    const zoneProblem = c.timeZone === undefined ? undefined : timeZoneProblem(c.type, c.timeZone);
+    if (zoneProblem) ctx.addIssue({ code: 'custom', path: ['timeZone'], message: zoneProblem });
   });
 
 /** What a CSV source without `csv:` options gets. */
@@ -255,15 +261,6 @@ function checkWatermarkNotSensitive(columns: ColumnSpec[], watermark: string | u
       path: ['source', 'watermark', 'column'],
       message: 'must not be a sensitive column: the latest watermark is kept in the commit log and shown in run results',
     });
-  }
-}
-
-function knownTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
   }
 }
 

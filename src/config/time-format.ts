@@ -25,3 +25,24 @@ export function timeFormatProblem(type: string, format: string): string | undefi
   if (type === 'timestamp' && specifiers.some((s) => s === 'z' || s === 'Z')) return 'must not read a UTC offset or zone into a timestamp (use timestamptz)';
   return undefined;
 }
+
+/** Whether `zone` names a time zone Node's ICU knows: an IANA name or alias, in any case (europe/berlin). */
+export function knownTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What is wrong with `timeZone` for a column of `type`, or undefined when it can be used. DuckDB's
+ * ICU knows the names Node's does (test/unit/strict-cast.test.ts); not offsets (+02:00), which a
+ * newer Node takes.
+ */
+export function timeZoneProblem(type: string, timeZone: string): string | undefined {
+  if (type !== 'timestamptz') return `applies only to timestamptz columns, not ${type} (a timestamp is a wall-clock time in no zone)`;
+  if (!/^[A-Za-z]/.test(timeZone) || !knownTimeZone(timeZone)) return 'is not an IANA time zone name (e.g. Europe/Berlin, America/New_York, UTC)';
+  return undefined;
+}

@@ -13,6 +13,8 @@ export interface ColumnSpec {
   type: string;
   /** date/timestamp/timestamptz: the strptime format of text values (default: ISO 8601). */
   format?: string;
+  /** timestamptz: the IANA time zone of values that name no instant (text without an offset, a naive timestamp); absent: UTC. */
+  timeZone?: string;
   /** Kept out of the main outputs, written to the table's sensitive dataset (non-key columns only). */
   sensitive?: boolean;
 }

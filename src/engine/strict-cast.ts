@@ -12,9 +12,11 @@ export function duckdbTypeName(type: string): string {
   return type === 'timestamptz' ? 'TIMESTAMP WITH TIME ZONE' : type.toUpperCase();
 }
 
-/** A UTC offset or zone after a time of day, or hour 24: meaningless in a timestamp without time zone. */
-const OFFSET_OR_HOUR_24 = String.raw`[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)?\s*[A-Za-z+-]|(^|[^0-9])24:`;
+/** A UTC offset or zone after a time of day. */
+const OFFSET = String.raw`[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)?\s*[A-Za-z+-]`;
 const HOUR_24 = String.raw`(^|[^0-9])24:`;
+/** An offset or hour 24: meaningless in a timestamp without time zone. */
+const OFFSET_OR_HOUR_24 = `${OFFSET}|${HOUR_24}`;
 /** A non-zero digit of the seconds beyond microseconds, which DuckDB's timestamps drop. */
 const BELOW_MICROSECONDS = String.raw`:[0-9]{2}\.[0-9]{6}0*[1-9]`;
 
@@ -31,11 +33,26 @@ function exactFromText(v: string, type: string): string {
   return `${cast} IS NOT NULL`;
 }
 
+/** How a column's values are read besides their type: text's `format`, a timestamptz's `timeZone`. */
+export type ColumnReading = Pick<ColumnSpec, 'format' | 'timeZone'>;
+
 /**
  * SQL that is true when the non-NULL value `v`, of DuckDB type `sourceType`, converts exactly to
  * the configured `type`; null when any value does (same type, or text wanted).
  */
-export function exactCastCondition(v: string, sourceType: string, type: string, format?: string): string | null {
+export function exactCastCondition(v: string, sourceType: string, type: string, reading: ColumnReading = {}): string | null {
+  const exact = exactIgnoringZone(v, sourceType, type, reading.format);
+  const zone = zoneOf(sourceType, type, reading);
+  const wallClock = zone === undefined ? null : wallClockSql(v, sourceType, reading.format, 'try_strptime');
+  if (!exact || zone === undefined || !wallClock) return exact;
+  // A wall-clock time in the spring-forward gap never happened there: ICU moves it an hour on,
+  // so the instant's own wall-clock time differs from it.
+  const z = quoteLiteral(zone);
+  return `${exact} AND (${wallClock} IS NULL OR timezone(${z}, timezone(${z}, ${wallClock})) = ${wallClock})`;
+}
+
+/** exactCastCondition for values taken as they are, whatever the column's time zone. */
+function exactIgnoringZone(v: string, sourceType: string, type: string, format: string | undefined): string | null {
   const target = duckdbTypeName(type);
   if (type === 'varchar' || sourceType === target) return null;
   // The format's specifiers were checked against the type (config/time-format.ts), so a match is exact.
@@ -67,16 +84,42 @@ function parsedSql(v: string, format: string, parse: 'strptime' | 'try_strptime'
   return `${parse}(${v}, ${quoteLiteral(format)})`;
 }
 
+/** The time zone values of `sourceType` are read in: a timestamptz column's `timeZone`, unless they are instants. */
+function zoneOf(sourceType: string, type: string, reading: ColumnReading): string | undefined {
+  return type === 'timestamptz' && sourceType !== 'TIMESTAMP WITH TIME ZONE' ? reading.timeZone : undefined;
+}
+
+/**
+ * The wall-clock time (a TIMESTAMP) that `v` holds when it names no instant, NULL for text that
+ * does (it has an offset); null when no value does (a format with %z/%Z).
+ */
+function wallClockSql(v: string, sourceType: string, format: string | undefined, parse: 'strptime' | 'try_strptime'): string | null {
+  const cast = parse === 'strptime' ? 'CAST' : 'TRY_CAST';
+  if (sourceType !== 'VARCHAR') return `${cast}(${v} AS TIMESTAMP)`;
+  if (format !== undefined) return /%[zZ]/.test(format) ? null : parsedSql(v, format, parse);
+  return `CASE WHEN NOT regexp_matches(${v}, ${quoteLiteral(OFFSET)}) THEN ${cast}(${v} AS TIMESTAMP) END`;
+}
+
+/** The cast of a value known to convert exactly; a wall-clock time is taken in the column's time zone. */
+function castSql(v: string, sourceType: string, type: string, reading: ColumnReading): string {
+  const { format } = reading;
+  const parsed = sourceType === 'VARCHAR' && format !== undefined ? parsedSql(v, format, 'strptime') : v;
+  const cast = `CAST(${parsed} AS ${duckdbTypeName(type)})`;
+  const zone = zoneOf(sourceType, type, reading);
+  const wallClock = zone === undefined ? null : wallClockSql(v, sourceType, format, 'strptime');
+  if (zone === undefined || !wallClock) return cast;
+  // A wall-clock time is NULL only for text with an offset, which the plain cast keeps.
+  return `coalesce(timezone(${quoteLiteral(zone)}, ${wallClock}), ${cast})`;
+}
+
 /**
  * The strict cast of `v` to `type`: the value, or a query error naming the column. Text is read in
  * the column's `format` when it has one; typed values (Parquet, JSON dates) need none.
  */
-export function strictCastSql(v: string, sourceType: string, type: string, column: Pick<ColumnSpec, 'name' | 'source' | 'format'>): string {
+export function strictCastSql(v: string, sourceType: string, type: string, column: Pick<ColumnSpec, 'name' | 'source'> & ColumnReading): string {
   if (type === 'varchar') return textSql(v, sourceType);
-  const { format } = column;
-  const parsed = sourceType === 'VARCHAR' && format !== undefined ? parsedSql(v, format, 'strptime') : v;
-  const cast = `CAST(${parsed} AS ${duckdbTypeName(type)})`;
-  const exact = exactCastCondition(v, sourceType, type, format);
+  const cast = castSql(v, sourceType, type, column);
+  const exact = exactCastCondition(v, sourceType, type, column);
   if (!exact) return cast;
   const message = quoteLiteral(`a value of column ${columnLabel(column)} does not convert exactly to ${type}`);
   return `CASE WHEN ${v} IS NULL OR (${exact}) THEN ${cast} ELSE error(${message}) END`;

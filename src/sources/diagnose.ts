@@ -74,7 +74,7 @@ export async function findCastFailure(session: Session, table: FileTableConfig, 
     for (const column of [...table.keys, ...table.columns]) {
       const type = types.get(sourceName(column).toLowerCase());
       // A column the file lacks (missingColumns: null) reads as NULL, which converts.
-      const exact = type && exactCastCondition(quoteIdent(sourceName(column)), type, column.type, column.format);
+      const exact = type && exactCastCondition(quoteIdent(sourceName(column)), type, column.type, column);
       if (!exact) continue;
       const c = quoteIdent(sourceName(column));
       const hit = await firstRowWhere(session, table, file, `${c} IS NOT NULL AND NOT (${exact})`, c);

@@ -347,11 +347,32 @@ async function startOrResume(session: Session, folder: string, fingerprint: stri
  * value does not name, so every key asked for would be committed as deleted.
  */
 function assertKeysComparable(table: PostgresTable, keys: readonly SourceColumn[]): void {
-  const textual = keys.find((k) => k.format !== undefined && k.arrivesAs === 'VARCHAR');
+  const textual = keys.find(heldAsFormattedText);
   if (!textual) return;
   throw new ConfigError(
     `a keys-only dump cannot find keys of column ${columnLabel(textual)}: PostgreSQL holds it as text (read in format ${textual.format}) ` +
       `and compares that text, not the ${textual.type}; dump the whole table (cdcflow backfill without --key)`,
+    { dataset: table.dataset, table: table.name, column: textual.name },
+  );
+}
+
+/** A column PostgreSQL holds as text that is read in a format: PostgreSQL orders its text, not the date it stands for. */
+function heldAsFormattedText(c: SourceColumn): boolean {
+  return c.format !== undefined && c.arrivesAs === 'VARCHAR';
+}
+
+/**
+ * A delta reads above PostgreSQL's max() of the watermark column; of text in a format such as
+ * %d/%m/%Y that is not the latest value (31/01/2024 > 01/02/2024), so the next delta would miss rows.
+ */
+function assertWatermarkOrdered(table: PostgresTable, columns: readonly SourceColumn[]): void {
+  const watermark = table.source.watermark?.toLowerCase();
+  const textual = columns.find((c) => c.sourceName.toLowerCase() === watermark && heldAsFormattedText(c));
+  if (!textual) return;
+  throw new ConfigError(
+    `the watermark column ${columnLabel(textual)} cannot be text: PostgreSQL holds it as text (read in format ${textual.format}) and takes the greatest text, ` +
+      `not the latest ${textual.type}, so delta runs would miss rows; make the watermark a column PostgreSQL holds as a date or timestamp ` +
+      `(e.g. a query selecting to_timestamp(the text, 'DD/MM/YYYY') under a name of its own), or remove the watermark`,
     { dataset: table.dataset, table: table.name, column: textual.name },
   );
 }
@@ -374,6 +395,7 @@ async function extract(
   return withAttached(session, table, async (attached) => {
     const { keys, columns } = await sourceColumns(session, attached, table);
     if (request.keys !== undefined) assertKeysComparable(table, keys);
+    assertWatermarkOrdered(table, columns);
     const manifest = await startOrResume(session, folder, extractFingerprint(table, request), request.keys !== undefined, () => highWatermark(session, attached, table));
     const resumedChunks = manifest.chunks.length;
     if (!manifest.complete) await assertNoNullKeys(session, attached, table, keys);

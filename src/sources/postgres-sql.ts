@@ -213,7 +213,7 @@ export function copyChunkSql(attached: string, pgSql: string, columns: readonly 
  */
 export function castFailureSql(attached: string, pgSql: string, columns: readonly SourceColumn[], column: number, keyCount: number): string | null {
   const c = dataAlias(column);
-  const exact = exactCastCondition(arrived(columns[column], c), columns[column].arrivesAs, columns[column].type, columns[column].format);
+  const exact = exactCastCondition(arrived(columns[column], c), columns[column].arrivesAs, columns[column].type, columns[column]);
   const wrapped = wrappedTimestampSql(columns[column], c);
   if (!exact && !wrapped) return null;
   const refused = [wrapped, exact && `NOT (${exact})`].filter(Boolean).join(' OR ');

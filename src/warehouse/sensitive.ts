@@ -40,6 +40,7 @@ interface NamedColumn {
   source?: string;
   type: string;
   format?: string;
+  timeZone?: string;
   sensitive?: boolean;
 }
 
@@ -49,7 +50,7 @@ interface NamedColumn {
  */
 export function castFailureMessage(column: NamedColumn, value: string | null, noun: 'column' | 'field' = 'column', place = ''): string {
   const subject = column.sensitive ? 'a value' : `value ${JSON.stringify(value)}`;
-  return `${subject} in ${noun} ${columnLabel(column)}${place} does not convert exactly to ${column.type}${column.format === undefined ? '' : ` in format ${column.format}`}${column.sensitive ? ` ${WITHHELD_VALUE}` : ''}`;
+  return `${subject} in ${noun} ${columnLabel(column)}${place} does not convert exactly to ${column.type}${column.format === undefined ? '' : ` in format ${column.format}`}${column.timeZone === undefined ? '' : ` in time zone ${column.timeZone}`}${column.sensitive ? ` ${WITHHELD_VALUE}` : ''}`;
 }
 
 /** The error context's `value`, left out for a sensitive column. */

@@ -406,6 +406,40 @@ describe('change detection', () => {
     );
   });
 
+  it('timestamptz columns with a timeZone take text without an offset as wall-clock times there; a time in the gap fails', async () => {
+    // Before, text without an offset was taken as UTC: each instant came out shifted by the zone's offset.
+    const { dir, config } = setup([
+      csvTable('clock', [{ name: 'id', type: 'integer' }], [
+        { name: 'at', type: 'timestamptz', timeZone: 'Europe/Berlin' },
+        { name: 'logged', type: 'timestamptz', format: '%d.%m.%Y %H:%M', timeZone: 'Europe/Berlin' },
+      ]),
+    ]);
+    writeLines(path.join(dir, 'clock', `${DAY1}.csv`), [
+      'id,at,logged',
+      '1,2024-01-15 10:00:00,15.01.2024 10:00', // winter, UTC+1
+      '2,2024-07-15 10:00:00,15.07.2024 10:00', // summer, UTC+2
+      '3,2024-07-15 10:00:00+05,15.01.2024 10:00', // an offset is kept
+      '4,2024-10-27 02:30:00,27.10.2024 02:30', // the fall-back hour, which happens twice: the later (UTC+1)
+    ]);
+    succeeded(await runDataset(h, config, DAY1));
+    expect(await readRows(h.engine, currentOf(config, 'clock'), 'id', ['KEY_HASH', 'NONKEY_HASH', 'OPERATION', 'EFF_START_DATE'])).toEqual([
+      { id: 1, at: '2024-01-15 09:00:00+00', logged: '2024-01-15 09:00:00+00' },
+      { id: 2, at: '2024-07-15 08:00:00+00', logged: '2024-07-15 08:00:00+00' },
+      { id: 3, at: '2024-07-15 05:00:00+00', logged: '2024-01-15 09:00:00+00' },
+      { id: 4, at: '2024-10-27 01:30:00+00', logged: '2024-10-27 01:30:00+00' },
+    ]);
+
+    // 2024-03-31 02:30 never happened in Berlin (the clocks went from 02:00 to 03:00).
+    writeLines(path.join(dir, 'clock', `${DAY2}.csv`), ['id,at,logged', '1,2024-03-31 02:30:00,15.01.2024 10:00']);
+    expect(failedTable(await runDataset(h, config, DAY2), 'clock')).toContain(
+      'value "2024-03-31 02:30:00" in column "at" does not convert exactly to timestamptz in time zone Europe/Berlin',
+    );
+    writeLines(path.join(dir, 'clock', `${DAY3}.csv`), ['id,at,logged', '1,2024-01-15 10:00:00,31.03.2024 02:30']);
+    expect(failedTable(await runDataset(h, config, DAY3), 'clock')).toContain(
+      'value "31.03.2024 02:30" in column "logged" does not convert exactly to timestamptz in format %d.%m.%Y %H:%M in time zone Europe/Berlin',
+    );
+  });
+
   it('a duplicate formatted key is named with its rows, at once', async () => {
     // Before, finding the rows cast the key's text without its format: a Conversion Error, retried for minutes.
     const { dir, config } = setup([csvTable('days', [{ name: 'day', type: 'date', format: '%d/%m/%Y' }], [{ name: 'v', type: 'varchar' }])]);

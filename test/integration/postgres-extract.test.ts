@@ -259,6 +259,24 @@ describe('postgres extract', () => {
     });
   });
 
+  it('reads a timestamp without time zone, and text without an offset, into a timestamptz in the column\'s timeZone; a time in the gap fails', async () => {
+    psql(`CREATE TABLE pgx.clock (id integer PRIMARY KEY, local timestamp, txt text, tz timestamptz);
+      INSERT INTO pgx.clock VALUES (1, '2024-01-15 10:00', '2024-07-15 10:00', '2024-01-15 10:00+00'), (2, '2024-10-27 02:30', '2024-07-15 10:00:00+05', NULL);`);
+    const berlin = (column: string) => ({ name: column, type: 'timestamptz', timeZone: 'Europe/Berlin' });
+    const clock = table('pgx', 'clock', {}, { keys: [{ name: 'id', type: 'integer' }], columns: ['local', 'txt', 'tz'].map(berlin) });
+    const { rows } = await extract(clock);
+    // An instant (PostgreSQL's timestamptz) and text with an offset keep theirs.
+    expect(rows).toEqual([
+      { id: 1, local: '2024-01-15 09:00:00+00', txt: '2024-07-15 08:00:00+00', tz: '2024-01-15 10:00:00+00' },
+      { id: 2, local: '2024-10-27 01:30:00+00', txt: '2024-07-15 05:00:00+00', tz: null },
+    ]);
+    psql(`INSERT INTO pgx.clock VALUES (3, '2024-03-31 02:30', NULL, NULL)`);
+    await expect(extract(clock)).rejects.toMatchObject({
+      name: 'DataError',
+      message: 'value "2024-03-31 02:30:00" in column "local" of the row with key (id=3) does not convert exactly to timestamptz in time zone Europe/Berlin',
+    });
+  });
+
   it('delta: reads only rows above the lower bound and returns the watermark taken before the first chunk', async () => {
     const t = table('pgx', 'items', { watermark: 'updated_at' });
     const full = await extract(t);
@@ -273,5 +291,24 @@ describe('postgres extract', () => {
     // Nothing changed since: an empty batch, and the watermark stays.
     const none = await extract(t, delta.result.watermark);
     expect(none.result).toMatchObject({ rows: 0, chunks: 1, watermark: '2024-01-02 00:00:00' });
+  });
+
+  it('refuses a watermark on a column PostgreSQL holds as text read in a format, whose greatest text is not its latest date', async () => {
+    // Before, the watermark was the greatest text, 31/01/2024, and the next delta read only text above it: 01/02/2024 was missed.
+    psql(`CREATE TABLE pgx.visits (id bigint PRIMARY KEY, v text, day text NOT NULL, on_day date NOT NULL);
+      INSERT INTO pgx.visits VALUES (1, 'a', '31/01/2024', DATE '2024-01-31'), (2, 'b', '15/01/2024', DATE '2024-01-15');`);
+    const visits = (watermark: string) =>
+      table('pgx', 'visits', { watermark }, {
+        columns: [
+          { name: 'day', type: 'date', format: '%d/%m/%Y' },
+          { name: 'on_day', type: 'date', format: '%d/%m/%Y' },
+        ],
+      });
+    await expect(extract(visits('day'))).rejects.toMatchObject({
+      name: 'ConfigError',
+      message: expect.stringContaining('the watermark column "day" cannot be text: PostgreSQL holds it as text (read in format %d/%m/%Y) and takes the greatest text'),
+    });
+    // A date column PostgreSQL holds as a date is ordered as one, whatever format its text would be read in.
+    expect((await extract(visits('on_day'))).result.watermark).toBe('2024-01-31');
   });
 });

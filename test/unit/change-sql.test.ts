@@ -189,6 +189,14 @@ describe('change-record config', () => {
     expect(resolveConfig(checkConfigText(text(['    source: { format: csv, path: t.csv }'])).file!, '/c').tables[0].changes).toBeUndefined();
   });
 
+  it('reads an ordering column as its column is read: type, format, time zone', () => {
+    const { file, problems } = checkConfigText(
+      ['dataset: d', 'warehouse: wh', 'tables:', '  - name: t', '    keys: [{ name: id, type: integer }]', '    columns: [{ name: at, type: timestamptz, format: "%d.%m.%Y %H:%M", timeZone: Europe/Berlin }]', '    mode: changes', '    orderBy: [at]', '    source: { format: csv, path: t.csv }'].join('\n'),
+    );
+    expect(problems).toEqual([]);
+    expect(resolveConfig(file!, '/c').tables[0].changes?.orderBy).toEqual([{ name: 'at', type: 'timestamptz', format: '%d.%m.%Y %H:%M', timeZone: 'Europe/Berlin' }]);
+  });
+
   it('reports change-record settings that cannot work, with their field paths', () => {
     const problems = (lines: string[], mode = '') => checkConfigText(text(lines, mode)).problems.map((p) => `${p.path}: ${p.message}`);
     expect(problems(['    mode: changes', '    source: { format: csv, path: t.csv }'])).toEqual([

@@ -72,23 +72,39 @@ describe('config', () => {
     expect(config('[{ name: updated_at, type: timestamp }, { name: ssn, type: varchar, sensitive: true }]').problems).toEqual([]);
   });
 
+  /** The problems of a table with this one non-key column, as `path: message`. */
+  const columnProblems = (column: string) =>
+    checkConfigText(`dataset: d\nwarehouse: wh\ntables:\n  - name: t\n    keys: [{ name: id, type: bigint }]\n    columns: [${column}]\n    source: { format: csv, path: x.csv }\n`).problems.map(
+      (p) => `${p.path}: ${p.message}`,
+    );
+
   it('takes a strptime format on date and timestamp columns, refusing one that would not read exactly', () => {
-    const problems = (column: string) =>
-      checkConfigText(`dataset: d\nwarehouse: wh\ntables:\n  - name: t\n    keys: [{ name: id, type: bigint }]\n    columns: [${column}]\n    source: { format: csv, path: x.csv }\n`).problems.map(
-        (p) => `${p.path}: ${p.message}`,
-      );
-    expect(problems('{ name: d, type: date, format: "%d/%m/%Y" }')).toEqual([]);
-    expect(problems('{ name: t, type: timestamp, format: "%m/%d/%Y %-I:%M %p" }')).toEqual([]);
-    expect(problems('{ name: t, type: timestamptz, format: "%Y-%m-%dT%H:%M:%S.%f%z" }')).toEqual([]);
+    expect(columnProblems('{ name: d, type: date, format: "%d/%m/%Y" }')).toEqual([]);
+    expect(columnProblems('{ name: t, type: timestamp, format: "%m/%d/%Y %-I:%M %p" }')).toEqual([]);
+    expect(columnProblems('{ name: t, type: timestamptz, format: "%Y-%m-%dT%H:%M:%S.%f%z" }')).toEqual([]);
     const at = 'tables[0].columns[0].format: ';
-    expect(problems('{ name: v, type: varchar, format: "%Y" }')).toEqual([`${at}applies only to date, timestamp, timestamptz columns, not varchar`]);
-    expect(problems('{ name: d, type: date, format: "%Y-%m-%e" }')).toEqual([`${at}has %e, which is not a strptime specifier DuckDB knows (e.g. %Y-%m-%d %H:%M:%S)`]);
-    expect(problems('{ name: d, type: date, format: "%Y-%m-%d %H:%M" }')).toEqual([`${at}must not read a time of day into a date`]);
-    expect(problems('{ name: t, type: timestamp, format: "%Y-%m-%d %H:%M%z" }')).toEqual([`${at}must not read a UTC offset or zone into a timestamp (use timestamptz)`]);
-    expect(problems('{ name: t, type: timestamptz, format: "%Y-%m-%d %H:%M:%S.%n" }')).toEqual([
+    expect(columnProblems('{ name: v, type: varchar, format: "%Y" }')).toEqual([`${at}applies only to date, timestamp, timestamptz columns, not varchar`]);
+    expect(columnProblems('{ name: d, type: date, format: "%Y-%m-%e" }')).toEqual([`${at}has %e, which is not a strptime specifier DuckDB knows (e.g. %Y-%m-%d %H:%M:%S)`]);
+    expect(columnProblems('{ name: d, type: date, format: "%Y-%m-%d %H:%M" }')).toEqual([`${at}must not read a time of day into a date`]);
+    expect(columnProblems('{ name: t, type: timestamp, format: "%Y-%m-%d %H:%M%z" }')).toEqual([`${at}must not read a UTC offset or zone into a timestamp (use timestamptz)`]);
+    expect(columnProblems('{ name: t, type: timestamptz, format: "%Y-%m-%d %H:%M:%S.%n" }')).toEqual([
       `${at}must not use %n: timestamps hold microseconds (%f); configure varchar to keep nanoseconds`,
     ]);
-    expect(problems('{ name: d, type: date, format: "today" }')).toEqual([`${at}has no specifier such as %Y`]);
+    expect(columnProblems('{ name: d, type: date, format: "today" }')).toEqual([`${at}has no specifier such as %Y`]);
+  });
+
+  it('takes a timeZone on timestamptz columns only, and only a time zone name', () => {
+    expect(columnProblems('{ name: t, type: timestamptz, timeZone: Europe/Berlin }')).toEqual([]);
+    expect(columnProblems('{ name: t, type: timestamptz, timeZone: UTC, format: "%d.%m.%Y %H:%M" }')).toEqual([]);
+    const at = 'tables[0].columns[0].timeZone: ';
+    expect(columnProblems('{ name: t, type: timestamp, timeZone: Europe/Berlin }')).toEqual([
+      `${at}applies only to timestamptz columns, not timestamp (a timestamp is a wall-clock time in no zone)`,
+    ]);
+    for (const typo of ['Europe/Berlín', 'Europe/Berlim', 'CEST', '+02:00']) {
+      expect(columnProblems(`{ name: t, type: timestamptz, timeZone: "${typo}" }`)).toEqual([
+        `${at}is not an IANA time zone name (e.g. Europe/Berlin, America/New_York, UTC)`,
+      ]);
+    }
   });
 
   it('takes a postgres source: a schema-qualified table or a query, and the name of the variable holding the connection', () => {

@@ -37,4 +37,11 @@ describe('fingerprints', () => {
     // Computed before missingColumns existed, for this very table and files.
     expect(hashFingerprint(table(), files)).toBe(PRE_FEATURE_FINGERPRINT);
   });
+
+  it("a column's time zone is another batch, of the same shape", () => {
+    const utc = table({ columns: [{ name: 'at', type: 'timestamptz' }] });
+    const berlin = table({ columns: [{ name: 'at', type: 'timestamptz', timeZone: 'Europe/Berlin' }] });
+    expect(hashFingerprint(berlin, files)).not.toBe(hashFingerprint(utc, files));
+    expect(hashShape(berlin)).toBe(hashShape(utc));
+  });
 });

@@ -1,6 +1,7 @@
 /** Strict casts: the exact SQL, and which values pass on a real (in-memory) DuckDB. */
 import { Engine } from '../../src/engine/duckdb';
 import { quoteLiteral } from '../../src/engine/sql';
+import { knownTimeZone } from '../../src/config/time-format';
 import { exactCastCondition, strictCastSql } from '../../src/engine/strict-cast';
 
 describe('strict casts', () => {
@@ -11,8 +12,8 @@ describe('strict casts', () => {
   afterAll(() => engine.close());
 
   /** Whether a value of the given source type converts exactly to the type. */
-  async function exact(literal: string, sourceType: string, type: string): Promise<boolean> {
-    const condition = exactCastCondition('v', sourceType, type);
+  async function exact(literal: string, sourceType: string, type: string, timeZone?: string): Promise<boolean> {
+    const condition = exactCastCondition('v', sourceType, type, { timeZone });
     if (!condition) return true;
     const [row] = await engine.withSession((s) => s.rows<{ ok: boolean }>(`SELECT (${condition}) AS ok FROM (SELECT ${literal} AS v)`));
     return row.ok;
@@ -97,5 +98,46 @@ describe('strict casts', () => {
     [`TIMESTAMP '2024-01-01 10:00:00'`, 'TIMESTAMP', 'timestamptz', true],
   ])('typed %s (%s) into %s: exact = %s', async (literal, sourceType, type, expected) => {
     expect(await exact(literal, sourceType, type)).toBe(expected);
+  });
+
+  it('knows every time zone a column may name, as DuckDB does', async () => {
+    // Node's canonical names, and aliases and spellings it also takes.
+    const zones = [...Intl.supportedValuesOf('timeZone'), 'UTC', 'utc', 'europe/berlin', 'Asia/Kolkata', 'Europe/Kyiv', 'US/Eastern', 'Etc/GMT+1', 'CET'];
+    expect(zones.filter((z) => !knownTimeZone(z))).toEqual([]);
+    const values = zones.map((z) => `(${quoteLiteral(z)})`).join(', ');
+    const rows = await engine.withSession((s) => s.rows<{ z: string; at: string }>(`SELECT z, CAST(timezone(z, TIMESTAMP '2024-01-15 10:00:00') AS VARCHAR) AS at FROM (VALUES ${values}) AS t(z)`));
+    expect(rows).toHaveLength(zones.length);
+    expect(rows.find((r) => r.z === 'Asia/Kolkata')?.at).toBe('2024-01-15 04:30:00+00');
+  });
+
+  /** A value of the given source type read into a timestamptz in `zone`, as UTC text. */
+  async function inZone(literal: string, sourceType: string, zone: string): Promise<string> {
+    const sql = strictCastSql('v', sourceType, 'timestamptz', { name: 'v', timeZone: zone });
+    const [row] = await engine.withSession((s) => s.rows<{ t: string }>(`SELECT CAST(${sql} AS VARCHAR) AS t FROM (SELECT ${literal} AS v)`));
+    return row.t;
+  }
+
+  it.each([
+    [text('2024-01-15 10:00:00'), 'VARCHAR', '2024-01-15 09:00:00+00'],
+    [text('2024-01-15'), 'VARCHAR', '2024-01-14 23:00:00+00'],
+    [text('2024-07-15T10:00:00Z'), 'VARCHAR', '2024-07-15 10:00:00+00'],
+    [`TIMESTAMP '2024-07-15 10:00:00'`, 'TIMESTAMP', '2024-07-15 08:00:00+00'],
+    [`DATE '2024-07-15'`, 'DATE', '2024-07-14 22:00:00+00'],
+    [`TIMESTAMPTZ '2024-07-15 10:00:00+00'`, 'TIMESTAMP WITH TIME ZONE', '2024-07-15 10:00:00+00'],
+    // The fall-back hour happens twice; ICU takes the later (standard time).
+    [`TIMESTAMP '2024-10-27 02:30:00'`, 'TIMESTAMP', '2024-10-27 01:30:00+00'],
+  ])('%s (%s) in Europe/Berlin is %s', async (literal, sourceType, expected) => {
+    expect(await inZone(literal, sourceType, 'Europe/Berlin')).toBe(expected);
+  });
+
+  it.each([
+    [text('2024-03-31 02:30:00'), 'VARCHAR', false],
+    [text('2024-03-31 02:30:00+02'), 'VARCHAR', true],
+    [text('2024-03-31 03:30:00'), 'VARCHAR', true],
+    [`TIMESTAMP '2024-03-31 02:00:00'`, 'TIMESTAMP', false],
+    [`TIMESTAMP '2024-03-31 01:59:59.999999'`, 'TIMESTAMP', true],
+    [`TIMESTAMP '2024-10-27 02:30:00'`, 'TIMESTAMP', true],
+  ])('%s (%s) exists in Europe/Berlin: %s', async (literal, sourceType, expected) => {
+    expect(await exact(literal, sourceType, 'timestamptz', 'Europe/Berlin')).toBe(expected);
   });
 });
