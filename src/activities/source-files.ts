@@ -8,6 +8,8 @@ export interface SourceFilesFound {
   /** The path with the date filled in (the ready file's while it is missing), as the error and the progress line name it. */
   pattern: string;
   files: number;
+  /** True while the source's ready file is what is missing. */
+  awaitingReadyFile?: boolean;
 }
 
 export function countSourceFiles(deps: ActivityDeps) {
@@ -17,7 +19,8 @@ export function countSourceFiles(deps: ActivityDeps) {
     return deps.engine
       .withSession(async (session) => {
         const { files, missingReadyFile } = await arrivedFiles(session, source, businessDate);
-        return { pattern: missingReadyFile ?? sourcePattern(source, businessDate), files: files.length };
+        if (missingReadyFile !== undefined) return { pattern: missingReadyFile, files: 0, awaitingReadyFile: true };
+        return { pattern: sourcePattern(source, businessDate), files: files.length };
       })
       .catch((err: unknown) => Promise.reject(toTemporalFailure(err, 'plan')));
   };

@@ -16,14 +16,16 @@ export async function awaitSourceFiles(a: Activities, input: StageInput, waitFor
   const every = Math.min(LOOK_EVERY_MS.max, Math.max(LOOK_EVERY_MS.min, Math.floor(limit / 10)));
   const started = Date.now();
   for (;;) {
-    const { pattern, files } = await a.countSourceFiles(input);
+    const { pattern, files, awaitingReadyFile } = await a.countSourceFiles(input);
     if (files > 0) return;
     const waited = Date.now() - started;
     if (waited >= limit) {
       throw ApplicationFailure.create({
         type: 'DataError',
         nonRetryable: true,
-        message: `no source file matches ${pattern} after waiting ${waitForFiles} (source.waitForFiles) (dataset=${input.table.dataset} table=${input.table.name} businessDate=${input.businessDate})`,
+        message:
+          `${awaitingReadyFile ? `the ready file ${pattern} (source.readyFile) did not appear` : `no source file matches ${pattern}`} after waiting ${waitForFiles} ` +
+          `(source.waitForFiles) (dataset=${input.table.dataset} table=${input.table.name} businessDate=${input.businessDate})`,
       });
     }
     await sleep(Math.min(every, limit - waited));

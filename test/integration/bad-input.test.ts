@@ -476,7 +476,7 @@ describe('bad input', () => {
     });
     expect(await tableFailure(config, DAY1, 'waiting')).toEqual({
       type: 'DataError',
-      message: `no source file matches ${marker('waiting')} after waiting 2s (source.waitForFiles) (dataset=${config.dataset} table=waiting businessDate=${DAY1})`,
+      message: `the ready file ${marker('waiting')} (source.readyFile) did not appear after waiting 2s (source.waitForFiles) (dataset=${config.dataset} table=waiting businessDate=${DAY1})`,
     });
 
     // The export ends by writing its (empty) marker: the batch is its other files.
