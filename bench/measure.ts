@@ -2,6 +2,8 @@
 import { readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { TableStagesResult } from '../src/activities/run-table-stages';
 
 export const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
@@ -16,13 +18,15 @@ export function cpuSecondsSince(start: NodeJS.CpuUsage): number {
 
 /**
  * Seconds each stage of a workflow ran, from its history: for an activity type that ran several
- * times at once (a table's key-hash buckets), from the first start to the last completion.
+ * times at once (a table's key-hash buckets), from the first start to the last completion. The
+ * stages inside runTableStages follow it, as `  plan`, `  hash`, … (from its result).
  */
 export async function stageSeconds(client: Client, workflowId: string): Promise<Record<string, number>> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const scheduled = new Map<string, string>();
   const started = new Map<string, number>();
   const spans: Record<string, { from: number; to: number }> = {};
+  let inner: TableStagesResult['stageSeconds'] = {};
   for (const e of history.events ?? []) {
     const at = Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
     const id = String(e.eventId);
@@ -34,9 +38,15 @@ export async function stageSeconds(client: Client, workflowId: string): Promise<
       const type = scheduled.get(key)!;
       const from = started.get(key)!;
       spans[type] = { from: Math.min(from, spans[type]?.from ?? from), to: Math.max(at, spans[type]?.to ?? at) };
+      if (type === 'runTableStages' && done.result?.payloads?.[0]) inner = defaultPayloadConverter.fromPayload<TableStagesResult>(done.result.payloads[0]).stageSeconds;
     }
   }
-  return Object.fromEntries(Object.entries(spans).map(([type, s]) => [type, s.to - s.from]));
+  return Object.fromEntries(
+    Object.entries(spans).flatMap(([type, s]) => [
+      [type, s.to - s.from] as const,
+      ...(type === 'runTableStages' ? Object.entries(inner).map(([stage, seconds]) => [`  ${stage}`, seconds] as const) : []),
+    ]),
+  );
 }
 
 /** Samples `measure` every `ms` until stopped. */

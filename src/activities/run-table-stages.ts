@@ -33,7 +33,11 @@ export interface TableStagesResult {
   rebases: number;
   /** Stages whose committed output was reused, in the order they ran. */
   skippedStages: string[];
+  /** Seconds each inner stage took (a stage run again after a stale base counts both times): where the activity's time went. */
+  stageSeconds: Partial<Record<InnerStage, number>>;
 }
+
+type InnerStage = 'plan' | 'hash' | 'diff' | 'write';
 
 function isStaleBase(err: unknown): boolean {
   return err instanceof ApplicationFailure && err.type === 'StaleBaseError';
@@ -61,17 +65,21 @@ export function runTableStages(deps: ActivityDeps) {
   return async ({ allowDeletes, ...input }: TableStagesInput): Promise<TableStagesResult> => {
     const { table } = input;
     const skippedStages: string[] = [];
+    const stageSeconds: TableStagesResult['stageSeconds'] = {};
+    const done = (result: Omit<TableStagesResult, 'skippedStages' | 'stageSeconds'>): TableStagesResult => ({ ...result, skippedStages, stageSeconds });
     let current: StageName = 'plan';
-    async function inner<R extends object>(stage: 'plan' | 'hash' | 'diff' | 'write', run: () => Promise<R>): Promise<R> {
+    async function inner<R extends object>(stage: InnerStage, run: () => Promise<R>): Promise<R> {
       current = stage;
+      const started = performance.now();
       const result = await run();
+      stageSeconds[stage] = (stageSeconds[stage] ?? 0) + (performance.now() - started) / 1000;
       if ('skipped' in result && result.skipped && !skippedStages.includes(stage)) skippedStages.push(stage);
       return result;
     }
     try {
       let plan = await inner('plan', () => stages.plan(input));
       const hashed = await inner('hash', () => stages.hash(input));
-      if (!runsWhole(table, hashed.rows)) return { plan, hashed, rebases: 0, skippedStages };
+      if (!runsWhole(table, hashed.rows)) return done({ plan, hashed, rebases: 0 });
       for (let rebases = 0; ; rebases++) {
         const diffInput: DiffInput = {
           ...input,
@@ -84,10 +92,10 @@ export function runTableStages(deps: ActivityDeps) {
         };
         const { counts } = await inner('diff', () => stages.diff(diffInput));
         const guard = guardDiff(table, hashed.rows, counts, allowDeletes);
-        if (guard.verdict === 'refuse') return { plan, hashed, guard, rebases, skippedStages };
+        if (guard.verdict === 'refuse') return done({ plan, hashed, guard, rebases });
         try {
           const written = await inner('write', () => stages.write(diffInput));
-          return { plan, hashed, guard, written, rebases, skippedStages };
+          return done({ plan, hashed, guard, written, rebases });
         } catch (err) {
           if (!isStaleBase(err) || rebases >= MAX_REBASES) throw err;
           // Another run of the table committed first: diff again on its state (or be refused as older).

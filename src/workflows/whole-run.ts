@@ -1,13 +1,11 @@
 /**
  * Which table runs take their stages in one activity (src/activities/run-table-stages.ts):
- * a file-source batch small enough that Temporal's round trips between stage activities cost
- * more than the stages' own work. Bigger batches run diff and write as their own activities.
+ * a file-source batch of one key-hash bucket, whose diff could not run anywhere else in
+ * parallel, so Temporal's round trips between stage activities would buy nothing. A batch of
+ * several buckets runs their diffs as activities of their own (any worker) and then the write.
  */
 import type { TableConfig } from '../config/types';
 import { bucketCount } from './buckets';
-
-/** Batch rows up to which a table's diff and write run in the activity that planned and hashed it. */
-export const WHOLE_RUN_MAX_ROWS = 100_000;
 
 /** Bounds the rebase loop: each round means another run committed the table meanwhile. */
 export const MAX_REBASES = 5;
@@ -18,5 +16,5 @@ export interface InnerStageDetail {
 }
 
 export function runsWhole(table: Pick<TableConfig, 'mode' | 'buckets'>, batchRows: number): boolean {
-  return batchRows <= WHOLE_RUN_MAX_ROWS && bucketCount(table, batchRows) === 1;
+  return bucketCount(table, batchRows) === 1;
 }
