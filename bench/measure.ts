@@ -1,5 +1,5 @@
 /** What the bench measures besides wall time: stage seconds, peak memory, disk use. */
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
@@ -15,6 +15,25 @@ export function cpuSecondsSince(start: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(start);
   return (used.user + used.system) / 1e6;
 }
+
+/**
+ * CPU seconds the bench's own Temporal dev server (BENCH_TEMPORAL_PID, set by scripts/bench.sh)
+ * has used so far, from /proc; undefined for a server the bench did not start.
+ */
+export function temporalServerCpuSeconds(): number | undefined {
+  const pid = process.env.BENCH_TEMPORAL_PID;
+  if (!pid) return undefined;
+  try {
+    // utime and stime, fields 14 and 15, in clock ticks; counted after the command name's ") ".
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Linux's USER_HZ, the unit of /proc's CPU times (`getconf CLK_TCK`). */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
  * Seconds each stage of a workflow ran, from its history: for an activity type that ran several

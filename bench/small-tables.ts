@@ -14,6 +14,7 @@ import type { FileTableConfig } from '../src/config/types';
 import type { Engine } from '../src/engine/duckdb';
 import { generate } from '../src/generator/generate';
 import type { TemporalSettings } from '../src/settings';
+import { cpuSecondsSince, temporalServerCpuSeconds } from './measure';
 import { plainSqlDiff } from './plain-sql';
 
 const TABLES = Number(process.env.BENCH_SMALL_TABLES ?? 50);
@@ -28,13 +29,17 @@ export async function smallTables(client: Client, settings: TemporalSettings, en
   writeFileSync(file, stringify({ ...doc, dataset: 'bench_small', maxConcurrentTables, tables: names.map((name) => ({ ...template, name })) }));
 
   const seconds: number[] = [];
+  const cpu: { self: number; server?: number }[] = [];
   const basePaths = new Map<string, string>();
   for (const [i, day] of (['day1', 'day2'] as const).entries()) {
     const config = loadConfig(file, { inputDir: path.join(dir, 'data', day) });
     const started = performance.now();
+    const [selfFrom, serverFrom] = [process.cpuUsage(), temporalServerCpuSeconds()];
     const { handle } = await startDatasetRun(client, settings, { config, businessDate: data.dates[i] });
     const result = await handle.result();
     seconds.push((performance.now() - started) / 1000);
+    const serverTo = temporalServerCpuSeconds();
+    cpu.push({ self: cpuSecondsSince(selfFrom), ...(serverFrom !== undefined && serverTo !== undefined ? { server: serverTo - serverFrom } : {}) });
     for (const t of result.tables) {
       if (t.status !== 'completed') throw new Error(`bench small table failed: ${JSON.stringify(t)}`);
       // The plain scripts diff day 2 against each table's committed day-1 state.
@@ -44,17 +49,23 @@ export async function smallTables(client: Client, settings: TemporalSettings, en
 
   const config = loadConfig(file, { inputDir: path.join(dir, 'data', 'day2') });
   let plain = 0;
+  let plainCpu = 0;
   for (const table of config.tables as FileTableConfig[]) {
     const out = path.join(dir, 'plain', table.name);
     mkdirSync(out, { recursive: true });
-    plain += (await plainSqlDiff(engine, table, [table.source.path], basePaths.get(table.name)!, data.dates[1], out)).seconds;
+    const script = await plainSqlDiff(engine, table, [table.source.path], basePaths.get(table.name)!, data.dates[1], out);
+    plain += script.seconds;
+    plainCpu += script.cpuSeconds;
   }
   const [day1, day2] = seconds;
   const perTable = (s: number) => `${((s / TABLES) * 1000).toFixed(0)} ms/table`;
+  const server = cpu[1].server === undefined ? '' : `, the Temporal dev server ${cpu[1].server.toFixed(2)} s (${perTable(cpu[1].server)})`;
   process.stdout.write(
     `${TABLES} tables x ${ROWS.toLocaleString('en')} rows (maxConcurrentTables ${maxConcurrentTables}): ` +
       `day1 ${day1.toFixed(2)} s, day2 ${day2.toFixed(2)} s (${perTable(day2)})\n` +
       `plain DuckDB SQL scripts, day 2: ${plain.toFixed(2)} s (${perTable(plain)})\n` +
+      `CPU, day 2: this process (worker and DuckDB) ${cpu[1].self.toFixed(2)} s (${perTable(cpu[1].self)})${server}; ` +
+      `plain scripts ${plainCpu.toFixed(2)} s (${perTable(plainCpu)})\n` +
       `workflow / plain scripts: ${(day2 / plain).toFixed(2)}x (target: within 1.5x); ` +
       `cost above plain: ${(((day2 - plain) / TABLES) * 1000).toFixed(0)} ms/table\n\n`,
   );
