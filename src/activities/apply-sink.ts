@@ -4,7 +4,8 @@
  * message, and Temporal retries it with backoff while the table run waits.
  */
 import { ConfigError } from '../errors';
-import { applySinkChanges, type SinkReport } from '../sinks/apply-sink';
+import { applySinkChanges } from '../sinks/apply-sink';
+import type { SinkReport } from '../sinks/sink';
 import { type ActivityDeps, runStage } from './stage-runner';
 import type { SinkInput } from './types';
 

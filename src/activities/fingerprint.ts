@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { FileTableConfig, TableConfig } from '../config/types';
 import { HASH_ENCODING_VERSION } from '../engine/hashing';
-import type { SourceFile } from '../sources/file-source';
+import type { SourceFile } from '../sources/source';
 import type { BaseRef } from './types';
 
 function sha256(value: unknown): string {

@@ -77,7 +77,7 @@ export interface SinkInput extends StageInput {
   sink: string;
 }
 
-export type { SinkReport } from '../sinks/apply-sink';
+export type { SinkReport } from '../sinks/sink';
 
 export interface DiffResult {
   counts: Partial<OperationCounts>;

@@ -17,6 +17,7 @@ import { readCommitLog } from '../warehouse/commits';
 import { withheldQuotes } from '../warehouse/sensitive';
 import { ConfigError, DataError, type ErrorContext } from '../errors';
 import { sinkOf } from './registry';
+import type { SinkReport } from './sink';
 import { columnProblems, type SinkColumns } from './sink-columns';
 import {
   addColumnsSql,
@@ -36,28 +37,6 @@ import {
   sinkTableDefinitions,
   type SinkTarget,
 } from './sink-sql';
-
-export interface SinkDateReport {
-  businessDate: string;
-  commitId: string;
-  inserts: number;
-  updates: number;
-  deletes: number;
-  /**
-   * The sink held the date already and its tables were rebuilt: from the state (the sink held
-   * another commit of the date), or from the first date on (a sink table had gone missing).
-   */
-  rebuilt: boolean;
-}
-
-export interface SinkReport {
-  sink: string;
-  type: SinkSpec['type'];
-  /** Dates applied by this call, oldest first; empty when the sink was up to date. */
-  applied: SinkDateReport[];
-  /** The latest date the sink holds after this call. */
-  lastApplied: string | null;
-}
 
 async function inTransaction(session: Session, statements: readonly string[]): Promise<void> {
   await session.run('BEGIN TRANSACTION');

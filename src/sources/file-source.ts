@@ -15,24 +15,7 @@ import { globRegexSource } from './glob';
 import { classifyReadError } from './read-errors';
 import { listS3Objects, type S3Object } from './s3-objects';
 import { isS3Url } from './s3-url';
-import type { DatedBatch, Source } from './source';
-
-export interface SourceFile {
-  path: string;
-  size: number;
-  /**
-   * A local file's SHA-256 of the bytes: a corrected file is re-read whatever its size and mtime,
-   * and the same bytes written again (a file exported anew, a table extracted anew) are the same
-   * batch. An S3 object's `etag:"…"`: S3 gives the object a new ETag when it is written again,
-   * so an unchanged object is recognised without downloading it.
-   */
-  checksum: string;
-  /**
-   * A local file's last modification (ms), to tell a file still being written; not part of what
-   * the batch is. An S3 object has none: its download asks for the listed ETag.
-   */
-  modifiedMs?: number;
-}
+import type { DatedBatch, Source, SourceFile } from './source';
 
 /** A file of the batch and what reading it needs: for CSV, the column names of its header. */
 export interface BatchFile {

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { CdcflowError } from '../errors';
-import type { SourceFile } from './file-source';
+import type { SourceFile } from './source';
 import { downloadS3Object } from './s3-objects';
 import { isS3Url, parseS3Url } from './s3-url';
 

@@ -5,7 +5,23 @@
 import type { FileTableConfig, SourceSpec, TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import type { MissingKeys } from '../workflows/backfill';
-import type { SourceFile } from './file-source';
+
+export interface SourceFile {
+  path: string;
+  size: number;
+  /**
+   * A local file's SHA-256 of the bytes: a corrected file is re-read whatever its size and mtime,
+   * and the same bytes written again (a file exported anew, a table extracted anew) are the same
+   * batch. An S3 object's `etag:"…"`: S3 gives the object a new ETag when it is written again,
+   * so an unchanged object is recognised without downloading it.
+   */
+  checksum: string;
+  /**
+   * A local file's last modification (ms), to tell a file still being written; not part of what
+   * the batch is. An S3 object has none: its download asks for the listed ETag.
+   */
+  modifiedMs?: number;
+}
 
 /** The files the hash stage reads, with a table config that says how to read them. */
 export interface SourceBatch {

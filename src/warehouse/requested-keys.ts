@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { TableConfig } from '../config/types';
 import { StateError } from '../errors';
 import type { StoredKeys } from '../workflows/backfill';
-import { isSha256 } from '../workflows/dump-scope';
+import { isSha256 } from '../config/sha256';
 import { ifExists, writeAtomically } from './atomic';
 import { tableLayout } from './layout';
 

@@ -1,6 +1,7 @@
 /** What a backfill request asks for, checked against the config and turned into a dataset run's input. */
 import { ApplicationFailure } from '@temporalio/workflow';
 import { isIsoDate } from '../config/iso-date';
+import { isSha256 } from '../config/sha256';
 import type { DatasetConfig } from '../config/types';
 import type { BackfillRequest, DumpLink } from './backfill';
 import type { DatasetWorkflowInput } from './dataset-workflow';
@@ -21,11 +22,6 @@ export function dumpScope(request: BackfillRequest, now: Date): { description: s
   const businessDate = request.businessDate ?? now.toISOString().slice(0, 10);
   if (request.keys) return { description: `${request.keys.file?.count ?? distinctKeys(request.keys.rows ?? []).length} key(s) of ${request.keys.table}`, businessDate };
   return { description: request.tables?.length ? `tables ${request.tables.join(', ')}` : 'all tables', businessDate };
-}
-
-/** A stored keys file's name: its content's SHA-256 in hex, so a signal cannot name another file. */
-export function isSha256(text: unknown): text is string {
-  return typeof text === 'string' && /^[0-9a-f]{64}$/.test(text);
 }
 
 function refuse(config: DatasetConfig, message: string): never {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { valueImports } from '../support/value-imports';
 
 const WORKFLOWS = path.resolve(__dirname, '../../src/workflows');
-const PURE = ['../errors', '../engine/key-buckets', '../config/iso-date', '../config/duration'];
+const PURE = ['../errors', '../engine/key-buckets', '../config/iso-date', '../config/sha256', '../config/duration'];
 const ALLOWED = ['@temporalio/workflow', '@temporalio/common', ...PURE];
 
 describe('workflow code', () => {
