@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import type { EngineSettings } from './engine/duckdb';
 import { s3Settings } from './engine/s3';
+import { envFlag } from './env-flag';
 import { ConfigError } from './errors';
 
 /** The checkout or installed package (src/ and dist/ are one level below it). */
@@ -37,12 +38,12 @@ function temporalTls(env: NodeJS.ProcessEnv): TemporalTls | undefined {
     serverCaCertPath: env.TEMPORAL_TLS_SERVER_CA_CERT_PATH || undefined,
     serverName: env.TEMPORAL_TLS_SERVER_NAME || undefined,
   };
-  const flag = (env.TEMPORAL_TLS ?? '').toLowerCase();
-  if (['0', 'false', 'off'].includes(flag)) return undefined;
+  const flag = envFlag('TEMPORAL_TLS', env.TEMPORAL_TLS);
+  if (flag === false) return undefined;
   if (Boolean(tls.clientCertPath) !== Boolean(tls.clientKeyPath)) {
     throw new Error('TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH go together (mutual TLS needs both)');
   }
-  const wanted = ['1', 'true', 'on'].includes(flag) || Boolean(env.TEMPORAL_API_KEY) || Object.values(tls).some(Boolean);
+  const wanted = flag === true || Boolean(env.TEMPORAL_API_KEY) || Object.values(tls).some(Boolean);
   return wanted ? Object.fromEntries(Object.entries(tls).filter(([, v]) => v)) : undefined;
 }
 
@@ -62,7 +63,7 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
     namespace: env.TEMPORAL_NAMESPACE || 'default',
     taskQueue: env.CDCFLOW_TASK_QUEUE || 'cdcflow',
     uiUrl: (env.TEMPORAL_UI_URL || devServerUiUrl(address)).replace(/\/+$/, ''),
-    searchAttributes: !['0', 'false', 'off'].includes((env.CDCFLOW_SEARCH_ATTRIBUTES ?? '').toLowerCase()),
+    searchAttributes: envFlag('CDCFLOW_SEARCH_ATTRIBUTES', env.CDCFLOW_SEARCH_ATTRIBUTES) ?? true,
     ...(env.TEMPORAL_API_KEY ? { apiKey: env.TEMPORAL_API_KEY } : {}),
     ...(temporalTls(env) ? { tls: temporalTls(env) } : {}),
   };
