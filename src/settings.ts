@@ -2,6 +2,8 @@
 import * as path from 'node:path';
 import type { EngineSettings } from './engine/duckdb';
 import { s3Settings } from './engine/s3';
+import { envFlag } from './env-flag';
+import { ConfigError } from './errors';
 
 /** The checkout or installed package (src/ and dist/ are one level below it). */
 const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -36,12 +38,12 @@ function temporalTls(env: NodeJS.ProcessEnv): TemporalTls | undefined {
     serverCaCertPath: env.TEMPORAL_TLS_SERVER_CA_CERT_PATH || undefined,
     serverName: env.TEMPORAL_TLS_SERVER_NAME || undefined,
   };
-  const flag = (env.TEMPORAL_TLS ?? '').toLowerCase();
-  if (['0', 'false', 'off'].includes(flag)) return undefined;
+  const flag = envFlag('TEMPORAL_TLS', env.TEMPORAL_TLS);
+  if (flag === false) return undefined;
   if (Boolean(tls.clientCertPath) !== Boolean(tls.clientKeyPath)) {
     throw new Error('TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH go together (mutual TLS needs both)');
   }
-  const wanted = ['1', 'true', 'on'].includes(flag) || Boolean(env.TEMPORAL_API_KEY) || Object.values(tls).some(Boolean);
+  const wanted = flag === true || Boolean(env.TEMPORAL_API_KEY) || Object.values(tls).some(Boolean);
   return wanted ? Object.fromEntries(Object.entries(tls).filter(([, v]) => v)) : undefined;
 }
 
@@ -61,7 +63,7 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
     namespace: env.TEMPORAL_NAMESPACE || 'default',
     taskQueue: env.CDCFLOW_TASK_QUEUE || 'cdcflow',
     uiUrl: (env.TEMPORAL_UI_URL || devServerUiUrl(address)).replace(/\/+$/, ''),
-    searchAttributes: !['0', 'false', 'off'].includes((env.CDCFLOW_SEARCH_ATTRIBUTES ?? '').toLowerCase()),
+    searchAttributes: envFlag('CDCFLOW_SEARCH_ATTRIBUTES', env.CDCFLOW_SEARCH_ATTRIBUTES) ?? true,
     ...(env.TEMPORAL_API_KEY ? { apiKey: env.TEMPORAL_API_KEY } : {}),
     ...(temporalTls(env) ? { tls: temporalTls(env) } : {}),
   };
@@ -70,13 +72,20 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
 export function engineSettings(env: NodeJS.ProcessEnv = process.env): EngineSettings {
   return {
     memoryLimit: env.CDCFLOW_DUCKDB_MEMORY_LIMIT || undefined,
-    threads: env.CDCFLOW_DUCKDB_THREADS ? Number(env.CDCFLOW_DUCKDB_THREADS) : undefined,
+    threads: duckdbThreads(env.CDCFLOW_DUCKDB_THREADS),
     tempDirectory: env.CDCFLOW_DUCKDB_TEMP_DIR || path.join(process.cwd(), '.cdcflow', 'duckdb-tmp'),
     extensionDirectory: env.CDCFLOW_DUCKDB_EXTENSION_DIR || path.join(PROJECT_ROOT, '.cdcflow', 'duckdb-extensions'),
     catalogUrl: env.CDCFLOW_CATALOG_URL || undefined,
     dataPath: env.CDCFLOW_DATA_PATH || undefined,
     s3: s3Settings(env),
   };
+}
+
+/** CDCFLOW_DUCKDB_THREADS as a count; anything else is refused, since it used to leave DuckDB on every core without a word. */
+function duckdbThreads(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new ConfigError(`CDCFLOW_DUCKDB_THREADS must be a whole number of threads, 1 or more, not ${JSON.stringify(value)}`);
+  return Number(value);
 }
 
 /** Where the worker serves Prometheus metrics: CDCFLOW_METRICS_PORT (and _HOST, default 0.0.0.0), or nowhere. */

@@ -1,15 +1,19 @@
 /** `schedule pause|unpause|trigger|delete`: one operation on the named Schedule, or on all of the dataset's. */
-import type { Client } from '@temporalio/client';
+import { type Client, ScheduleNotFoundError } from '@temporalio/client';
 import { Command } from 'commander';
 import { deleteSchedule } from '../client/schedules/delete-schedule';
-import { listDatasetSchedules } from '../client/schedules/list-schedules';
+import { describeDatasetSchedules, listDatasetSchedules } from '../client/schedules/list-schedules';
 import { pauseSchedule } from '../client/schedules/pause-schedule';
-import { scheduleId } from '../client/schedules/schedule-ids';
+import { scheduleId, scheduleIdPrefix } from '../client/schedules/schedule-ids';
 import { triggerSchedule } from '../client/schedules/trigger-schedule';
 import { unpauseSchedule } from '../client/schedules/unpause-schedule';
 import { withClient } from '../client/with-client';
 import { loadConfig } from '../config/load';
+import type { DatasetConfig } from '../config/types';
+import { ConfigError } from '../errors';
 import { temporalSettings } from '../settings';
+
+type Operation = (client: Client, id: string) => Promise<void>;
 
 const OPERATIONS = {
   pause: { done: 'paused', describe: 'stop starting runs until unpaused', run: (c: Client, id: string) => pauseSchedule(c, id) },
@@ -28,7 +32,12 @@ export function scheduleControlCommand(operation: keyof typeof OPERATIONS): Comm
       const config = loadConfig(opts.config);
       const settings = temporalSettings();
       await withClient(settings, async (client) => {
-        const ids = opts.name ? [scheduleId(config.dataset, opts.name)] : (await listDatasetSchedules(client, config.dataset)).map((s) => s.scheduleId);
+        if (opts.name) {
+          await runOnNamed(client, config, opts.name, op.run);
+          process.stdout.write(`${op.done} ${scheduleId(config.dataset, opts.name)}\n`);
+          return;
+        }
+        const ids = (await listDatasetSchedules(client, config.dataset)).map((s) => s.scheduleId);
         for (const id of ids) {
           await op.run(client, id);
           process.stdout.write(`${op.done} ${id}\n`);
@@ -36,4 +45,18 @@ export function scheduleControlCommand(operation: keyof typeof OPERATIONS): Comm
         if (ids.length === 0) process.stdout.write(`${config.dataset} has no schedules on the server\n`);
       });
     });
+}
+
+/** Runs the operation on the dataset's schedule `name`; one the server lacks is refused, naming those it has. */
+async function runOnNamed(client: Client, config: DatasetConfig, name: string, run: Operation): Promise<void> {
+  try {
+    await run(client, scheduleId(config.dataset, name));
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+    const prefix = scheduleIdPrefix(config.dataset);
+    const there = (await describeDatasetSchedules(client, config)).map((s) => s.scheduleId.slice(prefix.length));
+    throw new ConfigError(
+      `--name: ${config.dataset} has no schedule ${name} on the server (schedules there: ${there.join(', ') || 'none'}; cdcflow schedule apply creates the config's)`,
+    );
+  }
 }

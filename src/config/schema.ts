@@ -267,7 +267,7 @@ function checkWatermarkNotSensitive(columns: ColumnSpec[], watermark: string | u
 
 const schedule = z
   .strictObject({
-    name: z.string().regex(PATH_NAME, 'must start with a letter and hold only letters, digits, _ and - (at most 63)').default('daily').describe('Names the Temporal Schedule: cdcflow/<dataset>/<name>.'),
+    name: z.string().regex(PATH_NAME, 'must start with a letter and hold only letters, digits, _ and - (at most 63)').default('daily').describe('Names the Temporal Schedule: cdcflow/<dataset>/schedule/<name> (default: daily).'),
     cron: z.array(z.string().min(1)).optional().describe('Cron expressions (minute hour day-of-month month day-of-week), e.g. "0 2 * * *".'),
     every: duration.optional().describe('An interval instead of (or besides) cron, e.g. 1h.'),
     timeZone: z.string().min(1).refine(knownTimeZone, 'is not a known IANA time zone (e.g. Europe/Paris)').default('UTC').describe('IANA time zone of the cron expressions and of the business date.'),

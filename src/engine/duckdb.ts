@@ -6,6 +6,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { ConfigError } from '../errors';
 import { isRemotePath, type S3Settings, s3SecretSql } from './s3';
 import { ownSpillFolder } from './spill-folder';
 
@@ -155,7 +156,9 @@ async function createInstance(settings: EngineSettings, base: Record<string, str
   // stage file or chunk written again at its path within the same second was read stale, now and
   // then (the earlier file's rows). Local files are in the OS's page cache anyway.
   options.enable_external_file_cache = 'false';
-  const instance = await DuckDBInstance.create(':memory:', options);
+  const instance = await DuckDBInstance.create(':memory:', options).catch(async (err: unknown) => {
+    throw await namingRefusedMemoryLimit(err, settings.memoryLimit);
+  });
   // timestamptz text without an offset means UTC, on every machine.
   const connection = await instance.connect();
   await connection.run(`SET GLOBAL TimeZone = 'UTC'`);
@@ -165,6 +168,17 @@ async function createInstance(settings: EngineSettings, base: Record<string, str
   }
   connection.closeSync();
   return instance;
+}
+
+/** DuckDB refuses a setting with no more than "Failed to set config": say so when it is the memory limit it refused. */
+async function namingRefusedMemoryLimit(err: unknown, memoryLimit: string | undefined): Promise<unknown> {
+  if (memoryLimit === undefined) return err;
+  const refused = await DuckDBInstance.create(':memory:', { memory_limit: memoryLimit }).then(
+    (probe) => (probe.closeSync(), false),
+    () => true,
+  );
+  if (!refused) return err;
+  return new ConfigError(`CDCFLOW_DUCKDB_MEMORY_LIMIT=${memoryLimit} is not an amount of memory DuckDB takes (such as 4GB or 512MiB)`, {}, { cause: err });
 }
 
 async function withConnection<T>(instance: DuckDBInstance, fn: (session: Session) => Promise<T>): Promise<T> {

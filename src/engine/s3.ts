@@ -7,6 +7,7 @@
  *   CDCFLOW_S3_USE_SSL      false for a plain-HTTP endpoint (default true)
  *   CDCFLOW_S3_URL_STYLE    vhost or path (default: path with an endpoint, else vhost)
  */
+import { envFlag } from '../env-flag';
 import { ConfigError } from '../errors';
 import { quoteLiteral } from './sql';
 
@@ -40,12 +41,9 @@ export function s3Settings(env: NodeJS.ProcessEnv): S3Settings {
   };
 }
 
-/** CDCFLOW_S3_USE_SSL as a flag; anything else refused, since `no` taken as on meets a plain-HTTP endpoint with TLS (retried as if down). */
+/** CDCFLOW_S3_USE_SSL as a flag, on by default; anything else refused, since `no` taken as on meets a plain-HTTP endpoint with TLS (retried as if down). */
 function useSsl(value: string | undefined): boolean {
-  const flag = (value ?? '').toLowerCase();
-  if (['', '1', 'true', 'on'].includes(flag)) return true;
-  if (['0', 'false', 'off'].includes(flag)) return false;
-  throw new Error(`CDCFLOW_S3_USE_SSL must be true or false, not ${JSON.stringify(value)}`);
+  return envFlag('CDCFLOW_S3_USE_SSL', value) ?? true;
 }
 
 /** The instance's S3 secret (temporary: in memory only, seen by every connection of the instance). */

@@ -119,6 +119,21 @@ describe('cdcflow schedule', () => {
     await h.client.schedule.getHandle(id).delete();
   });
 
+  it('pause, unpause, trigger and delete of a schedule the server lacks are refused, naming those it has', async () => {
+    const dataset = uniqueDataset('noname');
+    const config = writeDataset(dataset, [{ name: 'daily', cron: ['0 2 * * *'], paused: true }]);
+    expect(await apply(config)).toEqual([`created ${scheduleId(dataset, 'daily')}`]);
+    for (const operation of ['pause', 'unpause', 'trigger', 'delete']) {
+      const out = await cdcflow(['schedule', operation, '--config', config, '--name', 'nightly'], env());
+      expect({ operation, code: out.code, stderr: out.stderr }).toEqual({
+        operation,
+        code: 1,
+        stderr: `cdcflow: --name: ${dataset} has no schedule nightly on the server (schedules there: daily; cdcflow schedule apply creates the config's)\n`,
+      });
+    }
+    expect((await cdcflow(['schedule', 'delete', '--config', config, '--name', 'daily'], env())).stdout).toBe(`deleted ${scheduleId(dataset, 'daily')}\n`);
+  });
+
   it('a triggered schedule runs the business date of its scheduled time, with its mode', async () => {
     const dataset = uniqueDataset('trig');
     const zone = 'Pacific/Kiritimati'; // UTC+14: its day is rarely the UTC day

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { checkConfigText, loadConfig, resolveConfig } from '../../src/config/load';
 import { configJsonSchema } from '../../src/config/schema';
+import { scheduleId } from '../../src/client/schedules/schedule-ids';
 import { assertIsoDate } from '../../src/warehouse/layout';
 
 const root = path.resolve(__dirname, '../..');
@@ -232,6 +233,11 @@ describe('config', () => {
     expect(() => loadConfig(path.join(root, 'config/example.yaml'))).not.toThrow();
     const shipped = JSON.parse(readFileSync(path.join(root, 'config/cdcflow.schema.json'), 'utf8'));
     expect(shipped).toEqual(JSON.parse(JSON.stringify(configJsonSchema())));
+  });
+
+  it("describes a schedule's name by the Schedule ID it gives", () => {
+    const schema = configJsonSchema() as { properties: { schedules: { items: { properties: { name: { description: string } } } } } };
+    expect(schema.properties.schedules.items.properties.name.description).toContain(scheduleId('<dataset>', '<name>'));
   });
 });
 

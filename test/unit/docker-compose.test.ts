@@ -69,6 +69,14 @@ describe('docker-compose.yml', () => {
     for (const v of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_API_KEY', 'CDCFLOW_CATALOG_URL', 'CDCFLOW_DATA_PATH']) expect(readByCode).toContain(v);
   });
 
+  it('lets the environment (.env) set every Temporal connection and S3 setting the code reads', () => {
+    const environment = compose.services['cdcflow-worker'].environment ?? {};
+    // TEMPORAL_UI_URL is the compose UI's own; AWS_DEFAULT_REGION is read only as AWS_REGION's alias.
+    const settings = [...readByCode].filter((v) => /^(TEMPORAL_|AWS_|CDCFLOW_S3_)/.test(v) && !['TEMPORAL_UI_URL', 'AWS_DEFAULT_REGION'].includes(v));
+    const notPassed = settings.filter((v) => !new RegExp(`^\\$\\{${v}:-`).test(environment[v] ?? '')).sort();
+    expect(notPassed).toEqual([]);
+  });
+
   /**
    * `docker compose config` where Docker Compose is installed; elsewhere scripts/compose-check,
    * which loads the file with the library Docker Compose uses (npm test builds it).

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { connectionOptions } from '../../src/client/connect';
+import { ConfigError } from '../../src/errors';
 import { temporalSettings } from '../../src/settings';
 
 describe('Temporal connection from the environment', () => {
@@ -50,5 +51,24 @@ describe('Temporal connection from the environment', () => {
 
   test('an unreadable certificate file names the variable', () => {
     expect(() => connectionOptions(temporalSettings({ TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/nonexistent/ca.pem' }))).toThrow(/TEMPORAL_TLS_SERVER_CA_CERT_PATH \/nonexistent\/ca.pem/);
+  });
+  test.each([
+    ['TEMPORAL_TLS', 'yes'],
+    ['TEMPORAL_TLS', 'disabled'],
+    ['CDCFLOW_SEARCH_ATTRIBUTES', 'no'],
+    ['CDCFLOW_SEARCH_ATTRIBUTES', 'of'],
+  ])('refuses %s=%s, which used to be taken for the default without a word', (variable, value) => {
+    const read = () => temporalSettings({ [variable]: value });
+    expect(read).toThrow(ConfigError);
+    expect(read).toThrow(`${variable} must be true or false, not "${value}" (1/0 and on/off are taken too)`);
+  });
+
+  test('on/off settings take true/false, 1/0 and on/off in any case, and their default when unset or empty', () => {
+    expect(temporalSettings({ CDCFLOW_SEARCH_ATTRIBUTES: 'OFF' }).searchAttributes).toBe(false);
+    expect(temporalSettings({ CDCFLOW_SEARCH_ATTRIBUTES: '0' }).searchAttributes).toBe(false);
+    expect(temporalSettings({ CDCFLOW_SEARCH_ATTRIBUTES: '' }).searchAttributes).toBe(true);
+    expect(temporalSettings({ TEMPORAL_TLS: 'True' }).tls).toEqual({});
+    expect(temporalSettings({ TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: 'k3y' }).tls).toBeUndefined();
+    expect(temporalSettings({ TEMPORAL_TLS: '' }).tls).toBeUndefined();
   });
 });
