@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { listDatasetSchedules } from '../client/schedules/list-schedules';
+import { calendarText } from '../client/schedules/calendar-text';
+import { describeDatasetSchedules } from '../client/schedules/list-schedules';
 import { withClient } from '../client/with-client';
 import { loadConfig } from '../config/load';
 import { temporalSettings } from '../settings';
@@ -12,13 +13,15 @@ export function scheduleListCommand(): Command {
     .action(async (opts: { config: string; json?: boolean }) => {
       const config = loadConfig(opts.config);
       const settings = temporalSettings();
-      const schedules = await withClient(settings, (client) => listDatasetSchedules(client, config.dataset));
+      // Each schedule's own description: the server's list lags behind a pause just made.
+      const schedules = await withClient(settings, (client) => describeDatasetSchedules(client, config));
       const rows = schedules.map((s) => ({
         scheduleId: s.scheduleId,
         paused: s.state.paused,
         note: s.state.note,
-        intervals: s.spec?.intervals?.map((i) => `${Number(i.every) / 1000}s`),
-        timeZone: s.spec?.timezone,
+        cron: s.spec.calendars?.map(calendarText),
+        intervals: s.spec.intervals?.map((i) => `${Number(i.every) / 1000}s`),
+        timeZone: s.spec.timezone,
         nextRuns: s.info.nextActionTimes.slice(0, 3).map((d) => d.toISOString()),
         recentRuns: s.info.recentActions.map((a) => ({ scheduledAt: a.scheduledAt.toISOString(), workflowId: a.action.workflow.workflowId })),
       }));
@@ -28,9 +31,10 @@ export function scheduleListCommand(): Command {
       }
       if (rows.length === 0) process.stdout.write(`${config.dataset} has no schedules on the server\n`);
       for (const r of rows) {
+        const when = [...(r.cron ?? []).map((c) => `cron "${c}"`), ...(r.intervals ?? []).map((i) => `every ${i}`)];
         process.stdout.write(
           `${r.scheduleId}${r.paused ? `  PAUSED${r.note ? ` (${r.note})` : ''}` : ''}\n` +
-            `  every ${r.intervals?.join(', ') || '-'}  time zone ${r.timeZone ?? 'UTC'}\n` +
+            `  ${when.join(', ') || '-'}  time zone ${r.timeZone ?? 'UTC'}\n` +
             `  next: ${r.nextRuns.join(', ') || '-'}\n` +
             `  recent: ${r.recentRuns.map((a) => `${a.scheduledAt} ${a.workflowId}`).join('; ') || '-'}\n`,
         );

@@ -95,6 +95,23 @@ describe('cdcflow schedule', () => {
     expect((await cdcflow(['schedule', 'delete', '--config', config], env())).stdout).toBe(`deleted ${dailyId}\n`);
   });
 
+  it('list shows each schedule\'s cron expressions and intervals as the config gives them, and a pause made just before', async () => {
+    const dataset = uniqueDataset('list');
+    const cron = ['*/15 8-18 1 1,6 1-5', '30 5 * * *', '0 0 29 2 *'];
+    const config = writeDataset(dataset, [{ name: 'daily', cron, every: '12h' }]);
+    const id = scheduleId(dataset, 'daily');
+    expect(await apply(config)).toEqual([`created ${id}`]);
+    expect(await cdcflow(['schedule', 'pause', '--config', config], env())).toMatchObject({ code: 0 });
+    const text = await cdcflow(['schedule', 'list', '--config', config], env());
+    expect(text.stdout.split('\n').slice(0, 2)).toEqual([
+      `${id}  PAUSED (paused with cdcflow schedule pause)`,
+      `  cron "*/15 8-18 1 1,6 1-5", cron "30 5 * * *", cron "0 0 29 2 *", every 43200s  time zone UTC`,
+    ]);
+    const json = JSON.parse((await cdcflow(['schedule', 'list', '--config', config, '--json'], env())).stdout);
+    expect(json.schedules).toEqual([expect.objectContaining({ scheduleId: id, paused: true, cron, intervals: ['43200s'] })]);
+    await h.client.schedule.getHandle(id).delete();
+  });
+
   it("an operator's pause survives an apply that changes the schedule; a change of the config's paused is applied", async () => {
     const dataset = uniqueDataset('keep');
     const daily = { name: 'daily', cron: ['0 2 * * *'] };
