@@ -57,9 +57,25 @@ export async function copyRows(session: Session, copySql: string): Promise<numbe
   return Number(written.Count);
 }
 
-const UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+/** The units DuckDB takes in a memory setting, each in its every spelling (`4G`, `4GB`, `4 gigabytes` are alike). */
+const UNITS: Record<string, number> = {
+  ...spellings(1, 'b', 'byte'),
+  ...spellings(1e3, 'k', 'kb', 'kilobyte'),
+  ...spellings(1e6, 'm', 'mb', 'megabyte'),
+  ...spellings(1e9, 'g', 'gb', 'gigabyte'),
+  ...spellings(1e12, 't', 'tb', 'terabyte'),
+  ...spellings(2 ** 10, 'kib'),
+  ...spellings(2 ** 20, 'mib'),
+  ...spellings(2 ** 30, 'gib'),
+  ...spellings(2 ** 40, 'tib'),
+};
 
-/** Bytes of a DuckDB memory setting such as '2GB' or '512MiB' (undefined if not of that form). */
+function spellings(bytes: number, ...names: string[]): Record<string, number> {
+  // A word unit takes its plural too.
+  return Object.fromEntries(names.flatMap((n) => (n.length > 3 ? [n, `${n}s`] : [n])).map((n) => [n, bytes]));
+}
+
+/** Bytes of a DuckDB memory setting such as '2GB', '4G' or '512MiB' (undefined if not of that form). */
 export function memoryBytes(setting: string): number | undefined {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(setting);
   const unit = UNITS[(m?.[2] || 'b').toLowerCase()];

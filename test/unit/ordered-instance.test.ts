@@ -5,6 +5,9 @@ describe('the order-keeping instance', () => {
     expect(memoryBytes('2GB')).toBe(2e9);
     expect(memoryBytes('512 MiB')).toBe(512 * 2 ** 20);
     expect(memoryBytes('lots')).toBeUndefined();
+    // DuckDB's other spellings of a unit: each used to give the 1 GB meant for no limit.
+    for (const setting of ['4G', '4g', '4 gigabytes', '4gigabyte']) expect(orderedMemoryLimit(setting)).toBe(orderedMemoryLimit('4GB'));
+    expect(memoryBytes('512m')).toBe(512e6);
     expect(orderedMemoryLimit('2GB')).toBe('476MiB');
     expect(orderedMemoryLimit('200MB')).toBeUndefined();
     expect(orderedMemoryLimit('1GiB')).toBe('256MiB');
