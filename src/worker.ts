@@ -25,8 +25,9 @@ export function createWorker(options: WorkerOptions): Promise<Worker> {
     activities: createActivities(options.deps),
     interceptors: { activity: [stageMetricsInterceptor] },
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 4,
-    // Heartbeats carry what run's progress line shows (the stage, a lock waited on): send them
-    // every 10 s rather than at 80% of the heartbeat timeout (48 s by default).
-    maxHeartbeatThrottleInterval: '10 seconds',
+    // Heartbeats carry what run's progress line shows (the stage, within one activity the stage
+    // inside, a lock waited on): the SDK sends a stage's news after at most this long, rather than
+    // at 80% of the heartbeat timeout (48 s by default).
+    maxHeartbeatThrottleInterval: '2 seconds',
   });
 }

@@ -9,9 +9,11 @@ import * as path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { StageName } from '../../src/activities/stage-runner';
 import { tableLayout } from '../../src/warehouse/layout';
+import { startDatasetRun } from '../../src/client/start-run';
+import { heartbeatStage } from '../../src/client/progress';
 import { tableWorkflowId } from '../../src/workflows/ids';
 import { committedDates, datasetFolders, type Harness, readRows, runDataset, startHarness, succeeded, tableResult, writeLines } from '../support/harness';
-import { activityAttempts } from '../support/worker-process';
+import { activityAttempts, sleep } from '../support/worker-process';
 
 const [DAY1, DAY2, DAY3, DAY4] = ['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04'];
 
@@ -19,11 +21,14 @@ describe('a small table runs its stages in one activity', () => {
   let h: Harness;
   const folders = datasetFolders('whole');
   const failOnce = new Set<StageName>();
+  /** A stage held at its start until the promise settles. */
+  const holdAt = new Map<StageName, Promise<void>>();
 
   beforeAll(async () => {
     h = await startHarness({
-      beforeStage: (stage, attempt) => {
+      beforeStage: async (stage, attempt) => {
         if (attempt === 1 && failOnce.delete(stage)) throw new Error(`injected failure before the ${stage} stage`);
+        await holdAt.get(stage);
       },
     });
   });
@@ -106,5 +111,24 @@ describe('a small table runs its stages in one activity', () => {
       expect(await tableRunFailure(name, DAY4)).toEqual({ type: 'DataError', message: expect.stringMatching(/^hash failed: value "two" in column "id" /) });
     }
     expect(await attemptsOf('whole', DAY4)).toEqual({ runTableStages: [1] });
+  });
+
+  it("run's progress line names the inner stage within seconds, not at the heartbeat's 10-second throttle", async () => {
+    day('2024-02-01', '1,a', '2,B', '3,C', '4,d', '5,e', '7,g', '8,h');
+    let release = () => {};
+    holdAt.set('diff', new Promise<void>((resolve) => (release = resolve)));
+    const run = startDatasetRun(h.client, h.settings, { config, businessDate: '2024-02-01', tables: ['whole'] });
+    try {
+      const handle = h.client.workflow.getHandle(tableWorkflowId(config.dataset, '2024-02-01', 'whole'));
+      const shown = async () => heartbeatStage((await handle.describe().catch(() => undefined))?.raw.pendingActivities ?? []);
+      // Held before its diff, the activity last heartbeated its hash (the plan's came first, at once).
+      const started = Date.now();
+      while ((await shown()) !== 'hash' && Date.now() - started < 6_000) await sleep(200);
+      expect(await shown()).toBe('hash');
+    } finally {
+      holdAt.delete('diff');
+      release();
+    }
+    expect((await (await run).handle.result()).tables.map((t) => t.status)).toEqual(['completed']);
   });
 });
