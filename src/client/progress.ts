@@ -61,6 +61,17 @@ export function heartbeatStage(pending: Heartbeating): string | undefined {
   return heartbeatText(pending, 'stage');
 }
 
+/** The stages of a file table's one activity (runTableStages), in the order it runs them. */
+const WHOLE_RUN_STAGES = ['plan', 'hash', 'diff', 'write'];
+
+/**
+ * Stages done: as the table run counts them, or, inside the one activity that runs a file
+ * table's stages (which the run counts as a whole when it ends), those before the heartbeat's.
+ */
+export function stagesDone(counted: number, stage: string | undefined): number {
+  return Math.max(Math.floor(counted), stage ? WHOLE_RUN_STAGES.indexOf(stage) : 0);
+}
+
 /** What a running stage said it waits on (a PostgreSQL lock held by another session). */
 export function waitNote(pending: Heartbeating): string {
   const waiting = heartbeatText(pending, 'waiting');
@@ -136,7 +147,8 @@ async function progressBody(client: Client, handle: WorkflowHandle<typeof datase
         const described = await quickly(client, () => child.describe()).catch(() => undefined);
         const pending = described?.raw.pendingActivities ?? [];
         const note = waitNote(pending) + retryNote(pending);
-        return p ? `${t.table}: ${heartbeatStage(pending) ?? p.stage} (${Math.floor(p.stagesDone)}/${p.stagesTotal})${note}` : t.table;
+        const stage = heartbeatStage(pending);
+        return p ? `${t.table}: ${stage ?? p.stage} (${stagesDone(p.stagesDone, stage)}/${p.stagesTotal})${note}` : t.table;
       }),
   );
   return [heading, ...running].join(' | ');

@@ -1,6 +1,6 @@
 /** The CLI's progress line names the stage a running activity last heartbeated. */
 import { defaultPayloadConverter } from '@temporalio/common';
-import { hasLivePoller, heartbeatStage, turnWait, waitNote } from '../../src/client/progress';
+import { hasLivePoller, heartbeatStage, stagesDone, turnWait, waitNote } from '../../src/client/progress';
 
 const beat = (details: unknown) => ({ heartbeatDetails: { payloads: [defaultPayloadConverter.toPayload(details)] } });
 
@@ -14,6 +14,18 @@ describe('heartbeatStage', () => {
     expect(heartbeatStage([])).toBeUndefined();
     expect(heartbeatStage([{ heartbeatDetails: null }, { heartbeatDetails: { payloads: [] } }])).toBeUndefined();
     expect(heartbeatStage([beat({ chunks: 3 }), beat(null)])).toBeUndefined();
+  });
+});
+
+describe('stagesDone', () => {
+  it("counts the stages before the heartbeat's inside a file table's one activity, which the run counts only when it ends", () => {
+    expect([undefined, 'plan', 'hash', 'diff', 'write'].map((stage) => stagesDone(0, stage))).toEqual([0, 0, 1, 2, 3]);
+  });
+
+  it("keeps the run's own count where it is ahead (stages as activities of their own, an extract before)", () => {
+    expect(stagesDone(3.5, 'diff')).toBe(3);
+    expect(stagesDone(2, 'hash')).toBe(2);
+    expect(stagesDone(1, 'extract')).toBe(1);
   });
 });
 
