@@ -8,3 +8,11 @@ export function durationMs(duration: string): number | undefined {
   const [, count, unit] = DURATION.exec(duration) ?? [];
   return unit ? Number(count) * UNIT_MS[unit] : undefined;
 }
+
+/** A timeout from the environment, in whole seconds: `fallback` when unset; anything else refused, naming the variable. */
+export function secondsSetting(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
+  if (!/^[1-9]\d*$/.test(value)) throw new Error(`${name} must be a whole number of seconds, not ${JSON.stringify(value)}`);
+  return Number(value);
+}

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Session } from './duckdb';
 import { watchingLockWaits } from './postgres-waits';
 import { quoteLiteral } from './sql';
+import { secondsSetting } from '../config/duration';
 import { CdcflowError, ConfigError, type ErrorContext } from '../errors';
 
 /**
@@ -33,10 +34,11 @@ const PERMANENT_CONNECT_ERROR = new RegExp(
 
 /** How long PostgreSQL may leave a connection attempt or a check of its sessions unanswered (CDCFLOW_PG_TIMEOUT_SECONDS). */
 export function postgresTimeoutSeconds(context: ErrorContext, env: NodeJS.ProcessEnv = process.env): number {
-  const value = env.CDCFLOW_PG_TIMEOUT_SECONDS;
-  if (value === undefined || value === '') return 30;
-  if (!/^[1-9]\d*$/.test(value)) throw new ConfigError(`CDCFLOW_PG_TIMEOUT_SECONDS must be a whole number of seconds, not ${JSON.stringify(value)}`, context);
-  return Number(value);
+  try {
+    return secondsSetting(env, 'CDCFLOW_PG_TIMEOUT_SECONDS', 30);
+  } catch (err) {
+    throw new ConfigError((err as Error).message, context);
+  }
 }
 
 /**
