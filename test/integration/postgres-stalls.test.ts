@@ -7,7 +7,7 @@
  * Needs dist/ (the runs are watched through the real CLI; the test script builds it).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { cdcflow } from '../support/cli';
 import { type Harness, startHarness, tempDir, uniqueDataset, writeConfig } from '../support/harness';
@@ -50,8 +50,8 @@ function signal(pids: number[], sig: NodeJS.Signals): void {
 }
 
 /** `cdcflow run` of the config, as a user starts it. */
-function run(config: string, until: (stderr: string) => boolean) {
-  return cdcflow(['run', '--config', config, '--date', DATE], { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue }, until);
+function run(config: string, until: (stderr: string) => boolean, date = DATE) {
+  return cdcflow(['run', '--config', config, '--date', date], { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue }, until);
 }
 
 beforeAll(async () => {
@@ -126,5 +126,61 @@ describe('a PostgreSQL server that stops answering', () => {
       signal(stopped, 'SIGCONT');
       await lock.release();
     }
+  }, 90_000);
+
+  it('mid-apply of a sink: the same, and the sink gets the date once it answers', async () => {
+    const folder = path.join(dir, 'sinkt');
+    mkdirSync(path.join(folder, 'in'), { recursive: true });
+    writeFileSync(path.join(folder, 'in', `${DATE}.csv`), 'id,v\n1,a\n');
+    writeFileSync(path.join(folder, 'in', '2024-01-02.csv'), 'id,v\n1,b\n2,c\n');
+    writeConfig(folder, {
+      dataset: uniqueDataset('sinkt'),
+      warehouse: 'warehouse',
+      heartbeatTimeoutSeconds: 3,
+      tables: [
+        {
+          name: 'sinkt',
+          keys: [{ name: 'id', type: 'integer' }],
+          columns: [{ name: 'v', type: 'varchar' }],
+          source: { format: 'csv', path: 'in/{date}.csv' },
+          sinks: [{ type: 'postgres', name: 'app', connection: PG_URL_VAR, schema: 'pgstall' }],
+        },
+      ],
+    });
+    const config = path.join(folder, 'dataset.yaml');
+    expect((await run(config, () => false)).code).toBe(0);
+    // The lock holds the apply at the server, so the server stops mid-apply.
+    const lock = await lockTable('pgstall.sinkt_current');
+    let stopped: number[] = [];
+    let frozenAt: number | undefined;
+    const thaw = () => {
+      signal(stopped, 'SIGCONT');
+      void lock.release();
+    };
+    const giveUp = setTimeout(thaw, 40_000);
+    try {
+      const out = await run(
+        config,
+        (stderr) => {
+          if (frozenAt === undefined && stderr.includes('for a lock on')) {
+            frozenAt = stderr.length;
+            stopped = clusterProcesses(true);
+            signal(stopped, 'SIGSTOP');
+          }
+          if (frozenAt !== undefined && /retrying \(attempt 2\)/.test(stderr.slice(frozenAt))) thaw();
+          return false;
+        },
+        '2024-01-02',
+      );
+      const afterFreeze = out.stderr.slice(frozenAt);
+      expect(afterFreeze).toMatch(new RegExp(`sinkt: sink[^|]* · PostgreSQL \\(\\$${PG_URL_VAR}\\): no answer for 2s to a check of its sessions`));
+      expect(afterFreeze).toMatch(/sinkt: sink[^|]* · retrying \(attempt 2\): activity Heartbeat timeout/);
+      expect(out.code).toBe(0);
+    } finally {
+      clearTimeout(giveUp);
+      signal(stopped, 'SIGCONT');
+      await lock.release();
+    }
+    expect(psql('SELECT string_agg(id || v, \',\' ORDER BY id) FROM pgstall.sinkt_current')).toBe('1b,2c');
   }, 90_000);
 });
