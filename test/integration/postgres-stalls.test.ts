@@ -128,7 +128,7 @@ describe('a PostgreSQL server that stops answering', () => {
     }
   }, 90_000);
 
-  it('mid-apply of a sink: the same, and the sink gets the date once it answers', async () => {
+  it('mid-apply of a sink: the same, and the sink gets the date once it answers; status says it does not answer instead of waiting', async () => {
     const folder = path.join(dir, 'sinkt');
     mkdirSync(path.join(folder, 'in'), { recursive: true });
     writeFileSync(path.join(folder, 'in', `${DATE}.csv`), 'id,v\n1,a\n');
@@ -182,5 +182,23 @@ describe('a PostgreSQL server that stops answering', () => {
       await lock.release();
     }
     expect(psql('SELECT string_agg(id || v, \',\' ORDER BY id) FROM pgstall.sinkt_current')).toBe('1b,2c');
-  }, 90_000);
+
+    // `status` reads the sink's markers: with the server stopped it says so after the timeout (it waited without end).
+    const postmaster = clusterProcesses(false);
+    signal(postmaster, 'SIGSTOP');
+    try {
+      const status = await cdcflow(['status', '--config', config, '--json'], { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_PG_TIMEOUT_SECONDS: '2' }, undefined, 30_000);
+      expect(JSON.parse(status.stdout).sinks).toEqual([
+        {
+          table: 'sinkt',
+          sink: 'app',
+          type: 'postgres',
+          lastApplied: null,
+          error: `PostgreSQL ($${PG_URL_VAR}) did not answer a connection attempt within 2s (CDCFLOW_PG_TIMEOUT_SECONDS): stopped, overloaded or cut off?`,
+        },
+      ]);
+    } finally {
+      signal(postmaster, 'SIGCONT');
+    }
+  }, 120_000);
 });
