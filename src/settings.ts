@@ -2,7 +2,8 @@
 import * as path from 'node:path';
 import type { EngineSettings } from './engine/duckdb';
 import { s3Settings } from './engine/s3';
-import { envFlag } from './env-flag';
+import { spillFolderSetting } from './engine/spill-folder';
+import { envFlag } from './env-values';
 import { ConfigError } from './errors';
 
 /** The checkout or installed package (src/ and dist/ are one level below it). */
@@ -73,7 +74,7 @@ export function engineSettings(env: NodeJS.ProcessEnv = process.env): EngineSett
   return {
     memoryLimit: env.CDCFLOW_DUCKDB_MEMORY_LIMIT || undefined,
     threads: duckdbThreads(env.CDCFLOW_DUCKDB_THREADS),
-    tempDirectory: env.CDCFLOW_DUCKDB_TEMP_DIR || path.join(process.cwd(), '.cdcflow', 'duckdb-tmp'),
+    tempDirectory: spillFolderSetting(env),
     extensionDirectory: env.CDCFLOW_DUCKDB_EXTENSION_DIR || path.join(PROJECT_ROOT, '.cdcflow', 'duckdb-extensions'),
     catalogUrl: env.CDCFLOW_CATALOG_URL || undefined,
     dataPath: env.CDCFLOW_DATA_PATH || undefined,

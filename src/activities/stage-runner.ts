@@ -10,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Engine, Session } from '../engine/duckdb';
 import { classifyOutOfMemory } from '../engine/out-of-memory';
 import { classifyS3Error } from '../engine/s3';
-import { withWaitNotes } from '../engine/wait-notes';
+import { type Wait, withWaitNotes } from '../engine/wait-notes';
 import type { StepHook } from '../warehouse/publish';
 import { CdcflowError, ConfigError, describeContext, NON_RETRYABLE_ERROR_TYPES } from '../errors';
 
@@ -73,8 +73,10 @@ export async function runStage<T>(deps: ActivityDeps, stage: StageName, work: (s
     return await deps.engine.withSession(async (session) => {
       let details: object = {};
       // What the stage waits on, if anything (a PostgreSQL lock): run's progress line shows it.
-      let waiting: string | undefined;
-      const beat = () => ctx.heartbeat({ stage, percent: Math.max(0, session.progress()), ...details, ...(waiting ? { waiting } : {}) });
+      let waiting: Wait | undefined;
+      const send = () => ctx.heartbeat({ stage, percent: Math.max(0, session.progress()), ...details, ...(waiting ? { waiting: waiting.note } : {}) });
+      // A stalled stage's last heartbeat says why; then none, so Temporal retries it after its heartbeat timeout.
+      const beat = () => (waiting?.stalled ? undefined : send());
       const checkpoint: Checkpoint = (d) => {
         details = d;
         beat();
@@ -84,10 +86,13 @@ export async function runStage<T>(deps: ActivityDeps, stage: StageName, work: (s
       const interrupt = () => session.interrupt();
       ctx.cancellationSignal.addEventListener('abort', interrupt);
       try {
-        const noted = (note: string | undefined) => {
-          if (note === waiting) return;
-          waiting = note;
-          beat();
+        const noted = (wait: Wait | undefined) => {
+          if (waiting?.stalled || (wait?.note === waiting?.note && wait?.stalled === waiting?.stalled)) return;
+          waiting = wait;
+          if (!wait?.stalled) return beat();
+          send();
+          // Ends the blocked statement should it ever return: a retry has taken over by then.
+          session.interrupt();
         };
         return await withWaitNotes(noted, () => work(session, checkpoint));
       } finally {

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Session } from './duckdb';
 import { watchingLockWaits } from './postgres-waits';
 import { quoteLiteral } from './sql';
+import { secondsSetting } from '../env-values';
 import { CdcflowError, ConfigError, type ErrorContext } from '../errors';
 
 /**
@@ -31,6 +32,25 @@ const PERMANENT_CONNECT_ERROR = new RegExp(
   ].join('|'),
 );
 
+/** How long PostgreSQL may leave a connection attempt or a check of its sessions unanswered (CDCFLOW_PG_TIMEOUT_SECONDS). */
+export function postgresTimeoutSeconds(context: ErrorContext, env: NodeJS.ProcessEnv = process.env): number {
+  try {
+    return secondsSetting(env, 'CDCFLOW_PG_TIMEOUT_SECONDS', 30);
+  } catch (err) {
+    throw new ConfigError((err as Error).message, context);
+  }
+}
+
+/**
+ * The connection string with libpq's connect_timeout, unless it sets one: without it libpq waits
+ * without end for a server that accepts the connection but does not answer (stopped, overloaded).
+ */
+export function withConnectTimeout(connection: string, seconds: number): string {
+  if (/(^|[?&\s])connect_timeout\s*=/.test(connection)) return connection;
+  if (/^postgres(ql)?:\/\//.test(connection)) return `${connection}${connection.includes('?') ? '&' : '?'}connect_timeout=${seconds}`;
+  return `${connection} connect_timeout=${seconds}`;
+}
+
 /** The connection string from the worker's environment; config holds only the variable's name. */
 export function connectionString(variable: string, context: ErrorContext): string {
   const value = process.env[variable];
@@ -49,18 +69,23 @@ export async function withPostgresAttached<T>(
   options: { readOnly: boolean },
   fn: (attached: string) => Promise<T>,
 ): Promise<T> {
-  const connection = connectionString(variable, context);
-  const redact = (message: string) => message.split(connection).join(`$${variable}`);
+  const timeoutSeconds = postgresTimeoutSeconds(context);
+  const connection = withConnectTimeout(connectionString(variable, context), timeoutSeconds);
+  // The string as given too: a message may quote it without the timeout added.
+  const redact = (message: string) => [connection, connectionString(variable, context)].reduce((m, c) => m.split(c).join(`$${variable}`), message);
   const attached = `cdcflow_pg_${randomBytes(6).toString('hex')}`;
   try {
     await session.run(`ATTACH ${quoteLiteral(connection)} AS ${attached} (TYPE postgres${options.readOnly ? ', READ_ONLY' : ''})`);
   } catch (err) {
     const message = redact((err as Error).message);
+    if (/failed: timeout expired/.test(message)) {
+      throw new Error(`PostgreSQL ($${variable}) did not answer a connection attempt within ${timeoutSeconds}s (CDCFLOW_PG_TIMEOUT_SECONDS): stopped, overloaded or cut off?`);
+    }
     if (!PERMANENT_CONNECT_ERROR.test(message)) throw new Error(message);
     throw new ConfigError(`cannot connect to PostgreSQL: ${message.split('\n')[0]}`, context);
   }
   try {
-    return await watchingLockWaits(session, attached, variable, () => fn(attached));
+    return await watchingLockWaits(session, attached, variable, timeoutSeconds, () => fn(attached));
   } catch (err) {
     if (err instanceof CdcflowError) throw err;
     // DuckDB's errors may come from another realm than this module's Error: read the message alone.

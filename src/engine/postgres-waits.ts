@@ -56,26 +56,56 @@ async function attachedSince(session: Session, attached: string): Promise<string
   return rows[0]?.since ?? undefined;
 }
 
-/** Runs `fn`, noting (noteWait) any lock wait of the attachment's sessions while it runs. */
-export async function watchingLockWaits<T>(session: Session, attached: string, variable: string, fn: () => Promise<T>): Promise<T> {
+/** e.g. `PostgreSQL ($SHOP_DB_URL): no answer for 42s to a check of its sessions` */
+export function noAnswerNote(variable: string, seconds: number): string {
+  return `PostgreSQL ($${variable}): no answer for ${seconds}s to a check of its sessions`;
+}
+
+/** A check slower than this (or than the timeout, if shorter) is noted as the server not answering. */
+const QUIET_SECONDS = 5;
+
+/** The longest lock wait of the attachment's sessions, if any (none when the check fails). */
+async function lockWait(sibling: Session, attached: string, since: string): Promise<LockWait | undefined> {
+  const [wait] = await sibling.rows<LockWait>(`SELECT * FROM postgres_query(${quoteLiteral(attached)}, ${quoteLiteral(lockWaitSql(since))})`).catch(() => []);
+  return wait;
+}
+
+/**
+ * Runs `fn`, noting (noteWait) any lock wait of the attachment's sessions while it runs, and the
+ * server not answering the checks. After `timeoutSeconds` without an answer the wait is stalled
+ * (the stage stops heartbeating and is retried); `fn` failing after that fails with the stall.
+ */
+export async function watchingLockWaits<T>(session: Session, attached: string, variable: string, timeoutSeconds: number, fn: () => Promise<T>): Promise<T> {
   const since = await attachedSince(session, attached);
   if (!since) return fn();
   let done = false;
+  let stalled = false;
   let timer: NodeJS.Timeout | undefined;
   let wake = () => undefined as void;
   const watch = session.withSibling(async (sibling) => {
-    while (!done) {
+    while (!done && !stalled) {
       await new Promise<void>((resolve) => {
         wake = resolve;
         timer = setTimeout(resolve, CHECK_EVERY_MS);
       });
       if (done) break;
-      const [wait] = await sibling.rows<LockWait>(`SELECT * FROM postgres_query(${quoteLiteral(attached)}, ${quoteLiteral(lockWaitSql(since))})`).catch(() => []);
-      noteWait(wait ? lockWaitNote(variable, wait) : undefined);
+      const asked = Date.now();
+      const silent = () => Math.round((Date.now() - asked) / 1000);
+      // The check answers within milliseconds; while it does not (or fails only after the timeout), the server is not answering.
+      const silence = setInterval(() => {
+        stalled ||= silent() >= timeoutSeconds;
+        if (silent() >= Math.min(QUIET_SECONDS, timeoutSeconds)) noteWait({ note: noAnswerNote(variable, silent()), stalled });
+      }, 1_000);
+      const wait = await lockWait(sibling, attached, since).finally(() => clearInterval(silence));
+      stalled ||= silent() >= timeoutSeconds;
+      noteWait(stalled ? { note: noAnswerNote(variable, silent()), stalled } : wait && { note: lockWaitNote(variable, wait) });
     }
   });
   try {
     return await fn();
+  } catch (err) {
+    if (!stalled) throw err;
+    throw new Error(`PostgreSQL ($${variable}) did not answer for ${timeoutSeconds}s (CDCFLOW_PG_TIMEOUT_SECONDS) while the stage waited on it: stopped, overloaded or cut off?`);
   } finally {
     done = true;
     clearTimeout(timer);

@@ -6,8 +6,9 @@
  *   CDCFLOW_S3_ENDPOINT     host:port of an S3-compatible store (MinIO, moto, ...); path-style URLs then
  *   CDCFLOW_S3_USE_SSL      false for a plain-HTTP endpoint (default true)
  *   CDCFLOW_S3_URL_STYLE    vhost or path (default: path with an endpoint, else vhost)
+ *   CDCFLOW_S3_TIMEOUT_SECONDS  how long S3 may leave a source's listing or download unanswered (default 30)
  */
-import { envFlag } from '../env-flag';
+import { envFlag, secondsSetting } from '../env-values';
 import { ConfigError } from '../errors';
 import { quoteLiteral } from './sql';
 
@@ -19,6 +20,8 @@ export interface S3Settings {
   endpoint?: string;
   useSsl: boolean;
   urlStyle: 'vhost' | 'path';
+  /** How long S3 may leave a connection or a request of a source unanswered. */
+  timeoutSeconds: number;
 }
 
 export function s3Settings(env: NodeJS.ProcessEnv): S3Settings {
@@ -38,6 +41,7 @@ export function s3Settings(env: NodeJS.ProcessEnv): S3Settings {
     endpoint: env.CDCFLOW_S3_ENDPOINT || undefined,
     useSsl: useSsl(env.CDCFLOW_S3_USE_SSL),
     urlStyle: (style as S3Settings['urlStyle'] | undefined) ?? (env.CDCFLOW_S3_ENDPOINT ? 'path' : 'vhost'),
+    timeoutSeconds: secondsSetting(env, 'CDCFLOW_S3_TIMEOUT_SECONDS', 30),
   };
 }
 

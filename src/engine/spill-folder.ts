@@ -27,6 +27,11 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The configured spill folder (CDCFLOW_DUCKDB_TEMP_DIR), by default `.cdcflow/duckdb-tmp` in the folder the worker started from. */
+export function spillFolderSetting(env: NodeJS.ProcessEnv): string {
+  return env.CDCFLOW_DUCKDB_TEMP_DIR || path.join(process.cwd(), '.cdcflow', 'duckdb-tmp');
+}
+
 /** Removes the folders that dead processes of this host left in `base`. */
 function removeStale(base: string): void {
   let names: string[];

@@ -4,7 +4,17 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-type WaitListener = (note: string | undefined) => void;
+export interface Wait {
+  note: string;
+  /**
+   * The wait has gone on too long and nothing on this side can end it (a server that does not
+   * answer leaves DuckDB blocked in a read no interrupt reaches): the stage stops heartbeating,
+   * so that Temporal retries it instead of waiting forever.
+   */
+  stalled?: boolean;
+}
+
+type WaitListener = (wait: Wait | undefined) => void;
 
 const listeners = new AsyncLocalStorage<WaitListener>();
 
@@ -14,6 +24,6 @@ export function withWaitNotes<T>(listener: WaitListener, fn: () => Promise<T>): 
 }
 
 /** Says what the running work waits on; undefined once it no longer waits. No-op outside withWaitNotes. */
-export function noteWait(note: string | undefined): void {
-  listeners.getStore()?.(note);
+export function noteWait(wait: Wait | undefined): void {
+  listeners.getStore()?.(wait);
 }

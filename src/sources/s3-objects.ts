@@ -26,6 +26,8 @@ export function s3ClientConfig(s: S3Settings): S3ClientConfig {
     forcePathStyle: s.urlStyle === 'path',
     ...(s.endpoint ? { endpoint: `${s.useSsl ? 'https' : 'http'}://${s.endpoint}` } : {}),
     ...(s.keyId && s.secret ? { credentials: { accessKeyId: s.keyId, secretAccessKey: s.secret, sessionToken: s.sessionToken } } : {}),
+    // The SDK's default is to wait without end: a store that stops answering would hold the stage forever.
+    requestHandler: { connectionTimeout: s.timeoutSeconds * 1000, socketTimeout: s.timeoutSeconds * 1000 },
   };
 }
 
@@ -49,9 +51,16 @@ function answerOf(err: unknown): { status?: number; code?: string; message?: str
   return { status: e?.$metadata?.httpStatusCode, code: e?.name, message: e?.message };
 }
 
-/** An SDK error that no retry changes as a ConfigError naming the URL; others (network, 5xx) as they are. */
-function classified(err: unknown, url: string): unknown {
+/**
+ * An SDK error that no retry changes as a ConfigError naming the URL; S3 not answering (the SDK's
+ * TimeoutError, after its own retries) as a plain error that says so; others (network, 5xx) as they are.
+ */
+function classified(err: unknown, url: string, doing: 'listing' | 'downloading'): unknown {
   const { status, code, message } = answerOf(err);
+  if (code === 'TimeoutError') {
+    const s = s3Settings(process.env);
+    return new Error(`S3 (${s.endpoint ?? 'AWS'}) did not answer for ${s.timeoutSeconds}s (CDCFLOW_S3_TIMEOUT_SECONDS) while ${doing} ${url}: stopped, overloaded or cut off?`, { cause: err });
+  }
   if (status === undefined) return err;
   return permanentS3Error({ status, code, message, file: url, pathSetting: 'the source path' }, err) ?? err;
 }
@@ -65,7 +74,7 @@ export async function listS3Objects(pattern: string): Promise<S3Object[]> {
   do {
     const page = await client()
       .send(new ListObjectsV2Command({ Bucket: bucket, Prefix: literalPrefix(key), ContinuationToken: token }))
-      .catch((err: unknown) => Promise.reject(classified(err, pattern)));
+      .catch((err: unknown) => Promise.reject(classified(err, pattern, 'listing')));
     for (const o of page.Contents ?? []) {
       const url = s3Url(bucket, o.Key ?? '');
       if (o.Key && !o.Key.endsWith('/') && matches(url)) found.push({ url, size: o.Size ?? 0, etag: o.ETag ?? '' });
@@ -84,8 +93,8 @@ export async function downloadS3Object(object: S3Object, target: string): Promis
   await writeAtomically(target, async (tmp) => {
     const answer = await client()
       .send(new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: object.etag }))
-      .catch((err: unknown) => Promise.reject(changedSinceListed(err, object) ?? classified(err, object.url)));
-    await pipeline(answer.Body as Readable, createWriteStream(tmp));
+      .catch((err: unknown) => Promise.reject(changedSinceListed(err, object) ?? classified(err, object.url, 'downloading')));
+    await pipeline(answer.Body as Readable, createWriteStream(tmp)).catch((err: unknown) => Promise.reject(classified(err, object.url, 'downloading')));
   });
 }
 

@@ -8,7 +8,8 @@
  *
  * Needs dist/ (the test script builds it).
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { generate, type GenerateResult } from '../../src/generator/generate';
 import type { TemporalSettings } from '../../src/settings';
@@ -39,12 +40,12 @@ describe('DuckDB memory limit', () => {
   });
 
   /** A worker process with `limit` on its own queue, and the generated table's config for it. */
-  async function limitedWorker(limit: string, threads: number, maxActivities?: number) {
+  async function limitedWorker(limit: string, threads: number, maxActivities?: number, spill?: string) {
     const dataset = uniqueDataset('memory');
     const warehouse = path.join(dir, `warehouse-${dataset}`);
     const settings: TemporalSettings = { ...h.settings, taskQueue: `test-${dataset}` };
     const env = { CDCFLOW_DUCKDB_MEMORY_LIMIT: limit, CDCFLOW_DUCKDB_THREADS: String(threads) };
-    await spawnWorker(settings.taskQueue, path.join(dir, `spill-${dataset}`), { env, maxActivities });
+    await spawnWorker(settings.taskQueue, spill ?? path.join(dir, `spill-${dataset}`), { env, maxActivities });
     return { dataset, warehouse, settings, config: generatedConfig(gen, dataset, warehouse, 30).at };
   }
 
@@ -113,4 +114,25 @@ describe('DuckDB memory limit', () => {
     const failed = Object.values(attempts).flat();
     expect(Math.max(...failed)).toBe(1);
   });
+
+  // A small file system of its own for the spill folder: mounting one needs root.
+  (process.getuid?.() === 0 ? it : it.skip)('a spill folder that fills up is reported as such, naming the folder and the room it had, not as memory to raise', async () => {
+    const spill = path.join(dir, 'small-spill');
+    mkdirSync(spill);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', spill]);
+    try {
+      const limited = await limitedWorker('96MB', 1, undefined, spill);
+      const outcome = await runDataset({ client: h.client, settings: limited.settings }, limited.config('day1'), DAY1);
+      expect(outcome.ok).toBe(false);
+      if (outcome.ok) return;
+      // The old message began "the diff stage ran out of memory under CDCFLOW_DUCKDB_MEMORY_LIMIT=96MB: raise CDCFLOW_DUCKDB_MEMORY_LIMIT".
+      expect(outcome.error).toMatch(
+        new RegExp(`the \\w+ stage filled the spill folder: DuckDB had spilled [\\d.]+ \\w+ into ${spill} \\(CDCFLOW_DUCKDB_TEMP_DIR\\), all the room it had there \\([\\d.]+ \\w+\\), and needed more\\.`),
+      );
+      expect(outcome.error).not.toContain('ran out of memory');
+    } finally {
+      await killAllWorkers();
+      execFileSync('umount', [spill]);
+    }
+  }, 120_000);
 });

@@ -32,6 +32,7 @@ import {
   writeConfig,
   writeLines,
 } from '../support/harness';
+import { cdcflow } from '../support/cli';
 import { type S3TestServer, startS3Server } from '../support/s3-server';
 import { activityAttempts, killAllWorkers, sleep, spawnWorker, withTimeout } from '../support/worker-process';
 
@@ -289,3 +290,30 @@ test('a retry reuses the complete copy of the same ETag; what the reading throws
   expect(await readLocalCopies(batch, copies, (files) => Promise.resolve(readFileSync(files[0].path, 'utf8')))).toBe(first);
   expect(existsSync(copies)).toBe(false);
 });
+
+test('a store that stops answering while the source is listed: the attempt fails after CDCFLOW_S3_TIMEOUT_SECONDS naming the store and the URL, is retried, and the run completes once it answers', async () => {
+  const folder = s3Folder('frozen');
+  await s3.put(`${folder.key}/orders.csv`, lines(['1,a,10', '2,b,20']));
+  const name = uniqueDataset('frozen');
+  mkdirSync(path.join(dir, name), { recursive: true });
+  writeConfig(path.join(dir, name), { dataset: name, warehouse: 'wh', tables: [ordersTable('orders', 'full', `${folder.url}/*.csv`)] });
+  // A worker of its own, waiting 2 s for an answer.
+  const queue = `s3-frozen-${randomUUID()}`;
+  await spawnWorker(queue, path.join(dir, 'tmp-frozen'), { env: { ...s3.env, CDCFLOW_S3_TIMEOUT_SECONDS: '2' } });
+  s3.signal('SIGSTOP');
+  // The old listing waited without end, its heartbeats going on: the safety resumes the store.
+  const giveUp = setTimeout(() => s3.signal('SIGCONT'), 40_000);
+  try {
+    const out = await cdcflow(['run', '--config', path.join(dir, name, 'dataset.yaml'), '--date', D1], { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: queue }, (stderr) => {
+      if (stderr.includes('retrying (attempt 2)')) s3.signal('SIGCONT');
+      return false;
+    });
+    expect(out.stderr).toMatch(/orders: [^|]*retrying \(attempt 2\): S3 \(/);
+    expect(out.stderr).toContain(`S3 (${s3.endpoint}) did not answer for 2s (CDCFLOW_S3_TIMEOUT_SECONDS) while listing ${folder.url}/*.csv: stopped, overloaded or cut off?`);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/orders\s+full\s+2\s+0\s+0/);
+  } finally {
+    clearTimeout(giveUp);
+    s3.signal('SIGCONT');
+  }
+}, 90_000);

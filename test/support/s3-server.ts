@@ -25,6 +25,8 @@ export interface S3TestServer {
    * with 403 InvalidAccessKeyId, as wrong credentials are); off: moto's default, anything passes.
    */
   checkCredentials(on: boolean): Promise<void>;
+  /** Signals the server's process: SIGSTOP makes a store that accepts connections and answers nothing. */
+  signal(sig: NodeJS.Signals): void;
   stop(): Promise<void>;
 }
 
@@ -62,6 +64,9 @@ export async function startS3Server(bucket = 'cdcflow-test', port?: number): Pro
     async checkCredentials(on) {
       const answer = await fetch(`${base}/moto-api/reset-auth`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: on ? '0' : 'inf' });
       if (!answer.ok) throw new Error(`moto did not switch its credential check: ${await answer.text()}`);
+    },
+    signal(sig) {
+      child.kill(sig);
     },
     async stop() {
       client.destroy();

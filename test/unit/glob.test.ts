@@ -50,13 +50,18 @@ describe('source globs', () => {
     expect(parseS3Url('s3://b')).toEqual({ bucket: 'b', key: '' });
   });
 
-  it('gives the SDK the settings httpfs gets: endpoint with its scheme, path style, us-east-1 unless set', () => {
-    expect(s3ClientConfig({ endpoint: 'minio:9000', useSsl: false, urlStyle: 'path', keyId: 'k', secret: 's' })).toEqual({
+  it('gives the SDK the settings httpfs gets: endpoint with its scheme, path style, us-east-1 unless set; and the timeout', () => {
+    expect(s3ClientConfig({ endpoint: 'minio:9000', useSsl: false, urlStyle: 'path', keyId: 'k', secret: 's', timeoutSeconds: 30 })).toEqual({
       region: 'us-east-1',
       forcePathStyle: true,
       endpoint: 'http://minio:9000',
       credentials: { accessKeyId: 'k', secretAccessKey: 's', sessionToken: undefined },
+      requestHandler: { connectionTimeout: 30_000, socketTimeout: 30_000 },
     });
-    expect(s3ClientConfig({ region: 'eu-west-1', useSsl: true, urlStyle: 'vhost' })).toEqual({ region: 'eu-west-1', forcePathStyle: false });
+    expect(s3ClientConfig({ region: 'eu-west-1', useSsl: true, urlStyle: 'vhost', timeoutSeconds: 5 })).toEqual({
+      region: 'eu-west-1',
+      forcePathStyle: false,
+      requestHandler: { connectionTimeout: 5_000, socketTimeout: 5_000 },
+    });
   });
 });

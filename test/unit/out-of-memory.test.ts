@@ -21,6 +21,17 @@ describe('classifyOutOfMemory', () => {
     expect((classifyOutOfMemory(duckdbOom, 'hash', {}) as Error).message).not.toContain('buckets:');
   });
 
+  it('says the spill folder filled up, naming it and the room it had, when that is what DuckDB ran out of', () => {
+    const full = new Error(
+      "Out of Memory Error: failed to offload data block of size 256.0 KiB (26.6 MiB/26.8 MiB used).\nThis limit was set by the 'max_temp_directory_size' setting.",
+    );
+    const err = classifyOutOfMemory(full, 'diff', { CDCFLOW_DUCKDB_TEMP_DIR: '/spill' }) as ResourceError;
+    expect(err).toBeInstanceOf(ResourceError);
+    expect(err.message).toMatch(/^the diff stage filled the spill folder: DuckDB had spilled 26\.6 MiB into \/spill \(CDCFLOW_DUCKDB_TEMP_DIR\), all the room it had there \(26\.8 MiB\), and needed more\. Free space on that drive/);
+    expect(err.message).not.toContain('ran out of memory');
+    expect(err.context).toEqual({ stage: 'diff', folder: '/spill' });
+  });
+
   it('leaves other errors alone', () => {
     const other = new Error('IO Error: No files found');
     expect(classifyOutOfMemory(other, 'hash', {})).toBe(other);

@@ -40,4 +40,10 @@ describe('s3Settings', () => {
     expect([undefined, 'true', 'ON', '1'].map((v) => s3Settings({ CDCFLOW_S3_USE_SSL: v }).useSsl)).toEqual([true, true, true, true]);
     expect(['false', 'Off', '0'].map((v) => s3Settings({ CDCFLOW_S3_USE_SSL: v }).useSsl)).toEqual([false, false, false]);
   });
+
+  it('waits 30 s for an answer unless CDCFLOW_S3_TIMEOUT_SECONDS says otherwise, and refuses what is not whole seconds', () => {
+    expect(s3Settings({}).timeoutSeconds).toBe(30);
+    expect(s3Settings({ CDCFLOW_S3_TIMEOUT_SECONDS: '5' }).timeoutSeconds).toBe(5);
+    expect(() => s3Settings({ CDCFLOW_S3_TIMEOUT_SECONDS: '5s' })).toThrow('CDCFLOW_S3_TIMEOUT_SECONDS must be a whole number of seconds, not "5s"');
+  });
 });

@@ -1,4 +1,4 @@
-/** On/off settings from the environment, read one way for every variable. */
+/** Settings from the environment, each kind read one way for every variable: on/off flags, seconds. */
 import { ConfigError } from './errors';
 
 /**
@@ -11,4 +11,12 @@ export function envFlag(variable: string, value: string | undefined): boolean | 
   if (['1', 'true', 'on'].includes(flag)) return true;
   if (['0', 'false', 'off'].includes(flag)) return false;
   throw new ConfigError(`${variable} must be true or false, not ${JSON.stringify(value)} (1/0 and on/off are taken too)`);
+}
+
+/** A timeout from the environment, in whole seconds: `fallback` when unset; anything else refused, naming the variable. */
+export function secondsSetting(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
+  if (!/^[1-9]\d*$/.test(value)) throw new ConfigError(`${name} must be a whole number of seconds, not ${JSON.stringify(value)}`);
+  return Number(value);
 }
