@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { calendarText } from '../client/schedules/calendar-text';
 import { describeDatasetSchedules } from '../client/schedules/list-schedules';
 import { withClient } from '../client/with-client';
+import { durationText } from '../config/duration';
 import { loadConfig } from '../config/load';
 import { temporalSettings } from '../settings';
 
@@ -20,7 +21,7 @@ export function scheduleListCommand(): Command {
         paused: s.state.paused,
         note: s.state.note,
         cron: s.spec.calendars?.map(calendarText),
-        intervals: s.spec.intervals?.map((i) => `${Number(i.every) / 1000}s`),
+        intervals: s.spec.intervals?.map((i) => durationText(Number(i.every))),
         timeZone: s.spec.timezone,
         nextRuns: s.info.nextActionTimes.slice(0, 3).map((d) => d.toISOString()),
         recentRuns: s.info.recentActions.map((a) => ({ scheduledAt: a.scheduledAt.toISOString(), workflowId: a.action.workflow.workflowId })),

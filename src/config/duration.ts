@@ -8,3 +8,9 @@ export function durationMs(duration: string): number | undefined {
   const [, count, unit] = DURATION.exec(duration) ?? [];
   return unit ? Number(count) * UNIT_MS[unit] : undefined;
 }
+
+/** Milliseconds as the config writes a duration, in the largest unit that divides them: 43200000 is `12h`. */
+export function durationText(ms: number): string {
+  const [unit, size] = Object.entries(UNIT_MS).reverse().find(([, size]) => ms % size === 0) ?? ['ms', 1];
+  return `${ms / size}${unit}`;
+}

@@ -105,10 +105,10 @@ describe('cdcflow schedule', () => {
     const text = await cdcflow(['schedule', 'list', '--config', config], env());
     expect(text.stdout.split('\n').slice(0, 2)).toEqual([
       `${id}  PAUSED (paused with cdcflow schedule pause)`,
-      `  cron "*/15 8-18 1 1,6 1-5", cron "30 5 * * *", cron "0 0 29 2 *", every 43200s  time zone UTC`,
+      `  cron "*/15 8-18 1 1,6 1-5", cron "30 5 * * *", cron "0 0 29 2 *", every 12h  time zone UTC`,
     ]);
     const json = JSON.parse((await cdcflow(['schedule', 'list', '--config', config, '--json'], env())).stdout);
-    expect(json.schedules).toEqual([expect.objectContaining({ scheduleId: id, paused: true, cron, intervals: ['43200s'] })]);
+    expect(json.schedules).toEqual([expect.objectContaining({ scheduleId: id, paused: true, cron, intervals: ['12h'] })]);
     await h.client.schedule.getHandle(id).delete();
   });
 

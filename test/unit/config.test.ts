@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { durationText } from '../../src/config/duration';
 import { checkConfigText, loadConfig, resolveConfig } from '../../src/config/load';
 import { configJsonSchema } from '../../src/config/schema';
 import { scheduleId } from '../../src/client/schedules/schedule-ids';
@@ -246,4 +247,10 @@ describe('business dates', () => {
     expect(() => assertIsoDate(d)).toThrow(/not a valid YYYY-MM-DD date/);
   });
   it('accepts a leap day', () => expect(assertIsoDate('2024-02-29')).toBe('2024-02-29'));
+});
+
+describe('durations as the config writes them', () => {
+  it('in the largest unit that divides them', () => {
+    expect([43_200_000, 90_000, 60_000, 1_500, 7 * 86_400_000].map(durationText)).toEqual(['12h', '90s', '1m', '1500ms', '7d']);
+  });
 });
