@@ -6,20 +6,25 @@
  * from the README's rules ("What a run does", "Outputs", "Which dates can be run again") and
  * sharing no code with cdcflow, gives every date's counts, current state and history, which
  * must equal current.parquet, the history partitions and the catalog's `__current` and
- * `__history` after every date. Midway the latest date runs again, first with the same file
- * (nothing new committed, outputs byte-identical), then with another file (the date's commit
- * and history partition replaced); later dates build on the replacement.
+ * `__history` after every date, `KEY_HASH` and `NONKEY_HASH` included (the model computes them
+ * by the README's encoding), with every published file sorted by `KEY_HASH`. Values are written in the ways the README lets a source write
+ * them (leading and trailing zeros, exponents, a T in timestamps, quotes only where needed or
+ * not), files with their columns in any order and case, and one table's batch as part files.
+ * Midway the latest date runs again, first with the same bytes rewritten (nothing new committed,
+ * outputs byte-identical), then with another batch (the date's commit and history partition
+ * replaced); later dates build on the replacement.
  *
- * CDCFLOW_ORACLE_SEED runs one seed instead of the default ones.
+ * CDCFLOW_ORACLE_SEED (a number, or several with commas) runs other seeds than the default ones.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { DatasetConfig } from '../../src/config/types';
 import { lakeTables, withCatalog } from '../../src/warehouse/catalog';
 import { committedDates, datasetFolders, type Harness, runDataset, startHarness, tableResult } from '../support/harness';
 import { seededRandom } from '../support/seeded-random';
 
-const SEEDS = process.env.CDCFLOW_ORACLE_SEED ? [Number(process.env.CDCFLOW_ORACLE_SEED)] : [7, 1001, 424242];
+const SEEDS = process.env.CDCFLOW_ORACLE_SEED ? process.env.CDCFLOW_ORACLE_SEED.split(',').map(Number) : [7, 1001, 424242];
 const DATES = Array.from({ length: 8 }, (_, i) => `2024-03-${String(i + 1).padStart(2, '0')}`);
 /** The date (index) that runs again, with the same file and then with another. */
 const RERUN_AT = 4;
@@ -39,6 +44,8 @@ interface Shape {
   columns: Column[];
   /** The one ignored column (one of `columns`). */
   ignore: string;
+  /** Each date's batch is a folder of part files. */
+  parts?: boolean;
 }
 
 const WIDE_COLUMNS: Column[] = [
@@ -63,6 +70,7 @@ const SHAPES: Shape[] = [
       { name: 'weight', type: 'double' },
     ],
     ignore: 'batch_no',
+    parts: true,
   },
 ];
 
@@ -163,9 +171,11 @@ function csvCell(type: ColumnType, v: Value, dice: Dice): string {
 type Truth = Map<string, Row>;
 const keyText = (key: readonly Value[]) => JSON.stringify(key);
 
+/** A key the source does not hold: few values per key column, so that keys share parts; bigints past 2^53. */
 function newKey(shape: Shape, dice: Dice, taken: Truth): Value[] {
+  const part = (type: ColumnType) => (type === 'varchar' ? dice.pick(KEY_CODES) : type === 'bigint' ? String(9007199254740980n + BigInt(dice.int(60))) : String(1 + dice.int(60)));
   for (;;) {
-    const key = shape.keys.map((k) => (k.type === 'varchar' ? dice.pick(KEY_CODES) : k.type === 'bigint' ? String(dice.int(60)) : String(1 + dice.int(60))));
+    const key = shape.keys.map((k) => part(k.type));
     if (!taken.has(keyText(key))) return key;
   }
 }
@@ -233,11 +243,34 @@ function nextDay(shape: Shape, before: Truth, gone: Truth, dice: Dice): { truth:
   return { truth, gone: nextGone, file: dice.shuffle(file) };
 }
 
-function writeDayFile(file: string, shape: Shape, rows: readonly Row[], dice: Dice): void {
-  const header = [...shape.keys, ...shape.columns].map((c) => c.name).join(',');
-  const line = (r: Row) => [...shape.keys.map((c, i) => csvCell(c.type, r.key[i], dice)), ...shape.columns.map((c, i) => csvCell(c.type, r.values[i], dice))].join(',');
+/** One CSV file of a batch: columns in any order, names in any case, sometimes a UTF-8 byte-order mark. */
+function writeCsvFile(file: string, shape: Shape, rows: readonly Row[], dice: Dice): void {
+  const columns = dice.shuffle([...shape.keys.map((c, i) => ({ c, at: (r: Row) => r.key[i] })), ...shape.columns.map((c, i) => ({ c, at: (r: Row) => r.values[i] }))]);
+  const header = columns.map(({ c }) => (dice.chance(0.3) ? c.name.toUpperCase() : c.name)).join(',');
+  const line = (r: Row) => columns.map(({ c, at }) => csvCell(c.type, at(r), dice)).join(',');
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, `${[header, ...rows.map(line)].join('\n')}\n`);
+  writeFileSync(file, `${dice.chance(0.2) ? '\uFEFF' : ''}${[header, ...rows.map(line)].join('\n')}\n`);
+}
+
+/** The source path of a table: one file a date, or a date's folder of part files. */
+function sourcePath(shape: Shape): string {
+  return shape.parts ? `${shape.name}/{date}/part-*.csv` : `${shape.name}/{date}.csv`;
+}
+
+/** A date's batch as the source writes it: one file, or the rows spread over one to three part files. */
+function writeBatch(dir: string, shape: Shape, date: string, rows: readonly Row[], dice: Dice): void {
+  if (!shape.parts) return writeCsvFile(path.join(dir, shape.name, `${date}.csv`), shape, rows, dice);
+  const folder = path.join(dir, shape.name, date);
+  rmSync(folder, { recursive: true, force: true });
+  const parts = 1 + dice.int(3);
+  for (let p = 0; p < parts; p++) writeCsvFile(path.join(folder, `part-${p}.csv`), shape, rows.filter((_, i) => i % parts === p), dice);
+}
+
+/** The date's files written again with the same bytes (a new modification time): still the same batch. */
+function rewriteBatch(dir: string, shape: Shape, date: string): void {
+  const folder = path.join(dir, shape.name, date);
+  const files = shape.parts ? readdirSync(folder).map((f) => path.join(folder, f)) : [`${folder}.csv`];
+  for (const f of files) writeFileSync(f, readFileSync(f));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -318,6 +351,34 @@ function casesOf(shape: Shape, commits: readonly Commit[], batch: readonly Row[]
   return [...cases];
 }
 
+/** C's printf('%.17g'): 17 significant digits, exponent form below 1e-4 and from 1e17, no trailing zeros. */
+function printf17g(v: number): string {
+  const [mantissa, exponent] = v.toExponential(16).split('e');
+  const exp = Number(exponent);
+  const trim = (digits: string) => (digits.includes('.') ? digits.replace(/0+$/, '').replace(/\.$/, '') : digits);
+  if (exp < -4 || exp >= 17) return `${trim(mantissa)}e${exp < 0 ? '-' : '+'}${pad(Math.abs(exp))}`;
+  return trim(v.toFixed(16 - exp));
+}
+
+/** A value's text in the hash encoding: the canonical forms above, a double as %.17g with -0 as 0. */
+function hashText(type: ColumnType, v: Exclude<Value, null>): string {
+  if (type === 'double') return v === 0 ? '0' : printf17g(v as number);
+  return String(v);
+}
+
+/** KEY_HASH and NONKEY_HASH: MD5 of each value as N (NULL) or V<byte length>:<text>, as a UUID. */
+function hashOf(columns: readonly Column[], values: readonly Value[]): string {
+  const encoding = values.map((v, i) => (v === null ? 'N' : `V${Buffer.byteLength(hashText(columns[i].type, v))}:${hashText(columns[i].type, v)}`)).join('');
+  const hex = createHash('md5').update(encoding, 'utf8').digest('hex');
+  return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join('-');
+}
+
+/** The row's two hashes; ignored columns are not part of NONKEY_HASH. */
+function hashesOf(shape: Shape, row: Row): [string, string] {
+  const compared = shape.columns.flatMap((c, i) => (c.name === shape.ignore ? [] : [i]));
+  return [hashOf(shape.keys, row.key), hashOf(compared.map((i) => shape.columns[i]), compared.map((i) => row.values[i]))];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading cdcflow's outputs in the model's form
 
@@ -329,25 +390,26 @@ function canonicalSql(c: Column): string {
   return `CAST(${id} AS VARCHAR) AS ${id}`;
 }
 
-/** A row as comparable text: columns in order, doubles keeping the sign of zero. */
-function rowText(shape: Shape, key: readonly Value[], values: readonly Value[], op: string, date: string): string {
+/** A row as comparable text: key, values (doubles keeping the sign of zero), OPERATION, EFF_START_DATE, the hashes. */
+function rowText(key: readonly Value[], values: readonly Value[], op: string, date: string, hashes: readonly string[]): string {
   const cell = (v: Value) => (v === null ? 'NULL' : typeof v === 'number' && Object.is(v, -0) ? '-0' : JSON.stringify(String(v)));
-  return [...key.map(cell), ...values.map(cell), op, date].join(' | ');
+  return [...key.map(cell), ...values.map(cell), op, date, ...hashes].join(' | ');
 }
 
 function modelTexts(shape: Shape, rows: Iterable<ModelRow>): string[] {
-  return [...rows].map((r) => rowText(shape, r.key, r.values, r.op, r.date)).sort();
+  return [...rows].map((r) => rowText(r.key, r.values, r.op, r.date, hashesOf(shape, r))).sort();
 }
 
 function selectSql(shape: Shape, from: string, dateColumn: string): string {
   const columns = [...shape.keys, ...shape.columns].map(canonicalSql).join(', ');
-  return `SELECT ${columns}, OPERATION, CAST(${dateColumn} AS VARCHAR) AS d FROM ${from}`;
+  return `SELECT ${columns}, OPERATION, CAST(${dateColumn} AS VARCHAR) AS d, CAST(KEY_HASH AS VARCHAR) AS kh, CAST(NONKEY_HASH AS VARCHAR) AS nh FROM ${from}`;
 }
 
+/** Rows read by selectSql as rowText, sorted. */
 function outputTexts(shape: Shape, rows: Record<string, unknown>[]): string[] {
   const value = (c: Column, v: unknown): Value => (v === null ? null : c.type === 'double' ? (v as number) : String(v as string | number | boolean));
   return rows
-    .map((r) => rowText(shape, shape.keys.map((c) => value(c, r[c.name])), shape.columns.map((c) => value(c, r[c.name])), String(r.OPERATION), String(r.d)))
+    .map((r) => rowText(shape.keys.map((c) => value(c, r[c.name])), shape.columns.map((c) => value(c, r[c.name])), String(r.OPERATION), String(r.d), [String(r.kh), String(r.nh)]))
     .sort();
 }
 
@@ -373,11 +435,28 @@ async function catalogTexts(h: Harness, config: DatasetConfig, shape: Shape): Pr
   });
 }
 
-/** The published files of a table, by path relative to it, as bytes. */
-function publishedBytes(config: DatasetConfig, shape: Shape): Map<string, Buffer> {
+/** The published files of a table: current.parquet and the history partitions, relative to its folder. */
+function publishedFiles(config: DatasetConfig, shape: Shape): { root: string; files: string[] } {
   const root = path.join(config.warehouse, config.dataset, shape.name);
-  const files = ['current.parquet', ...readdirSync(path.join(root, 'history')).map((d) => path.join('history', d, 'data.parquet'))];
+  return { root, files: ['current.parquet', ...readdirSync(path.join(root, 'history')).map((d) => path.join('history', d, 'data.parquet'))] };
+}
+
+function publishedBytes(config: DatasetConfig, shape: Shape): Map<string, Buffer> {
+  const { root, files } = publishedFiles(config, shape);
   return new Map(files.map((f) => [f, readFileSync(path.join(root, f))]));
+}
+
+/** The published files whose rows are not sorted by KEY_HASH (the README's Guarantees: none). */
+async function unsortedFiles(h: Harness, config: DatasetConfig, shape: Shape): Promise<string[]> {
+  const { root, files } = publishedFiles(config, shape);
+  return h.engine.withSession(async (s) => {
+    const unsorted: string[] = [];
+    for (const f of files) {
+      const hashes = (await s.rows<{ kh: string }>(`SELECT CAST(KEY_HASH AS VARCHAR) AS kh FROM read_parquet(${sqlPath(path.join(root, f))})`)).map((r) => r.kh);
+      if (hashes.some((kh, i) => i > 0 && hashes[i - 1] > kh)) unsorted.push(f);
+    }
+    return unsorted;
+  });
 }
 
 async function latestSnapshot(h: Harness, config: DatasetConfig): Promise<number> {
@@ -419,7 +498,7 @@ describe('full and delta tables: oracle comparison over many dates', () => {
         keys: s.keys,
         columns: s.columns,
         ignore: [s.ignore],
-        source: { format: 'csv', path: `${s.name}/{date}.csv` },
+        source: { format: 'csv', path: sourcePath(s) },
       })),
     );
     const tracked: Tracked[] = SHAPES.map((shape) => ({ shape, truth: new Map(), gone: new Map(), commits: [], cases: new Set() }));
@@ -438,7 +517,7 @@ describe('full and delta tables: oracle comparison over many dates', () => {
         const day = nextDay(t.shape, t.truth, t.gone, dice);
         for (const c of casesOf(t.shape, t.commits, day.file)) t.cases.add(c);
         t.commits.push(runDate(t.shape, t.commits.at(-1)?.state ?? new Map(), day.file, date));
-        writeDayFile(path.join(dir, t.shape.name, `${date}.csv`), t.shape, day.file, dice);
+        writeBatch(dir, t.shape, date, day.file, dice);
         t.truth = day.truth;
         t.gone = day.gone;
       }
@@ -458,6 +537,7 @@ describe('full and delta tables: oracle comparison over many dates', () => {
         expect({ at: where(t, date, 'history partitions'), rows: published.history }).toEqual({ at: where(t, date, 'history partitions'), rows: history });
         expect({ at: where(t, date, '__current'), rows: catalog.current }).toEqual({ at: where(t, date, '__current'), rows: current });
         expect({ at: where(t, date, '__history'), rows: catalog.history }).toEqual({ at: where(t, date, '__history'), rows: history });
+        expect({ at: where(t, date, 'files not sorted by KEY_HASH'), files: await unsortedFiles(h, config, t.shape) }).toEqual({ at: where(t, date, 'files not sorted by KEY_HASH'), files: [] });
       }
       return outcome;
     };
@@ -467,7 +547,8 @@ describe('full and delta tables: oracle comparison over many dates', () => {
       await runAndCompare(date);
       if (d !== RERUN_AT) continue;
 
-      // The same file again: the write finds the same fingerprint; nothing is committed, nothing published changes.
+      // The same bytes again: the write finds the same fingerprint; nothing is committed, nothing published changes.
+      for (const t of tracked) rewriteBatch(dir, t.shape, date);
       const bytes = tracked.map((t) => publishedBytes(config, t.shape));
       const snapshot = await latestSnapshot(h, config);
       const again = await runAndCompare(date);
