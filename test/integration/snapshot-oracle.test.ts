@@ -12,9 +12,10 @@
  * Values are written in the ways the README lets a source write them (leading and trailing
  * zeros, a sign, exponents, a T in timestamps, quotes where needed or not), files with their
  * columns in any order and case; one table's batch is a folder of part files, one table's run is
- * split into key-hash buckets. Midway the latest date runs again, first with the same bytes
- * rewritten (nothing new committed, outputs byte-identical), then with another batch (the date's
- * commit and history partition replaced); later dates build on the replacement.
+ * split into key-hash buckets; on one date a delta table's file holds no rows (every key X).
+ * Midway the latest date runs again, first with the same bytes rewritten (nothing new committed,
+ * outputs byte-identical), then with another batch (the date's commit and history partition
+ * replaced); later dates build on the replacement.
  *
  * CDCFLOW_ORACLE_SEED (a number, or several with commas) runs other seeds than the default ones.
  */
@@ -30,6 +31,8 @@ const SEEDS = process.env.CDCFLOW_ORACLE_SEED ? process.env.CDCFLOW_ORACLE_SEED.
 const DATES = Array.from({ length: 8 }, (_, i) => `2024-03-${String(i + 1).padStart(2, '0')}`);
 /** The date (index) that runs again, with the same file and then with another. */
 const RERUN_AT = 4;
+/** The date (index) on which delta tables receive a header-only file: nothing sent, every key X. */
+const EMPTY_DELTA_AT = 6;
 
 // ---------------------------------------------------------------------------------------------
 // Table shapes
@@ -515,13 +518,14 @@ describe('full and delta tables: oracle comparison over many dates', () => {
     const sources = new Map<Tracked, { truth: Truth; gone: Truth }[]>(tracked.map((t) => [t, []]));
     /** Writes the date's files from the sources (as they were before it when replacing it); the model commits them on its base. */
     const advance = (date: string, replacing: boolean) => {
+      const emptyDelta = date === DATES[EMPTY_DELTA_AT];
       for (const t of tracked) {
         if (replacing) {
           t.commits.pop();
           Object.assign(t, sources.get(t)!.pop()!);
         }
         sources.get(t)!.push({ truth: t.truth, gone: t.gone });
-        const day = nextDay(t.shape, t.truth, t.gone, dice);
+        const day = emptyDelta && t.shape.mode === 'delta' ? { truth: t.truth, gone: t.gone, file: [] } : nextDay(t.shape, t.truth, t.gone, dice);
         for (const c of casesOf(t.shape, t.commits, day.file)) t.cases.add(c);
         t.commits.push(runDate(t.shape, t.commits.at(-1)?.state ?? new Map(), day.file, date));
         writeBatch(dir, t.shape, date, day.file, dice);
