@@ -14,7 +14,8 @@ export function duckdbTypeName(type: string): string {
 
 /** A UTC offset or zone after a time of day. */
 const OFFSET = String.raw`[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)?\s*[A-Za-z+-]`;
-const HOUR_24 = String.raw`(^|[^0-9])24:`;
+/** 24 as the hour: not after a digit, nor after a colon (minute 24, as in `10:24:00`, is fine). */
+const HOUR_24 = String.raw`(^|[^0-9:])24:`;
 /** An offset or hour 24: meaningless in a timestamp without time zone. */
 const OFFSET_OR_HOUR_24 = `${OFFSET}|${HOUR_24}`;
 /** A non-zero digit of the seconds beyond microseconds, which DuckDB's timestamps drop. */

@@ -12,6 +12,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { datasetFolders, type Harness, readRows, runDataset, startHarness, tableResult } from '../support/harness';
+import { seededRandom } from '../support/seeded-random';
 
 const SEED = Number(process.env.CDCFLOW_PROPERTY_SEED ?? 20240101);
 const STREAMS_PER_TABLE = 30;
@@ -26,18 +27,6 @@ interface ChangeEvent {
   id: number;
   v1: number | null;
   v2: string | null;
-}
-
-/** mulberry32: a small seeded generator, so a failing seed reproduces exactly. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** One stream's deliveries: DATES.length batches of events (a batch's index may repeat: re-delivery). */
@@ -172,7 +161,7 @@ describe('change-record tables: property test against a naive replay oracle', ()
       ...(format === 'debezium' ? { source: { format, path: `${name}/{date}/*.json` } } : { orderBy: [{ name: 'seq', type: 'bigint' }], source: { format, path: `${name}/{date}.${format}` } }),
     });
     const { dir, config } = folders.setup([table('csv_events', 'csv'), table('json_events', 'json'), table('dbz_events', 'debezium')]);
-    const rand = random(SEED);
+    const rand = seededRandom(SEED);
     const tables = ['csv_events', 'json_events', 'dbz_events'].map((name, t) => ({
       name,
       streams: Array.from({ length: STREAMS_PER_TABLE }, (_, s) => streamDeliveries(t * STREAMS_PER_TABLE + s, rand)),
