@@ -1,0 +1,29 @@
+/**
+ * Hints for CSV files written in another exporter's dialect, added to the error that refuses
+ * them: what to configure, or that nothing can be, instead of a bare refusal.
+ */
+import type { ColumnSpec, FileTableConfig, TableConfig } from '../config/types';
+
+/** MySQL's NULL (`SELECT … INTO OUTFILE`, mysqldump). */
+const MYSQL_NULL = '\\N';
+/** A number written with a decimal comma (European locales, Excel). */
+const DECIMAL_COMMA = /^\s*[+-]?[0-9]*,[0-9]+\s*$/;
+
+/** Why a CSV value did not convert, when an exporter's dialect explains it; '' otherwise. */
+export function csvCastHint(table: FileTableConfig, column: Pick<ColumnSpec, 'type' | 'sensitive'>, value: string | null): string {
+  if (table.source.format !== 'csv' || column.sensitive || value === null) return '';
+  if (value === MYSQL_NULL && table.source.csv.nullString !== MYSQL_NULL) return ' (MySQL writes NULL as \\N: set csv.nullString: "\\\\N")';
+  const numeric = column.type === 'double' || column.type.startsWith('decimal');
+  if (numeric && DECIMAL_COMMA.test(value)) return ' (a decimal comma: numbers are read with a decimal point only; export them with one, or read the column as varchar)';
+  return '';
+}
+
+/** Why DuckDB could not read a CSV line, when an exporter's dialect explains it; '' otherwise. */
+export function csvReadHint(table: TableConfig, line: string, reason: string): string {
+  if (table.source.format !== 'csv') return '';
+  const { quote, escape = quote } = table.source.csv;
+  if (escape === quote && /unterminated quote/i.test(reason) && line.includes(`\\${quote}`)) {
+    return ` (a backslash before a quote, as MySQL writes it: set csv.escape: "\\\\")`;
+  }
+  return '';
+}
