@@ -2,17 +2,25 @@
  * Hints for CSV files written in another exporter's dialect, added to the error that refuses
  * them: what to configure, or that nothing can be, instead of a bare refusal.
  */
-import type { ColumnSpec, FileTableConfig, TableConfig } from '../config/types';
+import type { ColumnSpec, CsvOptions, FileTableConfig, TableConfig } from '../config/types';
 
 /** MySQL's NULL (`SELECT … INTO OUTFILE`, mysqldump). */
 const MYSQL_NULL = '\\N';
 /** A number written with a decimal comma (European locales, Excel). */
 const DECIMAL_COMMA = /^\s*[+-]?[0-9]*,[0-9]+\s*$/;
 
+/** What to set for MySQL's \N: nullString, unless the escape is in it, which DuckDB cannot read. */
+function mysqlNullHint({ quote, escape = quote, nullString }: CsvOptions): string {
+  // Set already: this \N was quoted, so it is text.
+  if (nullString === MYSQL_NULL) return '';
+  if (escape !== quote && MYSQL_NULL.includes(escape)) return ` (MySQL writes NULL as \\N, which cannot be read as NULL beside csv.escape ${JSON.stringify(escape)})`;
+  return ' (MySQL writes NULL as \\N: set csv.nullString: "\\\\N")';
+}
+
 /** Why a CSV value did not convert, when an exporter's dialect explains it; '' otherwise. */
 export function csvCastHint(table: FileTableConfig, column: Pick<ColumnSpec, 'type' | 'sensitive'>, value: string | null): string {
   if (table.source.format !== 'csv' || column.sensitive || value === null) return '';
-  if (value === MYSQL_NULL && table.source.csv.nullString !== MYSQL_NULL) return ' (MySQL writes NULL as \\N: set csv.nullString: "\\\\N")';
+  if (value === MYSQL_NULL) return mysqlNullHint(table.source.csv);
   const numeric = column.type === 'double' || column.type.startsWith('decimal');
   if (numeric && DECIMAL_COMMA.test(value)) return ' (a decimal comma: numbers are read with a decimal point only; export them with one, or read the column as varchar)';
   return '';

@@ -73,6 +73,13 @@ describe('CSV dialects', () => {
       { id: 3, s: 'two\nlines', b: true },
       { id: 4, s: '', b: false },
     ]);
+
+    // DuckDB refuses \N as the null string beside this escape, so a \N cannot be NULL: said so, not "set nullString".
+    const nulls = setup([{ name: 'b', type: 'boolean' }], { escape: '\\' });
+    writeDay1(nulls.dir, 'id,b\n1,\\N\n');
+    expect(failedTable(await runDataset(h, nulls.config, DAY1), 't')).toContain(
+      'value "\\\\N" in column "b" does not convert exactly to boolean (MySQL writes NULL as \\N, which cannot be read as NULL beside csv.escape "\\\\")',
+    );
   });
 
   it('Excel in a European locale: ";", CRLF, a BOM and d.m.Y dates load; a decimal comma is refused saying so', async () => {
