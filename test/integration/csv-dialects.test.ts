@@ -88,6 +88,12 @@ describe('CSV dialects', () => {
     succeeded(await runDataset(h, config, DAY1));
     expect(await current(config)).toEqual([{ id: 1, day: '2024-12-31', amount: '12.50' }]);
 
+    const dotted = setup([{ name: 'day', type: 'date' }], { delimiter: ';' });
+    writeDay1(dotted.dir, 'id;day\r\n1;31.12.2024\r\n');
+    expect(failedTable(await runDataset(h, dotted.config, DAY1), 't')).toContain(
+      'value "31.12.2024" in column "day" does not convert exactly to date (not ISO 8601: give the column a format in strptime notation, e.g. format: "%d.%m.%Y")',
+    );
+
     const comma = setup([{ name: 'amount', type: 'decimal(10,2)' }], { delimiter: ';' });
     writeDay1(comma.dir, '\uFEFFid;amount\r\n1;12.50\r\n2;12,50\r\n');
     const error = failedTable(await runDataset(h, comma.config, DAY1), 't');
@@ -144,7 +150,9 @@ describe('CSV dialects', () => {
 
     const floats = setup([{ name: 'k', type: 'bigint' }], { header: true });
     writeDay1(floats.dir, ',id,k\n0,1,3.0\n');
-    expect(failedTable(await runDataset(h, floats.config, DAY1), 't')).toContain('value "3.0" in column "k" does not convert exactly to bigint');
+    expect(failedTable(await runDataset(h, floats.config, DAY1), 't')).toContain(
+      'value "3.0" in column "k" does not convert exactly to bigint (a whole number written as a float, as pandas writes an integer column with missing values',
+    );
   });
 
   it('Spark part files: every part read with its header, _SUCCESS and .crc files left out, ISO timestamps with offsets', async () => {
