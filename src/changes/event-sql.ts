@@ -12,7 +12,7 @@ import { hashExpression } from '../engine/hashing';
 import { dateLiteral, keyTextSql, quoteIdent, quoteLiteral } from '../engine/sql';
 import { comparedColumns, copyTo, diffSql, readOwnParquet } from '../engine/stage-sql';
 import { strictCastSql } from '../engine/strict-cast';
-import { fileLinesSql } from '../sources/file-lines';
+import { fileLinesSql, lineBreaksBeforeSql } from '../sources/file-lines';
 
 export type ChangeTable = Pick<TableConfig, 'keys' | 'columns' | 'ignore'> & { changes: ChangesSpec };
 
@@ -66,23 +66,29 @@ export interface EventFile {
   columns: string[];
 }
 
+/** How a file's rows map to its lines: row N is on line N + offset, and (CSV) below the line breaks inside earlier rows' fields. */
+export interface EventLines {
+  offset: number;
+  breaks: boolean;
+}
+
 /**
  * One file of a CSV, Parquet or JSON source as raw events: the configured columns, the
- * operation and ordering columns under internal names, and, given a `lineOffset`, file, line and
+ * operation and ordering columns under internal names, and, given `lines`, file, line and
  * position. Numbering rows costs a sequential read, so the happy path leaves them out and only
  * locating a bad event asks for them. `read` reads the file.
  */
-export function tabularEventsSql(t: ChangeTable, read: string, file: EventFile, lineOffset: number | null): string {
+export function tabularEventsSql(t: ChangeTable, read: string, file: EventFile, lines: EventLines | null): string {
   const row = '__cdcflow_row';
   const cols = [
     ...dataColumns(t).map((c) => `n.${quoteIdent(c.name)}`),
     `n.${quoteIdent(t.changes.operation.column)} AS ${EVENT.op}`,
     ...t.changes.orderBy.map((o, i) => `n.${quoteIdent(o.name)} AS ${orderColumn(i)}`),
-    ...(lineOffset === null
+    ...(lines === null
       ? []
       : [
           `${quoteLiteral(file.name)} AS ${EVENT.file}`,
-          `n.${row} + ${lineOffset} AS ${EVENT.line}`,
+          `n.${row} + ${lines.offset}${lines.breaks ? ` + ${lineBreaksBeforeSql(file.columns, `n.${row}`, 'n')}` : ''} AS ${EVENT.line}`,
           `CAST(${file.index * FILE_STRIDE} + n.${row} AS BIGINT) AS ${EVENT.position}`,
         ]),
     `true AS ${EVENT.valid}`,
@@ -90,7 +96,7 @@ export function tabularEventsSql(t: ChangeTable, read: string, file: EventFile, 
     `CAST(NULL AS VARCHAR) AS ${EVENT.absent}`,
     `CAST(NULL AS VARCHAR) AS ${EVENT.unavailable}`,
   ];
-  if (lineOffset === null) return `SELECT ${cols.join(', ')} FROM ${read} n`;
+  if (lines === null) return `SELECT ${cols.join(', ')} FROM ${read} n`;
   const names = [...file.columns, row].map(quoteIdent).join(', ');
   return `SELECT ${cols.join(', ')} FROM ${read} WITH ORDINALITY AS n(${names})`;
 }

@@ -79,12 +79,13 @@ async function eventFiles(session: Session, table: ChangeFileTable, copies: read
 
 /** Every file's raw events, combined by column name; with file, line and position when `places` (always for Debezium). */
 function rawEventsSql(table: ChangeFileTable, files: readonly EventFile[], places: boolean): string {
-  // CSV data row N is line N + 1 below a header; JSON and Parquet events are numbered from 1.
-  const lineOffset = table.source.format === 'csv' && table.source.csv.header ? 1 : 0;
+  // CSV data row N is line N + 1 below a header (and below line breaks in quoted fields); JSON and Parquet events are numbered from 1.
+  const csv = table.source.format === 'csv';
+  const lines = { offset: csv && table.source.csv.header ? 1 : 0, breaks: csv };
   const one = (f: EventFile) =>
     isDebezium(table)
       ? debeziumEventsSql(table, f)
-      : tabularEventsSql(table, readSourceSql(table.source, [{ path: f.path, columns: f.columns }]), f, places ? lineOffset : null);
+      : tabularEventsSql(table, readSourceSql(table.source, [{ path: f.path, columns: f.columns }]), f, places ? lines : null);
   return `(${files.map(one).join(' UNION ALL BY NAME ')})`;
 }
 

@@ -80,11 +80,21 @@ const csvOptions = z.strictObject({
   header: z.boolean().default(true).describe('First line holds column names.'),
   delimiter: z.string().length(1, 'must be one character').default(','),
   quote: z.string().length(1, 'must be one character').default('"'),
+  escape: z
+    .string()
+    .length(1, 'must be one character')
+    .optional()
+    .describe('Inside a quoted field, the character that makes the next quote or itself literal: the quote (default, a doubled quote "") or "\\\\" (backslash escapes, as MySQL writes them).'),
   nullString: z.string().default('').describe('Text that stands for NULL (default: empty field).'),
   encoding: z
     .enum(['utf-8', 'utf-16', 'latin-1'])
     .optional()
     .describe('How the bytes are text: utf-8 (default), utf-16 (little-endian, as Windows writes it) or latin-1 (ISO-8859-1).'),
+}).superRefine((csv, ctx) => {
+  // DuckDB cannot tell an escaped character from a null string holding the escape.
+  if (csv.escape !== undefined && csv.escape !== csv.quote && csv.nullString.includes(csv.escape)) {
+    ctx.addIssue({ code: 'custom', path: ['nullString'], message: `must not hold csv.escape (${JSON.stringify(csv.escape)}): DuckDB cannot read such a file` });
+  }
 });
 
 const duration = z.string().regex(DURATION, 'must be a number with a unit: ms, s, m, h or d (e.g. 15m)');

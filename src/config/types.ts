@@ -23,6 +23,8 @@ export interface CsvOptions {
   header: boolean;
   delimiter: string;
   quote: string;
+  /** Makes the next quote or itself literal inside a quoted field; the quote when absent (so that fingerprints of earlier configs stay). */
+  escape?: string;
   nullString: string;
   /** How the file's bytes are text: UTF-8 when absent (so that fingerprints of earlier configs stay), UTF-16 (little-endian) or Latin-1. */
   encoding?: CsvEncoding;

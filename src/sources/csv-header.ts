@@ -9,16 +9,19 @@ import { decompressing, readLeadingBytes } from './compression';
 /** A header longer than this is not a header: the file is not the CSV it is configured as. */
 const MAX_HEADER_BYTES = 1 << 20;
 
-/** The first record's fields, honouring quotes (a quoted field may hold the delimiter or a newline). */
-export function splitFirstRecord(text: string, delimiter: string, quote: string): { fields: string[]; complete: boolean } {
+/**
+ * The first record's fields, honouring quotes (a quoted field may hold the delimiter or a newline)
+ * and, inside them, the escape (by default the quote: `""` is one quote).
+ */
+export function splitFirstRecord(text: string, delimiter: string, quote: string, escape = quote): { fields: string[]; complete: boolean } {
   const fields: string[] = [];
   let field = '';
   let quoted = false;
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (quoted) {
-      if (ch === quote && text[i + 1] === quote) {
-        field += quote;
+      if (ch === escape && (text[i + 1] === quote || text[i + 1] === escape)) {
+        field += text[i + 1];
         i++;
       } else if (ch === quote) quoted = false;
       else field += ch;
@@ -42,10 +45,10 @@ function positionalNames(count: number): string[] {
 }
 
 export async function readCsvHeader(table: FileTableConfig, file: string): Promise<string[]> {
-  const { delimiter, quote, header } = table.source.csv;
+  const { delimiter, quote, escape, header } = table.source.csv;
   const { bytes, whole } = await leadingBytes(table, file);
   const text = headerText(table, file, bytes);
-  const { fields, complete } = splitFirstRecord(text, delimiter, quote);
+  const { fields, complete } = splitFirstRecord(text, delimiter, quote, escape);
   if (!complete && !whole) {
     throw new DataError(`line 1 does not end within ${MAX_HEADER_BYTES} bytes; is the delimiter (${JSON.stringify(delimiter)}) right?`, {
       dataset: table.dataset,
@@ -54,7 +57,9 @@ export async function readCsvHeader(table: FileTableConfig, file: string): Promi
       line: 1,
     });
   }
-  return header ? fields : positionalNames(fields.length);
+  const positional = positionalNames(fields.length);
+  // An empty name (pandas' unnamed index column) gets its positional one: DuckDB cannot name a column ''.
+  return header ? fields.map((name, i) => name || positional[i]) : positional;
 }
 
 /** The start of the file's text (decompressed as DuckDB reads it); a DataError when it cannot be decompressed. */

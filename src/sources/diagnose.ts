@@ -11,6 +11,8 @@ import { typedColumnsSql } from '../engine/stage-sql';
 import { exactCastCondition } from '../engine/strict-cast';
 import { DataError, type ErrorContext } from '../errors';
 import { castFailureMessage, valueContext } from '../warehouse/sensitive';
+import { csvCastHint } from './csv-hints';
+import { lineBreaksInRowSql } from './file-lines';
 import { type BatchFile, describeSource, readSourceSql } from './file-source';
 
 interface RowHit {
@@ -36,10 +38,19 @@ async function firstRowWhere(session: Session, table: FileTableConfig, file: Bat
   return hit && { row: Number(hit.row), value: hit.value };
 }
 
-function where(table: FileTableConfig, file: string, row: number, extra: ErrorContext = {}): ErrorContext {
-  // Data row N of a CSV is on line N + 1 below a header (unless a quoted field spans lines).
-  const line = table.source.format === 'csv' ? row + (table.source.csv.header ? 1 : 0) : undefined;
-  return { dataset: table.dataset, table: table.name, file, row, ...(line ? { line } : {}), ...extra };
+/** The file line data row `row` of a CSV file starts on: below the header, and below every line break inside earlier rows' fields. */
+async function csvLineOf(session: Session, table: FileTableConfig, file: BatchFile, row: number): Promise<number> {
+  const names = [...(await describeSource(session, table, [file])).keys()];
+  const [{ breaks }] = await session.rows<{ breaks: string | number | null }>(
+    `SELECT sum(${lineBreaksInRowSql(names)}) AS breaks FROM ${await numberedRows(session, table, file)} WHERE ${ROW} < ${row}`,
+  );
+  return row + (table.source.csv.header ? 1 : 0) + Number(breaks ?? 0);
+}
+
+/** Where data row `row` of a file is: for CSV also its line. */
+async function where(session: Session, table: FileTableConfig, file: BatchFile, row: number, extra: ErrorContext = {}): Promise<ErrorContext> {
+  const line = table.source.format === 'csv' ? await csvLineOf(session, table, file, row) : undefined;
+  return { dataset: table.dataset, table: table.name, file: file.path, row, ...(line ? { line } : {}), ...extra };
 }
 
 /**
@@ -53,10 +64,8 @@ export async function findRepeatedHeader(session: Session, table: FileTableConfi
     const condition = names.map((n) => `lower(${quoteIdent(n)}) = ${quoteLiteral(n.toLowerCase())}`).join(' AND ');
     const hit = names.length ? await firstRowWhere(session, table, file, condition) : undefined;
     if (hit) {
-      return new DataError(
-        `line ${hit.row + 1} repeats the header (two exports concatenated?): ${JSON.stringify(names.join(table.source.csv.delimiter))}`,
-        where(table, file.path, hit.row),
-      );
+      const place = await where(session, table, file, hit.row);
+      return new DataError(`line ${place.line} repeats the header (two exports concatenated?): ${JSON.stringify(names.join(table.source.csv.delimiter))}`, place);
     }
   }
   return undefined;
@@ -80,8 +89,8 @@ export async function findCastFailure(session: Session, table: FileTableConfig, 
       const hit = await firstRowWhere(session, table, file, `${c} IS NOT NULL AND NOT (${exact})`, c);
       if (hit) {
         return new DataError(
-          castFailureMessage(column, hit.value),
-          where(table, file.path, hit.row, { column: column.name, ...valueContext(column, hit.value) }),
+          castFailureMessage(column, hit.value) + csvCastHint(table, column, hit.value),
+          await where(session, table, file, hit.row, { column: column.name, ...valueContext(column, hit.value) }),
         );
       }
     }
@@ -95,7 +104,7 @@ export async function locateNullKey(session: Session, table: FileTableConfig, fi
     for (const key of table.keys) {
       const hit = await firstRowWhere(session, table, file, `${quoteIdent(sourceName(key))} IS NULL`);
       if (hit) {
-        return new DataError(`key column ${columnLabel(key)} is NULL`, where(table, file.path, hit.row, { column: key.name }));
+        return new DataError(`key column ${columnLabel(key)} is NULL`, await where(session, table, file, hit.row, { column: key.name }));
       }
     }
   }
@@ -104,7 +113,7 @@ export async function locateNullKey(session: Session, table: FileTableConfig, fi
 
 /** The first two rows sharing a key, given that key's hash. */
 export async function locateDuplicateKey(session: Session, table: FileTableConfig, files: readonly BatchFile[], keyHash: string, keyText: string): Promise<DataError> {
-  const rows: { file: string; row: number }[] = [];
+  const rows: { file: BatchFile; row: number }[] = [];
   for (const file of files) {
     // The keys typed as the hash stage types them (in their format, JSON text as text), so that their hash is the one given.
     const typed = typedColumnsSql({ keys: table.keys, columns: [], ignore: [] }, await lowerCasedTypes(session, table, file), 'n');
@@ -112,13 +121,13 @@ export async function locateDuplicateKey(session: Session, table: FileTableConfi
       `SELECT ${ROW} AS row FROM (SELECT n.${ROW}, ${typed} FROM ${await numberedRows(session, table, file)} n) t ` +
         `WHERE ${hashExpression(table.keys, 't')} = CAST(${quoteLiteral(keyHash)} AS UUID) ORDER BY ${ROW} LIMIT 2`,
     );
-    rows.push(...found.map((r) => ({ file: file.path, row: Number(r.row) })));
+    rows.push(...found.map((r) => ({ file, row: Number(r.row) })));
     if (rows.length >= 2) break;
   }
-  const [first, second] = rows;
-  const places = rows.map((r) => `${r.file} row ${r.row}`).join(' and ');
-  return new DataError(
-    `duplicate key ${keyText} in the batch${places ? ` (${places})` : ''}; keys must be unique within a batch`,
-    where(table, second?.file ?? first?.file ?? '', second?.row ?? first?.row ?? 0, { column: table.keys.map((k) => k.name).join(',') }),
-  );
+  const places = rows.map((r) => `${r.file.path} row ${r.row}`).join(' and ');
+  const message = `duplicate key ${keyText} in the batch${places ? ` (${places})` : ''}; keys must be unique within a batch`;
+  const column = table.keys.map((k) => k.name).join(',');
+  const later = rows[1] ?? rows[0];
+  if (!later) return new DataError(message, { dataset: table.dataset, table: table.name, column });
+  return new DataError(message, await where(session, table, later.file, later.row, { column }));
 }

@@ -160,11 +160,11 @@ const CSV_BUFFER_BYTES = 8_000_000;
  * the configured type decides. Only the configured null string, unquoted, is NULL.
  */
 function readCsvSql(source: FileSourceSpec, file: BatchFile): string {
-  const { header, delimiter, quote, nullString, encoding = 'utf-8' } = source.csv;
+  const { header, delimiter, quote, escape = quote, nullString, encoding = 'utf-8' } = source.csv;
   const columns = (file.columns ?? []).map((c) => `${quoteLiteral(c)}: 'VARCHAR'`).join(', ');
   return (
     `read_csv(${quoteLiteral(file.path)}, auto_detect = false, buffer_size = ${CSV_BUFFER_BYTES}, columns = {${columns}}, header = ${header}, skip = 0, ` +
-    `delim = ${quoteLiteral(delimiter)}, quote = ${quoteLiteral(quote)}, escape = ${quoteLiteral(quote)}, comment = '', ` +
+    `delim = ${quoteLiteral(delimiter)}, quote = ${quoteLiteral(quote)}, escape = ${quoteLiteral(escape)}, comment = '', ` +
     `nullstr = ${quoteLiteral(nullString)}, allow_quoted_nulls = false, strict_mode = true, encoding = ${quoteLiteral(encoding)}, ${NO_FOLDER_COLUMNS})`
   );
 }

@@ -6,7 +6,9 @@ import type { TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
 import { DataError } from '../errors';
 import { quotedLine, withheldQuotes } from '../warehouse/sensitive';
+import { csvReadHint } from './csv-hints';
 import { fileLinesSql } from './file-lines';
+import { quoteLiteral } from '../engine/sql';
 
 /** DuckDB error classes that a retry cannot fix: the data or its shape is wrong. */
 export const PERMANENT_DUCKDB_ERROR = /^(Conversion|Invalid Input|Binder|Parser|Catalog|Out of Range) Error/;
@@ -30,16 +32,32 @@ async function firstInvalidJsonLine(session: Session, file: string): Promise<{ l
   return hit && !hit.text.trimStart().startsWith('[') ? { line: Number(hit.line), text: hit.text } : undefined;
 }
 
+/**
+ * The file line DuckDB's CSV error means: DuckDB counts records, so after a quoted field spanning
+ * lines its number is too small. The first line at or after it holding the quoted text is the
+ * one; DuckDB's number when none is (a line that cannot be read as plain text).
+ */
+async function physicalCsvLine(session: Session, file: string, record: number, text: string): Promise<number> {
+  const [hit] = await session
+    .rows<{ line: string | number }>(
+      `SELECT line FROM ${fileLinesSql(file)} WITH ORDINALITY AS t(text, line) WHERE line >= ${record} AND text = ${quoteLiteral(text)} ORDER BY line LIMIT 1`,
+    )
+    .catch(() => []);
+  return hit ? Number(hit.line) : record;
+}
+
 export async function classifyReadError(session: Session, err: unknown, table: TableConfig, file: string): Promise<unknown> {
   const message = (err as Error)?.message ?? '';
   if (!PERMANENT_DUCKDB_ERROR.test(message)) return err;
   const context = { dataset: table.dataset, table: table.name, file };
   const csv = CSV_ERROR.exec(message);
   if (csv) {
-    const [, line, original, reason] = csv;
-    return new DataError(`line ${line} cannot be read as configured: ${reason.trim().replace(/\.$/, '')}: ${quotedLine(table, original)}`, {
+    const [, record, original, reason] = csv;
+    const line = await physicalCsvLine(session, file, Number(record), original);
+    const why = reason.trim().replace(/\.$/, '');
+    return new DataError(`line ${line} cannot be read as configured: ${why}: ${quotedLine(table, original)}${csvReadHint(table, original, why)}`, {
       ...context,
-      line: Number(line),
+      line,
     });
   }
   const json = JSON_ERROR.exec(message);

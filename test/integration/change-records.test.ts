@@ -326,6 +326,7 @@ describe('change-record tables', () => {
       csv('no_order'),
       csv('conflict'),
       csv('bad_value'),
+      csv('multi_line'),
       ...debeziumTables.map(dbz),
     ]);
     const header = 'op,seq,id,name,salary';
@@ -335,6 +336,8 @@ describe('change-record tables', () => {
     writeLines(at('no_order'), [header, 'I,1,1,Ann,100', 'I,,2,Bob,200']);
     writeLines(at('conflict'), [header, 'I,1,1,Ann,100', 'I,2,2,Bob,200', 'U,2,2,Bob,210']);
     writeLines(at('bad_value'), [header, 'I,1,1,Ann,100', 'I,2,2,Bob,lots']);
+    // A quoted field spanning lines: the later events are on the lines below it, not counted by row.
+    writeLines(at('multi_line'), [header, 'I,1,1,"Ann\nLee",100', 'I,2,2,Bob,200', 'U,2,2,Bob,210']);
     writeLines(at('bad_json'), [debezium('c', 1, { after: row(1, 'a@b.c') }, false), '{"op":"c",']);
     writeLines(at('no_after'), [debezium('c', 1, { after: row(1, 'a@b.c') }, true), debezium('u', 2, {}, true)]);
     writeLines(at('truncate'), [debezium('c', 1, { after: row(1, 'a@b.c') }, false), JSON.stringify({ op: 't', source: { lsn: 5 }, ts_ms: 1 })]);
@@ -358,6 +361,7 @@ describe('change-record tables', () => {
     expect(failedTable(outcome, 'conflict')).toContain(
       `key (id=2) has two different events with equal ordering values (seq): ${at('conflict')} line 3 and ${at('conflict')} line 4; which one is newer is unknown`,
     );
+    expect(failedTable(outcome, 'multi_line')).toContain(`${at('multi_line')} line 4 and ${at('multi_line')} line 5; which one is newer is unknown`);
     expect(failedTable(outcome, 'bad_value')).toContain(`value "lots" in field "salary" does not convert exactly to integer`);
     expect(failedTable(outcome, 'bad_value')).toContain(`line=3 column=salary`);
     expect(failedTable(outcome, 'bad_json')).toContain('event at line 2 is not valid JSON: "{\\"op\\":\\"c\\","');

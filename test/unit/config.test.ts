@@ -95,6 +95,17 @@ describe('config', () => {
     expect(columnProblems('{ name: d, type: date, format: "today" }')).toEqual([`${at}has no specifier such as %Y`]);
   });
 
+  it('takes a one-character csv.escape, refusing a nullString that holds it (DuckDB cannot read both)', () => {
+    const csvProblems = (csv: string) =>
+      checkConfigText(`dataset: d\nwarehouse: wh\ntables:\n  - name: t\n    keys: [{ name: id, type: bigint }]\n    source: { format: csv, path: x.csv, csv: ${csv} }\n`).problems.map(
+        (p) => `${p.path}: ${p.message}`,
+      );
+    expect(csvProblems('{ escape: "\\\\" }')).toEqual([]);
+    expect(csvProblems(`{ escape: "\\\\", nullString: "NULL" }`)).toEqual([]);
+    expect(csvProblems('{ escape: "\\\\", nullString: "\\\\N" }')).toEqual(['tables[0].source.csv.nullString: must not hold csv.escape ("\\\\"): DuckDB cannot read such a file']);
+    expect(csvProblems('{ escape: "ab" }')).toEqual(['tables[0].source.csv.escape: must be one character']);
+  });
+
   it('takes a timeZone on timestamptz columns only, and only a time zone name', () => {
     expect(columnProblems('{ name: t, type: timestamptz, timeZone: Europe/Berlin }')).toEqual([]);
     expect(columnProblems('{ name: t, type: timestamptz, timeZone: UTC, format: "%d.%m.%Y %H:%M" }')).toEqual([]);

@@ -37,6 +37,7 @@ describe('file sources', () => {
     expect(splitFirstRecord('id,v\r\n1,2', ',', '"')).toEqual({ fields: ['id', 'v'], complete: true });
     expect(splitFirstRecord('"a\nb",c\n', ',', '"')).toEqual({ fields: ['a\nb', 'c'], complete: true });
     expect(splitFirstRecord('"open', ',', '"')).toEqual({ fields: ['open'], complete: false });
+    expect(splitFirstRecord('"say \\"hi\\"","C:\\\\x"\n', ',', '"', '\\')).toEqual({ fields: ['say "hi"', 'C:\\x'], complete: true });
   });
 
   it('keeps "" an empty string and only the unquoted null string NULL, with hostile names and paths quoted', async () => {

@@ -44,4 +44,10 @@ describe('fingerprints', () => {
     expect(hashFingerprint(berlin, files)).not.toBe(hashFingerprint(utc, files));
     expect(hashShape(berlin)).toBe(hashShape(utc));
   });
+
+  it('a csv escape is another batch; without one, earlier fingerprints stay', () => {
+    const csv = { header: true, delimiter: ',', quote: '"', nullString: '' };
+    expect(hashFingerprint(table({}, { format: 'csv', csv: { ...csv, escape: '\\' } }), files)).not.toBe(hashFingerprint(table({}, { format: 'csv', csv }), files));
+    expect(hashFingerprint(table({}, { csv: { ...csv, escape: undefined } }), files)).toBe(PRE_FEATURE_FINGERPRINT);
+  });
 });
