@@ -4,11 +4,11 @@
  */
 import type { TableConfig } from '../config/types';
 import type { Session } from '../engine/duckdb';
+import { quoteLiteral } from '../engine/sql';
 import { DataError } from '../errors';
 import { quotedLine, withheldQuotes } from '../warehouse/sensitive';
 import { csvReadHint } from './csv-hints';
 import { fileLinesSql } from './file-lines';
-import { quoteLiteral } from '../engine/sql';
 
 /** DuckDB error classes that a retry cannot fix: the data or its shape is wrong. */
 export const PERMANENT_DUCKDB_ERROR = /^(Conversion|Invalid Input|Binder|Parser|Catalog|Out of Range) Error/;
