@@ -13,10 +13,15 @@ export function envFlag(variable: string, value: string | undefined): boolean | 
   throw new ConfigError(`${variable} must be true or false, not ${JSON.stringify(value)} (1/0 and on/off are taken too)`);
 }
 
-/** A timeout from the environment, in whole seconds: `fallback` when unset; anything else refused, naming the variable. */
-export function secondsSetting(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+/** A count from the environment, 1 or more (`what` it counts, for the refusal); undefined when unset or empty; anything else refused, naming the variable. */
+export function countSetting(env: NodeJS.ProcessEnv, name: string, what: string): number | undefined {
   const value = env[name];
-  if (value === undefined || value === '') return fallback;
-  if (!/^[1-9]\d*$/.test(value)) throw new ConfigError(`${name} must be a whole number of seconds, not ${JSON.stringify(value)}`);
+  if (value === undefined || value === '') return undefined;
+  if (!/^[1-9]\d*$/.test(value)) throw new ConfigError(`${name} must be a whole number of ${what}, not ${JSON.stringify(value)}`);
   return Number(value);
+}
+
+/** A timeout from the environment, in whole seconds: `fallback` when unset. */
+export function secondsSetting(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  return countSetting(env, name, 'seconds') ?? fallback;
 }

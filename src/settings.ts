@@ -3,8 +3,7 @@ import * as path from 'node:path';
 import type { EngineSettings } from './engine/duckdb';
 import { s3Settings } from './engine/s3';
 import { spillFolderSetting } from './engine/spill-folder';
-import { envFlag } from './env-values';
-import { ConfigError } from './errors';
+import { countSetting, envFlag } from './env-values';
 
 /** The checkout or installed package (src/ and dist/ are one level below it). */
 const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -73,20 +72,14 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
 export function engineSettings(env: NodeJS.ProcessEnv = process.env): EngineSettings {
   return {
     memoryLimit: env.CDCFLOW_DUCKDB_MEMORY_LIMIT || undefined,
-    threads: duckdbThreads(env.CDCFLOW_DUCKDB_THREADS),
+    // Refused when not a count: it used to leave DuckDB on every core without a word.
+    threads: countSetting(env, 'CDCFLOW_DUCKDB_THREADS', 'threads, 1 or more'),
     tempDirectory: spillFolderSetting(env),
     extensionDirectory: env.CDCFLOW_DUCKDB_EXTENSION_DIR || path.join(PROJECT_ROOT, '.cdcflow', 'duckdb-extensions'),
     catalogUrl: env.CDCFLOW_CATALOG_URL || undefined,
     dataPath: env.CDCFLOW_DATA_PATH || undefined,
     s3: s3Settings(env),
   };
-}
-
-/** CDCFLOW_DUCKDB_THREADS as a count; anything else is refused, since it used to leave DuckDB on every core without a word. */
-function duckdbThreads(value: string | undefined): number | undefined {
-  if (!value) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new ConfigError(`CDCFLOW_DUCKDB_THREADS must be a whole number of threads, 1 or more, not ${JSON.stringify(value)}`);
-  return Number(value);
 }
 
 /** Where the worker serves Prometheus metrics: CDCFLOW_METRICS_PORT (and _HOST, default 0.0.0.0), or nowhere. */

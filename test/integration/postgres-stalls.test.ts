@@ -6,8 +6,7 @@
  *
  * Needs dist/ (the runs are watched through the real CLI; the test script builds it).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { cdcflow } from '../support/cli';
 import { type Harness, startHarness, tempDir, uniqueDataset, writeConfig } from '../support/harness';
@@ -35,7 +34,24 @@ function stallConfig(name: string, source: string): string {
 function clusterProcesses(children: boolean): number[] {
   const postmaster = Number(readFileSync(path.join(psql('SHOW data_directory'), 'postmaster.pid'), 'utf8').split('\n')[0]);
   if (!children) return [postmaster];
-  return [postmaster, ...execFileSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' }).trim().split('\n').map(Number)];
+  return [postmaster, ...childrenOf(postmaster)];
+}
+
+/** The processes whose parent is `pid`, from /proc (pgrep is not on every machine). */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry) && parentOf(entry) === pid)
+    .map(Number);
+}
+
+/** A process's parent: the second field after the command name, which is in parentheses and may hold spaces; undefined once it has ended. */
+function parentOf(pid: string): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Signals each process still there (a session may have ended meanwhile). */
