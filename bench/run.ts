@@ -5,7 +5,8 @@
  * day-2 diff as one plain DuckDB SQL script, and the ratio of the two. Then many small tables
  * (bench/small-tables.ts), change records (bench/changes.ts) and a PostgreSQL table of as many rows dumped in chunks beside psql's
  * COPY of it (bench/postgres-dump.ts). BENCH_CASES=big,small,changes,postgres picks the cases;
- * BENCH_ACTIVITY_SLOTS sets the worker's activity slots (and the small tables' concurrency);
+ * BENCH_ACTIVITY_SLOTS sets the worker's activity slots (and the small tables' concurrency, unless
+ * BENCH_MAX_TABLES sets their maxConcurrentTables);
  * BENCH_WORKERS the worker processes (bench/more-workers.ts).
  */
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
@@ -124,7 +125,7 @@ async function main() {
   const bench: Bench = { client, settings, engine, tempDirectory: engineConfig.tempDirectory! };
 
   if (CASES.includes('big')) await oneBigTable(bench);
-  if (CASES.includes('small')) await smallTables(client, settings, engine, path.join(dir, 'small'), WORKER_ACTIVITY_SLOTS);
+  if (CASES.includes('small')) await smallTables(client, settings, engine, path.join(dir, 'small'), Number(process.env.BENCH_MAX_TABLES ?? WORKER_ACTIVITY_SLOTS));
   if (CASES.includes('changes')) {
     await changeRecordsBench({ client, settings, engine }, rows, path.join(dir, 'changes'));
   }

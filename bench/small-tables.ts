@@ -1,10 +1,12 @@
 /**
  * The many-small-tables case of `npm run bench`: one dataset of TABLES tables of ROWS rows
- * each (the generator's data, read by every table), day 1 then day 2 through the workflow,
- * beside the same day-2 diffs as plain DuckDB SQL scripts run one after the other in one
- * process. What it measures is cdcflow's cost per table above the plain script's.
+ * each (the generator's data, read by every table), three dates through the workflow (day 1's
+ * files, day 2's, then day 1's again), beside the same diffs of the second and third dates as
+ * plain DuckDB SQL scripts run one after the other in one process. The third date is what
+ * every daily run is from then on: its commits make a date old enough for retention to expire.
+ * What it measures is cdcflow's cost per table above the plain script's.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { parse, stringify } from 'yaml';
@@ -28,45 +30,63 @@ export async function smallTables(client: Client, settings: TemporalSettings, en
   const file = path.join(dir, 'data', 'small-tables.yaml');
   writeFileSync(file, stringify({ ...doc, dataset: 'bench_small', maxConcurrentTables, tables: names.map((name) => ({ ...template, name })) }));
 
-  const seconds: number[] = [];
-  const cpu: { self: number; server?: number }[] = [];
-  const basePaths = new Map<string, string>();
-  for (const [i, day] of (['day1', 'day2'] as const).entries()) {
+  const runs = [
+    { day: 'day1', date: data.dates[0] },
+    { day: 'day2', date: data.dates[1] },
+    { day: 'day1', date: nextDate(data.dates[1]) },
+  ] as const;
+  const measured: { seconds: number; cpu: number; server?: number; plain?: { seconds: number; cpu: number } }[] = [];
+  for (const [i, { day, date }] of runs.entries()) {
     const config = loadConfig(file, { inputDir: path.join(dir, 'data', day) });
     const started = performance.now();
     const [selfFrom, serverFrom] = [process.cpuUsage(), temporalServerCpuSeconds()];
-    const { handle } = await startDatasetRun(client, settings, { config, businessDate: data.dates[i] });
+    const { handle } = await startDatasetRun(client, settings, { config, businessDate: date });
     const result = await handle.result();
-    seconds.push((performance.now() - started) / 1000);
+    const seconds = (performance.now() - started) / 1000;
+    const cpu = cpuSecondsSince(selfFrom);
     const serverTo = temporalServerCpuSeconds();
-    cpu.push({ self: cpuSecondsSince(selfFrom), ...(serverFrom !== undefined && serverTo !== undefined ? { server: serverTo - serverFrom } : {}) });
-    for (const t of result.tables) {
-      if (t.status !== 'completed') throw new Error(`bench small table failed: ${JSON.stringify(t)}`);
-      // The plain scripts diff day 2 against each table's committed day-1 state.
-      if (i === 0) basePaths.set(t.table, t.result.currentPath);
-    }
+    for (const t of result.tables) if (t.status !== 'completed') throw new Error(`bench small table failed: ${JSON.stringify(t)}`);
+    // The same diffs as plain scripts, on the state the date was diffed against (kept before the date ran).
+    const plain = i === 0 ? undefined : await plainScripts(engine, config.tables as FileTableConfig[], dir, i, date);
+    measured.push({ seconds, cpu, ...(serverFrom !== undefined && serverTo !== undefined ? { server: serverTo - serverFrom } : {}), ...(plain ? { plain } : {}) });
+    for (const t of result.tables) if (t.status === 'completed') copyFileSync(t.result.currentPath, stateCopy(dir, t.table, i));
   }
 
-  const config = loadConfig(file, { inputDir: path.join(dir, 'data', 'day2') });
-  let plain = 0;
-  let plainCpu = 0;
-  for (const table of config.tables as FileTableConfig[]) {
-    const out = path.join(dir, 'plain', table.name);
-    mkdirSync(out, { recursive: true });
-    const script = await plainSqlDiff(engine, table, [table.source.path], basePaths.get(table.name)!, data.dates[1], out);
-    plain += script.seconds;
-    plainCpu += script.cpuSeconds;
-  }
-  const [day1, day2] = seconds;
   const perTable = (s: number) => `${((s / TABLES) * 1000).toFixed(0)} ms/table`;
-  const server = cpu[1].server === undefined ? '' : `, the Temporal dev server ${cpu[1].server.toFixed(2)} s (${perTable(cpu[1].server)})`;
-  process.stdout.write(
-    `${TABLES} tables x ${ROWS.toLocaleString('en')} rows (maxConcurrentTables ${maxConcurrentTables}): ` +
-      `day1 ${day1.toFixed(2)} s, day2 ${day2.toFixed(2)} s (${perTable(day2)})\n` +
-      `plain DuckDB SQL scripts, day 2: ${plain.toFixed(2)} s (${perTable(plain)})\n` +
-      `CPU, day 2: this process (worker and DuckDB) ${cpu[1].self.toFixed(2)} s (${perTable(cpu[1].self)})${server}; ` +
-      `plain scripts ${plainCpu.toFixed(2)} s (${perTable(plainCpu)})\n` +
-      `workflow / plain scripts: ${(day2 / plain).toFixed(2)}x (target: within 1.5x); ` +
-      `cost above plain: ${(((day2 - plain) / TABLES) * 1000).toFixed(0)} ms/table\n\n`,
-  );
+  const lines = [`${TABLES} tables x ${ROWS.toLocaleString('en')} rows (maxConcurrentTables ${maxConcurrentTables}): day 1 ${measured[0].seconds.toFixed(2)} s`];
+  for (const [i, m] of measured.entries()) {
+    if (!m.plain) continue;
+    const label = i === 1 ? 'day 2' : 'day 3 (retention expires from here on: every later date)';
+    const server = m.server === undefined ? '' : `, the Temporal dev server ${m.server.toFixed(2)} s (${perTable(m.server)})`;
+    lines.push(
+      `${label}: ${m.seconds.toFixed(2)} s (${perTable(m.seconds)}); plain DuckDB SQL scripts ${m.plain.seconds.toFixed(2)} s (${perTable(m.plain.seconds)})`,
+      `  CPU: this process (worker and DuckDB) ${m.cpu.toFixed(2)} s (${perTable(m.cpu)})${server}; plain scripts ${m.plain.cpu.toFixed(2)} s (${perTable(m.plain.cpu)})`,
+      `  workflow / plain scripts: ${(m.seconds / m.plain.seconds).toFixed(2)}x (target: within 1.5x); cost above plain: ${(((m.seconds - m.plain.seconds) / TABLES) * 1000).toFixed(0)} ms/table`,
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+}
+
+/** Where a table's state after run `i` is kept: the published current file is replaced by the next date. */
+function stateCopy(dir: string, table: string, i: number): string {
+  const folder = path.join(dir, 'states', table);
+  mkdirSync(folder, { recursive: true });
+  return path.join(folder, `after-${i}.parquet`);
+}
+
+/** Run `i`'s diffs as one plain script per table, one after the other, each on the state before it. */
+async function plainScripts(engine: Engine, tables: readonly FileTableConfig[], dir: string, i: number, date: string): Promise<{ seconds: number; cpu: number }> {
+  const total = { seconds: 0, cpu: 0 };
+  for (const table of tables) {
+    const out = path.join(dir, 'plain', `${i}`, table.name);
+    mkdirSync(out, { recursive: true });
+    const script = await plainSqlDiff(engine, table, [table.source.path], stateCopy(dir, table.name, i - 1), date, out);
+    total.seconds += script.seconds;
+    total.cpu += script.cpuSeconds;
+  }
+  return total;
+}
+
+function nextDate(isoDate: string): string {
+  return new Date(Date.parse(`${isoDate}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }

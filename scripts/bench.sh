@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm run bench`: builds the benchmark, starts a throw-away Temporal dev server (in memory)
 # unless TEMPORAL_ADDRESS points at one and a throw-away PostgreSQL cluster, and runs
-# bench/run.ts. BENCH_ROWS sets the size.
+# bench/run.ts. BENCH_ROWS sets the size; BENCH_NODE_FLAGS passes flags to its node (e.g. --cpu-prof).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$PROJECT_ROOT"
@@ -40,4 +40,4 @@ if [[ -z "${TEMPORAL_ADDRESS:-}" ]]; then
   sleep 2
 fi
 # The bench build lives under .cdcflow/, so it cannot find the extensions relative to itself.
-CDCFLOW_DUCKDB_EXTENSION_DIR="$STATE_DIR/duckdb-extensions" node .cdcflow/bench-build/bench/run.js
+CDCFLOW_DUCKDB_EXTENSION_DIR="$STATE_DIR/duckdb-extensions" node ${BENCH_NODE_FLAGS:-} .cdcflow/bench-build/bench/run.js

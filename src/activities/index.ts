@@ -5,6 +5,7 @@
 import { applySink } from './apply-sink';
 import { datasetRunOpen, requestDatasetTurn } from './dataset-queue';
 import { diffBatch } from './diff-batch';
+import { expireSnapshots } from './expire-snapshots';
 import { extractSource } from './extract-source';
 import { hashBatch } from './hash-batch';
 import { planTableRun } from './plan-table-run';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     diffBatch: diffBatch(deps),
     writeOutputs: writeOutputs(deps),
     applySink: applySink(deps),
+    expireSnapshots: expireSnapshots(deps),
     requestDatasetTurn: requestDatasetTurn(),
     datasetRunOpen: datasetRunOpen(),
   };

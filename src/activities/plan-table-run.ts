@@ -10,8 +10,8 @@
  */
 import type { TableConfig } from '../config/types';
 import { StateError } from '../errors';
-import { catalogAlias, type LakeTables, lakeTables, withCatalog, withSharedCatalog } from '../warehouse/catalog';
-import { type CommitRecord, commitSnapshots, type HeadAndBase, headAndBase, type PlannedCommit, tableSnapshots } from '../warehouse/commits';
+import { catalogAlias, type LakeTables, lakeTables, withCatalog } from '../warehouse/catalog';
+import { type CommitRecord, commitSnapshots, type HeadAndBase, headAndBase, type PlannedCommit, sharedCommitSnapshots, tableSnapshots } from '../warehouse/commits';
 import { type TableLayout, tableLayout } from '../warehouse/layout';
 import { exportsAtHead, publishExports } from '../warehouse/publish';
 import type { Engine, Session } from '../engine/duckdb';
@@ -36,7 +36,7 @@ export function planTableRun(deps: ActivityDeps) {
       const layout = tableLayout(table.warehouse, table.dataset, table.name);
       const planning: Planning = { table, businessDate, context: { dataset: table.dataset, table: table.name, businessDate } };
       // A read of the snapshots serves the plans that wait for the catalog together.
-      const tagged = await withSharedCatalog(deps.engine, table.warehouse, 'snapshots', (s, _alias, metadata) => commitSnapshots(s, metadata));
+      const tagged = await sharedCommitSnapshots(deps.engine, table.warehouse);
       const pinned = headAndBase(tableSnapshots(tagged, table.dataset, table.name), businessDate);
       const plan = pinned
         ? await planFromTags((work) => withCatalog(deps.engine, table.warehouse, work), lake, pinned, planning)

@@ -14,7 +14,7 @@ import { type Wait, withWaitNotes } from '../engine/wait-notes';
 import type { StepHook } from '../warehouse/publish';
 import { CdcflowError, ConfigError, describeContext, NON_RETRYABLE_ERROR_TYPES } from '../errors';
 
-export type StageName = 'plan' | 'extract' | 'hash' | 'diff' | 'write' | 'sink';
+export type StageName = 'plan' | 'extract' | 'hash' | 'diff' | 'write' | 'sink' | 'retention';
 
 export interface ActivityDeps {
   engine: Engine;

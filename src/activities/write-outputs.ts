@@ -1,7 +1,7 @@
 /**
  * Stage 5: commit the date in one DuckLake transaction that registers the state and history
- * files the diff wrote (with the commit log and head), then publish the exports, apply retention
- * and remove the run's stage files. The catalog's one connection per process is held only for
+ * files the diff wrote (with the commit log and head), then publish the exports and remove the
+ * run's stage files (retention follows once per dataset run: expire-snapshots.ts). The catalog's one connection per process is held only for
  * the metadata. A retry after the commit finds the date committed with the same fingerprint and
  * only completes what follows it.
  */
@@ -17,13 +17,12 @@ import type { Bucket } from '../engine/key-buckets';
 import { isRemotePath } from '../engine/s3';
 import { publishCurrentSql, readOwnParquet } from '../engine/stage-sql';
 import { linkOrCopy } from '../warehouse/atomic';
-import { catalogAlias, lakeDataFile, lakeTables, withCatalog, withSharedCatalog } from '../warehouse/catalog';
+import { catalogAlias, lakeDataFile, lakeTables, withCatalog } from '../warehouse/catalog';
 import { type CommitFiles, commitDate, replacesByDrop } from '../warehouse/commit';
-import { type CommitRecord, commitTag, readCommitLog, tableSnapshots } from '../warehouse/commits';
+import { type CommitRecord, commitTag, readCommitLog, sharedCommitSnapshots, tableSnapshots } from '../warehouse/commits';
 import { type TableLayout, tableLayout } from '../warehouse/layout';
 import { publishCommit, publishExports, type StepHook } from '../warehouse/publish';
 import { tableBuckets } from '../workflows/buckets';
-import { applyRetention } from '../warehouse/retention';
 import { hashShape, runFingerprint } from './fingerprint';
 import { watermarkColumnOf } from './watermark';
 import { type ActivityDeps, runStage } from './stage-runner';
@@ -103,10 +102,8 @@ export function writeOutputs(deps: ActivityDeps) {
       const publish = { table, lake, layout, step };
       if (files) await publishCommit(deps.engine, { ...publish, commit, replacedHead: head, files });
       else await publishExports(deps.engine, publish);
-      await step('retention');
-      // Retention reads and expires for every table: one pass serves the runs that finish together.
-      const tagged = await withSharedCatalog(deps.engine, table.warehouse, 'retention', applyRetention);
       // A commit that followed this one may have been published first: roll forward to it.
+      const tagged = await sharedCommitSnapshots(deps.engine, table.warehouse);
       if (tableSnapshots(tagged, table.dataset, table.name).at(-1)?.tag.commit !== commit.commitId) await publishExports(deps.engine, publish);
       await rm(layout.workDir(businessDate), { recursive: true, force: true });
       // The folders go too once no other date is in progress.

@@ -39,5 +39,6 @@ export function formatRunReport(run: DatasetRunResult): string {
         ? `  ${o.table}: FAILED: ${o.error}`
         : `  ${o.table}: ${o.status}`,
   );
-  return `${run.dataset} ${run.businessDate}\n${pad([header, ...rows])}\n${details.join('\n')}`;
+  const retention = run.retentionError ? `\n  retention: FAILED: ${run.retentionError} (the tables' commits stand; the next run expires what this one could not)` : '';
+  return `${run.dataset} ${run.businessDate}\n${pad([header, ...rows])}\n${details.join('\n')}${retention}`;
 }

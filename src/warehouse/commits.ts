@@ -3,9 +3,9 @@
  * snapshot each commit made (found through the commit's `extra_info`, written in the same
  * transaction).
  */
-import type { Session } from '../engine/duckdb';
+import type { Engine, Session } from '../engine/duckdb';
 import { quoteLiteral } from '../engine/sql';
-import type { LakeTables } from './catalog';
+import { type LakeTables, withSharedCatalog } from './catalog';
 
 export interface OperationCounts {
   I: number;
@@ -149,6 +149,11 @@ export interface TaggedSnapshot {
 /** Every snapshot of the catalog that a cdcflow commit made, oldest first (`metadata`: see withCatalog). */
 export async function commitSnapshots(session: Session, metadata: string): Promise<TaggedSnapshot[]> {
   return (await catalogSnapshots(session, metadata)).tagged;
+}
+
+/** The warehouse's commit snapshots, in one read shared by the runs of the process that ask at the same time. */
+export function sharedCommitSnapshots(engine: Engine, warehouse: string): Promise<TaggedSnapshot[]> {
+  return withSharedCatalog(engine, warehouse, 'snapshots', (session, _alias, metadata) => commitSnapshots(session, metadata));
 }
 
 /** What the plan needs of a commit; its snapshot's tag carries it (the files, since this version). */

@@ -1,8 +1,9 @@
 /**
  * A dataset's run for a business date: one child workflow per table, a bounded number at a
- * time. A failed table does not stop the others; the run fails at the end, naming them.
+ * time, then one retention pass over the warehouse. A failed table does not stop the others;
+ * the run fails at the end, naming them.
  */
-import { ApplicationFailure, defineQuery, executeChild, setHandler, upsertMemo } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, executeChild, patched, setHandler, upsertMemo } from '@temporalio/workflow';
 import { isIsoDate } from '../config/iso-date';
 import type { DatasetConfig, Mode } from '../config/types';
 import type { DumpLink } from './backfill';
@@ -11,6 +12,7 @@ import { type ScheduledDateRule, scheduledBusinessDate } from './business-date';
 import { rootMessage } from './failures';
 import { backfillTableWorkflowId, tableWorkflowId } from './ids';
 import { tableMode } from './mode-override';
+import { stageActivities } from './stage-activities';
 import { recordBusinessDate, recordCounts, sumCounts, tableRunAttributes } from './run-attributes';
 import { type TableRunResult, tableWorkflow } from './table-workflow';
 
@@ -45,6 +47,8 @@ export interface DatasetRunResult {
   dataset: string;
   businessDate: string;
   tables: TableOutcome[];
+  /** Why the retention pass after the tables failed (their commits stand; the next run tries again). */
+  retentionError?: string;
 }
 
 export const datasetProgressQuery = defineQuery<DatasetRunResult>('datasetProgressQuery');
@@ -87,9 +91,20 @@ export async function datasetWorkflow({ config, tables, mode, allowDeletes, allo
       }
     }
   }
-  await withDatasetTurn(config, Boolean(holdsTurn), () => Promise.all(Array.from({ length: Math.min(config.maxConcurrentTables, selected.length) }, lane)));
+  let retentionError: string | undefined;
+  await withDatasetTurn(config, Boolean(holdsTurn), async () => {
+    await Promise.all(Array.from({ length: Math.min(config.maxConcurrentTables, selected.length) }, lane));
+    // Runs recorded before retention moved here replay without it (their table runs expired).
+    const warehouses = [...new Set(selected.filter((_, i) => outcomes[i].status === 'completed').map((t) => t.warehouse))];
+    if (warehouses.length === 0 || !patched('retention-per-dataset-run')) return;
+    const { expireSnapshots } = stageActivities(config.heartbeatTimeoutSeconds, config.dataset, businessDate);
+    retentionError = await expireSnapshots({ warehouses }).then(
+      () => undefined,
+      (err: unknown) => rootMessage(err),
+    );
+  });
 
-  const result = progress();
+  const result: DatasetRunResult = { ...progress(), ...(retentionError ? { retentionError } : {}) };
   const completed = outcomes.flatMap((o) => (o.status === 'completed' ? [o.result] : []));
   upsertMemo({ counts: Object.fromEntries(completed.map((r) => [r.table, r.counts])), ...(allowDeletes ? { allowDeletes: true } : {}) });
   recordCounts(sumCounts(completed.map((r) => r.counts)));

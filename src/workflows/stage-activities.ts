@@ -17,11 +17,13 @@ const STAGE_OF: Record<keyof Activities, string> = {
   diffBatch: 'diff',
   writeOutputs: 'write',
   applySink: 'sink',
+  expireSnapshots: 'retention',
   requestDatasetTurn: 'queue',
   datasetRunOpen: 'queue',
 };
 
-export function stageActivities(heartbeatTimeoutSeconds: number, table: string, businessDate: string): Activities {
+/** `scope`: the table the calls are for (the dataset, for its run's own activities), shown in each call's summary. */
+export function stageActivities(heartbeatTimeoutSeconds: number, scope: string, businessDate: string): Activities {
   const options: ActivityOptions = {
     // Big batches take long; a dead worker is noticed through missed heartbeats instead.
     startToCloseTimeout: '12 hours',
@@ -40,7 +42,7 @@ export function stageActivities(heartbeatTimeoutSeconds: number, table: string, 
       return (...args: unknown[]) => {
         const { sink, bucket } = (args[0] ?? {}) as { sink?: string; bucket?: Bucket };
         const detail = sink ?? (bucket ? `bucket ${bucketLabel(bucket)}` : undefined);
-        const summary = `${STAGE_OF[name] ?? name}${detail ? ` ${detail}` : ''} · ${table} · ${businessDate}`;
+        const summary = `${STAGE_OF[name] ?? name}${detail ? ` ${detail}` : ''} · ${scope} · ${businessDate}`;
         return target[name].executeWithOptions({ ...options, summary }, args as never);
       };
     },

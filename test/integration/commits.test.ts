@@ -18,7 +18,8 @@ import { commitSnapshots, tableSnapshots } from '../../src/warehouse/commits';
 import { tableLayout } from '../../src/warehouse/layout';
 import { committedDates, generatedConfig, type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset } from '../support/harness';
 import { cdcflow } from '../support/cli';
-import { killAllWorkers, sigkill, spawnWorker, withTimeout } from '../support/worker-process';
+import { activityStarts, killAllWorkers, sigkill, spawnWorker, withTimeout } from '../support/worker-process';
+import { datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
 
 const TABLE = 'records';
 const [D1, D2, D3] = ['2024-01-01', '2024-01-02', '2024-01-03'];
@@ -432,6 +433,9 @@ describe('commits', () => {
       .filter((f) => f.endsWith('.parquet'))
       .map((f) => path.resolve(lake, f));
     expect(onDisk.sort()).toEqual([...referenced].sort());
+    // One pass per dataset run, after its tables: passes after each table's commit cost a small table more than its diff.
+    expect((await activityStarts(h.client, datasetWorkflowId(c.dataset, D3))).filter((a) => a.type === 'expireSnapshots')).toHaveLength(1);
+    expect((await activityStarts(h.client, tableWorkflowId(c.dataset, D3, TABLE))).map((a) => a.type)).not.toContain('expireSnapshots');
   });
 
   it('a warehouse seen at another path, or with another catalog setting, is refused instead of opening an empty catalog', async () => {

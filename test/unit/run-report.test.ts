@@ -42,6 +42,16 @@ describe('run report', () => {
     ]);
   });
 
+  it('says when the retention pass after the tables failed, and that their commits stand', () => {
+    const text = formatRunReport({
+      dataset: 'shop',
+      businessDate: '2024-01-02',
+      tables: [{ table: 'records', status: 'completed', result: result('records', {}) }],
+      retentionError: 'IO Error: Permission denied',
+    });
+    expect(text.split('\n').at(-1)).toBe("  retention: FAILED: IO Error: Permission denied (the tables' commits stand; the next run expires what this one could not)");
+  });
+
   it('keeps the snapshot table as it was when no change-record table ran', () => {
     const text = formatRunReport({ dataset: 'shop', businessDate: '2024-01-02', tables: [{ table: 'records', status: 'completed', result: result('records', {}) }] });
     expect(text.split('\n')[1]).toBe('table    mode  I  U  D  X  N  current  history  seconds');
