@@ -11,7 +11,7 @@
 import type { TableConfig } from '../config/types';
 import { StateError } from '../errors';
 import { catalogAlias, type LakeTables, lakeTables, withCatalog, withSharedCatalog } from '../warehouse/catalog';
-import { type CommitRecord, commitSnapshots, type HeadAndBase, headAndBase, type PlannedCommit, tableSnapshots } from '../warehouse/commits';
+import { type CommitRecord, type CommitTag, commitSnapshots, type HeadAndBase, headAndBase, type PlannedCommit, tableSnapshots } from '../warehouse/commits';
 import { type TableLayout, tableLayout } from '../warehouse/layout';
 import { exportsAtHead, publishExports } from '../warehouse/publish';
 import type { Engine, Session } from '../engine/duckdb';
@@ -37,7 +37,9 @@ export function planTableRun(deps: ActivityDeps) {
       const planning: Planning = { table, businessDate, context: { dataset: table.dataset, table: table.name, businessDate } };
       // A read of the snapshots serves the plans that wait for the catalog together.
       const tagged = await withSharedCatalog(deps.engine, table.warehouse, 'snapshots', (s, _alias, metadata) => commitSnapshots(s, metadata));
-      const pinned = headAndBase(tableSnapshots(tagged, table.dataset, table.name), businessDate);
+      const snapshots = tableSnapshots(tagged, table.dataset, table.name);
+      refuseRespelledName(snapshots.at(-1)?.tag, planning);
+      const pinned = headAndBase(snapshots, businessDate);
       const plan = pinned
         ? await planFromTags((work) => withCatalog(deps.engine, table.warehouse, work), lake, pinned, planning)
         : await planFromLog(deps.engine, lake, layout, planning);
@@ -46,6 +48,22 @@ export function planTableRun(deps: ActivityDeps) {
       await refuseLeftOutBatches(session, planning, plan.base);
       return plan;
     });
+}
+
+/**
+ * The catalog takes the dataset's and the table's names in any case, the published folders, the
+ * workflow IDs and the sinks' tables by their spelling: a table committed as `Orders` and run as
+ * `orders` would diff against its commits but publish beside its exports, and lose its base.
+ */
+function refuseRespelledName(latest: CommitTag | undefined, { table, context }: Planning): void {
+  if (!latest || (latest.dataset === table.dataset && latest.table === table.name)) return;
+  const committed = `${latest.dataset}.${latest.table}`;
+  throw new StateError(
+    `the table was committed as ${committed} (latest ${latest.date}) and is now spelled ${table.dataset}.${table.name}: ` +
+      'names match the catalog in any case, but the published folders and the sinks take the spelling, so nothing was run. ' +
+      `Restore the spelling ${committed}, or run the table under the new name from its first date into a new warehouse`,
+    { ...context, latestCommitted: latest.date, committedAs: committed },
+  );
 }
 
 /**
