@@ -11,7 +11,7 @@
 import type { TableConfig } from '../config/types';
 import { StateError } from '../errors';
 import { catalogAlias, type LakeTables, lakeTables, withCatalog } from '../warehouse/catalog';
-import { type CommitRecord, commitSnapshots, type HeadAndBase, headAndBase, type PlannedCommit, sharedCommitSnapshots, tableSnapshots } from '../warehouse/commits';
+import { type CommitRecord, type CommitTag, commitSnapshots, type HeadAndBase, headAndBase, type PlannedCommit, sharedCommitSnapshots, tableSnapshots } from '../warehouse/commits';
 import { type TableLayout, tableLayout } from '../warehouse/layout';
 import { exportsAtHead, publishExports } from '../warehouse/publish';
 import type { Engine, Session } from '../engine/duckdb';
@@ -37,33 +37,56 @@ export function planTableRun(deps: ActivityDeps) {
       const planning: Planning = { table, businessDate, context: { dataset: table.dataset, table: table.name, businessDate } };
       // A read of the snapshots serves the plans that wait for the catalog together.
       const tagged = await sharedCommitSnapshots(deps.engine, table.warehouse);
-      const pinned = headAndBase(tableSnapshots(tagged, table.dataset, table.name), businessDate);
+      const snapshots = tableSnapshots(tagged, table.dataset, table.name);
+      refuseRespelledName(snapshots.at(-1)?.tag, planning);
+      const pinned = headAndBase(snapshots, businessDate);
       const plan = pinned
         ? await planFromTags((work) => withCatalog(deps.engine, table.warehouse, work), lake, pinned, planning)
         : await planFromLog(deps.engine, lake, layout, planning);
       // Only a crash between a commit and its exports leaves them behind the head.
       if (pinned && !(await exportsAtHead({ table, lake, layout }, pinned.latest))) await publishExports(deps.engine, { table, lake, layout });
-      await refuseLeftOutBatches(session, planning, plan.base);
+      await refuseLeftOutBatches(session, planning, plan);
       return plan;
     });
 }
 
 /**
+ * The catalog takes the dataset's and the table's names in any case, the published folders, the
+ * workflow IDs and the sinks' tables by their spelling: a table committed as `Orders` and run as
+ * `orders` would diff against its commits but publish beside its exports, and lose its base.
+ */
+function refuseRespelledName(latest: CommitTag | undefined, { table, context }: Planning): void {
+  if (!latest || (latest.dataset === table.dataset && latest.table === table.name)) return;
+  const committed = `${latest.dataset}.${latest.table}`;
+  throw new StateError(
+    `the table was committed as ${committed} (latest ${latest.date}) and is now spelled ${table.dataset}.${table.name}: ` +
+      'names match the catalog in any case, but the published folders and the sinks take the spelling, so nothing was run. ' +
+      `Restore the spelling ${committed}, or run the table under the new name from its first date into a new warehouse`,
+    { ...context, latestCommitted: latest.date, committedAs: committed },
+  );
+}
+
+/**
  * A delta or change-record run applies its date's batch on top of its base. A dated batch
  * between the two that was never committed (its run failed, or a schedule skipped it) would
- * be left out for good: once a later date is committed, an earlier one is refused.
+ * be left out for good: once a later date is committed, an earlier one is refused. On a run of
+ * the latest date again, the batch came after that date was committed, and can no longer be run.
  */
-async function refuseLeftOutBatches(session: Session, { table, businessDate, context }: Planning, base: BaseRef | null): Promise<void> {
+async function refuseLeftOutBatches(session: Session, { table, businessDate, context }: Planning, { base, latestCommitted }: Pick<PlanResult, 'base' | 'latestCommitted'>): Promise<void> {
   if (table.mode === 'full' || !base) return;
   const leftOut = (await sourceOf(table).batchesBetween?.(session, table, base.date, businessDate)) ?? [];
   if (leftOut.length === 0) return;
   const dates = leftOut.map((b) => b.businessDate);
   const named = dates.length > 5 ? `${dates.slice(0, 5).join(', ')} and ${dates.length - 5} more` : dates.join(', ');
+  const remedy =
+    businessDate === latestCommitted
+      ? `It can no longer be run, since ${businessDate} is committed: move its files out of the source path to run ${businessDate} again, ` +
+        'or run the table from its first date into a new warehouse to apply them'
+      : `Run ${dates[0]} first (cdcflow run --date ${dates[0]}), or move its files out of the source path if they must not be applied`;
   throw new StateError(
     `the source has a batch for ${named} (${leftOut[0].file}), after the latest committed date before ${businessDate} (${base.date}), ` +
       `that was never committed: a ${table.mode} run of ${businessDate} would leave its changes out for good, since an earlier date ` +
-      `cannot be run once a later one is committed. Run ${dates[0]} first (cdcflow run --date ${dates[0]}), ` +
-      `or move its files out of the source path if they must not be applied`,
+      `cannot be run once a later one is committed. ${remedy}`,
     { ...context, baseDate: base.date, leftOutDate: dates[0], file: leftOut[0].file },
   );
 }

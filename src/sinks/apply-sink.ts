@@ -14,8 +14,9 @@ import type { SinkSpec, TableConfig } from '../config/types';
 import type { Engine, Session } from '../engine/duckdb';
 import { lakeTables, withCatalog } from '../warehouse/catalog';
 import { readCommitLog } from '../warehouse/commits';
-import { withheldQuotes } from '../warehouse/sensitive';
+import { hasSensitiveColumns, withheldQuotes } from '../warehouse/sensitive';
 import { ConfigError, DataError, type ErrorContext } from '../errors';
+import { quoteIdent } from '../engine/sql';
 import { sinkOf } from './registry';
 import type { SinkReport } from './sink';
 import { columnProblems, type SinkColumns } from './sink-columns';
@@ -26,6 +27,7 @@ import {
   clearSinkSql,
   columnsSql,
   createSinkTablesSql,
+  dataTables,
   type DateToApply,
   exportChangesSql,
   exportStateSql,
@@ -132,6 +134,44 @@ async function addAppendedColumns(
   return true;
 }
 
+/** Whether `column` has values in `there` but none in `here` (both holding the column). */
+async function valuesOnlyIn(session: Session, there: string, here: string, column: string): Promise<boolean> {
+  const has = (table: string) => `EXISTS (SELECT 1 FROM ${table} WHERE ${quoteIdent(column)} IS NOT NULL)`;
+  const [row] = await session.rows<{ moved: boolean }>(`SELECT NOT ${has(here)} AND ${has(there)} AS moved`);
+  return row.moved;
+}
+
+/**
+ * Columns marked or unmarked sensitive since the sink's tables were filled move between its main
+ * tables and its sensitive ones: the config puts a column in one current table (main or
+ * sensitive) whose counterpart in the other schema holds it, and the table lacks it (added here,
+ * with its history table) or holds it without a value while the counterpart has values. Every
+ * date must then be applied again: the column gets its values where the config puts it, and is
+ * NULL in the other table. Returns whether any column moved.
+ */
+async function addMovedColumns(session: Session, table: TableConfig, target: SinkTarget, tables: readonly { d: SinkTableDefinition; found: SinkColumns | null }[]): Promise<boolean> {
+  const found = new Map(tables.map((t) => [t.d.table, t.found]));
+  const held = async (name: string) => (found.has(name) ? found.get(name)! : await columnsOf(session, target, name));
+  const main = dataTables(table, target);
+  const hidden = dataTables(table, target, true);
+  const statements: string[] = [];
+  let moved = false;
+  for (const [here, there] of [[main, hidden], [hidden, main]]) {
+    const columns = tables.find((t) => t.d.table === here.current)?.d.columns ?? [];
+    const inHere = found.get(here.current);
+    const inThere = inHere && columns.length ? await held(there.current) : null;
+    for (const column of columns.filter((c) => inHere && inThere?.has(c.name))) {
+      if (!inHere!.has(column.name)) {
+        const history = found.get(here.history);
+        statements.push(...addColumnsSql(here.current, [column]), ...(history && !history.has(column.name) ? addColumnsSql(here.history, [column]) : []));
+        moved = true;
+      } else if (await valuesOnlyIn(session, there.current, here.current, column.name)) moved = true;
+    }
+  }
+  if (statements.length) await inTransaction(session, statements);
+  return moved;
+}
+
 /**
  * Checks the sink's tables that exist (see `checkColumns`), creates those missing and returns
  * the dates they hold. The markers vouch for the tables only while all of them are there: a
@@ -151,14 +191,16 @@ async function prepareTables(
   for (const d of sinkTableDefinitions(table, target)) tables.push({ d, found: await columnsOf(session, target, d.table) });
   const markerFound = tables.some((t) => !t.d.data && t.found);
   const applied = markerFound ? await appliedDates(session, table, target) : new Map<string, string>();
-  if (await addAppendedColumns(session, table, tables, applied, shapeOf)) {
+  const moved = await addMovedColumns(session, table, target, tables);
+  if ((await addAppendedColumns(session, table, tables, applied, shapeOf)) || moved) {
     for (const t of tables) t.found = await columnsOf(session, target, t.d.table);
   }
   await checkColumns(session, target, tables.flatMap((t) => (t.found ? [{ ...t, found: t.found }] : [])), context);
   const lost = tables.some((t) => t.d.data && !t.found);
-  const clear = applied.size === 0 || lost;
+  const clear = applied.size === 0 || lost || moved;
   try {
-    await inTransaction(session, [...createSinkTablesSql(table, target), ...(clear ? clearSinkSql(table, target) : [])]);
+    const formerSensitive = moved && !hasSensitiveColumns(table);
+    await inTransaction(session, [...createSinkTablesSql(table, target), ...(clear ? clearSinkSql(table, target, formerSensitive) : [])]);
   } catch (err) {
     throw sinkRefusal(table, 'the emptying of its tables (to apply every date again)', (err as Error)?.message ?? '', context) ?? err;
   }

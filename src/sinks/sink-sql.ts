@@ -48,16 +48,19 @@ export interface SinkTables {
   sensitiveHistory: string | null;
 }
 
+/** Where the table's current state and history are in a schema of the sink (the main one, or the sensitive one). */
+export function dataTables(t: Pick<Shape, 'name'>, target: SinkTarget, sensitive = false): { current: string; history: string } {
+  const schema = schemaRef(target, sensitive);
+  return { current: `${schema}.${quoteIdent(`${t.name}_current`)}`, history: `${schema}.${quoteIdent(`${t.name}_history`)}` };
+}
+
 export function sinkTables(t: Shape, target: SinkTarget): SinkTables {
-  const main = schemaRef(target);
-  const hidden = schemaRef(target, true);
-  const has = sensitiveOf(t).length > 0;
+  const hidden = sensitiveOf(t).length > 0 ? dataTables(t, target, true) : null;
   return {
-    current: `${main}.${quoteIdent(`${t.name}_current`)}`,
-    history: `${main}.${quoteIdent(`${t.name}_history`)}`,
-    marker: `${main}.cdcflow_applied`,
-    sensitiveCurrent: has ? `${hidden}.${quoteIdent(`${t.name}_current`)}` : null,
-    sensitiveHistory: has ? `${hidden}.${quoteIdent(`${t.name}_history`)}` : null,
+    ...dataTables(t, target),
+    marker: `${schemaRef(target)}.cdcflow_applied`,
+    sensitiveCurrent: hidden?.current ?? null,
+    sensitiveHistory: hidden?.history ?? null,
   };
 }
 
@@ -147,16 +150,20 @@ export function columnsSql(target: SinkTarget, table: string): string {
 /**
  * Empties the table's sink tables and removes its markers, so that the dates are applied again
  * from the first, as into a new sink: for a sink whose markers no longer describe its tables
- * (a table dropped and created again empty, or markers gone).
+ * (a table dropped and created again empty, or markers gone, or columns moved in or out of the
+ * sensitive tables). `formerSensitive`: the sensitive tables of a table that has no sensitive
+ * columns any more are emptied too, so that they keep no values that are no longer kept up to date.
  */
-export function clearSinkSql(t: Shape, target: SinkTarget): string[] {
+export function clearSinkSql(t: Shape, target: SinkTarget, formerSensitive = false): string[] {
   const { inside, run } = whereRowsMove(target);
-  return [
-    `DELETE FROM ${sinkTables(t, target).marker} WHERE ${markerOf(t)}`,
+  const hidden = formerSensitive ? Object.values(dataTables(t, inside, true)) : [];
+  const data = [
     ...sinkTableDefinitions(t, inside)
       .filter((d) => d.data)
-      .map((d) => run(`DELETE FROM ${d.table}`, d.table)),
+      .map((d) => d.table),
+    ...hidden,
   ];
+  return [`DELETE FROM ${sinkTables(t, target).marker} WHERE ${markerOf(t)}`, ...data.map((table) => run(`DELETE FROM ${table}`, table))];
 }
 
 /**

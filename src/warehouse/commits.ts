@@ -191,9 +191,13 @@ export function headAndBase(snapshots: readonly TaggedSnapshot[], businessDate: 
   return commit && { latest, base: { commit, snapshot: base.snapshot } };
 }
 
-/** The snapshots of one table's commits among `tagged`, oldest first: the last one is its latest commit. */
+/**
+ * The snapshots of one table's commits among `tagged`, oldest first: the last one is its latest commit.
+ * Names match in any case, as the catalog's schemas and tables do: `Orders` and `orders` are one catalog table.
+ */
 export function tableSnapshots(tagged: readonly TaggedSnapshot[], dataset: string, table: string): TaggedSnapshot[] {
-  return tagged.filter(({ tag }) => tag.dataset === dataset && tag.table === table);
+  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+  return tagged.filter(({ tag }) => same(tag.dataset, dataset) && same(tag.table, table));
 }
 
 /** Every snapshot of the catalog, oldest first, and those of cdcflow's commits with their tags. */

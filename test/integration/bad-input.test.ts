@@ -325,6 +325,37 @@ describe('bad input', () => {
       // The config as committed runs on.
       expect(tableResult(ok(await runDataset(h, reconfigured({}), DAY2)), 't').counts).toEqual({ I: 0, U: 0, D: 0, X: 0, N: 2 });
     });
+
+    it('a table or dataset respelled in another case is refused at once: the catalog took it for the committed table', async () => {
+      const { dir, config } = setup([table('Orders')]);
+      for (const date of [DAY1, DAY2]) write(path.join(dir, 'Orders', `${date}.csv`), lines('id,v', '1,a', `2,${date}`));
+      ok(await runDataset(h, config, DAY1));
+      const before = committedBytes(config);
+      const respelled = (dataset: string, name: string) =>
+        writeConfig(dir, { dataset, warehouse: 'wh', tables: [table(name, { source: { format: 'csv', path: 'Orders/{date}.csv' } })] });
+
+      // The old code ran it on the committed table, published it beside the committed exports (folder "orders"), and
+      // then refused the date again with "the snapshot of 2024-01-01 was expired by retention".
+      for (const changed of [respelled(config.dataset, 'orders'), respelled(config.dataset.toUpperCase(), 'Orders')]) {
+        attempts = [];
+        const out = await runDataset(h, changed, DAY2);
+        expect(out.ok).toBe(false);
+        const failure = await tableFailure(changed, DAY2, changed.tables[0].name);
+        expect(failure.type).toBe('StateError');
+        expect(failure.message).toContain(
+          `the table was committed as ${config.dataset}.Orders (latest ${DAY1}) and is now spelled ${changed.dataset}.${changed.tables[0].name}: ` +
+            'names match the catalog in any case, but the published folders and the sinks take the spelling, so nothing was run. ' +
+            `Restore the spelling ${config.dataset}.Orders, or run the table under the new name from its first date into a new warehouse`,
+        );
+        expect(attempts).toEqual([{ stage: 'plan', attempt: 1 }]);
+      }
+      expect(committedBytes(config)).toEqual(before);
+      expect(existsSync(path.join(config.warehouse, config.dataset.toUpperCase()))).toBe(false);
+      expect(readdirSync(path.join(config.warehouse, config.dataset))).toEqual(['Orders']);
+
+      // The committed spelling runs on.
+      expect(tableResult(ok(await runDataset(h, respelled(config.dataset, 'Orders'), DAY2)), 'Orders').counts).toEqual({ I: 0, U: 1, D: 0, X: 0, N: 1 });
+    });
   });
 
   it('extra columns are ignored, or refused with extraColumns: refuse', async () => {

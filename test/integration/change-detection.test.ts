@@ -96,7 +96,10 @@ describe('change detection', () => {
       csvTable('t', keys, columns, { mode: 'delta' }),
       { name: 'g', keys, columns, mode: 'delta', source: { format: 'csv', path: 'g/{date}/part-*.csv' } },
       csvTable('f', keys, columns),
+      csvTable('late', keys, columns, { mode: 'delta' }),
     ]);
+    // Day 2's batch of "late" arrives only once day 3 is committed.
+    for (const day of [DAY1, DAY3]) writeLines(path.join(dir, 'late', `${day}.csv`), ['id,v', `1,${day}`]);
     for (const name of ['t', 'f']) {
       writeLines(path.join(dir, name, `${DAY1}.csv`), ['id,v', '1,a', '2,b']);
       writeLines(path.join(dir, name, `${DAY2}.csv`), ['id,v', '1,a', '2,B']);
@@ -130,6 +133,18 @@ describe('change detection', () => {
       { id: 1, v: 'b', OPERATION: 'X', EFF_START_DATE: DAY2 },
       { id: 2, v: 'c', OPERATION: 'I', EFF_START_DATE: DAY3 },
     ]);
+
+    // A batch that arrived after a later date was committed cannot be run first: the old message said to, and that run was
+    // refused as older than the latest committed date.
+    expect(tableResult(skipped, 'late').baseDate).toBe(DAY1);
+    writeLines(path.join(dir, 'late', `${DAY2}.csv`), ['id,v', '1,late']);
+    const late = failedTable(await runDataset(h, config, DAY3, ['late']), 'late');
+    expect(late).toContain(`the source has a batch for ${DAY2} (${path.join(dir, 'late', `${DAY2}.csv`)})`);
+    expect(late).toContain(
+      `It can no longer be run, since ${DAY3} is committed: move its files out of the source path to run ${DAY3} again, ` +
+        'or run the table from its first date into a new warehouse to apply them',
+    );
+    expect(late).not.toContain(`Run ${DAY2} first`);
   });
 
   it('ignored columns: a change only there is N (date kept, no history row) and takes the new value; a compared change is U', async () => {

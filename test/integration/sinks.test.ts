@@ -16,7 +16,7 @@ import type { Session } from '../../src/engine/duckdb';
 import { sensitiveLayout } from '../../src/warehouse/sensitive';
 import { tableLayout } from '../../src/warehouse/layout';
 import { tableWorkflowId } from '../../src/workflows/ids';
-import { failedTable, type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset, writeConfig, writeCsv } from '../support/harness';
+import { failedTable, type Harness, type RunOutcome, runDataset, startHarness, tableResult, tempDir, uniqueDataset, writeConfig, writeCsv } from '../support/harness';
 import { difference } from '../support/compare';
 import { PG_URL_VAR, psql } from '../support/postgres';
 import { cdcflow } from '../support/cli';
@@ -52,7 +52,7 @@ const DAYS: Record<string, (string | number)[][]> = {
   [D4]: Array.from({ length: 9 }, (_, i) => [i + 1, `d4-${i}`, `${i}.25`, `ssn-${i}`, 'c']),
 };
 
-function datasetWith(name: string, sinks: object[]): { config: (date: string, withSinks?: boolean) => DatasetConfig; folder: string } {
+function datasetWith(name: string, sinks: object[]): { config: (date: string, withSinks?: boolean, ssnSensitive?: boolean) => DatasetConfig; folder: string } {
   const folder = path.join(dir, name);
   mkdirSync(path.join(folder, 'in'), { recursive: true });
   for (const [date, rows] of Object.entries(DAYS)) writeCsv(path.join(folder, 'in', `${date}.csv`), HEADER, rows);
@@ -71,7 +71,10 @@ function datasetWith(name: string, sinks: object[]): { config: (date: string, wi
   };
   return {
     folder,
-    config: (_date, withSinks = true) => writeConfig(folder, { dataset, warehouse: 'wh', tables: [{ ...table, ...(withSinks ? { sinks } : {}) }] }),
+    config: (_date, withSinks = true, ssnSensitive = true) => {
+      const columns = table.columns.map((c) => (c.name === 'ssn' ? { ...c, sensitive: ssnSensitive } : c));
+      return writeConfig(folder, { dataset, warehouse: 'wh', tables: [{ ...table, columns, ...(withSinks ? { sinks } : {}) }] });
+    },
   };
 }
 
@@ -499,5 +502,76 @@ test('a PostgreSQL sink whose role lacks a privilege fails at once, naming it; g
     expect(granted.sinks?.[0].applied.map((a) => a.businessDate)).toEqual([D1]);
   } finally {
     delete process.env[variable];
+  }
+});
+
+test('a column unmarked sensitive moves into the sinks\' main tables with its values, and back when marked again: every date is applied again', async () => {
+  const { schema, file, config } = withBothSinks('moved');
+  const rebuilt = (outcome: RunOutcome) => tableResult(outcome, 'people').sinks?.map((r) => r.applied.map((a) => `${a.businessDate} ${a.rebuilt}`));
+  /** Per sink: the main current state's ssn by id, how many of the history rows lack it, and the sensitive current state's ssn values. */
+  const ssnIn = (kind: 'duckdb' | 'postgres') =>
+    h.engine.withSession((s) =>
+      withSinkDb(s, kind, file, async (db) => {
+        const main = await s.rows<{ id: number; ssn: string | null }>(`SELECT id, ssn FROM ${db}.${schema}.people_current ORDER BY id`);
+        const [history] = await s.rows<{ n: number; without: number }>(
+          `SELECT count(*)::INT AS n, count(*) FILTER (WHERE ssn IS NULL)::INT AS without FROM ${db}.${schema}.people_history`,
+        );
+        const hidden = await s.rows<{ ssn: string }>(`SELECT ssn FROM ${db}.${schema}_sensitive.people_current ORDER BY ssn`);
+        return { main: main.map((r) => `${r.id}:${r.ssn}`), history: `${history.without} of ${history.n} without`, hidden: hidden.map((r) => r.ssn) };
+      }),
+    );
+  const day2Ssn = [0, 1, 2, 3, 4, 5, 6, 7, 10, 11].map((id) => `${id}:${id === 4 ? 'ssn-new' : `ssn-${id}`}`);
+  const day3Ssn = Array.from({ length: 9 }, (_, id) => `${id}:ssn-${id}`);
+
+  tableResult(await runDataset(h, config(D1), D1), 'people');
+  // Unmarked: the old code refused the sinks' main tables as lacking "ssn" (a ConfigError), so no date applied again.
+  const unmarked = await runDataset(h, config(D2, true, false), D2);
+  expect(rebuilt(unmarked)).toEqual([[`${D1} true`, `${D2} false`], [`${D1} true`, `${D2} false`]]);
+  // History: day 1's 10 inserts, day 2's 2 deletes, 4 updates (one by ssn alone) and 2 inserts.
+  for (const kind of ['duckdb', 'postgres'] as const) expect(await ssnIn(kind)).toEqual({ main: day2Ssn, history: '0 of 18 without', hidden: [] });
+
+  // Marked again: the values leave the main tables.
+  const marked = await runDataset(h, config(D3), D3);
+  expect(rebuilt(marked)).toEqual([[`${D1} true`, `${D2} true`, `${D3} false`], [`${D1} true`, `${D2} true`, `${D3} false`]]);
+  for (const kind of ['duckdb', 'postgres'] as const) {
+    const state = await ssnIn(kind);
+    expect(state).toMatchObject({ main: day3Ssn.map((r) => r.replace(/:.*/, ':null')), hidden: day3Ssn.map((r) => r.replace(/^\d+:/, '')).sort() });
+    expect(state.history).toMatch(/^(\d+) of \1 without$/);
+  }
+
+  // Unmarked again, where the main tables still have the column (without values): the old code applied the date
+  // alone, leaving every earlier row's ssn NULL, with exit 0.
+  const again = await runDataset(h, config(D4, true, false), D4);
+  expect(rebuilt(again)).toEqual([[`${D1} true`, `${D2} true`, `${D3} true`, `${D4} false`], [`${D1} true`, `${D2} true`, `${D3} true`, `${D4} false`]]);
+  const day4 = await ssnIn('postgres');
+  expect(day4).toMatchObject({ history: expect.stringMatching(/^0 of \d+ without$/), hidden: [] });
+  expect(day4.main).toEqual(Array.from({ length: 9 }, (_, i) => `${i + 1}:ssn-${i}`));
+  expect(await ssnIn('duckdb')).toEqual(day4);
+  // Nothing moved since: the date again applies nothing.
+  expect(rebuilt(await runDataset(h, config(D4, true, false), D4))).toEqual([[], []]);
+});
+
+test('a column marked sensitive and then unmarked gets its values back in the sinks\' main tables', async () => {
+  const { schema, file, config } = withBothSinks('back');
+  // Day 3 is day 2 again, but for one update.
+  writeCsv(path.join(dir, 'back', 'in', `${D3}.csv`), HEADER, DAYS[D2].map((r) => (r[0] === 0 ? [0, 'changed', ...r.slice(2)] : r)));
+  for (const [date, sensitive] of [[D1, false], [D2, true], [D3, false]] as const) tableResult(await runDataset(h, config(date, true, sensitive), date), 'people');
+  // The old code applied day 3 alone to main tables whose ssn the rebuild of day 2 had left NULL: only the history rows of
+  // day 3 had one (and the current rows, which a table with ignored columns takes whole from the latest date).
+  for (const kind of ['duckdb', 'postgres'] as const) {
+    const ssn = await h.engine.withSession((s) =>
+      withSinkDb(s, kind, file, async (db) => ({
+        current: await s.rows(`SELECT id, ssn FROM ${db}.${schema}.people_current ORDER BY id`),
+        history: await s.rows(`SELECT CAST(EFF_START_DATE AS VARCHAR) AS day, count(ssn)::INT AS ssn, count(*)::INT AS n FROM ${db}.${schema}.people_history GROUP BY ALL ORDER BY 1`),
+      })),
+    );
+    expect(ssn).toEqual({
+      current: DAYS[D2].map((r) => ({ id: r[0], ssn: r[3] })),
+      history: [
+        { day: D1, ssn: 10, n: 10 },
+        { day: D2, ssn: 8, n: 8 },
+        { day: D3, ssn: 1, n: 1 },
+      ],
+    });
   }
 });
