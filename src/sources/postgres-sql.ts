@@ -173,10 +173,10 @@ export function chunkQuerySql(
  * session's DateStyle and TimeZone (a chunk's last key, the watermark). A `timestamptz`'s own text
  * does not outside DateStyle ISO: it names the zone by an abbreviation, which PostgreSQL may read
  * as another zone's (`IST` of Asia/Kolkata or of Europe/Dublin is read as Israel's, 3.5 or 1 hour
- * off). Its JSON text is ISO 8601 with a numeric offset in every DateStyle.
+ * off). Its JSON text is ISO 8601 with a numeric offset in every DateStyle. A domain over it too.
  */
 function readBackTextSql(value: string): string {
-  return `CASE WHEN pg_typeof(${value}) = 'timestamptz'::regtype THEN to_json(${value}) #>> '{}' ELSE ${value}::text END`;
+  return `CASE WHEN ${baseTypeSql(value)} = 'timestamp with time zone' THEN to_json(${value}) #>> '{}' ELSE ${value}::text END`;
 }
 
 /**
@@ -304,5 +304,6 @@ export function highWatermarkSql(source: Pick<PostgresSourceSpec, 'table' | 'que
   const lookback = source.watermarkLookback;
   const high = `max(${quoteIdent(watermark)})`;
   const bound = lookback === undefined ? high : `(${high} - ${typeof lookback === 'number' ? String(lookback) : `CAST(${quoteLiteral(lookback)} AS interval)`})`;
-  return `SELECT ${readBackTextSql(bound)} AS watermark FROM ${relationSql(source)}`;
+  // Made text outside, where the name is qualified: inside readBackTextSql's query of pg_type a bare column name could be one of its own.
+  return `SELECT ${readBackTextSql('high.watermark')} AS watermark FROM (SELECT ${bound} AS watermark FROM ${relationSql(source)}) AS high`;
 }

@@ -290,7 +290,8 @@ describe('postgres extract', () => {
       const options = encodeURIComponent(`-c DateStyle=SQL,DMY -c TimeZone=${zone}`);
       process.env[variable] = `${process.env[PG_URL_VAR]!}${process.env[PG_URL_VAR]!.includes('?') ? '&' : '?'}options=${options}`;
       const name = `instants_${zone.replace(/\W/g, '_').toLowerCase()}`;
-      psql(`CREATE TABLE pgx.${name} (at timestamptz PRIMARY KEY, v text, updated_at timestamptz NOT NULL);
+      // The key through a domain over timestamptz, whose own text is written the same way.
+      psql(`CREATE DOMAIN pgx.${name}_instant AS timestamptz; CREATE TABLE pgx.${name} (at pgx.${name}_instant PRIMARY KEY, v text, updated_at timestamptz NOT NULL);
         INSERT INTO pgx.${name} SELECT t, 'v' || g, t FROM generate_series(1, 10) g, LATERAL (SELECT TIMESTAMPTZ '2024-07-01 00:00:00+00' + g * INTERVAL '2 hours') AS x(t);`);
       const t = table('pgx', name, { connection: variable, watermark: 'updated_at' }, {
         keys: [{ name: 'at', type: 'timestamptz' }],

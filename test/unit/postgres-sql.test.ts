@@ -29,8 +29,12 @@ const keys: SourceColumn[] = [
   { name: 'id', type: 'bigint', sourceName: 'id', readAs: 'value', arrivesAs: 'BIGINT' },
 ];
 const columns: SourceColumn[] = [...keys, { name: 'amount', type: 'decimal(12,2)', sourceName: 'amount', readAs: 'value', arrivesAs: 'DECIMAL(12,2)' }];
+/** PostgreSQL's type of a value through any domains, from pg_type. */
+const baseType = (ref: string) =>
+  `(WITH RECURSIVE d(oid, base) AS (SELECT oid, typbasetype FROM pg_type WHERE oid = pg_typeof(${ref}) ` +
+  'UNION ALL SELECT p.oid, p.typbasetype FROM pg_type p JOIN d ON p.oid = d.base) SELECT format_type(oid, NULL) FROM d WHERE base = 0)';
 /** PostgreSQL's text of a value that reads back as it, whatever the session's DateStyle and TimeZone. */
-const readBack = (v: string) => `CASE WHEN pg_typeof(${v}) = 'timestamptz'::regtype THEN to_json(${v}) #>> '{}' ELSE ${v}::text END`;
+const readBack = (v: string) => `CASE WHEN ${baseType(v)} = 'timestamp with time zone' THEN to_json(${v}) #>> '{}' ELSE ${v}::text END`;
 
 describe('PostgreSQL source SQL', () => {
   it('reads the first chunk up to its end, in key order', () => {
@@ -159,9 +163,6 @@ describe('PostgreSQL source SQL', () => {
     expect(readPlan('TIMESTAMP WITH TIME ZONE', null, 'timestamp')).toEqual({ readAs: 'utc', arrivesAs: 'TIMESTAMP' });
     expect(readPlan('TIMESTAMP WITH TIME ZONE', null, 'timestamptz')).toEqual({ readAs: 'value', arrivesAs: 'TIMESTAMP WITH TIME ZONE' });
     // Each column's type through any domains, from pg_type.
-    const baseType = (ref: string) =>
-      `(WITH RECURSIVE d(oid, base) AS (SELECT oid, typbasetype FROM pg_type WHERE oid = pg_typeof(${ref}) ` +
-      'UNION ALL SELECT p.oid, p.typbasetype FROM pg_type p JOIN d ON p.oid = d.base) SELECT format_type(oid, NULL) FROM d WHERE base = 0)';
     expect(columnTypesSql(source({ table: { schema: 'we"ird;--', name: 'T' } }), ['a"b; --', 'n'])).toBe(
       `SELECT ${baseType('s."a""b; --"')} AS t1, ${baseType('s."n"')} AS t2 FROM (SELECT) AS one LEFT JOIN (SELECT * FROM "we""ird;--"."T" LIMIT 0) AS s ON true`,
     );
@@ -192,11 +193,13 @@ describe('PostgreSQL source SQL', () => {
       'SELECT "Region"::text AS k1, "id"::text AS k2 FROM "public"."orders" WHERE "Region" IS NULL OR "id" IS NULL LIMIT 1',
     );
     expect(keysDeclaredNotNullSql(source({ table: null, query: 'SELECT 1' }), keys)).toBeNull();
-    expect(highWatermarkSql(source(), 'updated_at')).toBe(`SELECT ${readBack('max("updated_at")')} AS watermark FROM "public"."orders"`);
+    expect(highWatermarkSql(source(), 'updated_at')).toBe(`SELECT ${readBack('high.watermark')} AS watermark FROM (SELECT max("updated_at") AS watermark FROM "public"."orders") AS high`);
     // The lookback is subtracted in the column's own type: an interval, or a plain number.
     expect(highWatermarkSql(source({ watermarkLookback: '1 hour 30 minutes' }), 'updated_at')).toBe(
-      `SELECT ${readBack(`(max("updated_at") - CAST('1 hour 30 minutes' AS interval))`)} AS watermark FROM "public"."orders"`,
+      `SELECT ${readBack('high.watermark')} AS watermark FROM (SELECT (max("updated_at") - CAST('1 hour 30 minutes' AS interval)) AS watermark FROM "public"."orders") AS high`,
     );
-    expect(highWatermarkSql(source({ watermarkLookback: 500 }), 'seq')).toBe(`SELECT ${readBack('(max("seq") - 500)')} AS watermark FROM "public"."orders"`);
+    expect(highWatermarkSql(source({ watermarkLookback: 500 }), 'seq')).toBe(
+      `SELECT ${readBack('high.watermark')} AS watermark FROM (SELECT (max("seq") - 500) AS watermark FROM "public"."orders") AS high`,
+    );
   });
 });
