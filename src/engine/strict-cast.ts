@@ -61,8 +61,10 @@ function exactIgnoringZone(v: string, sourceType: string, type: string, format: 
   if (sourceType === 'VARCHAR') return exactFromText(v, type);
   // An instant has no one wall-clock time: it goes to timestamptz, never to timestamp.
   if (sourceType === 'TIMESTAMP WITH TIME ZONE' && type === 'timestamp') return 'false';
-  // Typed sources (Parquet, JSON): exact when the value survives the round trip.
-  return `TRY_CAST(${v} AS ${target}) IS NOT NULL AND CAST(TRY_CAST(${v} AS ${target}) AS ${sourceType}) = ${v}`;
+  // Typed sources (Parquet, JSON): exact when the value survives the round trip. The way back is
+  // tried too: a value rounded on the way may not fit back (the BIGINT 2^63-1 becomes the DOUBLE
+  // 2^63, above BIGINT's range), and CAST would fail the query there instead of refusing the value.
+  return `TRY_CAST(TRY_CAST(${v} AS ${target}) AS ${sourceType}) IS NOT DISTINCT FROM ${v}`;
 }
 
 /** DuckDB's names of nested types: STRUCT(...), MAP(...), UNION(...), lists (`T[]`) and arrays (`T[3]`). */

@@ -56,7 +56,29 @@ export function checkSinksAndSensitive(t: CheckedTable, ctx: z.RefinementCtx): v
   if (t.sinks.length > 0 && Buffer.byteLength(t.name) > 55) {
     ctx.addIssue({ code: 'custom', path: ['name'], message: 'must be at most 55 characters in a table with sinks (its sink tables are <name>_current and <name>_history)' });
   }
+  if (t.sinks.some((s) => s.type === 'postgres')) checkPostgresColumnNames(t, ctx);
   t.keys.forEach((k, i) => {
     if (k.sensitive) ctx.addIssue({ code: 'custom', path: ['keys', i, 'sensitive'], message: 'a key column cannot be sensitive: the main outputs are keyed by it' });
   });
+}
+
+/** The longest identifier PostgreSQL keeps (NAMEDATALEN - 1): it cuts longer ones without an error. */
+const POSTGRES_MAX_IDENTIFIER_BYTES = 63;
+
+/**
+ * A PostgreSQL sink's columns carry the configured names, which PostgreSQL would cut to 63 bytes:
+ * the sink's column would not be named as configured, and two names alike in their first 63 bytes
+ * would make its CREATE TABLE fail (`specified more than once`) on every retry.
+ */
+function checkPostgresColumnNames(t: CheckedTable, ctx: z.RefinementCtx): void {
+  for (const [list, columns] of [['keys', t.keys], ['columns', t.columns]] as const) {
+    columns.forEach((c, i) => {
+      if (Buffer.byteLength(c.name) <= POSTGRES_MAX_IDENTIFIER_BYTES) return;
+      ctx.addIssue({
+        code: 'custom',
+        path: [list, i, 'name'],
+        message: `must be at most ${POSTGRES_MAX_IDENTIFIER_BYTES} bytes in a table with a PostgreSQL sink, which cuts longer names (name it shorter and read the source column with source: <its name>)`,
+      });
+    });
+  }
 }

@@ -169,6 +169,17 @@ export function chunkQuerySql(
 }
 
 /**
+ * PostgreSQL text: the text of a value that PostgreSQL reads back as the same value, whatever the
+ * session's DateStyle and TimeZone (a chunk's last key, the watermark). A `timestamptz`'s own text
+ * does not outside DateStyle ISO: it names the zone by an abbreviation, which PostgreSQL may read
+ * as another zone's (`IST` of Asia/Kolkata or of Europe/Dublin is read as Israel's, 3.5 or 1 hour
+ * off). Its JSON text is ISO 8601 with a numeric offset in every DateStyle. A domain over it too.
+ */
+function readBackTextSql(value: string): string {
+  return `CASE WHEN ${baseTypeSql(value)} = 'timestamp with time zone' THEN to_json(${value}) #>> '{}' ELSE ${value}::text END`;
+}
+
+/**
  * The PostgreSQL text that ends the chunk after `after`: the keys' text of the `chunkRows`-th
  * row of the scope after it and of the row following that, if any. No second row: the rest of
  * the table fits in this chunk, which is then the last. The keys become text outside the
@@ -185,7 +196,7 @@ export function chunkEndSql(
   const inner = keys.map((k, i) => `${quoteIdent(k.sourceName)} AS ${aliases[i]}`);
   const range = chunkRange(source, keys, { ...scope, after, upTo: null });
   return (
-    `SELECT ${aliases.map((a) => `${a}::text AS ${a}`).join(', ')} ` +
+    `SELECT ${aliases.map((a) => `${readBackTextSql(`chunk_end.${a}`)} AS ${a}`).join(', ')} ` +
     `FROM (SELECT ${inner.join(', ')} ${range} OFFSET ${source.chunkRows - 1} LIMIT 2) AS chunk_end ORDER BY ${aliases.map((a) => `chunk_end.${a}`).join(', ')}`
   );
 }
@@ -293,5 +304,6 @@ export function highWatermarkSql(source: Pick<PostgresSourceSpec, 'table' | 'que
   const lookback = source.watermarkLookback;
   const high = `max(${quoteIdent(watermark)})`;
   const bound = lookback === undefined ? high : `(${high} - ${typeof lookback === 'number' ? String(lookback) : `CAST(${quoteLiteral(lookback)} AS interval)`})`;
-  return `SELECT ${bound}::text AS watermark FROM ${relationSql(source)}`;
+  // Made text outside, where the name is qualified: inside readBackTextSql's query of pg_type a bare column name could be one of its own.
+  return `SELECT ${readBackTextSql('high.watermark')} AS watermark FROM (SELECT ${bound} AS watermark FROM ${relationSql(source)}) AS high`;
 }

@@ -225,9 +225,9 @@ describe('postgres extract', () => {
 
   describe('casts strictly, as files are cast', () => {
     beforeAll(() =>
-      psql(`CREATE TABLE pgx.strict1 (id integer PRIMARY KEY, n3 numeric(10,3), f double precision, tsx timestamp, tz timestamptz);
-        INSERT INTO pgx.strict1 VALUES (1, 5.000, 7.0, '2024-01-01 00:00:00', '2024-01-01 10:30:00+02'),
-          (2, 5.004, 20.4, '2024-01-01 10:30:00', NULL), (3, 5.1, 8, '2024-01-02', NULL);`),
+      psql(`CREATE TABLE pgx.strict1 (id integer PRIMARY KEY, n3 numeric(10,3), f double precision, tsx timestamp, tz timestamptz, bi bigint);
+        INSERT INTO pgx.strict1 VALUES (1, 5.000, 7.0, '2024-01-01 00:00:00', '2024-01-01 10:30:00+02', -9223372036854775808),
+          (2, 5.004, 20.4, '2024-01-01 10:30:00', NULL, 9223372036854775807), (3, 5.1, 8, '2024-01-02', NULL, 9007199254740992);`),
     );
     const strict = (source: Partial<PostgresSourceSpec>, columns: TableConfig['columns']) =>
       table('pgx', 'strict1', source, { keys: [{ name: 'id', type: 'integer' }], columns });
@@ -236,6 +236,9 @@ describe('postgres extract', () => {
       ['n3', 'decimal(10,2)', '5.004'],
       ['f', 'integer', '20.4'],
       ['tsx', 'date', '2024-01-01 10:30:00'],
+      // A double holds it only rounded up to 2^63, beyond bigint: the old extract failed with
+      // DuckDB's "Conversion Error: ... out of range for the destination type INT64" (retried).
+      ['bi', 'double', '9223372036854775807'],
     ])('refuses %s into %s: %s', async (column, type, value) => {
       await expect(extract(strict({}, [{ name: column, type }]))).rejects.toMatchObject({
         name: 'DataError',
@@ -244,17 +247,18 @@ describe('postgres extract', () => {
       });
     });
 
-    it('takes the values that convert exactly (trailing zeros, 7.0, midnight) and a timestamptz as its UTC time', async () => {
+    it('takes the values that convert exactly (trailing zeros, 7.0, midnight, -2^63 and 2^53 into a double) and a timestamptz as its UTC time', async () => {
       const columns = [
         { name: 'n3', type: 'decimal(10,2)' },
         { name: 'f', type: 'integer' },
         { name: 'tsx', type: 'date' },
         { name: 'tz', type: 'timestamp' },
+        { name: 'bi', type: 'double' },
       ];
       const { rows } = await extract(strict({ table: null, query: 'SELECT * FROM pgx.strict1 WHERE id <> 2' }, columns));
       expect(rows).toEqual([
-        { id: 1, n3: '5.00', f: 7, tsx: '2024-01-01', tz: '2024-01-01 08:30:00' },
-        { id: 3, n3: '5.10', f: 8, tsx: '2024-01-02', tz: null },
+        { id: 1, n3: '5.00', f: 7, tsx: '2024-01-01', tz: '2024-01-01 08:30:00', bi: -(2 ** 63) },
+        { id: 3, n3: '5.10', f: 8, tsx: '2024-01-02', tz: null, bi: 2 ** 53 },
       ]);
     });
   });
@@ -276,6 +280,41 @@ describe('postgres extract', () => {
       message: 'value "2024-03-31 02:30:00" in column "local" of the row with key (id=3) does not convert exactly to timestamptz in time zone Europe/Berlin',
     });
   });
+
+  it.each(['Asia/Kolkata', 'Europe/Dublin'])(
+    'a timestamptz key and watermark read back as the same instant where the session names %s by an abbreviation PostgreSQL reads as another zone',
+    async (zone) => {
+      // DateStyle SQL writes 2024-07-01 11:30 in Asia/Kolkata as "01/07/2024 11:30:00 IST", and PostgreSQL
+      // reads IST as Israel's +02 (Europe/Dublin's summer IST too): 3.5 or 1 hour off.
+      const variable = `CDCFLOW_TEST_PG_${zone.replace(/\W/g, '_').toUpperCase()}`;
+      const options = encodeURIComponent(`-c DateStyle=SQL,DMY -c TimeZone=${zone}`);
+      process.env[variable] = `${process.env[PG_URL_VAR]!}${process.env[PG_URL_VAR]!.includes('?') ? '&' : '?'}options=${options}`;
+      const name = `instants_${zone.replace(/\W/g, '_').toLowerCase()}`;
+      // The key through a domain over timestamptz, whose own text is written the same way.
+      psql(`CREATE DOMAIN pgx.${name}_instant AS timestamptz; CREATE TABLE pgx.${name} (at pgx.${name}_instant PRIMARY KEY, v text, updated_at timestamptz NOT NULL);
+        INSERT INTO pgx.${name} SELECT t, 'v' || g, t FROM generate_series(1, 10) g, LATERAL (SELECT TIMESTAMPTZ '2024-07-01 00:00:00+00' + g * INTERVAL '2 hours') AS x(t);`);
+      const t = table('pgx', name, { connection: variable, watermark: 'updated_at' }, {
+        keys: [{ name: 'at', type: 'timestamptz' }],
+        columns: [
+          { name: 'v', type: 'varchar' },
+          { name: 'updated_at', type: 'timestamptz' },
+        ],
+      });
+      const full = await extract(t);
+      // A change 30 minutes after the watermark: the old delta read nothing (Kolkata: the change
+      // was lost) or also the row at 20:00 (Dublin).
+      psql(`UPDATE pgx.${name} SET v = 'changed', updated_at = TIMESTAMPTZ '2024-07-01 20:30:00+00' WHERE v = 'v1'`);
+      const delta = await extract(t, full.result.watermark);
+      expect(delta.rows.map((r) => r.v)).toEqual(['changed']);
+      expect(new Date(full.result.watermark!).toISOString()).toBe('2024-07-01T20:00:00.000Z');
+      // The old chunks' ends were read 3.5 hours later (chunks of 4, 4 and 2 rows) or 1 hour
+      // earlier (of 2 rows each; with rows closer together than that, every chunk was empty and
+      // the extract never ended).
+      expect(full.checkpoints.map((c) => c.rows)).toEqual([3, 3, 3, 1]);
+      expect(new Date(full.checkpoints[0].lastKey[0]).toISOString()).toBe('2024-07-01T06:00:00.000Z');
+      delete process.env[variable];
+    },
+  );
 
   it('delta: reads only rows above the lower bound and returns the watermark taken before the first chunk', async () => {
     const t = table('pgx', 'items', { watermark: 'updated_at' });

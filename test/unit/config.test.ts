@@ -62,6 +62,20 @@ describe('config', () => {
     ]);
   });
 
+  it('refuses column names over 63 bytes in a table with a PostgreSQL sink, which cuts them (two alike in 63 bytes failed its CREATE TABLE on every retry)', () => {
+    const long = (tail: string) => `${'x'.repeat(60)}${tail}`;
+    const config = (sink: string) =>
+      checkConfigText(
+        `dataset: d\nwarehouse: wh\ntables:\n  - name: t\n    keys: [{ name: ${long('_key')}, source: id, type: bigint }]\n` +
+          `    columns: [{ name: ${long('_one')}, source: a, type: varchar }, { name: ${long('_two')}, source: b, type: varchar }, { name: ${long('üü')}, type: varchar }, { name: ${long('abc')}, type: varchar }]\n` +
+          `    source: { format: postgres, connection: U, table: a.b }\n    sinks: [${sink}]\n`,
+      ).problems.map((p) => `${p.path}: ${p.message}`);
+    const refused = (path: string) => `tables[0].${path}.name: must be at most 63 bytes in a table with a PostgreSQL sink, which cuts longer names (name it shorter and read the source column with source: <its name>)`;
+    expect(config('{ type: postgres, connection: SINK }')).toEqual([refused('keys[0]'), refused('columns[0]'), refused('columns[1]'), refused('columns[2]')]);
+    // 63 bytes fit (62 characters of 64 bytes do not); a DuckDB file keeps names of any length.
+    expect(config('{ type: duckdb, path: out.duckdb }')).toEqual([]);
+  });
+
   it('refuses a sensitive column as the watermark, whose latest value is kept in the commit log and run results', () => {
     const config = (columns: string) =>
       checkConfigText(

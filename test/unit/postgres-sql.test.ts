@@ -29,6 +29,12 @@ const keys: SourceColumn[] = [
   { name: 'id', type: 'bigint', sourceName: 'id', readAs: 'value', arrivesAs: 'BIGINT' },
 ];
 const columns: SourceColumn[] = [...keys, { name: 'amount', type: 'decimal(12,2)', sourceName: 'amount', readAs: 'value', arrivesAs: 'DECIMAL(12,2)' }];
+/** PostgreSQL's type of a value through any domains, from pg_type. */
+const baseType = (ref: string) =>
+  `(WITH RECURSIVE d(oid, base) AS (SELECT oid, typbasetype FROM pg_type WHERE oid = pg_typeof(${ref}) ` +
+  'UNION ALL SELECT p.oid, p.typbasetype FROM pg_type p JOIN d ON p.oid = d.base) SELECT format_type(oid, NULL) FROM d WHERE base = 0)';
+/** PostgreSQL's text of a value that reads back as it, whatever the session's DateStyle and TimeZone. */
+const readBack = (v: string) => `CASE WHEN ${baseType(v)} = 'timestamp with time zone' THEN to_json(${v}) #>> '{}' ELSE ${v}::text END`;
 
 describe('PostgreSQL source SQL', () => {
   it('reads the first chunk up to its end, in key order', () => {
@@ -57,11 +63,13 @@ describe('PostgreSQL source SQL', () => {
 
   it("finds a chunk's end: the keys' text of the chunkRows-th row after the previous end, and of the row after it", () => {
     expect(chunkEndSql(source(), keys, { since: null }, ['eu', '7'])).toBe(
-      'SELECT k1::text AS k1, k2::text AS k2 FROM (SELECT "Region" AS k1, "id" AS k2 FROM "public"."orders" ' +
+      `SELECT ${readBack('chunk_end.k1')} AS k1, ${readBack('chunk_end.k2')} AS k2 FROM ` +
+        '(SELECT "Region" AS k1, "id" AS k2 FROM "public"."orders" ' +
         `WHERE ("Region", "id") > ('eu', '7') ORDER BY "Region", "id" OFFSET 999 LIMIT 2) AS chunk_end ORDER BY chunk_end.k1, chunk_end.k2`,
     );
     expect(chunkEndSql(source({ watermark: 'updated_at' }), keys, { since: '2024-01-01', keys: [['eu', '1']] }, null)).toBe(
-      'SELECT k1::text AS k1, k2::text AS k2 FROM (SELECT "Region" AS k1, "id" AS k2 FROM "public"."orders" ' +
+      `SELECT ${readBack('chunk_end.k1')} AS k1, ${readBack('chunk_end.k2')} AS k2 FROM ` +
+        '(SELECT "Region" AS k1, "id" AS k2 FROM "public"."orders" ' +
         `WHERE "updated_at" > '2024-01-01' AND ("Region", "id") IN (('eu', '1')) ORDER BY "Region", "id" OFFSET 999 LIMIT 2) AS chunk_end ORDER BY chunk_end.k1, chunk_end.k2`,
     );
   });
@@ -79,7 +87,8 @@ describe('PostgreSQL source SQL', () => {
         `WHERE "up""d;--" > '''; --' AND ("A""b; --") > ('x''); DROP TABLE y;--') AND ("A""b; --") <= ('z''--') ORDER BY "A""b; --"`,
     );
     expect(chunkEndSql(hostile, k, { since: null }, ["x'); DROP TABLE y;--"])).toBe(
-      'SELECT k1::text AS k1 FROM (SELECT "A""b; --" AS k1 FROM "we""ird;--"."Ta""ble; DROP TABLE x;--" ' +
+      `SELECT ${readBack('chunk_end.k1')} AS k1 FROM ` +
+        '(SELECT "A""b; --" AS k1 FROM "we""ird;--"."Ta""ble; DROP TABLE x;--" ' +
         `WHERE ("A""b; --") > ('x''); DROP TABLE y;--') ORDER BY "A""b; --" OFFSET 999 LIMIT 2) AS chunk_end ORDER BY chunk_end.k1`,
     );
     // Inside DuckDB's postgres_query, the PostgreSQL text is one string literal.
@@ -119,10 +128,10 @@ describe('PostgreSQL source SQL', () => {
   it('casts each column strictly from the type it arrives as', () => {
     const sql = copyChunkSql('pg', 'SELECT 1', loose, '/w/c.parquet');
     expect(sql).toContain(
-      'CASE WHEN c2 IS NULL OR (TRY_CAST(c2 AS DECIMAL(10,2)) IS NOT NULL AND CAST(TRY_CAST(c2 AS DECIMAL(10,2)) AS DECIMAL(10,3)) = c2) ' +
+      'CASE WHEN c2 IS NULL OR (TRY_CAST(TRY_CAST(c2 AS DECIMAL(10,2)) AS DECIMAL(10,3)) IS NOT DISTINCT FROM c2) ' +
         `THEN CAST(c2 AS DECIMAL(10,2)) ELSE error('a value of column "n3" does not convert exactly to decimal(10,2)') END AS "n3"`,
     );
-    expect(sql).toContain('CAST(TRY_CAST(c3 AS INTEGER) AS DOUBLE) = c3');
+    expect(sql).toContain('TRY_CAST(TRY_CAST(c3 AS INTEGER) AS DOUBLE) IS NOT DISTINCT FROM c3');
     expect(sql).toContain(`regexp_full_match(c4, '\\s*[+-]?[0-9]*(\\.[0-9]{0,9}0*)?\\s*')`);
     // A timestamp before PostgreSQL's earliest is one the extension wrapped around: refused.
     expect(sql).toContain(
@@ -139,7 +148,7 @@ describe('PostgreSQL source SQL', () => {
     const real: SourceColumn[] = [keys[1], { name: 'r', type: 'decimal(10,2)', sourceName: 'R', readAs: 'real', arrivesAs: 'DOUBLE' }];
     expect(chunkQuerySql(source(), real, [keys[1]], { after: null, upTo: null, since: null })).toBe('SELECT "id" AS c1, "R"::text AS c2 FROM "public"."orders" ORDER BY "id"');
     expect(copyChunkSql('pg', 'SELECT 1', real, '/w/c.parquet')).toContain(
-      'CASE WHEN CAST(c2 AS DOUBLE) IS NULL OR (TRY_CAST(CAST(c2 AS DOUBLE) AS DECIMAL(10,2)) IS NOT NULL AND CAST(TRY_CAST(CAST(c2 AS DOUBLE) AS DECIMAL(10,2)) AS DOUBLE) = CAST(c2 AS DOUBLE)) ' +
+      'CASE WHEN CAST(c2 AS DOUBLE) IS NULL OR (TRY_CAST(TRY_CAST(CAST(c2 AS DOUBLE) AS DECIMAL(10,2)) AS DOUBLE) IS NOT DISTINCT FROM CAST(c2 AS DOUBLE)) ' +
         'THEN CAST(CAST(c2 AS DOUBLE) AS DECIMAL(10,2))',
     );
     // The value named in a refusal is PostgreSQL's text of it.
@@ -154,9 +163,6 @@ describe('PostgreSQL source SQL', () => {
     expect(readPlan('TIMESTAMP WITH TIME ZONE', null, 'timestamp')).toEqual({ readAs: 'utc', arrivesAs: 'TIMESTAMP' });
     expect(readPlan('TIMESTAMP WITH TIME ZONE', null, 'timestamptz')).toEqual({ readAs: 'value', arrivesAs: 'TIMESTAMP WITH TIME ZONE' });
     // Each column's type through any domains, from pg_type.
-    const baseType = (ref: string) =>
-      `(WITH RECURSIVE d(oid, base) AS (SELECT oid, typbasetype FROM pg_type WHERE oid = pg_typeof(${ref}) ` +
-      'UNION ALL SELECT p.oid, p.typbasetype FROM pg_type p JOIN d ON p.oid = d.base) SELECT format_type(oid, NULL) FROM d WHERE base = 0)';
     expect(columnTypesSql(source({ table: { schema: 'we"ird;--', name: 'T' } }), ['a"b; --', 'n'])).toBe(
       `SELECT ${baseType('s."a""b; --"')} AS t1, ${baseType('s."n"')} AS t2 FROM (SELECT) AS one LEFT JOIN (SELECT * FROM "we""ird;--"."T" LIMIT 0) AS s ON true`,
     );
@@ -172,7 +178,7 @@ describe('PostgreSQL source SQL', () => {
   it('finds the value that does not convert exactly, and NULL keys, and the high watermark', () => {
     expect(castFailureSql('pg', 'SELECT 1', loose, 1, 1)).toBe(
       `SELECT [CAST(c1 AS VARCHAR)] AS key, CAST(c2 AS VARCHAR) AS value, false AS wrapped FROM postgres_query('pg', 'SELECT 1') WITH ORDINALITY ` +
-        'WHERE c2 IS NOT NULL AND (NOT (TRY_CAST(c2 AS DECIMAL(10,2)) IS NOT NULL AND CAST(TRY_CAST(c2 AS DECIMAL(10,2)) AS DECIMAL(10,3)) = c2)) ' +
+        'WHERE c2 IS NOT NULL AND (NOT (TRY_CAST(TRY_CAST(c2 AS DECIMAL(10,2)) AS DECIMAL(10,3)) IS NOT DISTINCT FROM c2)) ' +
         'ORDER BY ordinality LIMIT 1',
     );
     const wrapped = `(isfinite(c6) AND c6 < CAST('4714-11-24 (BC) 00:00:00' AS TIMESTAMP))`;
@@ -187,11 +193,13 @@ describe('PostgreSQL source SQL', () => {
       'SELECT "Region"::text AS k1, "id"::text AS k2 FROM "public"."orders" WHERE "Region" IS NULL OR "id" IS NULL LIMIT 1',
     );
     expect(keysDeclaredNotNullSql(source({ table: null, query: 'SELECT 1' }), keys)).toBeNull();
-    expect(highWatermarkSql(source(), 'updated_at')).toBe('SELECT max("updated_at")::text AS watermark FROM "public"."orders"');
+    expect(highWatermarkSql(source(), 'updated_at')).toBe(`SELECT ${readBack('high.watermark')} AS watermark FROM (SELECT max("updated_at") AS watermark FROM "public"."orders") AS high`);
     // The lookback is subtracted in the column's own type: an interval, or a plain number.
     expect(highWatermarkSql(source({ watermarkLookback: '1 hour 30 minutes' }), 'updated_at')).toBe(
-      `SELECT (max("updated_at") - CAST('1 hour 30 minutes' AS interval))::text AS watermark FROM "public"."orders"`,
+      `SELECT ${readBack('high.watermark')} AS watermark FROM (SELECT (max("updated_at") - CAST('1 hour 30 minutes' AS interval)) AS watermark FROM "public"."orders") AS high`,
     );
-    expect(highWatermarkSql(source({ watermarkLookback: 500 }), 'seq')).toBe('SELECT (max("seq") - 500)::text AS watermark FROM "public"."orders"');
+    expect(highWatermarkSql(source({ watermarkLookback: 500 }), 'seq')).toBe(
+      `SELECT ${readBack('high.watermark')} AS watermark FROM (SELECT (max("seq") - 500) AS watermark FROM "public"."orders") AS high`,
+    );
   });
 });
