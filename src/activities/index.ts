@@ -3,7 +3,7 @@
  * proxies with `ReturnType<typeof createActivities>`.
  */
 import { applySink } from './apply-sink';
-import { datasetRunOpen, requestDatasetTurn } from './dataset-queue';
+import { datasetRunOpen, requestDatasetTurn, runningDatasetQueue } from './dataset-queue';
 import { diffBatch } from './diff-batch';
 import { extractSource } from './extract-source';
 import { hashBatch } from './hash-batch';
@@ -27,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     applySink: applySink(deps),
     requestDatasetTurn: requestDatasetTurn(),
     datasetRunOpen: datasetRunOpen(),
+    runningDatasetQueue: runningDatasetQueue(),
   };
 }
 

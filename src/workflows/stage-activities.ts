@@ -19,6 +19,7 @@ const STAGE_OF: Record<keyof Activities, string> = {
   applySink: 'sink',
   requestDatasetTurn: 'queue',
   datasetRunOpen: 'queue',
+  runningDatasetQueue: 'queue',
 };
 
 export function stageActivities(heartbeatTimeoutSeconds: number, table: string, businessDate: string): Activities {

@@ -384,6 +384,26 @@ describe('backfill', () => {
     expect(tableResult(again, 'terminated').counts).toMatchObject({ I: 5 });
   });
 
+  it("the dataset's queue ended while a run waits for its turn: the run asks the next queue and completes", async () => {
+    const config = pgTable('queue_ended', 5);
+    const { atWrite, release } = holdNextWrite();
+    const first = await startDatasetRun(h.client, h.settings, { config, businessDate: D1 });
+    await atWrite;
+    const second = await startDatasetRun(h.client, h.settings, { config, businessDate: D2 });
+    for (let waited = 0; !(await queueStatus(h, config.dataset)).waiting.includes(second.handle.workflowId); waited += 100) {
+      if (waited > 30_000) throw new Error('the second run did not queue for its turn within 30 s');
+      await sleep(100);
+    }
+    // As the README tells an operator to end a queue (to move it to another task queue, say).
+    await h.client.workflow.getHandle(datasetQueueWorkflowId(config.dataset)).terminate('ended by the operator');
+    release();
+    expect(tableResult({ ok: true, result: await first.handle.result() }, 'queue_ended').counts).toMatchObject({ I: 5 });
+    // The old code waited for a grant from the ended queue for good (and a schedule skipped every later run meanwhile).
+    const result = await withTimeout(second.handle.result(), 60_000, () => 'the waiting run did not complete within 60 s of its queue ending');
+    expect(result.tables[0]).toMatchObject({ status: 'completed', result: { counts: { N: 5 } } });
+    expect(await committedDates(h.engine, config.warehouse, config.dataset, 'queue_ended')).toEqual([D1, D2]);
+  });
+
   it('pause holds a dump (queued, or running at its next chunk), resume goes on, cancel stops it with nothing committed', async () => {
     const config = pgTable('pause', 40);
     const dumpTable = (requestId: string) => `${backfillWorkflowId(config.dataset, requestId)}/pause`;
