@@ -16,7 +16,7 @@ import { engineSettings, type TemporalSettings } from '../../src/settings';
 import { historyLakeFolder, withCatalog } from '../../src/warehouse/catalog';
 import { commitSnapshots, tableSnapshots } from '../../src/warehouse/commits';
 import { tableLayout } from '../../src/warehouse/layout';
-import { committedDates, generatedConfig, type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset } from '../support/harness';
+import { committedDates, failedTable, generatedConfig, type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset } from '../support/harness';
 import { cdcflow } from '../support/cli';
 import { killAllWorkers, sigkill, spawnWorker, withTimeout } from '../support/worker-process';
 
@@ -312,6 +312,27 @@ describe('commits', () => {
     const result = await withTimeout(handle.result(), 60_000, () => 'the run did not complete within 60 s (its committed files gone?)');
     expect(result.tables[0]).toMatchObject({ status: 'completed', result: { counts: expectedDay2() } });
     expect(await committedDates(h.engine, c.warehouse, c.dataset, TABLE)).toEqual([D1, D2]);
+    await assertHistoryReplaysToCurrent(c.warehouse, c.dataset);
+  });
+
+  it("a stage folder that lost a file (a vacuum killed inside it) has its stage worked out again, not failed on at every attempt", async () => {
+    const c = configFor('partial');
+    const strict = (day: 'day1' | 'day2') => {
+      const config = c.at(day);
+      return { ...config, tables: config.tables.map((t) => ({ ...t, maxDeleteShare: 0.1 })) };
+    };
+    tableResult(await runDataset(h, strict('day1'), D1), TABLE);
+    // The delete guard refuses day 2 after its diff, whose files stay for a run with --allow-deletes.
+    expect(failedTable(await runDataset(h, strict('day2'), D2), TABLE)).toMatch(/maxDeleteShare/);
+    // vacuum removes a stage folder file by file: killed inside it, it leaves the diff's state file and manifest without the history file.
+    const layout = tableLayout(c.warehouse, c.dataset, TABLE);
+    expect(existsSync(layout.stageFile(D2, 'state'))).toBe(true);
+    rmSync(layout.stageFile(D2, 'history'));
+
+    // The old code took the diff for done and failed to link the missing file at every attempt (for minutes, then for good).
+    const { handle } = await startDatasetRun(h.client, h.settings, { config: strict('day2'), businessDate: D2, allowDeletes: true });
+    const result = await withTimeout(handle.result(), 60_000, () => 'the run did not complete within 60 s');
+    expect(result.tables[0]).toMatchObject({ status: 'completed', result: { counts: expectedDay2() } });
     await assertHistoryReplaysToCurrent(c.warehouse, c.dataset);
   });
 
