@@ -51,7 +51,8 @@ function postgresMetadataSchema(warehouse: string): string {
   return `cdcflow_${createHash('sha256').update(warehouse).digest('hex').slice(0, 12)}`;
 }
 
-function catalogPath(warehouse: string): string {
+/** The file of a warehouse's SQLite catalog (the default). */
+export function catalogPath(warehouse: string): string {
   return path.join(warehouse, 'catalog.sqlite');
 }
 
