@@ -89,6 +89,7 @@ export function writeOutputs(deps: ActivityDeps) {
             step,
             extraStatements: change?.statements,
             addedColumns: table.columns.filter((c) => input.addedColumns?.includes(c.name)),
+            stopped: Context.current().cancellationSignal,
           });
         } catch (err) {
           // Not registered, so nobody reads them (a crash, or S3, leaves them to `cdcflow vacuum`).
