@@ -5,14 +5,14 @@
  * stage and temporary files under `_work/`. Only what is older than `olderThanHours` goes, so
  * runs in progress keep their files; a run's stage folder goes whole, once all of it is that old.
  */
-import { existsSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Engine } from '../engine/duckdb';
 import { quoteLiteral } from '../engine/sql';
 import { isRemotePath } from '../engine/s3';
 import { ConfigError } from '../errors';
-import { catalogPath, isHistoryLakeFolder, withCatalog } from './catalog';
+import { isHistoryLakeFolder, withCatalog } from './catalog';
 import { commitSnapshots } from './commits';
 import { ifExists } from './atomic';
 import { isWorkDirName } from './layout';
@@ -24,23 +24,22 @@ export interface VacuumResult {
 
 export async function vacuumWarehouse(engine: Engine, warehouse: string, olderThanHours: number): Promise<VacuumResult> {
   const cutoff = Date.now() - olderThanHours * 3_600_000;
-  if (!engine.catalogUrl && !existsSync(catalogPath(warehouse))) throw noCommits(warehouse, `${catalogPath(warehouse)} does not exist`);
   const lakeFiles = await withCatalog(engine, warehouse, async (session, alias, metadata) => {
     if ((await commitSnapshots(session, metadata)).length === 0) {
-      throw noCommits(warehouse, engine.catalogUrl ? 'the PostgreSQL catalog (CDCFLOW_CATALOG_URL) holds no commit of it' : `${catalogPath(warehouse)} holds no commit`);
+      throw noCommits(warehouse, engine.catalogUrl ? 'the PostgreSQL catalog (CDCFLOW_CATALOG_URL) holds no commit of it' : 'its SQLite catalog holds no commit');
     }
     const rows = await session.rows<{ path: string }>(
       `CALL ducklake_delete_orphaned_files(${quoteLiteral(alias)}, older_than => to_timestamp(${Math.floor(cutoff / 1000)}))`,
     );
     return rows.map((r) => r.path);
-  });
+  }, { existing: true });
   await removeEmptyDateFolders(lakeFiles);
   return { lakeFiles, workEntries: await removeStale(path.join(warehouse, '_work'), cutoff) };
 }
 
 /**
  * Every data file is an orphan of a catalog without commits: one that is not the warehouse's
- * (another CDCFLOW_CATALOG_URL than the workers', a catalog file lost) would delete them all.
+ * (another CDCFLOW_CATALOG_URL than the workers', say) would delete them all.
  */
 function noCommits(warehouse: string, why: string): ConfigError {
   return new ConfigError(
