@@ -27,10 +27,11 @@ export function bucketFiles(layout: TableLayout, businessDate: string, bucket?: 
   };
 }
 
-/** The diff's result recorded for a bucket, if its files are there and were made from these inputs. */
-export async function diffOf(layout: TableLayout, businessDate: string, fingerprint: string, bucket?: Bucket): Promise<DiffResult | undefined> {
+/** The diff's result recorded for a bucket, if all its files are there and were made from these inputs. */
+export async function diffOf(layout: TableLayout, table: Pick<TableConfig, 'mode'>, businessDate: string, fingerprint: string, bucket?: Bucket): Promise<DiffResult | undefined> {
   const files = bucketFiles(layout, businessDate, bucket);
-  return committedStage<DiffResult>(files.current, files.manifest, fingerprint);
+  const written = [files.current, files.history, ...(table.mode === 'changes' ? [layout.stageFile(businessDate, 'order')] : [])];
+  return committedStage<DiffResult>(written, files.manifest, fingerprint);
 }
 
 /** The base state's files as the diff reads them: with the columns the config appended since (see withAppendedColumnsSql). */
@@ -46,7 +47,7 @@ export function diffBatch(deps: ActivityDeps) {
       const layout = tableLayout(table.warehouse, table.dataset, table.name);
       const fingerprint = runFingerprint(hashFingerprint, table, businessDate, base);
       const out = bucketFiles(layout, businessDate, bucket);
-      const done = await diffOf(layout, businessDate, fingerprint, bucket);
+      const done = await diffOf(layout, table, businessDate, fingerprint, bucket);
       if (done) return { ...done, skipped: true };
 
       // An empty committed state reads like no state: every key of the batch is new.

@@ -3,7 +3,7 @@
  * proxies with `ReturnType<typeof createActivities>`.
  */
 import { applySink } from './apply-sink';
-import { datasetRunOpen, requestDatasetTurn } from './dataset-queue';
+import { datasetRunOpen, requestDatasetTurn, runningDatasetQueue } from './dataset-queue';
 import { diffBatch } from './diff-batch';
 import { expireSnapshots } from './expire-snapshots';
 import { extractSource } from './extract-source';
@@ -29,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
     expireSnapshots: expireSnapshots(deps),
     requestDatasetTurn: requestDatasetTurn(),
     datasetRunOpen: datasetRunOpen(),
+    runningDatasetQueue: runningDatasetQueue(),
   };
 }
 

@@ -15,10 +15,13 @@ export interface StageManifest<R> {
   result: R;
 }
 
-/** The committed result of a stage with this fingerprint, if there is one. */
-export async function committedStage<R>(outputPath: string, manifestPath: string, fingerprint: string): Promise<R | undefined> {
+/**
+ * The committed result of a stage with this fingerprint, if there is one: its manifest, and every
+ * file it wrote (a stage folder removed file by file, by a vacuum killed inside it, say, may have lost one).
+ */
+export async function committedStage<R>(outputPaths: string | readonly string[], manifestPath: string, fingerprint: string): Promise<R | undefined> {
   const manifest = await readJsonIfExists<StageManifest<R>>(manifestPath);
-  return manifest?.fingerprint === fingerprint && existsSync(outputPath) ? manifest.result : undefined;
+  return manifest?.fingerprint === fingerprint && [outputPaths].flat().every((f) => existsSync(f)) ? manifest.result : undefined;
 }
 
 /**

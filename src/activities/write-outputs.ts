@@ -53,7 +53,7 @@ export function writeOutputs(deps: ActivityDeps) {
       let files: CommitFiles | undefined;
       if (!commit || !skipped) {
         const buckets = tableBuckets(input.buckets ?? 1);
-        const diffs = await Promise.all(buckets.map((b) => diffOf(layout, businessDate, fingerprint, b)));
+        const diffs = await Promise.all(buckets.map((b) => diffOf(layout, table, businessDate, fingerprint, b)));
         if (diffs.some((d) => !d)) throw new Error(`the diff of ${table.dataset}.${table.name} ${businessDate} is missing: run the table again`);
         const counts: OperationCounts = { I: 0, U: 0, D: 0, X: 0, N: 0 };
         for (const d of diffs) for (const [op, n] of Object.entries(d!.counts) as [keyof OperationCounts, number][]) counts[op] += n;
@@ -88,6 +88,7 @@ export function writeOutputs(deps: ActivityDeps) {
             step,
             extraStatements: change?.statements,
             addedColumns: table.columns.filter((c) => input.addedColumns?.includes(c.name)),
+            stopped: Context.current().cancellationSignal,
           });
         } catch (err) {
           // Not registered, so nobody reads them (a crash, or S3, leaves them to `cdcflow vacuum`).

@@ -21,7 +21,7 @@ export async function signalDatasetQueue<A extends unknown[]>(
   signal: SignalDefinition<A>,
   args: A,
   searchAttributes = false,
-): Promise<string> {
+): Promise<{ workflowId: string; signaledRunId: string }> {
   const workflowId = datasetQueueWorkflowId(dataset);
   await refuseQueueElsewhere(client, workflowId, taskQueue, dataset);
   const input: DatasetQueueInput = { dataset };
@@ -39,7 +39,23 @@ export async function signalDatasetQueue<A extends unknown[]>(
       refuseMissingSearchAttributes({ namespace: client.options.namespace, searchAttributes }, err);
       throw err;
     });
-  return handle.workflowId;
+  return { workflowId: handle.workflowId, signaledRunId: handle.signaledRunId };
+}
+
+/**
+ * The chain of runs (continued as new, each carrying the queue's state) that a run of the
+ * dataset's queue workflow belongs to, named by its first run's ID; without `runId`, the chain
+ * running now, or undefined when none runs (the queue was terminated, say).
+ */
+export async function datasetQueueChain(client: Client, dataset: string, runId?: string): Promise<string | undefined> {
+  try {
+    const described = await client.workflow.getHandle(datasetQueueWorkflowId(dataset), runId).describe();
+    if (!runId && described.status.name !== 'RUNNING') return undefined;
+    return described.raw.workflowExecutionInfo?.firstRunId || described.runId;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
 }
 
 /**
@@ -62,7 +78,7 @@ async function refuseQueueElsewhere(client: Client, workflowId: string, taskQueu
   throw new ConfigError(
     `dataset "${dataset}" has its queue workflow ${workflowId} on task queue "${running.taskQueue}", where no worker polls, not on "${taskQueue}": ` +
       `a dataset's runs, schedules and workers must use one task queue. Set CDCFLOW_TASK_QUEUE=${running.taskQueue}, or, ` +
-      `if no worker will serve "${running.taskQueue}" again, end that queue (its waiting runs and dumps go with it): ` +
+      `if no worker will serve "${running.taskQueue}" again, end that queue (its dumps go with it; its waiting runs ask again): ` +
       `temporal workflow terminate --workflow-id ${workflowId}, and start this again`,
     { dataset },
   );

@@ -136,8 +136,8 @@ async function detachVanishedCatalogs(session: Session, aliases: Map<string, str
   }
 }
 
-/** Attaches the warehouse's catalog to the engine's DuckDB instance, once. */
-async function attachCatalog(engine: Engine, session: Session, warehouse: string): Promise<string> {
+/** Attaches the warehouse's catalog to the engine's DuckDB instance, once; `existing`: never a new SQLite catalog. */
+async function attachCatalog(engine: Engine, session: Session, warehouse: string, existing: boolean): Promise<string> {
   const { catalogUrl, dataPath: base } = engine;
   const alias = catalogAlias(warehouse, catalogUrl);
   const aliases = attached.get(engine) ?? new Map<string, string | undefined>();
@@ -148,6 +148,9 @@ async function attachCatalog(engine: Engine, session: Session, warehouse: string
   mkdirSync(base && isRemotePath(base) ? warehouse : dataPath(warehouse, base), { recursive: true });
   const identity = catalogUrl ? { catalog: 'postgres' as const, schema: postgresMetadataSchema(warehouse), warehouse } : { catalog: 'sqlite' as const, warehouse };
   await checkCatalogIdentity(warehouse, identity, catalogPath(warehouse));
+  if (!catalogUrl && existing && !existsSync(catalogPath(warehouse))) {
+    throw new ConfigError(`${catalogPath(warehouse)} does not exist: warehouse ${warehouse} has no catalog there, and none is created for this`, { warehouse });
+  }
   if (!catalogUrl) await createWalCatalog(catalogPath(warehouse));
   await session.run(attachCatalogSql(warehouse, catalogUrl, base)).catch((err: unknown) => {
     throw movedDataError(err, warehouse);
@@ -201,11 +204,16 @@ const LOCKED_RETRIES = 30;
  * another process's commit fails with "database is locked". That is waited out here (a few
  * seconds at most) before the error goes to Temporal's retries. `work` must be safe to run again.
  */
-export function withCatalog<T>(engine: Engine, warehouse: string, work: (session: Session, alias: string, metadata: string) => Promise<T>): Promise<T> {
+export function withCatalog<T>(
+  engine: Engine,
+  warehouse: string,
+  work: (session: Session, alias: string, metadata: string) => Promise<T>,
+  { existing = false }: { existing?: boolean } = {},
+): Promise<T> {
   return engine.withCatalogSession(async (session) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await work(session, await attachCatalog(engine, session, warehouse), metadataSchema(warehouse, engine.catalogUrl));
+        return await work(session, await attachCatalog(engine, session, warehouse, existing), metadataSchema(warehouse, engine.catalogUrl));
       } catch (err) {
         if (!/database is locked/i.test((err as Error).message) || attempt >= LOCKED_RETRIES) throw withoutSecret(err, engine.catalogUrl);
         await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));

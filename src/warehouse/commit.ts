@@ -128,6 +128,8 @@ export interface CommitRequest {
   extraStatements?: readonly string[];
   /** Columns the config appended since the latest commit (see commitDataSql). */
   addedColumns?: readonly ColumnSpec[];
+  /** Aborted when the run was told to stop (its dump cancelled, say): it then commits nothing. */
+  stopped?: AbortSignal;
 }
 
 interface Waiting extends CommitRequest {
@@ -190,6 +192,11 @@ async function commitTogether(session: Session, requests: readonly Waiting[]): P
   await session.run('BEGIN TRANSACTION');
   try {
     for (const r of requests) {
+      // Stopped while it waited for the catalog: a commit now would land after the run was reported stopped.
+      if (r.stopped?.aborted) {
+        r.settle(r.stopped.reason);
+        continue;
+      }
       // A head to build on means a commit made the tables already: DDL costs the catalog time.
       if (r.expectedHead === null) for (const sql of createTablesSql(r.table, r.lake)) await session.run(sql);
       const [head] = await session.rows<{ commit_id: string | null }>(`SELECT commit_id FROM ${r.lake.head}`);

@@ -11,7 +11,9 @@ import * as path from 'node:path';
 import type { Engine } from '../engine/duckdb';
 import { quoteLiteral } from '../engine/sql';
 import { isRemotePath } from '../engine/s3';
+import { ConfigError } from '../errors';
 import { isHistoryLakeFolder, withCatalog } from './catalog';
+import { commitSnapshots } from './commits';
 import { ifExists } from './atomic';
 import { isWorkDirName } from './layout';
 
@@ -22,14 +24,29 @@ export interface VacuumResult {
 
 export async function vacuumWarehouse(engine: Engine, warehouse: string, olderThanHours: number): Promise<VacuumResult> {
   const cutoff = Date.now() - olderThanHours * 3_600_000;
-  const lakeFiles = await withCatalog(engine, warehouse, async (session, alias) => {
+  const lakeFiles = await withCatalog(engine, warehouse, async (session, alias, metadata) => {
+    if ((await commitSnapshots(session, metadata)).length === 0) {
+      throw noCommits(warehouse, engine.catalogUrl ? 'the PostgreSQL catalog (CDCFLOW_CATALOG_URL) holds no commit of it' : 'its SQLite catalog holds no commit');
+    }
     const rows = await session.rows<{ path: string }>(
       `CALL ducklake_delete_orphaned_files(${quoteLiteral(alias)}, older_than => to_timestamp(${Math.floor(cutoff / 1000)}))`,
     );
     return rows.map((r) => r.path);
-  });
+  }, { existing: true });
   await removeEmptyDateFolders(lakeFiles);
   return { lakeFiles, workEntries: await removeStale(path.join(warehouse, '_work'), cutoff) };
+}
+
+/**
+ * Every data file is an orphan of a catalog without commits: one that is not the warehouse's
+ * (another CDCFLOW_CATALOG_URL than the workers', say) would delete them all.
+ */
+function noCommits(warehouse: string, why: string): ConfigError {
+  return new ConfigError(
+    `vacuum of ${warehouse} refused: ${why}, so every committed data file would be taken for an orphan. Run it with the ` +
+      "catalog setting (CDCFLOW_CATALOG_URL) of the warehouse's workers; a warehouse none of whose runs committed yet has nothing to vacuum",
+    { warehouse },
+  );
 }
 
 /**

@@ -34,6 +34,7 @@ import {
   type TurnRequest,
   turnRequestSignal,
 } from './backfill';
+import { awaitUnlessGone } from './await-unless-gone';
 import { datasetWorkflow, type DatasetRunResult } from './dataset-workflow';
 import { dumpScope, dumpRunInput } from './dump-scope';
 import { rootMessage } from './failures';
@@ -54,9 +55,6 @@ export interface DatasetQueueInput {
 
 /** Finished dumps kept for `backfill --status` and for recognising a request sent again. */
 const KEEP_FINISHED = 50;
-/** A run holding the turn is checked for having ended without giving it back (terminated, say): soon, then less often. */
-const HOLDER_CHECK_FIRST_MS = 5_000;
-const HOLDER_CHECK_MAX_MS = 300_000;
 
 const { datasetRunOpen } = proxyActivities<Pick<Activities, 'datasetRunOpen'>>({
   startToCloseTimeout: '1 minute',
@@ -159,9 +157,8 @@ export async function datasetQueueWorkflow(input: DatasetQueueInput): Promise<vo
       active = activeTurn = null;
       return; // The run ended while it waited.
     }
-    for (let wait = HOLDER_CHECK_FIRST_MS; !(await condition(() => released.has(key), wait)); wait = Math.min(wait * 2, HOLDER_CHECK_MAX_MS)) {
-      if (!(await datasetRunOpen(turn))) break;
-    }
+    // A run that ended without giving the turn back (terminated, say) is noticed.
+    await awaitUnlessGone(() => released.has(key), () => datasetRunOpen(turn));
     released.delete(key);
     active = null;
     activeTurn = null;

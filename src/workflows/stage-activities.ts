@@ -20,6 +20,7 @@ const STAGE_OF: Record<keyof Activities, string> = {
   expireSnapshots: 'retention',
   requestDatasetTurn: 'queue',
   datasetRunOpen: 'queue',
+  runningDatasetQueue: 'queue',
 };
 
 /** `scope`: the table the calls are for (the dataset, for its run's own activities), shown in each call's summary. */

@@ -30,11 +30,22 @@ const D2 = '2024-01-02';
 const D3 = '2024-01-03';
 
 let h: Harness;
+/** Where a stage waits until released: `arrived` when it gets there. */
+type Gate = { arrived: () => void; released: Promise<void> };
 // Holds the first write of a run started with `holdNextWrite` until released.
-let writeGate: { arrived: () => void; released: Promise<void> } | undefined;
+let writeGate: Gate | undefined;
 // Runs once, before the next run's hash stage (what happens to its batch between the stages).
 let beforeNextHash: (() => void) | undefined;
+// Holds the next commit, inside its write stage (heartbeating), until released.
+let commitGate: Gate | undefined;
 const folders = datasetFolders('backfill');
+
+/** Waits at the gate, if there is one. */
+async function pass(gate: Gate | undefined): Promise<void> {
+  if (!gate) return;
+  gate.arrived();
+  await gate.released;
+}
 
 beforeAll(async () => {
   h = await startHarness({
@@ -44,11 +55,16 @@ beforeAll(async () => {
         beforeNextHash = undefined;
         hook();
       }
+      if (stage !== 'write') return;
       const gate = writeGate;
-      if (stage !== 'write' || !gate) return;
       writeGate = undefined;
-      gate.arrived();
-      await gate.released;
+      await pass(gate);
+    },
+    atStep: async (step) => {
+      if (step !== 'commit') return;
+      const gate = commitGate;
+      commitGate = undefined;
+      await pass(gate);
     },
   });
   psql('DROP SCHEMA IF EXISTS bf CASCADE; CREATE SCHEMA bf;');
@@ -58,13 +74,26 @@ afterAll(async () => {
   folders.removeAll();
 });
 
+/** A new gate (see Gate): `reached` resolves when a stage arrives at it, `release` lets it go. */
+function newGate(): { gate: Gate; reached: Promise<void>; release: () => void } {
+  let arrived!: () => void;
+  const reached = new Promise<void>((resolve) => (arrived = resolve));
+  let release!: () => void;
+  return { gate: { arrived, released: new Promise<void>((resolve) => (release = resolve)) }, reached, release };
+}
+
+/** Holds the next commit within its write stage: `atCommit` resolves when it is reached, `release` lets it go. */
+function holdNextCommit(): { atCommit: Promise<void>; release: () => void } {
+  const { gate, reached, release } = newGate();
+  commitGate = gate;
+  return { atCommit: reached, release };
+}
+
 /** Holds the next run's write stage: `atWrite` resolves when it is reached, `release` lets it go. */
 function holdNextWrite(): { atWrite: Promise<void>; release: () => void } {
-  let arrived!: () => void;
-  const atWrite = new Promise<void>((resolve) => (arrived = resolve));
-  let release!: () => void;
-  writeGate = { arrived, released: new Promise<void>((resolve) => (release = resolve)) };
-  return { atWrite, release };
+  const { gate, reached, release } = newGate();
+  writeGate = gate;
+  return { atWrite: reached, release };
 }
 
 /** A PostgreSQL table bf.<name> of `rows` rows (id, v, updated_at) and a dataset reading it. */
@@ -382,6 +411,41 @@ describe('backfill', () => {
     // Same workflow ID, another run: asks for the turn while the terminated one still holds it.
     const again = await runDataset(h, config, D1);
     expect(tableResult(again, 'terminated').counts).toMatchObject({ I: 5 });
+  });
+
+  it("the dataset's queue ended while a run waits for its turn: the run asks the next queue and completes", async () => {
+    const config = pgTable('queue_ended', 5);
+    const { atWrite, release } = holdNextWrite();
+    const first = await startDatasetRun(h.client, h.settings, { config, businessDate: D1 });
+    await atWrite;
+    const second = await startDatasetRun(h.client, h.settings, { config, businessDate: D2 });
+    for (let waited = 0; !(await queueStatus(h, config.dataset)).waiting.includes(second.handle.workflowId); waited += 100) {
+      if (waited > 30_000) throw new Error('the second run did not queue for its turn within 30 s');
+      await sleep(100);
+    }
+    // As the README tells an operator to end a queue (to move it to another task queue, say).
+    await h.client.workflow.getHandle(datasetQueueWorkflowId(config.dataset)).terminate('ended by the operator');
+    release();
+    expect(tableResult({ ok: true, result: await first.handle.result() }, 'queue_ended').counts).toMatchObject({ I: 5 });
+    // The old code waited for a grant from the ended queue for good (and a schedule skipped every later run meanwhile).
+    const result = await withTimeout(second.handle.result(), 60_000, () => 'the waiting run did not complete within 60 s of its queue ending');
+    expect(result.tables[0]).toMatchObject({ status: 'completed', result: { counts: { N: 5 } } });
+    expect(await committedDates(h.engine, config.warehouse, config.dataset, 'queue_ended')).toEqual([D1, D2]);
+  });
+
+  it('a dump cancelled while its write is under way commits nothing, and says so', async () => {
+    const config = pgTable('cancel_write', 6);
+    const { atCommit, release } = holdNextCommit();
+    await requestDump(h, config, { requestId: 'late-cancel', businessDate: D1 });
+    await atCommit;
+    await signalDatasetQueue(h.client, h.settings.taskQueue, config.dataset, cancelSignal, [{ requestId: 'late-cancel' }]);
+    expect((await waitForDump(h, config.dataset, 'late-cancel', dumpFinished)).state).toBe('cancelled');
+    // The write's heartbeats bring it the cancellation while it is held before its commit.
+    await sleep(2000);
+    release();
+    await sleep(3000);
+    // The old code committed the date after the dump had ended cancelled, and after the queue had moved on.
+    expect(await committedDates(h.engine, config.warehouse, config.dataset, 'cancel_write')).toEqual([]);
   });
 
   it('pause holds a dump (queued, or running at its next chunk), resume goes on, cancel stops it with nothing committed', async () => {

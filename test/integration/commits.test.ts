@@ -16,8 +16,9 @@ import { engineSettings, type TemporalSettings } from '../../src/settings';
 import { historyLakeFolder, withCatalog } from '../../src/warehouse/catalog';
 import { commitSnapshots, tableSnapshots } from '../../src/warehouse/commits';
 import { tableLayout } from '../../src/warehouse/layout';
-import { committedDates, generatedConfig, type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset } from '../support/harness';
+import { committedDates, failedTable, generatedConfig, type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset } from '../support/harness';
 import { cdcflow } from '../support/cli';
+import { psql } from '../support/postgres';
 import { activityStarts, killAllWorkers, sigkill, spawnWorker, withTimeout } from '../support/worker-process';
 import { datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
 
@@ -284,6 +285,48 @@ describe('commits', () => {
     await assertHistoryReplaysToCurrent(c.warehouse, c.dataset);
   });
 
+  it("vacuum with a catalog that holds none of the warehouse's commits (another CDCFLOW_CATALOG_URL, a lost catalog file) is refused, deleting nothing", async () => {
+    const catalogUrl = process.env.CDCFLOW_TEST_PG_URL;
+    if (!catalogUrl) throw new Error('CDCFLOW_TEST_PG_URL is not set (the test setup starts PostgreSQL)');
+    const env = { CDCFLOW_CATALOG_URL: catalogUrl };
+    const c = configFor('othercat');
+    const taskQueue = `test-othercat-${c.dataset}`;
+    const worker = await spawnWorker(taskQueue, path.join(dir, `tmp-${c.dataset}`), { env });
+    try {
+      tableResult(await runDataset({ client: h.client, settings: { ...h.settings, taskQueue } }, c.at('day1'), D1), TABLE);
+    } finally {
+      await sigkill(worker);
+    }
+    const lake = path.join(c.warehouse, '_lake');
+    const lakeFiles = () => readdirSync(lake, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.parquet')).sort();
+    const committed = lakeFiles();
+    const hoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    for (const f of committed) utimesSync(path.join(lake, f), hoursAgo, hoursAgo);
+
+    // An operator's shell set up for another environment: another database of the same server, so the same schema name.
+    psql('DROP DATABASE IF EXISTS cdcflow_other_env');
+    psql('CREATE DATABASE cdcflow_other_env');
+    const otherUrl = catalogUrl.replace(/\/[^/?]+(\?|$)/, '/cdcflow_other_env$1');
+    // The old code opened an empty catalog there and deleted every committed data file as its orphan, with exit 0.
+    const other = await cdcflow(['vacuum', '--config', c.file], { CDCFLOW_CATALOG_URL: otherUrl });
+    expect({ code: other.code, stderr: other.stderr }).toMatchObject({ code: 1, stderr: expect.stringContaining('holds no commit of it') });
+    expect(lakeFiles()).toEqual(committed);
+
+    // A SQLite catalog whose file is gone: nothing is created in its place, nothing deleted.
+    const identity = path.join(c.warehouse, '_catalog.json');
+    const recorded = readFileSync(identity);
+    writeFileSync(identity, JSON.stringify({ catalog: 'sqlite', warehouse: c.warehouse }));
+    const lost = await cdcflow(['vacuum', '--config', c.file], {});
+    expect({ code: lost.code, stderr: lost.stderr }).toMatchObject({ code: 1, stderr: expect.stringContaining('catalog.sqlite does not exist') });
+    expect(existsSync(path.join(c.warehouse, 'catalog.sqlite'))).toBe(false);
+    expect(lakeFiles()).toEqual(committed);
+
+    // With the workers' catalog, vacuum runs and keeps every committed file.
+    writeFileSync(identity, recorded);
+    expect((await cdcflow(['vacuum', '--config', c.file], env)).code).toBe(0);
+    expect(lakeFiles()).toEqual(committed);
+  });
+
   it("a run resumed days later keeps its files through a vacuum between placing them in the lake and committing them", async () => {
     const c = configFor('late');
     tableResult(await runDataset(h, c.at('day1'), D1), TABLE);
@@ -313,6 +356,27 @@ describe('commits', () => {
     const result = await withTimeout(handle.result(), 60_000, () => 'the run did not complete within 60 s (its committed files gone?)');
     expect(result.tables[0]).toMatchObject({ status: 'completed', result: { counts: expectedDay2() } });
     expect(await committedDates(h.engine, c.warehouse, c.dataset, TABLE)).toEqual([D1, D2]);
+    await assertHistoryReplaysToCurrent(c.warehouse, c.dataset);
+  });
+
+  it("a stage folder that lost a file (a vacuum killed inside it) has its stage worked out again, not failed on at every attempt", async () => {
+    const c = configFor('partial');
+    const strict = (day: 'day1' | 'day2') => {
+      const config = c.at(day);
+      return { ...config, tables: config.tables.map((t) => ({ ...t, maxDeleteShare: 0.1 })) };
+    };
+    tableResult(await runDataset(h, strict('day1'), D1), TABLE);
+    // The delete guard refuses day 2 after its diff, whose files stay for a run with --allow-deletes.
+    expect(failedTable(await runDataset(h, strict('day2'), D2), TABLE)).toMatch(/maxDeleteShare/);
+    // vacuum removes a stage folder file by file: killed inside it, it leaves the diff's state file and manifest without the history file.
+    const layout = tableLayout(c.warehouse, c.dataset, TABLE);
+    expect(existsSync(layout.stageFile(D2, 'state'))).toBe(true);
+    rmSync(layout.stageFile(D2, 'history'));
+
+    // The old code took the diff for done and failed to link the missing file at every attempt (for minutes, then for good).
+    const { handle } = await startDatasetRun(h.client, h.settings, { config: strict('day2'), businessDate: D2, allowDeletes: true });
+    const result = await withTimeout(handle.result(), 60_000, () => 'the run did not complete within 60 s');
+    expect(result.tables[0]).toMatchObject({ status: 'completed', result: { counts: expectedDay2() } });
     await assertHistoryReplaysToCurrent(c.warehouse, c.dataset);
   });
 
