@@ -71,10 +71,11 @@ function refuseRespelledName(latest: CommitTag | undefined, { table, context }: 
  * between the two that was never committed (its run failed, or a schedule skipped it) would
  * be left out for good: once a later date is committed, an earlier one is refused. On a run of
  * the latest date again, the batch came after that date was committed, and can no longer be run.
+ * A table's first date has no base: every earlier batch would be left out.
  */
 async function refuseLeftOutBatches(session: Session, { table, businessDate, context }: Planning, { base, latestCommitted }: Pick<PlanResult, 'base' | 'latestCommitted'>): Promise<void> {
-  if (table.mode === 'full' || !base) return;
-  const leftOut = (await sourceOf(table).batchesBetween?.(session, table, base.date, businessDate)) ?? [];
+  if (table.mode === 'full') return;
+  const leftOut = (await sourceOf(table).batchesBetween?.(session, table, base?.date ?? '', businessDate)) ?? [];
   if (leftOut.length === 0) return;
   const dates = leftOut.map((b) => b.businessDate);
   const named = dates.length > 5 ? `${dates.slice(0, 5).join(', ')} and ${dates.length - 5} more` : dates.join(', ');
@@ -83,11 +84,12 @@ async function refuseLeftOutBatches(session: Session, { table, businessDate, con
       ? `It can no longer be run, since ${businessDate} is committed: move its files out of the source path to run ${businessDate} again, ` +
         'or run the table from its first date into a new warehouse to apply them'
       : `Run ${dates[0]} first (cdcflow run --date ${dates[0]}), or move its files out of the source path if they must not be applied`;
+  const after = base ? `after the latest committed date before ${businessDate} (${base.date})` : `before ${businessDate}, and the table has no commit before it`;
   throw new StateError(
-    `the source has a batch for ${named} (${leftOut[0].file}), after the latest committed date before ${businessDate} (${base.date}), ` +
+    `the source has a batch for ${named} (${leftOut[0].file}), ${after}, ` +
       `that was never committed: a ${table.mode} run of ${businessDate} would leave its changes out for good, since an earlier date ` +
       `cannot be run once a later one is committed. ${remedy}`,
-    { ...context, baseDate: base.date, leftOutDate: dates[0], file: leftOut[0].file },
+    { ...context, ...(base ? { baseDate: base.date } : {}), leftOutDate: dates[0], file: leftOut[0].file },
   );
 }
 

@@ -147,6 +147,21 @@ describe('change detection', () => {
     expect(late).not.toContain(`Run ${DAY2} first`);
   });
 
+  it('delta mode: a first date with earlier dated batches is refused: they would be left out for good', async () => {
+    const keys = [{ name: 'id', type: 'integer' }];
+    const { dir, config } = setup([csvTable('d', keys, [{ name: 'v', type: 'varchar' }], { mode: 'delta' })]);
+    writeLines(path.join(dir, 'd', `${DAY1}.csv`), ['id,v', '1,a', '2,b']);
+    writeLines(path.join(dir, 'd', `${DAY2}.csv`), ['id,v', '2,B']);
+    // Before this release day 2 committed as the table's first date (with exit 0), and day 1 could never be run.
+    const refused = await runDataset(h, config, DAY2);
+    expect(refused.ok).toBe(false);
+    expect(failedTable(refused, 'd')).toContain(`the source has a batch for ${DAY1} (${path.join(dir, 'd', `${DAY1}.csv`)}), before ${DAY2}, and the table has no commit before it`);
+    expect(failedTable(refused, 'd')).toContain(`Run ${DAY1} first (cdcflow run --date ${DAY1})`);
+    expect(existsSync(currentOf(config, 'd'))).toBe(false);
+    succeeded(await runDataset(h, config, DAY1));
+    expect(tableResult(succeeded(await runDataset(h, config, DAY2)), 'd').counts).toEqual({ I: 0, U: 1, D: 0, X: 1, N: 0 });
+  });
+
   it('ignored columns: a change only there is N (date kept, no history row) and takes the new value; a compared change is U', async () => {
     const { dir, config } = setup([
       csvTable(
