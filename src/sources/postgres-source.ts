@@ -12,7 +12,7 @@ import { columnLabel, readByName, sourceName } from '../config/columns';
 import { DEFAULT_CSV_OPTIONS } from '../config/schema';
 import type { ColumnSpec, FileTableConfig, PostgresSourceSpec, TableConfig } from '../config/types';
 import { copyRows, type Session } from '../engine/duckdb';
-import { fileListLiteral } from '../engine/sql';
+import { fileListLiteral, quoteIdent } from '../engine/sql';
 import { withPostgresAttached } from '../engine/postgres-attach';
 import { ConfigError, DataError, type ErrorContext, StateError } from '../errors';
 import { readJsonIfExists, writeAtomically, writeJsonAtomically } from '../warehouse/atomic';
@@ -34,11 +34,15 @@ import {
   keyAlias,
   keysDeclaredNotNullSql,
   mayBeNumeric,
+  NOT_UTF8_MESSAGE,
+  notUtf8Sql,
   nullKeySql,
   postgresQuerySql,
   type ReadScope,
   readPlan,
   relationsAlikeSql,
+  TEXT_ENCODINGS_SQL,
+  textUnconverted,
   type SourceColumn,
   unreadableAs,
 } from './postgres-sql';
@@ -169,13 +173,22 @@ async function sourceColumns(session: Session, attached: string, table: Postgres
   });
   if (missing.length > 0) throw missingColumnsError(missing, context);
   const pgTypes = await numericTypes(session, attached, table, found.filter((f) => mayBeNumeric(f.described)).map((f) => f.sourceName));
-  const columns = found.map(({ spec, sourceName, described: d }) => ({ ...spec, sourceName, ...readPlan(d, pgTypes.get(sourceName) ?? null, spec.type) }));
+  const unconverted = textUnconverted(await textEncodings(session, attached));
+  const columns: SourceColumn[] = found.map(({ spec, sourceName, described: d }) => {
+    const plan = readPlan(d, pgTypes.get(sourceName) ?? null, spec.type);
+    return { ...spec, sourceName, ...plan, checkUtf8: unconverted && plan.arrivesAs === 'VARCHAR' };
+  });
   for (const { spec, described: d } of found) {
     const reason = unreadableAs(d, spec.type);
     if (reason) throw new ConfigError(`column ${columnLabel(spec)}: ${reason}`, { ...context, column: spec.name });
   }
   if (columns.some((c) => c.readAs === 'real')) await assertShortestFloatText(session, attached, context);
   return { keys: columns.slice(0, table.keys.length), columns };
+}
+
+/** The database's encoding and the one PostgreSQL sends text in. */
+function textEncodings(session: Session, attached: string): Promise<{ server: string; client: string }> {
+  return session.rows<{ server: string; client: string }>(`SELECT * FROM ${postgresQuerySql(attached, TEXT_ENCODINGS_SQL)}`).then(([row]) => row);
 }
 
 /**
@@ -273,6 +286,33 @@ async function castFailure(session: Session, attached: string, pgSql: string, ta
 }
 
 /**
+ * The first text of a chunk that is not UTF-8, named by key and column, with what to do: PostgreSQL
+ * converts text to the client_encoding asked for, except an SQL_ASCII database's, whose bytes it
+ * sends as they are.
+ */
+async function notUtf8Failure(session: Session, attached: string, pgSql: string, table: PostgresTable, columns: SourceColumn[], keys: SourceColumn[]): Promise<DataError | undefined> {
+  for (const [i, column] of columns.entries()) {
+    const sql = notUtf8Sql(attached, pgSql, columns, i, keys.length);
+    const [hit] = sql ? await session.rows<{ key: string[] }>(sql) : [];
+    if (!hit) continue;
+    const key = keyText(keys, hit.key);
+    const { server } = await textEncodings(session, attached);
+    const remedy =
+      server === 'SQL_ASCII'
+        ? "the database's encoding is SQL_ASCII, whose text PostgreSQL sends unconverted: convert the data to UTF-8, or read the column through a query that converts it " +
+          `(for Latin-1 text: convert_from(convert(convert_to(${quoteIdent(column.sourceName)}, 'SQL_ASCII'), 'LATIN1', 'UTF8'), 'SQL_ASCII'))`
+        : `the database's encoding is ${server}: add client_encoding=UTF8 to the connection string, and PostgreSQL converts the text`;
+    return new DataError(`column ${columnLabel(column)} of the row with key ${key} holds text that is not UTF-8, which cdcflow reads text as; ${remedy}`, {
+      dataset: table.dataset,
+      table: table.name,
+      key,
+      column: column.name,
+    });
+  }
+  return undefined;
+}
+
+/**
  * Where the chunk after `after` ends: its last key, or null when the rest of the scope fits in
  * it. Runs ahead of the chunk reads, on the extract's own session.
  */
@@ -283,7 +323,23 @@ async function chunkEnd(session: Session, attached: string, table: PostgresTable
     "PostgreSQL refused the chunk query (do the requested keys and the watermark fit the source's column types? A watermark column whose type changed since the last commit needs one full read: a dump with cdcflow backfill, or a run in mode full)",
     { dataset: table.dataset, table: table.name },
   );
-  return found.length < 2 ? null : keys.map((_, i) => found[0][keyAlias(i)]);
+  if (found.length < 2) return null;
+  const upTo = keys.map((_, i) => found[0][keyAlias(i)]);
+  if (after && upTo.every((v, i) => v === after[i])) throw notAdvancingError(table, keys, after);
+  return upTo;
+}
+
+/**
+ * A chunk whose end is written as the previous chunk's: a key whose text PostgreSQL does not
+ * read back as its value. Every further chunk would be empty and the extract would not end.
+ */
+function notAdvancingError(table: PostgresTable, keys: SourceColumn[], after: string[]): DataError {
+  const key = keyText(keys, after);
+  return new DataError(
+    `the keyset chunks stop advancing at key ${key}: PostgreSQL writes the next chunk's last key as that same text, which it does not read back as the key's value ` +
+      `(a key column of a type whose text loses detail in this session's settings); read the key through a query that selects it in a form that keeps it exactly`,
+    { dataset: table.dataset, table: table.name, key, column: keys.map((k) => k.name).join(', ') },
+  );
 }
 
 /** One chunk's key range to `outPath`; the number of rows written. */
@@ -300,6 +356,7 @@ async function readChunk(
   try {
     return await copyRows(session, copyChunkSql(attached, pgSql, columns, outPath));
   } catch (err) {
+    if ((err as Error).message.includes(NOT_UTF8_MESSAGE)) throw (await notUtf8Failure(session, attached, pgSql, table, columns, keys)) ?? err;
     if (!CAST_ERROR.test((err as Error).message)) throw err;
     throw (await castFailure(session, attached, pgSql, table, columns, keys)) ?? err;
   }

@@ -25,6 +25,8 @@ export interface SourceColumn extends ColumnSpec {
   readAs: ReadAs;
   /** The DuckDB type the chunk query delivers it as: what its strict cast starts from. */
   arrivesAs: string;
+  /** Text PostgreSQL sends unconverted (see `textUnconverted`), which is checked to be UTF-8. */
+  checkUtf8?: boolean;
 }
 
 /**
@@ -101,8 +103,19 @@ export function wrappedTimestampSql(c: SourceColumn, v: string): string | null {
 /** DuckDB's latest timestamp, named when a later one is refused. */
 export const DUCKDB_LATEST_TIMESTAMP = '294247-01-10 04:00:54.775806';
 
-/** DuckDB SQL: the column `v` as it arrives, or a query error for a timestamp the extension wrapped around. */
+/** DuckDB SQL: true when `v` is text that is not UTF-8 (decode() refuses it; try() makes that a NULL). */
+const notUtf8Condition = (v: string) => `(${v} IS NOT NULL AND try(decode(encode(${v}))) IS NULL)`;
+
+/** The start of the query error a chunk's text that is not UTF-8 raises. */
+export const NOT_UTF8_MESSAGE = 'text that is not UTF-8 in column';
+
+/**
+ * DuckDB SQL: the column `v` as it arrives, or a query error for a timestamp the extension wrapped
+ * around or for text to be checked that is not UTF-8 (DuckDB would write it to Parquet as it is,
+ * and refuse to read it).
+ */
 function deliveredSql(c: SourceColumn, v: string): string {
+  if (c.checkUtf8) return `CASE WHEN ${notUtf8Condition(v)} THEN error(${quoteLiteral(`${NOT_UTF8_MESSAGE} ${columnLabel(c)}`)}) ELSE ${v} END`;
   const wrapped = wrappedTimestampSql(c, v);
   if (!wrapped) return arrived(c, v);
   const message = quoteLiteral(`a value of column ${columnLabel(c)} is later than ${DUCKDB_LATEST_TIMESTAMP}, the latest timestamp DuckDB holds`);
@@ -169,14 +182,24 @@ export function chunkQuerySql(
 }
 
 /**
+ * PostgreSQL: true, having set for the rest of the transaction what a value's text depends on to
+ * the settings at which it reads back as the same value: `extra_float_digits` at or below 0
+ * rounds a float (0.30000000000000004 is written 0.3), and a `date` or `timestamp` written in
+ * DateStyle `German` is read back month first under `German, MDY` (01.07.2024 as January 7).
+ */
+const EXACT_TEXT_SETTINGS = `set_config('extra_float_digits', '1', true) IS NOT NULL AND set_config('DateStyle', 'ISO', true) IS NOT NULL`;
+
+/**
  * PostgreSQL text: the text of a value that PostgreSQL reads back as the same value, whatever the
- * session's DateStyle and TimeZone (a chunk's last key, the watermark). A `timestamptz`'s own text
- * does not outside DateStyle ISO: it names the zone by an abbreviation, which PostgreSQL may read
- * as another zone's (`IST` of Asia/Kolkata or of Europe/Dublin is read as Israel's, 3.5 or 1 hour
- * off). Its JSON text is ISO 8601 with a numeric offset in every DateStyle. A domain over it too.
+ * session's settings (a chunk's last key, the watermark). A `timestamptz`'s own text names the
+ * zone by an abbreviation outside DateStyle ISO, which PostgreSQL may read as another zone's
+ * (`IST` of Asia/Kolkata or of Europe/Dublin is read as Israel's, 3.5 or 1 hour off): its JSON
+ * text is ISO 8601 with a numeric offset. A domain over it too. The settings are made before the
+ * text is written, in the CASE condition that PostgreSQL evaluates first.
  */
 function readBackTextSql(value: string): string {
-  return `CASE WHEN ${baseTypeSql(value)} = 'timestamp with time zone' THEN to_json(${value}) #>> '{}' ELSE ${value}::text END`;
+  const text = `CASE WHEN ${baseTypeSql(value)} = 'timestamp with time zone' THEN to_json(${value}) #>> '{}' ELSE ${value}::text END`;
+  return `CASE WHEN ${EXACT_TEXT_SETTINGS} THEN ${text} END`;
 }
 
 /**
@@ -233,6 +256,24 @@ export function castFailureSql(attached: string, pgSql: string, columns: readonl
     `SELECT [${keys.join(', ')}] AS key, CAST(${c} AS VARCHAR) AS value, ${wrapped ?? 'false'} AS wrapped FROM ${postgresQuerySql(attached, pgSql)} WITH ORDINALITY ` +
     `WHERE ${c} IS NOT NULL AND (${refused}) ORDER BY ordinality LIMIT 1`
   );
+}
+
+/** The key of the first row of a chunk whose column `column` holds text that is not UTF-8; null for a column not checked. */
+export function notUtf8Sql(attached: string, pgSql: string, columns: readonly SourceColumn[], column: number, keyCount: number): string | null {
+  if (!columns[column].checkUtf8) return null;
+  const keys = Array.from({ length: keyCount }, (_, i) => `CAST(${dataAlias(i)} AS VARCHAR)`);
+  return `SELECT [${keys.join(', ')}] AS key FROM ${postgresQuerySql(attached, pgSql)} WITH ORDINALITY WHERE ${notUtf8Condition(dataAlias(column))} ORDER BY ordinality LIMIT 1`;
+}
+
+/** PostgreSQL text: the database's encoding (`server`) and the one it sends text in (`client`). */
+export const TEXT_ENCODINGS_SQL = `SELECT current_setting('server_encoding') AS server, current_setting('client_encoding') AS client`;
+
+/**
+ * Whether PostgreSQL may send text that is not UTF-8: in a client_encoding other than UTF8, or
+ * from an SQL_ASCII database, whose bytes it sends as they are whatever the client_encoding.
+ */
+export function textUnconverted(encodings: { server: string; client: string }): boolean {
+  return encodings.server === 'SQL_ASCII' || encodings.client !== 'UTF8';
 }
 
 /** PostgreSQL text: the session's `extra_float_digits` (`digits`). */

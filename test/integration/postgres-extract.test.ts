@@ -35,6 +35,12 @@ function table(schema: string, name: string, source: Partial<PostgresSourceSpec>
   };
 }
 
+/** The test cluster's connection string with these session settings (libpq's `options`). */
+function withOptions(options: string): string {
+  const url = process.env[PG_URL_VAR]!;
+  return `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(options)}`;
+}
+
 let engine: Engine;
 let dir: string;
 let run = 0;
@@ -287,8 +293,7 @@ describe('postgres extract', () => {
       // DateStyle SQL writes 2024-07-01 11:30 in Asia/Kolkata as "01/07/2024 11:30:00 IST", and PostgreSQL
       // reads IST as Israel's +02 (Europe/Dublin's summer IST too): 3.5 or 1 hour off.
       const variable = `CDCFLOW_TEST_PG_${zone.replace(/\W/g, '_').toUpperCase()}`;
-      const options = encodeURIComponent(`-c DateStyle=SQL,DMY -c TimeZone=${zone}`);
-      process.env[variable] = `${process.env[PG_URL_VAR]!}${process.env[PG_URL_VAR]!.includes('?') ? '&' : '?'}options=${options}`;
+      process.env[variable] = withOptions(`-c DateStyle=SQL,DMY -c TimeZone=${zone}`);
       const name = `instants_${zone.replace(/\W/g, '_').toLowerCase()}`;
       // The key through a domain over timestamptz, whose own text is written the same way.
       psql(`CREATE DOMAIN pgx.${name}_instant AS timestamptz; CREATE TABLE pgx.${name} (at pgx.${name}_instant PRIMARY KEY, v text, updated_at timestamptz NOT NULL);
@@ -315,6 +320,62 @@ describe('postgres extract', () => {
       delete process.env[variable];
     },
   );
+
+  it('a float key and watermark read back exactly where the session sets extra_float_digits = 0, and a German, MDY date key as the same day', async () => {
+    // At extra_float_digits = 0 PostgreSQL writes 0.30000000000000004 as 0.3; under DateStyle
+    // German, MDY it writes 2024-07-01 as 01.07.2024 and reads that back as January 7.
+    const variable = 'CDCFLOW_TEST_PG_ROUNDED';
+    process.env[variable] = withOptions('-c extra_float_digits=0 -c DateStyle=German,MDY');
+    psql(`CREATE TABLE pgx.floats (f float8, d date, v text, w float8 NOT NULL, PRIMARY KEY (f, d));
+      INSERT INTO pgx.floats VALUES (0.1::float8 + 0.2::float8, DATE '2024-07-01', 'a', 0.1::float8 + 0.2::float8),
+        (0.7, DATE '2024-07-02', 'b', 0.1234567890123456), (0.7, DATE '2024-07-03', 'c', 0.2);`);
+    const floats = (chunkRows: number) =>
+      table('pgx', 'floats', { connection: variable, chunkRows, watermark: 'w' }, {
+        keys: [
+          { name: 'f', type: 'double' },
+          { name: 'd', type: 'date' },
+        ],
+        columns: [
+          { name: 'v', type: 'varchar' },
+          { name: 'w', type: 'double' },
+        ],
+      });
+    // The watermark 0.30000000000000004 was stored as 0.3: the next delta read the row at it again.
+    const full = await extract(floats(10));
+    expect(full.result.watermark).toBe('0.30000000000000004');
+    expect((await extract(floats(10), full.result.watermark)).rows).toEqual([]);
+    // The old chunk ends read back below their rows (0.3; January 7): every chunk was empty and
+    // the extract never ended. Stopped here after more chunks than rows.
+    const chunks: ChunkCheckpoint[] = [];
+    const request: ExtractRequest = { businessDate: DATE, since: null, runId: `run-${++run}` };
+    await engine.withSession((s) =>
+      postgresSource.extract!(s, floats(1), request, (c) => {
+        if (chunks.push(c) > 4) throw new Error(`chunk ${c.chunk} of an extract of 3 rows: ${JSON.stringify(c)}`);
+      }),
+    );
+    expect(chunks.map((c) => c.rows)).toEqual([1, 1, 1]);
+    expect(chunks[0].lastKey).toEqual(['0.30000000000000004', '2024-07-01']);
+    delete process.env[variable];
+  });
+
+  it('refuses text that is not UTF-8 in an SQL_ASCII database, naming the table, the column and the key', async () => {
+    psql(`DROP DATABASE IF EXISTS pgx_ascii`);
+    psql(`CREATE DATABASE pgx_ascii ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`);
+    const variable = 'CDCFLOW_TEST_PG_ASCII';
+    process.env[variable] = process.env[PG_URL_VAR]!.replace(/\/cdcflow($|\?)/, '/pgx_ascii$1');
+    psql(`CREATE TABLE latin (id bigint PRIMARY KEY, v text, w text); INSERT INTO latin VALUES (1, 'cafe', 'x'), (2, 'tea', E'caf\\xE9'), (3, 'milk', 'y');`, process.env[variable]);
+    const t = table('public', 'latin', { connection: variable, chunkRows: 10 }, { columns: [{ name: 'v', type: 'varchar' }, { name: 'w', type: 'varchar' }] });
+    // Before, the message named a chunk file and the column's values of three rows run
+    // together: `Invalid string encoding found in Parquet file ".../chunk-000001.parquet": value "xcaf\\xE9y" is not valid UTF8!`.
+    await expect(extract(t)).rejects.toMatchObject({
+      name: 'DataError',
+      message: expect.stringMatching(
+        /^column "w" of the row with key \(id=2\) holds text that is not UTF-8, which cdcflow reads text as; the database's encoding is SQL_ASCII, whose text PostgreSQL sends unconverted: .*convert_from\(convert\(convert_to\("w", 'SQL_ASCII'\), 'LATIN1', 'UTF8'\), 'SQL_ASCII'\)/,
+      ),
+      context: { dataset: 'pgx', table: 't', key: '(id=2)', column: 'w' },
+    });
+    delete process.env[variable];
+  });
 
   it('delta: reads only rows above the lower bound and returns the watermark taken before the first chunk', async () => {
     const t = table('pgx', 'items', { watermark: 'updated_at' });

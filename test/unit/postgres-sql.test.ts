@@ -34,7 +34,10 @@ const baseType = (ref: string) =>
   `(WITH RECURSIVE d(oid, base) AS (SELECT oid, typbasetype FROM pg_type WHERE oid = pg_typeof(${ref}) ` +
   'UNION ALL SELECT p.oid, p.typbasetype FROM pg_type p JOIN d ON p.oid = d.base) SELECT format_type(oid, NULL) FROM d WHERE base = 0)';
 /** PostgreSQL's text of a value that reads back as it, whatever the session's DateStyle and TimeZone. */
-const readBack = (v: string) => `CASE WHEN ${baseType(v)} = 'timestamp with time zone' THEN to_json(${v}) #>> '{}' ELSE ${v}::text END`;
+// The settings a value's text depends on are set first, in the condition; then a timestamptz is its JSON text.
+const exactTextSettings = `set_config('extra_float_digits', '1', true) IS NOT NULL AND set_config('DateStyle', 'ISO', true) IS NOT NULL`;
+const readBack = (v: string) =>
+  `CASE WHEN ${exactTextSettings} THEN CASE WHEN ${baseType(v)} = 'timestamp with time zone' THEN to_json(${v}) #>> '{}' ELSE ${v}::text END END`;
 
 describe('PostgreSQL source SQL', () => {
   it('reads the first chunk up to its end, in key order', () => {
