@@ -148,9 +148,10 @@ test('a source bucket that does not exist fails the table at once as a config er
   const url = 's3://no-such-source-bucket/exports/{date}/orders.csv';
   const config = ordersDataset('nobucket', url);
   const outcome = await run(config, D1);
-  for (const table of ['full_t', 'delta_t']) {
+  // The delta table's plan lists every date's batch first (one of an earlier date would be left out).
+  for (const [table, listed] of [['full_t', '2024-01-01'], ['delta_t', '\\*']]) {
     expect(failedTable(outcome, table)).toMatch(
-      /^the S3 bucket of s3:\/\/no-such-source-bucket\/exports\/2024-01-01\/orders\.csv does not exist \(HTTP 404: NoSuchBucket: .*\); check the source path and CDCFLOW_S3_ENDPOINT/,
+      new RegExp(`^the S3 bucket of s3://no-such-source-bucket/exports/${listed}/orders\\.csv does not exist \\(HTTP 404: NoSuchBucket: .*\\); check the source path and CDCFLOW_S3_ENDPOINT`),
     );
     expect((await activityAttempts(h.client, tableWorkflowId(config.dataset, D1, table))).runTableStages).toEqual([1]);
   }

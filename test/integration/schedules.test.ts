@@ -4,7 +4,7 @@
  * the business date of its scheduled time; `schedule backfill` runs past dates in order and
  * ends where running them by hand ends.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { stringify } from 'yaml';
@@ -48,10 +48,10 @@ describe('cdcflow schedule', () => {
 
   const env = () => ({ TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue });
 
-  /** A config file in `dir` for `dataset`, with these schedules; returns its path. */
-  function writeDataset(dataset: string, schedules: object[] = []): string {
+  /** A config file in `dir` for `dataset`, with these schedules, reading `source` (relative to `dir`); returns its path. */
+  function writeDataset(dataset: string, schedules: object[] = [], source = '{date}.csv'): string {
     const file = path.join(dir, `${dataset}.yaml`);
-    const table = { name: 'items', keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }], source: { format: 'csv', path: '{date}.csv' } };
+    const table = { name: 'items', keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }], source: { format: 'csv', path: source } };
     writeFileSync(file, stringify({ dataset, warehouse: 'wh', tables: [table], schedules }));
     return file;
   }
@@ -155,8 +155,10 @@ describe('cdcflow schedule', () => {
     const dataset = uniqueDataset('trig');
     const zone = 'Pacific/Kiritimati'; // UTC+14: its day is rarely the UTC day
     const expected = businessDateFor(new Date(), zone, -1);
-    writeCsv(path.join(dir, `${expected}.csv`), ['id', 'v'], [[7, 'x']]);
-    const config = writeDataset(dataset, [{ name: 'nightly', every: '1d', timeZone: zone, businessDate: 'previous-day', mode: 'delta', paused: true }]);
+    // A folder of its own: a delta table's first date with the other tests' earlier batches beside it is refused.
+    mkdirSync(path.join(dir, dataset));
+    writeCsv(path.join(dir, dataset, `${expected}.csv`), ['id', 'v'], [[7, 'x']]);
+    const config = writeDataset(dataset, [{ name: 'nightly', every: '1d', timeZone: zone, businessDate: 'previous-day', mode: 'delta', paused: true }], `${dataset}/{date}.csv`);
     await apply(config);
     expect((await cdcflow(['schedule', 'trigger', '--config', config, '--name', 'nightly'], env())).stdout).toBe(`triggered ${scheduleId(dataset, 'nightly')}\n`);
     const workflowId = await eventually('the triggered run', async () => (await h.client.schedule.getHandle(scheduleId(dataset, 'nightly')).describe()).info.recentActions[0]?.action.workflow.workflowId);
