@@ -1,9 +1,9 @@
 /**
  * Retention, once per dataset run: the catalog's snapshots that no table needs any more are
  * expired and their files deleted (warehouse/retention.ts). A pass costs the catalog about as
- * much for one snapshot as for fifty, and the catalog's one connection per process is what
- * small tables wait for: after each table's commit, passes took about 40 ms per table of a
- * 50-table dataset from its third date on (the bench, days 3 to 5).
+ * much for one snapshot as for forty, and the catalog's one connection per process is what
+ * small tables wait for: after each table's commit, a 50-table dataset's passes cost up to
+ * about 40 ms per table from its third date on (README, Benchmark).
  */
 import { withSharedCatalog } from '../warehouse/catalog';
 import { applyRetention } from '../warehouse/retention';
