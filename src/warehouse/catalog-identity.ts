@@ -21,13 +21,17 @@ export interface CatalogIdentity {
 
 const identityFile = (warehouse: string) => path.join(warehouse, '_catalog.json');
 
-/** Records `expected` for a warehouse that has no record yet; refuses a worker whose catalog is not the recorded one. */
-export async function checkCatalogIdentity(warehouse: string, expected: CatalogIdentity, sqliteCatalog: string): Promise<void> {
+/**
+ * Records `expected` for a warehouse that has no record yet (unless `record` is false: a command
+ * that only reads or cleans an existing catalog, refused when there is none, must not leave a
+ * record of a catalog the warehouse may not have); refuses a worker whose catalog is not the recorded one.
+ */
+export async function checkCatalogIdentity(warehouse: string, expected: CatalogIdentity, sqliteCatalog: string, record = true): Promise<void> {
   const found = await readJsonIfExists<CatalogIdentity>(identityFile(warehouse));
   if (!found) {
     // A warehouse of an earlier release has no record: its SQLite catalog file tells.
     if (expected.catalog === 'postgres' && existsSync(sqliteCatalog)) throw otherCatalog(warehouse, { catalog: 'sqlite', warehouse }, expected);
-    await writeJsonAtomically(identityFile(warehouse), expected);
+    if (record) await writeJsonAtomically(identityFile(warehouse), expected);
     return;
   }
   if (found.catalog !== expected.catalog) throw otherCatalog(warehouse, found, expected);

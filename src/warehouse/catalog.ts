@@ -136,7 +136,7 @@ async function detachVanishedCatalogs(session: Session, aliases: Map<string, str
   }
 }
 
-/** Attaches the warehouse's catalog to the engine's DuckDB instance, once; `existing`: never a new SQLite catalog. */
+/** Attaches the warehouse's catalog to the engine's DuckDB instance, once; `existing`: never a new SQLite catalog, nor a record of one. */
 async function attachCatalog(engine: Engine, session: Session, warehouse: string, existing: boolean): Promise<string> {
   const { catalogUrl, dataPath: base } = engine;
   const alias = catalogAlias(warehouse, catalogUrl);
@@ -147,7 +147,7 @@ async function attachCatalog(engine: Engine, session: Session, warehouse: string
   // A file where the warehouse should be fails here with ENOTDIR, a ConfigError (stage-runner.ts).
   mkdirSync(base && isRemotePath(base) ? warehouse : dataPath(warehouse, base), { recursive: true });
   const identity = catalogUrl ? { catalog: 'postgres' as const, schema: postgresMetadataSchema(warehouse), warehouse } : { catalog: 'sqlite' as const, warehouse };
-  await checkCatalogIdentity(warehouse, identity, catalogPath(warehouse));
+  await checkCatalogIdentity(warehouse, identity, catalogPath(warehouse), !existing);
   if (!catalogUrl && existing && !existsSync(catalogPath(warehouse))) {
     throw new ConfigError(`${catalogPath(warehouse)} does not exist: warehouse ${warehouse} has no catalog there, and none is created for this`, { warehouse });
   }

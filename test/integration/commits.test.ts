@@ -528,6 +528,15 @@ describe('commits', () => {
       expect(vacuum.stderr).toContain('keeps its commits in the PostgreSQL catalog (CDCFLOW_CATALOG_URL)');
       expect(lakeFiles().length).toBeGreaterThan(0);
       expect(existsSync(path.join(created, 'catalog.sqlite'))).toBe(false);
+      // Without the record (a warehouse of an earlier release) the vacuum is refused too, and leaves none: it recorded the
+      // SQLite catalog it did not find, and the workers, on the PostgreSQL catalog, were refused from then on.
+      const record = readFileSync(path.join(created, '_catalog.json'));
+      rmSync(path.join(created, '_catalog.json'));
+      const unrecorded = await cdcflow(['vacuum', '--config', config], {});
+      expect(unrecorded.code).toBe(1);
+      expect(unrecorded.stderr).toContain('catalog.sqlite does not exist');
+      expect(existsSync(path.join(created, '_catalog.json'))).toBe(false);
+      writeFileSync(path.join(created, '_catalog.json'), record);
 
       renameSync(created, moved);
       // At another path its PostgreSQL schema would be another, empty one: every date would commit as a first.
