@@ -2,8 +2,8 @@
  * Retention, once per dataset run: the catalog's snapshots that no table needs any more are
  * expired and their files deleted (warehouse/retention.ts). A pass costs the catalog about as
  * much for one snapshot as for forty, and the catalog's one connection per process is what
- * small tables wait for: after each table's commit, a 50-table dataset's passes cost up to
- * about 40 ms per table from its third date on (README, Benchmark).
+ * small tables wait for: after each table's commit, a 50-table dataset's passes cost it up to
+ * about 40 ms per table on a busy machine from its third date on (README, Benchmark).
  */
 import { withSharedCatalog } from '../warehouse/catalog';
 import { applyRetention } from '../warehouse/retention';

@@ -27,12 +27,11 @@ export function snapshotsToExpire(commits: readonly TaggedSnapshot[], allSnapsho
   return allSnapshots.filter((s) => !needed.has(s));
 }
 
-/** Expires what no table needs; returns the commit snapshots it read (the caller finds its table's head in them). */
-export async function applyRetention(session: Session, alias: string, metadata: string): Promise<TaggedSnapshot[]> {
+/** Expires what no table needs, and deletes the files only the expired snapshots referenced. */
+export async function applyRetention(session: Session, alias: string, metadata: string): Promise<void> {
   const { all, tagged } = await catalogSnapshots(session, metadata);
   const expire = snapshotsToExpire(tagged, all);
-  if (expire.length === 0) return tagged;
+  if (expire.length === 0) return;
   await session.run(`CALL ducklake_expire_snapshots(${quoteLiteral(alias)}, versions => [${expire.join(', ')}])`);
   await session.run(`CALL ducklake_cleanup_old_files(${quoteLiteral(alias)}, cleanup_all => true)`);
-  return tagged;
 }
