@@ -28,6 +28,8 @@ export type DeleteGuardVerdict =
 function refusal(g: DeleteGuardInput): string | undefined {
   if (g.mode !== 'full') return undefined;
   if (g.batchRows === 0) {
+    // A first date loses nothing, but an empty export is still almost always a broken one.
+    if (g.baseKeys === 0) return 'the full snapshot has no rows, and the table has no committed rows yet: an empty export is almost always a broken one';
     return `the full snapshot has no rows; applying it would delete all ${g.baseKeys} keys of the current state`;
   }
   if (g.baseKeys > 0 && g.deletes / g.baseKeys > g.maxDeleteShare) {

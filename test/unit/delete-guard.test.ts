@@ -15,7 +15,10 @@ describe('delete guard', () => {
       reason: 'the full snapshot has no rows; applying it would delete all 10 keys of the current state',
     });
     // Even on a first run: an empty export is not a table.
-    expect(evaluateDeleteGuard({ ...base, batchRows: 0, baseKeys: 0 }).verdict).toBe('refuse');
+    expect(evaluateDeleteGuard({ ...base, batchRows: 0, baseKeys: 0 })).toEqual({
+      verdict: 'refuse',
+      reason: 'the full snapshot has no rows, and the table has no committed rows yet: an empty export is almost always a broken one',
+    });
   });
 
   it('refuses deleting more than the share, giving the counts', () => {
@@ -45,7 +48,7 @@ describe('delete guard', () => {
     const table = { mode: 'full' as const, maxDeleteShare: 0.5 };
     expect(guardDiff(table, 4, { I: 100, D: 6, U: 1, N: 3 }, false)).toEqual(evaluateDeleteGuard({ ...base, batchRows: 4, baseKeys: 10, deletes: 6 }));
     expect(guardDiff(table, 4, { D: 5, N: 5 }, false)).toEqual({ verdict: 'pass' });
-    expect(guardDiff(table, 0, {}, false)).toEqual({ verdict: 'refuse', reason: 'the full snapshot has no rows; applying it would delete all 0 keys of the current state' });
+    expect(guardDiff(table, 0, { D: 2 }, false)).toEqual({ verdict: 'refuse', reason: 'the full snapshot has no rows; applying it would delete all 2 keys of the current state' });
     expect(guardDiff(table, 4, { D: 6, N: 4 }, true).verdict).toBe('override');
   });
 
