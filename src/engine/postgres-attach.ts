@@ -47,8 +47,13 @@ export function postgresTimeoutSeconds(context: ErrorContext, env: NodeJS.Proces
  */
 export function withConnectTimeout(connection: string, seconds: number): string {
   if (/(^|[?&\s])connect_timeout\s*=/.test(connection)) return connection;
-  if (/^postgres(ql)?:\/\//.test(connection)) return `${connection}${connection.includes('?') ? '&' : '?'}connect_timeout=${seconds}`;
-  return `${connection} connect_timeout=${seconds}`;
+  return withConnectOption(connection, 'connect_timeout', String(seconds));
+}
+
+/** The connection string with one more libpq option (`value`: letters, digits, `_` and `-` only, so nothing to quote). */
+export function withConnectOption(connection: string, option: string, value: string): string {
+  if (/^postgres(ql)?:\/\//.test(connection)) return `${connection}${connection.includes('?') ? '&' : '?'}${option}=${value}`;
+  return `${connection} ${option}=${value}`;
 }
 
 /** The connection string from the worker's environment; config holds only the variable's name. */

@@ -11,10 +11,19 @@ import { noteWait } from './wait-notes';
 const CHECK_EVERY_MS = 5_000;
 
 /**
- * The longest lock wait among this attachment's sessions: the extension's sessions of the role
- * in the database (no application name) opened since the attachment, blocked by another session.
+ * Which sessions of the database are this attachment's: the extension's sessions of the role (no
+ * application name) opened since the attachment, or those that carry the attachment's own
+ * application name (a catalog attached for the worker's lifetime, see catalog.ts).
  */
-function lockWaitSql(attachedSince: string): string {
+export type AttachmentSessions = { since: string } | { applicationName: string };
+
+function sessionsFilter(of: AttachmentSessions): string {
+  if ('applicationName' in of) return `w.application_name = ${quoteLiteral(of.applicationName)}`;
+  return `w.application_name = '' AND w.backend_start >= ${quoteLiteral(of.since)}::timestamptz`;
+}
+
+/** The longest lock wait among the attachment's sessions, blocked by another session. */
+function lockWaitSql(of: AttachmentSessions): string {
   return `SELECT floor(extract(epoch FROM clock_timestamp() - w.query_start))::int AS waited,
       (SELECT format('%I.%I', n.nspname, c.relname) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE l.pid = w.pid AND NOT l.granted LIMIT 1) AS relation,
@@ -23,8 +32,8 @@ function lockWaitSql(attachedSince: string): string {
     FROM pg_stat_activity w
     CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS blocking(pid)
     JOIN pg_stat_activity b ON b.pid = blocking.pid
-    WHERE w.datname = current_database() AND w.usename = current_user AND w.application_name = ''
-      AND w.backend_start >= ${quoteLiteral(attachedSince)}::timestamptz AND w.pid <> pg_backend_pid() AND w.wait_event_type = 'Lock'
+    WHERE w.datname = current_database() AND w.usename = current_user AND ${sessionsFilter(of)}
+      AND w.pid <> pg_backend_pid() AND w.wait_event_type = 'Lock'
     ORDER BY waited DESC LIMIT 1`;
 }
 
@@ -65,8 +74,8 @@ export function noAnswerNote(variable: string, seconds: number): string {
 const QUIET_SECONDS = 5;
 
 /** The longest lock wait of the attachment's sessions, if any (none when the check fails). */
-async function lockWait(sibling: Session, attached: string, since: string): Promise<LockWait | undefined> {
-  const [wait] = await sibling.rows<LockWait>(`SELECT * FROM postgres_query(${quoteLiteral(attached)}, ${quoteLiteral(lockWaitSql(since))})`).catch(() => []);
+async function lockWait(sibling: Session, attached: string, of: AttachmentSessions): Promise<LockWait | undefined> {
+  const [wait] = await sibling.rows<LockWait>(`SELECT * FROM postgres_query(${quoteLiteral(attached)}, ${quoteLiteral(lockWaitSql(of))})`).catch(() => []);
   return wait;
 }
 
@@ -74,33 +83,50 @@ async function lockWait(sibling: Session, attached: string, since: string): Prom
  * Runs `fn`, noting (noteWait) any lock wait of the attachment's sessions while it runs, and the
  * server not answering the checks. After `timeoutSeconds` without an answer the wait is stalled
  * (the stage stops heartbeating and is retried); `fn` failing after that fails with the stall.
+ * `sessions`: which are the attachment's (default: the extension's, opened since the attachment).
  */
-export async function watchingLockWaits<T>(session: Session, attached: string, variable: string, timeoutSeconds: number, fn: () => Promise<T>): Promise<T> {
-  const since = await attachedSince(session, attached);
-  if (!since) return fn();
+export async function watchingLockWaits<T>(
+  session: Session,
+  attached: string,
+  variable: string,
+  timeoutSeconds: number,
+  fn: () => Promise<T>,
+  sessions?: AttachmentSessions,
+): Promise<T> {
+  if (!sessions) {
+    const since = await attachedSince(session, attached);
+    if (!since) return fn();
+    sessions = { since };
+  }
+  const of = sessions;
   let done = false;
   let stalled = false;
   let timer: NodeJS.Timeout | undefined;
   let wake = () => undefined as void;
-  const watch = session.withSibling(async (sibling) => {
+  const pause = () =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+      timer = setTimeout(resolve, CHECK_EVERY_MS);
+    });
+  // The first check comes after a pause, and so does its connection: most work ends before.
+  const watch = pause().then(async () => {
     while (!done && !stalled) {
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        timer = setTimeout(resolve, CHECK_EVERY_MS);
-      });
-      if (done) break;
-      const asked = Date.now();
-      const silent = () => Math.round((Date.now() - asked) / 1000);
-      // The check answers within milliseconds; while it does not (or fails only after the timeout), the server is not answering.
-      const silence = setInterval(() => {
-        stalled ||= silent() >= timeoutSeconds;
-        if (silent() >= Math.min(QUIET_SECONDS, timeoutSeconds)) noteWait({ note: noAnswerNote(variable, silent()), stalled });
-      }, 1_000);
-      const wait = await lockWait(sibling, attached, since).finally(() => clearInterval(silence));
-      stalled ||= silent() >= timeoutSeconds;
-      noteWait(stalled ? { note: noAnswerNote(variable, silent()), stalled } : wait && { note: lockWaitNote(variable, wait) });
+      await session.withSibling(async (sibling) => checkOnce(sibling));
+      if (!done && !stalled) await pause();
     }
   });
+  async function checkOnce(sibling: Session): Promise<void> {
+    const asked = Date.now();
+    const silent = () => Math.round((Date.now() - asked) / 1000);
+    // The check answers within milliseconds; while it does not (or fails only after the timeout), the server is not answering.
+    const silence = setInterval(() => {
+      stalled ||= silent() >= timeoutSeconds;
+      if (silent() >= Math.min(QUIET_SECONDS, timeoutSeconds)) noteWait({ note: noAnswerNote(variable, silent()), stalled });
+    }, 1_000);
+    const wait = await lockWait(sibling, attached, of).finally(() => clearInterval(silence));
+    stalled ||= silent() >= timeoutSeconds;
+    noteWait(stalled ? { note: noAnswerNote(variable, silent()), stalled } : wait && { note: lockWaitNote(variable, wait) });
+  }
   try {
     return await fn();
   } catch (err) {

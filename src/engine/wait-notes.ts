@@ -27,3 +27,12 @@ export function withWaitNotes<T>(listener: WaitListener, fn: () => Promise<T>): 
 export function noteWait(wait: Wait | undefined): void {
   listeners.getStore()?.(wait);
 }
+
+/** Runs `fn`, giving `also` every wait that the work inside it notes, besides whoever already hears them. */
+export function alsoHearingWaits<T>(also: WaitListener, fn: () => Promise<T>): Promise<T> {
+  const outer = listeners.getStore();
+  return listeners.run((wait) => {
+    outer?.(wait);
+    also(wait);
+  }, fn);
+}

@@ -22,6 +22,7 @@ import { isRemotePath } from '../engine/s3';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { ConfigError } from '../errors';
 import { checkCatalogIdentity } from './catalog-identity';
+import { catalogConnection, holdingCatalog, queuedForCatalog } from './catalog-waits';
 import { claimDataFolder } from './data-folder';
 import { assertIsoDate, assertPathName, isIsoDate } from './layout';
 import { createWalCatalog } from './sqlite-catalog';
@@ -106,8 +107,9 @@ export function commitFileBucket(name: string, commitId: string): number | undef
   return match ? Number(match[1] ?? 0) : undefined;
 }
 
-function attachCatalogSql(warehouse: string, catalogUrl?: string, base?: string): string {
-  const metadata = catalogUrl ? `postgres:${catalogUrl}` : `sqlite:${catalogPath(warehouse)}`;
+function attachCatalogSql(engine: Engine, warehouse: string): string {
+  const { catalogUrl, dataPath: base } = engine;
+  const metadata = catalogUrl ? `postgres:${catalogConnection(engine, catalogUrl, warehouse)}` : `sqlite:${catalogPath(warehouse)}`;
   const schema = catalogUrl ? `METADATA_SCHEMA ${quoteLiteral(postgresMetadataSchema(warehouse))}, ` : '';
   return (
     `ATTACH IF NOT EXISTS ${quoteLiteral(`ducklake:${metadata}`)} AS ${quoteIdent(catalogAlias(warehouse, catalogUrl))} (${schema}` +
@@ -152,7 +154,7 @@ async function attachCatalog(engine: Engine, session: Session, warehouse: string
     throw new ConfigError(`${catalogPath(warehouse)} does not exist: warehouse ${warehouse} has no catalog there, and none is created for this`, { warehouse });
   }
   if (!catalogUrl) await createWalCatalog(catalogPath(warehouse));
-  await session.run(attachCatalogSql(warehouse, catalogUrl, base)).catch((err: unknown) => {
+  await session.run(attachCatalogSql(engine, warehouse)).catch((err: unknown) => {
     throw movedDataError(err, warehouse);
   });
   // After the attach, which refuses a changed data path first; attaching writes no data file.
@@ -185,7 +187,12 @@ function movedDataError(err: unknown, warehouse: string): unknown {
  * fraction of DuckLake's table functions, which open a catalog transaction first.
  */
 function metadataSchema(warehouse: string, catalogUrl?: string): string {
-  return `${quoteIdent(`__ducklake_metadata_${catalogAlias(warehouse, catalogUrl)}`)}.${quoteIdent(catalogUrl ? postgresMetadataSchema(warehouse) : 'main')}`;
+  return `${quoteIdent(metadataDatabase(catalogAlias(warehouse, catalogUrl)))}.${quoteIdent(catalogUrl ? postgresMetadataSchema(warehouse) : 'main')}`;
+}
+
+/** The database DuckLake attaches beside the catalog `alias` for its own tables. */
+function metadataDatabase(alias: string): string {
+  return `__ducklake_metadata_${alias}`;
 }
 
 /** The catalog's connection string is a secret: never in an error message. */
@@ -203,6 +210,7 @@ const LOCKED_RETRIES = 30;
  * writer at a time and DuckLake does not wait for its lock: a transaction that overlaps
  * another process's commit fails with "database is locked". That is waited out here (a few
  * seconds at most) before the error goes to Temporal's retries. `work` must be safe to run again.
+ * What a PostgreSQL catalog keeps the connection waiting on is told to the stages (catalog-waits.ts).
  */
 export function withCatalog<T>(
   engine: Engine,
@@ -210,16 +218,30 @@ export function withCatalog<T>(
   work: (session: Session, alias: string, metadata: string) => Promise<T>,
   { existing = false }: { existing?: boolean } = {},
 ): Promise<T> {
-  return engine.withCatalogSession(async (session) => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await work(session, await attachCatalog(engine, session, warehouse, existing), metadataSchema(warehouse, engine.catalogUrl));
-      } catch (err) {
-        if (!/database is locked/i.test((err as Error).message) || attempt >= LOCKED_RETRIES) throw withoutSecret(err, engine.catalogUrl);
-        await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));
-      }
+  return queuedForCatalog(engine, (started) =>
+    engine.withCatalogSession(async (session) => {
+      started();
+      const metadata = engine.catalogUrl ? metadataDatabase(catalogAlias(warehouse, engine.catalogUrl)) : undefined;
+      return holdingCatalog(engine, session, metadata, warehouse, () => workOnCatalog(engine, session, warehouse, existing, work));
+    }),
+  );
+}
+
+async function workOnCatalog<T>(
+  engine: Engine,
+  session: Session,
+  warehouse: string,
+  existing: boolean,
+  work: (session: Session, alias: string, metadata: string) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work(session, await attachCatalog(engine, session, warehouse, existing), metadataSchema(warehouse, engine.catalogUrl));
+    } catch (err) {
+      if (!/database is locked/i.test((err as Error).message) || attempt >= LOCKED_RETRIES) throw withoutSecret(err, engine.catalogUrl);
+      await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));
     }
-  });
+  }
 }
 
 /** Per engine, warehouse and kind of work: the shared run that has not started yet (withSharedCatalog). */
@@ -236,7 +258,8 @@ export function withSharedCatalog<T>(engine: Engine, warehouse: string, kind: st
   unstarted.set(engine, byKey);
   const key = JSON.stringify([warehouse, kind]);
   const queued = byKey.get(key) as Promise<T> | undefined;
-  if (queued) return queued;
+  // Joined, it waits on what that run waits on.
+  if (queued) return queuedForCatalog(engine, () => queued);
   const leave = () => byKey.get(key) === run && byKey.delete(key);
   const run: Promise<T> = withCatalog(engine, warehouse, (session, alias, metadata) => {
     leave();

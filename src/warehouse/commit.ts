@@ -10,6 +10,7 @@ import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { duckdbTypeName } from '../engine/strict-cast';
 import { StaleBaseError } from '../errors';
 import { type LakeTables, withCatalog } from './catalog';
+import { queuedForCatalog } from './catalog-waits';
 import type { StepHook } from './publish';
 import { COMMIT_LOG_COLUMNS, type CommitRecord, type CommitTag, commitLogRowSql } from './commits';
 
@@ -148,19 +149,23 @@ const waiting = new WeakMap<Engine, Map<string, Waiting[]>>();
  * run gets its own outcome.
  */
 export function commitDate(engine: Engine, warehouse: string, request: CommitRequest): Promise<void> {
-  return new Promise((resolve, reject) => {
+  let joined = false;
+  const committed = new Promise<void>((resolve, reject) => {
     const entry: Waiting = { ...request, settle: (err) => (err === undefined ? resolve() : reject(err)) };
     const byWarehouse = waiting.get(engine) ?? new Map<string, Waiting[]>();
     waiting.set(engine, byWarehouse);
     const open = byWarehouse.get(warehouse);
     if (open) {
       open.push(entry);
+      joined = true;
       return;
     }
     const batch = [entry];
     byWarehouse.set(warehouse, batch);
     void commitBatch(engine, warehouse, batch, () => byWarehouse.get(warehouse) === batch && byWarehouse.delete(warehouse));
   });
+  // Joined to another's transaction, it waits on what that one waits on.
+  return joined ? queuedForCatalog(engine, () => committed) : committed;
 }
 
 async function commitBatch(engine: Engine, warehouse: string, batch: readonly Waiting[], close: () => void): Promise<void> {

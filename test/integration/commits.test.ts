@@ -7,7 +7,8 @@
  * Needs dist/ (the test script builds it; run `npm run build` when running jest directly).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { startDatasetRun } from '../../src/client/start-run';
 import { Engine } from '../../src/engine/duckdb';
@@ -16,9 +17,9 @@ import { engineSettings, type TemporalSettings } from '../../src/settings';
 import { historyLakeFolder, withCatalog } from '../../src/warehouse/catalog';
 import { commitSnapshots, tableSnapshots } from '../../src/warehouse/commits';
 import { tableLayout } from '../../src/warehouse/layout';
-import { committedDates, failedTable, generatedConfig, type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset } from '../support/harness';
+import { committedDates, failedTable, generatedConfig, type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset, writeConfig, writeCsv } from '../support/harness';
 import { cdcflow } from '../support/cli';
-import { psql } from '../support/postgres';
+import { lockTable, psql } from '../support/postgres';
 import { activityStarts, killAllWorkers, sigkill, spawnWorker, withTimeout } from '../support/worker-process';
 import { datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
 
@@ -284,6 +285,44 @@ describe('commits', () => {
     expect(await committedDates(h.engine, c.warehouse, c.dataset, TABLE)).toEqual([D1, D2]);
     await assertHistoryReplaysToCurrent(c.warehouse, c.dataset);
   });
+
+  it('a PostgreSQL catalog held up by a lock: the progress line names it, for the table holding the catalog connection and for the one queued behind it', async () => {
+    const catalogUrl = process.env.CDCFLOW_TEST_PG_URL;
+    if (!catalogUrl) throw new Error('CDCFLOW_TEST_PG_URL is not set (the test setup starts PostgreSQL)');
+    const taskQueue = `test-catalog-lock-${uniqueDataset('q')}`;
+    const env = { CDCFLOW_CATALOG_URL: catalogUrl, TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: taskQueue };
+    const folder = path.join(dir, 'catalog-lock');
+    mkdirSync(folder, { recursive: true });
+    const tables = ['a', 'b'];
+    for (const t of tables) writeCsv(path.join(folder, `${t}.csv`), ['id', 'v'], [[1, 'x'], [2, 'y']]);
+    const config = writeConfig(folder, {
+      dataset: uniqueDataset('catlock'),
+      warehouse: 'warehouse',
+      tables: tables.map((name) => ({ name, keys: [{ name: 'id', type: 'integer' }], columns: [{ name: 'v', type: 'varchar' }], source: { format: 'csv', path: `${name}.csv` } })),
+    });
+    const run = (date: string, until?: (stderr: string) => boolean) => cdcflow(['run', '--config', path.join(folder, 'dataset.yaml'), '--date', date, '--input', folder], env, until);
+    const worker = await spawnWorker(taskQueue, path.join(dir, 'tmp-catlock'), { env, maxActivities: 2 });
+    try {
+      expect((await run(D1)).code).toBe(0);
+      const schema = `cdcflow_${createHash('sha256').update(config.warehouse).digest('hex').slice(0, 12)}`;
+      const lock = await lockTable(`${schema}.ducklake_snapshot`);
+      // Before, both tables' lines said only "plan" until the lock went (here: the safety release).
+      const giveUp = setTimeout(() => void lock.release(), 60_000);
+      const holding = new RegExp(`PostgreSQL \\(\\$CDCFLOW_CATALOG_URL\\): waiting \\d+s for a lock on ${schema}\\.ducklake_snapshot, held by session \\d+ \\(cdcflow-test-lock, active for \\d+s\\)`);
+      const queued = new RegExp(`\\b[ab]: \\w+ \\(\\d+/\\d+\\) · waiting for the worker's catalog connection: ${holding.source}`);
+      const out = await run(D2, (stderr) => {
+        if (queued.test(stderr)) void lock.release();
+        return false;
+      });
+      clearTimeout(giveUp);
+      await lock.release();
+      expect(out.code).toBe(0);
+      expect(out.stderr).toMatch(new RegExp(`\\b[ab]: \\w+ \\(\\d+/\\d+\\) · ${holding.source}`));
+      expect(out.stderr).toMatch(queued);
+    } finally {
+      await sigkill(worker);
+    }
+  }, 180_000);
 
   it("vacuum with a catalog that holds none of the warehouse's commits (another CDCFLOW_CATALOG_URL, a lost catalog file) is refused, deleting nothing", async () => {
     const catalogUrl = process.env.CDCFLOW_TEST_PG_URL;
