@@ -26,6 +26,13 @@ cleanup() {
     if [[ -f "$DEMO_DIR/data/dataset.yaml" ]]; then
       cdcflow schedule delete --config "$DEMO_DIR/data/dataset.yaml" >/dev/null 2>&1 || true
     fi
+    # Once the demo's worker stops, no worker serves its task queue, where its datasets' queue
+    # workflows would stay and refuse every later run of those datasets on another task queue
+    # (`cdcflow generate` names its dataset "generated" too). Ended, the next request starts them anew.
+    for dataset in generated demo-postgres; do
+      "$temporal_cli" workflow terminate --address "$TEMPORAL_ADDRESS" --workflow-id "cdcflow/$dataset" \
+        --reason "the demo ended" >/dev/null 2>&1 || true
+    done
     kill "$worker_pid" 2>/dev/null || true
     wait "$worker_pid" 2>/dev/null || true
   fi

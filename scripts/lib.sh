@@ -241,10 +241,16 @@ PY
 }
 
 # PostgreSQL for the demo, the tests and CI: Debian's `postgresql` package (installed with
-# apt-get when missing and we are root), one cluster per folder (default $STATE_DIR/postgres:
+# apt-get when missing and we are root), one cluster per folder (default local_postgres_dir:
 # data/, server.log, password), listening on 127.0.0.1 only, on a port of its own. initdb and
 # the server refuse to run as root, so as root they run as the `postgres` user.
 CDCFLOW_PG_DEFAULT_PORT=55432
+
+# The local cluster's folder: $CDCFLOW_PG_DIR, else .cdcflow/postgres (start-postgres.sh,
+# stop-postgres.sh and the demo).
+local_postgres_dir() {
+  echo "${CDCFLOW_PG_DIR:-$STATE_DIR/postgres}"
+}
 
 # Print the folder holding initdb, pg_ctl and postgres (the newest installed major version).
 postgres_bin_dir() {
@@ -302,11 +308,11 @@ reachable_postgres_dir() {
   echo "$outside"
 }
 
-# Make sure the cluster in folder $1 (default $STATE_DIR/postgres) runs, started on port $2
-# (default $CDCFLOW_PG_DEFAULT_PORT), creating it on first use, and print its connection string
-# (database and superuser `cdcflow`, a password generated at creation) on stdout.
+# Make sure the cluster in folder $1 (default local_postgres_dir) runs, started on port $2
+# (default $CDCFLOW_PG_PORT, else $CDCFLOW_PG_DEFAULT_PORT), creating it on first use, and print
+# its connection string (database and superuser `cdcflow`, a password generated at creation) on stdout.
 ensure_postgres_server() {
-  local dir="${1:-$STATE_DIR/postgres}" port="${2:-$CDCFLOW_PG_DEFAULT_PORT}"
+  local dir="${1:-$(local_postgres_dir)}" port="${2:-${CDCFLOW_PG_PORT:-$CDCFLOW_PG_DEFAULT_PORT}}"
   local bin data log
   bin="$(postgres_bin_dir)"
   if [[ "$(id -u)" == 0 ]]; then
@@ -343,17 +349,17 @@ ensure_postgres_server() {
   echo "$url"
 }
 
-# True if the cluster in folder $1 (default $STATE_DIR/postgres) runs.
+# True if the cluster in folder $1 (default local_postgres_dir) runs.
 postgres_server_running() {
   local dir
-  dir="$(postgres_cluster_dir "${1:-$STATE_DIR/postgres}")"
+  dir="$(postgres_cluster_dir "${1:-$(local_postgres_dir)}")"
   [[ -s "$dir/data/PG_VERSION" ]] && as_postgres "$(postgres_bin_dir)/pg_ctl" -D "$dir/data" status >/dev/null 2>&1
 }
 
-# Stop the cluster in folder $1 (default $STATE_DIR/postgres), if it runs.
+# Stop the cluster in folder $1 (default local_postgres_dir), if it runs.
 stop_postgres_server() {
   local dir bin
-  dir="$(postgres_cluster_dir "${1:-$STATE_DIR/postgres}")"
+  dir="$(postgres_cluster_dir "${1:-$(local_postgres_dir)}")"
   [[ -s "$dir/data/PG_VERSION" ]] || return 0
   bin="$(postgres_bin_dir)"
   if postgres_server_running "$dir"; then

@@ -8,4 +8,4 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ensure_postgres_server "${CDCFLOW_PG_DIR:-$STATE_DIR/postgres}" "${CDCFLOW_PG_PORT:-$CDCFLOW_PG_DEFAULT_PORT}"
+ensure_postgres_server

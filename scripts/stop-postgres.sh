@@ -4,4 +4,4 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-stop_postgres_server "${CDCFLOW_PG_DIR:-$STATE_DIR/postgres}"
+stop_postgres_server

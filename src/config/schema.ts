@@ -1,5 +1,5 @@
 /**
- * The config file as a user writes it (YAML), validated with zod. `resolve.ts` turns the
+ * The config file as a user writes it (YAML), validated with zod. `resolveConfig` (load.ts) turns the
  * parsed file into the resolved config that workflows and activities receive.
  */
 import { z } from 'zod';

@@ -28,8 +28,9 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** Every environment variable the code reads (`env.X`, `process.env.X`). */
-const readByCode = new Set(sourceFiles(path.join(root, 'src')).flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/\benv\.([A-Z][A-Z0-9_]*)/g)].map((m) => m[1])));
+/** Every environment variable the code reads (`env.X`, `process.env.X`, and by name through src/env-values.ts: `secondsSetting(env, 'X', …)`). */
+const ENV_READ = /\benv\.([A-Z][A-Z0-9_]*)|\b(?:secondsSetting|countSetting)\(env, '([A-Z][A-Z0-9_]*)'/g;
+const readByCode = new Set(sourceFiles(path.join(root, 'src')).flatMap((f) => [...readFileSync(f, 'utf8').matchAll(ENV_READ)].map((m) => m[1] ?? m[2])));
 /** The variables configs name as connections. */
 const namedByConfigs = new Set(
   readdirSync(path.join(root, 'config'))
