@@ -11,8 +11,12 @@ cd "$PROJECT_ROOT"
 
 ensure_node_modules
 ensure_duckdb_extensions
-note "Building cdcflow..."
-npm run --silent build
+# Built only when the sources changed since: the test that runs the demo does so while other
+# tests run the built CLI, which a rebuild would rewrite under them.
+if [[ ! -f dist/cli/main.js || -n "$(find src package.json tsconfig.json tsconfig.build.json -newer dist/cli/main.js -print -quit)" ]]; then
+  note "Building cdcflow..."
+  npm run --silent build
+fi
 
 cdcflow() { node "$PROJECT_ROOT/dist/cli/main.js" "$@"; }
 DEMO_DIR="$STATE_DIR/demo"
