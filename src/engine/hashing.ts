@@ -20,7 +20,8 @@ export const HASH_ENCODING_VERSION = 1;
 export function canonicalText(column: string, type: string): string {
   const c = column;
   if (type === 'varchar') return c;
-  if (type === 'double') return `CASE WHEN ${c} = 0 THEN '0' ELSE printf('%.17g', ${c}) END`;
+  // -0 and 0, and NaNs of either sign (x86 computes 0/0 as -NaN), are equal values: one text each.
+  if (type === 'double') return `CASE WHEN ${c} = 0 THEN '0' WHEN isnan(${c}) THEN 'nan' ELSE printf('%.17g', ${c}) END`;
   if (type === 'boolean') return `CASE WHEN ${c} THEN 'true' WHEN NOT ${c} THEN 'false' END`;
   if (type === 'date') return `strftime(${c}, '%Y-%m-%d')`;
   if (type === 'timestamp') return `strftime(${c}, '%Y-%m-%d %H:%M:%S.%f')`;

@@ -27,7 +27,9 @@ function exactFromText(v: string, type: string): string {
   const decimal = /^decimal\(\d+,(\d+)\)$/.exec(type);
   if (type === 'integer' || type === 'bigint') return `${cast} IS NOT NULL AND regexp_full_match(${v}, '\\s*[+-]?[0-9]+\\s*')`;
   if (decimal) return `${cast} IS NOT NULL AND regexp_full_match(${v}, '\\s*[+-]?[0-9]*(\\.[0-9]{0,${decimal[1]}}0*)?\\s*')`;
-  if (type === 'double') return `${cast} IS NOT NULL AND (NOT isinf(${cast}) OR contains(lower(${v}), 'inf'))`;
+  // Out of range either way: beyond the greatest double (read as infinity), or a non-zero digit
+  // before any exponent read as 0 (below the least, 1e-400), which would compare equal to 0.
+  if (type === 'double') return `${cast} IS NOT NULL AND (NOT isinf(${cast}) OR contains(lower(${v}), 'inf')) AND NOT (${cast} = 0 AND regexp_matches(${v}, '^[^eE]*[1-9]'))`;
   if (type === 'timestamp') return `${cast} IS NOT NULL AND NOT regexp_matches(${v}, ${quoteLiteral(`${OFFSET_OR_HOUR_24}|${BELOW_MICROSECONDS}`)})`;
   if (type === 'timestamptz') return `${cast} IS NOT NULL AND NOT regexp_matches(${v}, ${quoteLiteral(`${HOUR_24}|${BELOW_MICROSECONDS}`)})`;
   if (type === 'date') return `${cast} IS NOT NULL AND NOT regexp_matches(${v}, '[0-9]:[0-9]')`;

@@ -155,11 +155,14 @@ describe('bad input', () => {
         table('pq_ts', { columns: [{ name: 'n', type: 'date' }], source: { format: 'parquet', path: 'pq_ts/{date}.parquet' } }),
         table('pq_bigint', { columns: [{ name: 'n', type: 'double' }], source: { format: 'parquet', path: 'pq_bigint/{date}.parquet' } }),
         table('json_num', { columns: [{ name: 'n', type: 'integer' }], source: { format: 'json', path: 'json_num/{date}.json' } }),
+        table('dbl_under', { columns: [{ name: 'n', type: 'double' }] }),
       ]);
       const csv = (name: string, value: string) => write(path.join(dir, name, `${DAY1}.csv`), lines('id,n', '1,7', `2,${value}`));
       csv('int_frac', '20.4');
       write(path.join(dir, 'json_num', `${DAY1}.json`), lines('{"id":1,"n":7}', '{"id":2,"n":12.5}'));
       csv('dec_scale', '5.004');
+      // Below the least double: it was read as 0, so a change from 0 to it, or between two such values, was N.
+      csv('dbl_under', '1e-400');
       write(path.join(dir, 'ts_offset', `${DAY1}.csv`), lines('id,n', '1,2024-01-01 10:00:00', '2,2024-01-01 10:00:00-08'));
       write(path.join(dir, 'midnight24', `${DAY1}.csv`), lines('id,n', '1,2024-01-01 23:59:59', '2,2024-01-01 24:00:00'));
       for (const [name, rows] of [
@@ -182,6 +185,7 @@ describe('bad input', () => {
         ['pq_ts', '"2024-01-01 10:30:00"'],
         ['pq_bigint', '"9223372036854775807"'],
         ['json_num', '"12.5"'],
+        ['dbl_under', '"1e-400"'],
       ];
       for (const [name, value] of expectations) {
         const failure = await tableFailure(config, DAY1, name);

@@ -407,6 +407,37 @@ describe('change detection', () => {
     ]);
   });
 
+  it('a double NaN is no change whatever its sign bit (CSV -nan, a Parquet -NaN), nor -0.0 against 0.0', async () => {
+    const keys = [{ name: 'id', type: 'integer' }];
+    const columns = [{ name: 'd', type: 'double' }];
+    const { dir, config } = setup([
+      csvTable('t', keys, columns),
+      { name: 'p', keys, columns, source: { format: 'parquet', path: 'p/{date}.parquet' } },
+      csvTable('k', [{ name: 'd', type: 'double' }], [{ name: 'v', type: 'varchar' }]),
+    ]);
+    writeLines(path.join(dir, 't', `${DAY1}.csv`), ['id,d', '1,NaN', '2,0.0', '3,NaN']);
+    writeLines(path.join(dir, 't', `${DAY2}.csv`), ['id,d', '1,-nan', '2,-0.0', '3,1.5']);
+    // DuckDB's -NaN has its sign bit set, as the NaN x86 computes for 0/0.
+    mkdirSync(path.join(dir, 'p'));
+    const parquetDay = (date: string, values: string) =>
+      h.engine.withSession((s) => s.run(`COPY (SELECT * FROM (VALUES ${values}) v(id, d)) TO '${path.join(dir, 'p', `${date}.parquet`)}' (FORMAT parquet)`));
+    await parquetDay(DAY1, `(1, 'nan'::DOUBLE), (2, 0.0::DOUBLE)`);
+    await parquetDay(DAY2, `(1, -('nan'::DOUBLE)), (2, -0.0::DOUBLE)`);
+    // Keys alike but for a NaN's sign are one key.
+    writeLines(path.join(dir, 'k', `${DAY1}.csv`), ['d,v', 'NaN,a', '-nan,b']);
+
+    succeeded(await runDataset(h, config, DAY1, ['t', 'p']));
+    const day2 = succeeded(await runDataset(h, config, DAY2, ['t', 'p']));
+    expect(tableResult(day2, 't').counts).toEqual({ I: 0, U: 1, D: 0, X: 0, N: 2 });
+    expect(tableResult(day2, 'p').counts).toEqual({ I: 0, U: 0, D: 0, X: 0, N: 2 });
+    expect((await readRows(h.engine, currentOf(config, 't'), 'id')).map((r) => [r.id, r.OPERATION, r.EFF_START_DATE])).toEqual([
+      [1, 'N', DAY1],
+      [2, 'N', DAY1],
+      [3, 'U', DAY2],
+    ]);
+    expect(failedTable(await runDataset(h, config, DAY1, ['k']), 'k')).toContain('duplicate key (d=');
+  });
+
   it('date and timestamp columns with a format read text written that way; a value not in it fails naming the format', async () => {
     const { dir, config } = setup([
       csvTable('visits', [{ name: 'day', type: 'date', format: '%d/%m/%Y' }], [
