@@ -64,6 +64,14 @@ describe('docker-compose.yml', () => {
     expect(readFileSync(path.join(root, 'Dockerfile'), 'utf8')).toMatch(/ENV CDCFLOW_WORKFLOW_BUNDLE=\/app\/dist\/workflow-bundle\.js/);
   });
 
+  it("gives the workers' DuckDB spill folder a volume, not the container's writable layer", () => {
+    const spill = /^ENV CDCFLOW_DUCKDB_TEMP_DIR=(\S+)$/m.exec(readFileSync(path.join(root, 'Dockerfile'), 'utf8'))?.[1];
+    // `target`, `source:target` or `source:target:mode`.
+    const targets = (compose.services['cdcflow-worker'].volumes ?? []).map((v) => (v.includes(':') ? v.split(':')[1] : v));
+    expect(spill).toBeDefined();
+    expect(targets).toContain(spill);
+  });
+
   it("sets only variables the code reads or a config names as a connection", () => {
     const unknown = Object.keys(compose.services['cdcflow-worker'].environment ?? {}).filter((v) => !readByCode.has(v) && !namedByConfigs.has(v));
     expect(unknown).toEqual([]);
