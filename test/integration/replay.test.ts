@@ -3,6 +3,11 @@
  * and those of a fresh run must replay against the current workflow code without a
  * non-determinism error. Re-record after an intended, versioned change with
  * CDCFLOW_RECORD_HISTORIES=1.
+ *
+ * The `release-7f16dc9_*` histories are runs of that release (README "Upgrading workers"): a
+ * dataset's queue holding a dump, dataset runs, a two-bucket file table, a PostgreSQL table, a
+ * change-record table; some were left open by a killed worker and finished by a later release's.
+ * They stand for the runs a user upgrades with, so they are never re-recorded.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
