@@ -8,7 +8,7 @@ import { hashBatchSql, readOwnParquet } from '../engine/stage-sql';
 import { DataError } from '../errors';
 import { findCastFailure, findRepeatedHeader, locateDuplicateKey, locateNullKey } from '../sources/diagnose';
 import { checkColumns } from '../sources/check-columns';
-import { type BatchFile, batchFiles, readBatchSql, scanSource } from '../sources/file-source';
+import { type BatchFile, batchFiles, readBatchSql, scanSource, sourceReading } from '../sources/file-source';
 import { classifyReadError, PERMANENT_DUCKDB_ERROR } from '../sources/read-errors';
 import { type BatchToHash, hashOnce, type HashWork } from './hash-stage';
 import { type ActivityDeps, runStage } from './stage-runner';
@@ -30,7 +30,7 @@ async function hashRows(session: Session, { table, copies }: BatchToHash): Promi
   return {
     write: async (tmp) => {
       try {
-        rows = await copyRows(session, hashBatchSql(table, readBatchSql(table.source, files, absent), tmp, types));
+        rows = await copyRows(session, hashBatchSql(table, readBatchSql(table.source, files, absent), tmp, types, sourceReading(table.source)));
       } catch (err) {
         if (!PERMANENT_DUCKDB_ERROR.test((err as Error).message)) throw err;
         throw await diagnoseFailedRead(session, table, files, err);

@@ -2,7 +2,7 @@
  * The checks a batch of events must pass before anything is applied, each naming the first
  * offending event by file and line: JSON that does not parse, a Debezium truncate, an operation
  * no list names, a Debezium event without its row image, a field missing from it or holding the
- * unavailable-value placeholder, a missing key or ordering value, and
+ * unavailable-value placeholder or a JSON number a double may not hold, a missing key or ordering value, and
  * two different events of one key with equal ordering values.
  */
 import type { FileTableConfig } from '../config/types';
@@ -104,6 +104,14 @@ function checks(table: Table): Check[] {
             message: (v: string | null) =>
               `has Debezium's placeholder "${DEBEZIUM_UNAVAILABLE_VALUE}" for field ${JSON.stringify(v)}: the connector did not have the value ` +
               `(an unchanged TOASTed column under REPLICA IDENTITY DEFAULT); set REPLICA IDENTITY FULL on the source table, or remove the event`,
+          },
+          {
+            condition: `${EVENT.rounded} IS NOT NULL`,
+            value: EVENT.rounded,
+            field: 'after',
+            message: (v: string | null) =>
+              `has a JSON number in field ${JSON.stringify(v)} that is read as a double, which holds 15 significant digits exactly, and this one has more: ` +
+              `send it as a JSON string (decimal.handling.mode=string), which is read as text and cast exactly`,
           },
         ]
       : []),

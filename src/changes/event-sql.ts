@@ -11,7 +11,7 @@ import type { ChangesSpec, ColumnSpec, TableConfig } from '../config/types';
 import { hashExpression } from '../engine/hashing';
 import { dateLiteral, keyTextSql, quoteIdent, quoteLiteral } from '../engine/sql';
 import { comparedColumns, copyTo, diffSql, readOwnParquet } from '../engine/stage-sql';
-import { strictCastSql } from '../engine/strict-cast';
+import { roundedJsonNumberSql, type SourceReading, strictCastSql } from '../engine/strict-cast';
 import { fileLinesSql, lineBreaksBeforeSql } from '../sources/file-lines';
 
 export type ChangeTable = Pick<TableConfig, 'keys' | 'columns' | 'ignore'> & { changes: ChangesSpec };
@@ -34,6 +34,8 @@ export const EVENT = {
   absent: '__cdcflow_absent',
   /** The first configured field holding Debezium's placeholder for a value it could not read. */
   unavailable: '__cdcflow_unavailable',
+  /** The first configured field of a Debezium event holding a JSON number that DuckDB's JSON reader may have rounded. */
+  rounded: '__cdcflow_rounded',
 } as const;
 
 /**
@@ -95,6 +97,7 @@ export function tabularEventsSql(t: ChangeTable, read: string, file: EventFile, 
     `true AS ${EVENT.present}`,
     `CAST(NULL AS VARCHAR) AS ${EVENT.absent}`,
     `CAST(NULL AS VARCHAR) AS ${EVENT.unavailable}`,
+    `CAST(NULL AS VARCHAR) AS ${EVENT.rounded}`,
   ];
   if (lines === null) return `SELECT ${cols.join(', ')} FROM ${read} n`;
   const names = [...file.columns, row].map(quoteIdent).join(', ');
@@ -132,6 +135,26 @@ function debeziumValue(row: string, c: ColumnSpec): string {
 }
 
 /**
+ * Whether field `c` of a row image holds a JSON number the reader may have rounded (roundedJsonNumberSql).
+ * DuckDB keeps a number it cannot read as a finite double or a 64-bit integer as written (a whole
+ * number beyond 64 bits, a number beyond a double's range): that text is exact, and it alone has
+ * no point and no exponent, or is infinite as a double.
+ */
+function roundedNumberIn(row: string, c: ColumnSpec): string {
+  const path = fieldPath(c);
+  const text = `json_extract_string(${row}, ${path})`;
+  const rounded = roundedJsonNumberSql(`TRY_CAST(${text} AS DOUBLE)`, c.type);
+  if (!rounded) return 'false';
+  return `json_type(${row}, ${path}) = 'DOUBLE' AND regexp_matches(${text}, '[.eE]') AND NOT isinf(TRY_CAST(${text} AS DOUBLE)) AND ${rounded}`;
+}
+
+/** The first configured field holding a rounded JSON number (roundedNumberIn); of a delete's `before`, only its keys count. */
+function firstRoundedField(t: ChangeTable, op: string, row: string): string {
+  const first = (columns: readonly ColumnSpec[]) => `coalesce(${columns.map((c) => `CASE WHEN ${roundedNumberIn(row, c)} THEN ${quoteLiteral(c.name)} END`).join(', ')})`;
+  return `CASE WHEN ${op} = 'd' THEN ${first(t.keys)} ELSE ${first(dataColumns(t))} END`;
+}
+
+/**
  * The name of the first configured field for which `test` holds in a row image that gives values
  * (not a delete's `before`, of which only the key is used), else NULL.
  */
@@ -158,6 +181,7 @@ export function debeziumEventsSql(t: ChangeTable, file: EventFile): string {
     `coalesce(json_type(e.r) = 'OBJECT', false) AS ${EVENT.present}`,
     `${firstFieldWhere(t, 'e.op', (c) => `NOT json_exists(e.r, ${fieldPath(c)})`)} AS ${EVENT.absent}`,
     `${firstFieldWhere(t, 'e.op', (c) => placeholderIn('e.r', c))} AS ${EVENT.unavailable}`,
+    `${firstRoundedField(t, 'e.op', 'e.r')} AS ${EVENT.rounded}`,
   ];
   return (
     `SELECT ${cols.join(', ')} FROM (` +
@@ -185,11 +209,12 @@ export function eventKindSql(spec: ChangesSpec, debezium: boolean, op: string): 
 /**
  * Every event of the batch with its columns strictly cast (the ordering values too), its kind,
  * file, line and position when `places` (the raw relation has them), and the key and non-key
- * hashes. `sourceTypes`: the raw relation's DuckDB type per lower-cased column name.
+ * hashes. `sourceTypes`: the raw relation's DuckDB type per lower-cased column name; `reading`: how
+ * the source was read (its JSON numbers).
  */
-export function eventsSelectSql(t: ChangeTable, debezium: boolean, raw: string, sourceTypes: ReadonlyMap<string, string>, places: boolean): string {
+export function eventsSelectSql(t: ChangeTable, debezium: boolean, raw: string, sourceTypes: ReadonlyMap<string, string>, places: boolean, reading: SourceReading): string {
   const typeOf = (name: string) => sourceTypes.get(name.toLowerCase()) ?? 'VARCHAR';
-  const cast = (ref: string, name: string, c: ColumnSpec) => `${strictCastSql(ref, typeOf(name), c.type, c)} AS ${quoteIdent(name)}`;
+  const cast = (ref: string, name: string, c: ColumnSpec) => `${strictCastSql(ref, typeOf(name), c.type, { ...c, ...reading })} AS ${quoteIdent(name)}`;
   const typed = [
     ...dataColumns(t).map((c) => cast(`s.${quoteIdent(c.name)}`, c.name, c)),
     `${eventKindSql(t.changes, debezium, `s.${EVENT.op}`)} AS ${EVENT.kind}`,
@@ -200,6 +225,7 @@ export function eventsSelectSql(t: ChangeTable, debezium: boolean, raw: string, 
     `s.${EVENT.present}`,
     `s.${EVENT.absent}`,
     `s.${EVENT.unavailable}`,
+    `s.${EVENT.rounded}`,
   ];
   return (
     `WITH typed AS (SELECT ${typed.join(', ')} FROM ${raw} s) ` +
@@ -208,8 +234,8 @@ export function eventsSelectSql(t: ChangeTable, debezium: boolean, raw: string, 
 }
 
 /** The events file (eventsSelectSql) of the happy path. */
-export function eventsSql(t: ChangeTable, debezium: boolean, raw: string, sourceTypes: ReadonlyMap<string, string>, places: boolean, outPath: string): string {
-  return copyTo(eventsSelectSql(t, debezium, raw, sourceTypes, places), outPath);
+export function eventsSql(t: ChangeTable, debezium: boolean, raw: string, sourceTypes: ReadonlyMap<string, string>, places: boolean, reading: SourceReading, outPath: string): string {
+  return copyTo(eventsSelectSql(t, debezium, raw, sourceTypes, places, reading), outPath);
 }
 
 /**

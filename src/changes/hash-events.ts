@@ -9,13 +9,13 @@ import { copyRows, type Session } from '../engine/duckdb';
 import { quoteIdent } from '../engine/sql';
 import { readOwnParquet } from '../engine/stage-sql';
 import { checkColumns } from '../sources/check-columns';
-import { exactCastCondition } from '../engine/strict-cast';
+import { exactCastChecks } from '../engine/strict-cast';
 import { DataError } from '../errors';
 import { castFailureMessage, valueContext } from '../warehouse/sensitive';
 import { type BatchToHash, hashOnce, type HashWork } from '../activities/hash-stage';
 import { type ActivityDeps, runStage } from '../activities/stage-runner';
 import type { HashResult, StageInput } from '../activities/types';
-import { batchFiles, describeSource, readSourceSql } from '../sources/file-source';
+import { batchFiles, describeSource, readSourceSql, sourceReading } from '../sources/file-source';
 import { classifyReadError, PERMANENT_DUCKDB_ERROR } from '../sources/read-errors';
 import type { LocalFile } from '../sources/source-copies';
 import type { EventCounts } from './counts';
@@ -53,7 +53,7 @@ async function hashEvents(session: Session, { table: read, copies }: BatchToHash
     write: async (tmp) => {
       let types: Map<string, string>;
       ({ types, rows } = await writeEvents(session, table, files, tmp));
-      const located = isDebezium(table) ? readOwnParquet(tmp) : `(${eventsSelectSql(table, false, rawEventsSql(table, files, true), types, true)})`;
+      const located = isDebezium(table) ? readOwnParquet(tmp) : `(${eventsSelectSql(table, false, rawEventsSql(table, files, true), types, true, sourceReading(table.source))})`;
       events = await checkEvents(session, table, readOwnParquet(tmp), located, files);
     },
     result: () => ({ rows, files: files.length, events }),
@@ -95,7 +95,7 @@ async function writeEvents(session: Session, table: ChangeFileTable, files: read
   try {
     const described = await session.rows<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${raw}`);
     const types = new Map(described.map((r) => [r.column_name.toLowerCase(), r.column_type]));
-    const rows = await copyRows(session, eventsSql(table, isDebezium(table), raw, types, isDebezium(table), out));
+    const rows = await copyRows(session, eventsSql(table, isDebezium(table), raw, types, isDebezium(table), sourceReading(table.source), out));
     return { types, rows };
   } catch (err) {
     if (!PERMANENT_DUCKDB_ERROR.test((err as Error).message)) throw err;
@@ -121,18 +121,18 @@ async function diagnoseUnreadable(session: Session, table: ChangeFileTable, file
   ];
   for (const c of candidates) {
     const v = quoteIdent(c.ref);
-    const exact = exactCastCondition(v, types.get(c.ref.toLowerCase()) ?? 'VARCHAR', c.type, c);
-    if (!exact) continue;
-    const [hit] = await session.rows<{ file: string; line: string | number; value: string | null }>(
-      `SELECT ${EVENT.file} AS file, ${EVENT.line} AS line, CAST(${v} AS VARCHAR) AS value FROM ${raw} ` +
-        `WHERE ${v} IS NOT NULL AND NOT (${exact}) ORDER BY ${EVENT.file}, ${EVENT.line} LIMIT 1`,
-    );
-    if (hit) {
-      return new DataError(castFailureMessage(c, hit.value, 'field'), {
-        ...eventPlace(table, hit).context,
-        column: c.name,
-        ...valueContext(c, hit.value),
-      });
+    for (const { condition, hint } of exactCastChecks(v, types.get(c.ref.toLowerCase()) ?? 'VARCHAR', c.type, { ...c, ...sourceReading(table.source) })) {
+      const [hit] = await session.rows<{ file: string; line: string | number; value: string | null }>(
+        `SELECT ${EVENT.file} AS file, ${EVENT.line} AS line, CAST(${v} AS VARCHAR) AS value FROM ${raw} ` +
+          `WHERE ${v} IS NOT NULL AND NOT (${condition}) ORDER BY ${EVENT.file}, ${EVENT.line} LIMIT 1`,
+      );
+      if (hit) {
+        return new DataError(castFailureMessage(c, hit.value, 'field') + (c.sensitive ? '' : hint), {
+          ...eventPlace(table, hit).context,
+          column: c.name,
+          ...valueContext(c, hit.value),
+        });
+      }
     }
   }
   return classifyReadError(session, err, table, files.map((f) => f.path).join(', '));

@@ -11,7 +11,7 @@ import type { ColumnSpec, Mode, TableConfig } from '../config/types';
 import type { Session } from './duckdb';
 import { hashExpression } from './hashing';
 import { dateLiteral, fileListLiteral, quoteIdent, quoteLiteral } from './sql';
-import { duckdbTypeName, strictCastSql } from './strict-cast';
+import { duckdbTypeName, type SourceReading, strictCastSql } from './strict-cast';
 
 type TableShape = Pick<TableConfig, 'keys' | 'columns' | 'ignore'>;
 
@@ -100,21 +100,21 @@ function batchRelationSql(p: DiffPaths): string {
 /**
  * The batch's columns read by their source names, strictly cast to their configured types (see
  * strict-cast.ts) and named as configured. `sourceTypes` maps lower-cased source column names to
- * the source's DuckDB types; absent means text.
+ * the source's DuckDB types; absent means text. `reading`: how the source was read (its JSON numbers).
  */
-export function typedColumnsSql(t: TableShape, sourceTypes: ReadonlyMap<string, string>, alias: string): string {
+export function typedColumnsSql(t: TableShape, sourceTypes: ReadonlyMap<string, string>, alias: string, reading: SourceReading = {}): string {
   return dataColumns(t)
     .map((c) => {
       const from = sourceName(c);
-      return `${strictCastSql(`${alias}.${quoteIdent(from)}`, sourceTypes.get(from.toLowerCase()) ?? 'VARCHAR', c.type, c)} AS ${quoteIdent(c.name)}`;
+      return `${strictCastSql(`${alias}.${quoteIdent(from)}`, sourceTypes.get(from.toLowerCase()) ?? 'VARCHAR', c.type, { ...c, ...reading })} AS ${quoteIdent(c.name)}`;
     })
     .join(', ');
 }
 
 /** Stage 1: cast to the configured types, add key hash and non-key hash. */
-export function hashBatchSql(t: TableShape, readSql: string, outPath: string, sourceTypes: ReadonlyMap<string, string> = new Map()): string {
+export function hashBatchSql(t: TableShape, readSql: string, outPath: string, sourceTypes: ReadonlyMap<string, string> = new Map(), reading: SourceReading = {}): string {
   const select =
-    `WITH typed AS (SELECT ${typedColumnsSql(t, sourceTypes, 's')} FROM ${readSql} s) ` +
+    `WITH typed AS (SELECT ${typedColumnsSql(t, sourceTypes, 's', reading)} FROM ${readSql} s) ` +
     `SELECT ${list('typed', dataColumns(t).map((c) => c.name))}, ` +
     `${hashExpression(t.keys, 'typed')} AS KEY_HASH, ${hashExpression(comparedColumns(t), 'typed')} AS NONKEY_HASH ` +
     `FROM typed`;

@@ -36,14 +36,73 @@ function exactFromText(v: string, type: string): string {
   return `${cast} IS NOT NULL`;
 }
 
-/** How a column's values are read besides their type: text's `format`, a timestamptz's `timeZone`. */
-export type ColumnReading = Pick<ColumnSpec, 'format' | 'timeZone'>;
+/** How all of a source's values were read: `jsonNumbers` when its DOUBLEs are JSON numbers, which DuckDB's reader rounds to a double. */
+export interface SourceReading {
+  jsonNumbers?: boolean;
+}
+
+/** How a column's values are read besides their type: text's `format`, a timestamptz's `timeZone`, and the source's reading. */
+export type ColumnReading = Pick<ColumnSpec, 'format' | 'timeZone'> & SourceReading;
+
+/** A condition a value must meet, and what its refusal adds to the error ('' for nothing). */
+export interface ExactCastCheck {
+  condition: string;
+  hint: string;
+}
+
+/** The way out for a JSON number that a double does not hold. */
+const asJsonString = (example: string) => `send it as a JSON string${example}, which is read as text and cast exactly`;
+
+/**
+ * SQL that is true when the finite DOUBLE `v`, a JSON number as DuckDB's JSON reader rounded it,
+ * may not be the number written, for a column of `type`; null when a double is what it wants.
+ * Any decimal text of up to 15 significant digits survives a double exactly, so a double whose
+ * shortest text has up to 15 is taken as that number (one written with more digits that rounds to
+ * it cannot be told from it); with 16 or more it may not be the number written.
+ */
+export function roundedJsonNumberSql(v: string, type: string): string | null {
+  if (type === 'double') return null;
+  const digits = `trim(regexp_replace(split_part(CAST(${v} AS VARCHAR), 'e', 1), '[^0-9]', '', 'g'), '0')`;
+  return `length(${digits}) > 15`;
+}
+
+/**
+ * A JSON number DuckDB's reader typed DOUBLE (one with a fraction or exponent, or a whole number
+ * beyond 64 bits) was rounded before the cast sees it: taken only when it is surely the number
+ * written (roundedJsonNumberSql). JSON has no infinity: an infinite double is a number beyond a
+ * double's range. None when the value is no JSON double.
+ */
+function jsonNumberChecks(v: string, sourceType: string, type: string, reading: ColumnReading): ExactCastCheck[] {
+  if (!reading.jsonNumbers || sourceType !== 'DOUBLE') return [];
+  const beyond = "a JSON number beyond a double's range, read as infinity";
+  const rounded = roundedJsonNumberSql(v, type);
+  // A double column cannot hold the number at all; any other may, from text.
+  if (!rounded) return [{ condition: `NOT isinf(${v})`, hint: ` (${beyond})` }];
+  const hint = ` (a JSON number, read as a double, which holds 15 significant digits exactly, and this one has more: ${asJsonString(' ("1234567890.123456789")')})`;
+  return [{ condition: `NOT isinf(${v})`, hint: ` (${beyond}: ${asJsonString('')})` }, { condition: `NOT (${rounded})`, hint }];
+}
+
+/**
+ * The conditions under which the non-NULL value `v`, of DuckDB type `sourceType`, converts exactly
+ * to the configured `type`, a JSON number's first (their refusals have hints); none when any value does.
+ */
+export function exactCastChecks(v: string, sourceType: string, type: string, reading: ColumnReading = {}): ExactCastCheck[] {
+  const exact = exactConversion(v, sourceType, type, reading);
+  return [...jsonNumberChecks(v, sourceType, type, reading), ...(exact ? [{ condition: exact, hint: '' }] : [])];
+}
 
 /**
  * SQL that is true when the non-NULL value `v`, of DuckDB type `sourceType`, converts exactly to
  * the configured `type`; null when any value does (same type, or text wanted).
  */
 export function exactCastCondition(v: string, sourceType: string, type: string, reading: ColumnReading = {}): string | null {
+  const conditions = exactCastChecks(v, sourceType, type, reading).map((c) => c.condition);
+  if (conditions.length <= 1) return conditions[0] ?? null;
+  return conditions.map((c) => `(${c})`).join(' AND ');
+}
+
+/** exactCastCondition but for the rounding of JSON numbers. */
+function exactConversion(v: string, sourceType: string, type: string, reading: ColumnReading): string | null {
   const exact = exactIgnoringZone(v, sourceType, type, reading.format);
   const zone = zoneOf(sourceType, type, reading);
   const wallClock = zone === undefined ? null : wallClockSql(v, sourceType, reading.format, 'try_strptime');
@@ -122,8 +181,7 @@ function castSql(v: string, sourceType: string, type: string, reading: ColumnRea
  * the column's `format` when it has one; typed values (Parquet, JSON dates) need none.
  */
 export function strictCastSql(v: string, sourceType: string, type: string, column: Pick<ColumnSpec, 'name' | 'source'> & ColumnReading): string {
-  if (type === 'varchar') return textSql(v, sourceType);
-  const cast = castSql(v, sourceType, type, column);
+  const cast = type === 'varchar' ? textSql(v, sourceType) : castSql(v, sourceType, type, column);
   const exact = exactCastCondition(v, sourceType, type, column);
   if (!exact) return cast;
   const message = quoteLiteral(`a value of column ${columnLabel(column)} does not convert exactly to ${type}`);

@@ -8,12 +8,12 @@ import type { Session } from '../engine/duckdb';
 import { hashExpression } from '../engine/hashing';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { typedColumnsSql } from '../engine/stage-sql';
-import { exactCastCondition } from '../engine/strict-cast';
+import { exactCastChecks } from '../engine/strict-cast';
 import { DataError, type ErrorContext } from '../errors';
 import { castFailureMessage, valueContext } from '../warehouse/sensitive';
 import { csvCastHint } from './csv-hints';
 import { lineBreaksInRowSql } from './file-lines';
-import { type BatchFile, describeSource, readSourceSql } from './file-source';
+import { type BatchFile, describeSource, readSourceSql, sourceReading } from './file-source';
 
 interface RowHit {
   row: number;
@@ -82,16 +82,17 @@ export async function findCastFailure(session: Session, table: FileTableConfig, 
     const types = await lowerCasedTypes(session, table, file);
     for (const column of [...table.keys, ...table.columns]) {
       const type = types.get(sourceName(column).toLowerCase());
-      // A column the file lacks (missingColumns: null) reads as NULL, which converts.
-      const exact = type && exactCastCondition(quoteIdent(sourceName(column)), type, column.type, column);
-      if (!exact) continue;
       const c = quoteIdent(sourceName(column));
-      const hit = await firstRowWhere(session, table, file, `${c} IS NOT NULL AND NOT (${exact})`, c);
-      if (hit) {
-        return new DataError(
-          castFailureMessage(column, hit.value) + csvCastHint(table, column, hit.value),
-          await where(session, table, file, hit.row, { column: column.name, ...valueContext(column, hit.value) }),
-        );
+      // A column the file lacks (missingColumns: null) reads as NULL, which converts.
+      const checks = type ? exactCastChecks(c, type, column.type, { ...column, ...sourceReading(table.source) }) : [];
+      for (const { condition, hint } of checks) {
+        const hit = await firstRowWhere(session, table, file, `${c} IS NOT NULL AND NOT (${condition})`, c);
+        if (hit) {
+          return new DataError(
+            castFailureMessage(column, hit.value) + (column.sensitive ? '' : hint) + csvCastHint(table, column, hit.value),
+            await where(session, table, file, hit.row, { column: column.name, ...valueContext(column, hit.value) }),
+          );
+        }
       }
     }
   }
@@ -116,7 +117,7 @@ export async function locateDuplicateKey(session: Session, table: FileTableConfi
   const rows: { file: BatchFile; row: number }[] = [];
   for (const file of files) {
     // The keys typed as the hash stage types them (in their format, JSON text as text), so that their hash is the one given.
-    const typed = typedColumnsSql({ keys: table.keys, columns: [], ignore: [] }, await lowerCasedTypes(session, table, file), 'n');
+    const typed = typedColumnsSql({ keys: table.keys, columns: [], ignore: [] }, await lowerCasedTypes(session, table, file), 'n', sourceReading(table.source));
     const found = await session.rows<{ row: string | number }>(
       `SELECT ${ROW} AS row FROM (SELECT n.${ROW}, ${typed} FROM ${await numberedRows(session, table, file)} n) t ` +
         `WHERE ${hashExpression(table.keys, 't')} = CAST(${quoteLiteral(keyHash)} AS UUID) ORDER BY ${ROW} LIMIT 2`,

@@ -9,6 +9,7 @@ import type { Session } from '../engine/duckdb';
 import { fileListLiteral, quoteLiteral } from '../engine/sql';
 import { compressionOf, decompressing, readToEnd, unreadableCompression } from './compression';
 import { withNullColumnsSql } from '../engine/stage-sql';
+import type { SourceReading } from '../engine/strict-cast';
 import { readCsvHeader } from './csv-header';
 import { NO_FOLDER_COLUMNS } from './file-lines';
 import { globRegexSource } from './glob';
@@ -193,6 +194,11 @@ export function readSourceSql(source: FileSourceSpec, files: readonly BatchFile[
     case 'debezium':
       return `read_json(${fileListLiteral(files.map((f) => f.path))}, format = 'auto', union_by_name = true, ${JSON_STRINGS_AS_TEXT}, ${NO_FOLDER_COLUMNS})`;
   }
+}
+
+/** How the source's values reach the cast: DuckDB's JSON reader rounds every number it types DOUBLE (see readSourceSql). */
+export function sourceReading(source: Pick<FileSourceSpec, 'format'>): SourceReading {
+  return { jsonNumbers: source.format === 'json' };
 }
 
 /** The batch's files as one relation, with the configured columns no file has as NULLs of their type (missingColumns: null). */

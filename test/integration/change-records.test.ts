@@ -381,6 +381,33 @@ describe('change-record tables', () => {
     }
   });
 
+  it('a JSON number a double does not hold exactly is refused in JSON change records and Debezium events; a JSON string keeps every digit', async () => {
+    // DuckDB reads such a number as a double: the old runs stored 1234567890.1234567 and succeeded.
+    const amount = { name: 'amount', type: 'decimal(38,9)' };
+    const json = (name: string) => ({ ...employees, name, columns: [...employees.columns, amount], source: { format: 'json', path: `${name}/{date}.json` } });
+    const dbz = (name: string) => customers({ name, columns: [...customers().columns, amount], source: { format: 'debezium', path: `${name}/{date}.json` } });
+    const { dir, config } = folders.setup([json('json_bad'), dbz('dbz_bad'), dbz('dbz_ok')]);
+    const at = (table: string) => path.join(dir, table, `${DAY1}.json`);
+    /** The line with the placeholder string "NUMBER" replaced by `text` as written: JSON.stringify cannot write such numbers. */
+    const withNumber = (line: string, text: string) => line.replace('"NUMBER"', text);
+    const event = (seq: number, text: string) => withNumber(JSON.stringify({ op: 'I', seq, id: seq, name: 'Ann', salary: 100, amount: 'NUMBER' }), text);
+    const change = (lsn: number, text: string) => withNumber(debezium('c', lsn, { after: { ...row(lsn, 'a@b.c'), amount: 'NUMBER' } }, false), text);
+    writeLines(at('json_bad'), [event(1, '1234567890.12'), event(2, '1234567890.123456789')]);
+    writeLines(at('dbz_bad'), [change(1, '1234567890.12'), change(2, '1234567890.123456789')]);
+    // A whole number beyond 64 bits is kept as written, so it is exact.
+    writeLines(at('dbz_ok'), [change(1, '12.5'), change(2, '"1234567890.123456789"'), change(3, '123456789012345678901')]);
+
+    const outcome = await runDataset(h, config, DAY1);
+    expect(outcome.ok).toBe(false);
+    expect(failedTable(outcome, 'json_bad')).toContain('value "1234567890.1234567" in field "amount" does not convert exactly to decimal(38,9)');
+    expect(failedTable(outcome, 'json_bad')).toContain('send it as a JSON string');
+    expect(failedTable(outcome, 'json_bad')).toContain(`file=${at('json_bad')} line=2 column=amount`);
+    expect(failedTable(outcome, 'dbz_bad')).toContain('event at line 2 has a JSON number in field "amount" that is read as a double, which holds 15 significant digits exactly');
+    expect(failedTable(outcome, 'dbz_bad')).toContain(`file=${at('dbz_bad')} line=2 column=after`);
+    for (const table of ['json_bad', 'dbz_bad']) expect(existsSync(path.join(tableRoot(config, table), 'current.parquet'))).toBe(false);
+    expect((await current(config, 'dbz_ok')).map((r) => r.amount)).toEqual(['12.500000000', '1234567890.123456789', '123456789012345678901.000000000']);
+  });
+
   it('a formatted column orders the events (orderBy names it) and a bad value elsewhere is named as it is', async () => {
     // Before, the ordering copy of changed_at was cast without its format (every event failed, naming changed_at), and
     // a bad salary was reported as changed_at's first value, checked as ISO 8601.

@@ -161,9 +161,9 @@ describe('change-record SQL', () => {
         s.rows(`SELECT * EXCLUDE (__cdcflow_file) FROM (${debeziumEventsSql(hostile, { path: file, name: file, index: 1, columns: [] })}) ORDER BY __cdcflow_line`),
       );
       expect(rows).toEqual([
-        { 'a"b.c': '1', "it's": '2024-01-01', at: '2024-01-01 10:00:00.000000', __cdcflow_op: 'c', __cdcflow_order_1: '7', __cdcflow_line: '1', __cdcflow_position: String(2 ** 40 + 1), __cdcflow_valid: true, __cdcflow_present: true, __cdcflow_absent: null, __cdcflow_unavailable: null },
-        { 'a"b.c': '2', "it's": null, at: null, __cdcflow_op: 'd', __cdcflow_order_1: '8', __cdcflow_line: '3', __cdcflow_position: String(2 ** 40 + 3), __cdcflow_valid: true, __cdcflow_present: true, __cdcflow_absent: null, __cdcflow_unavailable: null },
-        { 'a"b.c': null, "it's": null, at: null, __cdcflow_op: null, __cdcflow_order_1: null, __cdcflow_line: '4', __cdcflow_position: String(2 ** 40 + 4), __cdcflow_valid: false, __cdcflow_present: false, __cdcflow_absent: null, __cdcflow_unavailable: null },
+        { 'a"b.c': '1', "it's": '2024-01-01', at: '2024-01-01 10:00:00.000000', __cdcflow_op: 'c', __cdcflow_order_1: '7', __cdcflow_line: '1', __cdcflow_position: String(2 ** 40 + 1), __cdcflow_valid: true, __cdcflow_present: true, __cdcflow_absent: null, __cdcflow_unavailable: null, __cdcflow_rounded: null },
+        { 'a"b.c': '2', "it's": null, at: null, __cdcflow_op: 'd', __cdcflow_order_1: '8', __cdcflow_line: '3', __cdcflow_position: String(2 ** 40 + 3), __cdcflow_valid: true, __cdcflow_present: true, __cdcflow_absent: null, __cdcflow_unavailable: null, __cdcflow_rounded: null },
+        { 'a"b.c': null, "it's": null, at: null, __cdcflow_op: null, __cdcflow_order_1: null, __cdcflow_line: '4', __cdcflow_position: String(2 ** 40 + 4), __cdcflow_valid: false, __cdcflow_present: false, __cdcflow_absent: null, __cdcflow_unavailable: null, __cdcflow_rounded: null },
       ]);
     } finally {
       await engine.close();

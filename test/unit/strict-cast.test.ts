@@ -2,7 +2,7 @@
 import { Engine } from '../../src/engine/duckdb';
 import { quoteLiteral } from '../../src/engine/sql';
 import { knownTimeZone } from '../../src/config/time-format';
-import { exactCastCondition, strictCastSql } from '../../src/engine/strict-cast';
+import { type ColumnReading, exactCastCondition, strictCastSql } from '../../src/engine/strict-cast';
 
 describe('strict casts', () => {
   let engine: Engine;
@@ -12,8 +12,8 @@ describe('strict casts', () => {
   afterAll(() => engine.close());
 
   /** Whether a value of the given source type converts exactly to the type. */
-  async function exact(literal: string, sourceType: string, type: string, timeZone?: string): Promise<boolean> {
-    const condition = exactCastCondition('v', sourceType, type, { timeZone });
+  async function exact(literal: string, sourceType: string, type: string, reading: ColumnReading = {}): Promise<boolean> {
+    const condition = exactCastCondition('v', sourceType, type, reading);
     if (!condition) return true;
     const [row] = await engine.withSession((s) => s.rows<{ ok: boolean }>(`SELECT (${condition}) AS ok FROM (SELECT ${literal} AS v)`));
     return row.ok;
@@ -104,6 +104,32 @@ describe('strict casts', () => {
     expect(await exact(literal, sourceType, type)).toBe(expected);
   });
 
+  it.each([
+    ['12.5', 'decimal(10,2)', true],
+    ['0.1', 'decimal(10,2)', true],
+    ['99999.99', 'decimal(10,2)', true],
+    ['-0.000123456789012345', 'decimal(38,18)', true],
+    ['123456789012345', 'bigint', true],
+    ['1234567890.123456789', 'decimal(38,9)', false],
+    ['1234567890.123456789', 'double', true],
+    ['123456789012345678901234567', 'decimal(38,0)', false],
+    ['123456789012345678901234567', 'varchar', false],
+    ['123456789012345678901234567', 'double', true],
+    ['9007199254740993.0', 'bigint', false],
+    ['1e22', 'decimal(38,0)', true],
+    ['1e400', 'varchar', false],
+    ['1e400', 'double', false],
+    ['-1e400', 'double', false],
+    ['12.5', 'integer', false],
+  ])('JSON number %s (read as DOUBLE) into %s: exact = %s', async (value, type, expected) => {
+    expect(await exact(`CAST(${quoteLiteral(value)} AS DOUBLE)`, 'DOUBLE', type, { jsonNumbers: true })).toBe(expected);
+  });
+
+  it('takes a DOUBLE of any other source as its own type: a Parquet double is the data', async () => {
+    expect(await exact(`CAST('1234567890.123456789' AS DOUBLE)`, 'DOUBLE', 'varchar')).toBe(true);
+    expect(await exact(`CAST('1e400' AS DOUBLE)`, 'DOUBLE', 'double')).toBe(true);
+  });
+
   it('knows every time zone a column may name, as DuckDB does', async () => {
     // Node's canonical names, and aliases and spellings it also takes.
     const zones = [...Intl.supportedValuesOf('timeZone'), 'UTC', 'utc', 'europe/berlin', 'Asia/Kolkata', 'Europe/Kyiv', 'US/Eastern', 'Etc/GMT+1', 'CET'];
@@ -142,6 +168,6 @@ describe('strict casts', () => {
     [`TIMESTAMP '2024-03-31 01:59:59.999999'`, 'TIMESTAMP', true],
     [`TIMESTAMP '2024-10-27 02:30:00'`, 'TIMESTAMP', true],
   ])('%s (%s) exists in Europe/Berlin: %s', async (literal, sourceType, expected) => {
-    expect(await exact(literal, sourceType, 'timestamptz', 'Europe/Berlin')).toBe(expected);
+    expect(await exact(literal, sourceType, 'timestamptz', { timeZone: 'Europe/Berlin' })).toBe(expected);
   });
 });
