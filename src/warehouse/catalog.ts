@@ -21,7 +21,7 @@ import { type Bucket, bucketLabel } from '../engine/key-buckets';
 import { isRemotePath } from '../engine/s3';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { ConfigError } from '../errors';
-import { checkCatalogIdentity } from './catalog-identity';
+import { type CatalogDatabase, type CatalogIdentity, checkCatalogIdentity } from './catalog-identity';
 import { catalogConnection, holdingCatalog, queuedForCatalog } from './catalog-waits';
 import { claimDataFolder } from './data-folder';
 import { assertIsoDate, assertPathName, isIsoDate } from './layout';
@@ -148,8 +148,11 @@ async function attachCatalog(engine: Engine, session: Session, warehouse: string
   if (aliases.has(alias)) return alias;
   // A file where the warehouse should be fails here with ENOTDIR, a ConfigError (stage-runner.ts).
   mkdirSync(base && isRemotePath(base) ? warehouse : dataPath(warehouse, base), { recursive: true });
-  const identity = catalogUrl ? { catalog: 'postgres' as const, schema: postgresMetadataSchema(warehouse), warehouse } : { catalog: 'sqlite' as const, warehouse };
-  await checkCatalogIdentity(warehouse, identity, catalogPath(warehouse), !existing);
+  const found = catalogUrl ? await probePostgresCatalog(session, catalogConnection(engine, catalogUrl, warehouse), postgresMetadataSchema(warehouse)) : undefined;
+  const identity: CatalogIdentity = found
+    ? { catalog: 'postgres', schema: postgresMetadataSchema(warehouse), warehouse, database: found.database }
+    : { catalog: 'sqlite', warehouse };
+  await checkCatalogIdentity(warehouse, identity, { sqliteCatalog: catalogPath(warehouse), record: !existing, holdsCommits: found?.holdsCommits ?? false });
   if (!catalogUrl && existing && !existsSync(catalogPath(warehouse))) {
     throw new ConfigError(`${catalogPath(warehouse)} does not exist: warehouse ${warehouse} has no catalog there, and none is created for this`, { warehouse });
   }
@@ -161,6 +164,30 @@ async function attachCatalog(engine: Engine, session: Session, warehouse: string
   if (base) await claimDataFolder(session, warehouse, dataPath(warehouse, base));
   aliases.set(alias, catalogUrl ? undefined : catalogPath(warehouse));
   return alias;
+}
+
+/**
+ * Which database CDCFLOW_CATALOG_URL names, and whether the warehouse's schema there holds data
+ * files (every commit writes some: its commit log row at least). Read on a plain connection of
+ * the same string before DuckLake attaches it, which would create an empty catalog in a database
+ * that is not the warehouse's.
+ */
+async function probePostgresCatalog(session: Session, connection: string, schema: string): Promise<{ database: CatalogDatabase; holdsCommits: boolean }> {
+  const probe = `probe_${schema}`;
+  await session.run(`ATTACH IF NOT EXISTS ${quoteLiteral(connection)} AS ${quoteIdent(probe)} (TYPE postgres, READ_ONLY)`);
+  try {
+    const dataFiles = `${quoteIdent(schema)}.ducklake_data_file`;
+    const ask = <T>(sql: string) => session.rows<T>(`SELECT * FROM postgres_query(${quoteLiteral(probe)}, ${quoteLiteral(sql)})`);
+    const [row] = await ask<{ name: string; has_catalog: boolean }>(
+      `SELECT current_database()::text AS name, to_regclass(${quoteLiteral(dataFiles)}) IS NOT NULL AS has_catalog`,
+    );
+    // A service that withholds pg_control_system() leaves the database told by its name alone.
+    const [server] = await ask<{ system_identifier: string }>('SELECT system_identifier::text AS system_identifier FROM pg_control_system()').catch(() => []);
+    const holdsCommits = row.has_catalog && (await session.rows(`SELECT 1 FROM ${quoteIdent(probe)}.${dataFiles} LIMIT 1`)).length > 0;
+    return { database: { name: row.name, ...(server ? { systemIdentifier: server.system_identifier } : {}) }, holdsCommits };
+  } finally {
+    await session.run(`DETACH DATABASE IF EXISTS ${quoteIdent(probe)}`);
+  }
 }
 
 /**

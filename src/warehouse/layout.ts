@@ -63,6 +63,9 @@ export function isWorkDirName(name: string): boolean {
   return name.startsWith(WORK_DIR_PREFIX) && isIsoDate(name.slice(WORK_DIR_PREFIX.length));
 }
 
+/** The file beside a table's exports that says which commit each was written from. */
+export const PUBLISH_MANIFEST = '_published.json';
+
 export function tableLayout(warehouse: string, dataset: string, table: string): TableLayout {
   const root = path.join(warehouse, assertPathName(dataset), assertPathName(table));
   const tableWork = path.join(warehouse, '_work', dataset, table);
@@ -73,7 +76,7 @@ export function tableLayout(warehouse: string, dataset: string, table: string): 
     current: path.join(root, 'current.parquet'),
     historyRoot: path.join(root, 'history'),
     history: (d) => path.join(root, 'history', `eff_start_date=${assertIsoDate(d)}`, 'data.parquet'),
-    publishManifest: path.join(root, '_published.json'),
+    publishManifest: path.join(root, PUBLISH_MANIFEST),
     publishTmp: path.join(tableWork, 'publish'),
     tableWork,
     workDir,

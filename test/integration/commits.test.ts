@@ -348,7 +348,7 @@ describe('commits', () => {
     const otherUrl = catalogUrl.replace(/\/[^/?]+(\?|$)/, '/cdcflow_other_env$1');
     // The old code opened an empty catalog there and deleted every committed data file as its orphan, with exit 0.
     const other = await cdcflow(['vacuum', '--config', c.file], { CDCFLOW_CATALOG_URL: otherUrl });
-    expect({ code: other.code, stderr: other.stderr }).toMatchObject({ code: 1, stderr: expect.stringContaining('holds no commit of it') });
+    expect({ code: other.code, stderr: other.stderr }).toMatchObject({ code: 1, stderr: expect.stringContaining('but CDCFLOW_CATALOG_URL names database cdcflow_other_env') });
     expect(lakeFiles()).toEqual(committed);
 
     // A SQLite catalog whose file is gone: nothing is created in its place, nothing deleted.
@@ -365,6 +365,96 @@ describe('commits', () => {
     expect((await cdcflow(['vacuum', '--config', c.file], env)).code).toBe(0);
     expect(lakeFiles()).toEqual(committed);
   });
+
+  /** The tests' PostgreSQL catalog, and the database and server it names. */
+  function testCatalog(): { url: string; database: { systemIdentifier: string; name: string } } {
+    const url = process.env.CDCFLOW_TEST_PG_URL;
+    if (!url) throw new Error('CDCFLOW_TEST_PG_URL is not set (the test setup starts PostgreSQL)');
+    return { url, database: { systemIdentifier: psql('SELECT system_identifier FROM pg_control_system()'), name: psql('SELECT current_database()') } };
+  }
+
+  /** A new, empty database of the test server (another environment's catalog database, say) and its connection string. */
+  function otherDatabase(name: string): string {
+    psql(`DROP DATABASE IF EXISTS ${name}`);
+    psql(`CREATE DATABASE ${name}`);
+    return testCatalog().url.replace(/\/[^/?]+(\?|$)/, `/${name}$1`);
+  }
+
+  /**
+   * `cdcflow run` of `date` from `day`'s input, served by a worker, both with CDCFLOW_CATALOG_URL=`catalogUrl`, on the
+   * dataset's task queue (its queue workflow lives there). The worker stops gracefully, so the next one takes over at once.
+   */
+  async function runOnCatalog(c: { dataset: string; file: string }, day: 'day1' | 'day2', date: string, catalogUrl: string): Promise<{ code: number | null; out: string }> {
+    const taskQueue = `test-catdb-${c.dataset}`;
+    const env = { CDCFLOW_CATALOG_URL: catalogUrl };
+    const worker = await spawnWorker(taskQueue, path.join(dir, `tmp-${taskQueue}`), { env });
+    try {
+      return await cliRun(c.file, date, path.join(path.dirname(gen.files.config), day), taskQueue, env);
+    } finally {
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+    }
+  }
+
+  /** The published history of `date` by operation. */
+  async function publishedOperations(warehouse: string, dataset: string, date: string): Promise<Record<string, number>> {
+    const rows = await h.engine.withSession((s) =>
+      s.rows<{ op: string; n: number }>(`SELECT OPERATION AS op, count(*)::INT AS n FROM '${tableLayout(warehouse, dataset, TABLE).history(date)}' GROUP BY op`),
+    );
+    return Object.fromEntries(rows.map((r) => [r.op, r.n]));
+  }
+
+  it('a run whose CDCFLOW_CATALOG_URL names another database of the server is refused, committing and publishing nothing; the right one still works', async () => {
+    const catalog = testCatalog();
+    const otherUrl = otherDatabase('cdcflow_other_run');
+    const c = configFor('otherdb');
+    expect(await runOnCatalog(c, 'day1', D1, catalog.url)).toMatchObject({ code: 0 });
+    const before = published(c.warehouse, c.dataset);
+
+    // The old code found no schema of the warehouse there and created an empty catalog in that database; an empty catalog
+    // takes every table's next date for its first (every row an I, no D). Here the roll-forward of the exports, which are
+    // ahead of its empty log, failed first: retried for four minutes, then `Table with name records__current does not exist!`.
+    const other = await runOnCatalog(c, 'day2', D2, otherUrl);
+    expect(other.code).not.toBe(0);
+    expect(other.out).toContain(
+      `warehouse ${c.warehouse} keeps its commits in database ${catalog.database.name} of the PostgreSQL server with system identifier ` +
+        `${catalog.database.systemIdentifier}, but CDCFLOW_CATALOG_URL names database cdcflow_other_run of the PostgreSQL server`,
+    );
+    expect(other.out).toContain(`remove "database" from ${path.join(c.warehouse, '_catalog.json')}`);
+    expect(published(c.warehouse, c.dataset)).toEqual(before);
+    // Refused before DuckLake attached it: no catalog was created in the other database.
+    expect(psql("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'cdcflow%'", otherUrl)).toBe('0');
+
+    expect(await runOnCatalog(c, 'day2', D2, catalog.url)).toMatchObject({ code: 0 });
+    expect(await publishedOperations(c.warehouse, c.dataset, D2)).toEqual({ I: gen.expected.inserts, U: gen.expected.updates, D: gen.expected.deletes });
+    await assertHistoryReplaysToCurrent(c.warehouse, c.dataset);
+  }, 300_000);
+
+  it("a _catalog.json of an earlier release, without the catalog's database, gets it recorded by a worker on the database holding the warehouse's commits, never by one on another", async () => {
+    const catalog = testCatalog();
+    const otherUrl = otherDatabase('cdcflow_other_old');
+    const c = configFor('olddb');
+    expect(await runOnCatalog(c, 'day1', D1, catalog.url)).toMatchObject({ code: 0 });
+    const identity = path.join(c.warehouse, '_catalog.json');
+    // As an earlier release wrote it: no database.
+    const earlier = JSON.parse(readFileSync(identity, 'utf8')) as Record<string, unknown>;
+    delete earlier.database;
+    const writeEarlier = () => writeFileSync(identity, JSON.stringify(earlier));
+
+    writeEarlier();
+    expect(await runOnCatalog(c, 'day2', D2, catalog.url)).toMatchObject({ code: 0 });
+    expect(JSON.parse(readFileSync(identity, 'utf8'))).toEqual({ ...earlier, database: catalog.database });
+
+    // Another database's catalog holds none of the commits of a warehouse that has published exports: not recorded, refused.
+    writeEarlier();
+    const before = published(c.warehouse, c.dataset);
+    const other = await runOnCatalog(c, 'day2', D3, otherUrl);
+    expect(other.code).not.toBe(0);
+    expect(other.out).toContain(`warehouse ${c.warehouse} has published exports, but its schema cdcflow_`);
+    expect(other.out).toContain('in database cdcflow_other_old of the PostgreSQL server');
+    expect(JSON.parse(readFileSync(identity, 'utf8'))).toEqual(earlier);
+    expect(published(c.warehouse, c.dataset)).toEqual(before);
+  }, 120_000);
 
   it("a run resumed days later keeps its files through a vacuum between placing them in the lake and committing them", async () => {
     const c = configFor('late');
