@@ -84,6 +84,10 @@ export interface S3Answer {
 
 /** What went wrong and what to check, for a status that the same request gets again. */
 function permanentS3Failure({ status, code, file, pathSetting }: S3Answer): { what: string; check: string } | undefined {
+  // A 403 too, but no credential changes it: the object must be restored first.
+  if (code === 'InvalidObjectState') {
+    return { what: `${file} is archived (S3 Glacier Flexible Retrieval or Deep Archive): S3 serves it only once restored`, check: 'restore it (or copy it to a storage class S3 reads at once) and run again' };
+  }
   if (status === 401 || status === 403) {
     return { what: `S3 refused access to ${file}`, check: "check the worker's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, and what they may do there" };
   }
@@ -93,7 +97,7 @@ function permanentS3Failure({ status, code, file, pathSetting }: S3Answer): { wh
   return undefined;
 }
 
-/** An answer that no retry changes (access refused, no such bucket or object, wrong region) as a ConfigError naming the file and what to check. */
+/** An answer that no retry changes (access refused, no such bucket or object, wrong region, an archived object) as a ConfigError naming the file and what to check. */
 export function permanentS3Error(answer: S3Answer, cause: unknown): ConfigError | undefined {
   const failure = answer.code && TRANSIENT_S3_CODES.has(answer.code) ? undefined : permanentS3Failure(answer);
   if (!failure) return undefined;
