@@ -105,12 +105,26 @@ export function permanentS3Error(answer: S3Answer, cause: unknown): ConfigError 
   return new ConfigError(`${failure.what} (HTTP ${answer.status}${said}); ${failure.check}`, { file: answer.file }, { cause });
 }
 
+/** S3 silent for CDCFLOW_S3_TIMEOUT_SECONDS on each of the client's tries, as a plain (retried) error naming the store and what it was asked. */
+export function s3SilentError(doing: string, cause: unknown): Error {
+  const s = s3Settings(process.env);
+  return new Error(`S3 (${s.endpoint ?? 'AWS'}) did not answer for ${s.timeoutSeconds}s (CDCFLOW_S3_TIMEOUT_SECONDS) while ${doing}: stopped, overloaded or cut off?`, { cause });
+}
+
+/** DuckDB's SQL giving httpfs the S3 timeout: its own default (30 s, 4 tries) would keep a stage two minutes on a store gone silent. */
+export function s3TimeoutSql(s: S3Settings): string {
+  return `SET GLOBAL http_timeout = ${s.timeoutSeconds}`;
+}
+
 /**
- * DuckDB's httpfs error for an S3 answer that no retry changes as a ConfigError (permanentS3Error);
- * other errors as they are. Its message names the URL and the status, and S3's `Code: message` on a line of its own.
+ * DuckDB's httpfs error for an S3 answer that no retry changes as a ConfigError (permanentS3Error),
+ * for no answer as one naming CDCFLOW_S3_TIMEOUT_SECONDS; other errors as they are. Its message
+ * names the URL and the status, and S3's `Code: message` on a line of its own.
  */
 export function classifyS3Error(err: unknown): unknown {
   const message = (err as Error | undefined)?.message;
+  const silent = typeof message === 'string' ? /^IO Error: Timeout was reached error for HTTP (\w+) to '([^']*)'/.exec(message) : null;
+  if (silent) return s3SilentError(`DuckDB sent HTTP ${silent[1]} ${silent[2]} (CDCFLOW_DATA_PATH)`, err);
   if (typeof message !== 'string' || !message.startsWith('HTTP Error:')) return err;
   const status = Number(/\(HTTP (?:code )?(\d{3})\b/.exec(message)?.[1]);
   const answer = /^(\w+): (.*)$/m.exec(message.slice(message.indexOf('\n')));

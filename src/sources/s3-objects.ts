@@ -8,7 +8,7 @@ import { createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { permanentS3Error, type S3Settings, s3Settings } from '../engine/s3';
+import { permanentS3Error, type S3Settings, s3Settings, s3SilentError } from '../engine/s3';
 import { ConfigError } from '../errors';
 import { writeAtomically } from '../warehouse/atomic';
 import { globMatcher, literalPrefix } from './glob';
@@ -78,13 +78,10 @@ function noCredentials(err: unknown, url: string, doing: Doing): ConfigError {
 
 /** S3 not reached (refused, no such host, cut off) or silent for CDCFLOW_S3_TIMEOUT_SECONDS, as a plain (retried) error naming the store and the URL. */
 function unanswered(err: unknown, url: string, doing: Doing): Error {
-  const s = s3Settings(process.env);
-  const store = `S3 (${s.endpoint ?? 'AWS'})`;
-  const message =
-    answerOf(err).code === 'TimeoutError'
-      ? `${store} did not answer for ${s.timeoutSeconds}s (CDCFLOW_S3_TIMEOUT_SECONDS) while ${doing} ${url}: stopped, overloaded or cut off?`
-      : `the connection to ${store} failed while ${doing} ${url} (${answerOf(err).message}): ${s.endpoint ? 'is CDCFLOW_S3_ENDPOINT right, and the store up' : 'is the network up'}?`;
-  return new Error(message, { cause: err });
+  if (answerOf(err).code === 'TimeoutError') return s3SilentError(`${doing} ${url}`, err);
+  const { endpoint } = s3Settings(process.env);
+  const check = endpoint ? 'is CDCFLOW_S3_ENDPOINT right, and the store up' : 'is the network up';
+  return new Error(`the connection to S3 (${endpoint ?? 'AWS'}) failed while ${doing} ${url} (${answerOf(err).message}): ${check}?`, { cause: err });
 }
 
 /** An error of writing the local copy (disk full, say), not of S3: it names its own path. */
