@@ -92,7 +92,8 @@ function permanentS3Failure({ status, code, file, pathSetting }: S3Answer): { wh
     return { what: `S3 refused access to ${file}`, check: "check the worker's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, and what they may do there" };
   }
   if (code === 'NoSuchBucket') return { what: `the S3 bucket of ${file} does not exist`, check: `check ${pathSetting} and CDCFLOW_S3_ENDPOINT` };
-  if (status === 404) return { what: `S3 has no object ${file}`, check: `its bucket does not exist or it was removed; check ${pathSetting}` };
+  // A 404 without S3's code is often no S3 at all: an endpoint that is some other web server.
+  if (status === 404) return { what: `S3 has no object ${file}`, check: `its bucket does not exist or it was removed; check ${pathSetting} and CDCFLOW_S3_ENDPOINT` };
   if (status === 301 || status === 400) return { what: `S3 rejected the request for ${file}`, check: "check AWS_REGION (the bucket's region) and CDCFLOW_S3_ENDPOINT" };
   return undefined;
 }

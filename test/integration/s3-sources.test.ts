@@ -9,6 +9,7 @@
  * Needs dist/ (the test script builds it).
  */
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -372,3 +373,24 @@ test('an endpoint nothing listens on is retried, each attempt naming the store, 
       'is CDCFLOW_S3_ENDPOINT right, and the store up?',
   );
 }, 90_000);
+
+test('an endpoint that is a web server but not S3 fails the table at once, naming the URL and CDCFLOW_S3_ENDPOINT', async () => {
+  // Before: `…; its bucket does not exist or it was removed; check the source path`, with the path right and the endpoint wrong.
+  const web = createServer((_, answer) => answer.writeHead(404, { 'Content-Type': 'text/html' }).end('<html><head><meta charset="utf-8"></head><body>Not Found</body></html>'));
+  await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+  try {
+    const folder = s3Folder('notS3');
+    const config = ordersDataset('nots3', `${folder.url}/{date}/orders.csv`);
+    const queue = `s3-nots3-${randomUUID()}`;
+    const { port } = web.address() as { port: number };
+    await spawnWorker(queue, path.join(dir, 'tmp-nots3'), { env: { ...s3.env, CDCFLOW_S3_ENDPOINT: `127.0.0.1:${port}` } });
+    const outcome = await withTimeout(runDataset({ client: h.client, settings: { ...h.settings, taskQueue: queue } }, config, D1), 60_000, () => 'the run did not fail within 60 s (retried?)');
+    const error = failedTable(outcome, 'full_t');
+    expect(error).toContain(`S3 has no object ${folder.url}/${D1}/orders.csv (HTTP 404`);
+    expect(error).toContain('; its bucket does not exist or it was removed; check the source path and CDCFLOW_S3_ENDPOINT');
+    expect((await activityAttempts(h.client, tableWorkflowId(config.dataset, D1, 'full_t'))).runTableStages).toEqual([1]);
+  } finally {
+    web.closeAllConnections();
+    await new Promise((resolve) => web.close(resolve));
+  }
+}, 120_000);
