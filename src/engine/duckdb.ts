@@ -7,7 +7,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { ConfigError } from '../errors';
-import { isRemotePath, type S3Settings, s3SecretSql } from './s3';
+import { isRemotePath, type S3Settings, s3SecretSql, s3TimeoutSql } from './s3';
 import { ownSpillFolder } from './spill-folder';
 
 export interface EngineSettings {
@@ -180,7 +180,10 @@ async function createInstance(settings: EngineSettings, base: Record<string, str
   await connection.run(`SET GLOBAL TimeZone = 'UTC'`);
   if (settings.dataPath && isRemotePath(settings.dataPath)) {
     await connection.run('LOAD httpfs');
-    if (settings.s3) await connection.run(s3SecretSql(settings.s3));
+    if (settings.s3) {
+      await connection.run(s3SecretSql(settings.s3));
+      await connection.run(s3TimeoutSql(settings.s3));
+    }
   }
   connection.closeSync();
   return instance;

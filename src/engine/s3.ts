@@ -84,16 +84,21 @@ export interface S3Answer {
 
 /** What went wrong and what to check, for a status that the same request gets again. */
 function permanentS3Failure({ status, code, file, pathSetting }: S3Answer): { what: string; check: string } | undefined {
+  // A 403 too, but no credential changes it: the object must be restored first.
+  if (code === 'InvalidObjectState') {
+    return { what: `${file} is archived (S3 Glacier Flexible Retrieval or Deep Archive): S3 serves it only once restored`, check: 'restore it (or copy it to a storage class S3 reads at once) and run again' };
+  }
   if (status === 401 || status === 403) {
     return { what: `S3 refused access to ${file}`, check: "check the worker's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, and what they may do there" };
   }
   if (code === 'NoSuchBucket') return { what: `the S3 bucket of ${file} does not exist`, check: `check ${pathSetting} and CDCFLOW_S3_ENDPOINT` };
-  if (status === 404) return { what: `S3 has no object ${file}`, check: `its bucket does not exist or it was removed; check ${pathSetting}` };
+  // A 404 without S3's code is often no S3 at all: an endpoint that is some other web server.
+  if (status === 404) return { what: `S3 has no object ${file}`, check: `its bucket does not exist or it was removed; check ${pathSetting} and CDCFLOW_S3_ENDPOINT` };
   if (status === 301 || status === 400) return { what: `S3 rejected the request for ${file}`, check: "check AWS_REGION (the bucket's region) and CDCFLOW_S3_ENDPOINT" };
   return undefined;
 }
 
-/** An answer that no retry changes (access refused, no such bucket or object, wrong region) as a ConfigError naming the file and what to check. */
+/** An answer that no retry changes (access refused, no such bucket or object, wrong region, an archived object) as a ConfigError naming the file and what to check. */
 export function permanentS3Error(answer: S3Answer, cause: unknown): ConfigError | undefined {
   const failure = answer.code && TRANSIENT_S3_CODES.has(answer.code) ? undefined : permanentS3Failure(answer);
   if (!failure) return undefined;
@@ -101,12 +106,26 @@ export function permanentS3Error(answer: S3Answer, cause: unknown): ConfigError 
   return new ConfigError(`${failure.what} (HTTP ${answer.status}${said}); ${failure.check}`, { file: answer.file }, { cause });
 }
 
+/** S3 silent for CDCFLOW_S3_TIMEOUT_SECONDS on each of the client's tries, as a plain (retried) error naming the store and what it was asked. */
+export function s3SilentError(doing: string, cause: unknown): Error {
+  const s = s3Settings(process.env);
+  return new Error(`S3 (${s.endpoint ?? 'AWS'}) did not answer for ${s.timeoutSeconds}s (CDCFLOW_S3_TIMEOUT_SECONDS) while ${doing}: stopped, overloaded or cut off?`, { cause });
+}
+
+/** DuckDB's SQL giving httpfs the S3 timeout: its own default (30 s, 4 tries) would keep a stage two minutes on a store gone silent. */
+export function s3TimeoutSql(s: S3Settings): string {
+  return `SET GLOBAL http_timeout = ${s.timeoutSeconds}`;
+}
+
 /**
- * DuckDB's httpfs error for an S3 answer that no retry changes as a ConfigError (permanentS3Error);
- * other errors as they are. Its message names the URL and the status, and S3's `Code: message` on a line of its own.
+ * DuckDB's httpfs error for an S3 answer that no retry changes as a ConfigError (permanentS3Error),
+ * for no answer as one naming CDCFLOW_S3_TIMEOUT_SECONDS; other errors as they are. Its message
+ * names the URL and the status, and S3's `Code: message` on a line of its own.
  */
 export function classifyS3Error(err: unknown): unknown {
   const message = (err as Error | undefined)?.message;
+  const silent = typeof message === 'string' ? /^IO Error: Timeout was reached error for HTTP (\w+) to '([^']*)'/.exec(message) : null;
+  if (silent) return s3SilentError(`DuckDB sent HTTP ${silent[1]} ${silent[2]} (CDCFLOW_DATA_PATH)`, err);
   if (typeof message !== 'string' || !message.startsWith('HTTP Error:')) return err;
   const status = Number(/\(HTTP (?:code )?(\d{3})\b/.exec(message)?.[1]);
   const answer = /^(\w+): (.*)$/m.exec(message.slice(message.indexOf('\n')));

@@ -8,7 +8,8 @@ import { createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { permanentS3Error, type S3Settings, s3Settings } from '../engine/s3';
+import { permanentS3Error, type S3Settings, s3Settings, s3SilentError } from '../engine/s3';
+import { ConfigError } from '../errors';
 import { writeAtomically } from '../warehouse/atomic';
 import { globMatcher, literalPrefix } from './glob';
 import { parseS3Url, s3Url } from './s3-url';
@@ -52,17 +53,40 @@ function answerOf(err: unknown): { status?: number; code?: string; message?: str
 }
 
 /**
- * An SDK error that no retry changes as a ConfigError naming the URL; S3 not answering (the SDK's
- * TimeoutError, after its own retries) as a plain error that says so; others (network, 5xx) as they are.
+ * An SDK error that no retry changes as a ConfigError naming the URL; S3 not reached or not
+ * answering (after the SDK's own retries) as a plain error that names the store and the URL;
+ * others (5xx) as they are.
  */
-function classified(err: unknown, url: string, doing: 'listing' | 'downloading'): unknown {
-  const { status, code, message } = answerOf(err);
-  if (code === 'TimeoutError') {
-    const s = s3Settings(process.env);
-    return new Error(`S3 (${s.endpoint ?? 'AWS'}) did not answer for ${s.timeoutSeconds}s (CDCFLOW_S3_TIMEOUT_SECONDS) while ${doing} ${url}: stopped, overloaded or cut off?`, { cause: err });
-  }
-  if (status === undefined) return err;
-  return permanentS3Error({ status, code, message, file: url, pathSetting: 'the source path' }, err) ?? err;
+function classified(err: unknown, url: string, doing: Doing): unknown {
+  const { status, code } = answerOf(err);
+  if (code === 'CredentialsProviderError') return noCredentials(err, url, doing);
+  if (status === undefined) return unanswered(err, url, doing);
+  return permanentS3Error({ status, code, message: answerOf(err).message, file: url, pathSetting: 'the source path' }, err) ?? err;
+}
+
+type Doing = 'listing' | 'downloading';
+
+/** The worker's environment is fixed at its start: no retry finds credentials that were not there. */
+function noCredentials(err: unknown, url: string, doing: Doing): ConfigError {
+  return new ConfigError(
+    `no S3 credentials for ${doing} ${url}: the worker has no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and the AWS SDK's default chain ` +
+      `(profile, web identity, instance role) found none (${answerOf(err).message}); set them in the worker's environment`,
+    { file: url },
+    { cause: err },
+  );
+}
+
+/** S3 not reached (refused, no such host, cut off) or silent for CDCFLOW_S3_TIMEOUT_SECONDS, as a plain (retried) error naming the store and the URL. */
+function unanswered(err: unknown, url: string, doing: Doing): Error {
+  if (answerOf(err).code === 'TimeoutError') return s3SilentError(`${doing} ${url}`, err);
+  const { endpoint } = s3Settings(process.env);
+  const check = endpoint ? 'is CDCFLOW_S3_ENDPOINT right, and the store up' : 'is the network up';
+  return new Error(`the connection to S3 (${endpoint ?? 'AWS'}) failed while ${doing} ${url} (${answerOf(err).message}): ${check}?`, { cause: err });
+}
+
+/** An error of writing the local copy (disk full, say), not of S3: it names its own path. */
+function isLocalFileError(err: unknown): boolean {
+  return typeof (err as NodeJS.ErrnoException | undefined)?.path === 'string';
 }
 
 /** The objects matching `pattern` (s3://bucket/key-glob), sorted by URL; folder markers left out. */
@@ -94,7 +118,9 @@ export async function downloadS3Object(object: S3Object, target: string): Promis
     const answer = await client()
       .send(new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: object.etag }))
       .catch((err: unknown) => Promise.reject(changedSinceListed(err, object) ?? classified(err, object.url, 'downloading')));
-    await pipeline(answer.Body as Readable, createWriteStream(tmp)).catch((err: unknown) => Promise.reject(classified(err, object.url, 'downloading')));
+    await pipeline(answer.Body as Readable, createWriteStream(tmp)).catch((err: unknown) =>
+      Promise.reject(isLocalFileError(err) ? err : classified(err, object.url, 'downloading')),
+    );
   });
 }
 

@@ -2,12 +2,14 @@
  * File sources in S3 as a user meets them: `source.path: s3://bucket/exports/{date}/orders.csv`
  * read by a `cdcflow worker` with its credentials in the environment, against a local S3 (moto).
  * The batch commits what the same files commit from a local folder; an unchanged object is the
- * same batch and a replaced one is read again; a bucket that does not exist or credentials S3
- * refuses fail at once; errors name the s3:// URL, never the local copy; waitForFiles looks in
+ * same batch and a replaced one is read again; a bucket that does not exist, credentials S3
+ * refuses or none at all, and an archived object fail at once; a store not reached is retried,
+ * naming it; errors name the s3:// URL, never the local copy; waitForFiles looks in
  * the bucket; a dated batch left out is refused.
  * Needs dist/ (the test script builds it).
  */
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -17,7 +19,7 @@ import { DataError } from '../../src/errors';
 import { downloadS3Object, listS3Objects } from '../../src/sources/s3-objects';
 import { readLocalCopies } from '../../src/sources/source-copies';
 import { tableLayout } from '../../src/warehouse/layout';
-import { tableWorkflowId } from '../../src/workflows/ids';
+import { datasetWorkflowId, tableWorkflowId } from '../../src/workflows/ids';
 import {
   committedDates,
   failedTable,
@@ -33,6 +35,7 @@ import {
   writeLines,
 } from '../support/harness';
 import { cdcflow } from '../support/cli';
+import { freePort } from '../support/free-port';
 import { type S3TestServer, startS3Server } from '../support/s3-server';
 import { activityAttempts, killAllWorkers, sleep, spawnWorker, withTimeout } from '../support/worker-process';
 
@@ -318,3 +321,76 @@ test('a store that stops answering while the source is listed: the attempt fails
     s3.signal('SIGCONT');
   }
 }, 90_000);
+
+test('an archived object (Glacier) fails the table at once, saying to restore it, not to check the credentials; nothing is committed', async () => {
+  // Before: `S3 refused access to s3://… (HTTP 403: InvalidObjectState: …); check the worker's AWS_ACCESS_KEY_ID, …`.
+  const folder = s3Folder('archived');
+  const config = ordersDataset('archived', `${folder.url}/{date}/*.csv`);
+  await s3.put(`${folder.key}/${D1}/a.csv`, lines(['1,a,10']));
+  await s3.put(`${folder.key}/${D1}/b.csv`, lines(['2,b,20']), 'GLACIER');
+  const outcome = await run(config, D1);
+  for (const table of ['full_t', 'delta_t']) {
+    const error = failedTable(outcome, table);
+    expect(error).toContain(`${folder.url}/${D1}/b.csv is archived (S3 Glacier Flexible Retrieval or Deep Archive): S3 serves it only once restored (HTTP 403: InvalidObjectState: `);
+    expect(error).toContain('); restore it (or copy it to a storage class S3 reads at once) and run again');
+    expect((await activityAttempts(h.client, tableWorkflowId(config.dataset, D1, table))).runTableStages).toEqual([1]);
+    expect(await committedDates(h.engine, config.warehouse, config.dataset, table)).toEqual([]);
+  }
+}, 120_000);
+
+test('a worker without S3 credentials fails the table at once, naming the URL and the variables to set', async () => {
+  // Before: `Could not load credentials from any providers`, naming no object, retried for minutes.
+  const folder = s3Folder('nocreds');
+  await s3.put(`${folder.key}/${D1}/orders.csv`, lines(['1,a,10']));
+  const config = ordersDataset('nocreds', `${folder.url}/{date}/orders.csv`);
+  const queue = `s3-nocreds-${randomUUID()}`;
+  // Nothing for the AWS SDK's default chain to find either: no profile files, no instance role.
+  const none = path.join(dir, 'no-aws-files');
+  const env = { ...s3.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_SHARED_CREDENTIALS_FILE: none, AWS_CONFIG_FILE: none, AWS_EC2_METADATA_DISABLED: 'true' };
+  await spawnWorker(queue, path.join(dir, 'tmp-nocreds'), { env });
+  const outcome = await withTimeout(runDataset({ client: h.client, settings: { ...h.settings, taskQueue: queue } }, config, D1), 60_000, () => 'the run did not fail within 60 s (retried?)');
+  const error = failedTable(outcome, 'full_t');
+  expect(error).toContain(`no S3 credentials for listing ${folder.url}/${D1}/orders.csv: the worker has no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, `);
+  expect(error).toContain("and the AWS SDK's default chain (profile, web identity, instance role) found none (");
+  expect(error).toContain("); set them in the worker's environment");
+  expect((await activityAttempts(h.client, tableWorkflowId(config.dataset, D1, 'full_t'))).runTableStages).toEqual([1]);
+}, 120_000);
+
+test('an endpoint nothing listens on is retried, each attempt naming the store, the URL and the setting to check', async () => {
+  // Before: `retrying (attempt 2): connect ECONNREFUSED 127.0.0.1:<port>`, naming neither the bucket nor the key.
+  const folder = s3Folder('unreached');
+  const name = uniqueDataset('unreached');
+  mkdirSync(path.join(dir, name), { recursive: true });
+  writeConfig(path.join(dir, name), { dataset: name, warehouse: 'wh', tables: [ordersTable('orders', 'full', `${folder.url}/*.csv`)] });
+  const port = await freePort();
+  const queue = `s3-unreached-${randomUUID()}`;
+  await spawnWorker(queue, path.join(dir, 'tmp-unreached'), { env: { ...s3.env, CDCFLOW_S3_ENDPOINT: `127.0.0.1:${port}` } });
+  const args = ['run', '--config', path.join(dir, name, 'dataset.yaml'), '--date', D1];
+  const out = await cdcflow(args, { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: queue }, (stderr) => stderr.includes('retrying (attempt 2)'), 60_000);
+  await h.client.workflow.getHandle(datasetWorkflowId(name, D1)).terminate('test done');
+  expect(out.stderr).toContain(
+    `retrying (attempt 2): the connection to S3 (127.0.0.1:${port}) failed while listing ${folder.url}/*.csv (connect ECONNREFUSED 127.0.0.1:${port}): ` +
+      'is CDCFLOW_S3_ENDPOINT right, and the store up?',
+  );
+}, 90_000);
+
+test('an endpoint that is a web server but not S3 fails the table at once, naming the URL and CDCFLOW_S3_ENDPOINT', async () => {
+  // Before: `…; its bucket does not exist or it was removed; check the source path`, with the path right and the endpoint wrong.
+  const web = createServer((_, answer) => answer.writeHead(404, { 'Content-Type': 'text/html' }).end('<html><head><meta charset="utf-8"></head><body>Not Found</body></html>'));
+  await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+  try {
+    const folder = s3Folder('notS3');
+    const config = ordersDataset('nots3', `${folder.url}/{date}/orders.csv`);
+    const queue = `s3-nots3-${randomUUID()}`;
+    const { port } = web.address() as { port: number };
+    await spawnWorker(queue, path.join(dir, 'tmp-nots3'), { env: { ...s3.env, CDCFLOW_S3_ENDPOINT: `127.0.0.1:${port}` } });
+    const outcome = await withTimeout(runDataset({ client: h.client, settings: { ...h.settings, taskQueue: queue } }, config, D1), 60_000, () => 'the run did not fail within 60 s (retried?)');
+    const error = failedTable(outcome, 'full_t');
+    expect(error).toContain(`S3 has no object ${folder.url}/${D1}/orders.csv (HTTP 404`);
+    expect(error).toContain('; its bucket does not exist or it was removed; check the source path and CDCFLOW_S3_ENDPOINT');
+    expect((await activityAttempts(h.client, tableWorkflowId(config.dataset, D1, 'full_t'))).runTableStages).toEqual([1]);
+  } finally {
+    web.closeAllConnections();
+    await new Promise((resolve) => web.close(resolve));
+  }
+}, 120_000);

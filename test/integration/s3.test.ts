@@ -3,7 +3,8 @@
  * processes that take their credentials from the environment. A setting S3 refuses (no such
  * bucket, credentials it does not know) fails the run at once, naming what to check, commits
  * nothing, and no credential shows in the failure, the run's histories or the worker's log; an
- * endpoint that is down is retried, and the run completes once it is up. A
+ * endpoint that is down, or a store gone silent (for CDCFLOW_S3_TIMEOUT_SECONDS), is retried, and
+ * the run completes once it is up. A
  * config that names an s3:// warehouse or sink (or a source URL other than s3://) is refused, not
  * resolved to a local folder named `s3:` (s3:// sources: s3-sources.test.ts). Two warehouses at one path (two deployments of one image) cannot share a
  * data folder, where a vacuum of one would delete the other's data files. Needs dist/ (the test script builds it).
@@ -150,6 +151,35 @@ test('an endpoint that is down is retried, saying so, and the run completes once
     await new Promise((resolve) => forward.close(resolve));
   }
 }, 180_000);
+
+test('a store that stops answering under the data path: the attempt fails after CDCFLOW_S3_TIMEOUT_SECONDS naming it, is retried, and the run completes once it answers', async () => {
+  // Before: DuckDB's own 30 s a try, 4 tries: two minutes an attempt, failing with `IO Error: Timeout was reached error for HTTP GET to '…'`.
+  const config = dataset(uniqueDataset('frozen'));
+  const queue = `s3-${config.dataset}`;
+  await spawnWorker(queue, path.join(dir, `tmp-${queue}`), { env: { ...s3.env, CDCFLOW_DATA_PATH: `s3://${s3.bucket}/lake-${config.dataset}`, CDCFLOW_S3_TIMEOUT_SECONDS: '2' } });
+  s3.signal('SIGSTOP');
+  // The old attempt would wait two minutes: the safety resumes the store.
+  const giveUp = setTimeout(() => s3.signal('SIGCONT'), 60_000);
+  const started = Date.now();
+  let retriedAfterMs = Infinity;
+  try {
+    const args = ['run', '--config', path.join(path.dirname(config.warehouse), 'dataset.yaml'), '--date', DATE];
+    const out = await cdcflow(args, { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: queue }, (stderr) => {
+      if (stderr.includes('retrying (attempt 2)') && retriedAfterMs === Infinity) {
+        retriedAfterMs = Date.now() - started;
+        s3.signal('SIGCONT');
+      }
+      return false;
+    });
+    expect(out.stderr).toContain(`retrying (attempt 2): S3 (${s3.endpoint}) did not answer for 2s (CDCFLOW_S3_TIMEOUT_SECONDS) while DuckDB sent HTTP `);
+    expect(out.stderr).toMatch(new RegExp(`while DuckDB sent HTTP \\w+ http://${s3.endpoint}/${s3.bucket}/\\S+ \\(CDCFLOW_DATA_PATH\\): stopped, overloaded or cut off\\?`));
+    expect(retriedAfterMs).toBeLessThan(40_000);
+    expect(out.code).toBe(0);
+  } finally {
+    clearTimeout(giveUp);
+    s3.signal('SIGCONT');
+  }
+}, 150_000);
 
 test('CDCFLOW_S3_ENDPOINT with a scheme, CDCFLOW_S3_USE_SSL not a flag: the worker refuses to start, naming the variable', async () => {
   const refused: [Record<string, string>, RegExp][] = [

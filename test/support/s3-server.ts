@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client, type StorageClass } from '@aws-sdk/client-s3';
 import { s3Settings } from '../../src/engine/s3';
 import { s3ClientConfig } from '../../src/sources/s3-objects';
 import { freePort } from './free-port';
@@ -16,8 +16,8 @@ export interface S3TestServer {
   bucket: string;
   /** The worker environment that points DuckDB's httpfs at this server. */
   env: Record<string, string>;
-  /** Writes an object (replacing one of the same key). */
-  put(key: string, body: string | Buffer): Promise<void>;
+  /** Writes an object (replacing one of the same key), in the storage class given (S3's default, STANDARD, else). */
+  put(key: string, body: string | Buffer, storageClass?: StorageClass): Promise<void>;
   /** Object keys in the bucket under `prefix`. */
   keys(prefix: string): Promise<string[]>;
   /**
@@ -53,9 +53,9 @@ export async function startS3Server(bucket = 'cdcflow-test', port?: number): Pro
     endpoint,
     bucket,
     env,
-    async put(key, body) {
+    async put(key, body, storageClass) {
       // Signed: moto answers an unsigned write over an existing object with 403.
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: typeof body === 'string' ? Buffer.from(body) : body }));
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: typeof body === 'string' ? Buffer.from(body) : body, StorageClass: storageClass }));
     },
     async keys(prefix) {
       const xml = await (await fetch(`${base}/${bucket}?list-type=2&max-keys=100000&prefix=${encodeURIComponent(prefix)}`)).text();
