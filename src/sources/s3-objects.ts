@@ -9,7 +9,6 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { permanentS3Error, type S3Settings, s3Settings, s3SilentError } from '../engine/s3';
-import { ConfigError } from '../errors';
 import { writeAtomically } from '../warehouse/atomic';
 import { globMatcher, literalPrefix } from './glob';
 import { parseS3Url, s3Url } from './s3-url';
@@ -66,12 +65,14 @@ function classified(err: unknown, url: string, doing: Doing): unknown {
 
 type Doing = 'listing' | 'downloading';
 
-/** The worker's environment is fixed at its start: no retry finds credentials that were not there. */
-function noCredentials(err: unknown, url: string, doing: Doing): ConfigError {
-  return new ConfigError(
+/**
+ * Retried, as the SDK's own error was: a worker on an instance role or web identity finds none
+ * while that service does not answer, and finds them again once it does.
+ */
+function noCredentials(err: unknown, url: string, doing: Doing): Error {
+  return new Error(
     `no S3 credentials for ${doing} ${url}: the worker has no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and the AWS SDK's default chain ` +
       `(profile, web identity, instance role) found none (${answerOf(err).message}); set them in the worker's environment`,
-    { file: url },
     { cause: err },
   );
 }
