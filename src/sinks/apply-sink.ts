@@ -289,6 +289,17 @@ export function applySinkChanges(engine: Engine, session: Session, table: TableC
   });
 }
 
+/**
+ * The current rows, by OPERATION, that the latest date's apply writes again besides its changes.
+ * Ignored columns change on N rows without a history row: the latest date refreshes them. A
+ * sink that missed dates (catching up, or filled anew) missed their refreshes too, which rows
+ * the latest date left alone (X: not supplied to a delta) may still lack: then those as well.
+ */
+function refreshedRows(table: TableConfig, latest: boolean, pendingDates: number): ('N' | 'X')[] {
+  if (!latest || table.ignore.length === 0) return [];
+  return pendingDates > 1 ? ['N', 'X'] : ['N'];
+}
+
 /** The dates to apply, each with its changes written to Parquet files in `dir`. */
 function stageChanges(engine: Engine, table: TableConfig, applied: ReadonlyMap<string, string>, businessDate: string, dir: string): Promise<DateToApply[]> {
   return withCatalog(engine, table.warehouse, async (session, alias) => {
@@ -303,9 +314,7 @@ function stageChanges(engine: Engine, table: TableConfig, applied: ReadonlyMap<s
       let statePath: string | null = null;
       for (const c of pending) {
         const changes = path.join(dir, `changes-${c.businessDate}.parquet`);
-        // Ignored columns change on N rows without a history row: the latest date refreshes them.
-        const withUnchanged = c === latest && c === pending.at(-1) && table.ignore.length > 0;
-        await session.run(exportChangesSql(lake, c.businessDate, withUnchanged, changes));
+        await session.run(exportChangesSql(lake, c.businessDate, refreshedRows(table, c === latest && c === pending.at(-1), pending.length), changes));
         let state: string[] | null = null;
         if (applied.has(c.businessDate)) {
           if (!statePath) {

@@ -666,3 +666,39 @@ test('a date whose sinks failed, caught up by a later date\'s run: retry finds n
     delete process.env[variable];
   }
 });
+
+test('a sink that missed dates of a delta table holds the ignored columns of rows the latest date did not supply, as current.parquet does', async () => {
+  const schema = `x_${randomBytes(4).toString('hex')}`;
+  const folder = path.join(dir, 'deltaignored');
+  mkdirSync(path.join(folder, 'in'), { recursive: true });
+  // Key 1 changes only in the ignored column on day 2 (an N row, no history row), and day 3 does not supply it (X).
+  writeCsv(path.join(folder, 'in', `${D1}.csv`), ['id', 'name', 'seen'], [[1, 'a', 'day1'], [2, 'b', 'day1']]);
+  writeCsv(path.join(folder, 'in', `${D2}.csv`), ['id', 'name', 'seen'], [[1, 'a', 'day2']]);
+  writeCsv(path.join(folder, 'in', `${D3}.csv`), ['id', 'name', 'seen'], [[2, 'b2', 'day3']]);
+  const table = (sinks: object[]) => ({
+    name: 'people',
+    mode: 'delta',
+    keys: [{ name: 'id', type: 'integer' }],
+    columns: [
+      { name: 'name', type: 'varchar' },
+      { name: 'seen', type: 'varchar' },
+    ],
+    ignore: ['seen'],
+    source: { format: 'csv', path: 'in/{date}.csv' },
+    sinks,
+  });
+  const dataset = uniqueDataset('deltaignored');
+  const config = (sinks: object[]) => writeConfig(folder, { dataset, warehouse: 'wh', tables: [table(sinks)] });
+  // The sink is added on day 3 (as after an outage of days 1 and 2, or a sink added later).
+  for (const date of [D1, D2]) tableResult(await runDataset(h, config([]), date), 'people');
+  const d3 = tableResult(await runDataset(h, config([{ type: 'postgres', connection: PG_URL_VAR, schema }]), D3), 'people');
+  expect(d3.sinks?.[0].applied.map((a) => a.businessDate)).toEqual([D1, D2, D3]);
+  const published = await h.engine.withSession((s) =>
+    s.rows<{ id: number; name: string; seen: string }>(`SELECT id, name, seen FROM ${quoteLiteral(tableLayout(config([]).warehouse, dataset, 'people').current)} ORDER BY id`),
+  );
+  expect(published).toEqual([
+    { id: 1, name: 'a', seen: 'day2' },
+    { id: 2, name: 'b2', seen: 'day3' },
+  ]);
+  expect(psql(`SELECT id || ' ' || name || ' ' || seen FROM ${quoteIdent(schema)}.people_current ORDER BY id`).split('\n')).toEqual(['1 a day2', '2 b2 day3']);
+});
