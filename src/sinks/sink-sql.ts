@@ -147,6 +147,12 @@ export function columnsSql(target: SinkTarget, table: string): string {
   return `SELECT * FROM postgres_query(${quoteLiteral(target.db)}, ${quoteLiteral(pg)})`;
 }
 
+/** The number of rows (`n`) of a sink table, counted by the database itself. */
+export function rowCountSql(target: SinkTarget, table: string): string {
+  if (!target.native) return `SELECT count(*) AS n FROM ${table}`;
+  return `SELECT * FROM postgres_query(${quoteLiteral(target.db)}, ${quoteLiteral(`SELECT count(*) AS n FROM ${localName(target, table)}`)})`;
+}
+
 /**
  * Empties the table's sink tables and removes its markers, so that the dates are applied again
  * from the first, as into a new sink: for a sink whose markers no longer describe its tables

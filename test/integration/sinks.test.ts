@@ -2,11 +2,12 @@
  * Sinks through the real workflow: a DuckDB database file and the real PostgreSQL cluster kept
  * equal to the published Parquet outputs after day 1 and day 2, sensitive columns split off
  * everywhere, a repeated day changing nothing, a PostgreSQL sink that refuses connections
- * first, a sink two dates behind catching up in date order, a sink whose table was dropped by hand
- * rebuilt from the first date, and sinks refused at once for what no retry fixes: a column type
- * changed by hand, a bad option in the connection string; a DuckDB file open in another process
- * (the apply waits for it, status reads beside a reader), and a date whose sinks failed and that a
- * later date's run caught up (nothing for `retry` to do).
+ * first, a sink two dates behind catching up in date order (a delta's unsupplied rows' ignored
+ * columns too), a sink whose table was dropped or whose rows were deleted by hand rebuilt from the
+ * first date, and sinks refused at once for what no retry fixes: a column type changed by hand, a
+ * bad option in the connection string; a DuckDB file open in another process (the apply waits for
+ * it, status reads beside a reader), and a date whose sinks failed and that a later date's run
+ * caught up (nothing for `retry` to do).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -701,4 +702,26 @@ test('a sink that missed dates of a delta table holds the ignored columns of row
     { id: 2, name: 'b2', seen: 'day3' },
   ]);
   expect(psql(`SELECT id || ' ' || name || ' ' || seen FROM ${quoteIdent(schema)}.people_current ORDER BY id`).split('\n')).toEqual(['1 a day2', '2 b2 day3']);
+});
+
+test('a sink whose current rows were deleted by hand (a TRUNCATE, a DELETE) is rebuilt from the first date on the next run', async () => {
+  const { schema, file, config } = withBothSinks('truncated');
+  tableResult(await runDataset(h, config(D1), D1), 'people');
+  psql(`TRUNCATE ${quoteIdent(schema)}.people_current`);
+  await inSinkFile(file, `DELETE FROM ${quoteIdent(`${schema}_sensitive`)}.people_current WHERE KEY_HASH IN (SELECT KEY_HASH FROM ${quoteIdent(schema)}.people_current WHERE id = 6)`);
+
+  // Day 2 leaves keys 3 and 5 to 7 alone: applied alone, the PostgreSQL sink would lack them, the file key 6's ssn.
+  const d2 = tableResult(await runDataset(h, config(D2), D2), 'people');
+  const applied = (r: typeof d2) => r.sinks?.map((s) => [s.sink, s.applied.map((a) => `${a.businessDate}${a.rebuilt ? ' rebuilt' : ''}`)]);
+  expect(applied(d2)).toEqual([
+    ['duckdb', [`${D1} rebuilt`, D2]],
+    ['app', [`${D1} rebuilt`, D2]],
+  ]);
+  const equal = { current: { diff: 0, rows: 10 }, history: { diff: 0 }, sensitiveCurrent: { diff: 0 }, sensitiveHistory: { diff: 0 } };
+  for (const kind of ['duckdb', 'postgres'] as const) expect({ kind, ...(await expectSinkEqualsExports(config(D2), kind, file, schema)) }).toMatchObject({ kind, ...equal });
+  // Rows as the sink applied them are not taken for rows changed by hand: the same date again applies nothing.
+  expect(applied(tableResult(await runDataset(h, config(D2), D2), 'people'))).toEqual([
+    ['duckdb', []],
+    ['app', []],
+  ]);
 });
