@@ -63,8 +63,11 @@ async function retry(opts: RetryOptions): Promise<number> {
   const named = tableList(config, opts.tables);
   const settings = temporalSettings();
   return withClient(settings, async (client) => {
-    const failed = await failedTables(client, config, opts.date, settings.searchAttributes);
-    const notFailed = (named ?? []).filter((t) => !failed.some((f) => f.table === t));
+    const { failed, caughtUp } = await failedTables(client, config, opts.date, settings.searchAttributes);
+    for (const c of caughtUp) {
+      process.stderr.write(`${c.table}: only its sinks failed on ${opts.date} (the date is committed), and its run of ${c.by} has brought them up to date since: nothing to retry\n`);
+    }
+    const notFailed = (named ?? []).filter((t) => !failed.some((f) => f.table === t) && !caughtUp.some((c) => c.table === t));
     if (notFailed.length > 0) {
       throw new ConfigError(`${notFailed.join(', ')} did not fail on ${opts.date} (failed: ${failed.map((f) => f.table).join(', ') || 'none'}); use cdcflow run --tables to run a table again`);
     }

@@ -6,14 +6,17 @@
  * visibility store, which may lag a run that just ended; only the earlier dataset runs of the
  * date, and those a Schedule started, come from it. A dump that committed a table of the date
  * after its failed run (its table runs have IDs of their own, which the dataset's queue lists)
- * repaired it: re-running the date would replace the dump's commit.
+ * repaired it: re-running the date would replace the dump's commit. A table whose run failed only
+ * in its sinks, and that a later date's run has completed since, needs nothing either (see
+ * sinksCaughtUpBy).
  */
-import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import { type Client, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { DatasetConfig, Mode } from '../config/types';
 import type { DatasetWorkflowInput, TableWorkflowInput } from '../workflows';
 import { backfillTableWorkflowId, datasetWorkflowId, tableWorkflowId } from '../workflows/ids';
 import { tableMode } from '../workflows/mode-override';
-import { BUSINESS_DATE_KEY, DATASET_KEY } from '../workflows/search-attributes';
+import { BUSINESS_DATE_KEY, DATASET_KEY, TABLE_KEY } from '../workflows/search-attributes';
 import { queuedDumps } from './dataset-queue';
 import { queryString } from './find-runs';
 import { startInput } from './start-input';
@@ -28,10 +31,18 @@ export interface FailedTable {
   allowDeletes: boolean;
 }
 
+/** A table whose run of the date failed in its sinks only, whose sinks a later date's run brought up to date. */
+export interface CaughtUpTable {
+  table: string;
+  /** The business date of that later run. */
+  by: string;
+}
+
 interface Execution {
   workflowId: string;
   runId: string;
   startTime: Date;
+  closeTime?: Date;
   status: { name: string };
 }
 
@@ -62,6 +73,36 @@ function newest(a: Execution | undefined, b: Execution | undefined): Execution |
   return !a || (b && b.startTime > a.startTime) ? b : a;
 }
 
+/** The failure type of a run that failed (`SinkFailed`, …). */
+async function failureType(client: Client, run: Execution): Promise<string | undefined> {
+  try {
+    await client.workflow.getHandle(run.workflowId, run.runId, { followRuns: false }).result();
+    return undefined;
+  } catch (err) {
+    const cause = err instanceof WorkflowFailedError ? err.cause : err;
+    return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+  }
+}
+
+/**
+ * The business date of a run of the table for a later date that completed after `failed` ended,
+ * when `failed` failed in its sinks only (`SinkFailed`: its commit stands). That run's sinks
+ * applied every committed date up to its own, this one too, and this date can no longer run
+ * again (only the latest date can). Found through the search attributes.
+ */
+async function sinksCaughtUpBy(client: Client, dataset: string, table: string, businessDate: string, failed: Execution): Promise<string | undefined> {
+  if (!failed.closeTime || (await failureType(client, failed)) !== 'SinkFailed') return undefined;
+  const query =
+    `WorkflowType = "tableWorkflow" AND ExecutionStatus = "Completed" AND ${DATASET_KEY.name} = ${queryString(dataset)} ` +
+    `AND ${TABLE_KEY.name} = ${queryString(table)} AND StartTime > "${failed.closeTime.toISOString()}"`;
+  const later: string[] = [];
+  for await (const run of client.workflow.list({ query })) {
+    const date = run.typedSearchAttributes.get(BUSINESS_DATE_KEY);
+    if (date && date > businessDate) later.push(date);
+  }
+  return later.sort().at(-1);
+}
+
 /**
  * The closed dataset runs of the date, newest first: those of its fixed ID (`cdcflow run`) and,
  * when runs carry cdcflow's search attributes, those a Schedule started under IDs of their own.
@@ -85,7 +126,12 @@ function ranTable(input: DatasetWorkflowInput, table: string): boolean {
   return input.config.tables.some((t) => t.name === table) && (!input.tables?.length || input.tables.includes(table));
 }
 
-export async function failedTables(client: Client, config: DatasetConfig, businessDate: string, searchAttributes: boolean): Promise<FailedTable[]> {
+export async function failedTables(
+  client: Client,
+  config: DatasetConfig,
+  businessDate: string,
+  searchAttributes: boolean,
+): Promise<{ failed: FailedTable[]; caughtUp: CaughtUpTable[] }> {
   const runs = await datasetRuns(client, config.dataset, businessDate, searchAttributes);
   const inputs = new Map<string, Promise<DatasetWorkflowInput | undefined>>();
   const inputOf = (run: Execution) => {
@@ -94,8 +140,14 @@ export async function failedTables(client: Client, config: DatasetConfig, busine
   };
   const dumped = await completedDumpRuns(client, config, businessDate);
   const failed: FailedTable[] = [];
+  const caughtUp: CaughtUpTable[] = [];
   for (const table of config.tables) {
     const run = newest(await latestRun(client, tableWorkflowId(config.dataset, businessDate, table.name)), dumped.get(table.name));
+    const by = run?.status.name === 'FAILED' && searchAttributes ? await sinksCaughtUpBy(client, config.dataset, table.name, businessDate, run) : undefined;
+    if (by) {
+      caughtUp.push({ table: table.name, by });
+      continue;
+    }
     if (run && FAILED_STATES.includes(run.status.name)) {
       // The table re-runs as it ran: its input holds the mode it used and whether deletes were allowed.
       const input = await startInput<TableWorkflowInput>(client, run.workflowId, run.runId);
@@ -118,5 +170,5 @@ export async function failedTables(client: Client, config: DatasetConfig, busine
       }
     }
   }
-  return failed;
+  return { failed, caughtUp };
 }

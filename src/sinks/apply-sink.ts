@@ -13,7 +13,7 @@ import { appendedColumns } from '../activities/shape-change';
 import type { SinkSpec, TableConfig } from '../config/types';
 import type { Engine, Session } from '../engine/duckdb';
 import { lakeTables, withCatalog } from '../warehouse/catalog';
-import { readCommitLog } from '../warehouse/commits';
+import { type CommitRecord, readCommitLog } from '../warehouse/commits';
 import { hasSensitiveColumns, withheldQuotes } from '../warehouse/sensitive';
 import { ConfigError, DataError, type ErrorContext } from '../errors';
 import { quoteIdent } from '../engine/sql';
@@ -35,8 +35,10 @@ import {
   nulCharacterSql,
   probeTableSql,
   refusalIn,
+  rowCountSql,
   type SinkTableDefinition,
   sinkTableDefinitions,
+  sinkTables,
   type SinkTarget,
 } from './sink-sql';
 
@@ -101,8 +103,8 @@ async function checkColumns(session: Session, target: SinkTarget, existing: { d:
   }
 }
 
-/** The shape (see hashShape) of the table's commit with this id, from the catalog's commit log. */
-type ShapeOf = (commitId: string) => Promise<string | undefined>;
+/** The table's commit with this id, from the catalog's commit log (undefined once replaced). */
+type CommitOf = (commitId: string) => Promise<CommitRecord | undefined>;
 
 /**
  * Adds the columns the config appended (see appendedColumns) since the sink's latest applied date
@@ -116,13 +118,13 @@ async function addAppendedColumns(
   table: TableConfig,
   tables: readonly { d: SinkTableDefinition; found: SinkColumns | null }[],
   applied: ReadonlyMap<string, string>,
-  shapeOf: ShapeOf,
+  commitOf: CommitOf,
 ): Promise<boolean> {
   const existing = tables.flatMap(({ d, found }) => (d.data && found ? [{ d, found }] : []));
   const lacking = existing.filter(({ d, found }) => d.columns.some((c) => !found.has(c.name)));
   const latest = [...applied.keys()].sort().at(-1);
   if (!lacking.length || !latest) return false;
-  const shape = await shapeOf(applied.get(latest)!);
+  const shape = (await commitOf(applied.get(latest)!))?.shape;
   const present = existing.flatMap(({ found }) => [...found.keys()].map((name) => ({ name })));
   const appended = shape ? appendedColumns(table, { columns: present, changeRecords: false }, shape) : undefined;
   if (!appended) return false;
@@ -173,10 +175,34 @@ async function addMovedColumns(session: Session, table: TableConfig, target: Sin
 }
 
 /**
+ * Whether a current table of the sink holds another number of rows than the state of the latest
+ * date its markers name: rows deleted or added by hand (a TRUNCATE), which the markers cannot
+ * show. (A date whose commit was replaced since is rebuilt from the state anyway.)
+ */
+async function rowsChangedByHand(
+  session: Session,
+  table: TableConfig,
+  target: SinkTarget,
+  tables: readonly { d: SinkTableDefinition; found: SinkColumns | null }[],
+  applied: ReadonlyMap<string, string>,
+  commitOf: CommitOf,
+): Promise<boolean> {
+  const latest = [...applied.keys()].sort().at(-1);
+  const commit = latest ? await commitOf(applied.get(latest)!) : undefined;
+  if (!commit) return false;
+  const { current, sensitiveCurrent } = sinkTables(table, target);
+  for (const { d } of tables.filter((t) => t.found && (t.d.table === current || t.d.table === sensitiveCurrent))) {
+    const [row] = await session.rows<{ n: number | string }>(rowCountSql(target, d.table));
+    if (Number(row.n) !== commit.currentRows) return true;
+  }
+  return false;
+}
+
+/**
  * Checks the sink's tables that exist (see `checkColumns`), creates those missing and returns
  * the dates they hold. The markers vouch for the tables only while all of them are there: a
- * table dropped by hand (and created again empty here) while markers name dates, or markers
- * gone beside filled tables, would leave the sink incomplete for good. Then the tables are
+ * table dropped by hand (and created again empty here) while markers name dates, markers gone
+ * beside filled tables, or rows deleted or added by hand would leave the sink wrong for good. Then the tables are
  * emptied and the markers removed, in the same transaction, so that every date is applied again
  * from the first, as into a new sink.
  */
@@ -185,19 +211,19 @@ async function prepareTables(
   table: TableConfig,
   target: SinkTarget,
   context: ErrorContext,
-  shapeOf: ShapeOf,
+  commitOf: CommitOf,
 ): Promise<{ applied: Map<string, string>; cleared: Map<string, string> }> {
   const tables: { d: SinkTableDefinition; found: SinkColumns | null }[] = [];
   for (const d of sinkTableDefinitions(table, target)) tables.push({ d, found: await columnsOf(session, target, d.table) });
   const markerFound = tables.some((t) => !t.d.data && t.found);
   const applied = markerFound ? await appliedDates(session, table, target) : new Map<string, string>();
   const moved = await addMovedColumns(session, table, target, tables);
-  if ((await addAppendedColumns(session, table, tables, applied, shapeOf)) || moved) {
+  if ((await addAppendedColumns(session, table, tables, applied, commitOf)) || moved) {
     for (const t of tables) t.found = await columnsOf(session, target, t.d.table);
   }
   await checkColumns(session, target, tables.flatMap((t) => (t.found ? [{ ...t, found: t.found }] : [])), context);
   const lost = tables.some((t) => t.d.data && !t.found);
-  const clear = applied.size === 0 || lost || moved;
+  const clear = applied.size === 0 || lost || moved || (await rowsChangedByHand(session, table, target, tables, applied, commitOf));
   try {
     const formerSensitive = moved && !hasSensitiveColumns(table);
     await inTransaction(session, [...createSinkTablesSql(table, target), ...(clear ? clearSinkSql(table, target, formerSensitive) : [])]);
@@ -262,9 +288,9 @@ export function applySinkChanges(engine: Engine, session: Session, table: TableC
   return kind.withTarget(session, sink, table, async (db) => {
     const target = { db, schema: sink.schema, native: kind.native };
     const context = { dataset: table.dataset, table: table.name, sink: sink.name };
-    const shapeOf: ShapeOf = (commitId) =>
-      withCatalog(engine, table.warehouse, async (s, alias) => (await readCommitLog(s, lakeTables(alias, table.dataset, table.name))).find((c) => c.commitId === commitId)?.shape);
-    const { applied, cleared } = await prepareTables(session, table, target, context, shapeOf);
+    const commitOf: CommitOf = (commitId) =>
+      withCatalog(engine, table.warehouse, async (s, alias) => (await readCommitLog(s, lakeTables(alias, table.dataset, table.name))).find((c) => c.commitId === commitId));
+    const { applied, cleared } = await prepareTables(session, table, target, context, commitOf);
     const dir = await mkdtemp(path.join(tmpdir(), 'cdcflow-sink-'));
     try {
       const pending = await stageChanges(engine, table, applied, businessDate, dir);
@@ -289,6 +315,17 @@ export function applySinkChanges(engine: Engine, session: Session, table: TableC
   });
 }
 
+/**
+ * The current rows, by OPERATION, that the latest date's apply writes again besides its changes.
+ * Ignored columns change on N rows without a history row: the latest date refreshes them. A
+ * sink that missed dates (catching up, or filled anew) missed their refreshes too, which rows
+ * the latest date left alone (X: not supplied to a delta) may still lack: then those as well.
+ */
+function refreshedRows(table: TableConfig, latest: boolean, pendingDates: number): ('N' | 'X')[] {
+  if (!latest || table.ignore.length === 0) return [];
+  return pendingDates > 1 ? ['N', 'X'] : ['N'];
+}
+
 /** The dates to apply, each with its changes written to Parquet files in `dir`. */
 function stageChanges(engine: Engine, table: TableConfig, applied: ReadonlyMap<string, string>, businessDate: string, dir: string): Promise<DateToApply[]> {
   return withCatalog(engine, table.warehouse, async (session, alias) => {
@@ -303,9 +340,7 @@ function stageChanges(engine: Engine, table: TableConfig, applied: ReadonlyMap<s
       let statePath: string | null = null;
       for (const c of pending) {
         const changes = path.join(dir, `changes-${c.businessDate}.parquet`);
-        // Ignored columns change on N rows without a history row: the latest date refreshes them.
-        const withUnchanged = c === latest && c === pending.at(-1) && table.ignore.length > 0;
-        await session.run(exportChangesSql(lake, c.businessDate, withUnchanged, changes));
+        await session.run(exportChangesSql(lake, c.businessDate, refreshedRows(table, c === latest && c === pending.at(-1), pending.length), changes));
         let state: string[] | null = null;
         if (applied.has(c.businessDate)) {
           if (!statePath) {

@@ -23,11 +23,11 @@ function inTurn<T>(key: string, fn: () => Promise<T>): Promise<T> {
 
 export const duckdbFileSink: Sink<Extract<SinkSpec, { type: 'duckdb' }>> = {
   native: false,
-  withTarget(session, sink, _table, fn) {
+  withTarget(session, sink, _table, fn, access = { readOnly: false }) {
     const alias = `cdcflow_sink_${createHash('sha256').update(sink.path).digest('hex').slice(0, 12)}`;
     return inTurn(sink.path, async () => {
       mkdirSync(path.dirname(sink.path), { recursive: true });
-      await session.run(`ATTACH ${quoteLiteral(sink.path)} AS ${quoteIdent(alias)}`);
+      await session.run(`ATTACH ${quoteLiteral(sink.path)} AS ${quoteIdent(alias)}${access.readOnly ? ' (READ_ONLY)' : ''}`);
       try {
         return await fn(alias);
       } finally {

@@ -5,7 +5,7 @@ import type { Sink } from './sink';
 
 export const postgresSink: Sink<Extract<SinkSpec, { type: 'postgres' }>> = {
   native: true,
-  withTarget(session, sink, table, fn) {
-    return withPostgresAttached(session, sink.connection, { dataset: table.dataset, table: table.name, sink: sink.name }, { readOnly: false }, fn);
+  withTarget(session, sink, table, fn, access = { readOnly: false }) {
+    return withPostgresAttached(session, sink.connection, { dataset: table.dataset, table: table.name, sink: sink.name }, access, fn);
   },
 };

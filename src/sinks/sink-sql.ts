@@ -147,6 +147,12 @@ export function columnsSql(target: SinkTarget, table: string): string {
   return `SELECT * FROM postgres_query(${quoteLiteral(target.db)}, ${quoteLiteral(pg)})`;
 }
 
+/** The number of rows (`n`) of a sink table, counted by the database itself. */
+export function rowCountSql(target: SinkTarget, table: string): string {
+  if (!target.native) return `SELECT count(*) AS n FROM ${table}`;
+  return `SELECT * FROM postgres_query(${quoteLiteral(target.db)}, ${quoteLiteral(`SELECT count(*) AS n FROM ${localName(target, table)}`)})`;
+}
+
 /**
  * Empties the table's sink tables and removes its markers, so that the dates are applied again
  * from the first, as into a new sink: for a sink whose markers no longer describe its tables
@@ -265,10 +271,13 @@ export function applyDateSql(t: Shape, target: SinkTarget, d: DateToApply, stage
   return sql;
 }
 
-/** What a date stages from the catalog: its history rows, and (refreshing ignored columns) the current N rows. */
-export function exportChangesSql(lake: { current: string; history: string }, businessDate: string, withUnchanged: boolean, outPath: string): string {
+/**
+ * What a date stages from the catalog: its history rows, and (refreshing ignored columns) the
+ * current rows whose OPERATION is one of `refreshed` (N, and X too after missed dates).
+ */
+export function exportChangesSql(lake: { current: string; history: string }, businessDate: string, refreshed: readonly ('N' | 'X')[], outPath: string): string {
   const history = `SELECT * FROM ${lake.history} WHERE EFF_START_DATE = ${dateLiteral(businessDate)}`;
-  const unchanged = withUnchanged ? ` UNION ALL BY NAME SELECT * FROM ${lake.current} WHERE OPERATION = 'N'` : '';
+  const unchanged = refreshed.length ? ` UNION ALL BY NAME SELECT * FROM ${lake.current} WHERE OPERATION IN (${refreshed.map(quoteLiteral).join(', ')})` : '';
   return `COPY (${history}${unchanged}) TO ${quoteLiteral(outPath)} (FORMAT parquet)`;
 }
 

@@ -26,11 +26,17 @@ export async function sinkStatuses(engine: Engine, config: DatasetConfig): Promi
       }
       try {
         const dates = await engine.withSession((session) =>
-          sinkOf(sink).withTarget(session, sink, table, (db) =>
-            appliedDates(session, table, { db, schema: sink.schema }).catch((err: Error) => {
-              if (MISSING_TABLE.test(err.message)) return new Map<string, string>();
-              throw err;
-            }),
+          // Read-only: a DuckDB file that a person has open read-only can be read beside them.
+          sinkOf(sink).withTarget(
+            session,
+            sink,
+            table,
+            (db) =>
+              appliedDates(session, table, { db, schema: sink.schema }).catch((err: Error) => {
+                if (MISSING_TABLE.test(err.message)) return new Map<string, string>();
+                throw err;
+              }),
+            { readOnly: true },
           ),
         );
         statuses.push({ ...row, lastApplied: [...dates.keys()].sort().at(-1) ?? null });

@@ -9,7 +9,8 @@ import type { Session } from '../engine/duckdb';
 export interface Sink<S extends SinkSpec = SinkSpec> {
   /** Rows move between the sink's tables by statements the database runs itself (see sink-sql.ts). */
   native: boolean;
-  withTarget<T>(session: Session, sink: S, table: Pick<TableConfig, 'dataset' | 'name'>, fn: (alias: string) => Promise<T>): Promise<T>;
+  /** `readOnly`: only to look (status), which a DuckDB file allows beside other readers. */
+  withTarget<T>(session: Session, sink: S, table: Pick<TableConfig, 'dataset' | 'name'>, fn: (alias: string) => Promise<T>, access?: { readOnly: boolean }): Promise<T>;
 }
 
 export interface SinkDateReport {

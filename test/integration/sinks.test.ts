@@ -2,10 +2,14 @@
  * Sinks through the real workflow: a DuckDB database file and the real PostgreSQL cluster kept
  * equal to the published Parquet outputs after day 1 and day 2, sensitive columns split off
  * everywhere, a repeated day changing nothing, a PostgreSQL sink that refuses connections
- * first, a sink two dates behind catching up in date order, a sink whose table was dropped by hand
- * rebuilt from the first date, and sinks refused at once for what no retry fixes: a column type
- * changed by hand, a bad option in the connection string.
+ * first, a sink two dates behind catching up in date order (a delta's unsupplied rows' ignored
+ * columns too), a sink whose table was dropped or whose rows were deleted by hand rebuilt from the
+ * first date, and sinks refused at once for what no retry fixes: a column type changed by hand, a
+ * bad option in the connection string; a DuckDB file open in another process (the apply waits for
+ * it, status reads beside a reader), and a date whose sinks failed and that a later date's run
+ * caught up (nothing for `retry` to do).
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
@@ -574,4 +578,150 @@ test('a column marked sensitive and then unmarked gets its values back in the si
       ],
     });
   }
+});
+
+/** Another process (a person's DuckDB session) holding the DuckDB file open, until `close()`. */
+async function holdOpen(file: string, mode: 'READ_ONLY' | 'READ_WRITE'): Promise<{ close(): void }> {
+  const script =
+    "const { DuckDBInstance } = require('@duckdb/node-api');" +
+    `DuckDBInstance.create(${JSON.stringify(file)}, { access_mode: '${mode}' }).then((i) => i.connect()).then(() => console.log('open'), (e) => { console.error(e); process.exit(1); });` +
+    'setInterval(() => undefined, 1000);';
+  const holder = spawn(process.execPath, ['-e', script], { cwd: path.resolve(__dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout!.once('data', () => resolve());
+    holder.once('exit', (code) => reject(new Error(`the process holding ${file} exited with ${code}`)));
+  });
+  return { close: () => holder.kill() };
+}
+
+test('a DuckDB sink file open in another process: the apply retries, naming the file, and applies once it is closed; status reads it beside a reader', async () => {
+  const schema = `o_${randomBytes(4).toString('hex')}`;
+  const { config, folder } = datasetWith('held', [{ type: 'duckdb', path: 'sink/analytics.duckdb', schema }]);
+  const file = path.join(folder, 'sink', 'analytics.duckdb');
+  tableResult(await runDataset(h, config(D1), D1), 'people');
+
+  const reader = await holdOpen(file, 'READ_ONLY');
+  try {
+    // The README's way to look at the file: read-only. Status reads its markers beside it.
+    const status = await cdcflow(['status', '--config', path.join(folder, 'dataset.yaml'), '--days', '1', '--json'], { TEMPORAL_ADDRESS: h.settings.address });
+    expect(JSON.parse(status.stdout).sinks).toEqual([{ table: 'people', sink: 'duckdb', type: 'duckdb', lastApplied: D1 }]);
+  } finally {
+    reader.close();
+  }
+
+  const writer = await holdOpen(file, 'READ_WRITE');
+  const run = runDataset(h, config(D2), D2);
+  let retried = '';
+  try {
+    const workflowId = tableWorkflowId(config(D2).dataset, D2, 'people');
+    for (const deadline = Date.now() + 30_000; !retried && Date.now() < deadline; await sleep(200)) {
+      const described = await h.client.workflow.getHandle(workflowId).describe().catch(() => undefined);
+      const pending = described?.raw.pendingActivities?.find((a) => a.activityType?.name === 'applySink' && (a.attempt ?? 0) >= 2);
+      retried = pending?.lastFailure?.message ?? '';
+    }
+  } finally {
+    writer.close();
+  }
+  // (The worker prefixes `sink duckdb (duckdb): `; DuckDB's errors escape jest's `instanceof Error`, so not here.)
+  expect(retried).toContain(`IO Error: Could not set lock on file "${file}": Conflicting lock is held in`);
+  expect(tableResult(await run, 'people').sinks?.[0].applied.map((a) => a.businessDate)).toEqual([D2]);
+  expect(await expectSinkEqualsExports(config(D2), 'duckdb', file, schema)).toMatchObject({ current: { diff: 0 }, history: { diff: 0, rows: 18 } });
+});
+
+test('a date whose sinks failed, caught up by a later date\'s run: retry finds nothing to do, and no history row is applied twice', async () => {
+  const role = `cdcflow_c_${randomBytes(3).toString('hex')}`;
+  const url = new URL(process.env[PG_URL_VAR]!);
+  psql(`CREATE ROLE ${role} LOGIN PASSWORD 'pw'; GRANT CREATE ON DATABASE "${url.pathname.slice(1)}" TO ${role}`);
+  url.username = role;
+  url.password = 'pw';
+  const variable = `CDCFLOW_TEST_${role.toUpperCase()}`;
+  process.env[variable] = url.toString();
+  try {
+    const [good, bad] = [`g_${randomBytes(4).toString('hex')}`, `b_${randomBytes(4).toString('hex')}`];
+    const { config, folder } = datasetWith('caughtup', [
+      { type: 'postgres', name: 'good', connection: PG_URL_VAR, schema: good },
+      { type: 'postgres', name: 'bad', connection: variable, schema: bad },
+    ]);
+    tableResult(await runDataset(h, config(D1), D1), 'people');
+    psql(`REVOKE INSERT ON ${quoteIdent(bad)}.people_history FROM ${role}`);
+    const failed = failedTable(await runDataset(h, config(D2), D2), 'people');
+    expect(failed).toMatch(/^1 of 2 sink\(s\) not applied \(the commit stands; .*permission denied for table people_history.*sink=bad\)/);
+    expect(await markerDates(config(D2), good)).toEqual([D1, D2]);
+    expect(await markerDates(config(D2), bad)).toEqual([D1]);
+
+    psql(`GRANT INSERT ON ${quoteIdent(bad)}.people_history TO ${role}`);
+    const d3 = tableResult(await runDataset(h, config(D3), D3), 'people');
+    expect(d3.sinks?.map((r) => [r.sink, r.applied.map((a) => a.businessDate)])).toEqual([
+      ['good', [D3]],
+      ['bad', [D2, D3]],
+    ]);
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue, [variable]: url.toString() };
+    const retried = await cdcflow(['retry', '--config', path.join(folder, 'dataset.yaml'), '--date', D2], env);
+    expect(retried).toMatchObject({ code: 0, stdout: `nothing to retry: no table of ${config(D2).dataset} failed on ${D2}\n` });
+    expect(retried.stderr).toContain(`people: only its sinks failed on ${D2} (the date is committed), and its run of ${D3} has brought them up to date since: nothing to retry`);
+    for (const schema of [good, bad]) {
+      expect(await markerDates(config(D3), schema)).toEqual([D1, D2, D3]);
+      expect(await expectSinkEqualsExports(config(D3), 'postgres', '', schema)).toMatchObject({ current: { diff: 0 }, history: { diff: 0 } });
+    }
+  } finally {
+    delete process.env[variable];
+  }
+});
+
+test('a sink that missed dates of a delta table holds the ignored columns of rows the latest date did not supply, as current.parquet does', async () => {
+  const schema = `x_${randomBytes(4).toString('hex')}`;
+  const folder = path.join(dir, 'deltaignored');
+  mkdirSync(path.join(folder, 'in'), { recursive: true });
+  // Key 1 changes only in the ignored column on day 2 (an N row, no history row), and day 3 does not supply it (X).
+  writeCsv(path.join(folder, 'in', `${D1}.csv`), ['id', 'name', 'seen'], [[1, 'a', 'day1'], [2, 'b', 'day1']]);
+  writeCsv(path.join(folder, 'in', `${D2}.csv`), ['id', 'name', 'seen'], [[1, 'a', 'day2']]);
+  writeCsv(path.join(folder, 'in', `${D3}.csv`), ['id', 'name', 'seen'], [[2, 'b2', 'day3']]);
+  const table = (sinks: object[]) => ({
+    name: 'people',
+    mode: 'delta',
+    keys: [{ name: 'id', type: 'integer' }],
+    columns: [
+      { name: 'name', type: 'varchar' },
+      { name: 'seen', type: 'varchar' },
+    ],
+    ignore: ['seen'],
+    source: { format: 'csv', path: 'in/{date}.csv' },
+    sinks,
+  });
+  const dataset = uniqueDataset('deltaignored');
+  const config = (sinks: object[]) => writeConfig(folder, { dataset, warehouse: 'wh', tables: [table(sinks)] });
+  // The sink is added on day 3 (as after an outage of days 1 and 2, or a sink added later).
+  for (const date of [D1, D2]) tableResult(await runDataset(h, config([]), date), 'people');
+  const d3 = tableResult(await runDataset(h, config([{ type: 'postgres', connection: PG_URL_VAR, schema }]), D3), 'people');
+  expect(d3.sinks?.[0].applied.map((a) => a.businessDate)).toEqual([D1, D2, D3]);
+  const published = await h.engine.withSession((s) =>
+    s.rows<{ id: number; name: string; seen: string }>(`SELECT id, name, seen FROM ${quoteLiteral(tableLayout(config([]).warehouse, dataset, 'people').current)} ORDER BY id`),
+  );
+  expect(published).toEqual([
+    { id: 1, name: 'a', seen: 'day2' },
+    { id: 2, name: 'b2', seen: 'day3' },
+  ]);
+  expect(psql(`SELECT id || ' ' || name || ' ' || seen FROM ${quoteIdent(schema)}.people_current ORDER BY id`).split('\n')).toEqual(['1 a day2', '2 b2 day3']);
+});
+
+test('a sink whose current rows were deleted by hand (a TRUNCATE, a DELETE) is rebuilt from the first date on the next run', async () => {
+  const { schema, file, config } = withBothSinks('truncated');
+  tableResult(await runDataset(h, config(D1), D1), 'people');
+  psql(`TRUNCATE ${quoteIdent(schema)}.people_current`);
+  await inSinkFile(file, `DELETE FROM ${quoteIdent(`${schema}_sensitive`)}.people_current WHERE KEY_HASH IN (SELECT KEY_HASH FROM ${quoteIdent(schema)}.people_current WHERE id = 6)`);
+
+  // Day 2 leaves keys 3 and 5 to 7 alone: applied alone, the PostgreSQL sink would lack them, the file key 6's ssn.
+  const d2 = tableResult(await runDataset(h, config(D2), D2), 'people');
+  const applied = (r: typeof d2) => r.sinks?.map((s) => [s.sink, s.applied.map((a) => `${a.businessDate}${a.rebuilt ? ' rebuilt' : ''}`)]);
+  expect(applied(d2)).toEqual([
+    ['duckdb', [`${D1} rebuilt`, D2]],
+    ['app', [`${D1} rebuilt`, D2]],
+  ]);
+  const equal = { current: { diff: 0, rows: 10 }, history: { diff: 0 }, sensitiveCurrent: { diff: 0 }, sensitiveHistory: { diff: 0 } };
+  for (const kind of ['duckdb', 'postgres'] as const) expect({ kind, ...(await expectSinkEqualsExports(config(D2), kind, file, schema)) }).toMatchObject({ kind, ...equal });
+  // Rows as the sink applied them are not taken for rows changed by hand: the same date again applies nothing.
+  expect(applied(tableResult(await runDataset(h, config(D2), D2), 'people'))).toEqual([
+    ['duckdb', []],
+    ['app', []],
+  ]);
 });

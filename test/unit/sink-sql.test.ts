@@ -110,8 +110,9 @@ describe('sink SQL', () => {
 
   it('stages the current N rows with the history only when ignored columns need a refresh', () => {
     const lake = { current: 'l.cur', history: 'l.hist' };
-    expect(exportChangesSql(lake, '2024-01-02', false, '/o.parquet')).toBe(`COPY (SELECT * FROM l.hist WHERE EFF_START_DATE = DATE '2024-01-02') TO '/o.parquet' (FORMAT parquet)`);
-    expect(exportChangesSql(lake, '2024-01-02', true, '/o.parquet')).toContain(`UNION ALL BY NAME SELECT * FROM l.cur WHERE OPERATION = 'N'`);
+    expect(exportChangesSql(lake, '2024-01-02', [], '/o.parquet')).toBe(`COPY (SELECT * FROM l.hist WHERE EFF_START_DATE = DATE '2024-01-02') TO '/o.parquet' (FORMAT parquet)`);
+    expect(exportChangesSql(lake, '2024-01-02', ['N'], '/o.parquet')).toContain(`UNION ALL BY NAME SELECT * FROM l.cur WHERE OPERATION IN ('N')`);
+    expect(exportChangesSql(lake, '2024-01-02', ['N', 'X'], '/o.parquet')).toContain(`WHERE OPERATION IN ('N', 'X')`);
   });
 
   it("reads the columns from PostgreSQL's catalog with their full types, from DuckDB's DESCRIBE in a file", () => {
