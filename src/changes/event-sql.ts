@@ -241,12 +241,16 @@ export function eventsSql(t: ChangeTable, debezium: boolean, raw: string, source
 /**
  * What tells a duplicate delivery from a conflicting event of the same key and ordering values:
  * the kind and every non-key value (the compared ones through their hash, the ignored ones as
- * they are).
+ * they are). A delete's values are none of it: it needs only the key, and its D row carries the
+ * last committed values, so deletes of one key at one ordering value are one change.
  */
-function eventContentSql(t: ChangeTable, alias?: string): string {
+function eventContent(t: ChangeTable, alias?: string): string[] {
   const ref = (n: string) => (alias ? `${alias}.${n}` : n);
-  return `row(${[ref(EVENT.kind), ref('NONKEY_HASH'), ...t.ignore.map((n) => ref(quoteIdent(n)))].join(', ')})`;
+  const value = (n: string) => `CASE WHEN ${ref(EVENT.kind)} <> 'D' THEN ${ref(n)} END`;
+  return [ref(EVENT.kind), value('NONKEY_HASH'), ...t.ignore.map((n) => value(quoteIdent(n)))];
 }
+
+const eventContentSql = (t: ChangeTable, alias?: string) => `row(${eventContent(t, alias).join(', ')})`;
 
 /** A condition every event must fail, and the value worth quoting when one does not. */
 export interface EventCheck {
@@ -277,9 +281,8 @@ export function firstMatchingEventSql(located: string, check: EventCheck): strin
  */
 export function duplicateEventsSql(t: ChangeTable, events: string): string {
   const group = ['KEY_HASH', ...orderNames(t)].map(quoteIdent).join(', ');
-  const single = (c: string) => `min(${c}) = max(${c})`;
   const singleOrNull = (c: string) => `min(${c}) IS NOT DISTINCT FROM max(${c}) AND count(${c}) IN (0, count(*))`;
-  const identical = [single(EVENT.kind), single('NONKEY_HASH'), ...t.ignore.map((n) => singleOrNull(quoteIdent(n)))].join(' AND ');
+  const identical = eventContent(t).map(singleOrNull).join(' AND ');
   return (
     `SELECT coalesce(sum(n - 1) FILTER (WHERE identical), 0) AS duplicates, count(*) FILTER (WHERE NOT identical) AS conflicts FROM (` +
     `SELECT count(*) AS n, ${identical} AS identical FROM ${events} GROUP BY ${group} HAVING count(*) > 1)`
@@ -292,7 +295,7 @@ export function duplicateEventsSql(t: ChangeTable, events: string): string {
  */
 export function exactDuplicateEventsSql(t: ChangeTable, events: string): string {
   const group = ['KEY_HASH', ...orderNames(t)].map(quoteIdent).join(', ');
-  const content = [EVENT.kind, 'NONKEY_HASH', ...t.ignore.map(quoteIdent)].join(', ');
+  const content = eventContent(t).join(', ');
   return (
     `SELECT coalesce(sum(n - d), 0) AS duplicates FROM (` +
     `SELECT sum(copies) AS n, count(*) AS d FROM (SELECT ${group}, count(*) AS copies FROM ${events} GROUP BY ${group}, ${content}) ` +
@@ -344,52 +347,45 @@ export function orderStateRelationSql(t: ChangeTable, files: readonly string[]):
   return `(SELECT ${cols.join(', ')} LIMIT 0)`;
 }
 
-/** Columns of the compacted events (compactedEventsSql) beside the newest event's own. */
-export const COMPACTED = {
-  /** The event has the ordering values the state holds for its key. */
-  tie: '__cdcflow_tie',
-  /** The state's tombstone date for the key, if it holds one. */
-  stateDeletedOn: '__cdcflow_state_deleted_on',
-} as const;
-
 /**
- * The newest event per key when newer than what the ordering state holds for the key (or the
- * state does not know the key), or as old (a tie, marked): a tie is either the event the state
- * reflects delivered again, or a conflict (stateConflictSql). One window over the batch serves both.
+ * The effective events: per key the newest event of the batch, when it is newer than what the
+ * ordering state holds for the key (or the state does not know the key). A relation the diff
+ * reads once.
  */
-export function compactedEventsSql(t: ChangeTable, eventsPath: string, orderState: string): string {
-  const [h, s] = [tuple('h', orderNames(t)), tuple('s', orderNames(t))];
+export function effectiveEventsSql(t: ChangeTable, eventsPath: string, orderState: string): string {
   return (
-    `SELECT h.*, s.KEY_HASH IS NOT NULL AND ${h} = ${s} AS ${COMPACTED.tie}, s.DELETED_ON AS ${COMPACTED.stateDeletedOn} ` +
-    `FROM ${newestEventsSql(t, eventsPath)} h LEFT JOIN ${orderState} s ON h.KEY_HASH = s.KEY_HASH WHERE s.KEY_HASH IS NULL OR ${h} >= ${s}`
+    `SELECT h.* FROM ${newestEventsSql(t, eventsPath)} h LEFT JOIN ${orderState} s ON h.KEY_HASH = s.KEY_HASH ` +
+    `WHERE s.KEY_HASH IS NULL OR ${tuple('h', orderNames(t))} > ${tuple('s', orderNames(t))}`
   );
 }
 
-/** The compacted events (a relation) that are newer than the state: the ones applied. */
-export function effectiveEventsSql(compacted: string): string {
-  return `(SELECT * FROM ${compacted} WHERE NOT ${COMPACTED.tie})`;
-}
-
 /**
- * The first tie (by key hash) that is not the event the state reflects: neither is newer, so the
- * batch is refused. The state reflects a delete (a tombstone, or no row), else the row's compared
- * and ignored values: an insert or update equal to the row is a re-delivery, as is a delete of a
- * deleted key.
+ * The first event (by key hash, then place in the batch) whose ordering values equal those the
+ * ordering state holds for its key, but which is not the event the state reflects: neither is
+ * newer, so the batch is refused. Every event of the batch counts, not only its newest per key,
+ * so that whether a feed is refused does not depend on how it was cut into batches. The state
+ * reflects a delete (a tombstone, or no row), else the row's compared and ignored values: an
+ * insert or update equal to the row is a re-delivery, as is a delete of a deleted key. File and
+ * line come along where the events keep them (Debezium).
  */
-export function stateConflictSql(t: ChangeTable, compacted: string, base: string): string {
-  const deleted = `h.${COMPACTED.stateDeletedOn} IS NOT NULL OR b.KEY_HASH IS NULL`;
+export function stateConflictSql(t: ChangeTable, eventsPath: string, orderState: string, base: string): string {
+  const deleted = 's.DELETED_ON IS NOT NULL OR b.KEY_HASH IS NULL';
   const sameRow = [`h.${EVENT.kind} <> 'D'`, 'h.NONKEY_HASH = b.NONKEY_HASH', ...t.ignore.map((n) => `h.${quoteIdent(n)} IS NOT DISTINCT FROM b.${quoteIdent(n)}`)];
+  const places = t.changes.positionBreaksTies;
+  const cols = [
+    `${keyTextSql(t.keys, 'h')} AS key_text`,
+    `${orderNames(t).map((o) => `CAST(h.${o} AS VARCHAR)`).join(` || ', ' || `)} AS order_values`,
+    `h.${EVENT.kind} AS kind`,
+    `CASE WHEN ${deleted} THEN 'deleted' ELSE 'present' END AS state`,
+    ...(places ? [`h.${EVENT.file} AS file`, `h.${EVENT.line} AS line`] : []),
+  ];
   return (
-    `SELECT ${keyTextSql(t.keys, 'h')} AS key_text, h.KEY_HASH AS key_hash, ${orderNames(t).map((o) => `CAST(h.${o} AS VARCHAR)`).join(` || ', ' || `)} AS order_values, ` +
-    `h.${EVENT.kind} AS kind, CASE WHEN ${deleted} THEN 'deleted' ELSE 'present' END AS state ` +
-    `FROM ${compacted} h LEFT JOIN ${base} b ON h.KEY_HASH = b.KEY_HASH ` +
-    `WHERE h.${COMPACTED.tie} AND NOT CASE WHEN ${deleted} THEN h.${EVENT.kind} = 'D' ELSE ${sameRow.join(' AND ')} END ORDER BY h.KEY_HASH LIMIT 1`
+    `SELECT ${cols.join(', ')} FROM ${readOwnParquet(eventsPath)} h ` +
+    `JOIN ${orderState} s ON h.KEY_HASH = s.KEY_HASH AND ${tuple('h', orderNames(t))} = ${tuple('s', orderNames(t))} ` +
+    `LEFT JOIN ${base} b ON h.KEY_HASH = b.KEY_HASH ` +
+    `WHERE NOT CASE WHEN ${deleted} THEN h.${EVENT.kind} = 'D' ELSE ${sameRow.join(' AND ')} END ` +
+    `ORDER BY h.KEY_HASH${places ? `, h.${EVENT.position}` : ''} LIMIT 1`
   );
-}
-
-/** Where the newest event of a key is in the batch (Debezium events keep file and line). */
-export function newestEventPlaceSql(t: ChangeTable, eventsPath: string, keyHash: string): string {
-  return `SELECT ${EVENT.file} AS file, ${EVENT.line} AS line FROM ${readOwnParquet(eventsPath)} WHERE KEY_HASH = ${quoteLiteral(keyHash)} ORDER BY ${newestFirstSql(t)} LIMIT 1`;
 }
 
 /**

@@ -3,13 +3,14 @@
  * updates, deletes, re-inserts after deletes, duplicate copies) are cut into batches that are
  * delivered out of order, some twice, with events straying into later batches; each delivery is
  * a business date run through the real workflow. After every date, the current state must equal
- * what replaying every event delivered so far, one by one in `seq` order, gives.
+ * what replaying every event delivered so far, one by one in `seq` order, gives, and the date's
+ * history partition how that state changed.
  *
  * Many streams run at once: each stream owns its keys (the `stream` key column), so the streams
  * of a table are independent, and one run per date carries them all. Three tables (CSV, JSON and Debezium
  * sources) hold STREAMS_PER_TABLE streams each. CDCFLOW_PROPERTY_SEED picks another seed.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { datasetFolders, type Harness, readRows, runDataset, startHarness, tableResult } from '../support/harness';
 import { seededRandom } from '../support/seeded-random';
@@ -66,8 +67,9 @@ function streamDeliveries(stream: number, rand: () => number): ChangeEvent[][] {
 
 /**
  * A batch as Debezium events over two files: inserts as `c` or snapshot reads (`r`), deletes
- * with the key only in `before` (REPLICA IDENTITY DEFAULT) followed by a Kafka tombstone, some
- * events in the schema/payload wrapper, and `source.lsn` (the seq) sometimes as a JSON string.
+ * with the key only in `before` (REPLICA IDENTITY DEFAULT) or the whole row (FULL), so that copies
+ * of one delete may differ there, followed by a Kafka tombstone, some events in the
+ * schema/payload wrapper, and `source.lsn` (the seq) sometimes as a JSON string.
  */
 function writeDebezium(folder: string, events: readonly ChangeEvent[], rand: () => number): void {
   mkdirSync(folder, { recursive: true });
@@ -75,7 +77,8 @@ function writeDebezium(folder: string, events: readonly ChangeEvent[], rand: () 
   events.forEach((e, i) => {
     const key = { stream: e.stream, id: e.id };
     const op = e.op === 'D' ? 'd' : e.op === 'U' ? 'u' : rand() < 0.2 ? 'r' : 'c';
-    const images = e.op === 'D' ? { before: key, after: null } : { before: null, after: { ...key, v1: e.v1, v2: e.v2 } };
+    const before = rand() < 0.5 ? key : { ...key, v1: Math.floor(rand() * 5), v2: null };
+    const images = e.op === 'D' ? { before, after: null } : { before: null, after: { ...key, v1: e.v1, v2: e.v2 } };
     const payload = { ...images, source: { lsn: rand() < 0.3 ? String(e.seq) : e.seq, ts_ms: 1 }, op, ts_ms: 1 };
     const lines = files[i % 2];
     lines.push(JSON.stringify(rand() < 0.3 ? { schema: { type: 'struct' }, payload } : payload));
@@ -102,6 +105,19 @@ function replay(events: readonly ChangeEvent[]): Map<string, Values> {
     else state.set(key, { v1: e.v1, v2: e.v2 });
   }
   return state;
+}
+
+/** The history rows a batch must write: per key, how the state changed (D rows with the values the key had). */
+function expectedHistory(before: ReadonlyMap<string, Values>, after: ReadonlyMap<string, Values>): string[] {
+  const text = (op: string, key: string, v: Values) => `${op} ${key}=${String(v.v1)},${String(v.v2)}`;
+  const rows: string[] = [];
+  for (const [key, v] of after) {
+    const held = before.get(key);
+    if (!held) rows.push(text('I', key, v));
+    else if (held.v1 !== v.v1 || held.v2 !== v.v2) rows.push(text('U', key, v));
+  }
+  for (const [key, v] of before) if (!after.has(key)) rows.push(text('D', key, v));
+  return rows.sort();
 }
 
 /**
@@ -170,10 +186,12 @@ describe('change-record tables: property test against a naive replay oracle', ()
     const cell = (v: string | number | null) => (v === null ? '' : String(v));
     const delivered = new Map<string, ChangeEvent[]>(tables.map((t) => [t.name, []]));
     const promised = new Map<string, ReturnType<typeof expectedCounts>>();
+    const historyBefore = new Map<string, Map<string, Values>>();
     for (const [d, date] of DATES.entries()) {
       for (const t of tables) {
         const events = t.streams.flatMap((deliveries) => deliveries[d]);
-        promised.set(t.name, expectedCounts(events, replay(delivered.get(t.name)!), newestSeqs(delivered.get(t.name)!)));
+        historyBefore.set(t.name, replay(delivered.get(t.name)!));
+        promised.set(t.name, expectedCounts(events, historyBefore.get(t.name)!, newestSeqs(delivered.get(t.name)!)));
         delivered.get(t.name)!.push(...events);
         if (t.name === 'dbz_events') {
           writeDebezium(path.join(dir, t.name, date), events, rand);
@@ -191,6 +209,13 @@ describe('change-record tables: property test against a naive replay oracle', ()
       for (const t of tables) {
         const { counts, changes } = tableResult(outcome, t.name);
         expect({ table: t.name, date, counts, changes }).toEqual({ table: t.name, date, ...promised.get(t.name) });
+        const partition = path.join(config.warehouse, config.dataset, t.name, 'history', `eff_start_date=${date}`, 'data.parquet');
+        const historyRows = existsSync(partition) ? await readRows(h.engine, partition, 'stream, id') : [];
+        expect({ table: t.name, date, history: historyRows.map((r) => `${String(r.OPERATION)} ${String(r.stream)}/${String(r.id)}=${String(r.v1)},${String(r.v2)}`).sort() }).toEqual({
+          table: t.name,
+          date,
+          history: expectedHistory(historyBefore.get(t.name)!, replay(delivered.get(t.name)!)),
+        });
         const rows = await readRows(h.engine, path.join(config.warehouse, config.dataset, t.name, 'current.parquet'), 'stream, id');
         const actual = rows.map((r) => `${String(r.stream)}/${String(r.id)}=${String(r.v1)},${String(r.v2)}`);
         const expected = [...replay(delivered.get(t.name)!)]
