@@ -111,7 +111,7 @@ export async function watchingLockWaits<T>(
   // The first check comes after a pause, and so does its connection: most work ends before.
   const watch = pause().then(async () => {
     while (!done && !stalled) {
-      await session.withSibling(async (sibling) => checkOnce(sibling));
+      await session.withSibling(checkOnce);
       if (!done && !stalled) await pause();
     }
   });

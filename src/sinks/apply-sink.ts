@@ -288,8 +288,12 @@ export function applySinkChanges(engine: Engine, session: Session, table: TableC
   return kind.withTarget(session, sink, table, async (db) => {
     const target = { db, schema: sink.schema, native: kind.native };
     const context = { dataset: table.dataset, table: table.name, sink: sink.name };
-    const commitOf: CommitOf = (commitId) =>
-      withCatalog(engine, table.warehouse, async (s, alias) => (await readCommitLog(s, lakeTables(alias, table.dataset, table.name))).find((c) => c.commitId === commitId));
+    // Read once: the appended columns and the check for rows changed by hand both look commits up.
+    let log: Promise<CommitRecord[]> | undefined;
+    const commitOf: CommitOf = async (commitId) => {
+      log ??= withCatalog(engine, table.warehouse, (s, alias) => readCommitLog(s, lakeTables(alias, table.dataset, table.name)));
+      return (await log).find((c) => c.commitId === commitId);
+    };
     const { applied, cleared } = await prepareTables(session, table, target, context, commitOf);
     const dir = await mkdtemp(path.join(tmpdir(), 'cdcflow-sink-'));
     try {

@@ -57,10 +57,10 @@ function answerOf(err: unknown): { status?: number; code?: string; message?: str
  * others (5xx) as they are.
  */
 function classified(err: unknown, url: string, doing: Doing): unknown {
-  const { status, code } = answerOf(err);
+  const { status, code, message } = answerOf(err);
   if (code === 'CredentialsProviderError') return noCredentials(err, url, doing);
   if (status === undefined) return unanswered(err, url, doing);
-  return permanentS3Error({ status, code, message: answerOf(err).message, file: url, pathSetting: 'the source path' }, err) ?? err;
+  return permanentS3Error({ status, code, message, file: url, pathSetting: 'the source path' }, err) ?? err;
 }
 
 type Doing = 'listing' | 'downloading';

@@ -107,9 +107,10 @@ export function commitFileBucket(name: string, commitId: string): number | undef
   return match ? Number(match[1] ?? 0) : undefined;
 }
 
-function attachCatalogSql(engine: Engine, warehouse: string): string {
+/** `connection`: the PostgreSQL catalog's connection string as attached (catalogConnection), none for SQLite. */
+function attachCatalogSql(engine: Engine, warehouse: string, connection: string | undefined): string {
   const { catalogUrl, dataPath: base } = engine;
-  const metadata = catalogUrl ? `postgres:${catalogConnection(engine, catalogUrl, warehouse)}` : `sqlite:${catalogPath(warehouse)}`;
+  const metadata = connection ? `postgres:${connection}` : `sqlite:${catalogPath(warehouse)}`;
   const schema = catalogUrl ? `METADATA_SCHEMA ${quoteLiteral(postgresMetadataSchema(warehouse))}, ` : '';
   return (
     `ATTACH IF NOT EXISTS ${quoteLiteral(`ducklake:${metadata}`)} AS ${quoteIdent(catalogAlias(warehouse, catalogUrl))} (${schema}` +
@@ -148,7 +149,8 @@ async function attachCatalog(engine: Engine, session: Session, warehouse: string
   if (aliases.has(alias)) return alias;
   // A file where the warehouse should be fails here with ENOTDIR, a ConfigError (stage-runner.ts).
   mkdirSync(base && isRemotePath(base) ? warehouse : dataPath(warehouse, base), { recursive: true });
-  const found = catalogUrl ? await probePostgresCatalog(session, catalogConnection(engine, catalogUrl, warehouse), postgresMetadataSchema(warehouse)) : undefined;
+  const connection = catalogUrl ? catalogConnection(engine, catalogUrl, warehouse) : undefined;
+  const found = connection ? await probePostgresCatalog(session, connection, postgresMetadataSchema(warehouse)) : undefined;
   const identity: CatalogIdentity = found
     ? { catalog: 'postgres', schema: postgresMetadataSchema(warehouse), warehouse, database: found.database }
     : { catalog: 'sqlite', warehouse };
@@ -157,7 +159,7 @@ async function attachCatalog(engine: Engine, session: Session, warehouse: string
     throw new ConfigError(`${catalogPath(warehouse)} does not exist: warehouse ${warehouse} has no catalog there, and none is created for this`, { warehouse });
   }
   if (!catalogUrl) await createWalCatalog(catalogPath(warehouse));
-  await session.run(attachCatalogSql(engine, warehouse)).catch((err: unknown) => {
+  await session.run(attachCatalogSql(engine, warehouse, connection)).catch((err: unknown) => {
     throw movedDataError(err, warehouse);
   });
   // After the attach, which refuses a changed data path first; attaching writes no data file.
