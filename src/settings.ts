@@ -1,6 +1,7 @@
 /** Settings from the environment, with the usual defaults. Secrets never come from config files. */
 import * as path from 'node:path';
 import type { EngineSettings } from './engine/duckdb';
+import { postgresTimeoutSeconds } from './engine/postgres-attach';
 import { s3Settings } from './engine/s3';
 import { spillFolderSetting } from './engine/spill-folder';
 import { countSetting, envFlag } from './env-values';
@@ -70,6 +71,9 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
 }
 
 export function engineSettings(env: NodeJS.ProcessEnv = process.env): EngineSettings {
+  // Read again by each PostgreSQL stage; checked here so that a worker refuses a bad value at
+  // start, not when its first PostgreSQL table runs.
+  postgresTimeoutSeconds({}, env);
   return {
     memoryLimit: env.CDCFLOW_DUCKDB_MEMORY_LIMIT || undefined,
     // Refused when not a count: it used to leave DuckDB on every core without a word.

@@ -35,20 +35,11 @@ export function hasSensitiveColumns(t: Shape): boolean {
 export const WITHHELD_VALUE = '(the value is withheld: the column is sensitive)';
 export const WITHHELD_LINE = '(the line is withheld: the table has sensitive columns)';
 
-interface NamedColumn {
-  name: string;
-  source?: string;
-  type: string;
-  format?: string;
-  timeZone?: string;
-  sensitive?: boolean;
-}
-
 /**
  * "value "x" in column "c" does not convert exactly to t", or for a sensitive column "a value in
  * column "c" … (the value is withheld …)". `place` follows the column's name (e.g. the row's key).
  */
-export function castFailureMessage(column: NamedColumn, value: string | null, noun: 'column' | 'field' = 'column', place = ''): string {
+export function castFailureMessage(column: ColumnSpec, value: string | null, noun: 'column' | 'field' = 'column', place = ''): string {
   const subject = column.sensitive ? 'a value' : `value ${JSON.stringify(value)}`;
   return `${subject} in ${noun} ${columnLabel(column)}${place} does not convert exactly to ${column.type}${column.format === undefined ? '' : ` in format ${column.format}`}${column.timeZone === undefined ? '' : ` in time zone ${column.timeZone}`}${column.sensitive ? ` ${WITHHELD_VALUE}` : ''}`;
 }

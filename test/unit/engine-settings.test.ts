@@ -9,6 +9,13 @@ describe("DuckDB's settings from the environment", () => {
     expect(read).toThrow(`CDCFLOW_DUCKDB_THREADS must be a whole number of threads, 1 or more, not "${value}"`);
   });
 
+  it.each(['0', 'soon', '1.5'])('refuses CDCFLOW_PG_TIMEOUT_SECONDS=%s when the settings are read (a worker at start), where it used to be refused only by the first PostgreSQL stage', (value) => {
+    const read = () => engineSettings({ CDCFLOW_PG_TIMEOUT_SECONDS: value });
+    expect(read).toThrow(ConfigError);
+    expect(read).toThrow(`CDCFLOW_PG_TIMEOUT_SECONDS must be a whole number of seconds, not "${value}"`);
+    expect(() => engineSettings({ CDCFLOW_PG_TIMEOUT_SECONDS: '5' })).not.toThrow();
+  });
+
   it('takes a thread count, and none when unset', () => {
     expect(engineSettings({ CDCFLOW_DUCKDB_THREADS: '3' }).threads).toBe(3);
     expect(engineSettings({}).threads).toBeUndefined();
