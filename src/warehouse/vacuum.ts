@@ -6,14 +6,14 @@
  * runs in progress keep their files; a run's stage folder goes whole, once all of it is that old.
  */
 import type { Stats } from 'node:fs';
-import { readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Engine } from '../engine/duckdb';
 import { quoteLiteral } from '../engine/sql';
-import { isRemotePath } from '../engine/s3';
 import { ConfigError } from '../errors';
-import { isHistoryLakeFolder, withCatalog } from './catalog';
+import { withCatalog } from './catalog';
 import { commitSnapshots } from './commits';
+import { removeEmptyDateFolders } from './retention';
 import { ifExists } from './atomic';
 import { isWorkDirName } from './layout';
 
@@ -47,22 +47,6 @@ function noCommits(warehouse: string, why: string): ConfigError {
       "catalog setting (CDCFLOW_CATALOG_URL) of the warehouse's workers; a warehouse none of whose runs committed yet has nothing to vacuum",
     { warehouse },
   );
-}
-
-/**
- * The history date folders of removed files that are now empty (a new date whose commit never
- * happened). Removing the file made the folder's time new, so only emptiness decides.
- */
-async function removeEmptyDateFolders(removed: readonly string[]): Promise<void> {
-  const folders = new Set(removed.filter((f) => !isRemotePath(f)).map((f) => path.dirname(f)));
-  for (const folder of [...folders].filter((f) => isHistoryLakeFolder(path.basename(f)))) {
-    try {
-      await rmdir(folder);
-    } catch (err) {
-      // Gone already, or a file of another run is in it.
-      if (!['ENOENT', 'ENOTEMPTY', 'EEXIST'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
-    }
-  }
 }
 
 /**

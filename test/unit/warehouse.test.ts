@@ -1,15 +1,15 @@
 /** The DuckLake commit's SQL (exact text, hostile names) and which snapshots retention expires. */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Engine } from '../../src/engine/duckdb';
 import { engineSettings } from '../../src/settings';
-import { lakeTables, withCatalog, withSharedCatalog } from '../../src/warehouse/catalog';
+import { historyLakeFolder, lakeTables, withCatalog, withSharedCatalog } from '../../src/warehouse/catalog';
 import { type CommitRequest, commitDataSql, commitDate, commitMessageSql, createTablesSql, DROP_STATE_ROWS, replacesByDrop } from '../../src/warehouse/commit';
 import { type CommitRecord, type CommitTag, commitSnapshots, commitTag, headAndBase } from '../../src/warehouse/commits';
 import { StaleBaseError } from '../../src/errors';
 import { filesOfCommit } from '../../src/warehouse/publish';
-import { applyRetention, snapshotsToExpire } from '../../src/warehouse/retention';
+import { applyRetention, MERGE_AT, snapshotsToExpire } from '../../src/warehouse/retention';
 
 const commit: CommitRecord = {
   businessDate: '2024-01-02',
@@ -40,10 +40,12 @@ function catalogFixture(prefix: string): { engine: Engine; warehouse: string } {
 /** A commit of `table` on `date` whose state and history are the one row `k` (its files written here). */
 async function oneRowCommit(
   { engine, warehouse }: { engine: Engine; warehouse: string },
-  c: { table: string; k: string; date: string; commitId: string; expectedHead: string | null; expectedHeadDate: string | null; currentRows?: number },
+  c: { table: string; k: string; date: string; commitId: string; expectedHead: string | null; expectedHeadDate: string | null; currentRows?: number; inDateFolder?: boolean },
 ): Promise<CommitRequest> {
   const lake = await withCatalog(engine, warehouse, async (_s, alias) => lakeTables(alias, 'd', c.table));
-  const files = { current: [path.join(warehouse, `${c.commitId}-c.parquet`)], history: [path.join(warehouse, `${c.commitId}-h.parquet`)] };
+  const historyFolder = c.inDateFolder ? path.join(warehouse, historyLakeFolder(c.date)) : warehouse;
+  mkdirSync(historyFolder, { recursive: true });
+  const files = { current: [path.join(warehouse, `${c.commitId}-c.parquet`)], history: [path.join(historyFolder, `${c.commitId}-h.parquet`)] };
   const row = `SELECT '${c.k}' AS k, 1 AS v, 'I' AS OPERATION, DATE '${c.date}' AS EFF_START_DATE, uuid() AS KEY_HASH, uuid() AS NONKEY_HASH`;
   await engine.withSession(async (s) => {
     for (const f of [...files.current, ...files.history]) await s.run(`COPY (${row}) TO '${f}' (FORMAT parquet)`);
@@ -334,6 +336,47 @@ describe('a large state, replaced by dropping and creating its table', () => {
     );
     expect(states).toEqual([{ k: 'x-2' }, { k: 'y-2' }]);
   });
+});
+
+describe('the small files of tables that gain one per commit, merged by retention', () => {
+  const fixture = catalogFixture('cdcflow-merge-');
+  const dates = Array.from({ length: MERGE_AT + 1 }, (_, i) => new Date(Date.UTC(2024, 0, 1 + i)).toISOString().slice(0, 10));
+  const ask = <T>(sql: (alias: string, metadata: string) => string) => withCatalog(fixture.engine, fixture.warehouse, (s, alias, metadata) => s.rows<T>(sql(alias, metadata)));
+  const liveFiles = (table: string) =>
+    ask<{ n: string }>((_a, m) => `SELECT count(*) AS n FROM ${m}.ducklake_data_file f JOIN ${m}.ducklake_table t USING (table_id) WHERE f.end_snapshot IS NULL AND t.end_snapshot IS NULL AND t.table_name = '${table}'`).then(
+      ([r]) => Number(r.n),
+    );
+  const contents = (at = '') =>
+    ask<{ h: string; log: string }>(
+      (a) =>
+        `SELECT (SELECT string_agg(k || ' ' || EFF_START_DATE, ',' ORDER BY EFF_START_DATE, k) FROM "${a}"."d"."m__history"${at}) AS h, ` +
+        `(SELECT string_agg(commit_id || ' ' || business_date, ',' ORDER BY business_date) FROM "${a}"."d"."m__commits"${at}) AS log`,
+    ).then(([r]) => r);
+
+  it('keeps the catalog file list from growing with every date, with the same rows at every kept snapshot, and the latest date can run again', async () => {
+    let head: string | null = null;
+    for (const [i, date] of dates.entries()) {
+      await commitDate(fixture.engine, fixture.warehouse, await oneRowCommit(fixture, { table: 'm', k: `k${i}`, date, commitId: `m-${i}`, expectedHead: head, expectedHeadDate: dates[i - 1] ?? null, inDateFolder: true }));
+      head = `m-${i}`;
+    }
+    const base = (await withCatalog(fixture.engine, fixture.warehouse, (s, _a, m) => commitSnapshots(s, m))).find((t) => t.tag.commit === `m-${MERGE_AT - 1}`)!.snapshot;
+    const [before, beforeAtBase] = [await contents(), await contents(` AT (VERSION => ${base})`)];
+    expect([await liveFiles('m__history'), await liveFiles('m__commits')]).toEqual([MERGE_AT + 1, MERGE_AT + 1]);
+
+    await withCatalog(fixture.engine, fixture.warehouse, (s, alias, metadata) => applyRetention(s, alias, metadata));
+    expect([await liveFiles('m__history'), await liveFiles('m__commits'), await liveFiles('m__current')]).toEqual([1, 1, 1]);
+    expect(await contents()).toEqual(before);
+    expect(await contents(` AT (VERSION => ${base})`)).toEqual(beforeAtBase);
+    // The merged files are deleted, and the date folders they leave empty.
+    expect(existsSync(path.join(fixture.warehouse, historyLakeFolder(dates[0])))).toBe(false);
+
+    // The latest date again replaces its history rows in the merged file, as in its own.
+    const last = dates.at(-1)!;
+    await commitDate(fixture.engine, fixture.warehouse, await oneRowCommit(fixture, { table: 'm', k: 'again', date: last, commitId: 'm-again', expectedHead: head, expectedHeadDate: last, inDateFolder: true }));
+    const after = await contents();
+    expect(after.h).toBe(before.h.replace(`k${MERGE_AT} ${last}`, `again ${last}`));
+    expect(after.log).toBe(before.log.replace(`m-${MERGE_AT} ${last}`, `m-again ${last}`));
+  }, 60_000);
 });
 
 describe('catalog work shared by the requests that wait together', () => {
