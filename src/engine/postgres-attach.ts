@@ -56,6 +56,16 @@ export function withConnectOption(connection: string, option: string, value: str
   return `${connection} ${option}=${value}`;
 }
 
+/**
+ * The connection string with client_encoding UTF8, which cdcflow reads and writes text in: PostgreSQL
+ * then converts text from and to the database's encoding. Without it a LATIN1 database sent its own
+ * bytes (`Ã©` arrived as `é`) and took UTF-8 bytes as Latin-1 (`é` stored as `Ã©`). libpq keeps the
+ * last value of an option, so this overrides one the string sets.
+ */
+export function withUtf8Text(connection: string): string {
+  return withConnectOption(connection, 'client_encoding', 'UTF8');
+}
+
 /** The connection string from the worker's environment; config holds only the variable's name. */
 export function connectionString(variable: string, context: ErrorContext): string {
   const value = process.env[variable];
@@ -75,7 +85,7 @@ export async function withPostgresAttached<T>(
   fn: (attached: string) => Promise<T>,
 ): Promise<T> {
   const timeoutSeconds = postgresTimeoutSeconds(context);
-  const connection = withConnectTimeout(connectionString(variable, context), timeoutSeconds);
+  const connection = withUtf8Text(withConnectTimeout(connectionString(variable, context), timeoutSeconds));
   // The string as given too: a message may quote it without the timeout added.
   const redact = (message: string) => [connection, connectionString(variable, context)].reduce((m, c) => m.split(c).join(`$${variable}`), message);
   const attached = `cdcflow_pg_${randomBytes(6).toString('hex')}`;

@@ -41,8 +41,7 @@ import {
   type ReadScope,
   readPlan,
   relationsAlikeSql,
-  TEXT_ENCODINGS_SQL,
-  textUnconverted,
+  SERVER_ENCODING_SQL,
   type SourceColumn,
   unreadableAs,
 } from './postgres-sql';
@@ -173,7 +172,7 @@ async function sourceColumns(session: Session, attached: string, table: Postgres
   });
   if (missing.length > 0) throw missingColumnsError(missing, context);
   const pgTypes = await numericTypes(session, attached, table, found.filter((f) => mayBeNumeric(f.described)).map((f) => f.sourceName));
-  const unconverted = textUnconverted(await textEncodings(session, attached));
+  const unconverted = (await serverEncoding(session, attached)) === 'SQL_ASCII';
   const columns: SourceColumn[] = found.map(({ spec, sourceName, described: d }) => {
     const plan = readPlan(d, pgTypes.get(sourceName) ?? null, spec.type);
     return { ...spec, sourceName, ...plan, checkUtf8: unconverted && plan.arrivesAs === 'VARCHAR' };
@@ -186,9 +185,9 @@ async function sourceColumns(session: Session, attached: string, table: Postgres
   return { keys: columns.slice(0, table.keys.length), columns };
 }
 
-/** The database's encoding and the one PostgreSQL sends text in. */
-function textEncodings(session: Session, attached: string): Promise<{ server: string; client: string }> {
-  return session.rows<{ server: string; client: string }>(`SELECT * FROM ${postgresQuerySql(attached, TEXT_ENCODINGS_SQL)}`).then(([row]) => row);
+/** The database's encoding. */
+function serverEncoding(session: Session, attached: string): Promise<string> {
+  return session.rows<{ server: string }>(`SELECT * FROM ${postgresQuerySql(attached, SERVER_ENCODING_SQL)}`).then(([row]) => row.server);
 }
 
 /**
@@ -286,9 +285,8 @@ async function castFailure(session: Session, attached: string, pgSql: string, ta
 }
 
 /**
- * The first text of a chunk that is not UTF-8, named by key and column, with what to do: PostgreSQL
- * converts text to the client_encoding asked for, except an SQL_ASCII database's, whose bytes it
- * sends as they are.
+ * The first text of a chunk that is not UTF-8, named by key and column, with what to do. Only an
+ * SQL_ASCII database's text is checked: PostgreSQL sends its bytes as they are (others it converts).
  */
 async function notUtf8Failure(session: Session, attached: string, pgSql: string, table: PostgresTable, columns: SourceColumn[], keys: SourceColumn[]): Promise<DataError | undefined> {
   for (const [i, column] of columns.entries()) {
@@ -296,12 +294,9 @@ async function notUtf8Failure(session: Session, attached: string, pgSql: string,
     const [hit] = sql ? await session.rows<{ key: string[] }>(sql) : [];
     if (!hit) continue;
     const key = keyText(keys, hit.key);
-    const { server } = await textEncodings(session, attached);
     const remedy =
-      server === 'SQL_ASCII'
-        ? "the database's encoding is SQL_ASCII, whose text PostgreSQL sends unconverted: convert the data to UTF-8, or read the column through a query that converts it " +
-          `(for Latin-1 text: convert_from(convert(convert_to(${quoteIdent(column.sourceName)}, 'SQL_ASCII'), 'LATIN1', 'UTF8'), 'SQL_ASCII'))`
-        : `the database's encoding is ${server}: add client_encoding=UTF8 to the connection string, and PostgreSQL converts the text`;
+      "the database's encoding is SQL_ASCII, whose text PostgreSQL sends unconverted: convert the data to UTF-8, or read the column through a query that converts it " +
+      `(for Latin-1 text: convert_from(convert(convert_to(${quoteIdent(column.sourceName)}, 'SQL_ASCII'), 'LATIN1', 'UTF8'), 'SQL_ASCII'))`;
     return new DataError(`column ${columnLabel(column)} of the row with key ${key} holds text that is not UTF-8, which cdcflow reads text as; ${remedy}`, {
       dataset: table.dataset,
       table: table.name,
