@@ -13,7 +13,7 @@ import { DEFAULT_CSV_OPTIONS } from '../config/schema';
 import type { ColumnSpec, FileTableConfig, PostgresSourceSpec, TableConfig } from '../config/types';
 import { copyRows, type Session } from '../engine/duckdb';
 import { fileListLiteral, quoteIdent } from '../engine/sql';
-import { withPostgresAttached } from '../engine/postgres-attach';
+import { serverEncoding, withPostgresAttached } from '../engine/postgres-attach';
 import { ConfigError, DataError, type ErrorContext, StateError } from '../errors';
 import { readJsonIfExists, writeAtomically, writeJsonAtomically } from '../warehouse/atomic';
 import { tableLayout } from '../warehouse/layout';
@@ -41,7 +41,6 @@ import {
   type ReadScope,
   readPlan,
   relationsAlikeSql,
-  SERVER_ENCODING_SQL,
   type SourceColumn,
   unreadableAs,
 } from './postgres-sql';
@@ -183,11 +182,6 @@ async function sourceColumns(session: Session, attached: string, table: Postgres
   }
   if (columns.some((c) => c.readAs === 'real')) await assertShortestFloatText(session, attached, context);
   return { keys: columns.slice(0, table.keys.length), columns };
-}
-
-/** The database's encoding. */
-function serverEncoding(session: Session, attached: string): Promise<string> {
-  return session.rows<{ server: string }>(`SELECT * FROM ${postgresQuerySql(attached, SERVER_ENCODING_SQL)}`).then(([row]) => row.server);
 }
 
 /**

@@ -25,7 +25,7 @@ export interface SourceColumn extends ColumnSpec {
   readAs: ReadAs;
   /** The DuckDB type the chunk query delivers it as: what its strict cast starts from. */
   arrivesAs: string;
-  /** Text PostgreSQL sends unconverted (see `SERVER_ENCODING_SQL`), which is checked to be UTF-8. */
+  /** Text of an SQL_ASCII database, which PostgreSQL sends unconverted: checked to be UTF-8. */
   checkUtf8?: boolean;
 }
 
@@ -264,12 +264,6 @@ export function notUtf8Sql(attached: string, pgSql: string, columns: readonly So
   const keys = Array.from({ length: keyCount }, (_, i) => `CAST(${dataAlias(i)} AS VARCHAR)`);
   return `SELECT [${keys.join(', ')}] AS key FROM ${postgresQuerySql(attached, pgSql)} WITH ORDINALITY WHERE ${notUtf8Condition(dataAlias(column))} ORDER BY ordinality LIMIT 1`;
 }
-
-/**
- * The database's encoding (`server`). PostgreSQL converts text to the client_encoding cdcflow asks
- * for (UTF8), except an SQL_ASCII database's, whose bytes it sends as they are.
- */
-export const SERVER_ENCODING_SQL = `SELECT current_setting('server_encoding') AS server`;
 
 /** PostgreSQL text: the session's `extra_float_digits` (`digits`). */
 export const EXTRA_FLOAT_DIGITS_SQL = `SELECT current_setting('extra_float_digits') AS digits`;
