@@ -56,6 +56,24 @@ export function withConnectOption(connection: string, option: string, value: str
   return `${connection} ${option}=${value}`;
 }
 
+/**
+ * The connection string with the client_encoding cdcflow's text needs (libpq keeps the last value
+ * of an option, so this overrides one the string sets): UTF8, in which PostgreSQL converts text
+ * from and to the database's encoding (without it a LATIN1 database sent its own bytes, `Ã©`
+ * arriving as `é`, and took UTF-8 bytes as Latin-1, `é` stored as `Ã©`); SQL_ASCII for an
+ * SQL_ASCII database, whose bytes PostgreSQL converts to nothing: in UTF8 it refuses a whole query
+ * for one value that is not UTF-8, where the source checks each value and names its key.
+ */
+export function withClientEncoding(connection: string, encoding: 'UTF8' | 'SQL_ASCII'): string {
+  return withConnectOption(connection, 'client_encoding', encoding);
+}
+
+/** The database's encoding (`server_encoding`), asked through the attached database. */
+export async function serverEncoding(session: Session, attached: string): Promise<string> {
+  const [row] = await session.rows<{ server: string }>(`SELECT * FROM postgres_query(${quoteLiteral(attached)}, 'SELECT current_setting(''server_encoding'') AS server')`);
+  return row.server;
+}
+
 /** The connection string from the worker's environment; config holds only the variable's name. */
 export function connectionString(variable: string, context: ErrorContext): string {
   const value = process.env[variable];
@@ -64,8 +82,41 @@ export function connectionString(variable: string, context: ErrorContext): strin
 }
 
 /**
+ * Attaches the database as `attached`. Refused credentials and a connection string libpq cannot
+ * parse are ConfigErrors; an unanswered attempt says so; both with the connection string cut out.
+ */
+async function attachDatabase(
+  session: Session,
+  connection: string,
+  attached: string,
+  how: { readOnly: boolean; variable: string; timeoutSeconds: number; redact: (message: string) => string; context: ErrorContext },
+): Promise<void> {
+  try {
+    await session.run(`ATTACH ${quoteLiteral(connection)} AS ${attached} (TYPE postgres${how.readOnly ? ', READ_ONLY' : ''})`);
+  } catch (err) {
+    const message = how.redact((err as Error).message);
+    if (/failed: timeout expired/.test(message)) {
+      throw new Error(`PostgreSQL ($${how.variable}) did not answer a connection attempt within ${how.timeoutSeconds}s (CDCFLOW_PG_TIMEOUT_SECONDS): stopped, overloaded or cut off?`);
+    }
+    if (!PERMANENT_CONNECT_ERROR.test(message)) throw new Error(message);
+    throw new ConfigError(`cannot connect to PostgreSQL: ${message.split('\n')[0]}`, how.context);
+  }
+}
+
+/** Whether the attached database's encoding is SQL_ASCII (detached when the question fails). */
+async function asciiDatabase(session: Session, attached: string): Promise<boolean> {
+  try {
+    return (await serverEncoding(session, attached)) === 'SQL_ASCII';
+  } catch (err) {
+    await session.run(`DETACH ${attached}`);
+    throw err;
+  }
+}
+
+/**
  * Runs `fn` with the database attached under a name of its own (attached databases are shared
- * by every connection of the DuckDB instance) and detaches it after.
+ * by every connection of the DuckDB instance) and detaches it after. The connection's
+ * client_encoding is UTF8, or SQL_ASCII for such a database (see withClientEncoding).
  */
 export async function withPostgresAttached<T>(
   session: Session,
@@ -75,19 +126,16 @@ export async function withPostgresAttached<T>(
   fn: (attached: string) => Promise<T>,
 ): Promise<T> {
   const timeoutSeconds = postgresTimeoutSeconds(context);
-  const connection = withConnectTimeout(connectionString(variable, context), timeoutSeconds);
-  // The string as given too: a message may quote it without the timeout added.
-  const redact = (message: string) => [connection, connectionString(variable, context)].reduce((m, c) => m.split(c).join(`$${variable}`), message);
+  const given = withConnectTimeout(connectionString(variable, context), timeoutSeconds);
+  const [utf8, unconverted] = [withClientEncoding(given, 'UTF8'), withClientEncoding(given, 'SQL_ASCII')];
+  // The string as given too: a message may quote it without the options added.
+  const redact = (message: string) => [utf8, unconverted, given, connectionString(variable, context)].reduce((m, c) => m.split(c).join(`$${variable}`), message);
   const attached = `cdcflow_pg_${randomBytes(6).toString('hex')}`;
-  try {
-    await session.run(`ATTACH ${quoteLiteral(connection)} AS ${attached} (TYPE postgres${options.readOnly ? ', READ_ONLY' : ''})`);
-  } catch (err) {
-    const message = redact((err as Error).message);
-    if (/failed: timeout expired/.test(message)) {
-      throw new Error(`PostgreSQL ($${variable}) did not answer a connection attempt within ${timeoutSeconds}s (CDCFLOW_PG_TIMEOUT_SECONDS): stopped, overloaded or cut off?`);
-    }
-    if (!PERMANENT_CONNECT_ERROR.test(message)) throw new Error(message);
-    throw new ConfigError(`cannot connect to PostgreSQL: ${message.split('\n')[0]}`, context);
+  const how = { readOnly: options.readOnly, variable, timeoutSeconds, redact, context };
+  await attachDatabase(session, utf8, attached, how);
+  if (await asciiDatabase(session, attached)) {
+    await session.run(`DETACH ${attached}`);
+    await attachDatabase(session, unconverted, attached, how);
   }
   try {
     return await watchingLockWaits(session, attached, variable, timeoutSeconds, () => fn(attached));
@@ -98,7 +146,7 @@ export async function withPostgresAttached<T>(
     // A privilege the role lacks is not granted by retrying (an operator grants it, then runs again).
     const denied = /ERROR:\s+(permission denied .*)/.exec(message);
     if (denied) throw new ConfigError(`PostgreSQL refused the role of $${variable} a privilege: ${denied[1]}; grant it, then run again`, context);
-    if (message.includes(connection)) throw new Error(redact(message));
+    if (redact(message) !== message) throw new Error(redact(message));
     throw err;
   } finally {
     await session.run(`DETACH ${attached}`);

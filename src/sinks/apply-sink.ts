@@ -32,7 +32,7 @@ import {
   exportChangesSql,
   exportStateSql,
   localName,
-  nulCharacterSql,
+  textHoldingSql,
   probeTableSql,
   refusalIn,
   rowCountSql,
@@ -243,7 +243,8 @@ async function applyDate(session: Session, table: TableConfig, target: SinkTarge
     await inTransaction(session, applyDateSql(table, target, d, randomBytes(6).toString('hex')));
   } catch (err) {
     const message = (err as Error)?.message ?? '';
-    if (NUL_REFUSED.test(message)) throw await nulCharacterRefusal(session, table, d, context, err);
+    const character = unstorableCharacter(message);
+    if (character) throw await characterRefusal(session, table, d, context, character, err);
     throw sinkRefusal(table, `the rows of ${d.businessDate}`, message, { ...context, businessDate: d.businessDate }) ?? err;
   }
 }
@@ -270,14 +271,40 @@ function sinkRefusal(table: TableConfig, what: string, message: string, context:
 /** DuckDB's postgres extension refusing text with a NUL character, which PostgreSQL cannot store. */
 const NUL_REFUSED = /Attempting to write a VARCHAR value with a NULL-byte/;
 
-/** The refusal of a date whose rows hold a NUL character in text, naming the first such value. */
-async function nulCharacterRefusal(session: Session, table: TableConfig, d: DateToApply, context: ErrorContext, cause: unknown): Promise<DataError> {
-  const sql = nulCharacterSql(table, [...d.changes, ...(d.state ?? [])]);
+/** PostgreSQL refusing a character (sent as UTF-8) that its database's encoding lacks. */
+const UNTRANSLATABLE = /character with byte sequence ((?:0x[0-9a-f]{2} ?)+) in encoding "UTF8" has no equivalent in encoding "([^"]+)"/;
+
+/** A character of the staged text that the sink cannot store, what to say of it; null for other errors. */
+function unstorableCharacter(message: string): { codePoint: number; what: string; remedy: string } | null {
+  if (NUL_REFUSED.test(message)) {
+    return { codePoint: 0, what: 'a NUL character, which PostgreSQL cannot store in text', remedy: 'remove the character at the source' };
+  }
+  const untranslatable = UNTRANSLATABLE.exec(message);
+  if (!untranslatable) return null;
+  const character = Buffer.from(untranslatable[1].trim().split(' ').map((byte) => parseInt(byte, 16))).toString('utf8');
+  const codePoint = character.codePointAt(0)!;
+  return {
+    codePoint,
+    what: `the character "${character}" (U+${codePoint.toString(16).toUpperCase().padStart(4, '0')}), which the sink database's encoding, ${untranslatable[2]}, lacks`,
+    remedy: 'give the sink a database whose encoding is UTF8, or remove the character at the source',
+  };
+}
+
+/** The refusal of a date whose rows hold a character the sink cannot store, naming the first such value. */
+async function characterRefusal(
+  session: Session,
+  table: TableConfig,
+  d: DateToApply,
+  context: ErrorContext,
+  character: { codePoint: number; what: string; remedy: string },
+  cause: unknown,
+): Promise<DataError> {
+  const sql = textHoldingSql(table, [...d.changes, ...(d.state ?? [])], character.codePoint);
   const [hit] = sql ? await session.rows<{ column_name: string; key_text: string }>(sql) : [];
   const where = hit ? `column "${hit.column_name}" of the row with key ${hit.key_text}` : 'a text column';
   return new DataError(
-    `${where} holds a NUL character, which PostgreSQL cannot store in text. Nothing of ${d.businessDate} was applied to the sink ` +
-      '(the date is committed): remove the character at the source, then run the date again',
+    `${where} holds ${character.what}. Nothing of ${d.businessDate} was applied to the sink ` +
+      `(the date is committed): ${character.remedy}, then run the date again`,
     { ...context, businessDate: d.businessDate, ...(hit ? { column: hit.column_name, key: hit.key_text } : {}) },
     { cause },
   );

@@ -282,15 +282,18 @@ export function exportChangesSql(lake: { current: string; history: string }, bus
 }
 
 /**
- * The first text value of the staged files holding a NUL character, which PostgreSQL cannot
- * store in text (`column_name`, `key_text`: the row's key, its NULs shown as `\0`); null when
- * the table has no text column.
+ * The first text value of the staged files holding the character of code point `codePoint` (a NUL,
+ * which PostgreSQL cannot store in text; one the sink database's encoding lacks): `column_name`,
+ * `key_text` (the row's key, its NULs shown as `\0`); null when the table has no text column.
  */
-export function nulCharacterSql(t: Shape, files: readonly string[]): string | null {
+export function textHoldingSql(t: Shape, files: readonly string[], codePoint: number): string | null {
   const text = [...t.keys, ...t.columns].filter((c) => c.type === 'varchar');
   if (!text.length || !files.length) return null;
   const key = `replace(${keyTextSql(t.keys)}, chr(0), '\\0')`;
-  const hits = text.map((c) => `SELECT ${quoteLiteral(c.name)} AS column_name, ${key} AS key_text FROM read_parquet(${fileListLiteral(files)}, hive_partitioning = false) WHERE strpos(${quoteIdent(c.name)}, chr(0)) > 0`);
+  const hits = text.map(
+    (c) =>
+      `SELECT ${quoteLiteral(c.name)} AS column_name, ${key} AS key_text FROM read_parquet(${fileListLiteral(files)}, hive_partitioning = false) WHERE strpos(${quoteIdent(c.name)}, chr(${codePoint})) > 0`,
+  );
   return `SELECT column_name, key_text FROM (${hits.join(' UNION ALL ')}) ORDER BY key_text, column_name LIMIT 1`;
 }
 

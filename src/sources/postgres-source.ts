@@ -13,7 +13,7 @@ import { DEFAULT_CSV_OPTIONS } from '../config/schema';
 import type { ColumnSpec, FileTableConfig, PostgresSourceSpec, TableConfig } from '../config/types';
 import { copyRows, type Session } from '../engine/duckdb';
 import { fileListLiteral, quoteIdent } from '../engine/sql';
-import { withPostgresAttached } from '../engine/postgres-attach';
+import { serverEncoding, withPostgresAttached } from '../engine/postgres-attach';
 import { ConfigError, DataError, type ErrorContext, StateError } from '../errors';
 import { readJsonIfExists, writeAtomically, writeJsonAtomically } from '../warehouse/atomic';
 import { tableLayout } from '../warehouse/layout';
@@ -41,8 +41,6 @@ import {
   type ReadScope,
   readPlan,
   relationsAlikeSql,
-  TEXT_ENCODINGS_SQL,
-  textUnconverted,
   type SourceColumn,
   unreadableAs,
 } from './postgres-sql';
@@ -173,7 +171,7 @@ async function sourceColumns(session: Session, attached: string, table: Postgres
   });
   if (missing.length > 0) throw missingColumnsError(missing, context);
   const pgTypes = await numericTypes(session, attached, table, found.filter((f) => mayBeNumeric(f.described)).map((f) => f.sourceName));
-  const unconverted = textUnconverted(await textEncodings(session, attached));
+  const unconverted = (await serverEncoding(session, attached)) === 'SQL_ASCII';
   const columns: SourceColumn[] = found.map(({ spec, sourceName, described: d }) => {
     const plan = readPlan(d, pgTypes.get(sourceName) ?? null, spec.type);
     return { ...spec, sourceName, ...plan, checkUtf8: unconverted && plan.arrivesAs === 'VARCHAR' };
@@ -184,11 +182,6 @@ async function sourceColumns(session: Session, attached: string, table: Postgres
   }
   if (columns.some((c) => c.readAs === 'real')) await assertShortestFloatText(session, attached, context);
   return { keys: columns.slice(0, table.keys.length), columns };
-}
-
-/** The database's encoding and the one PostgreSQL sends text in. */
-function textEncodings(session: Session, attached: string): Promise<{ server: string; client: string }> {
-  return session.rows<{ server: string; client: string }>(`SELECT * FROM ${postgresQuerySql(attached, TEXT_ENCODINGS_SQL)}`).then(([row]) => row);
 }
 
 /**
@@ -286,9 +279,8 @@ async function castFailure(session: Session, attached: string, pgSql: string, ta
 }
 
 /**
- * The first text of a chunk that is not UTF-8, named by key and column, with what to do: PostgreSQL
- * converts text to the client_encoding asked for, except an SQL_ASCII database's, whose bytes it
- * sends as they are.
+ * The first text of a chunk that is not UTF-8, named by key and column, with what to do. Only an
+ * SQL_ASCII database's text is checked: PostgreSQL sends its bytes as they are (others it converts).
  */
 async function notUtf8Failure(session: Session, attached: string, pgSql: string, table: PostgresTable, columns: SourceColumn[], keys: SourceColumn[]): Promise<DataError | undefined> {
   for (const [i, column] of columns.entries()) {
@@ -296,12 +288,9 @@ async function notUtf8Failure(session: Session, attached: string, pgSql: string,
     const [hit] = sql ? await session.rows<{ key: string[] }>(sql) : [];
     if (!hit) continue;
     const key = keyText(keys, hit.key);
-    const { server } = await textEncodings(session, attached);
     const remedy =
-      server === 'SQL_ASCII'
-        ? "the database's encoding is SQL_ASCII, whose text PostgreSQL sends unconverted: convert the data to UTF-8, or read the column through a query that converts it " +
-          `(for Latin-1 text: convert_from(convert(convert_to(${quoteIdent(column.sourceName)}, 'SQL_ASCII'), 'LATIN1', 'UTF8'), 'SQL_ASCII'))`
-        : `the database's encoding is ${server}: add client_encoding=UTF8 to the connection string, and PostgreSQL converts the text`;
+      "the database's encoding is SQL_ASCII, whose text PostgreSQL sends unconverted: convert the data to UTF-8, or read the column through a query that converts it " +
+      `(for Latin-1 text: convert_from(convert(convert_to(${quoteIdent(column.sourceName)}, 'SQL_ASCII'), 'LATIN1', 'UTF8'), 'SQL_ASCII'))`;
     return new DataError(`column ${columnLabel(column)} of the row with key ${key} holds text that is not UTF-8, which cdcflow reads text as; ${remedy}`, {
       dataset: table.dataset,
       table: table.name,

@@ -25,7 +25,7 @@ export interface SourceColumn extends ColumnSpec {
   readAs: ReadAs;
   /** The DuckDB type the chunk query delivers it as: what its strict cast starts from. */
   arrivesAs: string;
-  /** Text PostgreSQL sends unconverted (see `textUnconverted`), which is checked to be UTF-8. */
+  /** Text of an SQL_ASCII database, which PostgreSQL sends unconverted: checked to be UTF-8. */
   checkUtf8?: boolean;
 }
 
@@ -263,17 +263,6 @@ export function notUtf8Sql(attached: string, pgSql: string, columns: readonly So
   if (!columns[column].checkUtf8) return null;
   const keys = Array.from({ length: keyCount }, (_, i) => `CAST(${dataAlias(i)} AS VARCHAR)`);
   return `SELECT [${keys.join(', ')}] AS key FROM ${postgresQuerySql(attached, pgSql)} WITH ORDINALITY WHERE ${notUtf8Condition(dataAlias(column))} ORDER BY ordinality LIMIT 1`;
-}
-
-/** PostgreSQL text: the database's encoding (`server`) and the one it sends text in (`client`). */
-export const TEXT_ENCODINGS_SQL = `SELECT current_setting('server_encoding') AS server, current_setting('client_encoding') AS client`;
-
-/**
- * Whether PostgreSQL may send text that is not UTF-8: in a client_encoding other than UTF8, or
- * from an SQL_ASCII database, whose bytes it sends as they are whatever the client_encoding.
- */
-export function textUnconverted(encodings: { server: string; client: string }): boolean {
-  return encodings.server === 'SQL_ASCII' || encodings.client !== 'UTF8';
 }
 
 /** PostgreSQL text: the session's `extra_float_digits` (`digits`). */

@@ -377,6 +377,26 @@ describe('postgres extract', () => {
     delete process.env[variable];
   });
 
+  it("reads a LATIN1 database's text converted to UTF-8, also where the connection string asks for LATIN1", async () => {
+    psql(`DROP DATABASE IF EXISTS pgx_latin1`);
+    psql(`CREATE DATABASE pgx_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`);
+    const variable = 'CDCFLOW_TEST_PG_LATIN1';
+    const url = process.env[PG_URL_VAR]!.replace(/\/cdcflow($|\?)/, '/pgx_latin1$1');
+    // café, and Ã© (bytes C3 A9 in Latin-1, which read as UTF-8 are é), whatever psql's client encoding.
+    psql(`CREATE TABLE latin (id bigint PRIMARY KEY, v text); INSERT INTO latin VALUES (1, convert_from('\\x636166e9', 'LATIN1')), (2, convert_from('\\xc3a9', 'LATIN1'));`, url);
+    const t = table('public', 'latin', { connection: variable, chunkRows: 10 }, { columns: [{ name: 'v', type: 'varchar' }] });
+    // Before, PostgreSQL sent the database's own bytes: café failed as not UTF-8 (add
+    // client_encoding=UTF8, the message said) and, without it in the table, Ã© arrived as é (exit 0).
+    for (const connection of [url, `${url}${url.includes('?') ? '&' : '?'}client_encoding=LATIN1`]) {
+      process.env[variable] = connection;
+      expect((await extract(t)).rows).toEqual([
+        { id: '1', v: 'café' },
+        { id: '2', v: 'Ã©' },
+      ]);
+    }
+    delete process.env[variable];
+  });
+
   it('delta: reads only rows above the lower bound and returns the watermark taken before the first chunk', async () => {
     const t = table('pgx', 'items', { watermark: 'updated_at' });
     const full = await extract(t);

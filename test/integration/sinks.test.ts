@@ -483,6 +483,36 @@ test('a text value PostgreSQL cannot hold (a NUL character) fails the PostgreSQL
   expect(await expectSinkEqualsExports(config(D1), 'postgres', '', schema)).toMatchObject({ current: { diff: 0, rows: 10 }, history: { diff: 0 } });
 });
 
+test('a PostgreSQL sink in a LATIN1 database holds the text as it is; a character LATIN1 lacks fails the sink at once, naming column and key', async () => {
+  psql('DROP DATABASE IF EXISTS cdcflow_sink_latin1');
+  psql(`CREATE DATABASE cdcflow_sink_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`);
+  const variable = 'CDCFLOW_TEST_SINK_LATIN1';
+  process.env[variable] = process.env[PG_URL_VAR]!.replace(/\/cdcflow($|\?)/, '/cdcflow_sink_latin1$1');
+  try {
+    const schema = `l_${randomBytes(4).toString('hex')}`;
+    const { config, folder } = datasetWith('latin1', [{ type: 'postgres', name: 'app', connection: variable, schema }]);
+    const day1 = DAYS[D1].map((r) => [...r]);
+    [day1[1][1], day1[2][1], day1[3][1]] = ['café', 'Ã©', 'ÿ'];
+    writeCsv(path.join(folder, 'in', `${D1}.csv`), HEADER, day1);
+    tableResult(await runDataset(h, config(D1), D1), 'people');
+    // The sink's bytes in LATIN1 (hex, whatever psql's client encoding). Before, the UTF-8 bytes
+    // were stored as Latin-1 characters: café as cafÃ© (636166c3a9), Ã© as Ã\u0083Â© (c383c2a9).
+    const latin1 = psql(`SELECT string_agg(encode(convert_to(name, 'LATIN1'), 'hex'), ' ' ORDER BY id) FROM ${schema}.people_current WHERE id IN (1, 2, 3)`, process.env[variable]);
+    expect(latin1).toBe('636166e9 c3a9 ff');
+
+    const day2 = DAYS[D2].map((r) => [...r]);
+    day2[4][1] = 'n€4';
+    writeCsv(path.join(folder, 'in', `${D2}.csv`), HEADER, day2);
+    const outcome = await withTimeout(runDataset(h, config(D2), D2), 60_000, () => 'the run did not end within 60 s (the sink retried?)');
+    expect(failedTable(outcome, 'people')).toContain(
+      `column "name" of the row with key (id=4) holds the character "€" (U+20AC), which the sink database's encoding, LATIN1, lacks. Nothing of ${D2} was applied to the sink`,
+    );
+    expect((await activityAttempts(h.client, tableWorkflowId(config(D2).dataset, D2, 'people'))).applySink).toEqual([1]);
+  } finally {
+    delete process.env[variable];
+  }
+});
+
 test('a PostgreSQL sink whose role lacks a privilege fails at once, naming it; granted, the date applies', async () => {
   const role = `cdcflow_r_${randomBytes(3).toString('hex')}`;
   psql(`CREATE ROLE ${role} LOGIN PASSWORD 'pw'`);

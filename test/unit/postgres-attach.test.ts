@@ -1,5 +1,5 @@
 /** The connection string an attachment uses, and how long it waits for PostgreSQL to answer. */
-import { postgresTimeoutSeconds, withConnectTimeout } from '../../src/engine/postgres-attach';
+import { postgresTimeoutSeconds, withClientEncoding, withConnectTimeout } from '../../src/engine/postgres-attach';
 
 describe('withConnectTimeout', () => {
   it('adds connect_timeout to a URI, after its other parameters', () => {
@@ -14,6 +14,13 @@ describe('withConnectTimeout', () => {
   it('keeps the one the string sets', () => {
     expect(withConnectTimeout('postgresql://db/shop?sslmode=require&connect_timeout=5', 30)).toBe('postgresql://db/shop?sslmode=require&connect_timeout=5');
     expect(withConnectTimeout('host=db connect_timeout = 5', 30)).toBe('host=db connect_timeout = 5');
+  });
+});
+
+describe('withClientEncoding', () => {
+  it('adds client_encoding after one the string sets, which libpq then overrides', () => {
+    expect(withClientEncoding('postgresql://db/shop?client_encoding=LATIN1', 'UTF8')).toBe('postgresql://db/shop?client_encoding=LATIN1&client_encoding=UTF8');
+    expect(withClientEncoding('host=db client_encoding=LATIN1', 'SQL_ASCII')).toBe('host=db client_encoding=LATIN1 client_encoding=SQL_ASCII');
   });
 });
 

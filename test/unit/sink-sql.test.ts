@@ -13,7 +13,7 @@ import {
   createSinkTablesSql,
   exportChangesSql,
   localName,
-  nulCharacterSql,
+  textHoldingSql,
   probeTableSql,
   refusalIn,
   sinkTableDefinitions,
@@ -138,8 +138,8 @@ describe('sink SQL', () => {
     expect(refusalIn(`${query}": ERROR:  "s"."t": canceling statement due to lock timeout (SQLSTATE 55P03)\n`)).toBeNull();
   });
 
-  it('finds the first text value with a NUL character in the staged files, by key and column', () => {
-    expect(nulCharacterSql({ ...table, keys: [{ name: 'id', type: 'integer' }, { name: "r'g", type: 'varchar' }] }, ['/tmp/c.parquet', '/tmp/s.parquet'])).toBe(
+  it('finds the first text value with a given character (a NUL) in the staged files, by key and column', () => {
+    expect(textHoldingSql({ ...table, keys: [{ name: 'id', type: 'integer' }, { name: "r'g", type: 'varchar' }] }, ['/tmp/c.parquet', '/tmp/s.parquet'], 0)).toBe(
       `SELECT column_name, key_text FROM (` +
         [`'r''g'`, `'ssn'`]
           .map(
@@ -151,7 +151,7 @@ describe('sink SQL', () => {
         ') ORDER BY key_text, column_name LIMIT 1',
     );
     // No text column: nothing to look for.
-    expect(nulCharacterSql({ ...table, columns: [{ name: 'v', type: 'decimal(12,2)' }] }, ['/tmp/c.parquet'])).toBeNull();
+    expect(textHoldingSql({ ...table, columns: [{ name: 'v', type: 'decimal(12,2)' }] }, ['/tmp/c.parquet'], 0)).toBeNull();
   });
 
   it('dollar-quotes text with a tag the text cannot end early', () => {
