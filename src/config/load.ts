@@ -9,6 +9,7 @@ import { hasExtractStage } from '../sources/registry';
 import { isS3Url } from '../sources/s3-url';
 import { datasetFileSchema, type DatasetFile, DEFAULT_CSV_OPTIONS, QUALIFIED_TABLE } from './schema';
 import type { DatasetConfig, SourceSpec } from './types';
+import { zoneSpelling } from './time-format';
 
 export interface ConfigProblem {
   /** Dotted path to the field, e.g. `tables[0].keys[1].type`. */
@@ -150,6 +151,7 @@ export function resolveConfig(file: DatasetFile, configDir: string, options: Res
     })),
     schedules: file.schedules.map(({ businessDate, cron, ...s }) => ({
       ...s,
+      timeZone: zoneSpelling(s.timeZone),
       cron: cron ?? [],
       businessDateOffsetDays: businessDate === 'scheduled-day' ? 0 : businessDate === 'previous-day' ? -1 : businessDate.offsetDays,
     })),

@@ -37,6 +37,15 @@ export function knownTimeZone(zone: string): boolean {
 }
 
 /**
+ * `zone` as the time zone database spells it when it is written in another case (europe/paris):
+ * Node's ICU takes any case, Temporal's server only the database's.
+ */
+export function zoneSpelling(zone: string): string {
+  const resolved = new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+  return resolved.toLowerCase() === zone.toLowerCase() ? resolved : zone;
+}
+
+/**
  * What is wrong with `timeZone` for a column of `type`, or undefined when it can be used. DuckDB's
  * ICU knows the names Node's does (test/unit/strict-cast.test.ts); not offsets (+02:00), which a
  * newer Node takes.

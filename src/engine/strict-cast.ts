@@ -18,6 +18,14 @@ const OFFSET = String.raw`[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)?\s*[A-Za-z+-]`;
 const HOUR_24 = String.raw`(^|[^0-9:])24:`;
 /** An offset or hour 24: meaningless in a timestamp without time zone. */
 const OFFSET_OR_HOUR_24 = `${OFFSET}|${HOUR_24}`;
+/** After a time of day, the zone text that ends the value: captured as group 3. */
+const ZONE_AT_END = String.raw`[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)?\s*(\S+)\s*$`;
+/** A zone written as letters (and signs or digits) with no `/`: an abbreviation such as BST or CST, or UTC+2. */
+const ZONE_LETTERS = String.raw`^[A-Za-z][A-Za-z0-9+-]*$`;
+/** Zone names that name one offset: UTC. */
+const ZONE_UTC = String.raw`^(?i)(z|utc|gmt)$`;
+/** A numeric offset beyond PostgreSQL's range (±15:59:59), or with minutes or seconds of 60 or more. */
+const OFFSET_OUT_OF_RANGE = String.raw`^[+-](1[6-9]|[2-9][0-9]|[0-9]{2}:?[6-9][0-9]|[0-9]{2}:?[0-9]{2}:?[6-9][0-9])`;
 /** A non-zero digit of the seconds beyond microseconds, which DuckDB's timestamps drop. */
 const BELOW_MICROSECONDS = String.raw`:[0-9]{2}\.[0-9]{6}0*[1-9]`;
 
@@ -34,6 +42,25 @@ function exactFromText(v: string, type: string): string {
   if (type === 'timestamptz') return `${cast} IS NOT NULL AND NOT regexp_matches(${v}, ${quoteLiteral(`${HOUR_24}|${BELOW_MICROSECONDS}`)})`;
   if (type === 'date') return `${cast} IS NOT NULL AND NOT regexp_matches(${v}, '[0-9]:[0-9]')`;
   return `${cast} IS NOT NULL`;
+}
+
+/**
+ * Zone text that DuckDB reads as some instant the text does not say, for timestamptz text: an
+ * abbreviation ICU takes for a zone of its own (BST is Asia/Dhaka, CST America/Chicago, PST in
+ * July is PDT), and offsets no zone has (+99, +05:99), which DuckDB takes as so many hours.
+ */
+function textZoneChecks(v: string): ExactCastCheck[] {
+  const zone = `regexp_extract(${v}, ${quoteLiteral(ZONE_AT_END)}, 3)`;
+  const abbreviation = `regexp_matches(${zone}, ${quoteLiteral(ZONE_LETTERS)}) AND NOT regexp_matches(${zone}, ${quoteLiteral(ZONE_UTC)})`;
+  return [
+    { condition: `NOT (${abbreviation})`, hint: ' (a zone abbreviation, which names no one offset (BST is British Summer Time and Bangladesh Standard Time): write the offset, such as +01:00, or an IANA name, such as Europe/London)' },
+    { condition: `NOT regexp_matches(${zone}, ${quoteLiteral(OFFSET_OUT_OF_RANGE)})`, hint: ' (a UTC offset out of range: at most ±15:59, minutes and seconds below 60)' },
+  ];
+}
+
+/** Whether text in `format` (ISO 8601 without one) may end with a zone after its time of day. */
+function zoneEndsText(format: string | undefined): boolean {
+  return format === undefined || /%[zZ]$/.test(format);
 }
 
 /** How all of a source's values were read: `jsonNumbers` when its DOUBLEs are JSON numbers, which DuckDB's reader rounds to a double. */
@@ -88,7 +115,8 @@ function jsonNumberChecks(v: string, sourceType: string, type: string, reading: 
  */
 export function exactCastChecks(v: string, sourceType: string, type: string, reading: ColumnReading = {}): ExactCastCheck[] {
   const exact = exactConversion(v, sourceType, type, reading);
-  return [...jsonNumberChecks(v, sourceType, type, reading), ...(exact ? [{ condition: exact, hint: '' }] : [])];
+  const zoneChecks = sourceType === 'VARCHAR' && type === 'timestamptz' && zoneEndsText(reading.format) ? textZoneChecks(v) : [];
+  return [...jsonNumberChecks(v, sourceType, type, reading), ...(exact ? [{ condition: exact, hint: '' }] : []), ...zoneChecks];
 }
 
 /**
@@ -169,7 +197,9 @@ function castSql(v: string, sourceType: string, type: string, reading: ColumnRea
   const { format } = reading;
   const parsed = sourceType === 'VARCHAR' && format !== undefined ? parsedSql(v, format, 'strptime') : v;
   const cast = `CAST(${parsed} AS ${duckdbTypeName(type)})`;
-  const zone = zoneOf(sourceType, type, reading);
+  // Text without an offset is converted in its zone explicitly, UTC by default: DuckDB's cast of
+  // such text takes the zone of a value before it in the vector that named one (`… BST`).
+  const zone = zoneOf(sourceType, type, reading) ?? (sourceType === 'VARCHAR' && type === 'timestamptz' ? 'UTC' : undefined);
   const wallClock = zone === undefined ? null : wallClockSql(v, sourceType, format, 'strptime');
   if (zone === undefined || !wallClock) return cast;
   // A wall-clock time is NULL only for text with an offset, which the plain cast keeps.

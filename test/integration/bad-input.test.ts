@@ -196,6 +196,30 @@ describe('bad input', () => {
     });
   });
 
+  describe('time zones in timestamptz text', () => {
+    it('text without an offset is UTC after a value naming a zone; an abbreviation or an offset no zone has is refused', async () => {
+      const { dir, config } = setup([
+        table('named', { columns: [{ name: 'n', type: 'timestamptz' }] }),
+        table('abbrev', { columns: [{ name: 'n', type: 'timestamptz' }] }),
+        table('offset', { columns: [{ name: 'n', type: 'timestamptz' }] }),
+      ]);
+      // DuckDB read row 2 in row 1's zone (15:00+00) and the BST of a British export as Bangladesh's (04:00+00), with exit 0.
+      write(path.join(dir, 'named', `${DAY1}.csv`), lines('id,n', '1,2024-07-01 10:00:00 America/New_York', '2,2024-01-01 10:00:00'));
+      write(path.join(dir, 'abbrev', `${DAY1}.csv`), lines('id,n', '1,2024-07-01 10:00:00+01', '2,2024-07-01 10:00:00 BST'));
+      write(path.join(dir, 'offset', `${DAY1}.csv`), lines('id,n', '1,2024-01-01 10:00:00+05:45', '2,2024-01-01 10:00:00+99'));
+
+      expect((await runDataset(h, config, DAY1)).ok).toBe(false);
+      const current = path.join(config.warehouse, config.dataset, 'named', 'current.parquet');
+      const rows = await h.engine.withSession((s) => s.rows<{ n: string }>(`SELECT CAST(n AS VARCHAR) AS n FROM '${current}' ORDER BY id`));
+      expect(rows.map((r) => r.n)).toEqual(['2024-07-01 14:00:00+00', '2024-01-01 10:00:00+00']);
+      const abbrev = await tableFailure(config, DAY1, 'abbrev');
+      expect(abbrev.type).toBe('DataError');
+      expect(abbrev.message).toMatch(/value "2024-07-01 10:00:00 BST" in column "n" does not convert exactly to timestamptz \(a zone abbreviation, which names no one offset .*\).*file=\S*abbrev\/\S+ row=2/);
+      const offset = await tableFailure(config, DAY1, 'offset');
+      expect(offset.message).toMatch(/value "2024-01-01 10:00:00\+99" in column "n" does not convert exactly to timestamptz \(a UTC offset out of range.*row=2/);
+    });
+  });
+
   describe('JSON numbers', () => {
     const jsonTable = (name: string, type: string) => table(name, { columns: [{ name: 'n', type }], source: { format: 'json', path: `${name}/{date}.json` } });
     const jsonFile = (dir: string, name: string, date: string, ...rows: string[]) => write(path.join(dir, name, `${date}.json`), lines(...rows));

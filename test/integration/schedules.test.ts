@@ -64,7 +64,7 @@ describe('cdcflow schedule', () => {
 
   it('apply creates, changes nothing the second time, updates a changed schedule and deletes a removed one', async () => {
     const dataset = uniqueDataset('sched');
-    const daily = { name: 'daily', cron: ['0 2 * * *'], timeZone: 'Europe/Paris', paused: true };
+    const daily = { name: 'daily', cron: ['0 4 * * *'], timeZone: 'Europe/Paris', paused: true };
     const weekly = { name: 'weekly', cron: ['0 3 * * 0'], mode: 'full', businessDate: 'scheduled-day', paused: true };
     const config = writeDataset(dataset, [daily, weekly]);
     const [dailyId, weeklyId] = [scheduleId(dataset, 'daily'), scheduleId(dataset, 'weekly')];
@@ -93,6 +93,32 @@ describe('cdcflow schedule', () => {
     const list = await cdcflow(['schedule', 'list', '--config', config, '--json'], env());
     expect(JSON.parse(list.stdout).schedules).toEqual([expect.objectContaining({ scheduleId: dailyId, paused: true, timeZone: 'Europe/Paris' })]);
     expect((await cdcflow(['schedule', 'delete', '--config', config], env())).stdout).toBe(`deleted ${dailyId}\n`);
+  });
+
+  it('apply refuses a cron time that the clocks of its zone skip or repeat, and creates nothing; other times and zones pass', async () => {
+    const dataset = uniqueDataset('dst');
+    const refused = async (schedule: object) => {
+      const out = await cdcflow(['schedule', 'apply', '--config', writeDataset(dataset, [schedule])], env());
+      expect(out.code).toBe(1);
+      return out.stderr;
+    };
+    // Temporal's server started no run on the day Paris skips 02:00-03:00, and two on the day New York repeats 01:00-02:00.
+    expect(await refused({ name: 'daily', cron: ['30 2 * * *'], timeZone: 'Europe/Paris', paused: true })).toMatch(
+      /^cdcflow: schedule daily: Temporal would start no run on (\d{4})-03-(\d\d), when Europe\/Paris changes from UTC\+01:00 to UTC\+02:00, so business date \1-03-\d\d would never be run\. Give the cron a time at least an hour away from the clock changes, or use timeZone UTC/,
+    );
+    expect(await refused({ name: 'daily', cron: ['30 1 * * *'], timeZone: 'America/New_York', businessDate: 'scheduled-day', paused: true })).toMatch(
+      /Temporal would start 2 runs on (\d{4}-11-\d\d), when America\/New_York changes from UTC-04:00 to UTC-05:00, so business date \1 would be run 2 times/,
+    );
+    expect(await listDatasetSchedules(h.client, dataset)).toEqual([]);
+    await expect(h.client.schedule.getHandle(scheduleId(dataset, 'daily')).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+
+    const fine = [
+      { name: 'paris', cron: ['0 4 * * *'], timeZone: 'Europe/Paris', paused: true },
+      { name: 'kathmandu', cron: ['30 2 * * *'], timeZone: 'Asia/Kathmandu', paused: true },
+      { name: 'chatham', cron: ['0 6 * * *'], timeZone: 'Pacific/Chatham', paused: true },
+    ];
+    expect(await apply(writeDataset(dataset, fine))).toEqual(fine.map((s) => `created ${scheduleId(dataset, s.name)}`));
+    await cdcflow(['schedule', 'delete', '--config', writeDataset(dataset, fine)], env());
   });
 
   it('list shows each schedule\'s cron expressions and intervals as the config gives them, and a pause made just before', async () => {

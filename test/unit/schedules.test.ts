@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
+import { clockChangeDays, clockChangeProblems } from '../../src/client/schedules/clock-changes';
 import { desiredSchedule } from '../../src/client/schedules/desired-schedule';
 import { datesBetween } from '../../src/client/schedules/backfill-dates';
 import { checkConfigText, resolveConfig } from '../../src/config/load';
@@ -28,6 +29,12 @@ describe('schedule config', () => {
     ]);
   });
 
+  it('spells a time zone written in another case as the time zone database does, which Temporal\'s server needs', () => {
+    // The server refused `europe/paris` at apply (unknown time zone), which validate had passed.
+    const c = config('  - { cron: ["0 4 * * *"], timeZone: europe/paris }\n  - { name: b, every: 1d, timeZone: utc }\n  - { name: c, every: 1d, timeZone: US/Eastern }\n');
+    expect(c.schedules.map((s) => s.timeZone)).toEqual(['Europe/Paris', 'UTC', 'US/Eastern']);
+  });
+
   it('reports a schedule without timing, an unknown time zone, a malformed duration and a duplicate name', () => {
     const { problems } = checkConfigText(`${BASE}schedules:\n  - { name: a }\n  - { name: b, every: 1h, timeZone: Mars/Olympus }\n  - { name: c, every: hourly }\n  - { name: b, cron: ["0 1 * * *"], overlap: allow }\n`);
     expect(problems.map((p) => [p.path, p.line])).toEqual([
@@ -51,6 +58,47 @@ describe('business date of a scheduled run', () => {
     expect(businessDateFor(at, 'Europe/Paris', -1)).toBe('2024-03-01');
     expect(businessDateFor(at, 'America/Los_Angeles', -1)).toBe('2024-02-29');
     expect(businessDateFor(new Date('2025-01-01T00:30:00Z'), 'UTC', -1)).toBe('2024-12-31');
+  });
+});
+
+describe('clock changes of a schedule\'s time zone', () => {
+  const from = new Date('2024-01-01T00:00:00Z');
+  /** A run at hh:mm local time on every day of 2024 that has that time in `zone`. */
+  function dailyAt(zone: string, hhmm: string): Date[] {
+    const times: Date[] = [];
+    for (let day = Date.parse('2024-01-01T00:00:00Z'); day < Date.parse('2025-01-01T00:00:00Z'); day += 86_400_000) {
+      const wall = Date.parse(`${new Date(day).toISOString().slice(0, 10)}T${hhmm}:00Z`);
+      // The instant whose local time in `zone` is `wall`: try each offset the zone has that day.
+      const found = [-14, -13, -12, -11, -10, -9, -8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
+        .flatMap((h) => [h * 60, h * 60 + 30, h * 60 + 45])
+        .map((m) => new Date(wall - m * 60_000))
+        .find((t) => new Intl.DateTimeFormat('sv-SE', { timeZone: zone, dateStyle: 'short', timeStyle: 'short' }).format(t) === `${new Date(wall).toISOString().slice(0, 10)} ${hhmm}`);
+      if (found) times.push(found);
+    }
+    return times;
+  }
+
+  it('finds the days a zone changes its clocks, also by half an hour, and none in a zone without', () => {
+    expect([...clockChangeDays('Europe/Paris', from, 366)]).toEqual([
+      ['2024-03-31', 'UTC+01:00 to UTC+02:00'],
+      ['2024-10-27', 'UTC+02:00 to UTC+01:00'],
+    ]);
+    expect([...clockChangeDays('Australia/Lord_Howe', from, 366).keys()]).toEqual(['2024-04-07', '2024-10-06']);
+    expect(clockChangeDays('Asia/Kathmandu', from, 366).size).toBe(0);
+  });
+
+  it('reports a day without its run (the clocks skip its time) and a day with two, naming the business date', () => {
+    // What Temporal's server started in 2024 for 30 2 * * * in Paris (no run on 2024-03-31) and 30 1 * * * in New York (two on 2024-11-03).
+    const paris = dailyAt('Europe/Paris', '02:30');
+    expect(paris).toHaveLength(365);
+    expect(clockChangeProblems(paris, 'Europe/Paris', -1, from, 366)).toEqual([
+      'no run on 2024-03-31, when Europe/Paris changes from UTC+01:00 to UTC+02:00, so business date 2024-03-30 would never be run',
+    ]);
+    const newYork = [...dailyAt('America/New_York', '01:30'), new Date('2024-11-03T05:30:00Z')];
+    expect(clockChangeProblems(newYork, 'America/New_York', 0, from, 366)).toEqual([
+      '2 runs on 2024-11-03, when America/New_York changes from UTC-04:00 to UTC-05:00, so business date 2024-11-03 would be run 2 times',
+    ]);
+    expect(clockChangeProblems(dailyAt('Europe/Paris', '04:00'), 'Europe/Paris', -1, from, 366)).toEqual([]);
   });
 });
 

@@ -2,7 +2,7 @@
 import { Engine } from '../../src/engine/duckdb';
 import { quoteLiteral } from '../../src/engine/sql';
 import { knownTimeZone } from '../../src/config/time-format';
-import { type ColumnReading, exactCastCondition, strictCastSql } from '../../src/engine/strict-cast';
+import { type ColumnReading, exactCastChecks, exactCastCondition, strictCastSql } from '../../src/engine/strict-cast';
 
 describe('strict casts', () => {
   let engine: Engine;
@@ -138,6 +138,50 @@ describe('strict casts', () => {
     const rows = await engine.withSession((s) => s.rows<{ z: string; at: string }>(`SELECT z, CAST(timezone(z, TIMESTAMP '2024-01-15 10:00:00') AS VARCHAR) AS at FROM (VALUES ${values}) AS t(z)`));
     expect(rows).toHaveLength(zones.length);
     expect(rows.find((r) => r.z === 'Asia/Kolkata')?.at).toBe('2024-01-15 04:30:00+00');
+  });
+
+  it('reads timestamptz text without an offset as UTC, also after a value naming a zone in the same batch', async () => {
+    // DuckDB's own cast took the zone of the value before it (here 15:00+00, New York's).
+    const sql = strictCastSql('v', 'VARCHAR', 'timestamptz', { name: 'v' });
+    const rows = await engine.withSession((s) =>
+      s.rows<{ t: string }>(`SELECT CAST(${sql} AS VARCHAR) AS t FROM (VALUES (1, '2024-07-01 10:00:00 America/New_York'), (2, '2024-01-01 10:00:00'), (3, '2024-01-01')) AS r(i, v) ORDER BY i`),
+    );
+    expect(rows.map((r) => r.t)).toEqual(['2024-07-01 14:00:00+00', '2024-01-01 10:00:00+00', '2024-01-01 00:00:00+00']);
+  });
+
+  it.each([
+    ['2024-07-01 10:00:00 BST', false],
+    ['2024-07-01 10:00:00 PST', false],
+    ['2024-07-01 10:00:00 CST', false],
+    ['2024-07-01 10:00:00 EST', false],
+    ['2024-07-01 10:00:00 UTC+2', false],
+    ['2024-07-01 10:00:00 GMT', true],
+    ['2024-07-01 10:00:00 utc', true],
+    ['2024-07-01T10:00:00Z', true],
+    ['2024-07-01 10:00:00 Europe/London', true],
+    ['2024-07-01 10:00:00 Etc/GMT-2', true],
+    ['2024-01-01 10:00:00+99', false],
+    ['2024-01-01 10:00:00+16', false],
+    ['2024-01-01 10:00:00-99:59', false],
+    ['2024-01-01 10:00:00+05:60', false],
+    ['2024-01-01 10:00:00+15:59', true],
+    ['2024-01-01 10:00:00+0545', true],
+    ['2024-01-01 10:00:00.5-0800', true],
+    ['2024-01-01 10:00:00+05:45:30', true],
+    ['2024-01-01 10:00:00', true],
+  ])('timestamptz text %j names one instant: %s', async (value, expected) => {
+    const checks = exactCastChecks('v', 'VARCHAR', 'timestamptz', {});
+    const [row] = await engine.withSession((s) => s.rows<{ ok: boolean }>(`SELECT ${checks.map((c) => `(${c.condition})`).join(' AND ')} AS ok FROM (SELECT ${text(value)} AS v)`));
+    expect(row.ok).toBe(expected);
+  });
+
+  it.each([
+    ['2024-07-01 10:00 BST', '%Y-%m-%d %H:%M %Z', false],
+    ['2024-07-01 10:00 Europe/London', '%Y-%m-%d %H:%M %Z', true],
+    ['2024-01-01T10:00:00+2400', '%Y-%m-%dT%H:%M:%S%z', false],
+    ['2024-01-01T10:00:00+0545', '%Y-%m-%dT%H:%M:%S%z', true],
+  ])('timestamptz text %j in format %s names one instant: %s', async (value, format, expected) => {
+    expect(await exact(text(value), 'VARCHAR', 'timestamptz', { format })).toBe(expected);
   });
 
   /** A value of the given source type read into a timestamptz in `zone`, as UTC text. */

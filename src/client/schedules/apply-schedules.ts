@@ -6,6 +6,7 @@
 import type { Client } from '@temporalio/client';
 import type { DatasetConfig } from '../../config/types';
 import type { TemporalSettings } from '../../settings';
+import { assertNoClockChangeGaps } from './clock-changes';
 import { desiredSchedule, FINGERPRINT_MEMO, PAUSED_MEMO } from './desired-schedule';
 import { describeSchedule, listDatasetSchedules } from './list-schedules';
 
@@ -16,14 +17,16 @@ export interface ScheduleChange {
 
 export async function applySchedules(client: Client, settings: TemporalSettings, config: DatasetConfig): Promise<ScheduleChange[]> {
   const changes: ScheduleChange[] = [];
-  const wanted = config.schedules.map((s) => ({ ...desiredSchedule(config, s, settings), paused: s.paused }));
+  const wanted = config.schedules.map((s) => ({ ...desiredSchedule(config, s, settings), paused: s.paused, schedule: s }));
   for (const desired of wanted) {
     const handle = client.schedule.getHandle(desired.scheduleId);
     const current = await describeSchedule(client, desired.scheduleId);
+    const unchanged = current?.action.type === 'startWorkflow' && current.action.memo?.[FINGERPRINT_MEMO] === desired.fingerprint;
+    if (!unchanged) await assertNoClockChangeGaps(client, desired, desired.schedule, config.dataset);
     if (!current) {
       await client.schedule.create(desired.options);
       changes.push({ scheduleId: desired.scheduleId, change: 'created' });
-    } else if (current.action.type === 'startWorkflow' && current.action.memo?.[FINGERPRINT_MEMO] === desired.fingerprint) {
+    } else if (unchanged) {
       changes.push({ scheduleId: desired.scheduleId, change: 'unchanged' });
     } else {
       const { spec, policies, state, action } = desired.options;
