@@ -117,7 +117,11 @@ describe('cdcflow schedule', () => {
       { name: 'kathmandu', cron: ['30 2 * * *'], timeZone: 'Asia/Kathmandu', paused: true },
       { name: 'chatham', cron: ['0 6 * * *'], timeZone: 'Pacific/Chatham', paused: true },
     ];
+    // A check copy left by an apply that stopped halfway is replaced, and removed after.
+    const leftover = `${scheduleId(dataset, 'paris')}/clock-check`;
+    await h.client.schedule.create({ scheduleId: leftover, spec: { intervals: [{ every: '1d' }] }, action: { type: 'startWorkflow', workflowType: 'none', taskQueue: 'none' }, state: { paused: true } });
     expect(await apply(writeDataset(dataset, fine))).toEqual(fine.map((s) => `created ${scheduleId(dataset, s.name)}`));
+    await expect(h.client.schedule.getHandle(leftover).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
     await cdcflow(['schedule', 'delete', '--config', writeDataset(dataset, fine)], env());
   });
 

@@ -6,7 +6,7 @@
  * be run and another twice. `schedule apply` asks the server when a schedule would run, through a
  * paused copy of it, and refuses one that does so, before the schedule itself is changed.
  */
-import type { Client } from '@temporalio/client';
+import { type Client, ScheduleNotFoundError } from '@temporalio/client';
 import { msToTs, tsToDate } from '@temporalio/common/lib/time';
 import type { ScheduleConfig } from '../../config/types';
 import { ConfigError } from '../../errors';
@@ -68,6 +68,13 @@ export function clockChangeProblems(times: readonly Date[], timeZone: string, of
 async function matchingTimes(client: Client, desired: DesiredSchedule, from: Date): Promise<Date[]> {
   const probeId = `${desired.scheduleId}/clock-check`;
   const { spec } = desired.options;
+  // One left by an apply that stopped between creating and removing it.
+  await client.schedule
+    .getHandle(probeId)
+    .delete()
+    .catch((err: unknown) => {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+    });
   await client.schedule.create({ ...desired.options, scheduleId: probeId, spec: { ...spec, intervals: [] }, state: { paused: true, note: 'cdcflow schedule apply: clock-change check' } });
   try {
     const { startTime } = await client.workflowService.listScheduleMatchingTimes({
