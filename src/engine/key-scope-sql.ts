@@ -48,6 +48,22 @@ export function requestedKeysSql(t: KeyShape, values: readonly (readonly string[
   );
 }
 
+/**
+ * The requested keys as DuckDB's text of their typed values, one row each in request order
+ * (k1, k2, ...): `05` as `5`, a timestamptz as its UTC time with the offset
+ * (`2024-01-01 10:00:00+00`). A database source is asked for this text, so that it finds the
+ * keys whose hashes the dump computed: given as it was, an instant without an offset is read in
+ * the database session's time zone. `utc[i]`: key column i is an instant at the source read as
+ * its UTC time, so its timestamp text gets the offset too.
+ */
+export function typedKeyTextSql(t: KeyShape, values: readonly (readonly string[])[], utc: readonly boolean[]): string {
+  const texts = t.keys.map((k, i) => {
+    const text = k.type === 'varchar' ? rawAlias(i) : `CAST(CAST(${rawAlias(i)} AS ${k.type.toUpperCase()}) AS VARCHAR)`;
+    return `${utc[i] ? `${text} || '+00'` : text} AS ${rawAlias(i)}`;
+  });
+  return `SELECT ${texts.join(', ')} FROM ${requestedTextSql(t, values)} ORDER BY key_position`;
+}
+
 /** The committed state's data columns, all keys but the requested ones (those come from the source). */
 export function stateWithoutKeysSql(t: Pick<TableConfig, 'keys' | 'columns'>, currentPath: string, requested: string, outPath: string): string {
   const columns = [...t.keys, ...t.columns].map((c) => `s.${quoteIdent(c.name)}`).join(', ');

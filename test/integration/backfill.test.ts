@@ -22,7 +22,7 @@ import type { RunRow } from '../../src/client/find-runs';
 import { dumpFinished, dumpStatus, queueStatus, requestDump, runDump, waitForDump } from '../support/backfill';
 import { cdcflow } from '../support/cli';
 import { committedDates, datasetFolders, failedTable, type Harness, readRows, runDataset, startHarness, tableResult, writeCsv } from '../support/harness';
-import { lockTable, PG_URL_VAR, psql } from '../support/postgres';
+import { lockTable, PG_URL_VAR, psql, withOptions } from '../support/postgres';
 import { activityAttempts, sigkill, sleep, spawnWorker, waitForRunningActivity, withTimeout } from '../support/worker-process';
 
 const D1 = '2024-01-01';
@@ -115,6 +115,29 @@ function pgTable(name: string, rows: number, table: object = {}): DatasetConfig 
 }
 
 const signal = (config: DatasetConfig, s: typeof pauseSignal | typeof resumeSignal) => signalDatasetQueue(h.client, h.settings.taskQueue, config.dataset, s, []);
+
+/**
+ * A keys-only dump of a table whose key PostgreSQL holds as text: refused at its extract's first
+ * attempt with `message`, and nothing committed beyond the first run.
+ */
+async function expectTextKeysRefused(t: { name: string; key: { name: string; type: string; format?: string }; sourceKeys: string[]; requested: string; message: string }): Promise<void> {
+  const key = t.key.name;
+  psql(`CREATE TABLE bf.${t.name} (${key} text PRIMARY KEY, v text); INSERT INTO bf.${t.name} VALUES ${t.sourceKeys.map((k) => `('${k}', 'a')`).join(', ')};`);
+  const config = folders.setup([
+    {
+      name: t.name,
+      keys: [t.key],
+      columns: [{ name: 'v', type: 'varchar' }],
+      source: { format: 'postgres', connection: PG_URL_VAR, table: `bf.${t.name}` },
+    },
+  ]).config;
+  expect(tableResult(await runDataset(h, config, D1), t.name).counts).toMatchObject({ I: t.sourceKeys.length });
+  psql(`UPDATE bf.${t.name} SET v = 'new' WHERE ${key} = '${t.sourceKeys[0]}';`);
+  const dump = await withTimeout(runDump(h, config, { requestId: t.name, businessDate: D2, keys: { table: t.name, rows: [{ [key]: t.requested }] } }), 30_000, () => 'the dump retried');
+  expect(dump.status).toMatchObject({ state: 'failed', error: expect.stringContaining(t.message) });
+  expect((await activityAttempts(h.client, `${backfillWorkflowId(config.dataset, t.name)}/${t.name}`)).extractSource).toEqual([1]);
+  expect(await committedDates(h.engine, config.warehouse, config.dataset, t.name)).toEqual([D1]);
+}
 
 /** Runs `sql` in a transaction left open (psql in the background) until `commit`. */
 async function openTransaction(sql: string): Promise<{ commit: () => Promise<void> }> {
@@ -356,26 +379,51 @@ describe('backfill', () => {
 
   it('a keys-only dump of a key read from PostgreSQL text in a format is refused at once, before anything is committed', async () => {
     // Before, PostgreSQL compared the text "02/01/2024" with the key's ISO value: the key was not found, and was committed as D.
-    psql(`CREATE TABLE bf.dated (day text PRIMARY KEY, v text); INSERT INTO bf.dated VALUES ('02/01/2024', 'a'), ('03/01/2024', 'b');`);
-    const config = folders.setup([
-      {
-        name: 'dated',
-        keys: [{ name: 'day', type: 'date', format: '%d/%m/%Y' }],
-        columns: [{ name: 'v', type: 'varchar' }],
-        source: { format: 'postgres', connection: PG_URL_VAR, table: 'bf.dated' },
-      },
-    ]).config;
-    expect(tableResult(await runDataset(h, config, D1), 'dated').counts).toMatchObject({ I: 2 });
-    psql(`UPDATE bf.dated SET v = 'new' WHERE day = '02/01/2024';`);
-    const dump = await withTimeout(runDump(h, config, { requestId: 'dated', businessDate: D2, keys: { table: 'dated', rows: [{ day: '2024-01-02' }] } }), 30_000, () => 'the dump retried');
-    expect(dump.status).toMatchObject({
-      state: 'failed',
-      error: expect.stringContaining(
-        'a keys-only dump cannot find keys of column "day": PostgreSQL holds it as text (read in format %d/%m/%Y) and compares that text, not the date; dump the whole table',
-      ),
+    await expectTextKeysRefused({
+      name: 'dated',
+      key: { name: 'day', type: 'date', format: '%d/%m/%Y' },
+      sourceKeys: ['02/01/2024', '03/01/2024'],
+      requested: '2024-01-02',
+      message: 'a keys-only dump cannot find keys of column "day": PostgreSQL holds it as text (read in format %d/%m/%Y) and compares that text, not the date; dump the whole table',
     });
-    expect((await activityAttempts(h.client, `${backfillWorkflowId(config.dataset, 'dated')}/dated`)).extractSource).toEqual([1]);
-    expect(await committedDates(h.engine, config.warehouse, config.dataset, 'dated')).toEqual([D1]);
+  });
+
+  it('a keys-only dump of a key PostgreSQL holds as text but the config types otherwise is refused at once, before anything is committed', async () => {
+    // Before, PostgreSQL compared its text "05" with the requested 5: the key (5 in the committed state) was not found, and was committed as D.
+    await expectTextKeysRefused({
+      name: 'coded',
+      key: { name: 'id', type: 'bigint' },
+      sourceKeys: ['05', '7'],
+      requested: '5',
+      message: 'a keys-only dump cannot find keys of column "id": PostgreSQL holds it as text and compares that text, not the bigint; dump the whole table',
+    });
+  });
+
+  it("a keys-only dump finds an instant key given without an offset as UTC, as cdcflow reads it, whatever the database session's time zone", async () => {
+    // Before, PostgreSQL read "2024-01-01 10:00:00" in the session's zone (Paris: 09:00 UTC), found no row, and the key was committed as D.
+    const variable = 'CDCFLOW_TEST_PG_URL_PARIS';
+    process.env[variable] = withOptions('-c TimeZone=Europe/Paris');
+    try {
+      psql(`CREATE TABLE bf.instants (at timestamptz PRIMARY KEY, v text); INSERT INTO bf.instants VALUES ('2024-01-01 10:00:00+00', 'a'), ('2024-01-01 11:00:00+00', 'b');`);
+      // "at" as an instant, and as its UTC time (a timestamp read from a timestamptz).
+      const table = (name: string, type: string) => ({
+        name,
+        keys: [{ name: 'at', type }],
+        columns: [{ name: 'v', type: 'varchar' }],
+        source: { format: 'postgres', connection: variable, table: 'bf.instants' },
+      });
+      const config = folders.setup([table('instant', 'timestamptz'), table('utc_time', 'timestamp')]).config;
+      await runDataset(h, config, D1);
+      psql(`UPDATE bf.instants SET v = 'new' WHERE at = '2024-01-01 10:00:00+00';`);
+      for (const [name, requestId] of [['instant', 'at-1'], ['utc_time', 'at-2']]) {
+        const { run } = await runDump(h, config, { requestId, businessDate: D2, keys: { table: name, rows: [{ at: '2024-01-01 10:00:00' }] } });
+        const result = tableResult({ ok: true, result: run! }, name);
+        expect(result.counts).toMatchObject({ I: 0, U: 1, D: 0, N: 1 });
+        expect((await readRows(h.engine, result.currentPath, '"at"', ['KEY_HASH', 'NONKEY_HASH', 'EFF_START_DATE', 'OPERATION'])).map((r) => r.v)).toEqual(['new', 'b']);
+      }
+    } finally {
+      delete process.env[variable];
+    }
   });
 
   it('a dump requested while a run of the dataset is in progress waits for it, then runs', async () => {
