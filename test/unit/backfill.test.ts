@@ -62,7 +62,11 @@ describe('keys-only dumps', () => {
     expect(parseKeyOption('id=5,region=eu=1', table)).toEqual({ id: '5', region: 'eu=1' });
     expect(() => parseKeyOption('id=5', table)).toThrow('--key id=5: the key of orders is region, id');
     expect(() => parseKeyOption('id=5,region=eu,x=1', table)).toThrow('not key columns: x');
-    expect(() => parseKeyOption('id5', table)).toThrow('expected column=value pairs');
+    expect(() => parseKeyOption('id5', table)).toThrow('--key id5: "id5" is not column=value');
+    // A comma in a value cannot be told from the one between pairs: the message says where such a value goes.
+    expect(() => parseKeyOption('id=5,region=eu,west', table)).toThrow(
+      '--key id=5,region=eu,west: "west" is not column=value (the pairs are separated by commas; a value holding a comma goes in a --keys-file',
+    );
     const dir = mkdtempSync(path.join(tmpdir(), 'cdcflow-keys-'));
     try {
       const file = path.join(dir, 'keys.csv');
