@@ -64,11 +64,11 @@ export function typedKeyTextSql(t: KeyShape, values: readonly (readonly string[]
   return `SELECT ${texts.join(', ')} FROM ${requestedTextSql(t, values)} ORDER BY key_position`;
 }
 
-/** The committed state's data columns, all keys but the requested ones (those come from the source). */
-export function stateWithoutKeysSql(t: Pick<TableConfig, 'keys' | 'columns'>, currentPath: string, requested: string, outPath: string): string {
+/** The committed state's data columns (`state`: a relation of it), all keys but the requested ones (those come from the source). */
+export function stateWithoutKeysSql(t: Pick<TableConfig, 'keys' | 'columns'>, state: string, requested: string, outPath: string): string {
   const columns = [...t.keys, ...t.columns].map((c) => `s.${quoteIdent(c.name)}`).join(', ');
   return (
-    `COPY (SELECT ${columns} FROM ${readOwnParquet(currentPath)} s WHERE s.KEY_HASH NOT IN (SELECT KEY_HASH FROM ${requested})) ` +
+    `COPY (SELECT ${columns} FROM ${state} s WHERE s.KEY_HASH NOT IN (SELECT KEY_HASH FROM ${requested})) ` +
     `TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION lz4_raw)`
   );
 }

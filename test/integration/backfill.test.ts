@@ -13,6 +13,7 @@ import type { DatasetConfig } from '../../src/config/types';
 import { lakeTables, withCatalog } from '../../src/warehouse/catalog';
 import { commitSnapshots, readCommitLog, tableSnapshots } from '../../src/warehouse/commits';
 import { tableLayout } from '../../src/warehouse/layout';
+import { sensitiveLayout } from '../../src/warehouse/sensitive';
 import { completeKeyScope } from '../../src/activities/key-scope';
 import { chunkFile, extractFolder, stateChunkFile } from '../../src/sources/postgres-source';
 import { sourceOf } from '../../src/sources/registry';
@@ -190,6 +191,47 @@ describe('backfill', () => {
     expect(await committedDates(h.engine, config.warehouse, config.dataset, 'keys')).toEqual([D1, D2]);
   });
 
+  it('a keys-only dump keeps the other keys as committed, sensitive columns and a column appended since included', async () => {
+    // Before, the other keys were read from the published current.parquet, which lacks the sensitive
+    // columns and an appended one: the extract failed on a Binder Error, retried for minutes.
+    psql(`CREATE TABLE bf.secret (id integer PRIMARY KEY, name text, salary integer); INSERT INTO bf.secret SELECT g, 'p' || g, g * 100 FROM generate_series(1, 5) g;`);
+    const config = folders.setup([
+      {
+        name: 'secret',
+        keys: [{ name: 'id', type: 'integer' }],
+        columns: [
+          { name: 'name', type: 'varchar' },
+          { name: 'salary', type: 'integer', sensitive: true },
+        ],
+        source: { format: 'postgres', connection: PG_URL_VAR, table: 'bf.secret' },
+      },
+    ]).config;
+    await runDataset(h, config, D1);
+    const dumped = async (cfg: DatasetConfig, requestId: string, businessDate: string, id: string) => {
+      const { status, run } = await withTimeout(runDump(h, cfg, { requestId, businessDate, keys: { table: 'secret', rows: [{ id }] } }), 30_000, () => 'the dump retried');
+      expect(status.state).toBe('completed');
+      return tableResult({ ok: true, result: run! }, 'secret');
+    };
+    psql(`UPDATE bf.secret SET salary = 1 WHERE id = 2;`);
+    expect((await dumped(config, 'secret-1', D2, '2')).counts).toMatchObject({ I: 0, U: 1, D: 0, N: 4 });
+    const salaries = async () => (await readRows(h.engine, sensitiveLayout(config.warehouse, config.dataset, 'secret').current, 'salary', ['KEY_HASH'])).map((r) => r.salary);
+    expect(await salaries()).toEqual([1, 100, 300, 400, 500]);
+
+    psql(`ALTER TABLE bf.secret ADD COLUMN bonus integer; UPDATE bf.secret SET bonus = 7 WHERE id = 3;`);
+    const [secret] = config.tables;
+    const appended = { ...config, tables: [{ ...secret, columns: [...secret.columns, { name: 'bonus', type: 'integer' }] }] };
+    const result = await dumped(appended, 'secret-2', D3, '3');
+    expect(result.counts).toMatchObject({ I: 0, U: 1, D: 0, N: 4 });
+    expect((await readRows(h.engine, result.currentPath, 'id', ['KEY_HASH', 'NONKEY_HASH', 'EFF_START_DATE', 'OPERATION'])).map((r) => `${r.id}:${r.name}:${r.bonus}`)).toEqual([
+      '1:p1:null',
+      '2:p2:null',
+      '3:p3:7',
+      '4:p4:null',
+      '5:p5:null',
+    ]);
+    expect(await salaries()).toEqual([1, 100, 300, 400, 500]);
+  });
+
   it('a keys-only dump whose state chunk is gone or changed before the hash stage is refused, naming it, with nothing committed', async () => {
     const config = pgTable('statechunk', 10);
     const [table] = config.tables;
@@ -217,7 +259,7 @@ describe('backfill', () => {
       const request = { businessDate: D2, since: null, runId: `${tableWorkflow('gone')}/${runId}`, keys: keys.map((k) => [k]) };
       const retried = await sourceOf(table).extract!(session, table, request, () => undefined);
       expect(retried).toMatchObject({ chunks: 2, rows: 6, resumedChunks: 2 });
-      expect(await completeKeyScope(session, table, D2, retried, request.keys)).toEqual({ missingKeys: [] });
+      expect(await completeKeyScope(h.engine, session, table, D2, retried, request.keys)).toEqual({ missingKeys: [] });
       return sourceOf(table).batch(session, table, D2);
     });
     expect(batch.files.map((f) => path.basename(f.path))).toEqual(['chunk-000001.parquet', 'chunk-000002.parquet', 'chunk-state.parquet']);

@@ -46,9 +46,9 @@ describe('keys-only dumps', () => {
       `(SELECT key_position, key_name, CAST(md5(concat(CASE WHEN typed."k""; DROP TABLE x; --" IS NULL THEN 'N' ELSE 'V' END, strlen(CAST(typed."k""; DROP TABLE x; --" AS VARCHAR)), ` +
         `CASE WHEN typed."k""; DROP TABLE x; --" IS NOT NULL THEN ':' END, CAST(typed."k""; DROP TABLE x; --" AS VARCHAR))) AS UUID) AS KEY_HASH FROM (SELECT key_position, ${name} AS key_name, CAST(k1 AS INTEGER) AS "k""; DROP TABLE x; --" FROM ${raw}) typed)`,
     );
-    expect(stateWithoutKeysSql({ keys: t.keys, columns: [{ name: 'v', type: 'varchar' }] }, "/w/it's/current.parquet", 'R', '/o.parquet')).toBe(
-      `COPY (SELECT s."k""; DROP TABLE x; --", s."v" FROM read_parquet('/w/it''s/current.parquet', hive_partitioning = false) s WHERE s.KEY_HASH NOT IN (SELECT KEY_HASH FROM R)) ` +
-        `TO '/o.parquet' (FORMAT parquet, COMPRESSION lz4_raw)`,
+    expect(stateWithoutKeysSql({ keys: t.keys, columns: [{ name: 'v', type: 'varchar' }] }, '"lake"."shop"."t__current"', 'R', "/it's/o.parquet")).toBe(
+      `COPY (SELECT s."k""; DROP TABLE x; --", s."v" FROM "lake"."shop"."t__current" s WHERE s.KEY_HASH NOT IN (SELECT KEY_HASH FROM R)) ` +
+        `TO '/it''s/o.parquet' (FORMAT parquet, COMPRESSION lz4_raw)`,
     );
     expect(missingKeysSql({ keys: [{ name: 'id', type: 'varchar' }] }, 'R', ['/c1.parquet'], null, 100)).toBe(
       `SELECT r.key_name, count(*) OVER () AS missing FROM R r WHERE r.KEY_HASH NOT IN (SELECT CAST(md5(concat(CASE WHEN c."id" IS NULL THEN 'N' ELSE 'V' END, strlen(c."id"), ` +
