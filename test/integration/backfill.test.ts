@@ -297,6 +297,22 @@ describe('backfill', () => {
     expect(status.stdout).toMatch(/^cli\s+2024-01-01\s+completed\s+3 key\(s\) of clikeys\s+clikeys\s+done\s+1\s+2$/m);
   });
 
+  it('cdcflow backfill shows a table whose stage is being retried, and why, while the dump runs', async () => {
+    // Before, its line said only "running" while the extract retried for minutes.
+    const variable = 'CDCFLOW_TEST_PG_DOWN';
+    process.env[variable] = 'postgresql://cdcflow@127.0.0.1:1/none';
+    const config = pgTable('retried', 2, { source: { format: 'postgres', connection: variable, table: 'bf.retried' } });
+    const file = path.join(path.dirname(config.warehouse), 'dataset.yaml');
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue, CDCFLOW_SEARCH_ATTRIBUTES: 'off' };
+    try {
+      const out = await cdcflow(['backfill', '--config', file, '--date', D1, '--request-id', 'retried'], env, (stderr) => stderr.includes('retrying (attempt 2)'), 60_000);
+      expect(out.stderr).toMatch(/^running {2}retried · retrying \(attempt 2\): .*Unable to connect to Postgres at "\$CDCFLOW_TEST_PG_DOWN": .*Connection refused$/m);
+    } finally {
+      await signalDatasetQueue(h.client, h.settings.taskQueue, config.dataset, cancelSignal, [{}]);
+      delete process.env[variable];
+    }
+  });
+
   it('a key given twice, by --key, the keys file or a signal, is one key in the scope and the missing keys', async () => {
     const table = pgTable('dupkeys', 4);
     const file = path.join(path.dirname(table.warehouse), 'dataset.yaml');
