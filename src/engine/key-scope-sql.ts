@@ -13,7 +13,7 @@ type KeyShape = Pick<TableConfig, 'keys'>;
 const rawAlias = (i: number) => `k${i + 1}`;
 
 /** The requested keys as text (k1, k2, ...), one row each, numbered in request order (key_position). */
-function requestedTextSql(t: KeyShape, values: readonly (readonly string[])[]): string {
+export function requestedTextSql(t: { keys: readonly unknown[] }, values: readonly (readonly string[])[]): string {
   const rows = values.map((v, i) => `(${[String(i + 1), ...v.map(quoteLiteral)].join(', ')})`).join(', ');
   return `(SELECT * FROM (VALUES ${rows}) AS requested(key_position, ${t.keys.map((_, i) => rawAlias(i)).join(', ')}))`;
 }
@@ -46,22 +46,6 @@ export function requestedKeysSql(t: KeyShape, values: readonly (readonly string[
     `(SELECT key_position, key_name, ${hashExpression(t.keys, 'typed')} AS KEY_HASH FROM ` +
     `(SELECT key_position, ${keyNameSql(t.keys)} AS key_name, ${typed.join(', ')} FROM ${requestedTextSql(t, values)}) typed)`
   );
-}
-
-/**
- * The requested keys as DuckDB's text of their typed values, one row each in request order
- * (k1, k2, ...): `05` as `5`, a timestamptz as its UTC time with the offset
- * (`2024-01-01 10:00:00+00`). A database source is asked for this text, so that it finds the
- * keys whose hashes the dump computed: given as it was, an instant without an offset is read in
- * the database session's time zone. `utc[i]`: key column i is an instant at the source read as
- * its UTC time, so its timestamp text gets the offset too.
- */
-export function typedKeyTextSql(t: KeyShape, values: readonly (readonly string[])[], utc: readonly boolean[]): string {
-  const texts = t.keys.map((k, i) => {
-    const text = k.type === 'varchar' ? rawAlias(i) : `CAST(CAST(${rawAlias(i)} AS ${k.type.toUpperCase()}) AS VARCHAR)`;
-    return `${utc[i] ? `${text} || '+00'` : text} AS ${rawAlias(i)}`;
-  });
-  return `SELECT ${texts.join(', ')} FROM ${requestedTextSql(t, values)} ORDER BY key_position`;
 }
 
 /** The committed state's data columns (`state`: a relation of it), all keys but the requested ones (those come from the source). */

@@ -12,7 +12,6 @@ import { columnLabel, readByName, sourceName } from '../config/columns';
 import { DEFAULT_CSV_OPTIONS } from '../config/schema';
 import type { ColumnSpec, FileTableConfig, PostgresSourceSpec, TableConfig } from '../config/types';
 import { copyRows, type Session } from '../engine/duckdb';
-import { typedKeyTextSql } from '../engine/key-scope-sql';
 import { fileListLiteral, quoteIdent } from '../engine/sql';
 import { withPostgresAttached } from '../engine/postgres-attach';
 import { ConfigError, DataError, type ErrorContext, StateError } from '../errors';
@@ -42,6 +41,7 @@ import {
   type ReadScope,
   readPlan,
   relationsAlikeSql,
+  requestedKeyTextSql,
   TEXT_ENCODINGS_SQL,
   textUnconverted,
   type SourceColumn,
@@ -420,9 +420,9 @@ function heldAsText(c: SourceColumn): boolean {
   return c.readAs === 'value' && c.arrivesAs === 'VARCHAR';
 }
 
-/** The requested keys as the text PostgreSQL is asked for (see `typedKeyTextSql`). */
-async function requestedKeyText(session: Session, table: PostgresTable, keys: readonly SourceColumn[], values: string[][]): Promise<string[][]> {
-  const rows = await session.rows<Record<string, string>>(typedKeyTextSql(table, values, keys.map((k) => k.readAs === 'utc')));
+/** The requested keys as the text PostgreSQL is asked for (see `requestedKeyTextSql`). */
+async function requestedKeyText(session: Session, keys: readonly SourceColumn[], values: string[][]): Promise<string[][]> {
+  const rows = await session.rows<Record<string, string>>(requestedKeyTextSql(keys, values));
   return rows.map((row) => keys.map((_, i) => row[keyAlias(i)]));
 }
 
@@ -469,7 +469,7 @@ async function extract(
     const manifest = await startOrResume(session, folder, extractFingerprint(table, request), request.keys !== undefined, () => highWatermark(session, attached, table));
     const resumedChunks = manifest.chunks.length;
     if (!manifest.complete) await assertNoNullKeys(session, attached, table, keys);
-    const scope: ReadScope = { since: request.since, keys: request.keys ? await requestedKeyText(session, table, keys, request.keys) : null };
+    const scope: ReadScope = { since: request.since, keys: request.keys ? await requestedKeyText(session, keys, request.keys) : null };
     let after = manifest.chunks.at(-1)?.lastKey ?? null;
     let planned = manifest.chunks.length;
     let ended = manifest.complete;

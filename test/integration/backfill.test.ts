@@ -458,23 +458,30 @@ describe('backfill', () => {
   });
 
   it("a keys-only dump finds an instant key given without an offset as UTC, as cdcflow reads it, whatever the database session's time zone", async () => {
-    // Before, PostgreSQL read "2024-01-01 10:00:00" in the session's zone (Paris: 09:00 UTC), found no row, and the key was committed as D.
+    // Before, PostgreSQL read "2024-01-01 10:00:00" in the session's zone (Paris: 09:00 UTC), or as
+    // a local time where the config reads it in Paris, found no row, and the key was committed as D.
     const variable = 'CDCFLOW_TEST_PG_URL_PARIS';
     process.env[variable] = withOptions('-c TimeZone=Europe/Paris');
     try {
-      psql(`CREATE TABLE bf.instants (at timestamptz PRIMARY KEY, v text); INSERT INTO bf.instants VALUES ('2024-01-01 10:00:00+00', 'a'), ('2024-01-01 11:00:00+00', 'b');`);
-      // "at" as an instant, and as its UTC time (a timestamp read from a timestamptz).
-      const table = (name: string, type: string) => ({
+      psql(`CREATE TABLE bf.instants (at timestamptz PRIMARY KEY, v text); INSERT INTO bf.instants VALUES ('2024-01-01 10:00:00+00', 'a'), ('2024-01-01 11:00:00+00', 'b');
+        CREATE TABLE bf.paris_times (at timestamp PRIMARY KEY, v text); INSERT INTO bf.paris_times VALUES ('2024-01-01 11:00:00', 'a'), ('2024-01-01 12:00:00', 'b');`);
+      const table = (name: string, key: object, source: string) => ({
         name,
-        keys: [{ name: 'at', type }],
+        keys: [{ name: 'at', ...key }],
         columns: [{ name: 'v', type: 'varchar' }],
-        source: { format: 'postgres', connection: variable, table: 'bf.instants' },
+        source: { format: 'postgres', connection: variable, table: source },
       });
-      const config = folders.setup([table('instant', 'timestamptz'), table('utc_time', 'timestamp')]).config;
+      const config = folders.setup([
+        table('instant', { type: 'timestamptz' }, 'bf.instants'),
+        // Its UTC time: a timestamp read from a timestamptz.
+        table('utc_time', { type: 'timestamp' }, 'bf.instants'),
+        // A local time in Paris, read as an instant.
+        table('paris_time', { type: 'timestamptz', timeZone: 'Europe/Paris' }, 'bf.paris_times'),
+      ]).config;
       await runDataset(h, config, D1);
-      psql(`UPDATE bf.instants SET v = 'new' WHERE at = '2024-01-01 10:00:00+00';`);
-      for (const [name, requestId] of [['instant', 'at-1'], ['utc_time', 'at-2']]) {
-        const { run } = await runDump(h, config, { requestId, businessDate: D2, keys: { table: name, rows: [{ at: '2024-01-01 10:00:00' }] } });
+      psql(`UPDATE bf.instants SET v = 'new' WHERE at = '2024-01-01 10:00:00+00'; UPDATE bf.paris_times SET v = 'new' WHERE at = '2024-01-01 11:00:00';`);
+      for (const name of ['instant', 'utc_time', 'paris_time']) {
+        const { run } = await runDump(h, config, { requestId: name, businessDate: D2, keys: { table: name, rows: [{ at: '2024-01-01 10:00:00' }] } });
         const result = tableResult({ ok: true, result: run! }, name);
         expect(result.counts).toMatchObject({ I: 0, U: 1, D: 0, N: 1 });
         expect((await readRows(h.engine, result.currentPath, '"at"', ['KEY_HASH', 'NONKEY_HASH', 'EFF_START_DATE', 'OPERATION'])).map((r) => r.v)).toEqual(['new', 'b']);
