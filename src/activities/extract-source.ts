@@ -33,7 +33,7 @@ export function extractSource(deps: ActivityDeps) {
         await progress?.report({ phase: 'extract', chunks: done.chunk, rows: done.rowsRead });
         await progress?.holdWhilePaused();
       });
-      const missing = keys ? await completeKeyScope(session, table, businessDate, result, keys) : {};
+      const missing = keys ? await completeKeyScope(deps.engine, session, table, businessDate, result, keys) : {};
       await progress?.report({ phase: 'diff', chunks: result.chunks, rows: result.rows, ...missing });
       return { ...result, ...missing };
     });

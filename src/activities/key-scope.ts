@@ -5,7 +5,9 @@
  */
 import { existsSync } from 'node:fs';
 import type { TableConfig } from '../config/types';
-import { copyRows, type Session } from '../engine/duckdb';
+import { copyRows, type Engine, type Session } from '../engine/duckdb';
+import { missingColumns, withNullColumnsSql } from '../engine/stage-sql';
+import { lakeTables, withCatalog } from '../warehouse/catalog';
 import { missingKeysSql, requestedKeysSql, stateWithoutKeysSql, uncastKeySql } from '../engine/key-scope-sql';
 import { DataError } from '../errors';
 import { chunkFile, recordStateChunk } from '../sources/postgres-source';
@@ -36,6 +38,7 @@ export async function checkRequestedKeys(session: Session, table: Pick<TableConf
  * returns the requested keys found nowhere (the first of them, and how many when more).
  */
 export async function completeKeyScope(
+  engine: Engine,
   session: Session,
   table: TableConfig,
   businessDate: string,
@@ -47,9 +50,22 @@ export async function completeKeyScope(
   const current = tableLayout(table.warehouse, table.dataset, table.name).current;
   const state = existsSync(current) ? current : null;
   const requested = requestedKeysSql(table, values);
-  await recordStateChunk(table, businessDate, state ? (tmp) => copyRows(session, stateWithoutKeysSql(table, state, requested, tmp)) : null);
+  await recordStateChunk(table, businessDate, state ? (tmp) => copyStateWithoutKeys(engine, table, requested, tmp) : null);
   const chunks = Array.from({ length: extracted.chunks }, (_, i) => chunkFile(extracted.folder, i + 1));
   const missing = await session.rows<{ key_name: string; missing: bigint }>(missingKeysSql(table, requested, chunks, state, MISSING_KEYS_SHOWN));
   const count = Number(missing[0]?.missing ?? 0);
   return { missingKeys: missing.map((m) => m.key_name), ...(count > missing.length ? { missingKeyCount: count } : {}) };
+}
+
+/**
+ * Copies the committed rows of every key not requested, with all configured columns, from the
+ * catalog: the published current.parquet lacks the sensitive columns. Columns the config
+ * appended since the commit come as NULL, as the diff reads its base.
+ */
+function copyStateWithoutKeys(engine: Engine, table: TableConfig, requested: string, outPath: string): Promise<number> {
+  return withCatalog(engine, table.warehouse, async (session, alias) => {
+    const { current } = lakeTables(alias, table.dataset, table.name);
+    const appended = await missingColumns(session, table, current);
+    return copyRows(session, stateWithoutKeysSql(table, appended.length ? withNullColumnsSql(current, appended) : current, requested, outPath));
+  });
 }

@@ -5,7 +5,7 @@ import { checkRequestedKeys } from '../activities/key-scope';
 import { keysForSignal, parseKeyOption, readKeysFile } from '../client/backfill-keys';
 import { checkedDate } from '../client/checked-date';
 import { datasetQueueStatus, queuedDumps, signalDatasetQueue } from '../client/dataset-queue';
-import { hasWorker } from '../client/progress';
+import { dumpTableNotes, hasWorker } from '../client/progress';
 import { withClient } from '../client/with-client';
 import { loadConfig } from '../config/load';
 import { Engine } from '../engine/duckdb';
@@ -183,8 +183,9 @@ async function waitForDump(client: Client, settings: TemporalSettings, dataset: 
     const status = await datasetQueueStatus(client, dataset).catch(() => undefined);
     const dump = status?.dumps.find((d) => d.requestId === requestId);
     if (status && !dump) throw new Error(`request ${requestId} is not in the queue of ${dataset}`);
+    const notes = dump?.state === 'running' ? await dumpTableNotes(client, dataset, dump) : '';
     const line = dump
-      ? `${dump.state}${Object.entries(dump.tables).map(([t, p]) => `  ${t}: ${p.phase} ${p.chunks} chunk(s) ${p.rows} row(s)`).join('')}`
+      ? `${dump.state}${Object.entries(dump.tables).map(([t, p]) => `  ${t}: ${p.phase} ${p.chunks} chunk(s) ${p.rows} row(s)`).join('')}${notes}`
       : await noAnswer(client, settings, dataset);
     if (!quiet && line !== shown) process.stderr.write(`${line}\n`);
     shown = line;

@@ -11,7 +11,13 @@ export function parseKeyOption(option: string, table: TableConfig): Record<strin
   const row: Record<string, string> = {};
   for (const part of option.split(',')) {
     const eq = part.indexOf('=');
-    if (eq <= 0) throw new ConfigError(`--key ${option}: expected column=value pairs separated by commas`);
+    if (eq <= 0) {
+      throw new ConfigError(
+        `--key ${option}: ${JSON.stringify(part)} is not column=value (the pairs are separated by commas; ` +
+          'a value holding a comma goes in a --keys-file: a CSV file whose header names the key columns, such a value in double quotes)',
+        { dataset: table.dataset, table: table.name },
+      );
+    }
     row[part.slice(0, eq).trim()] = part.slice(eq + 1);
   }
   return checkedKey(row, table, `--key ${option}`);

@@ -6,8 +6,8 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { TemporalSettings } from '../settings';
 import { type DatasetRunResult, datasetProgressQuery, tableProgressQuery, type datasetWorkflow } from '../workflows';
-import { type DatasetQueueStatus, queueStatusQuery } from '../workflows/backfill';
-import { datasetQueueWorkflowId, tableWorkflowId } from '../workflows/ids';
+import { type DatasetQueueStatus, type DumpStatus, queueStatusQuery } from '../workflows/backfill';
+import { backfillTableWorkflowId, datasetQueueWorkflowId, tableWorkflowId } from '../workflows/ids';
 
 /** A query that gives up after 3 s (no worker answers a query) and leaves no retry behind. */
 function quickly<T>(client: Client, fn: () => Promise<T>): Promise<T> {
@@ -142,16 +142,40 @@ async function progressBody(client: Client, handle: WorkflowHandle<typeof datase
     progress.tables
       .filter((t) => t.status === 'running')
       .map(async (t) => {
-        const child = client.workflow.getHandle(tableWorkflowId(progress.dataset, progress.businessDate, t.table));
-        const p = await quickly(client, () => child.query(tableProgressQuery)).catch(() => undefined);
-        const described = await quickly(client, () => child.describe()).catch(() => undefined);
-        const pending = described?.raw.pendingActivities ?? [];
+        const childId = tableWorkflowId(progress.dataset, progress.businessDate, t.table);
+        const p = await quickly(client, () => client.workflow.getHandle(childId).query(tableProgressQuery)).catch(() => undefined);
+        const pending = await pendingActivities(client, childId);
         const note = waitNote(pending) + retryNote(pending);
         const stage = heartbeatStage(pending);
         return p ? `${t.table}: ${stage ?? p.stage} (${stagesDone(p.stagesDone, stage)}/${p.stagesTotal})${note}` : t.table;
       }),
   );
   return [heading, ...running].join(' | ');
+}
+
+/** The activities a workflow runs now, as its description lists them (none when it does not answer in time). */
+async function pendingActivities(client: Client, workflowId: string) {
+  const described = await quickly(client, () => client.workflow.getHandle(workflowId).describe()).catch(() => undefined);
+  return described?.raw.pendingActivities ?? [];
+}
+
+/**
+ * What a running dump's tables wait on or retry (a lock, a source that does not answer, a stage
+ * that fails), from their pending activities: `  orders · retrying (attempt 2): …` for each; ''
+ * when none does.
+ */
+export async function dumpTableNotes(client: Client, dataset: string, dump: Pick<DumpStatus, 'requestId' | 'workflowId'>): Promise<string> {
+  const run = client.workflow.getHandle<typeof datasetWorkflow>(dump.workflowId);
+  const progress = await quickly(client, () => run.query(datasetProgressQuery)).catch(() => undefined);
+  const running = progress?.tables.filter((t) => t.status === 'running') ?? [];
+  const notes = await Promise.all(
+    running.map(async ({ table }) => {
+      const pending = await pendingActivities(client, backfillTableWorkflowId(dataset, dump.requestId, table));
+      const note = waitNote(pending) + retryNote(pending);
+      return note ? `  ${table}${note}` : '';
+    }),
+  );
+  return notes.join('');
 }
 
 /**

@@ -13,7 +13,7 @@ type KeyShape = Pick<TableConfig, 'keys'>;
 const rawAlias = (i: number) => `k${i + 1}`;
 
 /** The requested keys as text (k1, k2, ...), one row each, numbered in request order (key_position). */
-function requestedTextSql(t: KeyShape, values: readonly (readonly string[])[]): string {
+export function requestedTextSql(t: { keys: readonly unknown[] }, values: readonly (readonly string[])[]): string {
   const rows = values.map((v, i) => `(${[String(i + 1), ...v.map(quoteLiteral)].join(', ')})`).join(', ');
   return `(SELECT * FROM (VALUES ${rows}) AS requested(key_position, ${t.keys.map((_, i) => rawAlias(i)).join(', ')}))`;
 }
@@ -48,11 +48,11 @@ export function requestedKeysSql(t: KeyShape, values: readonly (readonly string[
   );
 }
 
-/** The committed state's data columns, all keys but the requested ones (those come from the source). */
-export function stateWithoutKeysSql(t: Pick<TableConfig, 'keys' | 'columns'>, currentPath: string, requested: string, outPath: string): string {
+/** The committed state's data columns (`state`: a relation of it), all keys but the requested ones (those come from the source). */
+export function stateWithoutKeysSql(t: Pick<TableConfig, 'keys' | 'columns'>, state: string, requested: string, outPath: string): string {
   const columns = [...t.keys, ...t.columns].map((c) => `s.${quoteIdent(c.name)}`).join(', ');
   return (
-    `COPY (SELECT ${columns} FROM ${readOwnParquet(currentPath)} s WHERE s.KEY_HASH NOT IN (SELECT KEY_HASH FROM ${requested})) ` +
+    `COPY (SELECT ${columns} FROM ${state} s WHERE s.KEY_HASH NOT IN (SELECT KEY_HASH FROM ${requested})) ` +
     `TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION lz4_raw)`
   );
 }

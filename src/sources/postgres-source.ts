@@ -41,6 +41,7 @@ import {
   type ReadScope,
   readPlan,
   relationsAlikeSql,
+  requestedKeyTextSql,
   type SourceColumn,
   unreadableAs,
 } from './postgres-sql';
@@ -389,17 +390,29 @@ async function startOrResume(session: Session, folder: string, fingerprint: stri
 
 /**
  * A keys-only dump finds its keys by PostgreSQL's comparison with the source's own values: a key
- * held as text and read in a `format` is compared as that text, which the requested ISO 8601
- * value does not name, so every key asked for would be committed as deleted.
+ * held as text and read as another type is compared as that text, which the requested value
+ * need not spell alike (`5` for the text `05`, an ISO 8601 date for text in a `format`), so a
+ * key found at the source would be committed as deleted.
  */
 function assertKeysComparable(table: PostgresTable, keys: readonly SourceColumn[]): void {
-  const textual = keys.find(heldAsFormattedText);
+  const textual = keys.find((c) => heldAsFormattedText(c) || (heldAsText(c) && c.type !== 'varchar'));
   if (!textual) return;
   throw new ConfigError(
-    `a keys-only dump cannot find keys of column ${columnLabel(textual)}: PostgreSQL holds it as text (read in format ${textual.format}) ` +
+    `a keys-only dump cannot find keys of column ${columnLabel(textual)}: PostgreSQL holds it as text${textual.format ? ` (read in format ${textual.format})` : ''} ` +
       `and compares that text, not the ${textual.type}; dump the whole table (cdcflow backfill without --key)`,
     { dataset: table.dataset, table: table.name, column: textual.name },
   );
+}
+
+/** A column PostgreSQL holds as text (not a numeric or an array, which are read as their text). */
+function heldAsText(c: SourceColumn): boolean {
+  return c.readAs === 'value' && c.arrivesAs === 'VARCHAR';
+}
+
+/** The requested keys as the text PostgreSQL is asked for (see `requestedKeyTextSql`). */
+async function requestedKeyText(session: Session, keys: readonly SourceColumn[], values: string[][]): Promise<string[][]> {
+  const rows = await session.rows<Record<string, string>>(requestedKeyTextSql(keys, values));
+  return rows.map((row) => keys.map((_, i) => row[keyAlias(i)]));
 }
 
 /** A column PostgreSQL holds as text that is read in a format: PostgreSQL orders its text, not the date it stands for. */
@@ -445,7 +458,7 @@ async function extract(
     const manifest = await startOrResume(session, folder, extractFingerprint(table, request), request.keys !== undefined, () => highWatermark(session, attached, table));
     const resumedChunks = manifest.chunks.length;
     if (!manifest.complete) await assertNoNullKeys(session, attached, table, keys);
-    const scope: ReadScope = { since: request.since, keys: request.keys ?? null };
+    const scope: ReadScope = { since: request.since, keys: request.keys ? await requestedKeyText(session, keys, request.keys) : null };
     let after = manifest.chunks.at(-1)?.lastKey ?? null;
     let planned = manifest.chunks.length;
     let ended = manifest.complete;

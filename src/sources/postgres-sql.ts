@@ -9,6 +9,7 @@
  */
 import { columnLabel } from '../config/columns';
 import type { ColumnSpec, PostgresSourceSpec } from '../config/types';
+import { requestedTextSql } from '../engine/key-scope-sql';
 import { quoteIdent, quoteLiteral } from '../engine/sql';
 import { exactCastCondition, strictCastSql } from '../engine/strict-cast';
 
@@ -179,6 +180,26 @@ export function chunkQuerySql(
 ): string {
   const select = columns.map((c, i) => `${pushedDown(c)} AS ${dataAlias(i)}`);
   return `SELECT ${select.join(', ')} ${chunkRange(source, keys, bounds)}`;
+}
+
+/**
+ * DuckDB SQL: the requested keys (text per key column) as the text PostgreSQL is asked for, one
+ * row per key in request order (k1, k2, ...): the text of the value cdcflow reads (`05` as `5`),
+ * so that PostgreSQL finds the key whose hash the dump computed, whatever its session's time
+ * zone. An instant is written with its UTC offset (`2024-01-01 10:00:00+00`); into a PostgreSQL
+ * `timestamp` read as a timestamptz, as its local time in the column's timeZone (UTC by default).
+ */
+export function requestedKeyTextSql(keys: readonly SourceColumn[], values: readonly (readonly string[])[]): string {
+  const texts = keys.map((k, i) => `${requestedValueTextSql(k, keyAlias(i))} AS ${keyAlias(i)}`);
+  return `SELECT ${texts.join(', ')} FROM ${requestedTextSql({ keys }, values)} ORDER BY key_position`;
+}
+
+function requestedValueTextSql(k: SourceColumn, text: string): string {
+  if (k.type === 'varchar') return text;
+  const typed = `CAST(${text} AS ${k.type.toUpperCase()})`;
+  if (k.readAs === 'utc') return `CAST(${typed} AS VARCHAR) || '+00'`;
+  if (k.type === 'timestamptz' && k.arrivesAs === 'TIMESTAMP') return `CAST(timezone(${quoteLiteral(k.timeZone ?? 'UTC')}, ${typed}) AS VARCHAR)`;
+  return `CAST(${typed} AS VARCHAR)`;
 }
 
 /**

@@ -13,6 +13,7 @@ import type { DatasetConfig } from '../../src/config/types';
 import { lakeTables, withCatalog } from '../../src/warehouse/catalog';
 import { commitSnapshots, readCommitLog, tableSnapshots } from '../../src/warehouse/commits';
 import { tableLayout } from '../../src/warehouse/layout';
+import { sensitiveLayout } from '../../src/warehouse/sensitive';
 import { completeKeyScope } from '../../src/activities/key-scope';
 import { chunkFile, extractFolder, stateChunkFile } from '../../src/sources/postgres-source';
 import { sourceOf } from '../../src/sources/registry';
@@ -22,7 +23,7 @@ import type { RunRow } from '../../src/client/find-runs';
 import { dumpFinished, dumpStatus, queueStatus, requestDump, runDump, waitForDump } from '../support/backfill';
 import { cdcflow } from '../support/cli';
 import { committedDates, datasetFolders, failedTable, type Harness, readRows, runDataset, startHarness, tableResult, writeCsv } from '../support/harness';
-import { lockTable, PG_URL_VAR, psql } from '../support/postgres';
+import { lockTable, PG_URL_VAR, psql, withOptions } from '../support/postgres';
 import { activityAttempts, sigkill, sleep, spawnWorker, waitForRunningActivity, withTimeout } from '../support/worker-process';
 
 const D1 = '2024-01-01';
@@ -116,6 +117,29 @@ function pgTable(name: string, rows: number, table: object = {}): DatasetConfig 
 
 const signal = (config: DatasetConfig, s: typeof pauseSignal | typeof resumeSignal) => signalDatasetQueue(h.client, h.settings.taskQueue, config.dataset, s, []);
 
+/**
+ * A keys-only dump of a table whose key PostgreSQL holds as text: refused at its extract's first
+ * attempt with `message`, and nothing committed beyond the first run.
+ */
+async function expectTextKeysRefused(t: { name: string; key: { name: string; type: string; format?: string }; sourceKeys: string[]; requested: string; message: string }): Promise<void> {
+  const key = t.key.name;
+  psql(`CREATE TABLE bf.${t.name} (${key} text PRIMARY KEY, v text); INSERT INTO bf.${t.name} VALUES ${t.sourceKeys.map((k) => `('${k}', 'a')`).join(', ')};`);
+  const config = folders.setup([
+    {
+      name: t.name,
+      keys: [t.key],
+      columns: [{ name: 'v', type: 'varchar' }],
+      source: { format: 'postgres', connection: PG_URL_VAR, table: `bf.${t.name}` },
+    },
+  ]).config;
+  expect(tableResult(await runDataset(h, config, D1), t.name).counts).toMatchObject({ I: t.sourceKeys.length });
+  psql(`UPDATE bf.${t.name} SET v = 'new' WHERE ${key} = '${t.sourceKeys[0]}';`);
+  const dump = await withTimeout(runDump(h, config, { requestId: t.name, businessDate: D2, keys: { table: t.name, rows: [{ [key]: t.requested }] } }), 30_000, () => 'the dump retried');
+  expect(dump.status).toMatchObject({ state: 'failed', error: expect.stringContaining(t.message) });
+  expect((await activityAttempts(h.client, `${backfillWorkflowId(config.dataset, t.name)}/${t.name}`)).extractSource).toEqual([1]);
+  expect(await committedDates(h.engine, config.warehouse, config.dataset, t.name)).toEqual([D1]);
+}
+
 /** Runs `sql` in a transaction left open (psql in the background) until `commit`. */
 async function openTransaction(sql: string): Promise<{ commit: () => Promise<void> }> {
   const child = spawn('psql', [process.env[PG_URL_VAR]!, '-X', '-q', '-v', 'ON_ERROR_STOP=1'], {
@@ -167,6 +191,47 @@ describe('backfill', () => {
     expect(await committedDates(h.engine, config.warehouse, config.dataset, 'keys')).toEqual([D1, D2]);
   });
 
+  it('a keys-only dump keeps the other keys as committed, sensitive columns and a column appended since included', async () => {
+    // Before, the other keys were read from the published current.parquet, which lacks the sensitive
+    // columns and an appended one: the extract failed on a Binder Error, retried for minutes.
+    psql(`CREATE TABLE bf.secret (id integer PRIMARY KEY, name text, salary integer); INSERT INTO bf.secret SELECT g, 'p' || g, g * 100 FROM generate_series(1, 5) g;`);
+    const config = folders.setup([
+      {
+        name: 'secret',
+        keys: [{ name: 'id', type: 'integer' }],
+        columns: [
+          { name: 'name', type: 'varchar' },
+          { name: 'salary', type: 'integer', sensitive: true },
+        ],
+        source: { format: 'postgres', connection: PG_URL_VAR, table: 'bf.secret' },
+      },
+    ]).config;
+    await runDataset(h, config, D1);
+    const dumped = async (cfg: DatasetConfig, requestId: string, businessDate: string, id: string) => {
+      const { status, run } = await withTimeout(runDump(h, cfg, { requestId, businessDate, keys: { table: 'secret', rows: [{ id }] } }), 30_000, () => 'the dump retried');
+      expect(status.state).toBe('completed');
+      return tableResult({ ok: true, result: run! }, 'secret');
+    };
+    psql(`UPDATE bf.secret SET salary = 1 WHERE id = 2;`);
+    expect((await dumped(config, 'secret-1', D2, '2')).counts).toMatchObject({ I: 0, U: 1, D: 0, N: 4 });
+    const salaries = async () => (await readRows(h.engine, sensitiveLayout(config.warehouse, config.dataset, 'secret').current, 'salary', ['KEY_HASH'])).map((r) => r.salary);
+    expect(await salaries()).toEqual([1, 100, 300, 400, 500]);
+
+    psql(`ALTER TABLE bf.secret ADD COLUMN bonus integer; UPDATE bf.secret SET bonus = 7 WHERE id = 3;`);
+    const [secret] = config.tables;
+    const appended = { ...config, tables: [{ ...secret, columns: [...secret.columns, { name: 'bonus', type: 'integer' }] }] };
+    const result = await dumped(appended, 'secret-2', D3, '3');
+    expect(result.counts).toMatchObject({ I: 0, U: 1, D: 0, N: 4 });
+    expect((await readRows(h.engine, result.currentPath, 'id', ['KEY_HASH', 'NONKEY_HASH', 'EFF_START_DATE', 'OPERATION'])).map((r) => `${r.id}:${r.name}:${r.bonus}`)).toEqual([
+      '1:p1:null',
+      '2:p2:null',
+      '3:p3:7',
+      '4:p4:null',
+      '5:p5:null',
+    ]);
+    expect(await salaries()).toEqual([1, 100, 300, 400, 500]);
+  });
+
   it('a keys-only dump whose state chunk is gone or changed before the hash stage is refused, naming it, with nothing committed', async () => {
     const config = pgTable('statechunk', 10);
     const [table] = config.tables;
@@ -194,7 +259,7 @@ describe('backfill', () => {
       const request = { businessDate: D2, since: null, runId: `${tableWorkflow('gone')}/${runId}`, keys: keys.map((k) => [k]) };
       const retried = await sourceOf(table).extract!(session, table, request, () => undefined);
       expect(retried).toMatchObject({ chunks: 2, rows: 6, resumedChunks: 2 });
-      expect(await completeKeyScope(session, table, D2, retried, request.keys)).toEqual({ missingKeys: [] });
+      expect(await completeKeyScope(h.engine, session, table, D2, retried, request.keys)).toEqual({ missingKeys: [] });
       return sourceOf(table).batch(session, table, D2);
     });
     expect(batch.files.map((f) => path.basename(f.path))).toEqual(['chunk-000001.parquet', 'chunk-000002.parquet', 'chunk-state.parquet']);
@@ -230,6 +295,22 @@ describe('backfill', () => {
     expect(out.stdout).toContain('keys found neither at the source nor in the committed state:\n  clikeys (id=404)\n');
     const status = await cdcflow(['backfill', '--config', file, '--status'], env);
     expect(status.stdout).toMatch(/^cli\s+2024-01-01\s+completed\s+3 key\(s\) of clikeys\s+clikeys\s+done\s+1\s+2$/m);
+  });
+
+  it('cdcflow backfill shows a table whose stage is being retried, and why, while the dump runs', async () => {
+    // Before, its line said only "running" while the extract retried for minutes.
+    const variable = 'CDCFLOW_TEST_PG_DOWN';
+    process.env[variable] = 'postgresql://cdcflow@127.0.0.1:1/none';
+    const config = pgTable('retried', 2, { source: { format: 'postgres', connection: variable, table: 'bf.retried' } });
+    const file = path.join(path.dirname(config.warehouse), 'dataset.yaml');
+    const env = { TEMPORAL_ADDRESS: h.settings.address, CDCFLOW_TASK_QUEUE: h.settings.taskQueue, CDCFLOW_SEARCH_ATTRIBUTES: 'off' };
+    try {
+      const out = await cdcflow(['backfill', '--config', file, '--date', D1, '--request-id', 'retried'], env, (stderr) => stderr.includes('retrying (attempt 2)'), 60_000);
+      expect(out.stderr).toMatch(/^running {2}retried · retrying \(attempt 2\): .*Unable to connect to Postgres at "\$CDCFLOW_TEST_PG_DOWN": .*Connection refused$/m);
+    } finally {
+      await signalDatasetQueue(h.client, h.settings.taskQueue, config.dataset, cancelSignal, [{}]);
+      delete process.env[variable];
+    }
   });
 
   it('a key given twice, by --key, the keys file or a signal, is one key in the scope and the missing keys', async () => {
@@ -356,26 +437,58 @@ describe('backfill', () => {
 
   it('a keys-only dump of a key read from PostgreSQL text in a format is refused at once, before anything is committed', async () => {
     // Before, PostgreSQL compared the text "02/01/2024" with the key's ISO value: the key was not found, and was committed as D.
-    psql(`CREATE TABLE bf.dated (day text PRIMARY KEY, v text); INSERT INTO bf.dated VALUES ('02/01/2024', 'a'), ('03/01/2024', 'b');`);
-    const config = folders.setup([
-      {
-        name: 'dated',
-        keys: [{ name: 'day', type: 'date', format: '%d/%m/%Y' }],
-        columns: [{ name: 'v', type: 'varchar' }],
-        source: { format: 'postgres', connection: PG_URL_VAR, table: 'bf.dated' },
-      },
-    ]).config;
-    expect(tableResult(await runDataset(h, config, D1), 'dated').counts).toMatchObject({ I: 2 });
-    psql(`UPDATE bf.dated SET v = 'new' WHERE day = '02/01/2024';`);
-    const dump = await withTimeout(runDump(h, config, { requestId: 'dated', businessDate: D2, keys: { table: 'dated', rows: [{ day: '2024-01-02' }] } }), 30_000, () => 'the dump retried');
-    expect(dump.status).toMatchObject({
-      state: 'failed',
-      error: expect.stringContaining(
-        'a keys-only dump cannot find keys of column "day": PostgreSQL holds it as text (read in format %d/%m/%Y) and compares that text, not the date; dump the whole table',
-      ),
+    await expectTextKeysRefused({
+      name: 'dated',
+      key: { name: 'day', type: 'date', format: '%d/%m/%Y' },
+      sourceKeys: ['02/01/2024', '03/01/2024'],
+      requested: '2024-01-02',
+      message: 'a keys-only dump cannot find keys of column "day": PostgreSQL holds it as text (read in format %d/%m/%Y) and compares that text, not the date; dump the whole table',
     });
-    expect((await activityAttempts(h.client, `${backfillWorkflowId(config.dataset, 'dated')}/dated`)).extractSource).toEqual([1]);
-    expect(await committedDates(h.engine, config.warehouse, config.dataset, 'dated')).toEqual([D1]);
+  });
+
+  it('a keys-only dump of a key PostgreSQL holds as text but the config types otherwise is refused at once, before anything is committed', async () => {
+    // Before, PostgreSQL compared its text "05" with the requested 5: the key (5 in the committed state) was not found, and was committed as D.
+    await expectTextKeysRefused({
+      name: 'coded',
+      key: { name: 'id', type: 'bigint' },
+      sourceKeys: ['05', '7'],
+      requested: '5',
+      message: 'a keys-only dump cannot find keys of column "id": PostgreSQL holds it as text and compares that text, not the bigint; dump the whole table',
+    });
+  });
+
+  it("a keys-only dump finds an instant key given without an offset as UTC, as cdcflow reads it, whatever the database session's time zone", async () => {
+    // Before, PostgreSQL read "2024-01-01 10:00:00" in the session's zone (Paris: 09:00 UTC), or as
+    // a local time where the config reads it in Paris, found no row, and the key was committed as D.
+    const variable = 'CDCFLOW_TEST_PG_URL_PARIS';
+    process.env[variable] = withOptions('-c TimeZone=Europe/Paris');
+    try {
+      psql(`CREATE TABLE bf.instants (at timestamptz PRIMARY KEY, v text); INSERT INTO bf.instants VALUES ('2024-01-01 10:00:00+00', 'a'), ('2024-01-01 11:00:00+00', 'b');
+        CREATE TABLE bf.paris_times (at timestamp PRIMARY KEY, v text); INSERT INTO bf.paris_times VALUES ('2024-01-01 11:00:00', 'a'), ('2024-01-01 12:00:00', 'b');`);
+      const table = (name: string, key: object, source: string) => ({
+        name,
+        keys: [{ name: 'at', ...key }],
+        columns: [{ name: 'v', type: 'varchar' }],
+        source: { format: 'postgres', connection: variable, table: source },
+      });
+      const config = folders.setup([
+        table('instant', { type: 'timestamptz' }, 'bf.instants'),
+        // Its UTC time: a timestamp read from a timestamptz.
+        table('utc_time', { type: 'timestamp' }, 'bf.instants'),
+        // A local time in Paris, read as an instant.
+        table('paris_time', { type: 'timestamptz', timeZone: 'Europe/Paris' }, 'bf.paris_times'),
+      ]).config;
+      await runDataset(h, config, D1);
+      psql(`UPDATE bf.instants SET v = 'new' WHERE at = '2024-01-01 10:00:00+00'; UPDATE bf.paris_times SET v = 'new' WHERE at = '2024-01-01 11:00:00';`);
+      for (const name of ['instant', 'utc_time', 'paris_time']) {
+        const { run } = await runDump(h, config, { requestId: name, businessDate: D2, keys: { table: name, rows: [{ at: '2024-01-01 10:00:00' }] } });
+        const result = tableResult({ ok: true, result: run! }, name);
+        expect(result.counts).toMatchObject({ I: 0, U: 1, D: 0, N: 1 });
+        expect((await readRows(h.engine, result.currentPath, '"at"', ['KEY_HASH', 'NONKEY_HASH', 'EFF_START_DATE', 'OPERATION'])).map((r) => r.v)).toEqual(['new', 'b']);
+      }
+    } finally {
+      delete process.env[variable];
+    }
   });
 
   it('a dump requested while a run of the dataset is in progress waits for it, then runs', async () => {

@@ -11,7 +11,7 @@ import { engineSettings } from '../../src/settings';
 import { extractFolder, postgresSource } from '../../src/sources/postgres-source';
 import type { ChunkCheckpoint, ExtractRequest } from '../../src/sources/source';
 import { tempDir } from '../support/harness';
-import { PG_URL_VAR, psql } from '../support/postgres';
+import { PG_URL_VAR, psql, withOptions } from '../support/postgres';
 
 const DATE = '2024-01-01';
 
@@ -33,12 +33,6 @@ function table(schema: string, name: string, source: Partial<PostgresSourceSpec>
     ...shape,
     source: { format: 'postgres', connection: PG_URL_VAR, table: { schema, name }, query: null, chunkRows: 3, concurrentChunks: 2, watermark: null, extract: true, ...source },
   };
-}
-
-/** The test cluster's connection string with these session settings (libpq's `options`). */
-function withOptions(options: string): string {
-  const url = process.env[PG_URL_VAR]!;
-  return `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(options)}`;
 }
 
 let engine: Engine;

@@ -5,6 +5,12 @@ import { sleep } from './worker-process';
 /** Name of the environment variable holding the test cluster's connection string, as configs give it. */
 export const PG_URL_VAR = 'CDCFLOW_TEST_PG_URL';
 
+/** The test cluster's connection string with these session settings (libpq's `options`). */
+export function withOptions(options: string): string {
+  const url = process.env[PG_URL_VAR]!;
+  return `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(options)}`;
+}
+
 /** Runs SQL in the test cluster (or the database of `url`) and returns psql's unaligned output. */
 export function psql(sql: string, url = process.env[PG_URL_VAR]): string {
   if (!url) throw new Error(`${PG_URL_VAR} is not set (test/global-setup.ts starts the cluster)`);

@@ -46,9 +46,9 @@ describe('keys-only dumps', () => {
       `(SELECT key_position, key_name, CAST(md5(concat(CASE WHEN typed."k""; DROP TABLE x; --" IS NULL THEN 'N' ELSE 'V' END, strlen(CAST(typed."k""; DROP TABLE x; --" AS VARCHAR)), ` +
         `CASE WHEN typed."k""; DROP TABLE x; --" IS NOT NULL THEN ':' END, CAST(typed."k""; DROP TABLE x; --" AS VARCHAR))) AS UUID) AS KEY_HASH FROM (SELECT key_position, ${name} AS key_name, CAST(k1 AS INTEGER) AS "k""; DROP TABLE x; --" FROM ${raw}) typed)`,
     );
-    expect(stateWithoutKeysSql({ keys: t.keys, columns: [{ name: 'v', type: 'varchar' }] }, "/w/it's/current.parquet", 'R', '/o.parquet')).toBe(
-      `COPY (SELECT s."k""; DROP TABLE x; --", s."v" FROM read_parquet('/w/it''s/current.parquet', hive_partitioning = false) s WHERE s.KEY_HASH NOT IN (SELECT KEY_HASH FROM R)) ` +
-        `TO '/o.parquet' (FORMAT parquet, COMPRESSION lz4_raw)`,
+    expect(stateWithoutKeysSql({ keys: t.keys, columns: [{ name: 'v', type: 'varchar' }] }, '"lake"."shop"."t__current"', 'R', "/it's/o.parquet")).toBe(
+      `COPY (SELECT s."k""; DROP TABLE x; --", s."v" FROM "lake"."shop"."t__current" s WHERE s.KEY_HASH NOT IN (SELECT KEY_HASH FROM R)) ` +
+        `TO '/it''s/o.parquet' (FORMAT parquet, COMPRESSION lz4_raw)`,
     );
     expect(missingKeysSql({ keys: [{ name: 'id', type: 'varchar' }] }, 'R', ['/c1.parquet'], null, 100)).toBe(
       `SELECT r.key_name, count(*) OVER () AS missing FROM R r WHERE r.KEY_HASH NOT IN (SELECT CAST(md5(concat(CASE WHEN c."id" IS NULL THEN 'N' ELSE 'V' END, strlen(c."id"), ` +
@@ -62,7 +62,11 @@ describe('keys-only dumps', () => {
     expect(parseKeyOption('id=5,region=eu=1', table)).toEqual({ id: '5', region: 'eu=1' });
     expect(() => parseKeyOption('id=5', table)).toThrow('--key id=5: the key of orders is region, id');
     expect(() => parseKeyOption('id=5,region=eu,x=1', table)).toThrow('not key columns: x');
-    expect(() => parseKeyOption('id5', table)).toThrow('expected column=value pairs');
+    expect(() => parseKeyOption('id5', table)).toThrow('--key id5: "id5" is not column=value');
+    // A comma in a value cannot be told from the one between pairs: the message says where such a value goes.
+    expect(() => parseKeyOption('id=5,region=eu,west', table)).toThrow(
+      '--key id=5,region=eu,west: "west" is not column=value (the pairs are separated by commas; a value holding a comma goes in a --keys-file',
+    );
     const dir = mkdtempSync(path.join(tmpdir(), 'cdcflow-keys-'));
     try {
       const file = path.join(dir, 'keys.csv');
