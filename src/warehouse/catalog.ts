@@ -233,12 +233,25 @@ function withoutSecret(err: unknown, catalogUrl?: string): unknown {
 const LOCKED_RETRIES = 30;
 
 /**
+ * What another process's catalog work makes this one fail on for a moment, and what an attempt
+ * again a moment later gets past: SQLite's lock of a writer, and DuckLake's creation of a new
+ * PostgreSQL catalog by another worker at the same moment (which wins: this one's CREATE SCHEMA
+ * then waits for that transaction and fails on the schema it committed; attached again, the
+ * catalog is there).
+ */
+function isPassingContention(err: unknown): boolean {
+  const message = (err as Error)?.message ?? '';
+  return /database is locked/i.test(message) || (/Failed to initialize DuckLake/.test(message) && /duplicate key value violates unique constraint/.test(message));
+}
+
+/**
  * Runs `work` on the engine's catalog connection (one at a time per process, see
  * Engine.withCatalogSession) with the warehouse's catalog attached (`alias`; `metadata`: the
  * schema of its metadata tables). The SQLite catalog takes one
  * writer at a time and DuckLake does not wait for its lock: a transaction that overlaps
  * another process's commit fails with "database is locked". That is waited out here (a few
- * seconds at most) before the error goes to Temporal's retries. `work` must be safe to run again.
+ * seconds at most) before the error goes to Temporal's retries, as is a new PostgreSQL catalog
+ * that another worker creates at the same moment (isPassingContention). `work` must be safe to run again.
  * What a PostgreSQL catalog keeps the connection waiting on is told to the stages (catalog-waits.ts).
  */
 export function withCatalog<T>(
@@ -267,7 +280,7 @@ async function workOnCatalog<T>(
     try {
       return await work(session, await attachCatalog(engine, session, warehouse, existing), metadataSchema(warehouse, engine.catalogUrl));
     } catch (err) {
-      if (!/database is locked/i.test((err as Error).message) || attempt >= LOCKED_RETRIES) throw withoutSecret(err, engine.catalogUrl);
+      if (!isPassingContention(err) || attempt >= LOCKED_RETRIES) throw withoutSecret(err, engine.catalogUrl);
       await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));
     }
   }

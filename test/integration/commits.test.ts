@@ -286,6 +286,25 @@ describe('commits', () => {
     await assertHistoryReplaysToCurrent(c.warehouse, c.dataset);
   });
 
+  it("workers attaching a new warehouse's PostgreSQL catalog at once each attach it, without a failed attempt", async () => {
+    const catalogUrl = process.env.CDCFLOW_TEST_PG_URL;
+    if (!catalogUrl) throw new Error('CDCFLOW_TEST_PG_URL is not set (the test setup starts PostgreSQL)');
+    // Three worker processes' engines, each its own DuckDB instance and catalog connection.
+    const engines = await Promise.all([1, 2, 3].map(() => Engine.create({ ...engineSettings(), catalogUrl })));
+    try {
+      // Before, the workers that lost DuckLake's creation of the catalog failed their first
+      // stage ("Failed to initialize DuckLake: ... duplicate key value violates unique
+      // constraint"), in most of the warehouses, and showed it until Temporal retried.
+      for (let round = 0; round < 6; round++) {
+        const warehouse = path.join(dir, `wh-${uniqueDataset('attach')}`);
+        const attached = await Promise.allSettled(engines.map((engine) => withCatalog(engine, warehouse, (session, alias) => session.rows(`SELECT database_name FROM duckdb_databases() WHERE database_name = '${alias}'`))));
+        expect(attached.map((a) => (a.status === 'fulfilled' ? a.value.length : String(a.reason)))).toEqual([1, 1, 1]);
+      }
+    } finally {
+      await Promise.all(engines.map((engine) => engine.close()));
+    }
+  }, 120_000);
+
   it('a PostgreSQL catalog held up by a lock: the progress line names it, for the table holding the catalog connection and for the one queued behind it', async () => {
     const catalogUrl = process.env.CDCFLOW_TEST_PG_URL;
     if (!catalogUrl) throw new Error('CDCFLOW_TEST_PG_URL is not set (the test setup starts PostgreSQL)');
