@@ -190,20 +190,23 @@ async function publishView(engine: Engine, opts: PublishOptions, view: CatalogVi
  */
 function refuseRemovingUncommittedDates(opts: PublishOptions, log: CatalogView['log'], published: PublishedManifest): void {
   const committed = new Set(log.map((c) => c.businessDate));
-  const { dataset, name } = opts.table;
-  const folder = (date: string) => path.dirname(opts.layout.history(date));
+  const { dataset, name, warehouse } = opts.table;
+  const sensitive = sensitiveLayout(warehouse, dataset, name);
+  const folders = (date: string) => [opts.layout.history(date), sensitive.history(date)].map((f) => path.dirname(f)).filter((f) => existsSync(f));
   const unknown = Object.keys(published.history)
-    .filter((d) => !committed.has(d) && existsSync(folder(d)))
+    .filter((d) => !committed.has(d) && folders(d).length > 0)
     .sort();
   if (unknown.length === 0) return;
   const latest = log.at(-1)?.businessDate;
+  const first = folders(unknown[0])[0];
+  const roots = [...new Set(unknown.flatMap(folders).map((f) => path.dirname(f)))].join(' and ');
   throw new StateError(
-    `the published history of ${dataset}.${name} holds ${namedDates(unknown)} (${folder(unknown[0])}), which the catalog has no commit of ` +
+    `the published history of ${dataset}.${name} holds ${namedDates(unknown)} (${first}), which the catalog has no commit of ` +
       `(${latest ? `its latest committed date is ${latest}` : 'it holds no commit of the table'}): the exports were published from a newer catalog, ` +
       'as after restoring catalog.sqlite and _lake/ from an earlier copy without the exports, or losing the catalog. Nothing was deleted or published. ' +
-      `To go on from the catalog as it is, move those date folders out of ${opts.layout.historyRoot} (to keep them elsewhere) and run again; ` +
+      `To go on from the catalog as it is, move those date folders out of ${roots} (to keep them elsewhere) and run again; ` +
       'otherwise put back the catalog and _lake/ the exports were published from',
-    { dataset, table: name, file: folder(unknown[0]), ...(latest ? { latestCommitted: latest } : {}) },
+    { dataset, table: name, file: first, ...(latest ? { latestCommitted: latest } : {}) },
   );
 }
 
