@@ -117,9 +117,10 @@ function emptyCatalog(warehouse: string, expected: CatalogIdentity): ConfigError
  */
 function lostSqliteCatalog(warehouse: string, file: string): ConfigError {
   return new ConfigError(
-    `${file} does not exist, but warehouse ${warehouse} has published exports: its commits were in that file, and an empty catalog ` +
-      `in its place would not know them, so none is created. Put back catalog.sqlite from a copy of the warehouse (with _lake/ and the ` +
-      'exports of the same copy); to start the warehouse anew instead, move its dataset folders and _lake/ out of it first',
+    `${file} does not exist, but warehouse ${warehouse} has published exports, whose commits an empty catalog in its place would not ` +
+      'know, so none is created. Put back catalog.sqlite from a copy of the warehouse (with _lake/ and the exports of the same copy), or, ' +
+      'if its workers keep the commits in PostgreSQL, set their CDCFLOW_CATALOG_URL here too; to start the warehouse anew instead, ' +
+      'move its dataset folders and _lake/ out of it first',
     { warehouse },
   );
 }
