@@ -9,6 +9,7 @@
  * for a table without commits yet, or commits of older versions whose tags lack the commit record.
  */
 import type { TableConfig } from '../config/types';
+import { namedDates } from '../config/iso-date';
 import { StateError } from '../errors';
 import { catalogAlias, type LakeTables, lakeTables, withCatalog } from '../warehouse/catalog';
 import { type CommitRecord, type CommitTag, commitSnapshots, type HeadAndBase, headAndBase, type PlannedCommit, sharedCommitSnapshots, tableSnapshots } from '../warehouse/commits';
@@ -78,7 +79,7 @@ async function refuseLeftOutBatches(session: Session, { table, businessDate, con
   const leftOut = (await sourceOf(table).batchesBetween?.(session, table, base?.date ?? '', businessDate)) ?? [];
   if (leftOut.length === 0) return;
   const dates = leftOut.map((b) => b.businessDate);
-  const named = dates.length > 5 ? `${dates.slice(0, 5).join(', ')} and ${dates.length - 5} more` : dates.join(', ');
+  const named = namedDates(dates);
   const remedy =
     businessDate === latestCommitted
       ? `It can no longer be run, since ${businessDate} is committed: move its files out of the source path to run ${businessDate} again, ` +

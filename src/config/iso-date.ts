@@ -4,3 +4,8 @@ export function isIsoDate(date: string): boolean {
   // Date rolls 2024-02-30 over to March instead of refusing it; the round trip catches that.
   return /^\d{4}-\d{2}-\d{2}$/.test(date) && !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(date);
 }
+
+/** Dates for a message: the first five, and how many more. */
+export function namedDates(dates: readonly string[]): string {
+  return dates.length > 5 ? `${dates.slice(0, 5).join(', ')} and ${dates.length - 5} more` : dates.join(', ');
+}

@@ -36,7 +36,7 @@ export interface IdentityCheck {
   sqliteCatalog: string;
   /** False for a command that only reads or cleans an existing catalog: it must not record a catalog the warehouse may not have. */
   record: boolean;
-  /** Whether the PostgreSQL catalog found holds data of the warehouse (or is a new, empty schema). */
+  /** Whether the PostgreSQL catalog found holds data of the warehouse (or is a new, empty schema); for SQLite, whether its file exists. */
   holdsCommits: boolean;
 }
 
@@ -51,6 +51,7 @@ const identityFile = (warehouse: string) => path.join(warehouse, '_catalog.json'
 export async function checkCatalogIdentity(warehouse: string, expected: CatalogIdentity, check: IdentityCheck): Promise<void> {
   const found = await readJsonIfExists<CatalogIdentity>(identityFile(warehouse));
   if (found) refuseOtherCatalog(warehouse, found, expected);
+  if (expected.catalog === 'sqlite' && !check.holdsCommits && (await hasPublishedExports(warehouse))) throw lostSqliteCatalog(warehouse, check.sqliteCatalog);
   if (found?.catalog === 'sqlite' || found?.database) return;
   // A warehouse of an earlier release has no record: its SQLite catalog file tells.
   if (!found && expected.catalog === 'postgres' && existsSync(check.sqliteCatalog)) throw otherCatalog(warehouse, { catalog: 'sqlite', warehouse }, expected);
@@ -107,6 +108,20 @@ function emptyCatalog(warehouse: string, expected: CatalogIdentity): ConfigError
     `warehouse ${warehouse} has published exports, but its schema ${expected.schema} in ${describeDatabase(expected.database!)} ` +
       `(CDCFLOW_CATALOG_URL) holds none of its commits: set CDCFLOW_CATALOG_URL to the database that holds them`,
     { warehouse, found: expected.database!.name },
+  );
+}
+
+/**
+ * A SQLite catalog file gone from a warehouse that published exports (deleted, or left out of a restored copy): a new, empty
+ * one in its place would take every table's next date for its first, and its exports' history for dates it never committed.
+ */
+function lostSqliteCatalog(warehouse: string, file: string): ConfigError {
+  return new ConfigError(
+    `${file} does not exist, but warehouse ${warehouse} has published exports, whose commits an empty catalog in its place would not ` +
+      'know, so none is created. Put back catalog.sqlite from a copy of the warehouse (with _lake/ and the exports of the same copy), or, ' +
+      'if its workers keep the commits in PostgreSQL, set their CDCFLOW_CATALOG_URL here too; to start the warehouse anew instead, ' +
+      'move its dataset folders and _lake/ out of it first',
+    { warehouse },
   );
 }
 

@@ -154,7 +154,7 @@ async function attachCatalog(engine: Engine, session: Session, warehouse: string
   const identity: CatalogIdentity = found
     ? { catalog: 'postgres', schema: postgresMetadataSchema(warehouse), warehouse, database: found.database }
     : { catalog: 'sqlite', warehouse };
-  await checkCatalogIdentity(warehouse, identity, { sqliteCatalog: catalogPath(warehouse), record: !existing, holdsCommits: found?.holdsCommits ?? false });
+  await checkCatalogIdentity(warehouse, identity, { sqliteCatalog: catalogPath(warehouse), record: !existing, holdsCommits: found ? found.holdsCommits : existsSync(catalogPath(warehouse)) });
   if (!catalogUrl && existing && !existsSync(catalogPath(warehouse))) {
     throw new ConfigError(`${catalogPath(warehouse)} does not exist: warehouse ${warehouse} has no catalog there, and none is created for this`, { warehouse });
   }

@@ -9,11 +9,14 @@
  * on a remote data path, and a commit that wrote none (through the catalog). All are in
  * KEY_HASH order, so the same commit always gives the same bytes.
  */
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
+import { namedDates } from '../config/iso-date';
 import type { TableConfig } from '../config/types';
 import type { Engine, Session } from '../engine/duckdb';
 import { isRemotePath } from '../engine/s3';
+import { StateError } from '../errors';
 import { dateLiteral, quoteLiteral } from '../engine/sql';
 import { type ExportOrder, missingColumns, publishCurrentSql, publishHistorySql, readOwnParquet, withNullColumnsSql } from '../engine/stage-sql';
 import { linkOrCopy, readJsonIfExists, writeAtomically, writeJsonAtomically } from './atomic';
@@ -118,6 +121,7 @@ async function publishView(engine: Engine, opts: PublishOptions, view: CatalogVi
   const { layout, lake, table, log } = { ...opts, log: view.log };
   const sensitive = sensitiveLayout(table.warehouse, table.dataset, table.name);
   const split = sensitiveNames(table);
+  refuseRemovingUncommittedDates(opts, log, published);
   if (!sameSplit) await rm(sensitive.root, { recursive: true, force: true });
 
   // A commit's own files are read directly (a history file holds its date alone); what the catalog wrote itself, through the catalog.
@@ -176,6 +180,34 @@ async function publishView(engine: Engine, opts: PublishOptions, view: CatalogVi
   }
   await opts.step?.('publish:manifest');
   await writeJsonAtomically(layout.publishManifest, next, layout.publishTmp);
+}
+
+/**
+ * A committed date never leaves the commit log, so published history dates the log lacks were published from another
+ * catalog: a newer one, when catalog.sqlite and _lake/ were restored from an earlier copy without the exports, or the
+ * catalog was lost. Rolling forward would delete them for good (and take current.parquet back): refused instead, until
+ * their folders are moved out or the catalog they came from is put back. A folder already gone is simply forgotten.
+ */
+function refuseRemovingUncommittedDates(opts: PublishOptions, log: CatalogView['log'], published: PublishedManifest): void {
+  const committed = new Set(log.map((c) => c.businessDate));
+  const { dataset, name, warehouse } = opts.table;
+  const sensitive = sensitiveLayout(warehouse, dataset, name);
+  const folders = (date: string) => [opts.layout.history(date), sensitive.history(date)].map((f) => path.dirname(f)).filter((f) => existsSync(f));
+  const unknown = Object.keys(published.history)
+    .filter((d) => !committed.has(d) && folders(d).length > 0)
+    .sort();
+  if (unknown.length === 0) return;
+  const latest = log.at(-1)?.businessDate;
+  const first = folders(unknown[0])[0];
+  const roots = [...new Set(unknown.flatMap(folders).map((f) => path.dirname(f)))].join(' and ');
+  throw new StateError(
+    `the published history of ${dataset}.${name} holds ${namedDates(unknown)} (${first}), which the catalog has no commit of ` +
+      `(${latest ? `its latest committed date is ${latest}` : 'it holds no commit of the table'}): the exports were published from a newer catalog, ` +
+      'as after restoring catalog.sqlite and _lake/ from an earlier copy without the exports, or losing the catalog. Nothing was deleted or published. ' +
+      `To go on from the catalog as it is, move those date folders out of ${roots} (to keep them elsewhere) and run again; ` +
+      'otherwise put back the catalog and _lake/ the exports were published from',
+    { dataset, table: name, file: first, ...(latest ? { latestCommitted: latest } : {}) },
+  );
 }
 
 /** The data files of the table's current state and history that commits wrote themselves (see lakeDataFile). */

@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { startDatasetRun } from '../../src/client/start-run';
 import { Engine } from '../../src/engine/duckdb';
@@ -17,6 +17,7 @@ import { engineSettings, type TemporalSettings } from '../../src/settings';
 import { historyLakeFolder, withCatalog } from '../../src/warehouse/catalog';
 import { commitSnapshots, tableSnapshots } from '../../src/warehouse/commits';
 import { tableLayout } from '../../src/warehouse/layout';
+import { sensitiveLayout } from '../../src/warehouse/sensitive';
 import { committedDates, failedTable, generatedConfig, type Harness, runDataset, startHarness, tableResult, tempDir, uniqueDataset, writeConfig, writeCsv } from '../support/harness';
 import { cdcflow } from '../support/cli';
 import { lockTable, psql } from '../support/postgres';
@@ -649,6 +650,65 @@ describe('commits', () => {
     expect((await activityStarts(h.client, datasetWorkflowId(c.dataset, D3))).filter((a) => a.type === 'expireSnapshots')).toHaveLength(1);
     expect((await activityStarts(h.client, tableWorkflowId(c.dataset, D3, TABLE))).map((a) => a.type)).not.toContain('expireSnapshots');
   });
+
+  /** Copies (or puts back) a warehouse's catalog, as an operator's backup of catalog.sqlite (with its -wal and -shm) and _lake/. */
+  function copyCatalog(from: string, to: string): void {
+    for (const f of readdirSync(to, { withFileTypes: true }).filter((e) => e.name.startsWith('catalog.sqlite') || e.name === '_lake')) {
+      rmSync(path.join(to, f.name), { recursive: true });
+    }
+    for (const f of readdirSync(from).filter((n) => n.startsWith('catalog.sqlite') || n === '_lake')) cpSync(path.join(from, f), path.join(to, f), { recursive: true });
+  }
+
+  // With a sensitive column, its history folders under _sensitive/ are published exports too.
+  it.each([
+    ['', false],
+    [', with its sensitive columns\' exports', true],
+  ])('exports published from a newer catalog (an earlier copy of catalog.sqlite and _lake/ put back) are refused, naming their dates, not deleted%s; moved out, the run goes on', async (_label, withSensitive) => {
+    const c = configFor(withSensitive ? 'restoredsens' : 'restored');
+    const at = (day: 'day1' | 'day2') => {
+      const config = c.at(day);
+      if (withSensitive) config.tables[0].columns[2].sensitive = true;
+      return config;
+    };
+    const layout = tableLayout(c.warehouse, c.dataset, TABLE);
+    const sensitive = sensitiveLayout(c.warehouse, c.dataset, TABLE);
+    const folders = (date: string) => [layout.history(date), ...(withSensitive ? [sensitive.history(date)] : [])].map((f) => path.dirname(f));
+    tableResult(await runDataset(h, at('day1'), D1), TABLE);
+    const copy = path.join(dir, `copy-${c.dataset}`);
+    mkdirSync(copy);
+    copyCatalog(c.warehouse, copy);
+    tableResult(await runDataset(h, at('day2'), D2), TABLE);
+    const afterD2 = { main: published(c.warehouse, c.dataset), sensitive: withSensitive ? readFileSync(sensitive.history(D2)) : undefined };
+    copyCatalog(copy, c.warehouse);
+
+    // The old code rolled the exports back to the catalog with exit 0: D2's published history deleted, current.parquet back at D1.
+    const refused = failedTable(await runDataset(h, at('day2'), D3), TABLE);
+    expect(refused).toContain(
+      `the published history of ${c.dataset}.${TABLE} holds ${D2} (${folders(D2)[0]}), which the catalog has no commit of (its latest committed date is ${D1})`,
+    );
+    expect(refused).toContain(`move those date folders out of ${folders(D2).map((f) => path.dirname(f)).join(' and ')} (to keep them elsewhere)`);
+    expect(published(c.warehouse, c.dataset)).toEqual(afterD2.main);
+    if (withSensitive) expect(readFileSync(sensitive.history(D2))).toEqual(afterD2.sensitive);
+
+    // Moved out, the catalog as put back goes on: D2 runs again on D1, published as before.
+    folders(D2).forEach((f, i) => renameSync(f, path.join(copy, `history-${i}`)));
+    tableResult(await runDataset(h, at('day2'), D2), TABLE);
+    expect(await committedDates(h.engine, c.warehouse, c.dataset, TABLE)).toEqual([D1, D2]);
+    expect(published(c.warehouse, c.dataset)).toEqual(afterD2.main);
+    if (withSensitive) expect(readFileSync(sensitive.history(D2))).toEqual(afterD2.sensitive);
+  });
+
+  it('a lost catalog.sqlite of a warehouse with exports is refused at once, and no empty catalog is created in its place', async () => {
+    const c = configFor('lostcat');
+    tableResult(await runDataset(h, c.at('day1'), D1), TABLE);
+    const before = published(c.warehouse, c.dataset);
+    for (const f of readdirSync(c.warehouse).filter((n) => n.startsWith('catalog.sqlite'))) rmSync(path.join(c.warehouse, f));
+    // The old code created an empty catalog and failed the plan on its missing tables, retried for minutes.
+    const refused = failedTable(await runDataset(h, c.at('day2'), D2), TABLE);
+    expect(refused).toContain(`${path.join(c.warehouse, 'catalog.sqlite')} does not exist, but warehouse ${c.warehouse} has published exports`);
+    expect(existsSync(path.join(c.warehouse, 'catalog.sqlite'))).toBe(false);
+    expect(published(c.warehouse, c.dataset)).toEqual(before);
+  }, 60_000);
 
   it('a warehouse seen at another path, or with another catalog setting, is refused instead of opening an empty catalog', async () => {
     const root = path.join(dir, 'identity');
