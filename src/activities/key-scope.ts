@@ -6,8 +6,9 @@
 import { existsSync } from 'node:fs';
 import type { TableConfig } from '../config/types';
 import { copyRows, type Engine, type Session } from '../engine/duckdb';
-import { missingColumns, withNullColumnsSql } from '../engine/stage-sql';
+import { missingColumns, readOwnParquet, withNullColumnsSql } from '../engine/stage-sql';
 import { lakeTables, withCatalog } from '../warehouse/catalog';
+import { stateFiles } from './plan-table-run';
 import { missingKeysSql, requestedKeysSql, stateWithoutKeysSql, uncastKeySql } from '../engine/key-scope-sql';
 import { DataError } from '../errors';
 import { chunkFile, recordStateChunk } from '../sources/postgres-source';
@@ -50,7 +51,7 @@ export async function completeKeyScope(
   const current = tableLayout(table.warehouse, table.dataset, table.name).current;
   const state = existsSync(current) ? current : null;
   const requested = requestedKeysSql(table, values);
-  await recordStateChunk(table, businessDate, state ? (tmp) => copyStateWithoutKeys(engine, table, requested, tmp) : null);
+  await recordStateChunk(table, businessDate, state ? (tmp) => copyStateWithoutKeys(engine, session, table, requested, tmp) : null);
   const chunks = Array.from({ length: extracted.chunks }, (_, i) => chunkFile(extracted.folder, i + 1));
   const missing = await session.rows<{ key_name: string; missing: bigint }>(missingKeysSql(table, requested, chunks, state, MISSING_KEYS_SHOWN));
   const count = Number(missing[0]?.missing ?? 0);
@@ -58,14 +59,18 @@ export async function completeKeyScope(
 }
 
 /**
- * Copies the committed rows of every key not requested, with all configured columns, from the
- * catalog: the published current.parquet lacks the sensitive columns. Columns the config
- * appended since the commit come as NULL, as the diff reads its base.
+ * Copies the committed rows of every key not requested, with all configured columns (the
+ * published current.parquet lacks the sensitive ones), from the state's files in the catalog's
+ * data folder: only their listing takes the worker's one catalog connection, not the copy (an
+ * empty state, which has no file, is read through the catalog). Columns the config appended
+ * since the commit come as NULL, as the diff reads its base.
  */
-function copyStateWithoutKeys(engine: Engine, table: TableConfig, requested: string, outPath: string): Promise<number> {
-  return withCatalog(engine, table.warehouse, async (session, alias) => {
-    const { current } = lakeTables(alias, table.dataset, table.name);
-    const appended = await missingColumns(session, table, current);
-    return copyRows(session, stateWithoutKeysSql(table, appended.length ? withNullColumnsSql(current, appended) : current, requested, outPath));
-  });
+async function copyStateWithoutKeys(engine: Engine, session: Session, table: TableConfig, requested: string, outPath: string): Promise<number> {
+  const copy = async (s: Session, state: string) => {
+    const appended = await missingColumns(s, table, state);
+    return copyRows(s, stateWithoutKeysSql(table, appended.length ? withNullColumnsSql(state, appended) : state, requested, outPath));
+  };
+  const files = await withCatalog(engine, table.warehouse, (s, alias) => stateFiles(s, alias, table));
+  if (files.length > 0) return copy(session, readOwnParquet(files));
+  return withCatalog(engine, table.warehouse, (s, alias) => copy(s, lakeTables(alias, table.dataset, table.name).current));
 }

@@ -191,15 +191,16 @@ async function baseRef(onCatalog: OnCatalog, p: Planning, commit: PlannedCommit,
 }
 
 /**
- * The Parquet files that hold the current state as of a snapshot. Every commit replaces the
+ * The Parquet files that hold the current state as of a snapshot (the latest without one). Every commit replaces the
  * whole state and rows are never inlined, so these files are exactly the state, with no
  * delete files; the diff stages read them without touching the catalog.
  */
-async function stateFiles(session: Session, alias: string, table: TableConfig, snapshot: number, suffix = 'current'): Promise<string[]> {
+export async function stateFiles(session: Session, alias: string, table: TableConfig, snapshot?: number, suffix = 'current'): Promise<string[]> {
+  const at = snapshot === undefined ? '' : `, snapshot_version => ${snapshot}`;
   const rows = await session.rows<{ data_file: string; delete_file: string | null }>(
     `SELECT data_file, delete_file FROM ducklake_list_files(${quoteLiteral(alias)}, ${quoteLiteral(`${table.name}__${suffix}`)}, ` +
-      `schema => ${quoteLiteral(table.dataset)}, snapshot_version => ${snapshot}) ORDER BY data_file`,
+      `schema => ${quoteLiteral(table.dataset)}${at}) ORDER BY data_file`,
   );
-  if (rows.some((r) => r.delete_file)) throw new Error(`the state of ${table.dataset}.${table.name} at snapshot ${snapshot} has delete files`);
+  if (rows.some((r) => r.delete_file)) throw new Error(`the state of ${table.dataset}.${table.name} at snapshot ${snapshot ?? '(latest)'} has delete files`);
   return rows.map((r) => r.data_file);
 }

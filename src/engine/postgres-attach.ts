@@ -68,12 +68,6 @@ export function withClientEncoding(connection: string, encoding: 'UTF8' | 'SQL_A
   return withConnectOption(connection, 'client_encoding', encoding);
 }
 
-/** The database's encoding (`server_encoding`), asked through the attached database. */
-export async function serverEncoding(session: Session, attached: string): Promise<string> {
-  const [row] = await session.rows<{ server: string }>(`SELECT * FROM postgres_query(${quoteLiteral(attached)}, 'SELECT current_setting(''server_encoding'') AS server')`);
-  return row.server;
-}
-
 /** The connection string from the worker's environment; config holds only the variable's name. */
 export function connectionString(variable: string, context: ErrorContext): string {
   const value = process.env[variable];
@@ -103,10 +97,11 @@ async function attachDatabase(
   }
 }
 
-/** Whether the attached database's encoding is SQL_ASCII (detached when the question fails). */
+/** Whether the attached database's encoding (`server_encoding`) is SQL_ASCII (detached when the question fails). */
 async function asciiDatabase(session: Session, attached: string): Promise<boolean> {
   try {
-    return (await serverEncoding(session, attached)) === 'SQL_ASCII';
+    const [row] = await session.rows<{ server: string }>(`SELECT * FROM postgres_query(${quoteLiteral(attached)}, 'SELECT current_setting(''server_encoding'') AS server')`);
+    return row.server === 'SQL_ASCII';
   } catch (err) {
     await session.run(`DETACH ${attached}`);
     throw err;
@@ -116,14 +111,15 @@ async function asciiDatabase(session: Session, attached: string): Promise<boolea
 /**
  * Runs `fn` with the database attached under a name of its own (attached databases are shared
  * by every connection of the DuckDB instance) and detaches it after. The connection's
- * client_encoding is UTF8, or SQL_ASCII for such a database (see withClientEncoding).
+ * client_encoding is UTF8, or SQL_ASCII for such a database (see withClientEncoding): `fn` is
+ * told which (`unconverted`: its text arrives as stored, unchecked).
  */
 export async function withPostgresAttached<T>(
   session: Session,
   variable: string,
   context: ErrorContext,
   options: { readOnly: boolean },
-  fn: (attached: string) => Promise<T>,
+  fn: (attached: string, text: { unconverted: boolean }) => Promise<T>,
 ): Promise<T> {
   const timeoutSeconds = postgresTimeoutSeconds(context);
   const given = withConnectTimeout(connectionString(variable, context), timeoutSeconds);
@@ -133,12 +129,13 @@ export async function withPostgresAttached<T>(
   const attached = `cdcflow_pg_${randomBytes(6).toString('hex')}`;
   const how = { readOnly: options.readOnly, variable, timeoutSeconds, redact, context };
   await attachDatabase(session, utf8, attached, how);
-  if (await asciiDatabase(session, attached)) {
+  const ascii = await asciiDatabase(session, attached);
+  if (ascii) {
     await session.run(`DETACH ${attached}`);
     await attachDatabase(session, unconverted, attached, how);
   }
   try {
-    return await watchingLockWaits(session, attached, variable, timeoutSeconds, () => fn(attached));
+    return await watchingLockWaits(session, attached, variable, timeoutSeconds, () => fn(attached, { unconverted: ascii }));
   } catch (err) {
     if (err instanceof CdcflowError) throw err;
     // DuckDB's errors may come from another realm than this module's Error: read the message alone.

@@ -13,7 +13,7 @@ import { DEFAULT_CSV_OPTIONS } from '../config/schema';
 import type { ColumnSpec, FileTableConfig, PostgresSourceSpec, TableConfig } from '../config/types';
 import { copyRows, type Session } from '../engine/duckdb';
 import { fileListLiteral, quoteIdent } from '../engine/sql';
-import { serverEncoding, withPostgresAttached } from '../engine/postgres-attach';
+import { withPostgresAttached } from '../engine/postgres-attach';
 import { ConfigError, DataError, type ErrorContext, StateError } from '../errors';
 import { readJsonIfExists, writeAtomically, writeJsonAtomically } from '../warehouse/atomic';
 import { tableLayout } from '../warehouse/layout';
@@ -137,7 +137,7 @@ function describeSourceName(source: PostgresSourceSpec): string {
 }
 
 /** The source database, attached read-only for `fn`. */
-function withAttached<T>(session: Session, table: PostgresTable, fn: (attached: string) => Promise<T>): Promise<T> {
+function withAttached<T>(session: Session, table: PostgresTable, fn: (attached: string, text: { unconverted: boolean }) => Promise<T>): Promise<T> {
   return withPostgresAttached(session, table.source.connection, { dataset: table.dataset, table: table.name }, { readOnly: true }, fn);
 }
 
@@ -157,9 +157,10 @@ async function refusedAsConfig<T>(query: Promise<T>, what: string, context: Erro
 
 /**
  * The configured columns with their names as the relation spells them (matched
- * case-insensitively, exact first) and how each is read (see `readPlan`).
+ * case-insensitively, exact first) and how each is read (see `readPlan`); `unconverted`: text of
+ * an SQL_ASCII database, checked to be UTF-8.
  */
-async function sourceColumns(session: Session, attached: string, table: PostgresTable): Promise<{ keys: SourceColumn[]; columns: SourceColumn[] }> {
+async function sourceColumns(session: Session, attached: string, table: PostgresTable, unconverted: boolean): Promise<{ keys: SourceColumn[]; columns: SourceColumn[] }> {
   const context = { dataset: table.dataset, table: table.name, source: describeSourceName(table.source) };
   const described = await describeRelation(session, attached, table, context);
   const names = described.map((d) => d.column_name);
@@ -172,7 +173,6 @@ async function sourceColumns(session: Session, attached: string, table: Postgres
   });
   if (missing.length > 0) throw missingColumnsError(missing, context);
   const pgTypes = await numericTypes(session, attached, table, found.filter((f) => mayBeNumeric(f.described)).map((f) => f.sourceName));
-  const unconverted = (await serverEncoding(session, attached)) === 'SQL_ASCII';
   const columns: SourceColumn[] = found.map(({ spec, sourceName, described: d }) => {
     const plan = readPlan(d, pgTypes.get(sourceName) ?? null, spec.type);
     return { ...spec, sourceName, ...plan, checkUtf8: unconverted && plan.arrivesAs === 'VARCHAR' };
@@ -451,8 +451,8 @@ async function extract(
 ): Promise<ExtractResult> {
   const folder = extractFolder(table, request.businessDate);
   await session.run(UTC_SQL);
-  return withAttached(session, table, async (attached) => {
-    const { keys, columns } = await sourceColumns(session, attached, table);
+  return withAttached(session, table, async (attached, text) => {
+    const { keys, columns } = await sourceColumns(session, attached, table, text.unconverted);
     if (request.keys !== undefined) assertKeysComparable(table, keys);
     assertWatermarkOrdered(table, columns);
     const manifest = await startOrResume(session, folder, extractFingerprint(table, request), request.keys !== undefined, () => highWatermark(session, attached, table));
